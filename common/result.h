@@ -1,0 +1,94 @@
+// Result<T>: the return type of control-path code (netns, control, plugins,
+// the data plane's API handlers). Shaped like C++23's std::expected, which
+// g++ 12 lacks in C++20: a value or an Error, never an exception.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace ferry {
+
+// What went wrong, in words a user can act on. `sys_errno` carries the errno
+// (or negated DPDK/libnl code turned into errno) when a system call failed.
+struct Error {
+  std::string message;
+  int sys_errno = 0;
+
+  // Prefixes the message with context: "attach port veth1: <message>".
+  [[nodiscard]] Error wrap(std::string_view context) const {
+    return Error{fmt::format("{}: {}", context, message), sys_errno};
+  }
+};
+
+// Builds an Error from a format string.
+template <typename... Args>
+[[nodiscard]] Error make_error(fmt::format_string<Args...> format, Args&&... args) {
+  return Error{fmt::format(format, std::forward<Args>(args)...), 0};
+}
+
+// Builds an Error for a failed system call from errno (or an explicit code).
+template <typename... Args>
+[[nodiscard]] Error make_sys_error(int err, fmt::format_string<Args...> format, Args&&... args) {
+  return Error{fmt::format("{}: {}", fmt::format(format, std::forward<Args>(args)...), std::strerror(err)),
+               err};
+}
+
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  static_assert(!std::is_same_v<std::remove_cv_t<T>, Error>, "Result<Error> is ambiguous");
+
+  Result(const T& value) : state_(std::in_place_index<0>, value) {}  // NOLINT(google-explicit-constructor)
+  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  [[nodiscard]] T& value() & { return std::get<0>(state_); }
+  [[nodiscard]] const T& value() const& { return std::get<0>(state_); }
+  [[nodiscard]] T&& value() && { return std::get<0>(std::move(state_)); }
+
+  [[nodiscard]] const Error& error() const& { return std::get<1>(state_); }
+  [[nodiscard]] Error&& error() && { return std::get<1>(std::move(state_)); }
+
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  template <typename U>
+  [[nodiscard]] T value_or(U&& fallback) const& {
+    return has_value() ? value() : static_cast<T>(std::forward<U>(fallback));
+  }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] bool has_value() const noexcept { return !failed_; }
+  explicit operator bool() const noexcept { return has_value(); }
+  [[nodiscard]] const Error& error() const& { return error_; }
+  [[nodiscard]] Error&& error() && { return std::move(error_); }
+
+ private:
+  Error error_;
+  bool failed_ = false;
+};
+
+// The success value of Result<void>: `return ok();`.
+[[nodiscard]] inline Result<void> ok() { return {}; }
+
+}  // namespace ferry
