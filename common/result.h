@@ -32,11 +32,17 @@ template <typename... Args>
   return Error{fmt::format(format, std::forward<Args>(args)...), 0};
 }
 
+// The text for an errno value; thread-safe, unlike strerror().
+[[nodiscard]] inline std::string errno_string(int err) {
+  char buffer[128];
+  // GNU strerror_r returns the message, which may or may not be in buffer.
+  return strerror_r(err, buffer, sizeof(buffer));
+}
+
 // Builds an Error for a failed system call from errno (or an explicit code).
 template <typename... Args>
 [[nodiscard]] Error make_sys_error(int err, fmt::format_string<Args...> format, Args&&... args) {
-  return Error{fmt::format("{}: {}", fmt::format(format, std::forward<Args>(args)...), std::strerror(err)),
-               err};
+  return Error{fmt::format("{}: {}", fmt::format(format, std::forward<Args>(args)...), errno_string(err)), err};
 }
 
 template <typename T>
@@ -44,8 +50,8 @@ class [[nodiscard]] Result {
  public:
   static_assert(!std::is_same_v<std::remove_cv_t<T>, Error>, "Result<Error> is ambiguous");
 
-  Result(const T& value) : state_(std::in_place_index<0>, value) {}  // NOLINT(google-explicit-constructor)
-  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(const T& value) : state_(std::in_place_index<0>, value) {}          // NOLINT(google-explicit-constructor)
+  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}    // NOLINT(google-explicit-constructor)
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }

@@ -28,7 +28,7 @@ TEST(RateLimiter, BurstThenRefill) {
   EXPECT_TRUE(limiter.allow(t0));
   EXPECT_FALSE(limiter.allow(t0));
   EXPECT_EQ(limiter.suppressed(), 1U);
-  EXPECT_TRUE(limiter.allow(t0 + 500ms));   // one token back after 0.5 s at 2/s
+  EXPECT_TRUE(limiter.allow(t0 + 500ms));  // one token back after 0.5 s at 2/s
   EXPECT_FALSE(limiter.allow(t0 + 500ms));
   EXPECT_EQ(limiter.suppressed(), 2U);
 }
