@@ -183,12 +183,6 @@ Result<void> DockerVethSpec::validate() const {
   return ok();
 }
 
-Result<Rtnl> open_rtnl(std::string_view netns_path) {
-  auto ns = open_host_namespace(std::string(netns_path));
-  if (!ns) return ns.error();
-  return Rtnl::open(*ns);
-}
-
 Result<Endpoint> create_endpoint(const EndpointSpec& spec) {
   if (auto v = spec.validate(); !v) return v.error().wrap(fmt::format("endpoint {}", spec.endpoint_id));
   auto host_ns = open_host_namespace(spec.host_netns_path);

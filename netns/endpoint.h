@@ -81,8 +81,4 @@ Result<Endpoint> create_docker_veth(const DockerVethSpec& spec);
 // is). Returns false when there was nothing to delete.
 Result<bool> delete_endpoint(const VethSpec& spec);
 
-// Convenience for callers that hold only a path: opens the namespace and an
-// Rtnl in it ("" = the calling thread's namespace).
-Result<Rtnl> open_rtnl(std::string_view netns_path);
-
 }  // namespace ferry::netns

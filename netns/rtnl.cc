@@ -499,4 +499,10 @@ Result<std::vector<Route>> Rtnl::routes(int ifindex) {
   return out;
 }
 
+Result<Rtnl> open_rtnl(std::string_view netns_path) {
+  auto ns = netns_path.empty() ? Namespace::current() : Namespace::open(netns_path);
+  if (!ns) return ns.error();
+  return Rtnl::open(*ns);
+}
+
 }  // namespace ferry::netns

@@ -137,4 +137,8 @@ class Rtnl {
   std::string where_;
 };
 
+// Convenience for callers that hold only a path: opens the namespace and an
+// Rtnl in it ("" = the calling thread's namespace).
+Result<Rtnl> open_rtnl(std::string_view netns_path);
+
 }  // namespace ferry::netns
