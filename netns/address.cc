@@ -56,9 +56,7 @@ bool IpAddress::is_unspecified() const {
   return std::all_of(bytes.begin(), bytes.begin() + static_cast<long>(size()), [](std::uint8_t b) { return b == 0; });
 }
 
-bool IpAddress::is_multicast() const {
-  return family == Family::kIPv4 ? (bytes[0] & 0xf0) == 0xe0 : bytes[0] == 0xff;
-}
+bool IpAddress::is_multicast() const { return family == Family::kIPv4 ? (bytes[0] & 0xf0) == 0xe0 : bytes[0] == 0xff; }
 
 bool IpAddress::is_loopback() const {
   if (family == Family::kIPv4) return bytes[0] == 127;
@@ -118,9 +116,8 @@ Result<IpPrefix> parse_prefix(std::string_view text) {
   const std::string_view len_text = text.substr(slash + 1);
   const unsigned max_length = addr->family == Family::kIPv4 ? 32 : 128;
   unsigned length = 0;
-  const bool digits_only =
-      !len_text.empty() && len_text.size() <= 3 &&
-      std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits_only = !len_text.empty() && len_text.size() <= 3 &&
+                           std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits_only) return make_error("invalid prefix '{}': length '{}' is not a number", text, len_text);
   std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
   if (length > max_length) {

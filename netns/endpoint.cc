@@ -59,8 +59,8 @@ std::vector<Route> wanted_routes(const EndpointSpec& spec) {
 }
 
 Error different_spec(const EndpointSpec& spec, const std::string& what) {
-  return Error{fmt::format("endpoint {} (host interface {}) already exists with a different spec: {}",
-                           spec.endpoint_id, spec.resolved_host_ifname(), what),
+  return Error{fmt::format("endpoint {} (host interface {}) already exists with a different spec: {}", spec.endpoint_id,
+                           spec.resolved_host_ifname(), what),
                EEXIST};
 }
 
@@ -211,8 +211,8 @@ Result<Endpoint> create_endpoint(const EndpointSpec& spec) {
       existing = host->find_link(host_ifname);
       if (!existing) return existing.error();
       if (!existing->has_value()) {
-        return Error{fmt::format("endpoint {}: {} already has an interface named {}", spec.endpoint_id,
-                                 spec.netns_path, spec.container_ifname),
+        return Error{fmt::format("endpoint {}: {} already has an interface named {}", spec.endpoint_id, spec.netns_path,
+                                 spec.container_ifname),
                      EEXIST};
       }
     } else {
@@ -289,8 +289,9 @@ Result<Endpoint> create_docker_veth(const DockerVethSpec& spec) {
   if (host_link.mtu != spec.mtu) return differ(fmt::format("MTU {} (wanted {})", host_link.mtu, spec.mtu));
   if (host_link.peer_elsewhere) {
     // Docker has already moved the container side: nothing left to check here.
-    Endpoint out{host_link.name, host_link.ifindex, "", host_link.peer_ifindex, spec.mac.value_or(MacAddress{}),
-                 host_link.mtu,  false};
+    Endpoint out{
+        host_link.name, host_link.ifindex, "", host_link.peer_ifindex, spec.mac.value_or(MacAddress{}), host_link.mtu,
+        false};
     return out;
   }
   auto peer = host->find_link(host_link.peer_ifindex);

@@ -44,7 +44,7 @@ struct VethSpec {
 };
 
 struct EndpointSpec : VethSpec {
-  std::string netns_path;                // the container: /var/run/netns/NAME or /proc/PID/ns/net
+  std::string netns_path;  // the container: /var/run/netns/NAME or /proc/PID/ns/net
   std::string container_ifname = "eth0";
   std::vector<IpPrefix> addresses;       // on the container side
   std::vector<IpAddress> gateways;       // at most one per family: default routes

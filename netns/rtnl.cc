@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <system_error>
 
 namespace ferry::netns {
 namespace {
@@ -59,19 +60,32 @@ int capture_kernel_error(struct sockaddr_nl* /*who*/, struct nlmsgerr* err, void
 // libnl error code to an errno, for the codes we branch on.
 int errno_of(int nl_err) {
   switch (nl_err < 0 ? -nl_err : nl_err) {
-    case NLE_EXIST: return EEXIST;
-    case NLE_OBJ_NOTFOUND: return ENOENT;
-    case NLE_NODEV: return ENODEV;
-    case NLE_PERM: return EPERM;
-    case NLE_NOACCESS: return EACCES;
-    case NLE_INVAL: return EINVAL;
-    case NLE_RANGE: return ERANGE;
-    case NLE_BUSY: return EBUSY;
-    case NLE_NOADDR: return EADDRNOTAVAIL;
-    case NLE_OPNOTSUPP: return EOPNOTSUPP;
-    case NLE_AF_NOSUPPORT: return EAFNOSUPPORT;
-    case NLE_NOMEM: return ENOMEM;
-    default: return EIO;
+    case NLE_EXIST:
+      return EEXIST;
+    case NLE_OBJ_NOTFOUND:
+      return ENOENT;
+    case NLE_NODEV:
+      return ENODEV;
+    case NLE_PERM:
+      return EPERM;
+    case NLE_NOACCESS:
+      return EACCES;
+    case NLE_INVAL:
+      return EINVAL;
+    case NLE_RANGE:
+      return ERANGE;
+    case NLE_BUSY:
+      return EBUSY;
+    case NLE_NOADDR:
+      return EADDRNOTAVAIL;
+    case NLE_OPNOTSUPP:
+      return EOPNOTSUPP;
+    case NLE_AF_NOSUPPORT:
+      return EAFNOSUPPORT;
+    case NLE_NOMEM:
+      return ENOMEM;
+    default:
+      return EIO;
   }
 }
 
@@ -213,7 +227,9 @@ void Rtnl::reset_kernel_error() {
 
 Error Rtnl::nl_failure(int nl_err, std::string_view what) const {
   const int sys = kernel_error_->sys_errno != 0 ? kernel_error_->sys_errno : errno_of(nl_err);
-  std::string reason = kernel_error_->sys_errno != 0 ? std::strerror(kernel_error_->sys_errno) : nl_geterror(nl_err);
+  std::string reason = kernel_error_->sys_errno != 0
+                           ? std::error_code(kernel_error_->sys_errno, std::generic_category()).message()
+                           : std::string(nl_geterror(nl_err));
   if (!kernel_error_->message.empty()) reason += " (" + kernel_error_->message + ")";
   return Error{fmt::format("{}: {}: {}", where_, what, reason), sys};
 }
@@ -467,8 +483,7 @@ Result<void> Rtnl::add_route(int ifindex, const Route& route) {
     if (!have) return have.error();
     const Route wanted{dst, route.next_hop};
     if (std::find(have->begin(), have->end(), wanted) != have->end()) return ok();
-    return Error{fmt::format("{}: add route {}: a different route to {} already exists", where_, text,
-                             dst.to_string()),
+    return Error{fmt::format("{}: add route {}: a different route to {} already exists", where_, text, dst.to_string()),
                  EEXIST};
   }
   if (err < 0) return nl_failure(err, fmt::format("add route {}", text));

@@ -43,8 +43,8 @@ struct LinkInfo {
   std::string kind;  // "veth", "bridge", "" for a plain device
   MacAddress mac;
   unsigned mtu = 0;
-  bool up = false;            // administratively up (IFF_UP)
-  int peer_ifindex = 0;       // veth: the other end's ifindex (IFLA_LINK), in its own namespace
+  bool up = false;              // administratively up (IFF_UP)
+  int peer_ifindex = 0;         // veth: the other end's ifindex (IFLA_LINK), in its own namespace
   bool peer_elsewhere = false;  // veth: the other end lives in another namespace
 };
 
@@ -58,8 +58,8 @@ struct Route {
 
 // What to create with Rtnl::create_veth.
 struct VethPairSpec {
-  std::string name;       // the end created in this session's namespace
-  std::string peer_name;  // the other end, created directly in `peer_netns`
+  std::string name;                       // the end created in this session's namespace
+  std::string peer_name;                  // the other end, created directly in `peer_netns`
   const Namespace* peer_netns = nullptr;  // nullptr: same namespace as `name`
   std::optional<MacAddress> peer_mac;     // unset: kernel picks a random one
   unsigned mtu = 1500;                    // both ends

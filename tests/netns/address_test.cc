@@ -20,17 +20,17 @@ TEST(ParseMac, Table) {
       {"02:42:0A:FF:Ee:02", true, "02:42:0a:ff:ee:02"},
       {"00:16:3e:00:00:01", true, "00:16:3e:00:00:01"},  // globally administered unicast is fine
       {"", false, ""},
-      {"02:42:0a:00:00", false, ""},         // five octets
-      {"02:42:0a:00:00:02:03", false, ""},   // seven
-      {"02-42-0a-00-00-02", false, ""},      // wrong separator
-      {"0242.0a00.0002", false, ""},         // Cisco style
-      {"02:42:0g:00:00:02", false, ""},      // not hex
-      {"2:42:0a:00:00:02x", false, ""},      // wrong field widths
-      {"00:00:00:00:00:00", false, ""},      // zero
-      {"01:00:5e:00:00:01", false, ""},      // IPv4 multicast
-      {"33:33:00:00:00:01", false, ""},      // IPv6 multicast
-      {"ff:ff:ff:ff:ff:ff", false, ""},      // broadcast
-      {"03:00:00:00:00:01", false, ""},      // multicast bit with local bit
+      {"02:42:0a:00:00", false, ""},        // five octets
+      {"02:42:0a:00:00:02:03", false, ""},  // seven
+      {"02-42-0a-00-00-02", false, ""},     // wrong separator
+      {"0242.0a00.0002", false, ""},        // Cisco style
+      {"02:42:0g:00:00:02", false, ""},     // not hex
+      {"2:42:0a:00:00:02x", false, ""},     // wrong field widths
+      {"00:00:00:00:00:00", false, ""},     // zero
+      {"01:00:5e:00:00:01", false, ""},     // IPv4 multicast
+      {"33:33:00:00:00:01", false, ""},     // IPv6 multicast
+      {"ff:ff:ff:ff:ff:ff", false, ""},     // broadcast
+      {"03:00:00:00:00:01", false, ""},     // multicast bit with local bit
   };
   for (const auto& c : cases) {
     auto mac = parse_mac(c.text);
@@ -64,18 +64,18 @@ TEST(ParsePrefix, Table) {
       {"fd00::2/64", true, "fd00::2/64", 64},
       {"FD00:0:0::2/128", true, "fd00::2/128", 128},
       {"::/0", true, "::/0", 0},
-      {"10.0.0.2", false, "", 0},        // no length
+      {"10.0.0.2", false, "", 0},  // no length
       {"10.0.0.2/", false, "", 0},
       {"10.0.0.2/33", false, "", 0},
       {"fd00::2/129", false, "", 0},
       {"10.0.0.2/-1", false, "", 0},
       {"10.0.0.2/2a", false, "", 0},
-      {"10.0.0.2/0024", false, "", 0},   // more than three digits
+      {"10.0.0.2/0024", false, "", 0},  // more than three digits
       {"10.0.0.256/24", false, "", 0},
       {"10.0.0/24", false, "", 0},
-      {"010.0.0.1/8", false, "", 0},     // inet_pton refuses leading zeros
+      {"010.0.0.1/8", false, "", 0},  // inet_pton refuses leading zeros
       {"fd00:::2/64", false, "", 0},
-      {"fd00::2%eth0/64", false, "", 0}, // no zone ids
+      {"fd00::2%eth0/64", false, "", 0},  // no zone ids
       {" 10.0.0.2/24", false, "", 0},
       {"/24", false, "", 0},
   };
@@ -91,19 +91,13 @@ TEST(ParsePrefix, Table) {
 
 TEST(ParseInterfaceAddress, Table) {
   const std::vector<std::pair<std::string, bool>> cases = {
-      {"10.0.0.2/24", true},
-      {"172.31.0.1/32", true},
-      {"fd00::2/64", true},
-      {"2001:db8::1/128", true},
-      {"fe80::1/64", true},          // link-local is a valid interface address
-      {"10.0.0.2/0", false},         // length 0
-      {"0.0.0.0/8", false},          // unspecified
-      {"::/64", false},
-      {"224.0.0.1/24", false},       // multicast
-      {"ff02::1/64", false},
-      {"127.0.0.1/8", false},        // loopback
-      {"::1/128", false},
-      {"255.255.255.255/32", false}, // limited broadcast
+      {"10.0.0.2/24", true},     {"172.31.0.1/32", true},       {"fd00::2/64", true},
+      {"2001:db8::1/128", true}, {"fe80::1/64", true},           // link-local is a valid interface address
+      {"10.0.0.2/0", false},                                     // length 0
+      {"0.0.0.0/8", false},                                      // unspecified
+      {"::/64", false},          {"224.0.0.1/24", false},        // multicast
+      {"ff02::1/64", false},     {"127.0.0.1/8", false},         // loopback
+      {"::1/128", false},        {"255.255.255.255/32", false},  // limited broadcast
       {"10.0.0.2", false},
   };
   for (const auto& [text, valid] : cases) {

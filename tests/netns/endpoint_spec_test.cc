@@ -45,23 +45,31 @@ TEST(EndpointSpecValidate, Table) {
          s.gateways.resize(1);
        },
        ""},
-      {"multicast mac", [](EndpointSpec& s) { s.mac = MacAddress{{0x01, 0, 0x5e, 0, 0, 1}}; }, "unicast"},
+      {"multicast mac",
+       [](EndpointSpec& s) {
+         s.mac = MacAddress{{0x01, 0, 0x5e, 0, 0, 1}};
+       },
+       "unicast"},
       {"zero mac", [](EndpointSpec& s) { s.mac = MacAddress{}; }, "zero"},
       {"multicast address",
-       [](EndpointSpec& s) { s.addresses.push_back(IpPrefix{*parse_ip("224.0.0.5"), 24}); }, "multicast"},
+       [](EndpointSpec& s) {
+         s.addresses.push_back(IpPrefix{*parse_ip("224.0.0.5"), 24});
+       },
+       "multicast"},
       {"address with length 0", [](EndpointSpec& s) { s.addresses[0].prefix_length = 0; }, "prefix length 0"},
       {"two ipv4 gateways", [](EndpointSpec& s) { s.gateways.push_back(*parse_ip("10.0.0.3")); }, "more than one"},
-      {"gateway without address of its family",
-       [](EndpointSpec& s) {
-         s.addresses.resize(1);
-       },
-       "no IPv6 address"},
+      {"gateway without address of its family", [](EndpointSpec& s) { s.addresses.resize(1); }, "no IPv6 address"},
       {"multicast gateway", [](EndpointSpec& s) { s.gateways[0] = *parse_ip("239.0.0.1"); }, "multicast"},
       {"route family mismatch",
-       [](EndpointSpec& s) { s.routes.push_back(Route{*parse_prefix("10.7.0.0/16"), *parse_ip("fd00::9")}); },
+       [](EndpointSpec& s) {
+         s.routes.push_back(Route{*parse_prefix("10.7.0.0/16"), *parse_ip("fd00::9")});
+       },
        "families differ"},
       {"bad host address",
-       [](EndpointSpec& s) { s.host_addresses.push_back(IpPrefix{*parse_ip("127.0.0.1"), 8}); }, "loopback"},
+       [](EndpointSpec& s) {
+         s.host_addresses.push_back(IpPrefix{*parse_ip("127.0.0.1"), 8});
+       },
+       "loopback"},
   };
   for (const auto& c : cases) {
     EndpointSpec s = good_spec();

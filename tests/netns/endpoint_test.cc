@@ -3,12 +3,12 @@
 // names) that is removed however the test ends.
 #include "netns/endpoint.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "netns/naming.h"
@@ -19,15 +19,12 @@ namespace {
 
 using harness::netns_path;
 
+// Open descriptors of this process (the directory iterator's own one is
+// counted both times, so it cancels out in comparisons).
 int count_open_fds() {
   int n = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  closedir(dir);
-  return n - 1;  // the DIR's own descriptor
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
 }
 
 std::set<std::string> link_names(const std::string& ns_path) {
@@ -231,7 +228,11 @@ TEST_F(EndpointTest, BadInputGetsAClearErrorAndCreatesNothing) {
       {"not a namespace file", [](EndpointSpec& s) { s.netns_path = "/etc/hostname"; }, "not a namespace file"},
       {"uts namespace", [](EndpointSpec& s) { s.netns_path = "/proc/self/ns/uts"; }, "not a network namespace"},
       {"host namespace as container", [this](EndpointSpec& s) { s.netns_path = host_path_; }, "is the host namespace"},
-      {"multicast MAC", [](EndpointSpec& s) { s.mac = MacAddress{{0x01, 0x00, 0x5e, 0, 0, 1}}; }, "unicast"},
+      {"multicast MAC",
+       [](EndpointSpec& s) {
+         s.mac = MacAddress{{0x01, 0x00, 0x5e, 0, 0, 1}};
+       },
+       "unicast"},
       {"MTU too large", [](EndpointSpec& s) { s.mtu = 70000; }, "MTU"},
       {"IPv6 with small MTU", [](EndpointSpec& s) { s.mtu = 1000; }, "IPv6"},
       {"missing host namespace", [](EndpointSpec& s) { s.host_netns_path = "/proc/999999999/ns/net"; },
