@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "netns/naming.h"
 #include "tests/harness/topology.h"
@@ -143,6 +144,27 @@ TEST_F(EndpointTest, CreatingAgainReturnsTheSameEndpoint) {
   EXPECT_EQ(again->host_ifindex, first->host_ifindex);
   EXPECT_EQ(again->container_ifindex, first->container_ifindex);
   EXPECT_EQ(again->mac, first->mac);
+}
+
+TEST_F(EndpointTest, ConcurrentCreatesOfOneEndpointAllSucceedOnce) {
+  for (int round = 0; round < 5; ++round) {
+    const EndpointSpec s = spec("race-" + std::to_string(round));
+    constexpr int kThreads = 4;
+    std::vector<Result<Endpoint>> results(kThreads, Result<Endpoint>(make_error("not run")));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) threads.emplace_back([&, t] { results[t] = create_endpoint(s); });
+    for (auto& t : threads) t.join();
+    int created = 0;
+    for (const auto& r : results) {
+      ASSERT_TRUE(r) << "round " << round << ": " << r.error().message;
+      created += r->created ? 1 : 0;
+      EXPECT_EQ(r->host_ifindex, results[0]->host_ifindex);
+    }
+    EXPECT_EQ(created, 1) << "round " << round;
+    ASSERT_TRUE(topo_->ping(ctr_ns_, "10.30.0.1"));
+    ASSERT_TRUE(delete_endpoint(s));
+    expect_clean();
+  }
 }
 
 TEST_F(EndpointTest, CreatingWithADifferentSpecFailsAndChangesNothing) {
