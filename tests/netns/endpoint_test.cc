@@ -152,6 +152,7 @@ TEST_F(EndpointTest, ConcurrentCreatesOfOneEndpointAllSucceedOnce) {
     constexpr int kThreads = 4;
     std::vector<Result<Endpoint>> results(kThreads, Result<Endpoint>(make_error("not run")));
     std::vector<std::thread> threads;
+    threads.reserve(kThreads);
     for (int t = 0; t < kThreads; ++t) threads.emplace_back([&, t] { results[t] = create_endpoint(s); });
     for (auto& t : threads) t.join();
     int created = 0;
