@@ -1,0 +1,1 @@
+#include "plugins/http/unix_http_server.h"
