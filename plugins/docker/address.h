@@ -30,7 +30,7 @@ struct IpAddress {
   // Canonical text: dotted quad, or RFC 5952 IPv6.
   [[nodiscard]] std::string to_string() const;
 
-  auto operator<=>(const IpAddress&) const = default;
+  auto operator<=>(const IpAddress&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 };
 
 // An address with a prefix length ("CIDR").
@@ -44,7 +44,7 @@ struct IpPrefix {
   [[nodiscard]] bool contains(const IpAddress& ip) const;
   [[nodiscard]] std::string to_string() const;
 
-  auto operator<=>(const IpPrefix&) const = default;
+  auto operator<=>(const IpPrefix&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 };
 
 struct MacAddress {
@@ -54,7 +54,7 @@ struct MacAddress {
   [[nodiscard]] std::string to_string() const;
   [[nodiscard]] bool is_multicast() const { return (bytes[0] & 0x01) != 0; }
 
-  auto operator<=>(const MacAddress&) const = default;
+  auto operator<=>(const MacAddress&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 };
 
 // "10.0.0.1" or "fd00::1". No zone ("%eth0"), no prefix, no surrounding space.

@@ -64,7 +64,9 @@ int max_depth(std::string_view text) {
 }
 
 Result<json> parse_object(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return make_error("empty body, expected a JSON object");
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return make_error("empty body, expected a JSON object");
+  }
   if (max_depth(body) > kMaxJsonDepth) return make_error("JSON nested deeper than {} levels", kMaxJsonDepth);
   json document = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded()) return make_error("malformed JSON body");
@@ -183,11 +185,11 @@ class Fields {
 };
 
 // Unwraps a Result into `target` or returns its error from the caller.
-#define FERRY_ASSIGN(target, expression)            \
-  do {                                              \
-    auto result_ = (expression);                    \
+#define FERRY_ASSIGN(target, expression)             \
+  do {                                               \
+    auto result_ = (expression);                     \
     if (!result_) return std::move(result_).error(); \
-    (target) = std::move(*result_);                 \
+    (target) = std::move(*result_);                  \
   } while (false)
 
 Result<IpamData> decode_ipam_data(const json& item, const std::string& prefix) {
@@ -374,8 +376,8 @@ Result<RequestPoolRequest> decode_request_pool(std::string_view body) {
       return make_error("field \"Pool\": {} is not an {} prefix (V6 is {})", request.pool->to_string(),
                         request.v6 ? "IPv6" : "IPv4", request.v6);
     }
-    if (request.sub_pool && (request.sub_pool->length < request.pool->length ||
-                             !request.pool->contains(request.sub_pool->address))) {
+    if (request.sub_pool &&
+        (request.sub_pool->length < request.pool->length || !request.pool->contains(request.sub_pool->address))) {
       return make_error("field \"SubPool\": {} is not inside pool {}", request.sub_pool->to_string(),
                         request.pool->to_string());
     }

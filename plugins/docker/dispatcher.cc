@@ -54,7 +54,9 @@ Reply Dispatcher::handle(std::string_view target, std::string_view body) const {
     if (method.starts_with(kNetworkPrefix) && network_ != nullptr) {
       return handle_network(method.substr(kNetworkPrefix.size()), body);
     }
-    if (method.starts_with(kIpamPrefix) && ipam_ != nullptr) return handle_ipam(method.substr(kIpamPrefix.size()), body);
+    if (method.starts_with(kIpamPrefix) && ipam_ != nullptr) {
+      return handle_ipam(method.substr(kIpamPrefix.size()), body);
+    }
     return not_found(target);
   } catch (const std::exception& e) {
     spdlog::error("docker plugin: {}: internal error: {}", method, e.what());
@@ -74,12 +76,14 @@ Reply Dispatcher::handle_network(std::string_view method, std::string_view body)
 
   if (method == "GetCapabilities") return Reply{200, encode_network_capabilities()};
   if (method == "CreateNetwork") {
-    return run(method, body, error, decode_create_network,
-               [&](const CreateNetworkRequest& r) { return done(backend.create_network(r)); }, empty);
+    return run(
+        method, body, error, decode_create_network,
+        [&](const CreateNetworkRequest& r) { return done(backend.create_network(r)); }, empty);
   }
   if (method == "DeleteNetwork") {
-    return run(method, body, error, decode_network_ref,
-               [&](const NetworkRef& r) { return done(backend.delete_network(r)); }, empty);
+    return run(
+        method, body, error, decode_network_ref, [&](const NetworkRef& r) { return done(backend.delete_network(r)); },
+        empty);
   }
   if (method == "AllocateNetwork") {
     return run(
@@ -88,8 +92,9 @@ Reply Dispatcher::handle_network(std::string_view method, std::string_view body)
         [](const auto&, const AllocateNetworkReply& reply) { return encode_allocate_network(reply); });
   }
   if (method == "FreeNetwork") {
-    return run(method, body, error, decode_network_ref,
-               [&](const NetworkRef& r) { return done(backend.free_network(r)); }, empty);
+    return run(
+        method, body, error, decode_network_ref, [&](const NetworkRef& r) { return done(backend.free_network(r)); },
+        empty);
   }
   if (method == "CreateEndpoint") {
     return run(
@@ -100,8 +105,9 @@ Reply Dispatcher::handle_network(std::string_view method, std::string_view body)
         });
   }
   if (method == "DeleteEndpoint") {
-    return run(method, body, error, decode_endpoint_ref,
-               [&](const EndpointRef& r) { return done(backend.delete_endpoint(r)); }, empty);
+    return run(
+        method, body, error, decode_endpoint_ref,
+        [&](const EndpointRef& r) { return done(backend.delete_endpoint(r)); }, empty);
   }
   if (method == "EndpointOperInfo") {
     return run(
@@ -114,16 +120,18 @@ Reply Dispatcher::handle_network(std::string_view method, std::string_view body)
         [](const auto&, const JoinReply& reply) { return encode_join(reply); });
   }
   if (method == "Leave") {
-    return run(method, body, error, decode_endpoint_ref, [&](const EndpointRef& r) { return done(backend.leave(r)); },
-               empty);
+    return run(
+        method, body, error, decode_endpoint_ref, [&](const EndpointRef& r) { return done(backend.leave(r)); }, empty);
   }
   if (method == "DiscoverNew") {
-    return run(method, body, error, decode_discovery,
-               [&](const DiscoveryRequest& r) { return done(backend.discover_new(r)); }, empty);
+    return run(
+        method, body, error, decode_discovery, [&](const DiscoveryRequest& r) { return done(backend.discover_new(r)); },
+        empty);
   }
   if (method == "DiscoverDelete") {
-    return run(method, body, error, decode_discovery,
-               [&](const DiscoveryRequest& r) { return done(backend.discover_delete(r)); }, empty);
+    return run(
+        method, body, error, decode_discovery,
+        [&](const DiscoveryRequest& r) { return done(backend.discover_delete(r)); }, empty);
   }
   if (method == "ProgramExternalConnectivity") {
     return run(
@@ -132,8 +140,9 @@ Reply Dispatcher::handle_network(std::string_view method, std::string_view body)
         empty);
   }
   if (method == "RevokeExternalConnectivity") {
-    return run(method, body, error, decode_endpoint_ref,
-               [&](const EndpointRef& r) { return done(backend.revoke_external_connectivity(r)); }, empty);
+    return run(
+        method, body, error, decode_endpoint_ref,
+        [&](const EndpointRef& r) { return done(backend.revoke_external_connectivity(r)); }, empty);
   }
   return not_found(fmt::format("/{}{}", kNetworkPrefix, method));
 }
@@ -156,8 +165,9 @@ Reply Dispatcher::handle_ipam(std::string_view method, std::string_view body) co
         [](const auto&, const RequestPoolReply& reply) { return encode_request_pool(reply); });
   }
   if (method == "ReleasePool") {
-    return run(method, body, error, decode_release_pool,
-               [&](const PoolRef& r) { return done(backend.release_pool(r)); }, empty);
+    return run(
+        method, body, error, decode_release_pool, [&](const PoolRef& r) { return done(backend.release_pool(r)); },
+        empty);
   }
   if (method == "RequestAddress") {
     return run(
@@ -166,8 +176,9 @@ Reply Dispatcher::handle_ipam(std::string_view method, std::string_view body) co
         [](const auto&, const RequestAddressReply& reply) { return encode_request_address(reply); });
   }
   if (method == "ReleaseAddress") {
-    return run(method, body, error, decode_release_address,
-               [&](const ReleaseAddressRequest& r) { return done(backend.release_address(r)); }, empty);
+    return run(
+        method, body, error, decode_release_address,
+        [&](const ReleaseAddressRequest& r) { return done(backend.release_address(r)); }, empty);
   }
   return not_found(fmt::format("/{}{}", kIpamPrefix, method));
 }

@@ -59,11 +59,11 @@ class LocalIpam : public IpamBackend {
  private:
   struct Pool {
     std::string address_space;
-    IpPrefix prefix;                    // network form
-    std::optional<IpPrefix> sub_pool;   // network form
+    IpPrefix prefix;                   // network form
+    std::optional<IpPrefix> sub_pool;  // network form
     int references = 0;
-    std::uint64_t slots = 0;            // addresses covered by the bitmap
-    std::uint64_t range_begin = 0;      // endpoint allocation range [begin, end) (the sub-pool)
+    std::uint64_t slots = 0;        // addresses covered by the bitmap
+    std::uint64_t range_begin = 0;  // endpoint allocation range [begin, end) (the sub-pool)
     std::uint64_t range_end = 0;
     AddressBitmap bitmap{0};
     bool first_reserved = false;  // IPv4 network address / IPv6 subnet-router anycast

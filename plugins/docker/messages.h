@@ -22,17 +22,17 @@ using StringMap = std::map<std::string, std::string>;
 // One IPAM-allocated subnet of a network (Docker's IPAMData).
 struct IpamData {
   std::string address_space;
-  IpPrefix pool;                          // the subnet, e.g. 10.10.0.0/24
-  std::optional<IpPrefix> gateway;        // gateway address with the pool's length, e.g. 10.10.0.1/24
+  IpPrefix pool;                    // the subnet, e.g. 10.10.0.0/24
+  std::optional<IpPrefix> gateway;  // gateway address with the pool's length, e.g. 10.10.0.1/24
   std::map<std::string, IpPrefix> aux_addresses;
 };
 
 struct CreateNetworkRequest {
   std::string network_id;
-  bool enable_ipv6 = false;    // Options["com.docker.network.enable_ipv6"]
-  bool internal = false;       // Options["com.docker.network.internal"]
-  StringMap generic_options;   // Options["com.docker.network.generic"]: the user's -o options
-  std::string options_json;    // the whole Options object as compact JSON ("{}" when null)
+  bool enable_ipv6 = false;   // Options["com.docker.network.enable_ipv6"]
+  bool internal = false;      // Options["com.docker.network.internal"]
+  StringMap generic_options;  // Options["com.docker.network.generic"]: the user's -o options
+  std::string options_json;   // the whole Options object as compact JSON ("{}" when null)
   std::vector<IpamData> ipv4_data;
   std::vector<IpamData> ipv6_data;
 };

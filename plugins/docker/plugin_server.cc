@@ -3,7 +3,7 @@
 namespace ferry::plugins::docker {
 
 Result<std::unique_ptr<UnixHttpServer>> start_plugin_server(UnixHttpServerConfig config, NetworkBackend* network,
-                                                           IpamBackend* ipam) {
+                                                            IpamBackend* ipam) {
   if (network == nullptr && ipam == nullptr) return make_error("docker plugin: no backend to serve");
   const Dispatcher dispatcher(network, ipam);
   return UnixHttpServer::start(std::move(config), [dispatcher](const HttpRequest& request) {

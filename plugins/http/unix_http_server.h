@@ -34,15 +34,15 @@
 namespace ferry::plugins {
 
 struct UnixHttpServerConfig {
-  std::string socket_path;                    // e.g. /run/docker/plugins/ferry.sock (at most 107 bytes)
-  mode_t socket_mode = 0660;                  // permission bits of the socket file
-  std::optional<gid_t> socket_group;          // chown the socket file to this group when set
-  std::size_t max_body_size = 1 << 20;        // bytes; larger bodies get 413
-  std::size_t max_header_size = 16 << 10;     // bytes; larger headers get 431
+  std::string socket_path;                            // e.g. /run/docker/plugins/ferry.sock (at most 107 bytes)
+  mode_t socket_mode = 0660;                          // permission bits of the socket file
+  std::optional<gid_t> socket_group;                  // chown the socket file to this group when set
+  std::size_t max_body_size = 1 << 20;                // bytes; larger bodies get 413
+  std::size_t max_header_size = 16 << 10;             // bytes; larger headers get 431
   std::chrono::milliseconds request_timeout{10'000};  // first byte of a request to its last byte
   std::chrono::milliseconds idle_timeout{120'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10'000};    // to write one reply
-  std::size_t max_connections = 128;          // further connections are closed at once
+  std::size_t max_connections = 128;                  // further connections are closed at once
   std::string content_type = "application/vnd.docker.plugins.v1.2+json";
 
   [[nodiscard]] Result<void> validate() const;

@@ -104,7 +104,8 @@ TEST(CodecTest, Encoders) {
   JoinReply join;
   join.src_name = "veth0";
   join.dst_prefix = "eth";
-  EXPECT_EQ(encode_join(join), R"({"DisableGatewayService":false,"InterfaceName":{"DstPrefix":"eth","SrcName":"veth0"}})");
+  EXPECT_EQ(encode_join(join),
+            R"({"DisableGatewayService":false,"InterfaceName":{"DstPrefix":"eth","SrcName":"veth0"}})");
   join.gateway_ipv6 = parse_ip("fd00::1").value();
   join.disable_gateway_service = true;
   EXPECT_EQ(encode_join(join),

@@ -154,27 +154,31 @@ TEST(LocalIpamTest, ConfigValidate) {
 TEST(LocalIpamTest, ThroughTheDispatcherWithDockersBodies) {
   LocalIpam ipam;
   const Dispatcher dispatcher(nullptr, &ipam);
-  EXPECT_EQ(dispatcher.handle("/IpamDriver.RequestPool",
-                              "{\"AddressSpace\":\"FerryLocal\",\"Pool\":\"10.10.0.0/24\",\"SubPool\":\"\","
-                              "\"Options\":{},\"V6\":false}\n")
+  EXPECT_EQ(dispatcher
+                .handle("/IpamDriver.RequestPool",
+                        "{\"AddressSpace\":\"FerryLocal\",\"Pool\":\"10.10.0.0/24\",\"SubPool\":\"\","
+                        "\"Options\":{},\"V6\":false}\n")
                 .body,
             R"({"Data":{},"Pool":"10.10.0.0/24","PoolID":"FerryLocal/10.10.0.0/24"})");
-  EXPECT_EQ(dispatcher.handle("/IpamDriver.RequestAddress",
-                              "{\"PoolID\":\"FerryLocal/10.10.0.0/24\",\"Address\":\"10.10.0.1\",\"Options\":"
-                              "{\"RequestAddressType\":\"com.docker.network.gateway\"}}\n")
+  EXPECT_EQ(dispatcher
+                .handle("/IpamDriver.RequestAddress",
+                        "{\"PoolID\":\"FerryLocal/10.10.0.0/24\",\"Address\":\"10.10.0.1\",\"Options\":"
+                        "{\"RequestAddressType\":\"com.docker.network.gateway\"}}\n")
                 .body,
             R"({"Address":"10.10.0.1/24","Data":{}})");
-  EXPECT_EQ(
-      dispatcher.handle("/IpamDriver.RequestAddress", "{\"PoolID\":\"FerryLocal/10.10.0.0/24\",\"Address\":\"\","
-                                                      "\"Options\":null}\n")
-          .body,
-      R"({"Address":"10.10.0.2/24","Data":{}})");
-  const Reply exhausted = dispatcher.handle("/IpamDriver.RequestPool",
-                                            "{\"AddressSpace\":\"FerryLocal\",\"Pool\":\"\",\"V6\":false}\n");
+  EXPECT_EQ(dispatcher
+                .handle("/IpamDriver.RequestAddress",
+                        "{\"PoolID\":\"FerryLocal/10.10.0.0/24\",\"Address\":\"\","
+                        "\"Options\":null}\n")
+                .body,
+            R"({"Address":"10.10.0.2/24","Data":{}})");
+  const Reply exhausted =
+      dispatcher.handle("/IpamDriver.RequestPool", "{\"AddressSpace\":\"FerryLocal\",\"Pool\":\"\",\"V6\":false}\n");
   EXPECT_EQ(exhausted.status, 500u);
-  EXPECT_EQ(exhausted.body,
-            R"x({"Err":"RequestPool: no subnet given: Ferry networks need one (docker network create --subnet CIDR)",)x"
-            R"x("Error":"RequestPool: no subnet given: Ferry networks need one (docker network create --subnet CIDR)"})x");
+  EXPECT_EQ(
+      exhausted.body,
+      R"x({"Err":"RequestPool: no subnet given: Ferry networks need one (docker network create --subnet CIDR)",)x"
+      R"x("Error":"RequestPool: no subnet given: Ferry networks need one (docker network create --subnet CIDR)"})x");
 }
 
 }  // namespace

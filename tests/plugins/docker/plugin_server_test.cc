@@ -193,11 +193,11 @@ TEST_F(PluginServerTest, DockerLifecycleSequence) {
 TEST_F(PluginServerTest, FailedJoinIsRolledBack) {
   create_network_and_endpoint();
   network_.fail_join = true;
-  const ParsedResponse join =
-      call("NetworkDriver.Join",
-           fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","SandboxKey":"/var/run/docker/netns/x","Options":{{}}}})",
-                       kNetworkId, kEndpointId) +
-               "\n");
+  const ParsedResponse join = call(
+      "NetworkDriver.Join",
+      fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","SandboxKey":"/var/run/docker/netns/x","Options":{{}}}})",
+                  kNetworkId, kEndpointId) +
+          "\n");
   EXPECT_EQ(join.status, 500u);
   EXPECT_EQ(join.body,
             fmt::format(R"({{"Err":"Join: cannot create veth for endpoint {}: injected failure"}})", kEndpointId));
@@ -231,8 +231,7 @@ TEST_F(PluginServerTest, CreateEndpointLeavesOutWhatDockerSupplied) {
 TEST_F(PluginServerTest, OptionalDriverMethods) {
   create_network_and_endpoint();
   expect_reply("NetworkDriver.AllocateNetwork",
-               fmt::format(R"({{"NetworkID":"{}","Options":{{"a":"b"}},"IPv4Data":null,"IPv6Data":null}})",
-                           kNetworkId),
+               fmt::format(R"({{"NetworkID":"{}","Options":{{"a":"b"}},"IPv4Data":null,"IPv6Data":null}})", kNetworkId),
                200, R"({"Options":{"a":"b","ferry.allocated":"yes"}})");
   expect_reply("NetworkDriver.FreeNetwork", fmt::format(R"({{"NetworkID":"{}"}})", kNetworkId), 200, "{}");
   expect_reply("NetworkDriver.DiscoverNew",
@@ -246,8 +245,8 @@ TEST_F(PluginServerTest, OptionalDriverMethods) {
 }
 
 TEST_F(PluginServerTest, UnknownMethodsAre404) {
-  for (const char* method : {"NetworkDriver.GwAllocCheck", "IpamDriver.Bogus", "Bogus.Method", "Plugin.Deactivate",
-                             "NetworkDriver.", ""}) {
+  for (const char* method :
+       {"NetworkDriver.GwAllocCheck", "IpamDriver.Bogus", "Bogus.Method", "Plugin.Deactivate", "NetworkDriver.", ""}) {
     const ParsedResponse response = call(method, "{}");
     EXPECT_EQ(response.status, 404u) << method;
     EXPECT_EQ(response.body, fmt::format(R"({{"Err":"unknown method \"/{}\""}})", method)) << method;
@@ -297,9 +296,11 @@ TEST_F(PluginServerTest, BadInputIsRefusedAndChangesNothing) {
        "CreateNetwork: missing field \"IPv4Data[0].Pool\""},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv4Data":[{"Pool":"10.10.0.0"}]})",
        "CreateNetwork: field \"IPv4Data[0].Pool\": invalid CIDR \"10.10.0.0\": no prefix length"},
-      {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv4Data":[{"Pool":"10.10.0.0/24","Gateway":"10.11.0.1/24"}]})",
+      {"NetworkDriver.CreateNetwork",
+       R"({"NetworkID":"n1","IPv4Data":[{"Pool":"10.10.0.0/24","Gateway":"10.11.0.1/24"}]})",
        "CreateNetwork: field \"IPv4Data[0].Gateway\": 10.11.0.1/24 is outside pool 10.10.0.0/24"},
-      {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv6Data":[{"Pool":"fd00::/64","AuxAddresses":{"a":"x"}}]})",
+      {"NetworkDriver.CreateNetwork",
+       R"({"NetworkID":"n1","IPv6Data":[{"Pool":"fd00::/64","AuxAddresses":{"a":"x"}}]})",
        "CreateNetwork: field \"IPv6Data[0].AuxAddresses.a\": invalid CIDR \"x\": no prefix length"},
       {"NetworkDriver.CreateNetwork", std::string(100, '[') + std::string(100, ']'),
        "CreateNetwork: JSON nested deeper than 32 levels"},
@@ -408,8 +409,8 @@ TEST_F(PluginServerTest, RequestHeadersDockerMaySend) {
     ASSERT_TRUE(response) << type;
     EXPECT_EQ(response->status, 200u) << type;
   }
-  ASSERT_TRUE(
-      client_.send("POST /Plugin.Activate HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n"));
+  ASSERT_TRUE(client_.send(
+      "POST /Plugin.Activate HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n"));
   auto response = client_.read_response();
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 415u);

@@ -88,7 +88,8 @@ class RecordingNetworkBackend : public NetworkBackend {
     reply.src_name = "fe" + request.endpoint_id.substr(0, 7);
     reply.dst_prefix = "eth";
     reply.gateway = *parse_ip("10.10.0.1");
-    reply.static_routes.push_back(StaticRoute{*parse_cidr("10.20.0.0/16"), RouteType::kNextHop, *parse_ip("10.10.0.254")});
+    reply.static_routes.push_back(
+        StaticRoute{*parse_cidr("10.20.0.0/16"), RouteType::kNextHop, *parse_ip("10.10.0.254")});
     reply.static_routes.push_back(StaticRoute{*parse_cidr("10.30.0.0/16"), RouteType::kConnected, std::nullopt});
     return reply;
   }

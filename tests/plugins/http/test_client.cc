@@ -48,7 +48,8 @@ bool UnixClient::send(std::string_view bytes) {
 
 bool UnixClient::fill(std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd entry{fd_, POLLIN, 0};
     const int ready = ::poll(&entry, 1, static_cast<int>(left.count()));
@@ -104,7 +105,8 @@ std::optional<ParsedResponse> UnixClient::read_response(std::chrono::millisecond
 bool UnixClient::wait_closed(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd entry{fd_, POLLIN, 0};
     const int ready = ::poll(&entry, 1, static_cast<int>(left.count()));
