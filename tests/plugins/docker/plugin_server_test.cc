@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "tests/plugins/docker/recording_backend.h"
 #include "tests/plugins/http/test_client.h"
@@ -420,6 +422,36 @@ TEST_F(PluginServerTest, RequestHeadersDockerMaySend) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 405u);
   EXPECT_EQ(response->body, R"({"Err":"method GET not allowed, use POST"})");
+}
+
+// Several Docker clients at once: the backends are called one at a time (the
+// threading contract), so the fake's unguarded allocator never hands out an
+// address twice and every client gets well-formed replies.
+TEST_F(PluginServerTest, ConcurrentClientsAreServedOneCallAtATime) {
+  create_network_and_endpoint();
+  constexpr int kClients = 8;
+  constexpr int kCalls = 25;
+  std::vector<std::vector<std::string>> addresses(kClients);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      UnixClient client;
+      if (!client.connect(dir_.file("ferry.sock"))) return;
+      for (int i = 0; i < kCalls; ++i) {
+        auto response = client.post("/IpamDriver.RequestAddress",
+                                    fmt::format(R"({{"PoolID":"{}","Address":"","Options":null}})", kPoolId) + "\n");
+        if (!response || response->status != 200) return;
+        addresses[c].push_back(nlohmann::json::parse(response->body).at("Address").get<std::string>());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> unique;
+  for (const auto& list : addresses) {
+    EXPECT_EQ(list.size(), static_cast<std::size_t>(kCalls));
+    unique.insert(list.begin(), list.end());
+  }
+  EXPECT_EQ(unique.size(), static_cast<std::size_t>(kClients * kCalls));
 }
 
 }  // namespace

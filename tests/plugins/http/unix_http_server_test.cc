@@ -266,7 +266,7 @@ TEST_F(UnixHttpServerTest, SlowClientIsClosedAfterRequestTimeout) {
     auto response = fast.post("/fast", "");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->body, "/fast:");
-    EXPECT_LT(std::chrono::steady_clock::now() - begin, 500ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - begin, 1000ms);  // far below the slow client's 1.5 s
   }
   EXPECT_FALSE(slow_closed.load());
   slow.join();
@@ -335,7 +335,7 @@ TEST_F(UnixHttpServerTest, StopClosesOpenConnections) {
   ASSERT_TRUE(eventually([&] { return server_->connection_count() == 2; }, 2s));
   const auto begin = std::chrono::steady_clock::now();
   server_->stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - begin, 1s);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 2s);
   EXPECT_TRUE(idle.wait_closed(1s));
   EXPECT_TRUE(half.wait_closed(1s));
   EXPECT_EQ(server_->connection_count(), 0u);
