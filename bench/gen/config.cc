@@ -162,7 +162,6 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
 
   CLI::App app{
       "ferry-bench gen: DPDK traffic generator and receiver (loss, order, one-way latency).\n"
-      "Usage: ferry-bench gen tx|rx|txrx [options] [-- EAL args]\n"
       "Example: ferry-bench gen txrx --pmd af_xdp --tx-iface veth0 --rx-iface veth1 --rate 1M -d 5",
       "gen"};
   std::string mode = "txrx";
@@ -200,6 +199,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
       ->capture_default_str()
       ->group(traffic);
   app.add_option("-n,--count", c.count, "stop after this many packets (0: no limit)")->group(traffic);
+  app.add_flag("--busy-poll", c.busy_poll, "never yield the CPU when idle (dedicated cores)")->group(ports);
   app.add_option("--burst", c.burst, "packets per burst")->capture_default_str()->group(traffic);
   app.add_option("--stream", f.stream, "stream id in the stamp (0-63): tells generators apart")
       ->capture_default_str()

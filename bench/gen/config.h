@@ -45,6 +45,11 @@ struct GenConfig {
   std::uint32_t tx_pool_size = 8191;  // prebuilt TX mbufs (2^n - 1 suits the mempool)
   std::uint32_t rx_pool_size = 8191;
 
+  // Idle loops (nothing due, nothing received) call sched_yield() so kernel
+  // threads sharing the core (ksoftirqd moving veth/AF_XDP traffic) get to
+  // run; costs nothing when the core is otherwise free. --busy-poll: never yield.
+  bool busy_poll = false;
+
   bool json = false;        // one JSON object on stdout instead of the table
   double interval_s = 0.0;  // progress line on stderr every interval (0: none)
 

@@ -15,6 +15,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) TxState {
   std::uint64_t count_limit = 0;  // 0: none
   std::uint64_t end_tsc = 0;      // 0: none
   std::uint64_t flush_grace = 0;  // cycles to keep retrying pending frames after the end
+  bool yield_when_idle = true;
 
   std::uint32_t seq = 0;
   std::uint64_t built = 0;
@@ -89,6 +91,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) RxState {
   std::uint32_t burst = 32;
   std::uint16_t vxlan_port = 4789;
   int stream_filter = -1;  // txrx: only our own stream counts as ours
+  bool yield_when_idle = true;
   std::uint64_t drain_cycles = 0;
   std::uint64_t deadline_tsc = 0;  // rx alone: the longest it listens
   bool idle_stop = false;          // rx alone: stop after drain_cycles without frames of ours
@@ -153,7 +156,10 @@ bool tx_step(TxState& s, std::uint64_t now) {
 
   std::uint32_t n = s.pacer.due(now);
   if (s.count_limit != 0) n = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, s.count_limit - s.built));
-  if (n == 0) return true;
+  if (n == 0) {
+    if (s.yield_when_idle) sched_yield();  // let ksoftirqd & co. run between paced bursts
+    return true;
+  }
   rte_mbuf* mbufs[kMaxBurst];
   if (unlikely(rte_pktmbuf_alloc_bulk(s.pool, mbufs, n) != 0)) {
     ++s.stats.alloc_failures;
@@ -184,7 +190,10 @@ bool tx_step(TxState& s, std::uint64_t now) {
 std::uint16_t rx_step(RxState& s) {
   rte_mbuf* mbufs[kMaxBurst];
   const std::uint16_t n = rte_eth_rx_burst(s.port, 0, mbufs, static_cast<std::uint16_t>(s.burst));
-  if (n == 0) return 0;
+  if (n == 0) {
+    if (s.yield_when_idle) sched_yield();
+    return 0;
+  }
   const std::uint64_t now = rte_rdtsc();
   std::uint64_t ours = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
@@ -387,9 +396,11 @@ int run(const CommandLine& line) {
   tx->frame_size = config.frame.frame_size;
   tx->count_limit = config.count;
   tx->flush_grace = hz / 10;
+  tx->yield_when_idle = !config.busy_poll;
   auto rx = std::make_unique<RxState>();
   rx->port = rx_port;
   rx->burst = config.burst;
+  rx->yield_when_idle = !config.busy_poll;
   rx->vxlan_port = config.frame.vxlan_port;
   rx->drain_cycles = static_cast<std::uint64_t>(config.drain_s * static_cast<double>(hz));
   if (config.mode == Mode::kTxRx) {
