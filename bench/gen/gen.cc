@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -285,10 +286,19 @@ struct Progress {
 
 struct EalSession {
   bool initialised = false;
+  bool own_runtime_dir = false;  // the --file-prefix was ours: remove what EAL leaves in /var/run/dpdk
   std::vector<std::uint16_t> ports;
   ~EalSession() {
     for (std::uint16_t p : ports) stop_port(p);
-    if (initialised) rte_eal_cleanup();
+    if (!initialised) return;
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    // DPDK 22.11 leaves its runtime directory (megabytes of tmpfs with
+    // --no-huge) behind; ours has a per-process name, so nobody else uses it.
+    if (own_runtime_dir && runtime_dir.find("/ferry-gen-") != std::string::npos) {
+      std::error_code ignored;
+      std::filesystem::remove_all(runtime_dir, ignored);
+    }
   }
 };
 
@@ -340,6 +350,8 @@ int run(const CommandLine& line) {
     return fail(r.error());
   }
   eal.initialised = true;
+  eal.own_runtime_dir = std::none_of(line.user_eal_args.begin(), line.user_eal_args.end(),
+                                     [](const std::string& a) { return a.rfind("--file-prefix", 0) == 0; });
 
   struct sigaction action{};
   action.sa_handler = on_signal;
