@@ -33,15 +33,21 @@ Result<void> GenConfig::validate() const {
   if (!pmd.empty()) {
     if (sends() && tx_iface.empty()) return make_error("--pmd {} in mode {} needs --tx-iface", pmd, mode_name(mode));
     if (receives() && rx_iface.empty()) return make_error("--pmd {} in mode {} needs --rx-iface", pmd, mode_name(mode));
-    if (!tx_port.empty() || !rx_port.empty()) return make_error("give either --pmd with --*-iface or --*-port, not both");
+    if (!tx_port.empty() || !rx_port.empty()) {
+      return make_error("give either --pmd with --*-iface or --*-port, not both");
+    }
   }
   if (rate_pps > 1'000'000'000ULL) return make_error("rate {} pps is above 1G pps", rate_pps);
-  if (!(duration_s >= 0.0 && duration_s <= 86400.0)) return make_error("duration {} s out of range: 0 to 86400", duration_s);
+  if (!(duration_s >= 0.0 && duration_s <= 86400.0)) {
+    return make_error("duration {} s out of range: 0 to 86400", duration_s);
+  }
   if (sends() && duration_s == 0.0 && count == 0) return make_error("TX needs --duration or --count (or both)");
   if (mode == Mode::kRx && duration_s == 0.0) return make_error("rx needs --duration (the longest it listens)");
   if (burst == 0 || burst > 256) return make_error("burst {} out of range: 1 to 256", burst);
   if (!(drain_s >= 0.0 && drain_s <= 60.0)) return make_error("drain {} s out of range: 0 to 60", drain_s);
-  if (!(interval_s >= 0.0 && interval_s <= 3600.0)) return make_error("interval {} s out of range: 0 to 3600", interval_s);
+  if (!(interval_s >= 0.0 && interval_s <= 3600.0)) {
+    return make_error("interval {} s out of range: 0 to 3600", interval_s);
+  }
   if (tx_desc < 64 || rx_desc < 64) return make_error("descriptor rings need at least 64 entries");
   if (tx_pool_size < 2U * tx_desc + 4U * burst) {
     return make_error("TX pool of {} mbufs is too small for {} descriptors: use at least {}", tx_pool_size, tx_desc,
@@ -106,8 +112,8 @@ Result<void> set_ipv4(const std::string& text, const char* option, std::uint32_t
 
 bool has_arg(const std::vector<std::string>& args, std::string_view name) {
   return std::any_of(args.begin(), args.end(), [&](const std::string& arg) {
-    return arg == name || (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 &&
-                           arg[name.size()] == '=');
+    return arg == name ||
+           (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 && arg[name.size()] == '=');
   });
 }
 
@@ -217,8 +223,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   app.add_flag("--vxlan", f.vxlan, "wrap each frame in outer Ethernet/IPv4/UDP/VXLAN")->group(vxlan);
   app.add_option("--vni", f.vni, "VXLAN network identifier")->capture_default_str()->group(vxlan);
   app.add_option("--outer-src-mac", outer_src_mac, "outer source MAC (default 02:00:00:00:01:01)")->group(vxlan);
-  app.add_option("--outer-dst-mac", outer_dst_mac, "outer destination MAC (default 02:00:00:00:01:02)")
-      ->group(vxlan);
+  app.add_option("--outer-dst-mac", outer_dst_mac, "outer destination MAC (default 02:00:00:00:01:02)")->group(vxlan);
   app.add_option("--outer-src-ip", outer_src_ip, "local VTEP IPv4 (default 198.19.0.1)")->group(vxlan);
   app.add_option("--outer-dst-ip", outer_dst_ip, "remote VTEP IPv4 (default 198.19.0.2)")->group(vxlan);
   app.add_option("--vxlan-port", f.vxlan_port, "VXLAN UDP port (TX and RX)")->capture_default_str()->group(vxlan);
@@ -252,13 +257,12 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   f.udp_checksum = !no_udp_csum;
   c.src_mac_given = !src_mac.empty();
   c.dst_mac_given = !dst_mac.empty();
-  for (auto result :
-       {set_mac(src_mac, "--src-mac", &f.src_mac), set_mac(dst_mac, "--dst-mac", &f.dst_mac),
-        set_ipv4(src_ip, "--src-ip", &f.src_ip), set_ipv4(dst_ip, "--dst-ip", &f.dst_ip),
-        set_mac(outer_src_mac, "--outer-src-mac", &f.outer_src_mac),
-        set_mac(outer_dst_mac, "--outer-dst-mac", &f.outer_dst_mac),
-        set_ipv4(outer_src_ip, "--outer-src-ip", &f.outer_src_ip),
-        set_ipv4(outer_dst_ip, "--outer-dst-ip", &f.outer_dst_ip)}) {
+  for (const auto& result : {set_mac(src_mac, "--src-mac", &f.src_mac), set_mac(dst_mac, "--dst-mac", &f.dst_mac),
+                             set_ipv4(src_ip, "--src-ip", &f.src_ip), set_ipv4(dst_ip, "--dst-ip", &f.dst_ip),
+                             set_mac(outer_src_mac, "--outer-src-mac", &f.outer_src_mac),
+                             set_mac(outer_dst_mac, "--outer-dst-mac", &f.outer_dst_mac),
+                             set_ipv4(outer_src_ip, "--outer-src-ip", &f.outer_src_ip),
+                             set_ipv4(outer_dst_ip, "--outer-dst-ip", &f.outer_dst_ip)}) {
     if (!result) return result.error();
   }
   if (auto valid = c.validate(); !valid) return valid.error();

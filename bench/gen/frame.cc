@@ -155,9 +155,8 @@ Result<FrameTemplate> FrameTemplate::build(const FrameSpec& spec) {
   t.udp_base_sum_ = csum_add_bytes(pseudo_header_sum(0, spec.dst_ip, udp_size), f + t.udp_offset_, udp_size);
   if (spec.vxlan) {
     const auto outer_udp_size = static_cast<std::uint16_t>(size - t.outer_udp_offset_);
-    t.outer_udp_base_sum_ =
-        csum_add_bytes(pseudo_header_sum(spec.outer_src_ip, spec.outer_dst_ip, outer_udp_size),
-                       f + t.outer_udp_offset_, outer_udp_size);
+    t.outer_udp_base_sum_ = csum_add_bytes(pseudo_header_sum(spec.outer_src_ip, spec.outer_dst_ip, outer_udp_size),
+                                           f + t.outer_udp_offset_, outer_udp_size);
   }
   t.patch(f, FlowCursor(spec.flows), 0, 0);
   return t;

@@ -21,8 +21,8 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -56,7 +56,8 @@ struct LiveCounter {
 
 struct alignas(RTE_CACHE_LINE_SIZE) TxState {
   TxState(const FrameTemplate& t, std::uint64_t hz, const GenConfig& c)
-      : frame(t), pacer(hz, c.rate_pps, c.burst, std::max<std::uint64_t>(c.burst * 4ULL, c.rate_pps / 1000)),
+      : frame(t),
+        pacer(hz, c.rate_pps, c.burst, std::max<std::uint64_t>(c.burst * 4ULL, c.rate_pps / 1000)),
         flow(c.frame.flows) {}
 
   std::uint16_t port = 0;
@@ -130,8 +131,8 @@ void finish_tx(TxState& s, std::uint64_t now) {
 // False once TX is finished.
 bool tx_step(TxState& s, std::uint64_t now) {
   if (s.pending_count > 0) {
-    const std::uint16_t sent = rte_eth_tx_burst(s.port, 0, s.pending + s.pending_head,
-                                                static_cast<std::uint16_t>(s.pending_count));
+    const std::uint16_t sent =
+        rte_eth_tx_burst(s.port, 0, s.pending + s.pending_head, static_cast<std::uint16_t>(s.pending_count));
     account_sent(s, sent, now);
     s.pending_head += sent;
     s.pending_count -= sent;
@@ -145,8 +146,8 @@ bool tx_step(TxState& s, std::uint64_t now) {
     }
     s.pending_head = 0;
   }
-  if (s.sending && (stopping() || (s.end_tsc != 0 && now >= s.end_tsc) ||
-                    (s.count_limit != 0 && s.built >= s.count_limit))) {
+  if (s.sending &&
+      (stopping() || (s.end_tsc != 0 && now >= s.end_tsc) || (s.count_limit != 0 && s.built >= s.count_limit))) {
     s.sending = false;
     if (s.end_tsc == 0 || now < s.end_tsc) s.end_tsc = now;
   }
@@ -247,10 +248,11 @@ int tx_lcore(void* arg) {
 
 int rx_lcore(void* arg) {
   auto& s = *static_cast<RxState*>(arg);
+  // The end is checked after every burst, not only after empty ones: a
+  // stream of foreign frames must not keep the receiver alive.
   for (;;) {
-    if (rx_step(s) == 0 && rx_finished(s, rte_rdtsc())) break;
-    // Under steady traffic bursts never come back empty: check the end anyway.
-    if (unlikely(stopping())) break;
+    rx_step(s);
+    if (rx_finished(s, rte_rdtsc())) break;
   }
   s.done.store(true, std::memory_order_release);
   return 0;
@@ -274,9 +276,9 @@ struct Progress {
     const std::uint64_t tx_now = tx != nullptr ? tx->live_packets.get() : 0;
     const std::uint64_t rx_now = rx != nullptr ? rx->live_packets.get() : 0;
     std::fprintf(stderr, "[%7.1f s] tx %12.0f pps  rx %12.0f pps  (tx %llu, rx %llu)\n",
-                 static_cast<double>(now - start) / static_cast<double>(hz),
-                 static_cast<double>(tx_now - last_tx) / dt, static_cast<double>(rx_now - last_rx) / dt,
-                 static_cast<unsigned long long>(tx_now), static_cast<unsigned long long>(rx_now));
+                 static_cast<double>(now - start) / static_cast<double>(hz), static_cast<double>(tx_now - last_tx) / dt,
+                 static_cast<double>(rx_now - last_rx) / dt, static_cast<unsigned long long>(tx_now),
+                 static_cast<unsigned long long>(rx_now));
     last_tx = tx_now;
     last_rx = rx_now;
     last_tsc = now;
@@ -353,7 +355,7 @@ int run(const CommandLine& line) {
   eal.own_runtime_dir = std::none_of(line.user_eal_args.begin(), line.user_eal_args.end(),
                                      [](const std::string& a) { return a.rfind("--file-prefix", 0) == 0; });
 
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_signal;
   action.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
   sigemptyset(&action.sa_mask);
@@ -457,13 +459,12 @@ int run(const CommandLine& line) {
   for (;;) {
     const std::uint64_t now = rte_rdtsc();
     if (tx_running) tx_running = tx_step(*tx, now);
-    if (rx_running && rx_step(*rx) == 0 && rx_finished(*rx, now)) {
-      rx_running = false;
-      rx->done.store(true, std::memory_order_release);
-    }
-    if (rx_running && unlikely(stopping())) {
-      rx_running = false;
-      rx->done.store(true, std::memory_order_release);
+    if (rx_running) {
+      rx_step(*rx);
+      if (rx_finished(*rx, rte_rdtsc())) {
+        rx_running = false;
+        rx->done.store(true, std::memory_order_release);
+      }
     }
     progress.tick(now);
     if (!tx_running && !rx_running) {

@@ -90,8 +90,7 @@ Result<rte_mempool*> create_tx_pool(const std::string& name, std::uint32_t size,
   return pool;
 }
 
-Result<rte_mempool*> create_rx_pool(const std::string& name, std::uint32_t size, std::uint32_t frame_size,
-                                    int socket) {
+Result<rte_mempool*> create_rx_pool(const std::string& name, std::uint32_t size, std::uint32_t frame_size, int socket) {
   rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), size, 256, 0, data_room(frame_size), socket);
   if (pool == nullptr) return pool_error(name);
   return pool;
@@ -122,8 +121,7 @@ Result<void> start_port(const PortSetup& s) {
     return make_error("port {}: ring sizes {}/{} refused: {}", name, s.rx_desc, s.tx_desc, rte_strerror(-rc));
   }
   const int socket = port_socket(s.port);
-  if (int rc = rte_eth_rx_queue_setup(s.port, 0, rx_desc, static_cast<unsigned>(socket), nullptr, s.rx_pool);
-      rc != 0) {
+  if (int rc = rte_eth_rx_queue_setup(s.port, 0, rx_desc, static_cast<unsigned>(socket), nullptr, s.rx_pool); rc != 0) {
     return make_error("port {}: RX queue set-up failed: {}", name, rte_strerror(-rc));
   }
   if (int rc = rte_eth_tx_queue_setup(s.port, 0, tx_desc, static_cast<unsigned>(socket), nullptr); rc != 0) {

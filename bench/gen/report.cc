@@ -23,10 +23,12 @@ nlohmann::json report_json(const Report& r) {
   const GenConfig& c = r.config;
   nlohmann::json j;
   j["mode"] = mode_name(c.mode);
-  j["config"] = {{"size", c.frame.frame_size},      {"flows", c.frame.flows},   {"rate_pps", c.rate_pps},
-                 {"duration_s", c.duration_s},      {"count", c.count},         {"burst", c.burst},
-                 {"stream", c.frame.stream},        {"vxlan", c.frame.vxlan},   {"vni", c.frame.vni},
-                 {"udp_checksum", c.frame.udp_checksum}, {"drain_s", c.drain_s}};
+  j["config"] = {{"size", c.frame.frame_size}, {"flows", c.frame.flows},
+                 {"rate_pps", c.rate_pps},     {"duration_s", c.duration_s},
+                 {"count", c.count},           {"burst", c.burst},
+                 {"stream", c.frame.stream},   {"vxlan", c.frame.vxlan},
+                 {"vni", c.frame.vni},         {"udp_checksum", c.frame.udp_checksum},
+                 {"drain_s", c.drain_s}};
   j["ports"] = {{"tx", c.sends() ? nlohmann::json(r.tx_port) : nlohmann::json(nullptr)},
                 {"rx", c.receives() ? nlohmann::json(r.rx_port) : nlohmann::json(nullptr)}};
   j["tsc_hz"] = r.tsc_hz;
@@ -82,11 +84,11 @@ nlohmann::json report_json(const Report& r) {
 
 std::string report_table(const Report& r) {
   const GenConfig& c = r.config;
-  std::string out = fmt::format("ferry-bench gen {}: {} B{}, {} flow{}, rate {}, {}{}\n", mode_name(c.mode),
-                                c.frame.frame_size, c.frame.vxlan ? fmt::format(" VXLAN vni {}", c.frame.vni) : "",
-                                c.frame.flows, c.frame.flows == 1 ? "" : "s", rate_text(c.rate_pps),
-                                c.count > 0 ? fmt::format("{} packets max, ", c.count) : "",
-                                fmt::format("{:g} s", c.duration_s));
+  std::string out =
+      fmt::format("ferry-bench gen {}: {} B{}, {} flow{}, rate {}, {}{}\n", mode_name(c.mode), c.frame.frame_size,
+                  c.frame.vxlan ? fmt::format(" VXLAN vni {}", c.frame.vni) : "", c.frame.flows,
+                  c.frame.flows == 1 ? "" : "s", rate_text(c.rate_pps),
+                  c.count > 0 ? fmt::format("{} packets max, ", c.count) : "", fmt::format("{:g} s", c.duration_s));
   out += fmt::format("  {:<4} {:<22} {:>14} {:>16} {:>9} {:>14} {:>11}\n", "", "port", "packets", "bytes", "seconds",
                      "pps", "Mbit/s");
   auto row = [&](const char* name, const std::string& port, std::uint64_t packets, std::uint64_t bytes,
@@ -97,8 +99,8 @@ std::string report_table(const Report& r) {
   if (c.sends()) row("TX", r.tx_port, r.tx.packets, r.tx.bytes, r.tx.seconds);
   if (c.receives()) row("RX", r.rx_port, r.rx.packets, r.rx.bytes, r.rx.seconds);
   if (c.sends()) {
-    out += fmt::format("  TX: ring full {}  pool empty {}  schedule skipped {}\n", r.tx.ring_full,
-                       r.tx.alloc_failures, r.tx.schedule_skipped);
+    out += fmt::format("  TX: ring full {}  pool empty {}  schedule skipped {}\n", r.tx.ring_full, r.tx.alloc_failures,
+                       r.tx.schedule_skipped);
   }
   if (c.receives()) {
     if (c.mode == Mode::kTxRx) {

@@ -15,8 +15,8 @@
 namespace ferry::bench::gen {
 
 struct TxStats {
-  std::uint64_t packets = 0;  // accepted by the port
-  std::uint64_t bytes = 0;    // frame bytes including FCS
+  std::uint64_t packets = 0;           // accepted by the port
+  std::uint64_t bytes = 0;             // frame bytes including FCS
   std::uint64_t ring_full = 0;         // tx_burst calls that took fewer than offered (retried)
   std::uint64_t alloc_failures = 0;    // bursts skipped because the TX pool was empty
   std::uint64_t schedule_skipped = 0;  // paced packets given up after a stall

@@ -12,6 +12,7 @@ namespace {
 Result<CommandLine> parse(std::vector<std::string> args) {
   args.insert(args.begin(), "gen");
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (auto& a : args) argv.push_back(a.data());
   return parse_command_line(static_cast<int>(argv.size()), argv.data());
 }
@@ -21,8 +22,9 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 }
 
 TEST(ParseRate, Table) {
-  const std::pair<const char*, std::uint64_t> good[] = {
-      {"0", 0}, {"1000", 1000}, {"2.5k", 2500}, {"250K", 250000}, {"1M", 1000000}, {"1.5m", 1500000}, {"1G", 1000000000}};
+  const std::pair<const char*, std::uint64_t> good[] = {{"0", 0},          {"1000", 1000},  {"2.5k", 2500},
+                                                        {"250K", 250000},  {"1M", 1000000}, {"1.5m", 1500000},
+                                                        {"1G", 1000000000}};
   for (const auto& [text, want] : good) {
     auto r = parse_rate(text);
     ASSERT_TRUE(r) << text;
@@ -32,9 +34,12 @@ TEST(ParseRate, Table) {
 }
 
 TEST(CommandLine, FillsTheConfig) {
-  auto line = parse({"txrx", "--pmd", "af_xdp", "--tx-iface", "veth0", "--rx-iface", "veth1", "-s", "128", "-f",
-                     "100", "-r", "250k", "-d", "2.5", "--vxlan", "--vni", "77", "--dst-mac", "02:00:00:00:00:09",
-                     "--src-ip", "10.0.0.1", "--json", "--", "-l", "0-1", "--no-huge"});
+  auto line = parse({"txrx",       "--pmd",    "af_xdp", "--tx-iface", "veth0",
+                     "--rx-iface", "veth1",    "-s",     "128",        "-f",
+                     "100",        "-r",       "250k",   "-d",         "2.5",
+                     "--vxlan",    "--vni",    "77",     "--dst-mac",  "02:00:00:00:00:09",
+                     "--src-ip",   "10.0.0.1", "--json", "--",         "-l",
+                     "0-1",        "--no-huge"});
   ASSERT_TRUE(line) << line.error().message;
   const GenConfig& c = line->config;
   EXPECT_EQ(c.mode, Mode::kTxRx);
@@ -99,8 +104,10 @@ TEST(EalArguments, AddsDefaultsForSideBySideRuns) {
   c.rx_iface = "veth1";
   auto args = eal_arguments(c, {"-l", "0-1"}, 4242);
   EXPECT_EQ(args[0], "ferry-bench-gen");
-  EXPECT_TRUE(contains(args, "--vdev=net_af_packet_gentx,iface=veth0,qpairs=1,blocksz=4096,framesz=2048,framecnt=2048"));
-  EXPECT_TRUE(contains(args, "--vdev=net_af_packet_genrx,iface=veth1,qpairs=1,blocksz=4096,framesz=2048,framecnt=2048"));
+  EXPECT_TRUE(
+      contains(args, "--vdev=net_af_packet_gentx,iface=veth0,qpairs=1,blocksz=4096,framesz=2048,framecnt=2048"));
+  EXPECT_TRUE(
+      contains(args, "--vdev=net_af_packet_genrx,iface=veth1,qpairs=1,blocksz=4096,framesz=2048,framecnt=2048"));
   EXPECT_TRUE(contains(args, "--file-prefix=ferry-gen-4242"));
   EXPECT_TRUE(contains(args, "--in-memory"));
   EXPECT_TRUE(contains(args, "--no-pci"));
@@ -122,8 +129,7 @@ TEST(EalArguments, OneVdevWhenTxAndRxShareAnInterface) {
   c.pmd = "af_xdp";
   c.tx_iface = c.rx_iface = "eth9";
   auto args = eal_arguments(c, {}, 1);
-  EXPECT_EQ(std::count_if(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--vdev", 0) == 0; }),
-            1);
+  EXPECT_EQ(std::count_if(args.begin(), args.end(), [](const std::string& a) { return a.rfind("--vdev", 0) == 0; }), 1);
   EXPECT_TRUE(contains(args, "--vdev=net_af_xdp_gentx,iface=eth9,start_queue=0,queue_count=1"));
   EXPECT_EQ(rx_vdev_name(c), tx_vdev_name(c));
 }
@@ -135,7 +141,8 @@ TEST(EalArguments, JumboFramesGetBigAfPacketSlots) {
   c.tx_iface = "veth0";
   c.frame.frame_size = 9000;
   auto args = eal_arguments(c, {}, 1);
-  EXPECT_TRUE(contains(args, "--vdev=net_af_packet_gentx,iface=veth0,qpairs=1,blocksz=16384,framesz=16384,framecnt=512"));
+  EXPECT_TRUE(
+      contains(args, "--vdev=net_af_packet_gentx,iface=veth0,qpairs=1,blocksz=16384,framesz=16384,framecnt=512"));
 }
 
 }  // namespace

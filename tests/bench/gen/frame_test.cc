@@ -16,7 +16,7 @@ bool ipv4_checksum_ok(const std::uint8_t* ip) { return csum_fold(csum_add_bytes(
 bool udp_checksum_ok(const std::uint8_t* ip) {
   const std::uint8_t* udp = ip + 20;
   const std::uint16_t udp_size = get_be16(udp + 4);
-  if (get_be16(udp + 6) == 0) return false;  // not computed
+  if (get_be16(udp + 6) == 0) return false;           // not computed
   std::uint64_t sum = csum_add_bytes(0, ip + 12, 8);  // source and destination addresses
   sum += 17 + udp_size;
   sum = csum_add_bytes(sum, udp, udp_size);
@@ -35,8 +35,8 @@ TEST(FrameTemplate, Plain64ByteFrameByteByByte) {
   ASSERT_TRUE(t) << t.error().message;
   ASSERT_EQ(t->size(), 60U);
   const std::uint8_t* f = t->bytes().data();
-  const std::vector<std::uint8_t> eth = {0x02, 0x66, 0x77, 0x88, 0x99, 0xaa, 0x02, 0x11,
-                                         0x22, 0x33, 0x44, 0x55, 0x08, 0x00};
+  const std::vector<std::uint8_t> eth = {0x02, 0x66, 0x77, 0x88, 0x99, 0xaa, 0x02,
+                                         0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x00};
   EXPECT_EQ(std::vector<std::uint8_t>(f, f + 14), eth);
   const std::uint8_t* ip = f + 14;
   EXPECT_EQ(ip[0], 0x45);

@@ -27,12 +27,14 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 std::string bench_binary() {
-  const char* path = std::getenv("FERRY_BENCH");
+  const char* path = std::getenv("FERRY_BENCH");  // NOLINT(concurrency-mt-unsafe): read before any thread
   return path != nullptr ? path : "bench/ferry-bench";
 }
 
 // Runs a command to completion; true when it exits 0. For set-up only.
-bool sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+bool sh(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str()) == 0;  // NOLINT(concurrency-mt-unsafe): one thread
+}
 
 // The namespace this process created, for the signal handler.
 char g_namespace_name[64] = {};
@@ -59,7 +61,7 @@ class VethNamespace {
     static int counter = 0;
     name_ = "ferrygen-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
     std::snprintf(g_namespace_name, sizeof(g_namespace_name), "%s", name_.c_str());
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = remove_namespace_and_exit;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, nullptr);
@@ -106,6 +108,7 @@ class Child {
       const int null = open("/dev/null", O_RDONLY);
       dup2(null, 0);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       execvp(args[0], args.data());
@@ -247,8 +250,9 @@ const std::vector<std::string> kNoHuge = {"--", "--no-huge", "-m", "256"};
 TEST(GenIntegration, AfPacketFixedRateTwoLcores) {
   VethNamespace ns;
   ASSERT_TRUE(ns.ok());
-  auto args = std::vector<std::string>{"txrx", "--pmd", "af_packet", "--tx-iface", "ga", "--rx-iface", "gb",
-                                       "--rate", "5k", "--duration", "2", "--flows", "64", "--json"};
+  auto args =
+      std::vector<std::string>{"txrx",   "--pmd", "af_packet",  "--tx-iface", "ga",      "--rx-iface", "gb",
+                               "--rate", "5k",    "--duration", "2",          "--flows", "64",         "--json"};
   args.insert(args.end(), kNoHuge.begin(), kNoHuge.end());
   args.insert(args.end(), {"-l", "0-1"});
   Child child(gen_in(ns, args));
@@ -261,9 +265,9 @@ TEST(GenIntegration, AfPacketFixedRateTwoLcores) {
 TEST(GenIntegration, VxlanEncapsulatedOneLcore) {
   VethNamespace ns;
   ASSERT_TRUE(ns.ok());
-  auto args = std::vector<std::string>{"txrx", "--pmd", "af_packet", "--tx-iface", "ga", "--rx-iface", "gb",
-                                       "--rate", "5k", "--duration", "1", "--vxlan", "--vni", "4242",
-                                       "--outer-udp-csum", "--size", "200", "--json"};
+  auto args = std::vector<std::string>{
+      "txrx",       "--pmd", "af_packet", "--tx-iface", "ga",   "--rx-iface",       "gb",     "--rate", "5k",
+      "--duration", "1",     "--vxlan",   "--vni",      "4242", "--outer-udp-csum", "--size", "200",    "--json"};
   args.insert(args.end(), kNoHuge.begin(), kNoHuge.end());
   args.insert(args.end(), {"-l", "0"});
   Child child(gen_in(ns, args));
@@ -280,9 +284,9 @@ TEST(GenIntegration, AfXdpFixedRate) {
   }
   VethNamespace ns;
   ASSERT_TRUE(ns.ok());
-  Child child(gen_in(ns, {"txrx", "--pmd", "af_xdp", "--tx-iface", "ga", "--rx-iface", "gb", "--rate", "5k",
-                          "--duration", "2", "--tx-pool", "4095", "--rx-pool", "4095", "--json", "--", "-l", "0-1",
-                          "-m", "64"}));
+  Child child(gen_in(ns, {"txrx",   "--pmd",  "af_xdp",     "--tx-iface", "ga",        "--rx-iface", "gb",
+                          "--rate", "5k",     "--duration", "2",          "--tx-pool", "4095",       "--rx-pool",
+                          "4095",   "--json", "--",         "-l",         "0-1",       "-m",         "64"}));
   const json r = parse_report(child.finish(std::chrono::seconds(20)));
   expect_clean_run(r, 5000, 2);
 }
@@ -291,15 +295,15 @@ TEST(GenIntegration, SeparateTxAndRxProcessesSideBySide) {
   VethNamespace ns;
   ASSERT_TRUE(ns.ok());
   // rx listens at most 10 s and stops 0.5 s after the last frame; tx sends a fixed count.
-  auto rx_args = std::vector<std::string>{"rx", "--pmd", "af_packet", "--rx-iface", "gb", "--duration", "10",
-                                          "--drain", "0.5", "--interval", "0.1", "--json"};
+  auto rx_args = std::vector<std::string>{"rx", "--pmd",   "af_packet", "--rx-iface", "gb",  "--duration",
+                                          "10", "--drain", "0.5",       "--interval", "0.1", "--json"};
   rx_args.insert(rx_args.end(), kNoHuge.begin(), kNoHuge.end());
   rx_args.insert(rx_args.end(), {"-l", "0"});
   Child rx(gen_in(ns, rx_args));
   // Its first progress line means its port is up and polling.
   ASSERT_TRUE(rx.wait_until([&] { return count_of(rx.err(), "] tx") >= 1; }, std::chrono::seconds(10))) << rx.err();
-  auto tx_args = std::vector<std::string>{"tx", "--pmd", "af_packet", "--tx-iface", "ga", "--count", "3000",
-                                          "--rate", "10k", "--stream", "7", "--json"};
+  auto tx_args = std::vector<std::string>{"tx",   "--pmd",  "af_packet", "--tx-iface", "ga", "--count",
+                                          "3000", "--rate", "10k",       "--stream",   "7",  "--json"};
   tx_args.insert(tx_args.end(), kNoHuge.begin(), kNoHuge.end());
   tx_args.insert(tx_args.end(), {"-l", "1"});
   Child tx(gen_in(ns, tx_args));
@@ -317,8 +321,9 @@ TEST(GenIntegration, SeparateTxAndRxProcessesSideBySide) {
 TEST(GenIntegration, SigintPrintsTheSummary) {
   VethNamespace ns;
   ASSERT_TRUE(ns.ok());
-  auto args = std::vector<std::string>{"txrx",     "--pmd", "af_packet", "--tx-iface", "ga",     "--rx-iface", "gb",
-                                       "--rate",   "2k",    "--duration", "60",        "--interval", "0.1",  "--json"};
+  auto args =
+      std::vector<std::string>{"txrx",   "--pmd", "af_packet",  "--tx-iface", "ga",         "--rx-iface", "gb",
+                               "--rate", "2k",    "--duration", "60",         "--interval", "0.1",        "--json"};
   args.insert(args.end(), kNoHuge.begin(), kNoHuge.end());
   args.insert(args.end(), {"-l", "0"});
   Child child(gen_in(ns, args));

@@ -15,8 +15,8 @@ TEST(Histogram, BucketsTileTheRange) {
     ASSERT_EQ(Histogram::bucket_high(i) + 1, Histogram::bucket_low(i + 1)) << i;
   }
   EXPECT_EQ(Histogram::bucket_high(Histogram::kBuckets - 1), ~std::uint64_t{0});
-  for (std::uint64_t v : {0ULL, 1ULL, 31ULL, 32ULL, 33ULL, 63ULL, 64ULL, 65ULL, 1000ULL, 123456789ULL, 1ULL << 40,
-                          ~0ULL}) {
+  for (std::uint64_t v :
+       {0ULL, 1ULL, 31ULL, 32ULL, 33ULL, 63ULL, 64ULL, 65ULL, 1000ULL, 123456789ULL, 1ULL << 40, ~0ULL}) {
     const std::size_t b = Histogram::bucket_of(v);
     EXPECT_LE(Histogram::bucket_low(b), v);
     EXPECT_GE(Histogram::bucket_high(b), v);
@@ -56,13 +56,15 @@ TEST(Histogram, PercentilesTable) {
       {"uniform 1..1000 p99", range(1, 1000), 99, 990, true},
       {"uniform 1..1000 p99.9", range(1, 1000), 99.9, 999, true},
       {"large values p50", range(1, 1000, 1'000'000), 50, 500'000'000, true},
-      {"outlier only in p99.9", [] {
+      {"outlier only in p99.9",
+       [] {
          auto v = std::vector<std::uint64_t>(999, 100);
          v.push_back(1'000'000);
          return v;
        }(),
        99.9, 100, true},
-      {"outlier shows at p100", [] {
+      {"outlier shows at p100",
+       [] {
          auto v = std::vector<std::uint64_t>(999, 100);
          v.push_back(1'000'000);
          return v;

@@ -26,7 +26,8 @@ TEST(SeqTracker, Table) {
       {"starts late: earlier numbers not counted", {100, 101}, {.received = 2}},
       {"older than the window", {0, 2000, 5}, {.received = 3, .missing = 1999, .gaps = 1, .too_old = 1}},
       {"edge of the window", {0, 1024, 1}, {.received = 3, .missing = 1022, .gaps = 1, .reordered = 1}},
-      {"jump past the window forgets old marks", {0, 5000, 3000},
+      {"jump past the window forgets old marks",
+       {0, 5000, 3000},
        {.received = 3, .missing = 4999, .gaps = 1, .too_old = 1}},
   };
   for (const auto& c : cases) {
