@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 
 namespace ferry::bench::gen {
 
@@ -119,10 +120,12 @@ bool has_arg(const std::vector<std::string>& args, std::string_view name) {
 
 std::string vdev_args(const GenConfig& config, const std::string& name, const std::string& iface) {
   if (config.pmd == "af_xdp") return fmt::format("--vdev={},iface={},start_queue=0,queue_count=1", name, iface);
-  // af_packet: each ring slot must hold a whole frame plus the tpacket header.
-  const std::uint32_t slot = config.frame.frame_size <= 1900 ? 2048 : 16384;
+  // af_packet: each ring slot holds a whole frame plus the tpacket header.
+  // A block is whole pages and whole slots: the PMD walks the ring with a
+  // stride of one slot, so no gap may sit at the end of a block.
+  const std::uint32_t slot = frame_buffer_size(config.frame.frame_size);
   return fmt::format("--vdev={},iface={},qpairs=1,blocksz={},framesz={},framecnt={}", name, iface,
-                     std::max<std::uint32_t>(slot, 4096), slot, slot == 2048 ? 2048 : 512);
+                     std::lcm(slot, 4096U), slot, slot == 2048 ? 2048 : 512);
 }
 
 }  // namespace
@@ -146,6 +149,9 @@ std::vector<std::string> eal_arguments(const GenConfig& config, const std::vecto
   if (!has_arg(user_args, "--file-prefix")) args.push_back(fmt::format("--file-prefix=ferry-gen-{}", pid));
   if (!has_arg(user_args, "--in-memory") && !has_arg(user_args, "--no-huge")) args.emplace_back("--in-memory");
   if (!has_arg(user_args, "--log-level")) args.emplace_back("--log-level=warning");
+  if (!has_arg(user_args, "--telemetry") && !has_arg(user_args, "--no-telemetry")) {
+    args.emplace_back("--no-telemetry");
+  }
   if (!config.pmd.empty() && !has_arg(user_args, "--no-pci") && !has_arg(user_args, "-a") &&
       !has_arg(user_args, "--allow") && !has_arg(user_args, "-b") && !has_arg(user_args, "--block")) {
     args.emplace_back("--no-pci");
@@ -238,7 +244,8 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   app.add_option("--interval", c.interval_s, "progress line on stderr every N seconds (0: none)")->group(output);
   app.footer(
       "EAL arguments go after --. Defaults added unless given: --file-prefix=ferry-gen-PID, --in-memory\n"
-      "(not with --no-huge), --log-level=warning, --no-pci (with --pmd). Without hugepages add: -- --no-huge -m 512");
+      "(not with --no-huge), --log-level=warning, --no-telemetry, --no-pci (with --pmd). Without hugepages add: -- "
+      "--no-huge -m 512");
 
   try {
     app.parse(static_cast<int>(own.size()), own.data());

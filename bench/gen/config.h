@@ -72,6 +72,13 @@ Result<CommandLine> parse_command_line(int argc, char** argv);
 // Parses "1000", "2.5k", "1M", "1.5G" into packets per second.
 Result<std::uint64_t> parse_rate(std::string_view text);
 
+// Bytes of buffer one frame needs (mbuf data room without headroom, and the
+// af_packet ring slot): 2048 up to ordinary frames, else the frame plus
+// room for the tpacket header, rounded up to 1 KiB.
+constexpr std::uint32_t frame_buffer_size(std::uint32_t frame_size) {
+  return frame_size <= 1900 ? 2048 : (frame_size + 128 + 1023) / 1024 * 1024;
+}
+
 // The vdev names the --pmd shortcut creates.
 std::string tx_vdev_name(const GenConfig& config);
 std::string rx_vdev_name(const GenConfig& config);
@@ -79,7 +86,8 @@ std::string rx_vdev_name(const GenConfig& config);
 // argv for rte_eal_init: program name, the vdevs of the --pmd shortcut, the
 // user's EAL arguments, then defaults the user did not set so several
 // generators run side by side: --file-prefix=ferry-gen-PID, --in-memory
-// (unless --no-huge: EAL refuses both), --log-level=warning, and --no-pci
+// (unless --no-huge: EAL refuses both), --log-level=warning, --no-telemetry
+// (no socket per generator), and --no-pci
 // when only kernel interfaces are used.
 std::vector<std::string> eal_arguments(const GenConfig& config, const std::vector<std::string>& user_args, int pid);
 

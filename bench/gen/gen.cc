@@ -130,6 +130,13 @@ void finish_tx(TxState& s, std::uint64_t now) {
 // One TX step: retry what the port refused, else build and send a burst.
 // False once TX is finished.
 bool tx_step(TxState& s, std::uint64_t now) {
+  // The end is decided first: a port that stops taking frames must not keep
+  // TX retrying forever.
+  if (s.sending &&
+      (stopping() || (s.end_tsc != 0 && now >= s.end_tsc) || (s.count_limit != 0 && s.built >= s.count_limit))) {
+    s.sending = false;
+    if (s.end_tsc == 0 || now < s.end_tsc) s.end_tsc = now;
+  }
   if (s.pending_count > 0) {
     const std::uint16_t sent =
         rte_eth_tx_burst(s.port, 0, s.pending + s.pending_head, static_cast<std::uint16_t>(s.pending_count));
@@ -145,11 +152,6 @@ bool tx_step(TxState& s, std::uint64_t now) {
       return true;
     }
     s.pending_head = 0;
-  }
-  if (s.sending &&
-      (stopping() || (s.end_tsc != 0 && now >= s.end_tsc) || (s.count_limit != 0 && s.built >= s.count_limit))) {
-    s.sending = false;
-    if (s.end_tsc == 0 || now < s.end_tsc) s.end_tsc = now;
   }
   if (!s.sending) {
     finish_tx(s, now);

@@ -112,16 +112,19 @@ TEST(EalArguments, AddsDefaultsForSideBySideRuns) {
   EXPECT_TRUE(contains(args, "--in-memory"));
   EXPECT_TRUE(contains(args, "--no-pci"));
   EXPECT_TRUE(contains(args, "--log-level=warning"));
+  EXPECT_TRUE(contains(args, "--no-telemetry"));
   EXPECT_TRUE(contains(args, "0-1"));
 }
 
 TEST(EalArguments, RespectsTheUsersChoices) {
   GenConfig c;
-  auto args = eal_arguments(c, {"--no-huge", "--file-prefix", "mine", "--log-level=debug", "-a", "0000:03:00.0"}, 1);
+  auto args = eal_arguments(
+      c, {"--no-huge", "--file-prefix", "mine", "--log-level=debug", "-a", "0000:03:00.0", "--telemetry"}, 1);
   EXPECT_FALSE(contains(args, "--in-memory")) << "EAL refuses --in-memory with --no-huge";
   EXPECT_FALSE(contains(args, "--file-prefix=ferry-gen-1"));
   EXPECT_FALSE(contains(args, "--log-level=warning"));
   EXPECT_FALSE(contains(args, "--no-pci"));
+  EXPECT_FALSE(contains(args, "--no-telemetry"));
 }
 
 TEST(EalArguments, OneVdevWhenTxAndRxShareAnInterface) {
@@ -142,7 +145,7 @@ TEST(EalArguments, JumboFramesGetBigAfPacketSlots) {
   c.frame.frame_size = 9000;
   auto args = eal_arguments(c, {}, 1);
   EXPECT_TRUE(
-      contains(args, "--vdev=net_af_packet_gentx,iface=veth0,qpairs=1,blocksz=16384,framesz=16384,framecnt=512"));
+      contains(args, "--vdev=net_af_packet_gentx,iface=veth0,qpairs=1,blocksz=36864,framesz=9216,framecnt=512"));
 }
 
 }  // namespace

@@ -245,7 +245,7 @@ std::optional<long> free_hugepages() {
   return std::nullopt;
 }
 
-const std::vector<std::string> kNoHuge = {"--", "--no-huge", "-m", "256"};
+const std::vector<std::string> kNoHuge = {"--", "--no-huge", "-m", "512"};
 
 TEST(GenIntegration, AfPacketFixedRateTwoLcores) {
   VethNamespace ns;
@@ -275,6 +275,20 @@ TEST(GenIntegration, VxlanEncapsulatedOneLcore) {
   expect_clean_run(r, 5000, 1);
   EXPECT_EQ(r["rx"]["encapsulated"].get<std::uint64_t>(), r["rx"]["packets"].get<std::uint64_t>());
   EXPECT_EQ(r["rx"]["bytes"].get<std::uint64_t>(), 200 * r["rx"]["packets"].get<std::uint64_t>());
+}
+
+TEST(GenIntegration, JumboFramesOverAfPacket) {
+  VethNamespace ns;
+  ASSERT_TRUE(ns.ok());
+  ASSERT_TRUE(sh("ip -n " + ns.name() + " link set ga mtu 9000") && sh("ip -n " + ns.name() + " link set gb mtu 9000"));
+  auto args = std::vector<std::string>{"txrx",   "--pmd", "af_packet",  "--tx-iface", "ga",     "--rx-iface", "gb",
+                                       "--rate", "2k",    "--duration", "1",          "--size", "9000",       "--json"};
+  args.insert(args.end(), kNoHuge.begin(), kNoHuge.end());
+  args.insert(args.end(), {"-l", "0"});
+  Child child(gen_in(ns, args));
+  const json r = parse_report(child.finish(std::chrono::seconds(20)));
+  expect_clean_run(r, 2000, 1);
+  EXPECT_EQ(r["rx"]["bytes"].get<std::uint64_t>(), 9000 * r["rx"]["packets"].get<std::uint64_t>());
 }
 
 TEST(GenIntegration, AfXdpFixedRate) {
