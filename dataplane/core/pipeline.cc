@@ -1,0 +1,1 @@
+#include "dataplane/core/pipeline.h"

@@ -1,0 +1,1 @@
+#include "dataplane/core/tables.h"
