@@ -14,7 +14,8 @@
 namespace ferry::dataplane {
 
 // X(kind, name, help). kind is Count (something happened) or Drop (a frame
-// was freed without being sent; exactly one Drop counter per dropped frame).
+// was freed without being sent: exactly one Drop counter per dropped frame;
+// flooding also counts each copy it could not make or send).
 #define FERRY_DP_COUNTERS(X)                                                                                         \
   X(Count, rx_uplink, "frames received from the uplink")                                                             \
   X(Count, rx_endpoint, "frames received from endpoint ports")                                                       \
@@ -45,8 +46,9 @@ namespace ferry::dataplane {
   X(Drop, bad_arp, "malformed ARP from an endpoint")                                                                 \
   X(Drop, unknown_unicast, "unicast to an unknown MAC in a network that does not flood")                             \
   X(Drop, hairpin, "frame whose destination is the port it came from")                                               \
-  X(Drop, vtep_unresolved, "frame to a remote VTEP whose next-hop MAC is not resolved yet")                          \
-  X(Drop, mtu_exceeded, "frame larger than the underlay MTU once encapsulated (never fragmented)")                   \
+  X(Drop, flood_no_target, "broadcast/multicast/unknown frame with no other port and no flood VTEP to go to")        \
+  X(Drop, vtep_unresolved, "frame (or flood copy) to a remote VTEP whose next-hop MAC is not resolved yet")          \
+  X(Drop, mtu_exceeded, "frame (or flood copy) larger than the underlay MTU once encapsulated (never fragmented)")        \
   X(Drop, no_headroom, "mbuf without the 50 bytes of headroom encapsulation needs")                                  \
   X(Drop, no_mbuf, "mempool empty while copying a frame for flooding")                                               \
   X(Drop, tx_full, "frames a TX queue did not accept")

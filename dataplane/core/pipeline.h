@@ -132,14 +132,13 @@ class Pipeline {
   explicit Pipeline(const PipelineConfig& config);
   struct Burst;
 
-  void flush(LcoreContext& ctx);
-
   PipelineConfig config_;
   std::unique_ptr<Tables> tables_;
   rte_ring* slow_rx_ = nullptr;
   rte_ring* slow_tx_ = nullptr;
   std::uint32_t src_port_span_ = 0;  // src_port_max - src_port_min + 1
   std::vector<LcoreContext*> lcores_;  // control-side registry for stats
+  Stats released_;                     // counters of released contexts
 };
 
 }  // namespace ferry::dataplane
