@@ -40,7 +40,7 @@ struct Config {
 
   bool no_huge = false;         // --no-huge: anonymous memory, af_packet only
   std::uint32_t memory_mb = 256;  // --memory-mb: EAL memory with --no-huge
-  std::uint32_t mbufs = 16383;    // --mbufs: mbufs in the packet pool
+  std::uint32_t mbufs = 32767;    // --mbufs: mbufs in the packet pool (~75 MB)
 
   // --idle-sleep-us: longest back-off sleep of an idle worker, microseconds;
   // 0 = busy polling (benchmarks).

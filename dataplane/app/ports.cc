@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::uint16_t kRxDescriptors = 1024;
 constexpr std::uint16_t kTxDescriptors = 1024;
+constexpr unsigned kAfPacketFrames = 4096;  // per queue and direction, 2 KiB each
 
 }  // namespace
 
@@ -79,8 +80,11 @@ Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDri
   OpenedPort port;
   port.driver = xdp ? "af_xdp" : "af_packet";
   port.devname = fmt::format("{}{}", xdp ? "net_af_xdp" : "net_af_packet", next_vdev_++);
-  const std::string devargs = fmt::format("{},iface={},{}={}", port.devname, iface, xdp ? "queue_count" : "qpairs",
-                                          queues_);
+  // af_packet: a deeper kernel ring than the PMD's default 512 frames, so a
+  // worker that was asleep or preempted for a moment does not cost frames.
+  const std::string devargs =
+      xdp ? fmt::format("{},iface={},queue_count={}", port.devname, iface, queues_)
+          : fmt::format("{},iface={},qpairs={},framecnt={}", port.devname, iface, queues_, kAfPacketFrames);
   if (int rc = rte_dev_probe(devargs.c_str()); rc != 0) {
     return make_sys_error(-rc, "attach {} as {}", iface, devargs);
   }
