@@ -122,6 +122,7 @@ struct Tables::Impl {
   std::vector<std::uint32_t> free_vtep_slots;
   std::vector<Retired> retired;
   std::size_t hash_bytes = 0;
+  std::size_t mac_entries = 0;  // rte_hash_count also counts deleted keys awaiting their grace period
 
   // Frees `release` after the current grace period.
   void retire(Tables& t, std::function<void()> release);
@@ -392,6 +393,7 @@ Result<void> Tables::add_port(const EndpointPort& p) {
   if (int rc = rte_hash_add_key_data(mac_hash_, &key, as_data(MacDest::local(p.port))); rc != 0) {
     return make_error("MAC table full: {}", rte_strerror(-rc));
   }
+  ++impl_->mac_entries;
   auto* r = new PortRecord();
   r->port = p.port;
   r->vni = p.vni;
@@ -416,6 +418,7 @@ Result<void> Tables::del_port(PortId port) {
   const PortRecord* r = ports_[port].exchange(nullptr, std::memory_order_acq_rel);
   const std::uint64_t key = mac_key(r->vni, r->mac_u64);
   rte_hash_del_key(mac_hash_, &key);
+  --impl_->mac_entries;
   for (std::uint32_t i = 0; i < r->ip_count; ++i) {
     const std::uint64_t nk = neighbour_key(r->vni, Ipv4Addr{rte_be_to_cpu_32(r->ips_be[i])});
     void* data = nullptr;
@@ -457,7 +460,11 @@ Result<void> Tables::add_remote_mac(Vni vni, const MacAddr& mac, Ipv4Addr vtep) 
     impl_->unref_remote(*this, vni, vtep);
     return make_error("MAC table full ({} entries): {}", config_.mac_capacity, rte_strerror(-rc));
   }
-  if (old_vtep) impl_->unref_remote(*this, vni, *old_vtep);
+  if (old_vtep) {
+    impl_->unref_remote(*this, vni, *old_vtep);
+  } else {
+    ++impl_->mac_entries;
+  }
   return ok();
 }
 
@@ -474,6 +481,7 @@ Result<void> Tables::del_remote_mac(Vni vni, const MacAddr& mac) {
   }
   const VtepRecord* rec = vteps_[v & 0xffffffffu].load();
   rte_hash_del_key(mac_hash_, &key);
+  --impl_->mac_entries;
   if (rec != nullptr) impl_->unref_remote(*this, vni, rec->ip);
   return ok();
 }
@@ -630,7 +638,7 @@ std::vector<VtepInfo> Tables::vteps() const {
   return out;
 }
 
-std::size_t Tables::mac_count() const { return static_cast<std::size_t>(rte_hash_count(mac_hash_)); }
+std::size_t Tables::mac_count() const { return impl_->mac_entries; }
 
 std::size_t Tables::memory_bytes() const {
   std::size_t total = impl_->hash_bytes;
