@@ -9,7 +9,11 @@
 // each mbuf (data offset and lengths; for encap also a fresh destination MAC
 // drawn from the table so lookups hit the whole table, not a cached corner).
 // The reset is inside the timed loop: it costs a few cycles per frame, so the
-// numbers slightly understate the pipeline.
+// numbers slightly understate the pipeline. Time is this thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID), converted to TSC cycles, so a busy shared
+// machine does not count time the bench was descheduled; the CPU-share column
+// says how much of the wall time it actually ran (caches are colder when
+// other processes run in between).
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -20,6 +24,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -49,7 +54,6 @@ constexpr PortId kUplink = 0;
 constexpr PortId kIngress = 1;
 constexpr int kLocalPorts = 8;  // ports 1..8
 constexpr int kVteps = 64;
-constexpr std::uint32_t kWorkingSet = 1024;  // mbufs cycled through
 const MacAddr kUplinkMac{{0x02, 0xfe, 0, 0, 0, 1}};
 const MacAddr kNextHop{{0x02, 0xfe, 0, 0, 0, 2}};
 constexpr Ipv4Addr kVtepIp{0xac1f0001};
@@ -131,12 +135,22 @@ struct CaseResult {
   Mode mode;
   std::size_t frame_size;
   std::uint32_t entries;
-  double mpps;
-  double cycles_per_frame;
+  double mpps;              // frames per second of this thread's CPU time
+  double cycles_per_frame;  // TSC cycles per frame, CPU time only
+  double cpu_share;         // CPU time / wall time: < 0.95 means the core was shared
 };
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 struct Options {
   bool json = false;
+  // Mbufs cycled through: 256 x 2.2 KiB stays in a 1 MiB L2, like a burst ring
+  // the PMD just filled; larger sets measure cache misses on frame data.
+  std::uint32_t working_set = 256;
   double seconds = 0.4;
   std::vector<std::uint32_t> entries = {1, 1000, 1000000};
   std::vector<std::size_t> sizes = {64, 512, 1450};
@@ -144,7 +158,8 @@ struct Options {
 
 class Bench {
  public:
-  Bench(Pipeline& p, LcoreContext& ctx, rte_mempool* pool) : p_(p), ctx_(ctx), pool_(pool) {}
+  Bench(Pipeline& p, LcoreContext& ctx, rte_mempool* pool, std::uint32_t working_set)
+      : p_(p), ctx_(ctx), pool_(pool), working_set_(working_set) {}
 
   // Fills the MAC table to `entries` (local ports count as entries).
   bool populate(std::uint32_t entries) {
@@ -163,10 +178,10 @@ class Bench {
 
   CaseResult run(Mode mode, std::size_t size, std::uint32_t entries, double seconds) {
     // Working set.
-    std::vector<rte_mbuf*> mbufs(kWorkingSet);
-    std::vector<std::uint16_t> data_off(kWorkingSet), len(kWorkingSet);
+    std::vector<rte_mbuf*> mbufs(working_set_);
+    std::vector<std::uint16_t> data_off(working_set_), len(working_set_);
     std::mt19937 rng(42);
-    for (std::uint32_t i = 0; i < kWorkingSet; ++i) {
+    for (std::uint32_t i = 0; i < working_set_; ++i) {
       Bytes f;
       const std::uint16_t sport = static_cast<std::uint16_t>(1024 + i);
       if (mode == Mode::Encap) {
@@ -191,12 +206,14 @@ class Bench {
 
     const Stats before = p_.stats();
     std::uint64_t frames = 0, cycles = 0;
+    double cpu = 0;
     std::size_t next_dst = 0;
     const std::uint64_t budget = static_cast<std::uint64_t>(seconds * static_cast<double>(rte_get_tsc_hz()));
     bool warm = false;
     for (;;) {
+      const double cpu_start = thread_cpu_seconds();
       const std::uint64_t start = rte_rdtsc();
-      for (std::uint32_t b = 0; b < kWorkingSet; b += dataplane::kBurstSize) {
+      for (std::uint32_t b = 0; b < working_set_; b += dataplane::kBurstSize) {
         rte_mbuf** burst = &mbufs[b];
         for (std::uint32_t i = 0; i < dataplane::kBurstSize; ++i) {
           rte_mbuf* m = burst[i];
@@ -216,12 +233,14 @@ class Bench {
         ctx_.quiescent();
       }
       const std::uint64_t spent = rte_rdtsc() - start;
+      const double cpu_spent = thread_cpu_seconds() - cpu_start;
       if (!warm) {  // the first round warms caches and is not counted
         warm = true;
         continue;
       }
       cycles += spent;
-      frames += kWorkingSet;
+      cpu += cpu_spent;
+      frames += working_set_;
       if (cycles >= budget) break;
     }
     const Stats after = p_.stats();
@@ -234,9 +253,13 @@ class Bench {
       m->data_off = RTE_PKTMBUF_HEADROOM;
       rte_pktmbuf_free(m);
     }
-    const double secs = static_cast<double>(cycles) / static_cast<double>(rte_get_tsc_hz());
-    return CaseResult{mode, size, entries, static_cast<double>(frames) / secs / 1e6,
-                  static_cast<double>(cycles) / static_cast<double>(frames)};
+    const double wall = static_cast<double>(cycles) / static_cast<double>(rte_get_tsc_hz());
+    return CaseResult{mode,
+                      size,
+                      entries,
+                      static_cast<double>(frames) / cpu / 1e6,
+                      cpu * static_cast<double>(rte_get_tsc_hz()) / static_cast<double>(frames),
+                      cpu / wall};
   }
 
  private:
@@ -244,6 +267,7 @@ class Bench {
   Pipeline& p_;
   LcoreContext& ctx_;
   rte_mempool* pool_;
+  std::uint32_t working_set_;
   std::uint32_t populated_ = 0;
   std::uint32_t remote_ = 1;
 };
@@ -260,10 +284,12 @@ std::string cpu_model() {
 int usage() {
   std::fprintf(stderr,
                "usage: ferry-bench pipeline [--json] [--seconds S] [--entries N,N,...] [--sizes B,B,...]\n"
+               "                            [--working-set MBUFS]\n"
                "  Measures encap, decap and local switching from memory on one core.\n"
                "  --seconds S   measured time per case (default 0.4)\n"
                "  --entries     MAC-table populations (default 1,1000,1000000)\n"
-               "  --sizes       frame sizes in bytes, without FCS (default 64,512,1450)\n");
+               "  --sizes       frame sizes in bytes, without FCS (default 64,512,1450)\n"
+               "  --working-set mbufs cycled through (default 256, multiple of 32, at most 3072)\n");
   return 2;
 }
 
@@ -294,6 +320,12 @@ int run_pipeline(int argc, char** argv) {
     } else if (a == "--seconds" && i + 1 < argc) {
       opt.seconds = std::atof(argv[++i]);
       if (opt.seconds <= 0) return usage();
+    } else if (a == "--working-set" && i + 1 < argc) {
+      opt.working_set = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+      if (opt.working_set < 32 || opt.working_set > 3072 || opt.working_set % 32 != 0) {
+        std::fprintf(stderr, "pipeline bench: --working-set must be a multiple of 32 in 32..3072\n");
+        return 2;
+      }
     } else if (a == "--entries" && i + 1 < argc) {
       if (!parse_list(argv[++i], opt.entries)) return usage();
     } else if (a == "--sizes" && i + 1 < argc) {
@@ -359,7 +391,7 @@ int run_pipeline(int argc, char** argv) {
     return 1;
   }
 
-  Bench bench(p, **ctx, pool);
+  Bench bench(p, **ctx, pool, opt.working_set);
   std::vector<CaseResult> results;
   std::size_t memory_at_max = 0;
   double populate_seconds = 0;
@@ -379,26 +411,26 @@ int run_pipeline(int argc, char** argv) {
   const std::string cpu = cpu_model();
   const double tsc_ghz = static_cast<double>(rte_get_tsc_hz()) / 1e9;
   if (opt.json) {
-    std::printf("{\"benchmark\": \"pipeline\", \"cpu\": \"%s\", \"tsc_ghz\": %.3f, \"burst\": %u,\n", cpu.c_str(),
-                tsc_ghz, dataplane::kBurstSize);
+    std::printf("{\"benchmark\": \"pipeline\", \"cpu\": \"%s\", \"tsc_ghz\": %.3f, \"burst\": %u, \"working_set\": %u,\n",
+                cpu.c_str(), tsc_ghz, dataplane::kBurstSize, opt.working_set);
     std::printf(" \"table_memory_bytes\": %zu, \"table_entries\": %zu,\n \"results\": [\n", memory_at_max,
                 t.mac_count());
     for (std::size_t i = 0; i < results.size(); ++i) {
       const CaseResult& r = results[i];
       std::printf("  {\"mode\": \"%s\", \"frame_bytes\": %zu, \"mac_entries\": %u, \"mpps\": %.2f, "
-                  "\"cycles_per_frame\": %.1f}%s\n",
-                  mode_name(r.mode), r.frame_size, r.entries, r.mpps, r.cycles_per_frame,
+                  "\"cycles_per_frame\": %.1f, \"cpu_share\": %.2f}%s\n",
+                  mode_name(r.mode), r.frame_size, r.entries, r.mpps, r.cycles_per_frame, r.cpu_share,
                   i + 1 < results.size() ? "," : "");
     }
     std::printf(" ]}\n");
   } else {
-    std::printf("ferry-bench pipeline: one core (%s, TSC %.2f GHz), burst %u, frames from memory\n\n", cpu.c_str(),
-                tsc_ghz, dataplane::kBurstSize);
-    std::printf("| mode  | frame B | MAC entries | Mpps  | cycles/frame |\n");
-    std::printf("|-------|--------:|------------:|------:|-------------:|\n");
+    std::printf("ferry-bench pipeline: one core (%s, TSC %.2f GHz), burst %u, %u mbufs, frames from memory\n\n",
+                cpu.c_str(), tsc_ghz, dataplane::kBurstSize, opt.working_set);
+    std::printf("| mode  | frame B | MAC entries | Mpps/core | cycles/frame | CPU share |\n");
+    std::printf("|-------|--------:|------------:|----------:|-------------:|----------:|\n");
     for (const CaseResult& r : results) {
-      std::printf("| %-5s | %7zu | %11u | %5.2f | %12.1f |\n", mode_name(r.mode), r.frame_size, r.entries, r.mpps,
-                  r.cycles_per_frame);
+      std::printf("| %-5s | %7zu | %11u | %9.2f | %12.1f | %9.2f |\n", mode_name(r.mode), r.frame_size, r.entries,
+                  r.mpps, r.cycles_per_frame, r.cpu_share);
     }
     std::printf("\ntable memory at %zu MAC entries: %.1f MiB\n", t.mac_count(),
                 static_cast<double>(memory_at_max) / (1024.0 * 1024.0));

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 
 #include "tests/dataplane/core/harness.h"
 
@@ -114,6 +115,15 @@ TEST_F(TablesTest, VtepReferencesAndPeers) {
   h.ctx().offline();
   t.synchronize();
   h.ctx().online();
+}
+
+// The pipeline computes key hashes itself (one CRC32-C instruction): they
+// must equal what the tables' rte_hash computes.
+TEST_F(TablesTest, PipelineKeyHashMatchesTheTables) {
+  for (std::uint64_t k : {0ull, 1ull, 0x1092000a0100ffull, ~0ull}) {
+    EXPECT_EQ(rte_hash_hash(t.mac_hash(), &k), rte_hash_crc_8byte(k, 0));
+    EXPECT_EQ(rte_hash_hash(t.peer_hash(), &k), rte_hash_crc_8byte(k, 0));
+  }
 }
 
 TEST_F(TablesTest, NextHopsAreRememberedAndRepublished) {
