@@ -47,11 +47,14 @@ inline void store_be16(std::uint8_t* p, std::uint16_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 8);
   p[1] = static_cast<std::uint8_t>(v);
 }
-// A 6-byte MAC at p as the low 48 bits (first byte most significant).
+// A 6-byte MAC at p as the low 48 bits (first byte most significant). Reads
+// 8 bytes: every caller has checked that at least 8 bytes follow p (a MAC in
+// an Ethernet header or an ARP body). One 8-byte load, not a 6-byte memcpy:
+// the latter becomes two stores and an 8-byte reload, a store-forwarding stall.
 inline std::uint64_t load_mac(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, 6);  // little-endian host: byte 0 in the low bits
-  return rte_be_to_cpu_64(v << 16);
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return rte_be_to_cpu_64(v) >> 16;
 }
 inline void store_mac(std::uint8_t* p, std::uint64_t mac48) {
   const std::uint64_t be = rte_cpu_to_be_64(mac48 << 16);
