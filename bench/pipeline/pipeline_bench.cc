@@ -24,9 +24,9 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <string>
@@ -192,8 +192,9 @@ class Bench {
         f = udp_frame(local_mac(to), local_mac(0), local_ip(0), local_ip(to), sport, size);
       } else {
         const int to = static_cast<int>(i % kLocalPorts);
-        f = vxlan_frame(udp_frame(local_mac(to), remote_mac(i % remote_), Ipv4Addr{0x0a000200}, local_ip(to), sport, size),
-                        vtep_ip(static_cast<int>(i % kVteps)), sport);
+        f = vxlan_frame(
+            udp_frame(local_mac(to), remote_mac(i % remote_), Ipv4Addr{0x0a000200}, local_ip(to), sport, size),
+            vtep_ip(static_cast<int>(i % kVteps)), sport);
       }
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
       std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
@@ -218,25 +219,26 @@ class Bench {
     for (;;) {
       const double cpu_start = thread_cpu_seconds();
       const std::uint64_t start = rte_rdtsc();
-      for (std::uint32_t round = 0; round < rounds; ++round)
-      for (std::uint32_t b = 0; b < working_set_; b += dataplane::kBurstSize) {
-        rte_mbuf** burst = &mbufs[b];
-        for (std::uint32_t i = 0; i < dataplane::kBurstSize; ++i) {
-          rte_mbuf* m = burst[i];
-          m->data_off = data_off[b + i];
-          m->data_len = len[b + i];
-          m->pkt_len = len[b + i];
-          if (mode == Mode::Encap) {
-            const std::uint64_t be = rte_cpu_to_be_64(dst[next_dst++ & (dst.size() - 1)] << 16);
-            std::memcpy(rte_pktmbuf_mtod(m, void*), &be, 6);
+      for (std::uint32_t round = 0; round < rounds; ++round) {
+        for (std::uint32_t b = 0; b < working_set_; b += dataplane::kBurstSize) {
+          rte_mbuf** burst = &mbufs[b];
+          for (std::uint32_t i = 0; i < dataplane::kBurstSize; ++i) {
+            rte_mbuf* m = burst[i];
+            m->data_off = data_off[b + i];
+            m->data_len = len[b + i];
+            m->pkt_len = len[b + i];
+            if (mode == Mode::Encap) {
+              const std::uint64_t be = rte_cpu_to_be_64(dst[next_dst++ & (dst.size() - 1)] << 16);
+              std::memcpy(rte_pktmbuf_mtod(m, void*), &be, 6);
+            }
           }
+          if (mode == Mode::Decap) {
+            p_.process_uplink(ctx_, burst, dataplane::kBurstSize);
+          } else {
+            p_.process_endpoint(ctx_, kIngress, burst, dataplane::kBurstSize);
+          }
+          ctx_.quiescent();
         }
-        if (mode == Mode::Decap) {
-          p_.process_uplink(ctx_, burst, dataplane::kBurstSize);
-        } else {
-          p_.process_endpoint(ctx_, kIngress, burst, dataplane::kBurstSize);
-        }
-        ctx_.quiescent();
       }
       const std::uint64_t spent = rte_rdtsc() - start;
       const double cpu_spent = thread_cpu_seconds() - cpu_start;
@@ -354,8 +356,8 @@ int run_pipeline(int argc, char** argv) {
   const std::string prefix = "--file-prefix=ferry-bench-" + std::to_string(::getpid());
   // --no-huge by default (runs anywhere); --huge takes hugepages on demand
   // (in-memory mode, no -m: about 70 x 2 MiB pages at 1 000 000 entries).
-  std::vector<const char*> eal_args = {"ferry-bench", "--no-pci", "--no-telemetry", prefix.c_str(),
-                                       "--log-level=*:warning", "-l", "0"};
+  std::vector<const char*> eal_args = {
+      "ferry-bench", "--no-pci", "--no-telemetry", prefix.c_str(), "--log-level=*:warning", "-l", "0"};
   if (opt.huge) {
     eal_args.push_back("--in-memory");
   } else {
@@ -427,17 +429,19 @@ int run_pipeline(int argc, char** argv) {
   const std::string cpu = cpu_model();
   const double tsc_ghz = static_cast<double>(rte_get_tsc_hz()) / 1e9;
   if (opt.json) {
-    std::printf("{\"benchmark\": \"pipeline\", \"cpu\": \"%s\", \"tsc_ghz\": %.3f, \"burst\": %u, \"working_set\": %u,"
-                " \"hugepages\": %s,\n",
-                cpu.c_str(), tsc_ghz, dataplane::kBurstSize, opt.working_set, opt.huge ? "true" : "false");
+    std::printf(
+        "{\"benchmark\": \"pipeline\", \"cpu\": \"%s\", \"tsc_ghz\": %.3f, \"burst\": %u, \"working_set\": %u,"
+        " \"hugepages\": %s,\n",
+        cpu.c_str(), tsc_ghz, dataplane::kBurstSize, opt.working_set, opt.huge ? "true" : "false");
     std::printf(" \"table_memory_bytes\": %zu, \"table_entries\": %zu,\n \"results\": [\n", memory_at_max,
                 t.mac_count());
     for (std::size_t i = 0; i < results.size(); ++i) {
       const CaseResult& r = results[i];
-      std::printf("  {\"mode\": \"%s\", \"frame_bytes\": %zu, \"mac_entries\": %u, \"mpps\": %.2f, "
-                  "\"cycles_per_frame\": %.1f, \"cpu_share\": %.2f}%s\n",
-                  mode_name(r.mode), r.frame_size, r.entries, r.mpps, r.cycles_per_frame, r.cpu_share,
-                  i + 1 < results.size() ? "," : "");
+      std::printf(
+          "  {\"mode\": \"%s\", \"frame_bytes\": %zu, \"mac_entries\": %u, \"mpps\": %.2f, "
+          "\"cycles_per_frame\": %.1f, \"cpu_share\": %.2f}%s\n",
+          mode_name(r.mode), r.frame_size, r.entries, r.mpps, r.cycles_per_frame, r.cpu_share,
+          i + 1 < results.size() ? "," : "");
     }
     std::printf(" ]}\n");
   } else {

@@ -16,41 +16,42 @@ namespace ferry::dataplane {
 // X(kind, name, help). kind is Count (something happened) or Drop (a frame
 // was freed without being sent: exactly one Drop counter per dropped frame;
 // flooding also counts each copy it could not make or send).
-#define FERRY_DP_COUNTERS(X)                                                                                         \
-  X(Count, rx_uplink, "frames received from the uplink")                                                             \
-  X(Count, rx_endpoint, "frames received from endpoint ports")                                                       \
-  X(Count, decap, "VXLAN frames decapsulated and delivered to at least one local port")                              \
-  X(Count, encap, "frames encapsulated towards a remote VTEP (one per copy)")                                        \
-  X(Count, local_switched, "frames switched from one endpoint port to another (one per copy)")                       \
-  X(Count, flooded, "broadcast/multicast/unknown frames replicated (one per ingress frame)")                          \
-  X(Count, flood_copies, "extra copies made for flooding (local ports + flood-list VTEPs)")                          \
-  X(Count, arp_proxied, "ARP requests from endpoints answered by the data plane")                                    \
-  X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                            \
-  X(Count, injected, "frames from the control thread sent on the uplink")                                           \
-  X(Count, tx, "frames accepted by a TX queue")                                                                      \
-  X(Drop, truncated, "frame too short for the headers it claims (outer or inner)")                                   \
-  X(Drop, bad_ip_header, "outer IPv4 header malformed (version, IHL, total length)")                                 \
-  X(Drop, bad_ip_checksum, "outer IPv4 header checksum wrong")                                                       \
-  X(Drop, ip_fragment, "outer IPv4 fragment (VTEPs never fragment; reassembly unsupported)")                         \
-  X(Drop, not_for_us, "uplink frame not addressed to our uplink MAC / VTEP IP")                                      \
-  X(Drop, not_vxlan, "uplink frame that is not IPv4/UDP to the VXLAN port (nor ARP)")                                \
-  X(Drop, bad_vxlan_flags, "VXLAN header without the I flag")                                                        \
-  X(Drop, unknown_vni, "VXLAN frame for a VNI we do not serve")                                                      \
-  X(Drop, unknown_src_vtep, "VXLAN frame from a VTEP that is not a peer of that network")                            \
-  X(Drop, unknown_inner_dst, "decapsulated frame whose inner destination MAC is not a local port")                   \
-  X(Drop, arp_not_for_us, "ARP on the uplink not targeting our VTEP IP")                                             \
-  X(Drop, slow_path_full, "slow-path ring full (control thread not draining)")                                       \
-  X(Drop, unknown_port, "frame from a port that is not (or no longer) an endpoint")                                  \
-  X(Drop, spoofed_src_mac, "endpoint frame whose source MAC is not the endpoint's")                                  \
-  X(Drop, spoofed_src_ip, "endpoint IPv4/ARP frame whose source IPv4 is not the endpoint's")                         \
-  X(Drop, bad_arp, "malformed ARP from an endpoint")                                                                 \
-  X(Drop, unknown_unicast, "unicast to an unknown MAC in a network that does not flood")                             \
-  X(Drop, hairpin, "frame whose destination is the port it came from")                                               \
-  X(Drop, flood_no_target, "broadcast/multicast/unknown frame with no other port and no flood VTEP to go to")        \
-  X(Drop, vtep_unresolved, "frame (or flood copy) to a remote VTEP whose next-hop MAC is not resolved yet")          \
-  X(Drop, mtu_exceeded, "frame (or flood copy) larger than the underlay MTU once encapsulated (never fragmented)")        \
-  X(Drop, no_headroom, "mbuf without the 50 bytes of headroom encapsulation needs")                                  \
-  X(Drop, no_mbuf, "mempool empty while copying a frame for flooding")                                               \
+#define FERRY_DP_COUNTERS(X)                                                                                       \
+  X(Count, rx_uplink, "frames received from the uplink")                                                           \
+  X(Count, rx_endpoint, "frames received from endpoint ports")                                                     \
+  X(Count, decap, "VXLAN frames decapsulated and delivered to at least one local port")                            \
+  X(Count, encap, "frames encapsulated towards a remote VTEP (one per copy)")                                      \
+  X(Count, local_switched, "frames switched from one endpoint port to another (one per copy)")                     \
+  X(Count, flooded, "broadcast/multicast/unknown frames replicated (one per ingress frame)")                       \
+  X(Count, flood_copies, "extra copies made for flooding (local ports + flood-list VTEPs)")                        \
+  X(Count, arp_proxied, "ARP requests from endpoints answered by the data plane")                                  \
+  X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                          \
+  X(Count, injected, "frames from the control thread sent on the uplink")                                          \
+  X(Count, tx, "frames accepted by a TX queue")                                                                    \
+  X(Drop, truncated, "frame too short for the headers it claims (outer or inner)")                                 \
+  X(Drop, bad_ip_header, "outer IPv4 header malformed (version, IHL, total length)")                               \
+  X(Drop, bad_ip_checksum, "outer IPv4 header checksum wrong")                                                     \
+  X(Drop, ip_fragment, "outer IPv4 fragment (VTEPs never fragment; reassembly unsupported)")                       \
+  X(Drop, not_for_us, "uplink frame not addressed to our uplink MAC / VTEP IP")                                    \
+  X(Drop, not_vxlan, "uplink frame that is not IPv4/UDP to the VXLAN port (nor ARP)")                              \
+  X(Drop, bad_vxlan_flags, "VXLAN header without the I flag")                                                      \
+  X(Drop, unknown_vni, "VXLAN frame for a VNI we do not serve")                                                    \
+  X(Drop, unknown_src_vtep, "VXLAN frame from a VTEP that is not a peer of that network")                          \
+  X(Drop, unknown_inner_dst, "decapsulated frame whose inner destination MAC is not a local port")                 \
+  X(Drop, arp_not_for_us, "ARP on the uplink not targeting our VTEP IP")                                           \
+  X(Drop, slow_path_full, "slow-path ring full (control thread not draining)")                                     \
+  X(Drop, unknown_port, "frame from a port that is not (or no longer) an endpoint")                                \
+  X(Drop, spoofed_src_mac, "endpoint frame whose source MAC is not the endpoint's")                                \
+  X(Drop, spoofed_src_ip, "endpoint IPv4/ARP frame whose source IPv4 is not the endpoint's")                       \
+  X(Drop, vlan_tagged, "802.1Q/802.1ad-tagged frame from an endpoint (would bypass IPv4 anti-spoofing)")           \
+  X(Drop, bad_arp, "malformed ARP from an endpoint")                                                               \
+  X(Drop, unknown_unicast, "unicast to an unknown MAC in a network that does not flood")                           \
+  X(Drop, hairpin, "frame whose destination is the port it came from")                                             \
+  X(Drop, flood_no_target, "broadcast/multicast/unknown frame with no other port and no flood VTEP to go to")      \
+  X(Drop, vtep_unresolved, "frame (or flood copy) to a remote VTEP whose next-hop MAC is not resolved yet")        \
+  X(Drop, mtu_exceeded, "frame (or flood copy) larger than the underlay MTU once encapsulated (never fragmented)") \
+  X(Drop, no_headroom, "mbuf without the 50 bytes of headroom encapsulation needs")                                \
+  X(Drop, no_mbuf, "mempool empty while copying a frame for flooding")                                             \
   X(Drop, tx_full, "frames a TX queue did not accept")
 
 enum class Counter : std::uint16_t {
@@ -84,11 +85,11 @@ inline constexpr std::array<CounterInfo, kCounterCount> kCounterInfo = {{
 }
 
 // Per-port counters (index = PortId), kept by the pipeline for RX and TX.
-#define FERRY_DP_PORT_COUNTERS(X)                          \
-  X(rx_packets, "frames received on the port")            \
-  X(rx_bytes, "bytes received on the port")                \
-  X(tx_packets, "frames sent on the port")                 \
-  X(tx_bytes, "bytes sent on the port")                    \
+#define FERRY_DP_PORT_COUNTERS(X)              \
+  X(rx_packets, "frames received on the port") \
+  X(rx_bytes, "bytes received on the port")    \
+  X(tx_packets, "frames sent on the port")     \
+  X(tx_bytes, "bytes sent on the port")        \
   X(tx_dropped, "frames the port's TX queue did not accept")
 
 enum class PortCounter : std::uint8_t {
@@ -141,9 +142,7 @@ struct Stats {
   std::array<std::array<std::uint64_t, kNetCounterCount>, kMaxNetworks> networks{};
 
   [[nodiscard]] std::uint64_t operator[](Counter c) const { return counters[static_cast<std::size_t>(c)]; }
-  [[nodiscard]] std::uint64_t port(PortId p, PortCounter c) const {
-    return ports[p][static_cast<std::size_t>(c)];
-  }
+  [[nodiscard]] std::uint64_t port(PortId p, PortCounter c) const { return ports[p][static_cast<std::size_t>(c)]; }
   [[nodiscard]] std::uint64_t network(std::uint16_t stats_slot, NetCounter c) const {
     return networks[stats_slot][static_cast<std::size_t>(c)];
   }

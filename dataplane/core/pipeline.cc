@@ -29,6 +29,9 @@ namespace {
 constexpr std::uint16_t kEtherIpv4 = 0x0800;
 constexpr std::uint16_t kEtherArp = 0x0806;
 constexpr std::uint16_t kEtherIpv6 = 0x86dd;
+constexpr std::uint16_t kEtherVlan = 0x8100;
+constexpr std::uint16_t kEtherQinQ = 0x88a8;
+constexpr std::uint16_t kEtherQinQOld = 0x9100;
 constexpr std::uint32_t kEthSize = 14;
 constexpr std::uint32_t kVxlanOverhead = 20 + 8 + 8;  // outer IPv4 + UDP + VXLAN, counted against the MTU
 constexpr std::uint32_t kArpSize = 28;
@@ -131,10 +134,10 @@ inline std::uint32_t inner_flow_hash(const std::uint8_t* f, std::uint32_t len) {
 
 enum : std::uint16_t {
   // Per-frame "next" values above the port ids.
-  kNextDrop = 0x8000,   // reason in the reason array
-  kNextFlood = 0x8001,  // replicate (handled during dispatch)
-  kNextRemote = 0x8002, // encapsulate to a VTEP slot
-  kNextDone = 0x8003,   // already taken care of (slow path)
+  kNextDrop = 0x8000,    // reason in the reason array
+  kNextFlood = 0x8001,   // replicate (handled during dispatch)
+  kNextRemote = 0x8002,  // encapsulate to a VTEP slot
+  kNextDone = 0x8003,    // already taken care of (slow path)
 };
 
 }  // namespace
@@ -199,7 +202,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config)
 }
 
 Result<std::unique_ptr<LcoreContext>> Pipeline::make_lcore(std::uint32_t worker_id, std::uint16_t tx_queue,
-                                                          rte_mempool* copy_pool) {
+                                                           rte_mempool* copy_pool) {
   if (worker_id >= config_.tables.max_workers) {
     return make_error("worker id {} out of range 0..{}", worker_id, config_.tables.max_workers - 1);
   }
@@ -268,9 +271,7 @@ struct Pipeline::Burst {
   void count_net(std::uint32_t slot, NetCounter k, std::uint64_t n = 1) {
     bump(c.networks[slot][static_cast<std::size_t>(k)], n);
   }
-  void count_port(PortId port, PortCounter k, std::uint64_t n) {
-    bump(c.ports[port][static_cast<std::size_t>(k)], n);
-  }
+  void count_port(PortId port, PortCounter k, std::uint64_t n) { bump(c.ports[port][static_cast<std::size_t>(k)], n); }
 
   void drop(rte_mbuf* m, Counter reason) {
     count(reason);
@@ -459,6 +460,10 @@ struct Pipeline::Burst {
         continue;
       }
       const std::uint16_t type = load_be16(f + 12);
+      if (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
+        reason[i] = static_cast<std::uint16_t>(Counter::vlan_tagged);
+        continue;
+      }
       if (type == kEtherIpv4) {
         if (len < kEthSize + 20) {
           reason[i] = static_cast<std::uint16_t>(Counter::truncated);
@@ -741,7 +746,8 @@ struct Pipeline::Burst {
       const std::uint32_t ihl = (ip[0] & 0x0fu) * 4;
       const std::uint32_t inner_len = load_be16(ip + ihl + 4) - 16u;
       rte_pktmbuf_adj(m, static_cast<std::uint16_t>(kEthSize + ihl + 16));
-      if (rte_pktmbuf_pkt_len(m) > inner_len) rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_pkt_len(m) - inner_len));
+      if (rte_pktmbuf_pkt_len(m) > inner_len)
+        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_pkt_len(m) - inner_len));
       count(Counter::decap);
       count_net(net->slot, NetCounter::decap);
       const std::uint64_t dst = load_mac(rte_pktmbuf_mtod(m, const std::uint8_t*));

@@ -26,7 +26,7 @@ namespace ferry::dataplane {
 struct PipelineConfig {
   UnderlayConfig underlay;  // VTEP IP, uplink MAC, UDP port, TTL, DF
   TablesConfig tables;
-  PortId uplink_port = 0;          // DPDK port id of the uplink
+  PortId uplink_port = 0;             // DPDK port id of the uplink
   std::uint32_t underlay_mtu = 1500;  // IPv4 MTU of the uplink; 1500 .. 9216
   // Outer UDP source port range (RFC 7348 §5: a hash of the inner flow mapped
   // into it). Default: the IANA dynamic range.
@@ -62,7 +62,10 @@ class alignas(64) LcoreContext {
   [[nodiscard]] std::uint32_t worker_id() const { return worker_id_; }
 
   // Replaces the TX function (tests, the bench). Default: eth_tx_burst.
-  void set_tx(TxFn fn, void* arg) { tx_fn_ = fn; tx_arg_ = arg; }
+  void set_tx(TxFn fn, void* arg) {
+    tx_fn_ = fn;
+    tx_arg_ = arg;
+  }
 
  private:
   friend class Pipeline;
@@ -71,8 +74,8 @@ class alignas(64) LcoreContext {
     rte_mbuf* pkts[kBurstSize];
   };
 
-  std::uint32_t worker_id_ = 0;   // RCU QSBR thread id
-  std::uint16_t tx_queue_ = 0;    // TX queue this worker uses on every port
+  std::uint32_t worker_id_ = 0;       // RCU QSBR thread id
+  std::uint16_t tx_queue_ = 0;        // TX queue this worker uses on every port
   rte_mempool* copy_pool_ = nullptr;  // for flood copies
   rte_rcu_qsbr* rcu_ = nullptr;
   TxFn tx_fn_ = eth_tx_burst;
@@ -101,7 +104,7 @@ class Pipeline {
   // copies (mbufs need RTE_PKTMBUF_HEADROOM >= 50). The pipeline keeps a
   // pointer for stats(); the context must outlive its use by the worker.
   Result<std::unique_ptr<LcoreContext>> make_lcore(std::uint32_t worker_id, std::uint16_t tx_queue,
-                                                  rte_mempool* copy_pool);
+                                                   rte_mempool* copy_pool);
   // Control: unregisters a context (after its worker stopped).
   void release_lcore(LcoreContext& ctx);
 
@@ -136,7 +139,7 @@ class Pipeline {
   std::unique_ptr<Tables> tables_;
   rte_ring* slow_rx_ = nullptr;
   rte_ring* slow_tx_ = nullptr;
-  std::uint32_t src_port_span_ = 0;  // src_port_max - src_port_min + 1
+  std::uint32_t src_port_span_ = 0;    // src_port_max - src_port_min + 1
   std::vector<LcoreContext*> lcores_;  // control-side registry for stats
   Stats released_;                     // counters of released contexts
 };

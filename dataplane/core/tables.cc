@@ -115,9 +115,9 @@ struct Tables::Impl {
   };
 
   std::unordered_map<Vni, NetState> networks;
-  std::unordered_map<std::uint32_t, VtepState> vteps;          // by IPv4
-  std::unordered_map<std::uint32_t, MacAddr> next_hops;       // resolution state, by IPv4
-  std::map<std::uint64_t, std::uint32_t> peer_refs;           // peer_key -> references
+  std::unordered_map<std::uint32_t, VtepState> vteps;    // by IPv4
+  std::unordered_map<std::uint32_t, MacAddr> next_hops;  // resolution state, by IPv4
+  std::map<std::uint64_t, std::uint32_t> peer_refs;      // peer_key -> references
   std::vector<std::uint32_t> free_network_slots;
   std::vector<std::uint32_t> free_vtep_slots;
   std::vector<Retired> retired;
@@ -167,15 +167,15 @@ Result<std::unique_ptr<Tables>> Tables::create(const TablesConfig& config, const
   const std::size_t heap_before = heap_allocated_bytes();
 
   const std::size_t rcu_size = rte_rcu_qsbr_get_memsize(config.max_workers);
-  t->rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc_socket("ferry_rcu", rcu_size, RTE_CACHE_LINE_SIZE,
-                                                          config.socket_id));
-  if (t->rcu_ == nullptr) return make_error("cannot allocate the RCU variable ({} bytes): out of DPDK memory", rcu_size);
+  t->rcu_ =
+      static_cast<rte_rcu_qsbr*>(rte_zmalloc_socket("ferry_rcu", rcu_size, RTE_CACHE_LINE_SIZE, config.socket_id));
+  if (t->rcu_ == nullptr)
+    return make_error("cannot allocate the RCU variable ({} bytes): out of DPDK memory", rcu_size);
   if (rte_rcu_qsbr_init(t->rcu_, config.max_workers) != 0) {
     return make_sys_error(rte_errno, "rte_rcu_qsbr_init");
   }
 
-  auto make_hash = [&](const char* what, std::uint32_t entries, std::uint32_t key_len,
-                       rte_hash** out) -> Result<void> {
+  auto make_hash = [&](const char* what, std::uint32_t entries, std::uint32_t key_len, rte_hash** out) -> Result<void> {
     const std::string name = config.name + "_" + what;
     rte_hash_parameters params{};
     params.name = name.c_str();
@@ -231,7 +231,6 @@ void Tables::synchronize() {
   rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
   reclaim();
 }
-
 
 void Tables::Impl::retire(Tables& t, std::function<void()> release) {
   retired.push_back(Retired{rte_rcu_qsbr_start(t.rcu_), std::move(release)});
@@ -650,6 +649,5 @@ std::size_t Tables::memory_bytes() const {
   }
   return total;
 }
-
 
 }  // namespace ferry::dataplane

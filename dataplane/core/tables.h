@@ -90,8 +90,8 @@ struct PortRecord {
   Vni vni = 0;
   std::uint32_t network_slot = 0;  // index into the network slots
   MacAddr mac;
-  std::uint64_t mac_u64 = 0;                        // mac.to_u64(), compared per packet
-  std::uint32_t ips_be[kMaxEndpointIps] = {};       // network byte order, ip_count used
+  std::uint64_t mac_u64 = 0;                   // mac.to_u64(), compared per packet
+  std::uint32_t ips_be[kMaxEndpointIps] = {};  // network byte order, ip_count used
   std::uint32_t ip_count = 0;
 };
 
@@ -127,8 +127,8 @@ struct MacEntryInfo {
   Vni vni;
   MacAddr mac;
   bool local;
-  PortId port;     // local
-  Ipv4Addr vtep;   // remote
+  PortId port;    // local
+  Ipv4Addr vtep;  // remote
 };
 struct NeighbourInfo {
   Vni vni;

@@ -18,8 +18,18 @@ void ensure_eal() {
   static std::once_flag once;
   std::call_once(once, [] {
     const std::string prefix = "--file-prefix=ferry-ut-" + std::to_string(::getpid());
-    const char* args[] = {"ferry-test", "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry", prefix.c_str(),
-                          "--log-level=lib.eal:error", "--log-level=*:warning", "-l", "0"};
+    const char* args[] = {"ferry-test",
+                          "--no-huge",
+                          "-m",
+                          "512",
+                          "--no-pci",
+                          "--no-shconf",
+                          "--no-telemetry",
+                          prefix.c_str(),
+                          "--log-level=lib.eal:error",
+                          "--log-level=*:warning",
+                          "-l",
+                          "0"};
     std::vector<char*> argv;
     for (const char* a : args) argv.push_back(const_cast<char*>(a));
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
@@ -50,8 +60,8 @@ PipelineConfig Harness::default_config() {
 Harness::Harness(PipelineConfig config, std::uint32_t pool_size) {
   ensure_eal();
   config.tables.name = unique_name("t");
-  pool_ = rte_pktmbuf_pool_create(unique_name("pool").c_str(), pool_size, 0, 0,
-                                  RTE_MBUF_DEFAULT_BUF_SIZE + 8192, SOCKET_ID_ANY);
+  pool_ = rte_pktmbuf_pool_create(unique_name("pool").c_str(), pool_size, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE + 8192,
+                                  SOCKET_ID_ANY);
   if (pool_ == nullptr) {
     std::fprintf(stderr, "mempool: %s\n", rte_strerror(rte_errno));
     std::abort();

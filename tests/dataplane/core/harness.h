@@ -31,7 +31,7 @@ struct Sent {
 
 // Host A of the golden capture.
 inline constexpr Vni kVni = 4242;
-inline const MacAddr kUplinkMac{{0x7a, 0x2b, 0x57, 0x56, 0x58, 0xa0}};    // host A underlay
+inline const MacAddr kUplinkMac{{0x7a, 0x2b, 0x57, 0x56, 0x58, 0xa0}};      // host A underlay
 inline const MacAddr kRemoteHostMac{{0x92, 0xdb, 0x2b, 0x1e, 0xa6, 0xbb}};  // host B underlay
 inline const MacAddr kLocalMac{{0x02, 0x00, 0x0a, 0x01, 0x00, 0x01}};       // container on A
 inline const MacAddr kRemoteMac{{0x02, 0x00, 0x0a, 0x01, 0x00, 0x02}};      // container on B
@@ -85,8 +85,8 @@ class Harness {
 
 // ---- frame builders (wire order, checksums correct)
 Bytes ether(const MacAddr& dst, const MacAddr& src, std::uint16_t type, const Bytes& payload);
-Bytes ipv4(Ipv4Addr src, Ipv4Addr dst, std::uint8_t proto, const Bytes& payload, std::uint16_t id = 1,
-           bool df = false, std::uint8_t ttl = 64);
+Bytes ipv4(Ipv4Addr src, Ipv4Addr dst, std::uint8_t proto, const Bytes& payload, std::uint16_t id = 1, bool df = false,
+           std::uint8_t ttl = 64);
 Bytes udp(std::uint16_t sport, std::uint16_t dport, const Bytes& payload);  // checksum 0
 Bytes tcp_syn(std::uint16_t sport, std::uint16_t dport);                    // 20-byte header, no checksum
 Bytes arp(std::uint16_t op, const MacAddr& sha, Ipv4Addr spa, const MacAddr& tha, Ipv4Addr tpa);

@@ -36,9 +36,8 @@ Result<std::vector<PcapFrame>> read_pcap(const std::string& path) {
     const std::uint32_t orig = read32(data.data() + at + 12, swap);
     at += 16;
     if (data.size() - at < incl) return make_error("{}: truncated record at offset {}", path, at);
-    frames.push_back(PcapFrame{{data.begin() + static_cast<std::ptrdiff_t>(at),
-                                data.begin() + static_cast<std::ptrdiff_t>(at + incl)},
-                               orig});
+    frames.push_back(PcapFrame{
+        {data.begin() + static_cast<std::ptrdiff_t>(at), data.begin() + static_cast<std::ptrdiff_t>(at + incl)}, orig});
     at += incl;
   }
   return frames;

@@ -281,7 +281,8 @@ TEST_F(PipelineTest, BroadcastReplicatesToNPortsAndMVteps) {
     ASSERT_TRUE(h.tables().set_vtep_next_hop(v, kRemoteHostMac));
   }
   for (PortId p = 2; p <= 4; ++p) {
-    ASSERT_TRUE(h.tables().add_port(EndpointPort{p, kVni, MacAddr{{0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(p)}}, {}}));
+    ASSERT_TRUE(
+        h.tables().add_port(EndpointPort{p, kVni, MacAddr{{0x02, 0, 0, 0, 0, static_cast<std::uint8_t>(p)}}, {}}));
   }
   // An ARP request for an unknown IP is flooded: 3 other ports + 4 VTEPs (B and the three above).
   const Bytes f = ether(kBroadcast, kLocalMac, 0x0806, arp(1, kLocalMac, kLocalIp, kZeroMac, Ipv4Addr{0x0a0100fe}));
@@ -409,8 +410,8 @@ TEST_F(PipelineTest, AntiSpoofing) {
   EXPECT_TRUE(
       h.from_endpoint(kLocalPort, inner_udp(kRemoteMac, kLocalMac, Ipv4Addr{0x0a0100ee}, kRemoteIp, 1, 2, 10)).empty());
   // ARP with a foreign sender MAC, or a foreign sender IP.
-  EXPECT_TRUE(h.from_endpoint(kLocalPort, ether(kBroadcast, kLocalMac, 0x0806,
-                                                arp(1, kOtherMac, kLocalIp, kZeroMac, kRemoteIp)))
+  EXPECT_TRUE(h.from_endpoint(kLocalPort,
+                              ether(kBroadcast, kLocalMac, 0x0806, arp(1, kOtherMac, kLocalIp, kZeroMac, kRemoteIp)))
                   .empty());
   EXPECT_TRUE(h.from_endpoint(kLocalPort, ether(kBroadcast, kLocalMac, 0x0806,
                                                 arp(2, kLocalMac, Ipv4Addr{0x0a0100ee}, kRemoteMac, kRemoteIp)))
@@ -422,8 +423,8 @@ TEST_F(PipelineTest, AntiSpoofing) {
   // A port with several IPs may use any of them.
   ASSERT_TRUE(h.tables().add_port(
       EndpointPort{2, kVni, MacAddr{{0x02, 0, 0, 0, 0, 2}}, {Ipv4Addr{0x0a010005}, Ipv4Addr{0x0a010006}}}));
-  EXPECT_EQ(h.from_endpoint(2, inner_udp(kRemoteMac, MacAddr{{0x02, 0, 0, 0, 0, 2}}, Ipv4Addr{0x0a010006}, kRemoteIp,
-                                         1, 2, 10))
+  EXPECT_EQ(h.from_endpoint(
+                 2, inner_udp(kRemoteMac, MacAddr{{0x02, 0, 0, 0, 0, 2}}, Ipv4Addr{0x0a010006}, kRemoteIp, 1, 2, 10))
                 .size(),
             1u);
 }
@@ -458,8 +459,7 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
        [] { return ether(kRemoteMac, kLocalMac, 0x0800, Bytes(10, 0)); }},
       {"outer IPv6 version", Counter::bad_ip_header, true, outer([](Bytes& f) { f[14] = 0x65; })},
       {"outer IHL 4", Counter::bad_ip_header, true, outer([](Bytes& f) { f[14] = 0x44; })},
-      {"outer total length < IHL", Counter::bad_ip_header, true,
-       outer([](Bytes& f) {
+      {"outer total length < IHL", Counter::bad_ip_header, true, outer([](Bytes& f) {
          put_be16(f, 16, 10);
          f = fix_ip_checksum(f);
        })},
@@ -488,7 +488,10 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
       {"inner destination is remote", Counter::unknown_inner_dst, true,
        [] { return vxlan(inner_udp(kRemoteMac, kRemoteMac, kRemoteIp, kLocalIp, 1, 2, 10), kVni); }},
       {"ARP for someone else", Counter::arp_not_for_us, true,
-       [] { return ether(kBroadcast, kRemoteHostMac, 0x0806, arp(1, kRemoteHostMac, kVtepB, kZeroMac, Ipv4Addr{0xac1f0705})); }},
+       [] {
+         return ether(kBroadcast, kRemoteHostMac, 0x0806,
+                      arp(1, kRemoteHostMac, kVtepB, kZeroMac, Ipv4Addr{0xac1f0705}));
+       }},
       {"port without endpoint", Counter::unknown_port, false, [] { return to_remote(); }, nullptr, 7},
       {"port id beyond range", Counter::unknown_port, false, [] { return to_remote(); }, nullptr, 500},
       {"source MAC", Counter::spoofed_src_mac, false,
@@ -501,11 +504,18 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
          a[1] = 6;
          return ether(kBroadcast, kLocalMac, 0x0806, a);
        }},
-      {"ARP cut short", Counter::truncated, false,
-       [] { return ether(kBroadcast, kLocalMac, 0x0806, Bytes(20, 0)); }},
+      {"VLAN-tagged IPv4 with a foreign source", Counter::vlan_tagged, false,
+       [] {
+         Bytes tagged = {0x00, 0x05, 0x08, 0x00};  // VID 5, then IPv4
+         const Bytes ip = ipv4(Ipv4Addr{0x0a0100ee}, kRemoteIp, 17, udp(1, 2, Bytes(10, 0)));
+         tagged.insert(tagged.end(), ip.begin(), ip.end());
+         return ether(kRemoteMac, kLocalMac, 0x8100, tagged);
+       }},
+      {"ARP cut short", Counter::truncated, false, [] { return ether(kBroadcast, kLocalMac, 0x0806, Bytes(20, 0)); }},
       {"unknown unicast", Counter::unknown_unicast, false,
        [] { return inner_udp(kOtherMac, kLocalMac, kLocalIp, kRemoteIp, 1, 2, 10); }},
-      {"hairpin", Counter::hairpin, false, [] { return inner_udp(kLocalMac, kLocalMac, kLocalIp, kRemoteIp, 1, 2, 10); }},
+      {"hairpin", Counter::hairpin, false,
+       [] { return inner_udp(kLocalMac, kLocalMac, kLocalIp, kRemoteIp, 1, 2, 10); }},
       {"nowhere to flood", Counter::flood_no_target, false,
        [] { return ether(kBroadcast, kLocalMac, 0x88b5, Bytes(50, 0)); },
        [](Harness& h) { ASSERT_TRUE(h.tables().del_flood_vtep(kVni, kVtepB)); }},
@@ -594,8 +604,10 @@ TEST_F(PipelineTest, MalformedFramesOfEveryLengthAreDroppedAndCounted) {
   for (std::size_t len = 0; len <= 200; ++len) {
     std::vector<Bytes> up, ep;
     // Truncations of valid frames (the interesting boundaries) ...
-    up.emplace_back(valid_outer.begin(), valid_outer.begin() + static_cast<std::ptrdiff_t>(std::min(len, valid_outer.size())));
-    ep.emplace_back(valid_inner.begin(), valid_inner.begin() + static_cast<std::ptrdiff_t>(std::min(len, valid_inner.size())));
+    up.emplace_back(valid_outer.begin(),
+                    valid_outer.begin() + static_cast<std::ptrdiff_t>(std::min(len, valid_outer.size())));
+    ep.emplace_back(valid_inner.begin(),
+                    valid_inner.begin() + static_cast<std::ptrdiff_t>(std::min(len, valid_inner.size())));
     ep.emplace_back(arp_req.begin(), arp_req.begin() + static_cast<std::ptrdiff_t>(std::min(len, arp_req.size())));
     // ... and random bytes behind valid-looking prefixes.
     for (int k = 0; k < 3; ++k) {
