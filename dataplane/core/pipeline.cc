@@ -503,7 +503,10 @@ struct Pipeline::Burst {
           // A request for a known IP is answered here; never flooded.
           const std::uint64_t nk = (std::uint64_t{pr->vni} << 32) | rte_be_to_cpu_32(tpa);
           void* data = nullptr;
-          if (rte_hash_lookup_data(t.neighbour_hash(), &nk, &data) >= 0) {
+          // Never answer an endpoint with its own MAC: that would fake an
+          // address conflict for a duplicate-address probe (RFC 5227).
+          if (rte_hash_lookup_data(t.neighbour_hash(), &nk, &data) >= 0 &&
+              (reinterpret_cast<std::uintptr_t>(data) & kNeighbourMacMask) != pr->mac_u64) {
             make_arp_reply(f, reinterpret_cast<std::uintptr_t>(data) & kNeighbourMacMask);
             count(Counter::arp_proxied);
             next[i] = port;

@@ -376,6 +376,13 @@ TEST_F(PipelineTest, GratuitousArpAndProbesAreFloodedNotAnswered) {
   sent = h.from_endpoint(kLocalPort, probe);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].port, kLocalPort);
+  // A probe for its own address is not answered with its own MAC (that would
+  // look like a conflict): it floods like any unanswered request.
+  const Bytes own = ether(kBroadcast, kLocalMac, 0x0806, arp(1, kLocalMac, Ipv4Addr{0}, kZeroMac, kLocalIp));
+  sent = h.from_endpoint(kLocalPort, own);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kUplink);
+  EXPECT_EQ(h.stats()[Counter::arp_proxied], 1u);
   EXPECT_EQ(h.stats().total_drops(), 0u);
 }
 
