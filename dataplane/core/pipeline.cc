@@ -342,7 +342,15 @@ struct Pipeline::Burst {
     std::uint8_t* ip = h + kEthSize;
     const std::uint16_t total = static_cast<std::uint16_t>(inner + kVxlanOverhead);
     store_be16(ip + 2, total);
-    store_be16(ip + 10, static_cast<std::uint16_t>(~fold_checksum(v->ip_sum_base + total)));
+    std::uint32_t sum = v->ip_sum_base + total;
+    if (!p.config_.underlay.dont_fragment) {
+      // Fragmentable datagrams need distinct ids (RFC 6864); with DF set
+      // (the default) the template's id 0 is fine.
+      const std::uint16_t id = ctx.ip_id_++;
+      store_be16(ip + 4, id);
+      sum += id;
+    }
+    store_be16(ip + 10, static_cast<std::uint16_t>(~fold_checksum(sum)));
     std::uint8_t* udp = ip + 20;
     store_be16(udp, sport);
     store_be16(udp + 4, static_cast<std::uint16_t>(inner + 16));

@@ -4,8 +4,8 @@
 // receives a burst and hands it here; frames leave through the lcore's TX
 // function (rte_eth_tx_burst by default) before process_* returns.
 //
-// See dataplane/core/INTERFACE.md for how the run loop and the control thread
-// use it, and docs/dataplane-pipeline.md for the design.
+// See docs/dataplane-pipeline.md for how the run loop and the control thread
+// use it ("Interface") and for the design.
 #pragma once
 
 #include <cstdint>
@@ -81,6 +81,7 @@ class alignas(64) LcoreContext {
   TxFn tx_fn_ = eth_tx_burst;
   void* tx_arg_ = nullptr;
   std::uint32_t touched_mask_ = 0;  // ports with frames in tx_
+  std::uint16_t ip_id_ = 0;         // outer IPv4 id when DF is off
   TxBuffer tx_[kMaxPorts];
   std::unique_ptr<LcoreCounters> counters_;
 };

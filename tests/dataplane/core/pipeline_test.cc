@@ -124,6 +124,22 @@ TEST_F(PipelineTest, SourcePortEntropy) {
   EXPECT_GT(by_dst.size(), 180u);
 }
 
+TEST(PipelineConfigTest, WithoutDfEveryDatagramGetsItsOwnId) {
+  PipelineConfig c = Harness::default_config();
+  c.underlay.dont_fragment = false;
+  Harness h(c);
+  h.program_host_a();
+  std::set<std::uint16_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    const auto sent = h.from_endpoint(kLocalPort, to_remote(18 + static_cast<std::size_t>(i)));
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].bytes[20] & 0x40, 0) << "DF off";
+    EXPECT_EQ(ip_checksum_fold(sent[0].bytes.data() + 14, 20), 0xffff);
+    ids.insert(be16(sent[0].bytes, 18));
+  }
+  EXPECT_EQ(ids.size(), 5u);
+}
+
 TEST(PipelineConfigTest, SourcePortRangeIsHonoured) {
   PipelineConfig c = Harness::default_config();
   c.src_port_min = 1000;
