@@ -82,7 +82,11 @@ Result<void> TablesConfig::validate() const {
     return make_error("vtep_capacity {} out of range 1..16777216", vtep_capacity);
   }
   if (max_workers < 1 || max_workers > 1024) return make_error("max_workers {} out of range 1..1024", max_workers);
-  if (name.empty() || name.size() > 20) return make_error("tables name '{}' must be 1..20 characters", name);
+  // DPDK object names are short: the longest derived one, the RCU defer
+  // queue's ring "HASH_RCU_<name>_neigh", must fit RTE_RING_NAMESIZE.
+  if (name.empty() || name.size() > kMaxTablesName) {
+    return make_error("tables name '{}' must be 1..{} characters", name, kMaxTablesName);
+  }
   return ok();
 }
 

@@ -27,6 +27,8 @@ struct rte_rcu_qsbr;
 
 namespace ferry::dataplane {
 
+inline constexpr std::size_t kMaxTablesName = 12;
+
 struct TablesConfig {
   // Capacity of the MAC table (all networks together), entries. Memory is
   // about 40 bytes per entry (rte_hash with 8-byte keys), allocated up front.
@@ -39,7 +41,8 @@ struct TablesConfig {
   std::uint32_t max_workers = 16;
   // NUMA socket for the tables' memory (SOCKET_ID_ANY = -1).
   int socket_id = -1;
-  // Unique name prefix for the rte_hash objects (names are process-global).
+  // Unique name prefix for the DPDK objects (hashes, rings: names are
+  // process-global), at most kMaxTablesName characters.
   std::string name = "ferry";
 
   [[nodiscard]] Result<void> validate() const;

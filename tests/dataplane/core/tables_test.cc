@@ -1,9 +1,11 @@
 // Tables: control-path semantics (validation, references, cascades, dumps).
 #include "dataplane/core/tables.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <unistd.h>
 
 #include "tests/dataplane/core/harness.h"
 
@@ -32,6 +34,9 @@ TEST_F(TablesTest, ConfigValidation) {
   EXPECT_TRUE(u.validate());
   u.uplink_mac = MacAddr{{0x01, 0, 0x5e, 0, 0, 1}};
   EXPECT_FALSE(u.validate());
+  c = TablesConfig{};
+  c.name = std::string(kMaxTablesName + 1, 'x');
+  EXPECT_FALSE(c.validate());
   PipelineConfig p = Harness::default_config();
   p.src_port_min = 2000;
   p.src_port_max = 1000;
@@ -39,6 +44,19 @@ TEST_F(TablesTest, ConfigValidation) {
   p = Harness::default_config();
   p.underlay_mtu = 100;
   EXPECT_FALSE(p.validate());
+}
+
+TEST(TablesNames, TheLongestAllowedNameCreatesEveryObject) {
+  ensure_eal();
+  PipelineConfig c = Harness::default_config();
+  c.tables.name = fmt::format("n{}", ::getpid());
+  c.tables.name.resize(kMaxTablesName, 'z');
+  auto p = Pipeline::create(c);
+  ASSERT_TRUE(p) << p.error().message;
+  // And a second one whose name differs only in its last character.
+  c.tables.name.back() = 'y';
+  auto q = Pipeline::create(c);
+  ASSERT_TRUE(q) << q.error().message;
 }
 
 TEST_F(TablesTest, NetworksAndPorts) {
