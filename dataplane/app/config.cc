@@ -3,7 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <regex>
+#include <cctype>
+#include <string_view>
 #include <sstream>
 
 namespace ferry::dataplane::app {
@@ -21,8 +22,25 @@ const char* driver_name(PortDriver driver) {
 }
 
 bool looks_like_pci_address(const std::string& text) {
-  static const std::regex kPci("^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$");
-  return std::regex_match(text, kPci);
+  // [DDDD:]BB:DD.F, hex digits, function 0..7.
+  const std::string_view pattern = text.size() == 12 ? "hhhh:hh:hh.f" : "hh:hh.f";
+  if (text.size() != pattern.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    switch (pattern[i]) {
+      case 'h':
+        if (std::isxdigit(static_cast<unsigned char>(c)) == 0) return false;
+        break;
+      case 'f':
+        if (c < '0' || c > '7') return false;
+        break;
+      default:
+        if (c != pattern[i]) return false;
+    }
+  }
+  return true;
 }
 
 Result<void> Config::validate() const {

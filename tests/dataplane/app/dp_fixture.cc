@@ -94,6 +94,10 @@ void DataplaneTest::TearDown() {
       std::cerr << "---- ferry-dataplane host " << host << " log ----\n" << dp->log() << "\n";
     }
   }
+  // Logs of a passing test are of no further use; failing ones stay in /tmp.
+  if (!::testing::Test::HasFailure()) {
+    for (const auto& path : logs_) std::remove(path.c_str());
+  }
   dataplanes_.clear();
   harness::TopologyTest::TearDown();
 }
@@ -114,6 +118,7 @@ void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
   if (!huge) argv.emplace_back("--no-huge");
   argv.insert(argv.end(), extra.begin(), extra.end());
   const std::string log = "/tmp/ferry-test-" + topo_->prefix() + "-h" + std::to_string(host) + ".log";
+  logs_.push_back(log);
   auto bg = Background::start(argv, log);
   ASSERT_TRUE(bg) << bg.error().message;
   auto* proc = bg->get();
@@ -197,8 +202,9 @@ void DataplaneTest::program(int host, std::uint32_t vni, const Container& local,
 }
 
 double DataplaneTest::iperf(const Container& client, const Container& server, int seconds, bool reverse) {
-  auto srv = Background::start({"ip", "netns", "exec", server.ns, "iperf3", "-s", "-1", "-p", "5201"},
-                               "/tmp/ferry-test-" + topo_->prefix() + "-iperf3-server.log");
+  const std::string server_log = "/tmp/ferry-test-" + topo_->prefix() + "-iperf3-server.log";
+  logs_.push_back(server_log);
+  auto srv = Background::start({"ip", "netns", "exec", server.ns, "iperf3", "-s", "-1", "-p", "5201"}, server_log);
   EXPECT_TRUE(srv) << srv.error().message;
   if (!srv) return 0;
   // The server is up once it listens; poll for that rather than sleeping.

@@ -52,7 +52,7 @@ struct Container {
 };
 
 class DataplaneTest : public harness::TopologyTest {
- protected:
+ public:  // helpers are public so free test functions can share them
   void TearDown() override;
 
   // Underlay address ferry-dataplane uses on host i: SUBNET.(100+i). The
@@ -93,7 +93,7 @@ class DataplaneTest : public harness::TopologyTest {
 
   std::map<int, std::unique_ptr<Background>> dataplanes_;
   std::vector<std::unique_ptr<Background>> others_;
-  std::string log_dir_;
+  std::vector<std::string> logs_;  // removed when the test passes
 };
 
 }  // namespace ferry::dptest
