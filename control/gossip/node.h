@@ -91,6 +91,11 @@ class Node final : public PacketHandler {
   // State of a member by name; nullopt when unknown. Cheap (no copies).
   [[nodiscard]] std::optional<MemberState> state_of(std::string_view name) const;
   [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] bool leaving() const { return leaving_; }
+
+  // For simulations and tests: adds (or refreshes) `name` as alive without
+  // broadcasting or notifying the delegate, as if membership had converged.
+  void insert_member_quietly(std::string_view name, const Address& address, uint32_t incarnation, uint64_t boot_id);
   [[nodiscard]] size_t pending_broadcasts() const { return broadcasts_.size(); }
 
  private:
@@ -110,8 +115,8 @@ class Node final : public PacketHandler {
     std::vector<NameId> confirmers;  // the first suspector, then distinct confirmations
     TimePoint deadline;
   };
-  enum class TimerKind : uint8_t { kProbe, kProbeTimeout, kProbeEnd, kGossip, kPushPull, kReconnect, kJoin, kReap,
-                                   kSuspicion, kRelayTimeout };
+  enum class TimerKind : uint8_t { kProbe, kProbeTimeout, kGossip, kPushPull, kReconnect, kJoin, kReap, kSuspicion,
+                                   kRelayTimeout };
   struct Timer {
     TimePoint when;
     TimerKind kind;
@@ -138,20 +143,22 @@ class Node final : public PacketHandler {
   void remove_member(NameId id);
 
   // State machine (SWIM + Lifeguard), shared by packets and push-pull.
-  void handle_alive(std::string_view name, uint32_t incarnation, const Address& addr, uint64_t boot_id, bool bootstrap);
+  void handle_alive(std::string_view name, uint32_t incarnation, const Address& addr, uint64_t boot_id);
   void handle_suspect(std::string_view name, uint32_t incarnation, std::string_view from);
   void handle_dead(std::string_view name, uint32_t incarnation, std::string_view from);
   void refute(uint32_t seen_incarnation);
   void start_suspicion(Member& m, NameId from);
+  void declare_dead(NameId id);
   void broadcast_alive(const Member& m);
-  void broadcast_suspect(const Member& m, NameId from);
-  void broadcast_dead(const Member& m, NameId from);
+  void broadcast_suspect(const Member& m, std::string_view from);
+  void broadcast_dead(const Member& m, std::string_view from);
+  void add_to_probe_order(NameId id);
 
   // Probing.
   void probe();
   NameId next_probe_target();
   void probe_timeout(uint32_t seq);
-  void probe_end(uint32_t seq);
+  void finish_probe();
   void relay_timeout(uint32_t seq);
   void on_ack(uint32_t seq);
   void on_nack(uint32_t seq);
@@ -164,12 +171,17 @@ class Node final : public PacketHandler {
   // with piggybacked broadcasts and sends.
   void send_packet(const Address& to, std::string&& framed_messages, bool piggyback = true);
   size_t fill_broadcasts(std::string& out, size_t budget);
+  // Up to k distinct random members (slots) other than self and `exclude`:
+  // alive or suspect, plus dead for less than gossip_to_the_dead if asked.
   void select_random(size_t k, NameId exclude, bool include_recent_dead, std::vector<uint32_t>& out);
+  bool eligible(const Member& m, NameId exclude, bool include_recent_dead, TimePoint now) const;
+  const Member* random_dead();
 
   // Push-pull.
   void push_pull_with(const Address& to, StreamKind kind);
   void encode_state(v1::PushPull& pp, bool join);
   void merge_state(const v1::PushPull& pp);
+  void handle_push_pull_response(StreamKind kind, const v1::PushPull& pp);
   void try_join();
   void reap();
 
@@ -210,8 +222,6 @@ class Node final : public PacketHandler {
   bool joined_ = false;
   bool leaving_ = false;
   uint32_t join_attempts_ = 0;
-  uint32_t join_pending_ = 0;
-  bool join_succeeded_in_round_ = false;
   uint64_t next_request_id_ = 1;
   std::unordered_map<uint64_t, StreamKind> requests_;
 
