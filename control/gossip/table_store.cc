@@ -143,6 +143,17 @@ std::size_t TableStore::set_owner_purged(const std::string& owner, bool purged, 
   return removed;
 }
 
+bool TableStore::purge(const TableKey& key, StoreTime now) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second.live()) return false;
+  it->second.purged = true;
+  it->second.dead_since = now;
+  --live_count_;
+  dead_queue_.emplace(now, key);
+  notify(ChangeKind::kDelete, key, it->second.version);
+  return true;
+}
+
 std::size_t TableStore::reap(StoreTime now, StoreTime ttl) {
   std::size_t removed = 0;
   while (!dead_queue_.empty() && dead_queue_.begin()->first + ttl <= now) {

@@ -108,6 +108,10 @@ class TableStore {
   std::size_t set_owner_purged(const std::string& owner, bool purged, StoreTime now);
   [[nodiscard]] bool owner_purged(const std::string& owner) const { return purged_owners_.contains(owner); }
 
+  // Hides one live entry as purged (its owner left the entry's network).
+  // Returns whether it left the live view.
+  bool purge(const TableKey& key, StoreTime now);
+
   // Removes tombstones and purged entries that have been dead for at least
   // `ttl`. Returns how many were removed.
   std::size_t reap(StoreTime now, StoreTime ttl);

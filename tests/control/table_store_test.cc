@@ -1,5 +1,6 @@
 #include "control/gossip/table_store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -83,10 +84,10 @@ TEST(TableStore, MergeConvergesUnderPermutationDuplicationAndLoss) {
   std::mt19937_64 rng(42);
   const std::vector<std::string> owners = {"a", "b", "c"};
   for (int i = 0; i < 300; ++i) {
-    const auto key = k("k" + std::to_string(rng() % 20), rng() % 2 ? "n1" : "n2");
+    const auto key = k(fmt::format("k{}", rng() % 20), rng() % 2 ? "n1" : "n2");
     const Lamport t = 1 + rng() % 40;
     const auto& owner = owners[rng() % owners.size()];
-    ops.emplace_back(key, rng() % 4 == 0 ? tomb(t, owner) : v(t, owner, "v" + std::to_string(rng() % 5)));
+    ops.emplace_back(key, rng() % 4 == 0 ? tomb(t, owner) : v(t, owner, fmt::format("v{}", rng() % 5)));
   }
   TableStore reference;
   for (const auto& [key, ver] : ops) reference.apply(key, ver, 0s);
@@ -179,7 +180,7 @@ TEST(TableStore, SubscriberGetsSnapshotThenOrderedStreamFiltered) {
   s.apply(k("gone", "net1"), tomb(4, "n"), 0s);
   std::vector<std::string> log;
   auto id = s.subscribe(TableFilter::of("net1", "ep"), [&](const Change& c) {
-    log.push_back(std::string(change_kind_name(c.kind)) + ":" + c.key.key + "=" + c.version.value);
+    log.push_back(fmt::format("{}:{}={}", change_kind_name(c.kind), c.key.key, c.version.value));
   });
   s.apply(k("c", "net1"), v(5, "n", "c1"), 0s);
   s.apply(k("y", "net2"), v(6, "n", "y1"), 0s);  // filtered out
