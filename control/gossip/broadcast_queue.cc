@@ -3,14 +3,29 @@
 namespace ferry::gossip {
 
 void BroadcastQueue::queue(std::string key, std::string data) {
-  if (!key.empty()) {
-    if (auto it = by_key_.find(key); it != by_key_.end()) {
-      items_.erase(it->second);
-      by_key_.erase(it);
+  auto* item = new Item{std::move(key), std::move(data), false};
+  if (!item->key.empty()) {
+    auto [it, inserted] = by_key_.try_emplace(item->key, item);
+    if (!inserted) {
+      it->second->superseded = true;  // freed when a get() meets it
+      --live_;
+      it->second = item;
     }
   }
-  auto [pos, inserted] = items_.insert(Item{0, next_id_++, std::move(key), std::move(data)});
-  if (inserted && !pos->key.empty()) by_key_.emplace(pos->key, pos);
+  ++live_;
+  if (buckets_.empty()) buckets_.resize(1);
+  buckets_[0].push_front(item);  // newest first
+}
+
+void BroadcastQueue::retire(Item* item) {
+  if (!item->superseded) {
+    --live_;
+    if (!item->key.empty()) {
+      const auto it = by_key_.find(item->key);
+      if (it != by_key_.end() && it->second == item) by_key_.erase(it);
+    }
+  }
+  delete item;
 }
 
 size_t BroadcastQueue::get(size_t overhead_per_item, size_t byte_budget, uint32_t limit,
@@ -19,8 +34,14 @@ size_t BroadcastQueue::get(size_t overhead_per_item, size_t byte_budget, uint32_
 }
 
 void BroadcastQueue::clear() {
-  items_.clear();
+  for (auto& bucket : buckets_) {
+    for (Item* item : bucket) delete item;
+    bucket.clear();
+  }
   by_key_.clear();
+  live_ = 0;
 }
+
+BroadcastQueue::~BroadcastQueue() { clear(); }
 
 }  // namespace ferry::gossip
