@@ -133,7 +133,8 @@ Result<RunnerOptions> parse_runner_args(std::span<char* const> args) {
 NodeRunner::NodeRunner(RunnerOptions options) : options_(std::move(options)) {}
 
 NodeRunner::~NodeRunner() {
-  tables_.reset();  // unregisters from the node
+  if (node_) node_->set_delegate(nullptr);
+  tables_.reset();
   node_.reset();
 }
 

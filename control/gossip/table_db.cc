@@ -84,7 +84,7 @@ TableDb::TableDb(TablesConfig config, Node& node, Clock& clock, std::uint64_t se
   node_.set_delegate(this);
 }
 
-TableDb::~TableDb() { node_.set_delegate(nullptr); }
+TableDb::~TableDb() = default;
 
 Result<void> TableDb::check_names(const std::string& network, const std::string& table, const std::string& key) const {
   if (table.empty() || key.empty()) return make_error("table and key must not be empty");
@@ -204,6 +204,13 @@ bool TableDb::receive(const v1::EntryVersion& e, bool from_gossip) {
     return false;
   }
   lamport_.witness(e.lamport());
+  // Fast path for the common case, a copy of an older version (gossip sends
+  // each event several times): no copies, one hash lookup.
+  if (const StoredEntry* seen = store_.find(e.network(), e.table(), e.key());
+      seen != nullptr && e.lamport() < seen->version.lamport) {
+    count(TablesCounter::events_stale);
+    return false;
+  }
   const TableKey key{e.network(), e.table(), e.key()};
   const Version v{e.lamport(), e.owner(), e.deleted(), e.value()};
   const StoredEntry* stored = store_.find(key);

@@ -105,7 +105,9 @@ class TableDb final : public Delegate {
  public:
   static constexpr const char* kAttachTable = "__attach";  // in the global network ""
 
-  // Registers itself as `node`'s delegate. `node` must outlive this object.
+  // Registers itself as `node`'s delegate. Destroy the Node first, or clear
+  // its delegate, before destroying this object (the destructor does not
+  // touch the Node, which may already be gone: a crash in the simulator).
   TableDb(TablesConfig config, Node& node, Clock& clock, std::uint64_t seed);
   ~TableDb() override;
   TableDb(const TableDb&) = delete;

@@ -86,10 +86,26 @@ void TableStore::index_owner(const TableKey& key, const std::string& old_owner, 
   if (!new_owner.empty()) by_owner_[new_owner].insert(key);
 }
 
+TableStore::Entries::iterator TableStore::lookup(const TableKey& key) {
+  auto it = index_.find(ref(key));
+  return it == index_.end() ? entries_.end() : it->second;
+}
+
+TableStore::Entries::iterator TableStore::insert(const TableKey& key, StoredEntry entry) {
+  auto it = entries_.emplace(key, std::move(entry)).first;
+  index_.emplace(ref(it->first), it);
+  return it;
+}
+
+TableStore::Entries::iterator TableStore::erase(Entries::iterator it) {
+  index_.erase(ref(it->first));
+  return entries_.erase(it);
+}
+
 ApplyOutcome TableStore::apply(const TableKey& key, const Version& version, StoreTime now) {
   ApplyOutcome out;
   if (version.lamport > max_lamport_) max_lamport_ = version.lamport;
-  auto it = entries_.find(key);
+  auto it = lookup(key);
   const bool was_live = it != entries_.end() && it->second.live();
   if (it != entries_.end() && !version.supersedes(it->second.version)) return out;
 
@@ -102,7 +118,7 @@ ApplyOutcome TableStore::apply(const TableKey& key, const Version& version, Stor
   if (it == entries_.end()) {
     account(key, nullptr, &next);
     index_owner(key, "", next.version.owner);
-    it = entries_.emplace(key, std::move(next)).first;
+    it = insert(key, std::move(next));
   } else {
     account(key, &it->second, &next);
     index_owner(key, it->second.version.owner, next.version.owner);
@@ -131,7 +147,7 @@ std::size_t TableStore::set_owner_purged(const std::string& owner, bool purged, 
   auto owned = by_owner_.find(owner);
   if (owned == by_owner_.end()) return 0;
   for (const TableKey& key : owned->second) {
-    StoredEntry& e = entries_.at(key);
+    StoredEntry& e = lookup(key)->second;
     if (!e.live()) continue;
     e.purged = true;
     e.dead_since = now;
@@ -144,7 +160,7 @@ std::size_t TableStore::set_owner_purged(const std::string& owner, bool purged, 
 }
 
 bool TableStore::purge(const TableKey& key, StoreTime now) {
-  auto it = entries_.find(key);
+  auto it = lookup(key);
   if (it == entries_.end() || !it->second.live()) return false;
   it->second.purged = true;
   it->second.dead_since = now;
@@ -158,12 +174,12 @@ std::size_t TableStore::reap(StoreTime now, StoreTime ttl) {
   std::size_t removed = 0;
   while (!dead_queue_.empty() && dead_queue_.begin()->first + ttl <= now) {
     auto node = dead_queue_.extract(dead_queue_.begin());
-    auto it = entries_.find(node.mapped());
+    auto it = lookup(node.mapped());
     // Skip stale queue items: the entry came back to life or died again later.
     if (it == entries_.end() || it->second.live() || it->second.dead_since != node.key()) continue;
     account(it->first, &it->second, nullptr);
     index_owner(it->first, it->second.version.owner, "");
-    entries_.erase(it);
+    erase(it);
     ++removed;
   }
   return removed;
@@ -176,15 +192,20 @@ std::size_t TableStore::drop_network(const std::string& network) {
     if (it->second.live()) notify(ChangeKind::kDelete, it->first, it->second.version);
     account(it->first, &it->second, nullptr);
     index_owner(it->first, it->second.version.owner, "");
-    it = entries_.erase(it);
+    it = erase(it);
     ++dropped;
   }
   return dropped;
 }
 
 const StoredEntry* TableStore::find(const TableKey& key) const {
-  auto it = entries_.find(key);
-  return it == entries_.end() ? nullptr : &it->second;
+  auto it = index_.find(ref(key));
+  return it == index_.end() ? nullptr : &it->second->second;
+}
+
+const StoredEntry* TableStore::find(std::string_view network, std::string_view table, std::string_view key) const {
+  auto it = index_.find(KeyRef{network, table, key});
+  return it == index_.end() ? nullptr : &it->second->second;
 }
 
 std::optional<std::string> TableStore::get(const TableKey& key) const {

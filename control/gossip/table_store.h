@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -121,6 +122,7 @@ class TableStore {
   std::size_t drop_network(const std::string& network);
 
   [[nodiscard]] const StoredEntry* find(const TableKey& key) const;
+  [[nodiscard]] const StoredEntry* find(std::string_view network, std::string_view table, std::string_view key) const;
   [[nodiscard]] std::optional<std::string> get(const TableKey& key) const;  // live value
   [[nodiscard]] std::size_t size() const { return entries_.size(); }        // incl. dead ones
   [[nodiscard]] std::size_t live_size() const { return live_count_; }
@@ -152,7 +154,26 @@ class TableStore {
   void index_owner(const TableKey& key, const std::string& old_owner, const std::string& new_owner);
   void account(const TableKey& key, const StoredEntry* before, const StoredEntry* after);
 
-  std::map<TableKey, StoredEntry> entries_;
+  using Entries = std::map<TableKey, StoredEntry>;
+  // Hash index over entries_ (views into the map's stable keys): the hot
+  // path, a duplicate version arriving by gossip, is one hash lookup.
+  struct KeyRef {
+    std::string_view network, table, key;
+    bool operator==(const KeyRef&) const = default;
+  };
+  struct KeyRefHash {
+    std::size_t operator()(const KeyRef& k) const noexcept {
+      const std::hash<std::string_view> h;
+      return h(k.key) ^ (h(k.table) * 0x9e3779b97f4a7c15ULL) ^ (h(k.network) * 0xc2b2ae3d27d4eb4fULL);
+    }
+  };
+  static KeyRef ref(const TableKey& k) { return {k.network, k.table, k.key}; }
+  Entries::iterator lookup(const TableKey& key);
+  Entries::iterator insert(const TableKey& key, StoredEntry entry);
+  Entries::iterator erase(Entries::iterator it);
+
+  Entries entries_;
+  std::unordered_map<KeyRef, Entries::iterator, KeyRefHash> index_;
   std::unordered_map<std::string, std::set<TableKey>> by_owner_;
   std::set<std::string> purged_owners_;
   std::multimap<StoreTime, TableKey> dead_queue_;  // lazily validated
