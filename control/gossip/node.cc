@@ -512,6 +512,11 @@ void Node::handle_suspect(std::string_view name, uint32_t incarnation, std::stri
     broadcast_suspect(*m, from);  // new confirmation: pass it on
     return;
   }
+  if (m->state == MemberState::kLeft && incarnation <= m->incarnation) {
+    // The suspector missed the leave: tell it (and everyone) again.
+    broadcast_dead(*m, name);
+    return;
+  }
   if (m->state != MemberState::kAlive) return;
   m->incarnation = incarnation;
   set_state(*m, MemberState::kSuspect);

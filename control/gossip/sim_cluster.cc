@@ -264,16 +264,16 @@ bool SimCluster::run_until(const std::function<bool()>& pred, Duration limit, Du
 
 // ------------------------------------------------------------- convergence
 
-bool SimCluster::converged() {
+bool SimCluster::converged(bool allow_suspect) {
   size_t live = 0;
   for (size_t i = 0; i < slots_.size(); ++i) live += is_up(i) && !node(i).leaving();
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (is_up(i) && !node(i).leaving() && node(i).num_alive() != live) return false;
   }
-  return disagreements() == 0;
+  return disagreements(allow_suspect) == 0;
 }
 
-size_t SimCluster::disagreements() {
+size_t SimCluster::disagreements(bool allow_suspect) {
   std::vector<std::string> names;
   names.reserve(slots_.size());
   for (size_t j = 0; j < slots_.size(); ++j) names.push_back(name_of(j));
@@ -285,7 +285,7 @@ size_t SimCluster::disagreements() {
       if (i == j) continue;
       const auto st = n.state_of(names[j]);
       const bool up = is_up(j) && !node(j).leaving();
-      const bool seen_alive = st && *st == MemberState::kAlive;
+      const bool seen_alive = st && (*st == MemberState::kAlive || (allow_suspect && *st == MemberState::kSuspect));
       if (up != seen_alive) ++bad;
     }
   }

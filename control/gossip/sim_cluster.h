@@ -97,10 +97,12 @@ class SimCluster {
 
   // Convergence helpers: every live node sees every live node alive and
   // every down node as not alive (dead or left, or forgotten).
-  [[nodiscard]] bool converged();
+  // With allow_suspect, a live member seen as suspect counts as seen alive
+  // (under loss some suspicion is always in flight).
+  [[nodiscard]] bool converged(bool allow_suspect = false);
   // Number of (observer, subject) pairs where a live observer does not see a
-  // live subject alive: 0 when converged on the live set.
-  [[nodiscard]] size_t disagreements();
+  // live subject alive (or sees a down one alive): 0 when converged.
+  [[nodiscard]] size_t disagreements(bool allow_suspect = false);
 
  private:
   class SimTransport;
