@@ -167,6 +167,12 @@ void Node::insert_member_quietly(std::string_view name, const Address& address, 
   joined_ = true;
 }
 
+void Node::reserve(size_t members) {
+  members_.reserve(members);
+  probe_order_.reserve(members);
+  if (slot_by_name_.size() < names_->size()) slot_by_name_.resize(names_->size(), 0);
+}
+
 uint32_t Node::retransmit_limit() const { return gossip::retransmit_limit(config_.retransmit_mult, num_alive_); }
 
 // ------------------------------------------------------- lifecycle, timers

@@ -96,6 +96,8 @@ class Node final : public PacketHandler {
   // For simulations and tests: adds (or refreshes) `name` as alive without
   // broadcasting or notifying the delegate, as if membership had converged.
   void insert_member_quietly(std::string_view name, const Address& address, uint32_t incarnation, uint64_t boot_id);
+  // Capacity hint for large simulated clusters (avoids vector doubling).
+  void reserve(size_t members);
   [[nodiscard]] size_t pending_broadcasts() const { return broadcasts_.size(); }
 
  private:

@@ -88,6 +88,7 @@ void SimCluster::bootstrap_converged() {
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (!is_up(i)) continue;
     Node& n = node(i);
+    n.reserve(slots_.size());
     for (size_t j = 0; j < slots_.size(); ++j) {
       if (j == i || !is_up(j)) continue;
       n.insert_member_quietly(name_of(j), address_of(j, net_.port), node(j).incarnation(), node(j).boot_id());
