@@ -17,6 +17,7 @@
 #include "bench/command.h"
 #include "control/gossip/broadcast_queue.h"
 #include "control/gossip/sim_cluster.h"
+#include "control/gossip/table_db.h"
 
 namespace ferry::bench {
 namespace {
@@ -37,6 +38,7 @@ struct Options {
   bool json = false;
   bool real_join = false;
   size_t crashes = 0;  // 0: max(1, min(10, N / 100))
+  bool tables = false;  // measure a real table entry (TableDb) instead of a bare delegate broadcast
 };
 
 // Shared observations of every node's delegate.
@@ -53,26 +55,53 @@ struct Observations {
 
 // One per node: carries the single test broadcast (re-gossiped by every
 // receiver, the way table events spread) and records membership events.
+// In --tables mode it forwards every hook to the node's TableDb instead and
+// only observes.
 class BenchDelegate final : public gossip::Delegate {
  public:
   BenchDelegate(size_t index, Observations& obs, SimCluster& sim) : index_(index), obs_(obs), sim_(sim) {}
-  void attach(Node* node) { node_ = node; }
+  void attach(Node* node, gossip::TableDb* tables) {
+    node_ = node;
+    tables_ = tables;
+  }
 
   void inject(std::string payload) {
     obs_.got_update[index_] = 0;
     queue_.queue("u", std::move(payload));
   }
+  void mark_updated() {
+    if (obs_.got_update[index_] == Observations::kUnset) obs_.got_update[index_] = (sim_.now() - obs_.origin).count();
+  }
 
   void get_broadcasts(size_t overhead, size_t budget, std::vector<std::string>& out) override {
+    if (tables_ != nullptr) return tables_->get_broadcasts(overhead, budget, out);
     if (queue_.empty()) return;
     queue_.get(overhead, budget, node_->retransmit_limit(), out);
   }
-  void notify_user_msg(std::string_view, Bytes payload) override {
+  void notify_user_msg(std::string_view from, Bytes payload) override {
+    if (tables_ != nullptr) return tables_->notify_user_msg(from, payload);
     if (obs_.got_update[index_] != Observations::kUnset) return;
     obs_.got_update[index_] = (sim_.now() - obs_.origin).count();
     queue_.queue("u", std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
   }
+  std::string local_state(bool join) override { return tables_ != nullptr ? tables_->local_state(join) : ""; }
+  void merge_remote_state(Bytes state, bool join) override {
+    if (tables_ != nullptr) tables_->merge_remote_state(state, join);
+  }
+  std::string handle_user_request(std::string_view from, Bytes request) override {
+    return tables_ != nullptr ? tables_->handle_user_request(from, request) : "";
+  }
+  void notify_user_response(uint64_t id, Result<std::string> response) override {
+    if (tables_ != nullptr) tables_->notify_user_response(id, std::move(response));
+  }
+  void notify_join(const MemberInfo& info) override {
+    if (tables_ != nullptr) tables_->notify_join(info);
+  }
+  void notify_update(const MemberInfo& info) override {
+    if (tables_ != nullptr) tables_->notify_update(info);
+  }
   void notify_leave(const MemberInfo& info) override {
+    if (tables_ != nullptr) tables_->notify_leave(info);
     if (info.state != MemberState::kDead) return;
     const size_t j = std::strtoul(info.name.c_str() + 5, nullptr, 10);  // "node-<j>"
     if (j >= obs_.crashed.size()) return;
@@ -82,12 +111,19 @@ class BenchDelegate final : public gossip::Delegate {
     }
     ++obs_.dead_seen[j];
   }
+  [[nodiscard]] TimePoint next_deadline() const override {
+    return tables_ != nullptr ? tables_->next_deadline() : gossip::kNever;
+  }
+  void tick(TimePoint now) override {
+    if (tables_ != nullptr) tables_->tick(now);
+  }
 
  private:
   size_t index_;
   Observations& obs_;
   SimCluster& sim_;
   Node* node_ = nullptr;
+  gossip::TableDb* tables_ = nullptr;
   gossip::BroadcastQueue queue_;
 };
 
@@ -115,6 +151,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.json = true;
     } else if (a == "--join") {
       o.real_join = true;
+    } else if (a == "--tables") {
+      o.tables = true;
     } else {
       return false;
     }
@@ -129,8 +167,9 @@ int run_gossip(int argc, char** argv) {
   if (!parse(argc, argv, opt)) {
     std::fprintf(stderr,
                  "usage: ferry-bench gossip [--nodes N (1000)] [--loss P (0)] [--seed S (1)] [--crashes K]\n"
-                 "                          [--join] [--json]\n"
+                 "                          [--join] [--tables] [--json]\n"
                  "  --join     start with real joins through node 0 instead of converged membership\n"
+                 "  --tables   the update is a real table entry (TableDb put) instead of a delegate broadcast\n"
                  "  --crashes  nodes crashed for detect_all_ms (default max(1, min(10, N/100)))\n");
     return 2;
   }
@@ -143,10 +182,19 @@ int run_gossip(int argc, char** argv) {
   Observations obs(n);
   obs.crashed.assign(n, 0);
   std::vector<std::unique_ptr<BenchDelegate>> delegates;
+  std::vector<std::unique_ptr<gossip::TableDb>> tables(n);
   delegates.reserve(n);
   for (size_t i = 0; i < n; ++i) delegates.push_back(std::make_unique<BenchDelegate>(i, obs, sim));
   sim.set_node_hook([&](size_t i, Node& node) {
-    delegates[i]->attach(&node);
+    if (opt.tables) {
+      tables[i] = std::make_unique<gossip::TableDb>(gossip::TablesConfig{}, node, sim.clock(),
+                                                    gossip::mix_seed(opt.seed ^ (0x7ab1eULL + i)));
+      BenchDelegate* d = delegates[i].get();
+      tables[i]->subscribe(gossip::TableFilter{}, [d](const gossip::Change& c) {
+        if (c.key.table == "bench" && c.kind != gossip::ChangeKind::kDelete) d->mark_updated();
+      });
+    }
+    delegates[i]->attach(&node, tables[i].get());
     node.set_delegate(delegates[i].get());
   });
   sim.add_nodes(n);
@@ -174,7 +222,16 @@ int run_gossip(int argc, char** argv) {
 
   // 1. One broadcast from node 0 to everyone.
   obs.origin = sim.now();
-  delegates[0]->inject("update-1");
+  if (opt.tables) {
+    obs.got_update[0] = 0;
+    if (auto r = tables[0]->put("", "bench", "endpoint-1", "10.0.0.1/24 02:42:0a:00:00:01"); !r) {
+      std::fprintf(stderr, "ferry-bench gossip: put failed: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    sim.reschedule(0);
+  } else {
+    delegates[0]->inject("update-1");
+  }
   auto count_updated = [&] {
     return static_cast<size_t>(
         std::count_if(obs.got_update.begin(), obs.got_update.end(), [](int64_t t) { return t >= 0; }));
@@ -220,18 +277,23 @@ int run_gossip(int argc, char** argv) {
   sim.run_for(10s);
 
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  // Nodes go before the TableDbs they call into.
+  for (size_t i = 0; i < n; ++i) {
+    if (sim.is_up(i)) sim.node(i).set_delegate(nullptr);
+  }
   if (opt.json) {
     std::printf(
-        "{\"nodes\": %zu, \"loss\": %.3f, \"seed\": %lu, \"update_p999_ms\": %.1f, \"update_all_ms\": %.1f, "
+        "{\"nodes\": %zu, \"update_kind\": \"%s\", \"loss\": %.3f, \"seed\": %lu, \"update_p999_ms\": %.1f, \"update_all_ms\": %.1f, "
         "\"detect_all_ms\": %.1f, \"crashed\": %zu, \"false_dead\": %lu, \"bytes_per_node_s\": %.0f, "
         "\"sim_seconds\": %.1f, \"wall_seconds\": %.1f, \"events\": %lu}\n",
-        n, opt.loss, static_cast<unsigned long>(opt.seed), update_p999, update_all, detect_all, k,
+        n, opt.tables ? "table_entry" : "delegate_broadcast", opt.loss, static_cast<unsigned long>(opt.seed), update_p999, update_all, detect_all, k,
         static_cast<unsigned long>(obs.false_dead), bytes_per_node_s,
         std::chrono::duration<double>(sim.now() - TimePoint{} - 1h).count(), wall,
         static_cast<unsigned long>(sim.events_processed()));
   } else {
-    std::printf("gossip simulation: %zu nodes, loss %.1f%%, seed %lu (LAN config)\n", n, opt.loss * 100,
-                static_cast<unsigned long>(opt.seed));
+    std::printf("gossip simulation: %zu nodes, loss %.1f%%, seed %lu (LAN config), update = %s\n", n,
+                opt.loss * 100, static_cast<unsigned long>(opt.seed),
+                opt.tables ? "table entry" : "delegate broadcast");
     std::printf("  update known to 99.9%%   %8.1f ms\n", update_p999);
     std::printf("  update known to all     %8.1f ms\n", update_all);
     std::printf("  crash detected by all   %8.1f ms  (%zu crashed)\n", detect_all, k);
