@@ -35,7 +35,8 @@ struct Config {
   // --- local health awareness (Lifeguard) ---
   // Health score in [0, awareness_max_multiplier - 1]; +1 per missed nack or
   // failed probe without helpers, +1 when this node must refute a suspicion,
-  // -1 per successful probe.
+  // +1 when its probe timer fires more than probe_timeout late (starved
+  // process), -1 per successful probe.
   uint32_t awareness_max_multiplier = 8;
 
   // --- dissemination ---

@@ -220,6 +220,10 @@ void Node::on_timer(const Timer& t) {
   const TimePoint now = clock_.now();
   switch (t.kind) {
     case TimerKind::kProbe:
+      // A probe timer that fires a probe timeout late means this process
+      // was starved (CPU, pauses): its own acks are late too, so it gets
+      // less sure of its verdicts (Lifeguard's local health).
+      if (now - t.when > Duration(config_.probe_timeout)) adjust_health(1);
       schedule(now + scaled(config_.probe_interval), TimerKind::kProbe);
       probe();
       break;

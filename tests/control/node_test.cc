@@ -362,6 +362,23 @@ TEST_F(NodeTest, ProbeFailureLeadsToSuspicion) {
   EXPECT_GT(node_.health_score(), 0u);  // helpers never nacked: our own health suffers
 }
 
+TEST_F(NodeTest, LateTimersLowerLocalHealth) {
+  add_alive("a", 1, kPeer);
+  advance(1s);
+  // Acked probes keep the score at 0.
+  for (auto& s : transport_.sent) {
+    for (const auto& ping : s.packet.ping()) {
+      auto ack = packet("a");
+      ack.add_ack()->set_seq(ping.seq());
+      deliver(ack);
+    }
+  }
+  const uint32_t before = node_.health_score();
+  clock_.advance(2s);  // the process was frozen for 2 s
+  node_.tick();
+  EXPECT_GT(node_.health_score(), before);
+}
+
 TEST_F(NodeTest, PushPullMergesBothWays) {
   v1::StreamRequest req;
   req.set_from("peer");
