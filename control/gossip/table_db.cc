@@ -207,7 +207,11 @@ bool TableDb::receive(const v1::EntryVersion& e, bool from_gossip) {
   // Fast path for the common case, a copy of an older version (gossip sends
   // each event several times): no copies, one hash lookup.
   if (const StoredEntry* seen = store_.find(e.network(), e.table(), e.key());
-      seen != nullptr && e.lamport() < seen->version.lamport) {
+      seen != nullptr &&
+      (e.lamport() < seen->version.lamport ||
+       (e.lamport() == seen->version.lamport && e.owner() == seen->version.owner &&
+        e.deleted() == seen->version.deleted && e.value() == seen->version.value &&
+        !(e.purged() && e.owner() == self_)))) {
     count(TablesCounter::events_stale);
     return false;
   }

@@ -159,13 +159,19 @@ class TableStore {
   // path, a duplicate version arriving by gossip, is one hash lookup.
   struct KeyRef {
     std::string_view network, table, key;
-    bool operator==(const KeyRef&) const = default;
+    std::size_t hash;  // computed once: bucket scans compare it before any string
+    KeyRef(std::string_view n, std::string_view t, std::string_view k)
+        : network(n), table(t), key(k), hash(hash_of(n, t, k)) {}
+    bool operator==(const KeyRef& o) const {
+      return hash == o.hash && key == o.key && table == o.table && network == o.network;
+    }
+    static std::size_t hash_of(std::string_view n, std::string_view t, std::string_view k) noexcept {
+      const std::hash<std::string_view> h;
+      return h(k) ^ (h(t) * 0x9e3779b97f4a7c15ULL) ^ (h(n) * 0xc2b2ae3d27d4eb4fULL);
+    }
   };
   struct KeyRefHash {
-    std::size_t operator()(const KeyRef& k) const noexcept {
-      const std::hash<std::string_view> h;
-      return h(k.key) ^ (h(k.table) * 0x9e3779b97f4a7c15ULL) ^ (h(k.network) * 0xc2b2ae3d27d4eb4fULL);
-    }
+    std::size_t operator()(const KeyRef& k) const noexcept { return k.hash; }
   };
   static KeyRef ref(const TableKey& k) { return {k.network, k.table, k.key}; }
   Entries::iterator lookup(const TableKey& key);
