@@ -736,8 +736,19 @@ uint64_t Node::user_request(const Address& to, std::string payload) {
 void Node::on_packet(const Address& from, Bytes data) {
   ++counters_[Counter::packets_rx];
   counters_[Counter::bytes_rx] += data.size();
-  // One decode buffer per thread: its repeated fields keep their capacity.
-  thread_local v1::Packet pkt;
+  // One decode buffer per thread (its repeated fields keep their capacity);
+  // a nested call (a delegate delivering to another node synchronously)
+  // gets its own.
+  thread_local v1::Packet shared_pkt;
+  thread_local int depth = 0;
+  std::unique_ptr<v1::Packet> nested;
+  if (depth > 0) nested = std::make_unique<v1::Packet>();
+  v1::Packet& pkt = nested ? *nested : shared_pkt;
+  struct DepthGuard {
+    int& d;
+    explicit DepthGuard(int& x) : d(x) { ++d; }
+    ~DepthGuard() { --d; }
+  } guard(depth);
   pkt.Clear();
   if (data.size() > config_.max_stream_size ||
       !pkt.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
