@@ -209,32 +209,32 @@ int NodeRunner::run(int control_fd, int reply_fd) {
 
 std::string NodeRunner::execute(std::string_view line) {
   const auto w = split_words(line);
-  if (w.empty()) return error_reply("empty command").dump();
+  if (w.empty()) return error_reply("empty command").dump(-1, ' ', false, json::error_handler_t::replace);
   const std::string_view cmd = w[0];
   auto need = [&](std::size_t n) { return w.size() == n + 1; };
   json out{{"ok", true}};
   if (cmd == "put" && need(4)) {
     if (auto r = tables_->put(net_arg(w[1]), std::string(w[2]), std::string(w[3]), std::string(w[4])); !r) {
-      return error_reply(r.error().message).dump();
+      return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
     }
   } else if (cmd == "bulk-put" && need(5)) {
     auto n = parse_number<std::size_t>(w[4], "count");
-    if (!n) return error_reply(n.error().message).dump();
+    if (!n) return error_reply(n.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
     for (std::size_t i = 0; i < *n; ++i) {
       if (auto r = tables_->put(net_arg(w[1]), std::string(w[2]), fmt::format("{}{}", w[3], i), std::string(w[5]));
           !r) {
-        return error_reply(r.error().message).dump();
+        return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
       }
     }
     out["written"] = *n;
   } else if (cmd == "del" && need(3)) {
     if (auto r = tables_->remove(net_arg(w[1]), std::string(w[2]), std::string(w[3])); !r) {
-      return error_reply(r.error().message).dump();
+      return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
     }
   } else if (cmd == "join-net" && need(1)) {
-    if (auto r = tables_->join_network(std::string(w[1])); !r) return error_reply(r.error().message).dump();
+    if (auto r = tables_->join_network(std::string(w[1])); !r) return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
   } else if (cmd == "leave-net" && need(1)) {
-    if (auto r = tables_->leave_network(std::string(w[1])); !r) return error_reply(r.error().message).dump();
+    if (auto r = tables_->leave_network(std::string(w[1])); !r) return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
   } else if (cmd == "get" && need(3)) {
     auto v = tables_->get(net_arg(w[1]), std::string(w[2]), std::string(w[3]));
     out["value"] = v ? value_json(*v) : json(nullptr);
@@ -292,12 +292,12 @@ std::string NodeRunner::execute(std::string_view line) {
     out["lamport"] = tables_->lamport();
   } else if ((cmd == "key-install" || cmd == "key-use" || cmd == "key-remove") && need(1)) {
     auto key = Keyring::decode(w[1]);
-    if (!key) return error_reply(key.error().message).dump();
+    if (!key) return error_reply(key.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
     const KeyId id = Keyring::id_of(*key);
     Result<void> r = cmd == "key-install" ? keyring_.install(*key)
                      : cmd == "key-use"   ? keyring_.use(id)
                                           : keyring_.remove(id);
-    if (!r) return error_reply(r.error().message).dump();
+    if (!r) return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
     out["key_id"] = fmt::format("{:08x}", id);
   } else if (cmd == "keys" && need(0)) {
     json ids = json::array();
@@ -310,9 +310,9 @@ std::string NodeRunner::execute(std::string_view line) {
   } else if (cmd == "quit" && need(0)) {
     stop();
   } else {
-    return error_reply(fmt::format("unknown command or wrong arguments: '{}'", line)).dump();
+    return error_reply(fmt::format("unknown command or wrong arguments: '{}'", line)).dump(-1, ' ', false, json::error_handler_t::replace);
   }
-  return out.dump();
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace ferry::gossip
