@@ -55,6 +55,7 @@ Result<void> NetTransportConfig::validate() const {
 }
 
 struct NetTransport::Conn {
+  std::uint64_t serial = 0;  // tells a reused fd number from the polled one
   int fd = -1;
   bool outbound = false;
   bool connecting = false;
@@ -141,6 +142,7 @@ void NetTransport::request(const Address& to, uint64_t request_id, std::string d
     return;
   }
   auto c = std::make_unique<Conn>();
+  c->serial = ++next_serial_;
   c->fd = fd;
   c->outbound = true;
   c->connecting = true;
@@ -167,16 +169,22 @@ TimePoint NetTransport::next_deadline() const {
 
 void NetTransport::poll_once(TimePoint deadline) {
   std::vector<pollfd> fds;
+  std::vector<std::uint64_t> serials;  // parallel to fds (0: not a stream)
   fds.reserve(2 + conns_.size() + watched_.size());
   fds.push_back({udp_fd_, POLLIN, 0});
   fds.push_back({tcp_fd_, POLLIN, 0});
+  serials.assign(2, 0);
   for (const auto& [fd, c] : conns_) {
     short events = 0;
     if (c->connecting || c->out_off < c->out.size()) events |= POLLOUT;
     if (!c->connecting && c->out_off >= c->out.size()) events |= POLLIN;
     fds.push_back({fd, events, 0});
+    serials.push_back(c->serial);
   }
-  for (const auto& [fd, fn] : watched_) fds.push_back({fd, POLLIN, 0});
+  for (const auto& [fd, fn] : watched_) {
+    fds.push_back({fd, POLLIN, 0});
+    serials.push_back(0);
+  }
 
   const TimePoint until = std::min(deadline, next_deadline());
   const TimePoint now = clock_.now();
@@ -187,14 +195,16 @@ void NetTransport::poll_once(TimePoint deadline) {
   }
   const int n = ::poll(fds.data(), fds.size(), timeout_ms);
   if (n > 0) {
-    for (const pollfd& p : fds) {
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      const pollfd& p = fds[i];
       if (p.revents == 0) continue;
-      if (p.fd == udp_fd_) {
+      if (i == 0) {
         read_udp();
-      } else if (p.fd == tcp_fd_) {
+      } else if (i == 1) {
         accept_tcp();
-      } else if (conns_.contains(p.fd)) {
-        service(p.fd, p.revents);
+      } else if (serials[i] != 0) {
+        auto c = conns_.find(p.fd);
+        if (c != conns_.end() && c->second->serial == serials[i]) service(p.fd, p.revents);
       } else if (auto w = watched_.find(p.fd); w != watched_.end()) {
         auto fn = w->second;  // the callback may unwatch itself
         fn();
@@ -220,12 +230,13 @@ void NetTransport::read_udp() {
   for (int i = 0; i < 256; ++i) {  // bounded: let timers and streams run too
     sockaddr_in sa{};
     socklen_t len = sizeof sa;
-    const ssize_t n = ::recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT | MSG_TRUNC,
+    const ssize_t n = ::recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT,
                                  reinterpret_cast<sockaddr*>(&sa), &len);
     if (n < 0) return;  // EAGAIN or error: nothing more now
     std::string payload;
-    // MSG_TRUNC reports the real size: a datagram larger than the buffer is oversize.
-    const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(n), rx_buf_.size() + 1);
+    // The buffer (64 KiB) exceeds any IPv4 UDP payload (65 507 B), so nothing
+    // is truncated; the envelope enforces max_datagram_size.
+    const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(n), rx_buf_.size());
     if (envelope_.open(Channel::kDatagram, std::string_view(rx_buf_.data(), size), wall_clock_ms(), payload) !=
         EnvelopeDrop::kNone) {
       count(NetCounter::udp_rx_dropped);
@@ -249,6 +260,7 @@ void NetTransport::accept_tcp() {
     }
     count(NetCounter::tcp_in);
     auto c = std::make_unique<Conn>();
+    c->serial = ++next_serial_;
     c->fd = fd;
     c->peer = from_sockaddr(sa);
     c->deadline = clock_.now() + config_.stream_timeout;

@@ -116,6 +116,7 @@ class NetTransport final : public Transport {
   std::map<int, std::function<void()>> watched_;
   std::vector<std::pair<std::uint64_t, std::string>> deferred_failures_;  // request id, reason
   std::size_t inbound_ = 0;
+  std::uint64_t next_serial_ = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(NetCounter::kCount)> counters_{};
   std::string rx_buf_;
 };
