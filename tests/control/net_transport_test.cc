@@ -101,6 +101,36 @@ TEST(NetTransport, WrongKeyIsDroppedAndCounted) {
   EXPECT_EQ(b.t->counter(NetCounter::udp_rx_dropped), 1u);
 }
 
+// A datagram captured on the wire and sent again (to the same or another
+// node) opens at most once per receiver.
+TEST(NetTransport, CapturedDatagramReplayedIsDropped) {
+  SteadyClock clock;
+  const Key key = Keyring::generate();
+  Peer a(clock, 10, key), b(clock, 11, key);
+  // A plain UDP socket plays the eavesdropper at 127.x.y.12.
+  const int spy = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in spy_addr{};
+  spy_addr.sin_family = AF_INET;
+  spy_addr.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(12).c_str(), &spy_addr.sin_addr);
+  ASSERT_EQ(::bind(spy, reinterpret_cast<sockaddr*>(&spy_addr), sizeof spy_addr), 0);
+  a.t->send_packet(addr(12), "transfer 100");
+  char buf[2048];
+  const ssize_t n = ::recv(spy, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  sockaddr_in to_b{};
+  to_b.sin_family = AF_INET;
+  to_b.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(11).c_str(), &to_b.sin_addr);
+  for (int i = 0; i < 3; ++i) ::sendto(spy, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
+  ::close(spy);
+  ASSERT_TRUE(pump({b.t.get()},
+                   [&] { return b.t->envelope_stats().drops[static_cast<std::size_t>(EnvelopeDrop::kReplay)] == 2; },
+                   clock));
+  ASSERT_EQ(b.rec.packets.size(), 1u);
+  EXPECT_EQ(b.rec.packets[0].second, "transfer 100");
+}
+
 TEST(NetTransport, GarbageOnBothSocketsNeverReachesTheHandler) {
   SteadyClock clock;
   Peer b(clock, 5, Keyring::generate());
