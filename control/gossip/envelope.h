@@ -50,14 +50,14 @@ constexpr std::size_t kReplaySlots = 1024;
 enum class Channel : std::uint8_t { kDatagram = 1, kStream = 2 };
 
 // Drop reasons: one list gives the enum, the metric names and the help text.
-#define FERRY_ENVELOPE_DROPS(X)                                                       \
-  X(kTooShort, "too_short", "shorter than the envelope header and tag")             \
-  X(kOversize, "oversize", "larger than the channel's size limit")                  \
-  X(kBadVersion, "bad_version", "unknown envelope version")                         \
+#define FERRY_ENVELOPE_DROPS(X)                                                      \
+  X(kTooShort, "too_short", "shorter than the envelope header and tag")              \
+  X(kOversize, "oversize", "larger than the channel's size limit")                   \
+  X(kBadVersion, "bad_version", "unknown envelope version")                          \
   X(kBadChannel, "bad_channel", "sealed for the other channel (datagram vs stream)") \
-  X(kUnknownKey, "unknown_key", "sealed with a key id not in the keyring")          \
-  X(kAuthFailed, "auth_failed", "authentication tag did not verify")                \
-  X(kStale, "stale", "timestamp outside the replay window (clock skew or replay)")  \
+  X(kUnknownKey, "unknown_key", "sealed with a key id not in the keyring")           \
+  X(kAuthFailed, "auth_failed", "authentication tag did not verify")                 \
+  X(kStale, "stale", "timestamp outside the replay window (clock skew or replay)")   \
   X(kReplay, "replay", "sequence number already seen or behind the window")
 
 enum class EnvelopeDrop : std::uint8_t {
@@ -116,9 +116,9 @@ class Envelope {
 
  private:
   struct Window {
-    std::uint64_t highest = 0;         // highest sequence accepted
-    std::bitset<kReplaySlots> seen;    // bit i: highest - i accepted
-    std::int64_t last_ms = 0;          // receiver time of the last accept
+    std::uint64_t highest = 0;       // highest sequence accepted
+    std::bitset<kReplaySlots> seen;  // bit i: highest - i accepted
+    std::int64_t last_ms = 0;        // receiver time of the last accept
   };
   EnvelopeDrop drop(EnvelopeDrop reason);
   void expire(std::int64_t wall_ms);

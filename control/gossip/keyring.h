@@ -31,8 +31,8 @@ class Keyring {
   // Reads and parses a key file; refuses files readable by group/others.
   static Result<Keyring> load(const std::string& path);
 
-  static Key generate();                       // 32 random bytes (libsodium)
-  static std::string encode(const Key& key);   // base64, one key-file line
+  static Key generate();                      // 32 random bytes (libsodium)
+  static std::string encode(const Key& key);  // base64, one key-file line
   static Result<Key> decode(std::string_view line);
   // First 4 bytes of BLAKE2b(key), big-endian: names a key on the wire
   // without revealing it.

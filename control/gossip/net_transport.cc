@@ -116,7 +116,8 @@ void NetTransport::send_packet(const Address& to, std::string data) {
     return;
   }
   const sockaddr_in sa = to_sockaddr(to);
-  if (::sendto(udp_fd_, wire.data(), wire.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
+  if (::sendto(udp_fd_, wire.data(), wire.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) <
+      0) {
     count(NetCounter::udp_tx_dropped);  // best effort: EAGAIN, unreachable, ...
     return;
   }
@@ -230,8 +231,8 @@ void NetTransport::read_udp() {
   for (int i = 0; i < 256; ++i) {  // bounded: let timers and streams run too
     sockaddr_in sa{};
     socklen_t len = sizeof sa;
-    const ssize_t n = ::recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT,
-                                 reinterpret_cast<sockaddr*>(&sa), &len);
+    const ssize_t n =
+        ::recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sa), &len);
     if (n < 0) return;  // EAGAIN or error: nothing more now
     std::string payload;
     // The buffer (64 KiB) exceeds any IPv4 UDP payload (65 507 B), so nothing

@@ -29,17 +29,17 @@ namespace ferry::gossip {
 // Wall time for envelope timestamps, ms since the Unix epoch.
 std::int64_t wall_clock_ms();
 
-#define FERRY_NET_COUNTERS(X)                                                   \
-  X(udp_tx, "datagrams sent")                                                   \
-  X(udp_tx_dropped, "datagrams not sent (socket buffer full, oversize, error)") \
-  X(udp_rx, "datagrams received and opened")                                    \
-  X(udp_rx_dropped, "datagrams dropped by the envelope (see envelope drops)")   \
-  X(tcp_out, "outbound stream exchanges started")                               \
-  X(tcp_out_ok, "outbound stream exchanges answered")                           \
+#define FERRY_NET_COUNTERS(X)                                                         \
+  X(udp_tx, "datagrams sent")                                                         \
+  X(udp_tx_dropped, "datagrams not sent (socket buffer full, oversize, error)")       \
+  X(udp_rx, "datagrams received and opened")                                          \
+  X(udp_rx_dropped, "datagrams dropped by the envelope (see envelope drops)")         \
+  X(tcp_out, "outbound stream exchanges started")                                     \
+  X(tcp_out_ok, "outbound stream exchanges answered")                                 \
   X(tcp_out_failed, "outbound stream exchanges failed (connect, timeout, bad frame)") \
-  X(tcp_in, "inbound stream connections accepted")                              \
-  X(tcp_in_refused, "inbound connections refused (too many open)")             \
-  X(tcp_in_dropped, "inbound streams dropped (bad frame, timeout, envelope)")   \
+  X(tcp_in, "inbound stream connections accepted")                                    \
+  X(tcp_in_refused, "inbound connections refused (too many open)")                    \
+  X(tcp_in_dropped, "inbound streams dropped (bad frame, timeout, envelope)")         \
   X(tcp_frame_oversize, "stream frames whose length prefix exceeds the limit")
 
 enum class NetCounter : std::size_t {
@@ -51,10 +51,10 @@ enum class NetCounter : std::size_t {
 const char* net_counter_name(NetCounter c);
 
 struct NetTransportConfig {
-  Address bind;                                       // IPv4 address and port for UDP and TCP
-  std::chrono::milliseconds stream_timeout{5000};     // whole exchange, either side
-  std::size_t max_inbound_streams = 128;              // concurrent inbound connections
-  EnvelopeConfig envelope;                            // size limits, replay window
+  Address bind;                                    // IPv4 address and port for UDP and TCP
+  std::chrono::milliseconds stream_timeout{5000};  // whole exchange, either side
+  std::size_t max_inbound_streams = 128;           // concurrent inbound connections
+  EnvelopeConfig envelope;                         // size limits, replay window
   [[nodiscard]] Result<void> validate() const;
 };
 

@@ -43,7 +43,7 @@ struct RunnerOptions {
   std::vector<Address> seeds;
   std::string key_file;
   std::string log_level = "info";
-  std::uint64_t seed = 0;  // 0: random
+  std::uint64_t seed = 0;             // 0: random
   std::vector<std::string> networks;  // joined at start
   Config gossip = Config::lan();
   TablesConfig tables;

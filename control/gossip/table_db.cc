@@ -23,9 +23,7 @@ const char* const kTablesCounterHelp[] = {
 
 constexpr char kAttachSep = '\x1f';  // node <US> network: neither may contain it
 
-std::string attach_key(const std::string& node, const std::string& network) {
-  return node + kAttachSep + network;
-}
+std::string attach_key(const std::string& node, const std::string& network) { return node + kAttachSep + network; }
 
 void to_proto(const TableKey& key, const Version& v, bool purged, v1::EntryVersion& out) {
   out.set_network(key.network);
@@ -157,9 +155,7 @@ std::optional<std::string> TableDb::get(const std::string& network, const std::s
   return store_.get(TableKey{network, table, key});
 }
 
-bool TableDb::in_network(const std::string& network) const {
-  return network.empty() || my_networks_.contains(network);
-}
+bool TableDb::in_network(const std::string& network) const { return network.empty() || my_networks_.contains(network); }
 
 std::vector<std::string> TableDb::networks() const { return {my_networks_.begin(), my_networks_.end()}; }
 
@@ -207,11 +203,10 @@ bool TableDb::receive(const v1::EntryVersion& e, bool from_gossip) {
   // Fast path for the common case, a copy of an older version (gossip sends
   // each event several times): no copies, one hash lookup.
   if (const StoredEntry* seen = store_.find(e.network(), e.table(), e.key());
-      seen != nullptr &&
-      (e.lamport() < seen->version.lamport ||
-       (e.lamport() == seen->version.lamport && e.owner() == seen->version.owner &&
-        e.deleted() == seen->version.deleted && e.value() == seen->version.value &&
-        !(e.purged() && e.owner() == self_)))) {
+      seen != nullptr && (e.lamport() < seen->version.lamport ||
+                          (e.lamport() == seen->version.lamport && e.owner() == seen->version.owner &&
+                           e.deleted() == seen->version.deleted && e.value() == seen->version.value &&
+                           !(e.purged() && e.owner() == self_)))) {
     count(TablesCounter::events_stale);
     return false;
   }
@@ -329,9 +324,8 @@ std::vector<std::string> TableDb::random_members(const std::string& network, std
 }
 
 void TableDb::gossip_networks() {
-  const std::size_t budget = node_.config().max_packet_size > 96 + self_.size()
-                                 ? node_.config().max_packet_size - 96 - self_.size()
-                                 : 0;
+  const std::size_t budget =
+      node_.config().max_packet_size > 96 + self_.size() ? node_.config().max_packet_size - 96 - self_.size() : 0;
   for (auto it = network_queues_.begin(); it != network_queues_.end();) {
     BroadcastQueue& queue = it->second;
     if (queue.empty()) {
@@ -507,7 +501,8 @@ void TableDb::notify_user_response(uint64_t request_id, Result<std::string> resp
     count(TablesCounter::sync_networks_repaired);
     store_.for_each_in(net, [&](const TableKey& key, const StoredEntry& e) {
       auto t = theirs.find(key);
-      if (t == theirs.end() || e.version.supersedes(t->second)) to_proto(key, e.version, e.purged, *entries->add_entries());
+      if (t == theirs.end() || e.version.supersedes(t->second))
+        to_proto(key, e.version, e.purged, *entries->add_entries());
     });
   }
   if (entries->entries_size() > 0) request(pending.peer, RequestKind::kPush, push.SerializeAsString());

@@ -23,9 +23,9 @@
 
 #include <array>
 #include <chrono>
-#include <optional>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -72,24 +72,24 @@ struct TablesConfig {
   [[nodiscard]] Result<void> validate() const;
 };
 
-#define FERRY_TABLES_COUNTERS(X)                                                                  \
-  X(writes, "local puts and deletes")                                                             \
-  X(events_rx, "entry versions received (gossip, sync, notices)")                                 \
-  X(events_applied, "received versions that were newer and stored")                               \
-  X(events_stale, "received versions not newer than the stored one (duplicates, old)")            \
-  X(events_foreign_network, "received versions for networks this node is not in (ignored)")      \
-  X(malformed, "table messages that failed to decode or validate (dropped, no state change)")     \
-  X(reasserted, "own entries rewritten because a stale or purged copy of them was seen")         \
-  X(stale_own_deleted, "own entries from a previous life tombstoned")                             \
-  X(owners_purged, "owners whose entries were purged (dead or left past the grace period)")      \
-  X(entries_purged, "entries hidden because their owner was purged")                              \
-  X(purge_cancelled, "owner purges cancelled because the owner came back in time")               \
-  X(purged_notices_sent, "purged-entry notices sent to returning owners")                         \
-  X(tombstones_reaped, "tombstones and purged entries forgotten after tombstone_ttl")             \
-  X(gossip_sent, "per-network gossip datagrams sent")                                             \
-  X(sync_started, "sync exchanges started (digest requests)")                                     \
-  X(sync_served, "sync requests answered")                                                        \
-  X(sync_networks_repaired, "networks whose digests differed in a sync")                          \
+#define FERRY_TABLES_COUNTERS(X)                                                              \
+  X(writes, "local puts and deletes")                                                         \
+  X(events_rx, "entry versions received (gossip, sync, notices)")                             \
+  X(events_applied, "received versions that were newer and stored")                           \
+  X(events_stale, "received versions not newer than the stored one (duplicates, old)")        \
+  X(events_foreign_network, "received versions for networks this node is not in (ignored)")   \
+  X(malformed, "table messages that failed to decode or validate (dropped, no state change)") \
+  X(reasserted, "own entries rewritten because a stale or purged copy of them was seen")      \
+  X(stale_own_deleted, "own entries from a previous life tombstoned")                         \
+  X(owners_purged, "owners whose entries were purged (dead or left past the grace period)")   \
+  X(entries_purged, "entries hidden because their owner was purged")                          \
+  X(purge_cancelled, "owner purges cancelled because the owner came back in time")            \
+  X(purged_notices_sent, "purged-entry notices sent to returning owners")                     \
+  X(tombstones_reaped, "tombstones and purged entries forgotten after tombstone_ttl")         \
+  X(gossip_sent, "per-network gossip datagrams sent")                                         \
+  X(sync_started, "sync exchanges started (digest requests)")                                 \
+  X(sync_served, "sync requests answered")                                                    \
+  X(sync_networks_repaired, "networks whose digests differed in a sync")                      \
   X(sync_failed, "sync exchanges that failed (timeout, refused)")
 
 enum class TablesCounter : std::size_t {
@@ -184,11 +184,11 @@ class TableDb final : public Delegate {
   std::string self_;
   TableStore store_;
   LamportClock lamport_;
-  std::set<std::string> my_networks_;                              // "" is implicit
+  std::set<std::string> my_networks_;                                // "" is implicit
   std::map<std::string, std::set<std::string>> members_by_network_;  // from the attach table
-  BroadcastQueue global_queue_;                                     // network "" events
+  BroadcastQueue global_queue_;                                      // network "" events
   std::map<std::string, BroadcastQueue> network_queues_;
-  std::unordered_map<std::string, TimePoint> pending_purges_;       // owner -> when
+  std::unordered_map<std::string, TimePoint> pending_purges_;  // owner -> when
   std::unordered_map<std::uint64_t, PendingRequest> requests_;
   TimePoint next_gossip_ = kNever;
   TimePoint next_reap_;

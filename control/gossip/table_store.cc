@@ -220,8 +220,8 @@ void TableStore::for_each(const std::function<void(const TableKey&, const Stored
 
 void TableStore::for_each_in(const std::string& network,
                              const std::function<void(const TableKey&, const StoredEntry&)>& fn) const {
-  for (auto it = entries_.lower_bound(TableKey{network, "", ""});
-       it != entries_.end() && it->first.network == network; ++it) {
+  for (auto it = entries_.lower_bound(TableKey{network, "", ""}); it != entries_.end() && it->first.network == network;
+       ++it) {
     fn(it->first, it->second);
   }
 }

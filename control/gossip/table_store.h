@@ -87,8 +87,8 @@ struct TableFilter {
 };
 
 struct ApplyOutcome {
-  bool accepted = false;              // the incoming version is now stored
-  std::optional<ChangeKind> change;   // what the live view saw, if anything
+  bool accepted = false;             // the incoming version is now stored
+  std::optional<ChangeKind> change;  // what the live view saw, if anything
 };
 
 class TableStore {
@@ -182,7 +182,7 @@ class TableStore {
   std::unordered_map<KeyRef, Entries::iterator, KeyRefHash> index_;
   std::unordered_map<std::string, std::set<TableKey>> by_owner_;
   std::set<std::string> purged_owners_;
-  std::multimap<StoreTime, TableKey> dead_queue_;  // lazily validated
+  std::multimap<StoreTime, TableKey> dead_queue_;                                 // lazily validated
   std::map<std::string, std::pair<std::uint64_t, std::size_t>> network_digests_;  // digest, count
   std::map<SubscriptionId, Subscriber> subscribers_;
   SubscriptionId next_subscription_ = 1;

@@ -138,9 +138,18 @@ class GossipProcTest : public ::testing::Test {
   std::string addr(int i) const { return fmt::format("{}.{}:7946", prefix_, 10 + i); }
 
   Proc& start(int i, const std::string& key_file, bool seed) {
-    std::vector<std::string> args = {"--name",           fmt::format("n{}", i), "--bind", addr(i), "--key-file",
-                                     key_file,           "--owner-grace-ms",    "1000",   "--log-level", "warn",
-                                     "--network-sync-ms", "5000"};
+    std::vector<std::string> args = {"--name",
+                                     fmt::format("n{}", i),
+                                     "--bind",
+                                     addr(i),
+                                     "--key-file",
+                                     key_file,
+                                     "--owner-grace-ms",
+                                     "1000",
+                                     "--log-level",
+                                     "warn",
+                                     "--network-sync-ms",
+                                     "5000"};
     if (seed) {
       args.push_back("--seeds");
       args.push_back(addr(0));
@@ -230,7 +239,9 @@ TEST_F(GossipProcTest, FiveProcessesReplicateSurviveSigkillAndRefuseWrongKey) {
     EXPECT_TRUE(procs_[i]->cmd("get net1 ep injected")["value"].is_null());
   }
 
-  auto ms = [](auto d) { return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); };
+  auto ms = [](auto d) {
+    return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
   std::printf("5 processes: members %lld ms, 1000 entries replicated %lld ms later, SIGKILL -> dead+purged %lld ms\n",
               ms(t_members - t0), ms(t_replicated - t_members), ms(t_purged - t_replicated));
 }

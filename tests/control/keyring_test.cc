@@ -47,9 +47,9 @@ TEST(Keyring, ParseRejectsBadFiles) {
   EXPECT_FALSE(Keyring::parse(""));
   EXPECT_FALSE(Keyring::parse("# only a comment\n"));
   EXPECT_FALSE(Keyring::parse("not base64 at all\n"));
-  EXPECT_FALSE(Keyring::parse(good.substr(0, 40) + "\n"));            // truncated
-  EXPECT_FALSE(Keyring::parse(good + "AAAA\n"));                       // too long
-  EXPECT_FALSE(Keyring::parse(std::string(43, 'A') + "!\n"));          // bad character
+  EXPECT_FALSE(Keyring::parse(good.substr(0, 40) + "\n"));     // truncated
+  EXPECT_FALSE(Keyring::parse(good + "AAAA\n"));               // too long
+  EXPECT_FALSE(Keyring::parse(std::string(43, 'A') + "!\n"));  // bad character
   auto dup = Keyring::parse(good + "\n" + good + "\n");
   ASSERT_FALSE(dup);
   EXPECT_NE(dup.error().message.find("line 2"), std::string::npos) << dup.error().message;
@@ -59,9 +59,7 @@ TEST(Keyring, ParseRejectsBadFiles) {
 
 TEST(Keyring, LoadChecksPermissions) {
   const std::string path = ::testing::TempDir() + "/ferry_keyring_" + std::to_string(::getpid());
-  {
-    std::ofstream(path) << Keyring::encode(Keyring::generate()) << "\n";
-  }
+  { std::ofstream(path) << Keyring::encode(Keyring::generate()) << "\n"; }
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
   EXPECT_FALSE(Keyring::load(path));
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
@@ -89,7 +87,10 @@ struct Pair {
   Keyring sender_ring, receiver_ring;
   Envelope sender, receiver;
   explicit Pair(const Key& key)
-      : sender_ring(ring_of({key})), receiver_ring(ring_of({key})), sender(sender_ring, {}, 1), receiver(receiver_ring, {}, 2) {}
+      : sender_ring(ring_of({key})),
+        receiver_ring(ring_of({key})),
+        sender(sender_ring, {}, 1),
+        receiver(receiver_ring, {}, 2) {}
 };
 
 TEST(Envelope, SealOpenRoundTrip) {
@@ -215,7 +216,8 @@ TEST(Envelope, KeyRotationWithoutDowntime) {
   const Key old_key = Keyring::generate(), new_key = Keyring::generate();
   std::vector<Keyring> rings(3, ring_of({old_key}));
   std::vector<std::unique_ptr<Envelope>> env;
-  for (std::size_t i = 0; i < rings.size(); ++i) env.push_back(std::make_unique<Envelope>(rings[i], EnvelopeConfig{}, i + 1));
+  for (std::size_t i = 0; i < rings.size(); ++i)
+    env.push_back(std::make_unique<Envelope>(rings[i], EnvelopeConfig{}, i + 1));
   auto all_talk = [&](const char* step) {
     std::string out;
     for (std::size_t a = 0; a < env.size(); ++a) {

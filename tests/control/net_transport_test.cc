@@ -75,17 +75,20 @@ TEST(NetTransport, DatagramsAndStreamsRoundTrip) {
   const Key key = Keyring::generate();
   Peer a(clock, 1, key), b(clock, 2, key);
   a.t->send_packet(addr(2), "hello");
-  ASSERT_TRUE(pump({a.t.get(), b.t.get()}, [&] { return b.rec.packets.size() == 1; }, clock));
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return b.rec.packets.size() == 1; }, clock));
   EXPECT_EQ(b.rec.packets[0].second, "hello");
   EXPECT_EQ(b.rec.packets[0].first, addr(1));
 
   a.t->request(addr(2), 7, "ask");
   a.t->request(addr(2), 8, std::string(200'000, 'x'));  // a big frame crosses several reads
-  ASSERT_TRUE(pump({a.t.get(), b.t.get()}, [&] { return a.rec.responses.size() == 2; }, clock));
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return a.rec.responses.size() == 2; }, clock));
   EXPECT_EQ(a.rec.responses[7], "re:ask");
   EXPECT_EQ(a.rec.responses[8].size(), 200'003u);
   EXPECT_EQ(a.t->open_streams(), 0u);
-  EXPECT_TRUE(pump({a.t.get(), b.t.get()}, [&] { return b.t->open_streams() == 0; }, clock));
+  EXPECT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return b.t->open_streams() == 0; }, clock));
 }
 
 TEST(NetTransport, WrongKeyIsDroppedAndCounted) {
@@ -93,7 +96,8 @@ TEST(NetTransport, WrongKeyIsDroppedAndCounted) {
   Peer a(clock, 3, Keyring::generate()), b(clock, 4, Keyring::generate());
   a.t->send_packet(addr(4), "let me in");
   a.t->request(addr(4), 1, "join");
-  ASSERT_TRUE(pump({a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 1; }, clock));
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 1; }, clock));
   EXPECT_TRUE(b.rec.packets.empty());
   EXPECT_TRUE(b.rec.requests.empty());
   EXPECT_EQ(a.rec.responses[1].rfind("ERROR", 0), 0u);
@@ -122,11 +126,12 @@ TEST(NetTransport, CapturedDatagramReplayedIsDropped) {
   to_b.sin_family = AF_INET;
   to_b.sin_port = htons(7946);
   ::inet_pton(AF_INET, ip(11).c_str(), &to_b.sin_addr);
-  for (int i = 0; i < 3; ++i) ::sendto(spy, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
+  for (int i = 0; i < 3; ++i)
+    ::sendto(spy, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
   ::close(spy);
-  ASSERT_TRUE(pump({b.t.get()},
-                   [&] { return b.t->envelope_stats().drops[static_cast<std::size_t>(EnvelopeDrop::kReplay)] == 2; },
-                   clock));
+  ASSERT_TRUE(pump(
+      {b.t.get()}, [&] { return b.t->envelope_stats().drops[static_cast<std::size_t>(EnvelopeDrop::kReplay)] == 2; },
+      clock));
   ASSERT_EQ(b.rec.packets.size(), 1u);
   EXPECT_EQ(b.rec.packets[0].second, "transfer 100");
 }
@@ -158,13 +163,13 @@ TEST(NetTransport, GarbageOnBothSocketsNeverReachesTheHandler) {
   fds.push_back(tcp_send(std::string("\x00\x00\x01\x00", 4) + "short"));
   fds.push_back(tcp_send(std::string("\x00\x00\x00\x50", 4) + std::string(0x50, 'j')));
   ::close(fds[1]);  // truncated: EOF before the whole frame
-  ASSERT_TRUE(pump({b.t.get()},
-                   [&] {
-                     return b.t->counter(NetCounter::tcp_frame_oversize) == 1 &&
-                            b.t->counter(NetCounter::tcp_in_dropped) == 3 &&
-                            b.t->counter(NetCounter::udp_rx_dropped) == 200;
-                   },
-                   clock))
+  ASSERT_TRUE(pump(
+      {b.t.get()},
+      [&] {
+        return b.t->counter(NetCounter::tcp_frame_oversize) == 1 && b.t->counter(NetCounter::tcp_in_dropped) == 3 &&
+               b.t->counter(NetCounter::udp_rx_dropped) == 200;
+      },
+      clock))
       << b.t->counter(NetCounter::tcp_in_dropped) << " " << b.t->counter(NetCounter::udp_rx_dropped);
   ::close(fds[0]);
   ::close(fds[2]);
@@ -192,7 +197,8 @@ TEST(NetTransport, RefusedSilentAndTimedOutExchangesEndOnce) {
   ASSERT_EQ(::bind(mute, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
   ASSERT_EQ(::listen(mute, 4), 0);
   a.t->request(addr(9), 3, "hello?");
-  ASSERT_TRUE(pump({a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 3; }, clock));
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 3; }, clock));
   ::close(mute);
   for (uint64_t id : {1, 2, 3}) {
     EXPECT_EQ(a.rec.outcomes[id], 1) << id;

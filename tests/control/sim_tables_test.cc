@@ -28,7 +28,8 @@ class TablesSim {
       : sim_(config, net, seed), tables_config_(tables) {
     sim_.set_node_hook([this](std::size_t i, Node& node) {
       if (dbs_.size() <= i) dbs_.resize(i + 1);
-      dbs_[i] = std::make_unique<TableDb>(tables_config_, node, sim_.clock(), mix_seed(sim_.seed() ^ (i << 8) ^ ++made_));
+      dbs_[i] =
+          std::make_unique<TableDb>(tables_config_, node, sim_.clock(), mix_seed(sim_.seed() ^ (i << 8) ^ ++made_));
     });
     sim_.add_nodes(n);
   }
@@ -83,7 +84,8 @@ TablesConfig fast_tables() {
 
 std::string dump(const View& v) {
   std::string out;
-  for (const auto& [k, ver] : v) out += fmt::format("  {}/{}/{} = {} @{} {}\n", k.network, k.table, k.key, ver.value, ver.lamport, ver.owner);
+  for (const auto& [k, ver] : v)
+    out += fmt::format("  {}/{}/{} = {} @{} {}\n", k.network, k.table, k.key, ver.value, ver.lamport, ver.owner);
   return out;
 }
 
@@ -258,8 +260,9 @@ TEST(SimTables, CrashedOwnersEntriesAreRemoved) {
       },
       90s))
       << "seed " << t.sim().seed();
-  std::printf("100 nodes, 10 crashed: entries gone everywhere after %lld ms (sim, grace 5 s)\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(t.sim().now() - start).count()));
+  std::printf(
+      "100 nodes, 10 crashed: entries gone everywhere after %lld ms (sim, grace 5 s)\n",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(t.sim().now() - start).count()));
   for (std::size_t i = 0; i < t.size(); ++i) {
     if (!t.sim().is_up(i)) continue;
     for (const auto& [k, v] : t.live(i, "net1")) ASSERT_FALSE(crashed.contains(v.owner)) << k.key;
@@ -280,7 +283,8 @@ TEST(SimTables, FlappingNodeCausesNoChurn) {
   std::size_t deletes = 0;
   for (std::size_t i = 0; i < t.size(); ++i) {
     ASSERT_EQ(t.live(i, "net1").size(), 10u);
-    t.db(i).subscribe(TableFilter::of("net1", "ep"), [&](const Change& c) { deletes += c.kind == ChangeKind::kDelete; });
+    t.db(i).subscribe(TableFilter::of("net1", "ep"),
+                      [&](const Change& c) { deletes += c.kind == ChangeKind::kDelete; });
   }
   std::vector<std::uint32_t> groups(t.size(), 0);
   groups[7] = 1;
@@ -304,7 +308,8 @@ TEST(SimTables, PartitionHealsAndBothSidesConverge) {
     ASSERT_TRUE(t.db(i).put("net1", "ep", fmt::format("n{}-a", i), "1"));
     ASSERT_TRUE(t.db(i).put("net1", "ep", fmt::format("n{}-b", i), "1"));
   }
-  ASSERT_TRUE(t.sim().run_until([&] { return t.all_live_equal("net1", t.live(0, "net1")) && t.live(0, "net1").size() == 80; }, 30s));
+  ASSERT_TRUE(t.sim().run_until(
+      [&] { return t.all_live_equal("net1", t.live(0, "net1")) && t.live(0, "net1").size() == 80; }, 30s));
 
   std::vector<std::uint32_t> groups(t.size());
   for (std::size_t i = 0; i < t.size(); ++i) groups[i] = i % 2;
@@ -333,11 +338,16 @@ TEST(SimTables, PartitionHealsAndBothSidesConverge) {
     return true;
   };
   ASSERT_TRUE(t.sim().run_until(
-      [&] { return t.sim().converged() && expected_ok(t.live(0, "net1")) && t.all_live_equal("net1", t.live(0, "net1")); },
+      [&] {
+        return t.sim().converged() && expected_ok(t.live(0, "net1")) && t.all_live_equal("net1", t.live(0, "net1"));
+      },
       180s, 500ms))
-      << "seed " << t.sim().seed() << "\nnode0:\n" << dump(t.live(0, "net1")) << "node1:\n" << dump(t.live(1, "net1"));
-  std::printf("40 nodes, partition healed: identical tables after %lld ms (sim)\n",
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(t.sim().now() - start).count()));
+      << "seed " << t.sim().seed() << "\nnode0:\n"
+      << dump(t.live(0, "net1")) << "node1:\n"
+      << dump(t.live(1, "net1"));
+  std::printf(
+      "40 nodes, partition healed: identical tables after %lld ms (sim)\n",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(t.sim().now() - start).count()));
 }
 
 // Deletes never resurrect: not through a node that missed the delete, not
@@ -397,7 +407,8 @@ TEST(SimTables, DeletesNeverResurrect) {
         return true;
       },
       60s))
-      << "seed " << t.sim().seed() << "\n" << dump(t.live(0, "net1"));
+      << "seed " << t.sim().seed() << "\n"
+      << dump(t.live(0, "net1"));
   EXPECT_FALSE(resurrected);
   EXPECT_GT(t.db(4).counter(TablesCounter::stale_own_deleted), 0u);
   // Its Lamport clock jumped past the cluster's: a new write wins everywhere.
@@ -426,7 +437,8 @@ TEST(SimTables, RestartedNodeRelearnsEverything) {
     for (int k = 0; k < 4; ++k) ASSERT_TRUE(t.db(i).put("net1", "ep", fmt::format("n{}-{}", i, k), "v"));
     ASSERT_TRUE(t.db(i).put("", "hosts", fmt::format("n{}", i), "up"));
   }
-  ASSERT_TRUE(t.sim().run_until([&] { return t.live(0, "net1").size() == 200 && t.all_live_equal("net1", t.live(0, "net1")); }, 30s));
+  ASSERT_TRUE(t.sim().run_until(
+      [&] { return t.live(0, "net1").size() == 200 && t.all_live_equal("net1", t.live(0, "net1")); }, 30s));
 
   t.restart(7);
   ASSERT_TRUE(t.live(7, "net1").empty());
@@ -444,7 +456,8 @@ TEST(SimTables, RestartedNodeRelearnsEverything) {
                t.db(0).get("net1", "ep", "n7-0") == "again";
       },
       60s))
-      << "seed " << t.sim().seed() << "\n" << dump(t.live(7, "net1")).substr(0, 2000);
+      << "seed " << t.sim().seed() << "\n"
+      << dump(t.live(7, "net1")).substr(0, 2000);
   EXPECT_FALSE(t.db(0).get("net1", "ep", "n7-2"));
   EXPECT_FALSE(t.db(0).get("net1", "ep", "n7-3"));
 }
@@ -456,7 +469,8 @@ TEST(SimTables, SameSeedSameResult) {
     t.join_all();
     for (std::size_t i = 0; i < t.size(); ++i) EXPECT_TRUE(t.db(i).join_network("n"));
     t.sim().run_for(1s);
-    for (std::size_t i = 0; i < t.size(); ++i) EXPECT_TRUE(t.db(i).put("n", "t", fmt::format("k{}", i % 7), fmt::format("{}", i)));
+    for (std::size_t i = 0; i < t.size(); ++i)
+      EXPECT_TRUE(t.db(i).put("n", "t", fmt::format("k{}", i % 7), fmt::format("{}", i)));
     t.sim().run_for(5s);
     std::vector<std::uint64_t> out;
     for (std::size_t i = 0; i < t.size(); ++i) {

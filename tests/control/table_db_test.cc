@@ -20,7 +20,9 @@ class RecordingTransport final : public Transport {
  public:
   [[nodiscard]] Address local_address() const override { return Address{0x0a000001, 7946}; }
   void send_packet(const Address& to, std::string data) override { packets.emplace_back(to, std::move(data)); }
-  void request(const Address& to, uint64_t id, std::string data) override { requests.push_back({to, id, std::move(data)}); }
+  void request(const Address& to, uint64_t id, std::string data) override {
+    requests.push_back({to, id, std::move(data)});
+  }
   struct Req {
     Address to;
     uint64_t id;
@@ -88,10 +90,10 @@ TEST(TableDb, GarbageAndInvalidMessagesChangeNothing) {
     n.db.merge_remote_state(as_bytes(junk), false);
   }
   // Well-formed protobuf, invalid content.
-  n.deliver(event("net1", "", "peer", 9));                        // empty key
-  n.deliver(event("net1", "k2", "", 9));                          // no owner
-  n.deliver(event("net1", "k2", "peer", 0));                      // Lamport 0
-  n.deliver(event("net1", std::string(4096, 'k'), "peer", 9));    // name too long
+  n.deliver(event("net1", "", "peer", 9));                            // empty key
+  n.deliver(event("net1", "k2", "", 9));                              // no owner
+  n.deliver(event("net1", "k2", "peer", 0));                          // Lamport 0
+  n.deliver(event("net1", std::string(4096, 'k'), "peer", 9));        // name too long
   n.deliver(event("net1", "k2", "peer", 9, std::string(5000, 'v')));  // value too big
   auto tomb_with_value = event("net1", "k", "peer", 99);
   tomb_with_value.mutable_events()->mutable_entries(0)->set_deleted(true);

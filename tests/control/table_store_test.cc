@@ -169,7 +169,7 @@ TEST(TableStore, PurgeOwnerHidesEntriesAndBlocksSameVersion) {
   // Purged entries are reaped like tombstones.
   EXPECT_EQ(s.reap(35s, 30s), 1u);  // d (tombstone since 0s); a died again at 6s
   EXPECT_EQ(s.reap(36s, 30s), 1u);  // a
-  EXPECT_EQ(s.size(), 2u);  // b and c
+  EXPECT_EQ(s.size(), 2u);          // b and c
 }
 
 TEST(TableStore, SubscriberGetsSnapshotThenOrderedStreamFiltered) {
