@@ -181,7 +181,7 @@ class Node final : public PacketHandler {
 
   // Push-pull.
   void push_pull_with(const Address& to, StreamKind kind);
-  void encode_state(v1::PushPull& pp, bool join);
+  std::string encode_state(bool join);  // encoded PushPull
   void merge_state(const v1::PushPull& pp);
   void handle_push_pull_response(StreamKind kind, const v1::PushPull& pp);
   void try_join();
