@@ -30,5 +30,6 @@ int fail(int code, const std::string& message);
 
 // Command groups.
 void add_dp_command(CLI::App& app, Runner& runner);
+void add_agent_commands(CLI::App& app, Runner& runner);  // members, networks, net, attach, ...
 
 }  // namespace ferry::ctl

@@ -1,0 +1,57 @@
+// The admin API's transport: a unix stream socket (mode 0600). A client
+// sends one JSON object on one line, gets one JSON object on one line back,
+// and the server closes the connection. Requests over 64 KiB, malformed
+// JSON and idle connections (5 s) get an error or are dropped; none of them
+// affects the agent. Single-threaded: the agent's poll loop calls in.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace ferry::agent {
+
+class AdminServer {
+ public:
+  using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  static constexpr std::size_t kMaxRequestSize = 64 * 1024;
+  static constexpr std::chrono::seconds kIdleTimeout{5};
+
+  AdminServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {}
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds and listens (replacing a stale socket file); returns the listening fd.
+  Result<int> open();
+  // Accepts pending connections; returns their fds (the caller watches them).
+  std::vector<int> accept_all();
+  // Reads from a connection; answers and closes it once a line is complete.
+  // Returns false when the connection is closed (the caller unwatches it).
+  bool on_readable(int fd);
+  // Closes connections idle longer than kIdleTimeout; returns their fds.
+  std::vector<int> expire();
+
+ private:
+  struct Conn {
+    std::string buffer;
+    std::chrono::steady_clock::time_point opened;
+  };
+  void reply_and_close(int fd, const nlohmann::json& reply);
+
+  std::string path_;
+  Handler handler_;
+  int listen_fd_ = -1;
+  std::map<int, Conn> conns_;
+};
+
+// Client side, for ferryctl and tests: one request, one reply.
+Result<nlohmann::json> admin_call(const std::string& path, const nlohmann::json& request,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+
+}  // namespace ferry::agent

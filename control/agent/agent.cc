@@ -1,0 +1,524 @@
+#include "control/agent/agent.h"
+
+#include <sodium.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "control/agent/ipam.h"
+#include "control/agent/state_file.h"
+#include "control/gossip/envelope.h"
+#include "netns/endpoint.h"
+#include "netns/naming.h"
+
+namespace ferry::agent {
+
+using nlohmann::json;
+
+namespace {
+
+json error_reply(const std::string& message) { return json{{"ok", false}, {"error", message}}; }
+json ok_reply() { return json{{"ok", true}}; }
+
+std::string random_id() {
+  unsigned char bytes[16];
+  randombytes_buf(bytes, sizeof bytes);
+  std::string out;
+  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
+  netns::EndpointSpec spec;
+  spec.endpoint_id = ep.id;
+  spec.host_ifname = ep.host_ifname;
+  spec.netns_path = ep.netns_path;
+  spec.container_ifname = ep.container_ifname;
+  spec.mtu = ep.mtu;
+  auto mac = netns::parse_mac(ep.mac);
+  if (!mac) return mac.error();
+  spec.mac = *mac;
+  auto addr = netns::parse_interface_address(ep.ip_cidr);
+  if (!addr) return addr.error();
+  spec.addresses.push_back(*addr);
+  if (auto v = spec.validate(); !v) return v.error();
+  return spec;
+}
+
+}  // namespace
+
+Agent::Agent(Config config) : config_(std::move(config)) {}
+
+Agent::~Agent() {
+  if (tables_ && subscription_ != 0) tables_->unsubscribe(subscription_);
+  if (node_) node_->set_delegate(nullptr);
+  endpoints_.reset();
+  tables_.reset();
+  node_.reset();
+}
+
+Result<std::unique_ptr<Agent>> Agent::create(Config config) {
+  if (auto v = config.validate(); !v) return v.error();
+  std::unique_ptr<Agent> a(new Agent(std::move(config)));
+  const Config& c = a->config_;
+  if (auto r = ensure_dir(c.state_dir); !r) return r.error().wrap("--state-dir");
+  auto state = LocalState::load(c.state_dir);
+  if (!state) return state.error().wrap("--state-dir");
+  a->state_ = std::move(*state);
+
+  auto ring = gossip::Keyring::load(c.key_file);
+  if (!ring) return ring.error().wrap("--key-file");
+  a->keyring_ = std::move(*ring);
+  gossip::Config gcfg = gossip::Config::lan();
+  gcfg.push_pull_interval = c.push_pull;
+  if (auto v = gcfg.validate(); !v) return v.error();
+  gossip::TablesConfig tcfg;
+  tcfg.owner_grace = c.owner_grace;
+  tcfg.network_sync_interval = std::chrono::milliseconds(5000);
+  gossip::NetTransportConfig ncfg;
+  ncfg.bind = c.bind_address;
+  ncfg.stream_timeout = gcfg.stream_timeout;
+  ncfg.envelope.max_frame_size =
+      std::max(ncfg.envelope.max_frame_size, gcfg.max_stream_size + gossip::kEnvelopeOverhead);
+  std::uint64_t seed = 0;
+  randombytes_buf(&seed, sizeof seed);
+  auto transport = gossip::NetTransport::open(ncfg, a->keyring_, a->clock_, seed);
+  if (!transport) return transport.error().wrap("--gossip-bind");
+  a->transport_ = std::move(*transport);
+  a->node_ = std::make_unique<gossip::Node>(gcfg, c.node_name, a->clock_, *a->transport_, seed);
+  a->tables_ = std::make_unique<gossip::TableDb>(tcfg, *a->node_, a->clock_, gossip::mix_seed(seed));
+  a->endpoints_ = std::make_unique<gossip::EndpointTable>(*a->tables_);
+  a->transport_->set_handler(a->node_.get());
+  a->node_->start();
+  Agent* self = a.get();
+  a->subscription_ = a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change&) { self->dirty_ = true; });
+
+  a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout);
+  a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
+
+  // Republish what this host owns (TableDb reasserts it past any stale copy).
+  for (const auto& [name, net] : a->state_.networks) {
+    if (auto r = a->tables_->put("", kNetworkTable, name, net.encode()); !r) return r.error().wrap("restore network");
+  }
+  std::vector<std::string> gone;
+  for (const auto& [name, ep] : a->state_.endpoints) {
+    if (!path_exists(ep.netns_path)) {
+      spdlog::warn("endpoint {} ({}): namespace {} is gone, dropping it", name, ep.id, ep.netns_path);
+      gone.push_back(name);
+      continue;
+    }
+    auto spec = endpoint_spec(ep);
+    if (!spec) return spec.error().wrap("restore endpoint " + name);
+    if (auto made = netns::create_endpoint(*spec); !made) {
+      spdlog::warn("endpoint {} ({}): re-creating its veth failed: {}", name, ep.id, made.error().message);
+    }
+    if (auto r = a->publish_endpoint(ep); !r) return r.error().wrap("restore endpoint " + name);
+  }
+  if (!gone.empty()) {
+    for (const auto& name : gone) a->state_.endpoints.erase(name);
+    if (auto r = a->save_state(); !r) return r.error();
+  }
+  spdlog::info("restored {} networks and {} endpoints from {}", a->state_.networks.size(),
+               a->state_.endpoints.size(), c.state_dir);
+
+  a->admin_ = std::make_unique<AdminServer>(c.admin_socket, [self](const json& req) { return self->handle(req); });
+  auto admin_fd = a->admin_->open();
+  if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
+  a->watch_admin(*admin_fd);
+
+  if (!c.seed_addresses.empty()) a->node_->join(c.seed_addresses);
+  a->next_resync_ = a->clock_.now();
+  a->next_rejoin_ = a->clock_.now() + std::chrono::seconds(5);
+  spdlog::info("agent {} up: gossip {}, VTEP {}, data plane {}, admin {}", c.node_name, c.gossip_bind,
+               c.advertise_address, c.dataplane_api, c.admin_socket);
+  return a;
+}
+
+void Agent::watch_admin(int listen_fd) {
+  transport_->watch(listen_fd, [this] {
+    for (int fd : admin_->accept_all()) {
+      transport_->watch(fd, [this, fd] {
+        if (!admin_->on_readable(fd)) transport_->unwatch(fd);
+      });
+    }
+  });
+}
+
+Result<void> Agent::save_state() { return state_.save(config_.state_dir); }
+
+Result<void> Agent::publish_endpoint(const LocalEndpoint& ep) {
+  if (!tables_->in_network(ep.network)) {
+    if (auto r = tables_->join_network(ep.network); !r) return r;
+  }
+  auto rec = gossip::EndpointRecord::from_strings(ep.network, ep.id, ep.mac, ep.ip_cidr, "", config_.advertise_address,
+                                                  config_.node_name);
+  if (!rec) return rec.error();
+  return endpoints_->put(*rec);
+}
+
+NetworkView Agent::network_view() const {
+  std::vector<NetworkEntry> entries;
+  tables_->store().for_each_in("", [&](const gossip::TableKey& k, const gossip::StoredEntry& e) {
+    if (k.table != kNetworkTable || !e.live()) return;
+    auto rec = NetworkRecord::decode(e.version.value);
+    if (!rec || rec->name != k.key) return;
+    entries.push_back({*rec, e.version.lamport, e.version.owner});
+  });
+  return resolve_networks(std::move(entries));
+}
+
+void Agent::refresh() {
+  dirty_ = false;
+  const NetworkView view = network_view();
+  std::set<std::string> wanted;
+  for (const auto& e : view.active) wanted.insert(e.record.name);
+  for (const auto& [name, ep] : state_.endpoints) wanted.insert(ep.network);
+  for (const auto& name : wanted) {
+    if (!tables_->in_network(name)) {
+      if (auto r = tables_->join_network(name); !r) spdlog::warn("join network {}: {}", name, r.error().message);
+    }
+  }
+  for (const auto& name : tables_->networks()) {
+    if (wanted.count(name) == 0) {
+      if (auto r = tables_->leave_network(name); !r) spdlog::warn("leave network {}: {}", name, r.error().message);
+    }
+  }
+  DesiredInputs in;
+  in.self_vtep = config_.advertise_address;
+  for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
+  for (const auto& [name, ep] : state_.endpoints) in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
+  for (const auto& e : view.active) {
+    for (auto& rec : endpoints_->list(e.record.name)) {
+      if (rec.owner != config_.node_name) in.remote_endpoints.push_back(std::move(rec));
+    }
+  }
+  reconciler_->set_desired(compute_desired(in));
+  reconciler_->run(false);
+  dirty_ = false;  // our own writes above may have set it
+}
+
+int Agent::run(int signal_fd) {
+  if (signal_fd >= 0) {
+    transport_->watch(signal_fd, [this, signal_fd] {
+      signalfd_siginfo info{};
+      while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        spdlog::info("signal {} received, leaving the cluster", info.ssi_signo);
+        stop();
+      }
+    });
+  }
+  while (!stop_.load()) {
+    const gossip::TimePoint now = clock_.now();
+    const gossip::TimePoint deadline =
+        std::min({node_->next_deadline(), next_resync_, now + std::chrono::milliseconds(500)});
+    transport_->poll_once(deadline);
+    if (clock_.now() >= node_->next_deadline()) node_->tick();
+    if (dirty_) refresh();
+    if (clock_.now() >= next_resync_) {
+      next_resync_ = clock_.now() + config_.resync_interval;
+      reconciler_->run(true);
+      for (int fd : admin_->expire()) transport_->unwatch(fd);
+    }
+    // Alone with seeds configured (they were down when we started, or we
+    // were partitioned off): try them again every 5 s.
+    if (clock_.now() >= next_rejoin_) {
+      next_rejoin_ = clock_.now() + std::chrono::seconds(5);
+      if (node_->num_alive() <= 1 && !config_.seed_addresses.empty()) node_->join(config_.seed_addresses);
+    }
+  }
+  node_->leave();
+  const gossip::TimePoint leave_deadline = clock_.now() + std::chrono::seconds(3);
+  while (!node_->leave_drained() && clock_.now() < leave_deadline) {
+    transport_->poll_once(std::min(node_->next_deadline(), leave_deadline));
+    if (clock_.now() >= node_->next_deadline()) node_->tick();
+  }
+  if (signal_fd >= 0) transport_->unwatch(signal_fd);
+  spdlog::info("agent {} stopped", config_.node_name);
+  return 0;
+}
+
+json Agent::handle(const json& req) {
+  const std::string op = req.value("op", "");
+  json reply;
+  if (op == "members") {
+    reply = list_members();
+  } else if (op == "networks") {
+    reply = list_networks();
+  } else if (op == "endpoints") {
+    reply = list_endpoints();
+  } else if (op == "peers") {
+    reply = list_peers();
+  } else if (op == "status") {
+    reply = status();
+  } else if (op == "net-create") {
+    reply = net_create(req);
+  } else if (op == "net-rm") {
+    reply = net_rm(req);
+  } else if (op == "attach") {
+    reply = attach(req);
+  } else if (op == "detach") {
+    reply = detach(req);
+  } else {
+    reply = error_reply(fmt::format("unknown op '{}'", op));
+  }
+  if (!reply.value("ok", false)) spdlog::info("admin {}: refused: {}", op, reply.value("error", std::string()));
+  return reply;
+}
+
+json Agent::net_create(const json& req) {
+  NetworkRecord rec;
+  rec.name = req.at("name").get<std::string>();
+  auto subnet = canonical_subnet(req.at("subnet").get<std::string>());
+  if (!subnet) return error_reply(subnet.error().message);
+  rec.subnet = *subnet;
+  if (req.contains("options")) rec.options = req.at("options").get<std::map<std::string, std::string>>();
+  const NetworkView view = network_view();
+  const std::uint32_t requested_vni = req.value("vni", 0U);
+  if (requested_vni != 0) {
+    rec.vni = requested_vni;
+  } else if (const NetworkEntry* same = view.find(rec.name)) {
+    rec.vni = same->record.vni;  // repeated create without --vni: idempotent
+  } else {
+    rec.vni = pick_vni(view, rec.name);
+  }
+  if (auto r = check_create(view, rec); !r) return error_reply(r.error().message);
+  if (view.find(rec.name) != nullptr) return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", false}};
+  state_.networks[rec.name] = rec;
+  if (auto r = save_state(); !r) {
+    state_.networks.erase(rec.name);
+    return error_reply(r.error().message);
+  }
+  if (auto r = tables_->put("", kNetworkTable, rec.name, rec.encode()); !r) {
+    state_.networks.erase(rec.name);
+    (void)save_state();
+    return error_reply(r.error().message);
+  }
+  spdlog::info("network {} created: VNI {}, subnet {}", rec.name, rec.vni, rec.subnet);
+  refresh();
+  return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", true}};
+}
+
+json Agent::net_rm(const json& req) {
+  const std::string name = req.at("name").get<std::string>();
+  const NetworkView view = network_view();
+  const NetworkEntry* entry = view.find(name);
+  if (entry == nullptr) return error_reply(fmt::format("no network {}", name));
+  if (entry->owner != config_.node_name) {
+    return error_reply(fmt::format("network {} was created on host {}; remove it there", name, entry->owner));
+  }
+  const auto eps = endpoints_->list(name);
+  if (!eps.empty()) {
+    return error_reply(fmt::format("network {} still has {} endpoints (first: {} on {})", name, eps.size(),
+                                   eps.front().endpoint_id, eps.front().owner));
+  }
+  for (const auto& [n, ep] : state_.endpoints) {
+    if (ep.network == name) return error_reply(fmt::format("network {} still has local endpoint {}", name, n));
+  }
+  const NetworkRecord saved = state_.networks[name];
+  state_.networks.erase(name);
+  if (auto r = save_state(); !r) {
+    state_.networks[name] = saved;
+    return error_reply(r.error().message);
+  }
+  if (auto r = tables_->remove("", kNetworkTable, name); !r) return error_reply(r.error().message);
+  spdlog::info("network {} removed", name);
+  refresh();
+  return ok_reply();
+}
+
+json Agent::attach(const json& req) {
+  const std::string net_name = req.at("net").get<std::string>();
+  const std::string netns_path = req.at("netns").get<std::string>();
+  std::string name = req.value("name", "");
+  if (name.empty()) name = netns_path.substr(netns_path.rfind('/') + 1);
+  if (name.empty() || name.size() > 64) return error_reply("endpoint name must be 1..64 bytes");
+  if (!path_exists(netns_path)) return error_reply(fmt::format("namespace {} does not exist", netns_path));
+  const NetworkView view = network_view();
+  const NetworkEntry* net = view.find(net_name);
+  if (net == nullptr) return error_reply(fmt::format("no network {}", net_name));
+  if (auto it = state_.endpoints.find(name); it != state_.endpoints.end()) {
+    if (it->second.network == net_name && it->second.netns_path == netns_path) {
+      return json{{"ok", true}, {"created", false}, {"endpoint", {{"name", name}, {"id", it->second.id},
+                                                                  {"ip", it->second.ip_cidr}, {"mac", it->second.mac}}}};
+    }
+    return error_reply(fmt::format("endpoint {} already exists (network {}, namespace {})", name, it->second.network,
+                                   it->second.netns_path));
+  }
+  const dp_api::Ipv4Prefix subnet = net->record.prefix();
+  std::optional<dp_api::Ipv4> requested;
+  if (req.contains("ip") && !req.at("ip").get<std::string>().empty()) {
+    auto ip = dp_api::parse_unicast_ipv4(req.at("ip").get<std::string>());
+    if (!ip) return error_reply(ip.error().message);
+    requested = *ip;
+  }
+  std::set<std::uint32_t> used;
+  for (const auto& [n, ep] : state_.endpoints) {
+    auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr);
+    if (p && ep.network == net_name) used.insert(p->addr.value);
+  }
+  for (const auto& rec : endpoints_->list(net_name)) {
+    if (rec.ipv4) {
+      const auto& b = *rec.ipv4;
+      used.insert((std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3]);
+    }
+  }
+  auto ip = allocate_ip(subnet, IpamSlot{config_.ipam_slots, config_.effective_ipam_slot}, used, requested);
+  if (!ip) return error_reply(fmt::format("network {}: {}", net_name, ip.error().message));
+
+  LocalEndpoint ep;
+  ep.id = random_id();
+  ep.name = name;
+  ep.network = net_name;
+  ep.mac = netns::derive_mac(ep.id).to_string();
+  ep.ip_cidr = fmt::format("{}/{}", dp_api::format_ipv4(*ip), subnet.length);
+  ep.host_ifname = netns::derive_host_ifname(ep.id);
+  ep.netns_path = netns_path;
+  auto spec = endpoint_spec(ep);
+  if (!spec) return error_reply(spec.error().message);
+  // Durable first: a crash after this point finds the record and re-creates
+  // (idempotently) or drops the endpoint on restart.
+  state_.endpoints[name] = ep;
+  if (auto r = save_state(); !r) {
+    state_.endpoints.erase(name);
+    return error_reply(r.error().message);
+  }
+  auto made = netns::create_endpoint(*spec);
+  if (!made) {
+    state_.endpoints.erase(name);
+    (void)save_state();
+    return error_reply(fmt::format("wiring {}: {}", netns_path, made.error().message));
+  }
+  if (auto r = publish_endpoint(ep); !r) {
+    (void)netns::delete_endpoint(*spec);
+    state_.endpoints.erase(name);
+    (void)save_state();
+    return error_reply(r.error().message);
+  }
+  spdlog::info("endpoint {} ({}) attached: network {}, {} {}, host side {}", name, ep.id, net_name, ep.ip_cidr, ep.mac,
+               ep.host_ifname);
+  refresh();
+  return json{{"ok", true},
+              {"created", true},
+              {"endpoint",
+               {{"name", name}, {"id", ep.id}, {"ip", ep.ip_cidr}, {"mac", ep.mac}, {"host_ifname", ep.host_ifname}}}};
+}
+
+json Agent::detach(const json& req) {
+  const std::string name = req.at("name").get<std::string>();
+  auto it = state_.endpoints.find(name);
+  if (it == state_.endpoints.end()) return error_reply(fmt::format("no local endpoint {}", name));
+  const LocalEndpoint ep = it->second;
+  if (auto r = endpoints_->remove(ep.network, ep.id); !r) {
+    spdlog::warn("endpoint {}: withdrawing the record: {}", name, r.error().message);
+  }
+  netns::VethSpec veth;
+  veth.endpoint_id = ep.id;
+  veth.host_ifname = ep.host_ifname;
+  state_.endpoints.erase(it);
+  if (auto r = save_state(); !r) {
+    state_.endpoints[name] = ep;
+    return error_reply(r.error().message);
+  }
+  refresh();  // the port leaves the data plane before its veth goes away
+  if (auto r = netns::delete_endpoint(veth); !r) {
+    spdlog::warn("endpoint {}: deleting veth {}: {}", name, ep.host_ifname, r.error().message);
+  }
+  spdlog::info("endpoint {} ({}) detached from network {}", name, ep.id, ep.network);
+  return ok_reply();
+}
+
+json Agent::list_members() const {
+  json out = json::array();
+  for (const auto& m : node_->members()) {
+    out.push_back({{"name", m.name},
+                   {"address", m.address.to_string()},
+                   {"state", gossip::to_string(m.state)},
+                   {"incarnation", m.incarnation}});
+  }
+  return json{{"ok", true}, {"members", out}};
+}
+
+json Agent::list_networks() const {
+  const NetworkView view = network_view();
+  json out = json::array();
+  for (const auto& e : view.active) {
+    out.push_back({{"name", e.record.name},
+                   {"vni", e.record.vni},
+                   {"subnet", e.record.subnet},
+                   {"owner", e.owner},
+                   {"state", "active"},
+                   {"endpoints", endpoints_->list(e.record.name).size()}});
+  }
+  for (const auto& c : view.conflicting) {
+    out.push_back({{"name", c.entry.record.name},
+                   {"vni", c.entry.record.vni},
+                   {"subnet", c.entry.record.subnet},
+                   {"owner", c.entry.owner},
+                   {"state", "conflict: " + c.reason},
+                   {"endpoints", 0}});
+  }
+  return json{{"ok", true}, {"networks", out}};
+}
+
+json Agent::list_endpoints() const {
+  json out = json::array();
+  for (const auto& [name, ep] : state_.endpoints) {
+    out.push_back({{"name", name},
+                   {"id", ep.id},
+                   {"network", ep.network},
+                   {"ip", ep.ip_cidr},
+                   {"mac", ep.mac},
+                   {"host_ifname", ep.host_ifname},
+                   {"netns", ep.netns_path},
+                   {"port", reconciler_->applied().ports.count(ep.host_ifname) != 0 ? "programmed" : "pending"}});
+  }
+  return json{{"ok", true}, {"endpoints", out}};
+}
+
+json Agent::list_peers() const {
+  json out = json::array();
+  const NetworkView view = network_view();
+  for (const auto& e : view.active) {
+    for (const auto& rec : endpoints_->list(e.record.name)) {
+      if (rec.owner == config_.node_name) continue;
+      out.push_back({{"network", e.record.name},
+                     {"vni", e.record.vni},
+                     {"endpoint", rec.endpoint_id},
+                     {"host", rec.owner},
+                     {"vtep", rec.vtep_string()},
+                     {"mac", rec.mac_string()},
+                     {"ip", rec.ipv4 ? rec.ipv4_string() : std::string()}});
+    }
+  }
+  return json{{"ok", true}, {"peers", out}};
+}
+
+json Agent::status() const {
+  const ReconcilerStatus& s = reconciler_->status();
+  return json{{"ok", true},
+              {"node", config_.node_name},
+              {"vtep", config_.advertise_address},
+              {"gossip", config_.gossip_bind},
+              {"members_alive", node_->num_alive()},
+              {"dataplane",
+               {{"up", s.dataplane_up},
+                {"boot_id", s.boot_id},
+                {"resyncs", s.resyncs},
+                {"ops_applied", s.ops_applied},
+                {"ops_failed", s.ops_failed},
+                {"pending", s.pending},
+                {"last_error", s.last_error}}}};
+}
+
+}  // namespace ferry::agent

@@ -1,0 +1,118 @@
+#include "control/agent/config.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "common/log.h"
+#include "dataplane/api/addr.h"
+
+namespace ferry::agent {
+
+namespace {
+
+Result<void> check_path(const std::string& value, const char* flag) {
+  if (value.empty()) return make_error("{}: must not be empty", flag);
+  if (value.front() != '/') return make_error("{}: '{}' must be an absolute path", flag, value);
+  return ok();
+}
+
+}  // namespace
+
+Result<void> Config::validate() {
+  if (node_name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) node_name = host;
+  }
+  if (node_name.empty()) return make_error("--name: missing (and the host name is empty)");
+  if (node_name.size() > 64) return make_error("--name: '{}' is longer than 64 bytes", node_name);
+  for (char c : node_name) {
+    if (c <= ' ' || c == '/' || c == 0x7f) return make_error("--name: '{}' has a space, '/' or control byte", node_name);
+  }
+  if (advertise_address.empty()) return make_error("--advertise: missing (this host's VTEP IPv4 address)");
+  auto vtep = dp_api::parse_unicast_ipv4(advertise_address);
+  if (!vtep) return make_error("--advertise: {}", vtep.error().message);
+  if (gossip_bind.empty()) gossip_bind = advertise_address + ":7946";
+  auto bind = gossip::Address::parse(gossip_bind);
+  if (!bind) return make_error("--gossip-bind: {}", bind.error().message);
+  if (bind->ip == 0) return make_error("--gossip-bind: '{}' must be a concrete address, not 0.0.0.0", gossip_bind);
+  bind_address = *bind;
+  seed_addresses.clear();
+  for (const std::string& s : seeds) {
+    auto a = gossip::Address::parse(s);
+    if (!a) return make_error("--seeds: {}", a.error().message);
+    if (!(*a == bind_address)) seed_addresses.push_back(*a);
+  }
+  if (key_file.empty()) return make_error("--key-file: missing (one base64 32-byte key per line)");
+  if (::access(key_file.c_str(), R_OK) != 0) return make_error("--key-file: cannot read '{}'", key_file);
+  if (dataplane_api.rfind("ipc://", 0) != 0 || dataplane_api.size() <= 6) {
+    return make_error("--dataplane-api: '{}' must be ipc://PATH", dataplane_api);
+  }
+  if (auto r = check_path(plugin_socket, "--plugin-socket"); !r) return r;
+  if (auto r = check_path(admin_socket, "--admin-socket"); !r) return r;
+  if (admin_socket.size() >= 108) return make_error("--admin-socket: '{}' is too long for a unix socket", admin_socket);
+  if (auto r = check_path(state_dir, "--state-dir"); !r) return r;
+  auto metrics = gossip::Address::parse(metrics_address);
+  if (!metrics) return make_error("--metrics: {}", metrics.error().message);
+  if (auto lvl = log::parse_level(log_level); !lvl) return make_error("--log-level: {}", lvl.error().message);
+  if (ipam_slots == 0 || ipam_slots > 256 || (ipam_slots & (ipam_slots - 1)) != 0) {
+    return make_error("--ipam-slots: {} must be a power of two from 1 to 256", ipam_slots);
+  }
+  if (ipam_slot >= static_cast<std::int32_t>(ipam_slots) || ipam_slot < -1) {
+    return make_error("--ipam-slot: {} must be -1 (derive) or 0..{}", ipam_slot, ipam_slots - 1);
+  }
+  effective_ipam_slot = ipam_slot >= 0 ? static_cast<std::uint32_t>(ipam_slot) : (vtep->value & 0xffU) % ipam_slots;
+  if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
+  if (dataplane_timeout.count() < 10) {
+    return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
+  }
+  if (owner_grace.count() < 0) return make_error("--owner-grace-ms: must not be negative");
+  if (push_pull.count() < 100) return make_error("--push-pull-ms: {} is below 100", push_pull.count());
+  return ok();
+}
+
+Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) {
+  Config c;
+  CLI::App app{"ferry-agent: the Ferry host agent (gossip, networks, endpoints, data-plane reconciliation)"};
+  app.name("ferry-agent");
+  std::int64_t resync_ms = c.resync_interval.count(), dp_timeout_ms = c.dataplane_timeout.count();
+  std::int64_t grace_ms = c.owner_grace.count(), push_pull_ms = c.push_pull.count();
+  app.add_option("--name", c.node_name, "node name, unique in the cluster (default: host name)");
+  app.add_option("--advertise", c.advertise_address, "this host's VTEP IPv4 address (ferry-dataplane --vtep-ip)");
+  app.add_option("--gossip-bind", c.gossip_bind, "gossip UDP/TCP address IP:PORT (default ADVERTISE:7946)");
+  app.add_option("--seeds", c.seeds, "members to join, IP:PORT")->delimiter(',');
+  app.add_option("--key-file", c.key_file, "cluster key file (base64 32-byte keys, one per line)");
+  app.add_option("--dataplane-api", c.dataplane_api, "ferry-dataplane API endpoint")->capture_default_str();
+  app.add_option("--plugin-socket", c.plugin_socket, "Docker plugin socket")->capture_default_str();
+  app.add_option("--admin-socket", c.admin_socket, "admin API unix socket")->capture_default_str();
+  app.add_option("--state-dir", c.state_dir, "state directory")->capture_default_str();
+  app.add_option("--metrics", c.metrics_address, "metrics HTTP address IP:PORT")->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--ipam-slots", c.ipam_slots, "subnet parts for per-host allocation")->capture_default_str();
+  app.add_option("--ipam-slot", c.ipam_slot, "this host's part (-1: derive from --advertise)")->capture_default_str();
+  app.add_option("--resync-ms", resync_ms, "data-plane health check period, ms")->capture_default_str();
+  app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();
+  app.add_option("--owner-grace-ms", grace_ms, "a dead host's entries are kept this long, ms")->capture_default_str();
+  app.add_option("--push-pull-ms", push_pull_ms, "gossip full-state sync period, ms")->capture_default_str();
+  try {
+    app.parse(static_cast<int>(args.size()), args.data());
+  } catch (const CLI::CallForHelp&) {
+    outcome.help_requested = true;
+    outcome.help = app.help();
+    return make_error("help requested");
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    for (auto& ch : what) {
+      if (ch == '\n') ch = ' ';
+    }
+    return make_error("{}", what);
+  }
+  c.resync_interval = std::chrono::milliseconds(resync_ms);
+  c.dataplane_timeout = std::chrono::milliseconds(dp_timeout_ms);
+  c.owner_grace = std::chrono::milliseconds(grace_ms);
+  c.push_pull = std::chrono::milliseconds(push_pull_ms);
+  if (auto r = c.validate(); !r) return r.error();
+  return c;
+}
+
+}  // namespace ferry::agent

@@ -1,0 +1,55 @@
+// ferry-agent's settings: one struct, filled from flags at the entry point
+// (parse_config), checked by validate(). Every field documents its default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/gossip/address.h"
+
+namespace ferry::agent {
+
+struct Config {
+  std::string node_name;           // --name; default: the host name. Unique in the cluster.
+  std::string advertise_address;   // --advertise: this host's VTEP IPv4 (ferry-dataplane's --vtep-ip, no length)
+  std::string gossip_bind;         // --gossip-bind IP:PORT; default ADVERTISE:7946
+  std::vector<std::string> seeds;  // --seeds IP:PORT,...: members to join (none: first node)
+  std::string key_file;            // --key-file: cluster keys, one base64 32-byte key per line (required)
+  std::string dataplane_api = "ipc:///run/ferry/dataplane.sock";     // --dataplane-api
+  std::string plugin_socket = "/run/docker/plugins/ferry.sock";      // --plugin-socket (Docker; not served yet)
+  std::string admin_socket = "/run/ferry/agent.sock";                // --admin-socket (mode 0600)
+  std::string state_dir = "/var/lib/ferry";                          // --state-dir
+  std::string metrics_address = "127.0.0.1:9475";                    // --metrics (not served yet)
+  std::string log_level = "info";                                    // --log-level
+  // Address allocation: each network's subnet is split into ipam_slots equal
+  // parts; this host allocates from part ipam_slot only (docs/operations.md).
+  std::uint32_t ipam_slots = 16;  // --ipam-slots, a power of two 1..256
+  std::int32_t ipam_slot = -1;    // --ipam-slot; -1: last octet of the advertise address mod ipam_slots
+  std::chrono::milliseconds resync_interval{1000};  // --resync-ms: data-plane health check period
+  std::chrono::milliseconds dataplane_timeout{1000};  // --dataplane-timeout-ms: one API call
+  std::chrono::milliseconds owner_grace{10'000};      // --owner-grace-ms: dead host's entries kept this long
+  std::chrono::milliseconds push_pull{30'000};        // --push-pull-ms: gossip full-state exchange period
+
+  // Fills in derived defaults (gossip_bind) and checks every field. The error
+  // names the flag and what is wrong, on one line.
+  [[nodiscard]] Result<void> validate();
+
+  // Derived, valid after validate().
+  gossip::Address bind_address;
+  std::vector<gossip::Address> seed_addresses;
+  std::uint32_t effective_ipam_slot = 0;
+};
+
+// Parses argv (CLI11) into a Config and validates it. `--help` gives an
+// error whose message is the help text and `help_requested` set.
+struct ParseOutcome {
+  bool help_requested = false;
+  std::string help;
+};
+Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome);
+
+}  // namespace ferry::agent

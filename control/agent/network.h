@@ -1,0 +1,71 @@
+// Cluster networks: records in the gossiped table "networks" of the global
+// network, keyed by name, owned by the host that created them. Conflicts
+// (two names claiming one VNI, possible when two hosts create at once) are
+// resolved the same way on every host: the earliest definition (Lamport
+// time, then owner name) is active, the others are listed as conflicting and
+// never programmed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/gossip/table_store.h"
+#include "dataplane/api/addr.h"
+
+namespace ferry::agent {
+
+inline constexpr const char* kNetworkTable = "networks";
+
+struct NetworkRecord {
+  std::string name;
+  std::uint32_t vni = 0;
+  std::string subnet;  // IPv4 CIDR, network address ("10.10.0.0/24")
+  std::map<std::string, std::string> options;
+
+  // Checks name (1..64 bytes of [A-Za-z0-9_.-]), VNI range and subnet
+  // (prefix /8../30, host bits clear).
+  [[nodiscard]] Result<void> validate() const;
+  [[nodiscard]] std::string encode() const;  // JSON
+  static Result<NetworkRecord> decode(std::string_view bytes);
+  [[nodiscard]] dp_api::Ipv4Prefix prefix() const;  // valid after validate()
+  bool operator==(const NetworkRecord&) const = default;
+};
+
+// A stored definition with the version that decides conflicts.
+struct NetworkEntry {
+  NetworkRecord record;
+  gossip::Lamport lamport = 0;
+  std::string owner;
+};
+
+struct NetworkConflict {
+  NetworkEntry entry;
+  std::string reason;
+};
+
+struct NetworkView {
+  std::vector<NetworkEntry> active;  // sorted by name
+  std::vector<NetworkConflict> conflicting;
+
+  [[nodiscard]] const NetworkEntry* find(const std::string& name) const;
+  [[nodiscard]] const NetworkEntry* find_vni(std::uint32_t vni) const;
+};
+
+NetworkView resolve_networks(std::vector<NetworkEntry> entries);
+
+// Whether `wanted` may be created given the current view: an identical
+// definition is fine (idempotent create), a different one under the same
+// name or another network's VNI is refused, naming the other network.
+Result<void> check_create(const NetworkView& view, const NetworkRecord& wanted);
+
+// A VNI for a network created without one: derived from the name (stable),
+// moved on past VNIs in use. Range 4096..16777215.
+std::uint32_t pick_vni(const NetworkView& view, const std::string& name);
+
+// Parses "10.10.0.0/24" (host bits must be zero) into the canonical form.
+Result<std::string> canonical_subnet(std::string_view text);
+
+}  // namespace ferry::agent

@@ -1,0 +1,71 @@
+// Keeps ferry-dataplane equal to the desired state. It remembers what it
+// believes the data plane holds (`applied`), sends only the difference, and
+// re-reads the data plane's tables (its dump) whenever the data plane is new
+// to it: at agent start (so leftovers of a previous agent are removed) and
+// whenever the health call reports another boot id (the data plane restarted
+// empty, so everything is sent again). A failed operation is retried on the
+// next pass.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "control/agent/dp_state.h"
+#include "dataplane/api/client.h"
+
+namespace ferry::agent {
+
+// The data-plane API as the reconciler uses it (a fake in tests).
+class DataplaneLink {
+ public:
+  virtual ~DataplaneLink() = default;
+  virtual Result<dp_api::v1::Reply> call(dp_api::v1::Request request) = 0;
+};
+
+class ZmqDataplaneLink final : public DataplaneLink {
+ public:
+  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout) : client_(std::move(endpoint), timeout) {}
+  Result<dp_api::v1::Reply> call(dp_api::v1::Request request) override { return client_.call(std::move(request)); }
+
+ private:
+  dp_api::Client client_;
+};
+
+struct ReconcilerStatus {
+  bool dataplane_up = false;
+  std::string boot_id;
+  std::uint64_t resyncs = 0;      // dumps read (agent start, data-plane restarts)
+  std::uint64_t ops_applied = 0;
+  std::uint64_t ops_failed = 0;
+  std::uint64_t passes = 0;
+  std::size_t pending = 0;  // operations still to do after the last pass
+  std::string last_error;
+};
+
+class Reconciler {
+ public:
+  explicit Reconciler(DataplaneLink& link) : link_(link) {}
+
+  void set_desired(DpState desired);
+  [[nodiscard]] const DpState& desired() const { return desired_; }
+  [[nodiscard]] const DpState& applied() const { return applied_; }
+
+  // One pass: with `check_health` (periodic) or when the data plane is not
+  // known, asks its health first and re-reads it if it is new; then sends
+  // the difference if anything changed or failed before.
+  void run(bool check_health);
+
+  [[nodiscard]] const ReconcilerStatus& status() const { return status_; }
+
+ private:
+  bool check();
+  DataplaneLink& link_;
+  DpState desired_;
+  DpState applied_;
+  bool dirty_ = true;
+  ReconcilerStatus status_;
+};
+
+}  // namespace ferry::agent

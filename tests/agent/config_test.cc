@@ -1,0 +1,78 @@
+#include "control/agent/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace ferry::agent {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = "/tmp/ferry-agent-config-test-" + std::to_string(::getpid()) + ".key";
+    std::ofstream(key_) << "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+  }
+  void TearDown() override { std::remove(key_.c_str()); }
+
+  Result<Config> parse(std::vector<std::string> args) {
+    std::vector<std::string> all{"ferry-agent"};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    ParseOutcome outcome;
+    return parse_config(std::span<char* const>(argv.data(), argv.size()), outcome);
+  }
+  std::string key_;
+};
+
+TEST_F(ConfigTest, MinimalFlagsGiveDocumentedDefaults) {
+  auto c = parse({"--name", "h1", "--advertise", "10.0.0.7", "--key-file", key_});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->gossip_bind, "10.0.0.7:7946");
+  EXPECT_EQ(c->plugin_socket, "/run/docker/plugins/ferry.sock");
+  EXPECT_EQ(c->admin_socket, "/run/ferry/agent.sock");
+  EXPECT_EQ(c->state_dir, "/var/lib/ferry");
+  EXPECT_EQ(c->metrics_address, "127.0.0.1:9475");
+  EXPECT_EQ(c->effective_ipam_slot, 7U);  // 7 mod 16
+  EXPECT_TRUE(c->seed_addresses.empty());
+}
+
+TEST_F(ConfigTest, SeedsParsedAndSelfDropped) {
+  auto c = parse({"--name", "h1", "--advertise", "10.0.0.7", "--key-file", key_, "--gossip-bind", "10.0.0.7:7000",
+                  "--seeds", "10.0.0.1:7000,10.0.0.7:7000,10.0.0.2:7000"});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->seed_addresses.size(), 2U);
+}
+
+TEST_F(ConfigTest, EachBadSettingNamesItsFlag) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--name", "h1", "--key-file", key_}, "--advertise"},
+      {{"--name", "h1", "--advertise", "10.0.0.300", "--key-file", key_}, "--advertise"},
+      {{"--name", "h1", "--advertise", "10.0.0.1"}, "--key-file"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", "/nonexistent/key"}, "--key-file"},
+      {{"--name", "h 1", "--advertise", "10.0.0.1", "--key-file", key_}, "--name"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--gossip-bind", "10.0.0.1"}, "--gossip-bind"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--gossip-bind", "0.0.0.0:1"}, "--gossip-bind"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--seeds", "x"}, "--seeds"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--dataplane-api", "tcp://x"},
+       "--dataplane-api"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--state-dir", "rel"}, "--state-dir"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--admin-socket", ""}, "--admin-socket"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--ipam-slots", "3"}, "--ipam-slots"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--ipam-slot", "16"}, "--ipam-slot"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--log-level", "loud"}, "--log-level"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--metrics", "x"}, "--metrics"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--bogus"}, "--bogus"},
+  };
+  for (const auto& [args, flag] : cases) {
+    auto c = parse(args);
+    ASSERT_FALSE(c) << "accepted: " << flag;
+    EXPECT_NE(c.error().message.find(flag), std::string::npos) << c.error().message;
+    EXPECT_EQ(c.error().message.find('\n'), std::string::npos) << c.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace ferry::agent

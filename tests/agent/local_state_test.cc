@@ -1,0 +1,93 @@
+#include "control/agent/local_state.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "control/agent/admin_server.h"
+#include "control/agent/state_file.h"
+
+namespace ferry::agent {
+namespace {
+
+class StateDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = "/tmp/ferry-agent-state-test-" + std::to_string(::getpid()) + "/sub";
+    ASSERT_TRUE(ensure_dir(dir_));
+  }
+  void TearDown() override { std::filesystem::remove_all(std::filesystem::path(dir_).parent_path()); }
+  std::string dir_;
+};
+
+TEST_F(StateDir, MissingFileIsEmptyState) {
+  auto s = LocalState::load(dir_);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_TRUE(s->networks.empty());
+  EXPECT_TRUE(s->endpoints.empty());
+}
+
+TEST_F(StateDir, SaveLoadRoundTripAndNoTemporaryLeft) {
+  LocalState s;
+  s.networks["blue"] = NetworkRecord{"blue", 42, "10.10.0.0/24", {}};
+  LocalEndpoint ep;
+  ep.id = "abc";
+  ep.name = "c1";
+  ep.network = "blue";
+  ep.mac = "02:11:22:33:44:55";
+  ep.ip_cidr = "10.10.0.2/24";
+  ep.host_ifname = "fy0123456789ab";
+  ep.netns_path = "/var/run/netns/c1";
+  s.endpoints["c1"] = ep;
+  ASSERT_TRUE(s.save(dir_));
+  auto back = LocalState::load(dir_);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/state.json.tmp"));
+  EXPECT_EQ(std::filesystem::status(dir_ + "/state.json").permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+}
+
+TEST_F(StateDir, CorruptFileIsAnErrorNamingThePath) {
+  std::ofstream(dir_ + "/state.json") << "{\"version\": 1, \"networks\": [ {\"name\": ";
+  auto s = LocalState::load(dir_);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("state.json"), std::string::npos);
+}
+
+TEST_F(StateDir, AdminSocketRoundTripAndBadInput) {
+  const std::string path = dir_ + "/admin.sock";
+  AdminServer server(path, [](const nlohmann::json& req) {
+    return nlohmann::json{{"ok", true}, {"echo", req.at("op").get<std::string>()}};
+  });
+  auto fd = server.open();
+  ASSERT_TRUE(fd) << fd.error().message;
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // The client blocks on the reply: serve from a thread.
+  std::atomic<bool> done{false};
+  std::thread serve([&] {
+    std::vector<int> conns;
+    while (!done.load()) {
+      for (int c : server.accept_all()) conns.push_back(c);
+      std::erase_if(conns, [&](int c) { return !server.on_readable(c); });
+      std::this_thread::yield();
+    }
+  });
+  auto r = admin_call(path, {{"op", "ping"}}, std::chrono::milliseconds(5000));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->at("echo"), "ping");
+  auto typed = admin_call(path, {{"op", 3}}, std::chrono::milliseconds(5000));  // handler throws: error reply
+  ASSERT_TRUE(typed) << typed.error().message;
+  EXPECT_FALSE(typed->value("ok", true));
+  done.store(true);
+  serve.join();
+  EXPECT_FALSE(admin_call(dir_ + "/nobody.sock", {{"op", "x"}}));
+}
+
+}  // namespace
+}  // namespace ferry::agent

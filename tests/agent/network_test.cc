@@ -1,0 +1,110 @@
+#include "control/agent/network.h"
+
+#include <gtest/gtest.h>
+
+#include "control/agent/ipam.h"
+
+namespace ferry::agent {
+namespace {
+
+NetworkEntry entry(std::string name, std::uint32_t vni, gossip::Lamport t, std::string owner) {
+  return NetworkEntry{NetworkRecord{std::move(name), vni, "10.1.0.0/24", {}}, t, std::move(owner)};
+}
+
+TEST(NetworkRecord, EncodeDecodeRoundTrip) {
+  NetworkRecord r{"blue", 42, "10.10.0.0/16", {{"mtu", "1450"}}};
+  auto d = NetworkRecord::decode(r.encode());
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(*d, r);
+}
+
+TEST(NetworkRecord, ValidateRefusesBadFields) {
+  EXPECT_FALSE((NetworkRecord{"", 1, "10.0.0.0/24", {}}.validate()));
+  EXPECT_FALSE((NetworkRecord{"a b", 1, "10.0.0.0/24", {}}.validate()));
+  EXPECT_FALSE((NetworkRecord{"a", 0, "10.0.0.0/24", {}}.validate()));
+  EXPECT_FALSE((NetworkRecord{"a", 1 << 24, "10.0.0.0/24", {}}.validate()));
+  EXPECT_FALSE((NetworkRecord{"a", 1, "10.0.0.1/24", {}}.validate()));
+  EXPECT_FALSE((NetworkRecord{"a", 1, "10.0.0.0/31", {}}.validate()));
+  EXPECT_FALSE(NetworkRecord::decode("{\"name\": 3}"));
+  EXPECT_FALSE(NetworkRecord::decode("not json"));
+  auto c = canonical_subnet("10.0.0.5/24");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("10.0.0.0/24"), std::string::npos);
+}
+
+TEST(ResolveNetworks, EarliestDefinitionOfAVniWinsEverywhere) {
+  // Same entries in two orders: same outcome.
+  std::vector<NetworkEntry> a{entry("red", 7, 5, "h2"), entry("blue", 7, 5, "h1"), entry("green", 8, 9, "h3")};
+  std::vector<NetworkEntry> b{a[2], a[0], a[1]};
+  const NetworkView va = resolve_networks(a), vb = resolve_networks(b);
+  ASSERT_EQ(va.active.size(), 2U);
+  EXPECT_EQ(va.active[0].record.name, "blue");  // lamport tie: owner h1 < h2
+  EXPECT_EQ(va.active[1].record.name, "green");
+  ASSERT_EQ(va.conflicting.size(), 1U);
+  EXPECT_EQ(va.conflicting[0].entry.record.name, "red");
+  EXPECT_NE(va.conflicting[0].reason.find("blue"), std::string::npos);
+  ASSERT_EQ(vb.active.size(), 2U);
+  EXPECT_EQ(vb.active[0].record.name, "blue");
+  EXPECT_EQ(vb.conflicting[0].entry.record.name, "red");
+}
+
+TEST(CheckCreate, RefusesVniReuseAndRedefinitionButNotRepeat) {
+  const NetworkView view = resolve_networks({entry("blue", 7, 1, "h1")});
+  EXPECT_TRUE(check_create(view, NetworkRecord{"blue", 7, "10.1.0.0/24", {}}));
+  auto other_vni = check_create(view, NetworkRecord{"red", 7, "10.2.0.0/24", {}});
+  ASSERT_FALSE(other_vni);
+  EXPECT_NE(other_vni.error().message.find("VNI 7 is already used by network blue"), std::string::npos);
+  auto redefined = check_create(view, NetworkRecord{"blue", 9, "10.1.0.0/24", {}});
+  ASSERT_FALSE(redefined);
+  EXPECT_NE(redefined.error().message.find("already exists"), std::string::npos);
+  EXPECT_TRUE(check_create(view, NetworkRecord{"red", 8, "10.2.0.0/24", {}}));
+}
+
+TEST(PickVni, StableAndSkipsUsed) {
+  const NetworkView empty;
+  const std::uint32_t v = pick_vni(empty, "blue");
+  EXPECT_GE(v, 4096U);
+  EXPECT_EQ(v, pick_vni(empty, "blue"));
+  const NetworkView taken = resolve_networks({entry("x", v, 1, "h1")});
+  EXPECT_EQ(pick_vni(taken, "blue"), v + 1);
+}
+
+dp_api::Ipv4 ip(const char* text) { return *dp_api::parse_ipv4(text); }
+
+TEST(Ipam, SlotsAreDisjointAndSkipReservedAddresses) {
+  const auto subnet = *dp_api::parse_ipv4_prefix("10.0.0.0/24");
+  auto r0 = slot_range(subnet, {16, 0});
+  auto r15 = slot_range(subnet, {16, 15});
+  ASSERT_TRUE(r0 && r15);
+  EXPECT_EQ(dp_api::format_ipv4(r0->first), "10.0.0.0");
+  EXPECT_EQ(dp_api::format_ipv4(r0->second), "10.0.0.15");
+  EXPECT_EQ(dp_api::format_ipv4(r15->second), "10.0.0.255");
+  // Slot 0 skips the network address and the gateway.
+  EXPECT_EQ(dp_api::format_ipv4(*allocate_ip(subnet, {16, 0}, {}, std::nullopt)), "10.0.0.2");
+  EXPECT_EQ(dp_api::format_ipv4(*allocate_ip(subnet, {16, 5}, {}, std::nullopt)), "10.0.0.80");
+  EXPECT_EQ(dp_api::format_ipv4(*allocate_ip(subnet, {16, 5}, {ip("10.0.0.80").value}, std::nullopt)), "10.0.0.81");
+  // The last slot never hands out the broadcast address; it runs out.
+  std::set<std::uint32_t> used;
+  for (int i = 0; i < 15; ++i) {
+    auto a = allocate_ip(subnet, {16, 15}, used, std::nullopt);
+    ASSERT_TRUE(a) << i;
+    EXPECT_NE(dp_api::format_ipv4(*a), "10.0.0.255");
+    used.insert(a->value);
+  }
+  auto full = allocate_ip(subnet, {16, 15}, used, std::nullopt);
+  ASSERT_FALSE(full);
+  EXPECT_NE(full.error().message.find("no free address"), std::string::npos);
+}
+
+TEST(Ipam, RequestedAddressChecked) {
+  const auto subnet = *dp_api::parse_ipv4_prefix("10.0.0.0/24");
+  EXPECT_TRUE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.0.200")));
+  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {ip("10.0.0.200").value}, ip("10.0.0.200")));
+  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.1.5")));
+  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.0.1")));
+  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.0.255")));
+  EXPECT_FALSE(slot_range(*dp_api::parse_ipv4_prefix("10.0.0.0/28"), {16, 0}));
+}
+
+}  // namespace
+}  // namespace ferry::agent
