@@ -1,0 +1,261 @@
+// Integration (root): 3 namespace hosts, each running ferry-dataplane
+// (--no-huge, af_packet) and ferry-agent; agents join through host 1's
+// gossip address. Drives everything through ferryctl, as an operator would:
+// a network created on one host appears on all, a VNI conflict is refused,
+// one namespace per host attached with `ferryctl attach`, every pair pings,
+// a data-plane restart is re-synced, an agent restart keeps its endpoint,
+// and detach removes reachability. Processes, namespaces and state
+// directories are removed by the fixtures even when a check fails.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "tests/dataplane/app/dp_fixture.h"
+
+#ifndef FERRY_AGENT_BIN
+#error "FERRY_AGENT_BIN must name the ferry-agent executable"
+#endif
+
+namespace ferry::agenttest {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Attached {
+  std::string ns;
+  std::string ip;  // without length
+  std::string mac;
+  int host = 0;
+};
+
+class AgentClusterTest : public dptest::DataplaneTest {
+ protected:
+  harness::TopologyConfig topology_config() const override {
+    harness::TopologyConfig c;
+    c.hosts = 3;
+    return c;
+  }
+
+  void SetUp() override {
+    dptest::DataplaneTest::SetUp();
+    if (HasFatalFailure()) return;
+    base_ = fmt::format("/tmp/ferry-agent-test-{}", topo_->prefix());
+    std::filesystem::create_directories(base_);
+    // A fixed test key (base64 of 32 bytes); the real thing comes from Keyring::generate.
+    const std::string key = fmt::format("{}/cluster.key", base_);
+    std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
+    std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+
+  void TearDown() override {
+    for (auto& [host, agent] : agents_) {
+      const int rc = agent->stop();
+      EXPECT_EQ(rc, 0) << "ferry-agent on host " << host << " did not exit cleanly";
+      if (HasFailure()) std::cerr << "---- ferry-agent host " << host << " log ----\n" << agent->log() << "\n";
+    }
+    agents_.clear();
+    dptest::DataplaneTest::TearDown();
+    if (!HasFailure()) std::filesystem::remove_all(base_);
+  }
+
+  std::string socket(int host) const { return fmt::format("{}/h{}.sock", base_, host); }
+
+  void start_agent(int host) {
+    const std::string gossip = fmt::format("{}:7946", topo_->underlay_address(host));
+    std::vector<std::string> argv{"ip", "netns", "exec", topo_->host(host), FERRY_AGENT_BIN,
+                                  "--name", fmt::format("h{}", host),
+                                  "--advertise", vtep_ip(host),
+                                  "--gossip-bind", gossip,
+                                  "--key-file", fmt::format("{}/cluster.key", base_),
+                                  "--dataplane-api", api(host),
+                                  "--admin-socket", socket(host),
+                                  "--state-dir", fmt::format("{}/state-h{}", base_, host),
+                                  "--resync-ms", "200",
+                                  "--owner-grace-ms", "2000",
+                                  "--push-pull-ms", "2000",
+                                  "--log-level", "debug"};
+    if (host != 1) {
+      argv.emplace_back("--seeds");
+      argv.push_back(topo_->underlay_address(1) + ":7946");
+    }
+    const std::string log = fmt::format("{}/agent-h{}.log", base_, host);
+    auto bg = dptest::Background::start(argv, log);
+    ASSERT_TRUE(bg) << bg.error().message;
+    auto* proc = bg->get();
+    agents_[host] = std::move(*bg);
+    const bool up = harness::wait_until([&] { return !proc->running() || agent_ctl(host, {"status"}).succeeded(); },
+                                        seconds(15), milliseconds(50));
+    ASSERT_TRUE(up && proc->running()) << "ferry-agent on host " << host << " did not come up:\n" << proc->log();
+  }
+
+  harness::CommandResult agent_ctl(int host, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{FERRY_CTL_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--socket", socket(host)});
+    auto r = harness::run_command(argv, seconds(20));
+    if (!r) return harness::CommandResult{-1, false, r.error().message};
+    return *r;
+  }
+
+  json agent_json(int host, const std::vector<std::string>& args) {
+    std::vector<std::string> a(args);
+    a.emplace_back("--json");
+    auto r = agent_ctl(host, a);
+    if (!r.succeeded()) return json();
+    auto j = json::parse(r.output, nullptr, false);
+    return j.is_discarded() ? json() : j;
+  }
+
+  bool has_network(int host, const std::string& name) {
+    const json nets = agent_json(host, {"networks"});
+    if (!nets.is_array()) return false;
+    for (const auto& n : nets) {
+      if (n.value("name", "") == name && n.value("state", "") == "active") return true;
+    }
+    return false;
+  }
+
+  std::size_t peer_count(int host) {
+    const json peers = agent_json(host, {"peers"});
+    return peers.is_array() ? peers.size() : 0;
+  }
+
+  Attached attach(int host, const std::string& name) {
+    auto ns = topo_->add_container(name);
+    EXPECT_TRUE(ns) << ns.error().message;
+    Attached a;
+    a.ns = ns ? *ns : "";
+    a.host = host;
+    const json r = agent_json(host, {"attach", "--net", "blue", "--netns", harness::netns_path(a.ns), "--name", name});
+    EXPECT_TRUE(r.is_object() && r.contains("endpoint")) << "attach " << name << " on host " << host << ": "
+                                                         << agent_ctl(host, {"endpoints"}).output;
+    if (!r.is_object() || !r.contains("endpoint")) return a;
+    const std::string cidr = r["endpoint"]["ip"].get<std::string>();
+    a.ip = cidr.substr(0, cidr.find('/'));
+    a.mac = r["endpoint"]["mac"].get<std::string>();
+    return a;
+  }
+
+  void expect_all_pairs_ping(const std::vector<Attached>& eps, milliseconds timeout) {
+    for (const auto& from : eps) {
+      for (const auto& to : eps) {
+        if (from.ns == to.ns) continue;
+        auto r = topo_->ping(from.ns, to.ip, timeout);
+        EXPECT_TRUE(r) << from.ns << " -> " << to.ip << ": " << r.error().message;
+      }
+    }
+  }
+
+  std::string base_;
+  std::map<int, std::unique_ptr<dptest::Background>> agents_;
+};
+
+TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_dataplane(h));
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_agent(h));
+
+  // Membership through the seed.
+  ASSERT_TRUE(harness::wait_until(
+      [&] {
+        const json m = agent_json(3, {"members"});
+        if (!m.is_array()) return false;
+        int alive = 0;
+        for (const auto& e : m) alive += e.value("state", "") == "alive" ? 1 : 0;
+        return alive == 3;
+      },
+      seconds(10), milliseconds(100)))
+      << agent_ctl(3, {"members"}).output;
+
+  // A network created on host 1 shows on every host.
+  auto created = agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--vni", "77"});
+  ASSERT_TRUE(created.succeeded()) << created.output;
+  for (int h = 1; h <= 3; ++h) {
+    EXPECT_TRUE(harness::wait_until([&] { return has_network(h, "blue"); }, seconds(10), milliseconds(100)))
+        << "host " << h << ": " << agent_ctl(h, {"networks"}).output;
+  }
+  // Conflicts are refused with the reason, on any host.
+  auto conflict = agent_ctl(2, {"net", "create", "red", "--subnet", "10.78.0.0/24", "--vni", "77"});
+  EXPECT_EQ(conflict.exit_code, 1) << conflict.output;
+  EXPECT_NE(conflict.output.find("VNI 77 is already used by network blue"), std::string::npos) << conflict.output;
+  auto redefine = agent_ctl(3, {"net", "create", "blue", "--subnet", "10.79.0.0/24"});
+  EXPECT_EQ(redefine.exit_code, 1) << redefine.output;
+  EXPECT_EQ(agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--vni", "77"}).exit_code, 0);
+
+  // One namespace per host; every pair pings.
+  std::vector<Attached> eps;
+  for (int h = 1; h <= 3; ++h) eps.push_back(attach(h, fmt::format("c{}", h)));
+  ASSERT_FALSE(HasFailure());
+  EXPECT_NE(eps[0].ip, eps[1].ip);
+  EXPECT_NE(eps[1].ip, eps[2].ip);
+  EXPECT_NE(eps[0].ip, eps[2].ip);
+  for (int h = 1; h <= 3; ++h) {
+    EXPECT_TRUE(harness::wait_until([&] { return peer_count(h) == 2; }, seconds(10), milliseconds(50)))
+        << agent_ctl(h, {"peers"}).output;
+  }
+  expect_all_pairs_ping(eps, seconds(5));
+  ASSERT_FALSE(HasFailure()) << dptest::DataplaneTest::ctl(1, {"show"}).output;
+
+  // Removing a network with endpoints is refused.
+  auto busy = agent_ctl(1, {"net", "rm", "blue"});
+  EXPECT_EQ(busy.exit_code, 1) << busy.output;
+
+  // Data plane restart on host 2: the agent re-syncs it from scratch.
+  EXPECT_EQ(stop_dataplane(2), 0);
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(2));
+  const auto restarted = std::chrono::steady_clock::now();
+  auto back = topo_->ping(eps[0].ns, eps[1].ip, seconds(5));
+  EXPECT_TRUE(back) << back.error().message << "\n" << agent_ctl(2, {"status"}).output;
+  std::cout << "data plane restart -> ping again: "
+            << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - restarted).count()
+            << " ms\n";
+  expect_all_pairs_ping(eps, seconds(5));
+
+  // Agent restart on host 3 (SIGTERM, graceful leave): its endpoint comes back from the state directory.
+  EXPECT_EQ(agents_[3]->stop(), 0);
+  agents_.erase(3);
+  ASSERT_NO_FATAL_FAILURE(start_agent(3));
+  const json after = agent_json(3, {"endpoints"});
+  ASSERT_TRUE(after.is_array() && after.size() == 1) << agent_ctl(3, {"endpoints"}).output;
+  EXPECT_EQ(after[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[2].ip));
+  EXPECT_TRUE(harness::wait_until([&] { return peer_count(1) == 2; }, seconds(10), milliseconds(50)))
+      << agent_ctl(1, {"peers"}).output;
+  expect_all_pairs_ping(eps, seconds(5));
+
+  // Detach host 3's endpoint: gone from the other hosts' peers and data planes, and unreachable.
+  auto detached = agent_ctl(3, {"detach", "c3"});
+  ASSERT_TRUE(detached.succeeded()) << detached.output;
+  for (int h = 1; h <= 2; ++h) {
+    EXPECT_TRUE(harness::wait_until(
+        [&] {
+          auto show = dptest::DataplaneTest::ctl(h, {"show", "--json"});
+          return peer_count(h) == 1 && show.succeeded() && show.output.find(eps[2].mac) == std::string::npos;
+        },
+        seconds(10), milliseconds(50)))
+        << dptest::DataplaneTest::ctl(h, {"show"}).output;
+  }
+  auto gone = topo_->exec(eps[0].ns, {"ping", "-n", "-c", "2", "-W", "1", eps[2].ip});
+  ASSERT_TRUE(gone);
+  EXPECT_NE(gone->exit_code, 0) << gone->output;
+  auto still = topo_->ping(eps[0].ns, eps[1].ip, seconds(5));
+  EXPECT_TRUE(still) << still.error().message;
+
+  // Clean removal: detach the rest, remove the network on its creator.
+  EXPECT_TRUE(agent_ctl(1, {"detach", "c1"}).succeeded());
+  EXPECT_TRUE(agent_ctl(2, {"detach", "c2"}).succeeded());
+  EXPECT_TRUE(harness::wait_until([&] { return agent_ctl(1, {"net", "rm", "blue"}).succeeded(); }, seconds(10),
+                                  milliseconds(100)));
+  for (int h = 1; h <= 3; ++h) {
+    EXPECT_TRUE(harness::wait_until([&] { return !has_network(h, "blue"); }, seconds(10), milliseconds(100)))
+        << "host " << h;
+  }
+}
+
+}  // namespace
+}  // namespace ferry::agenttest
