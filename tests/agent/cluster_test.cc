@@ -7,6 +7,7 @@
 // and detach removes reachability. Processes, namespaces and state
 // directories are removed by the fixtures even when a check fails.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -225,6 +226,19 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   ASSERT_TRUE(after.is_array() && after.size() == 1) << agent_ctl(3, {"endpoints"}).output;
   EXPECT_EQ(after[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[2].ip));
   EXPECT_TRUE(harness::wait_until([&] { return peer_count(1) == 2; }, seconds(10), milliseconds(50)))
+      << agent_ctl(1, {"peers"}).output;
+  expect_all_pairs_ping(eps, seconds(5));
+
+  // SIGKILL of host 2's agent: nothing is lost, nothing duplicated; same address after restart.
+  ::kill(-agents_[2]->pid(), SIGKILL);
+  agents_[2]->stop();
+  agents_.erase(2);
+  ASSERT_NO_FATAL_FAILURE(start_agent(2));
+  const json killed = agent_json(2, {"endpoints"});
+  ASSERT_TRUE(killed.is_array() && killed.size() == 1) << agent_ctl(2, {"endpoints"}).output;
+  EXPECT_EQ(killed[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[1].ip));
+  EXPECT_TRUE(harness::wait_until([&] { return peer_count(1) == 2 && peer_count(2) == 2; }, seconds(10),
+                                  milliseconds(50)))
       << agent_ctl(1, {"peers"}).output;
   expect_all_pairs_ping(eps, seconds(5));
 
