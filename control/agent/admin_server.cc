@@ -37,7 +37,8 @@ bool write_all(int fd, const std::string& data, std::chrono::milliseconds timeou
       continue;
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd, POLLOUT, 0};
     ::poll(&p, 1, static_cast<int>(left.count()));
@@ -184,7 +185,8 @@ Result<nlohmann::json> admin_call(const std::string& path, const nlohmann::json&
     }
     if (n == 0) break;
     if (errno != EAGAIN && errno != EINTR) return make_sys_error(errno, "recv {}", path);
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return make_error("no reply from {} within {} ms", path, timeout.count());
     pollfd p{fd, POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(left.count()));

@@ -102,7 +102,8 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   a->transport_->set_handler(a->node_.get());
   a->node_->start();
   Agent* self = a.get();
-  a->subscription_ = a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change&) { self->dirty_ = true; });
+  a->subscription_ =
+      a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change&) { self->dirty_ = true; });
 
   a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout);
   a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
@@ -129,8 +130,8 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
     for (const auto& name : gone) a->state_.endpoints.erase(name);
     if (auto r = a->save_state(); !r) return r.error();
   }
-  spdlog::info("restored {} networks and {} endpoints from {}", a->state_.networks.size(),
-               a->state_.endpoints.size(), c.state_dir);
+  spdlog::info("restored {} networks and {} endpoints from {}", a->state_.networks.size(), a->state_.endpoints.size(),
+               c.state_dir);
 
   a->admin_ = std::make_unique<AdminServer>(c.admin_socket, [self](const json& req) { return self->handle(req); });
   auto admin_fd = a->admin_->open();
@@ -197,7 +198,8 @@ void Agent::refresh() {
   DesiredInputs in;
   in.self_vtep = config_.advertise_address;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
-  for (const auto& [name, ep] : state_.endpoints) in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
+  for (const auto& [name, ep] : state_.endpoints)
+    in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
   for (const auto& e : view.active) {
     for (auto& rec : endpoints_->list(e.record.name)) {
       if (rec.owner != config_.node_name) in.remote_endpoints.push_back(std::move(rec));
@@ -293,7 +295,8 @@ json Agent::net_create(const json& req) {
     rec.vni = pick_vni(view, rec.name);
   }
   if (auto r = check_create(view, rec); !r) return error_reply(r.error().message);
-  if (view.find(rec.name) != nullptr) return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", false}};
+  if (view.find(rec.name) != nullptr)
+    return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", false}};
   state_.networks[rec.name] = rec;
   if (auto r = save_state(); !r) {
     state_.networks.erase(rec.name);
@@ -349,8 +352,10 @@ json Agent::attach(const json& req) {
   if (net == nullptr) return error_reply(fmt::format("no network {}", net_name));
   if (auto it = state_.endpoints.find(name); it != state_.endpoints.end()) {
     if (it->second.network == net_name && it->second.netns_path == netns_path) {
-      return json{{"ok", true}, {"created", false}, {"endpoint", {{"name", name}, {"id", it->second.id},
-                                                                  {"ip", it->second.ip_cidr}, {"mac", it->second.mac}}}};
+      return json{
+          {"ok", true},
+          {"created", false},
+          {"endpoint", {{"name", name}, {"id", it->second.id}, {"ip", it->second.ip_cidr}, {"mac", it->second.mac}}}};
     }
     return error_reply(fmt::format("endpoint {} already exists (network {}, namespace {})", name, it->second.network,
                                    it->second.netns_path));

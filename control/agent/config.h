@@ -19,17 +19,17 @@ struct Config {
   std::string gossip_bind;         // --gossip-bind IP:PORT; default ADVERTISE:7946
   std::vector<std::string> seeds;  // --seeds IP:PORT,...: members to join (none: first node)
   std::string key_file;            // --key-file: cluster keys, one base64 32-byte key per line (required)
-  std::string dataplane_api = "ipc:///run/ferry/dataplane.sock";     // --dataplane-api
-  std::string plugin_socket = "/run/docker/plugins/ferry.sock";      // --plugin-socket (Docker; not served yet)
-  std::string admin_socket = "/run/ferry/agent.sock";                // --admin-socket (mode 0600)
-  std::string state_dir = "/var/lib/ferry";                          // --state-dir
-  std::string metrics_address = "127.0.0.1:9475";                    // --metrics (not served yet)
-  std::string log_level = "info";                                    // --log-level
+  std::string dataplane_api = "ipc:///run/ferry/dataplane.sock";  // --dataplane-api
+  std::string plugin_socket = "/run/docker/plugins/ferry.sock";   // --plugin-socket (Docker; not served yet)
+  std::string admin_socket = "/run/ferry/agent.sock";             // --admin-socket (mode 0600)
+  std::string state_dir = "/var/lib/ferry";                       // --state-dir
+  std::string metrics_address = "127.0.0.1:9475";                 // --metrics (not served yet)
+  std::string log_level = "info";                                 // --log-level
   // Address allocation: each network's subnet is split into ipam_slots equal
   // parts; this host allocates from part ipam_slot only (docs/operations.md).
   std::uint32_t ipam_slots = 16;  // --ipam-slots, a power of two 1..256
   std::int32_t ipam_slot = -1;    // --ipam-slot; -1: last octet of the advertise address mod ipam_slots
-  std::chrono::milliseconds resync_interval{1000};  // --resync-ms: data-plane health check period
+  std::chrono::milliseconds resync_interval{1000};    // --resync-ms: data-plane health check period
   std::chrono::milliseconds dataplane_timeout{1000};  // --dataplane-timeout-ms: one API call
   std::chrono::milliseconds owner_grace{10'000};      // --owner-grace-ms: dead host's entries kept this long
   std::chrono::milliseconds push_pull{30'000};        // --push-pull-ms: gossip full-state exchange period

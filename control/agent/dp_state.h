@@ -28,10 +28,10 @@ using VniKey = std::pair<std::uint32_t, std::string>;  // (vni, MAC or IP or VTE
 
 struct DpState {
   std::set<std::uint32_t> networks;
-  std::map<std::string, PortSpec> ports;   // host-side iface -> port
-  std::map<VniKey, std::string> fdb;       // (vni, MAC) -> remote VTEP
-  std::map<VniKey, std::string> neigh;     // (vni, IP) -> MAC
-  std::set<VniKey> flood;                  // (vni, VTEP)
+  std::map<std::string, PortSpec> ports;  // host-side iface -> port
+  std::map<VniKey, std::string> fdb;      // (vni, MAC) -> remote VTEP
+  std::map<VniKey, std::string> neigh;    // (vni, IP) -> MAC
+  std::set<VniKey> flood;                 // (vni, VTEP)
   bool operator==(const DpState&) const = default;
   [[nodiscard]] std::size_t size() const {
     return networks.size() + ports.size() + fdb.size() + neigh.size() + flood.size();
@@ -50,7 +50,7 @@ struct DesiredInputs {
   std::map<std::string, std::uint32_t> networks;  // active cluster networks: name -> VNI
   std::vector<LocalPort> local_ports;
   std::vector<gossip::EndpointRecord> remote_endpoints;  // other hosts' records
-  std::string self_vtep;                                  // records with this VTEP are skipped
+  std::string self_vtep;                                 // records with this VTEP are skipped
 };
 
 DpState compute_desired(const DesiredInputs& in);

@@ -12,8 +12,8 @@ std::string path_in(const std::string& dir) { return dir + "/state.json"; }
 }  // namespace
 
 std::string LocalState::encode() const {
-  nlohmann::json j{{"version", kStateVersion}, {"networks", nlohmann::json::array()},
-                   {"endpoints", nlohmann::json::array()}};
+  nlohmann::json j{
+      {"version", kStateVersion}, {"networks", nlohmann::json::array()}, {"endpoints", nlohmann::json::array()}};
   for (const auto& [name, n] : networks) j["networks"].push_back(nlohmann::json::parse(n.encode()));
   for (const auto& [name, e] : endpoints) {
     j["endpoints"].push_back({{"id", e.id},

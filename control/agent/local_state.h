@@ -12,11 +12,11 @@
 namespace ferry::agent {
 
 struct LocalEndpoint {
-  std::string id;         // cluster-unique endpoint id (random hex)
-  std::string name;       // operator's name, unique on this host
-  std::string network;    // cluster network name
-  std::string mac;        // container side
-  std::string ip_cidr;    // "10.10.0.18/24"
+  std::string id;       // cluster-unique endpoint id (random hex)
+  std::string name;     // operator's name, unique on this host
+  std::string network;  // cluster network name
+  std::string mac;      // container side
+  std::string ip_cidr;  // "10.10.0.18/24"
   std::string host_ifname;
   std::string container_ifname = "eth0";
   std::string netns_path;  // the container's namespace
@@ -25,7 +25,7 @@ struct LocalEndpoint {
 };
 
 struct LocalState {
-  std::map<std::string, NetworkRecord> networks;    // created here, by name
+  std::map<std::string, NetworkRecord> networks;   // created here, by name
   std::map<std::string, LocalEndpoint> endpoints;  // by name
 
   [[nodiscard]] std::string encode() const;

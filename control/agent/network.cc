@@ -21,8 +21,8 @@ Result<std::string> canonical_subnet(std::string_view text) {
 Result<void> NetworkRecord::validate() const {
   if (name.empty() || name.size() > 64) return make_error("network name must be 1..64 bytes");
   for (char c : name) {
-    const bool good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_' || c == '.';
+    const bool good =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!good) return make_error("network name '{}': only letters, digits, '-', '_' and '.'", name);
   }
   if (auto v = dp_api::check_vni(vni); !v) return make_error("network {}: {}", name, v.error().message);

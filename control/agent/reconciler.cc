@@ -36,8 +36,8 @@ bool Reconciler::check() {
     return false;
   }
   applied_ = from_dump(dump->dump());
-  spdlog::info("data plane {} (boot id {}): {} entries found, re-syncing", status_.boot_id.empty() ? "found" : "restarted",
-               boot, applied_.size());
+  spdlog::info("data plane {} (boot id {}): {} entries found, re-syncing",
+               status_.boot_id.empty() ? "found" : "restarted", boot, applied_.size());
   status_.boot_id = boot;
   status_.dataplane_up = true;
   ++status_.resyncs;

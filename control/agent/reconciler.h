@@ -36,7 +36,7 @@ class ZmqDataplaneLink final : public DataplaneLink {
 struct ReconcilerStatus {
   bool dataplane_up = false;
   std::string boot_id;
-  std::uint64_t resyncs = 0;      // dumps read (agent start, data-plane restarts)
+  std::uint64_t resyncs = 0;  // dumps read (agent start, data-plane restarts)
   std::uint64_t ops_applied = 0;
   std::uint64_t ops_failed = 0;
   std::uint64_t passes = 0;

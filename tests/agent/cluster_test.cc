@@ -70,18 +70,33 @@ class AgentClusterTest : public dptest::DataplaneTest {
 
   void start_agent(int host) {
     const std::string gossip = fmt::format("{}:7946", topo_->underlay_address(host));
-    std::vector<std::string> argv{"ip", "netns", "exec", topo_->host(host), FERRY_AGENT_BIN,
-                                  "--name", fmt::format("h{}", host),
-                                  "--advertise", vtep_ip(host),
-                                  "--gossip-bind", gossip,
-                                  "--key-file", fmt::format("{}/cluster.key", base_),
-                                  "--dataplane-api", api(host),
-                                  "--admin-socket", socket(host),
-                                  "--state-dir", fmt::format("{}/state-h{}", base_, host),
-                                  "--resync-ms", "200",
-                                  "--owner-grace-ms", "2000",
-                                  "--push-pull-ms", "2000",
-                                  "--log-level", "debug"};
+    std::vector<std::string> argv{"ip",
+                                  "netns",
+                                  "exec",
+                                  topo_->host(host),
+                                  FERRY_AGENT_BIN,
+                                  "--name",
+                                  fmt::format("h{}", host),
+                                  "--advertise",
+                                  vtep_ip(host),
+                                  "--gossip-bind",
+                                  gossip,
+                                  "--key-file",
+                                  fmt::format("{}/cluster.key", base_),
+                                  "--dataplane-api",
+                                  api(host),
+                                  "--admin-socket",
+                                  socket(host),
+                                  "--state-dir",
+                                  fmt::format("{}/state-h{}", base_, host),
+                                  "--resync-ms",
+                                  "200",
+                                  "--owner-grace-ms",
+                                  "2000",
+                                  "--push-pull-ms",
+                                  "2000",
+                                  "--log-level",
+                                  "debug"};
     if (host != 1) {
       argv.emplace_back("--seeds");
       argv.push_back(topo_->underlay_address(1) + ":7946");
@@ -135,8 +150,8 @@ class AgentClusterTest : public dptest::DataplaneTest {
     a.ns = ns ? *ns : "";
     a.host = host;
     const json r = agent_json(host, {"attach", "--net", "blue", "--netns", harness::netns_path(a.ns), "--name", name});
-    EXPECT_TRUE(r.is_object() && r.contains("endpoint")) << "attach " << name << " on host " << host << ": "
-                                                         << agent_ctl(host, {"endpoints"}).output;
+    EXPECT_TRUE(r.is_object() && r.contains("endpoint"))
+        << "attach " << name << " on host " << host << ": " << agent_ctl(host, {"endpoints"}).output;
     if (!r.is_object() || !r.contains("endpoint")) return a;
     const std::string cidr = r["endpoint"]["ip"].get<std::string>();
     a.ip = cidr.substr(0, cidr.find('/'));
@@ -237,8 +252,8 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   const json killed = agent_json(2, {"endpoints"});
   ASSERT_TRUE(killed.is_array() && killed.size() == 1) << agent_ctl(2, {"endpoints"}).output;
   EXPECT_EQ(killed[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[1].ip));
-  EXPECT_TRUE(harness::wait_until([&] { return peer_count(1) == 2 && peer_count(2) == 2; }, seconds(10),
-                                  milliseconds(50)))
+  EXPECT_TRUE(
+      harness::wait_until([&] { return peer_count(1) == 2 && peer_count(2) == 2; }, seconds(10), milliseconds(50)))
       << agent_ctl(1, {"peers"}).output;
   expect_all_pairs_ping(eps, seconds(5));
 
@@ -263,8 +278,11 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   // Clean removal: detach the rest, remove the network on its creator.
   EXPECT_TRUE(agent_ctl(1, {"detach", "c1"}).succeeded());
   EXPECT_TRUE(agent_ctl(2, {"detach", "c2"}).succeeded());
-  EXPECT_TRUE(harness::wait_until([&] { return agent_ctl(1, {"net", "rm", "blue"}).succeeded(); }, seconds(10),
-                                  milliseconds(100)));
+  EXPECT_TRUE(harness::wait_until(
+      [&] {
+        return agent_ctl(1, {"net", "rm", "blue"}).succeeded();
+      },
+      seconds(10), milliseconds(100)));
   for (int h = 1; h <= 3; ++h) {
     EXPECT_TRUE(harness::wait_until([&] { return !has_network(h, "blue"); }, seconds(10), milliseconds(100)))
         << "host " << h;

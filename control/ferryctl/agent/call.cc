@@ -7,8 +7,9 @@ void add_common(CLI::App& cmd, Options& options, bool with_json) {
   cmd.add_option("--socket", options.socket, "ferry-agent admin socket")
       ->envname("FERRY_AGENT_SOCKET")
       ->capture_default_str();
-  cmd.add_option("--timeout-ms", options.timeout_ms, "reply timeout, ms")->capture_default_str()->check(
-      CLI::Range(1, 600000));
+  cmd.add_option("--timeout-ms", options.timeout_ms, "reply timeout, ms")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
   if (with_json) cmd.add_flag("--json", options.json, "print JSON instead of a table");
 }
 

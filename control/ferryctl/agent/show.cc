@@ -42,8 +42,10 @@ void add_list(CLI::App& app, Options& options, Runner& runner, const std::string
 }  // namespace
 
 void add_show_commands(CLI::App& app, Options& options, Runner& runner) {
-  add_list(app, options, runner, "members", "gossip members and their state", {"name", "address", "state", "incarnation"});
-  add_list(app, options, runner, "networks", "cluster networks", {"name", "vni", "subnet", "owner", "endpoints", "state"});
+  add_list(app, options, runner, "members", "gossip members and their state",
+           {"name", "address", "state", "incarnation"});
+  add_list(app, options, runner, "networks", "cluster networks",
+           {"name", "vni", "subnet", "owner", "endpoints", "state"});
   add_list(app, options, runner, "endpoints", "this host's endpoints",
            {"name", "network", "ip", "mac", "host_ifname", "port", "netns"});
   add_list(app, options, runner, "peers", "remote endpoints per network (what the data plane learns)",
