@@ -13,6 +13,7 @@
 
 #include "control/agent/ipam.h"
 #include "control/agent/state_file.h"
+#include "control/gossip/counters.h"
 #include "control/gossip/envelope.h"
 #include "netns/endpoint.h"
 #include "netns/naming.h"
@@ -137,6 +138,10 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
   a->watch_admin(*admin_fd);
+  a->metrics_ = std::make_unique<MetricsServer>(c.metrics_bind, [self] { return self->render_metrics(); });
+  auto metrics_fd = a->metrics_->open();
+  if (!metrics_fd) return metrics_fd.error().wrap("--metrics");
+  a->watch_metrics(*metrics_fd);
 
   if (!c.seed_addresses.empty()) a->node_->join(c.seed_addresses);
   a->next_resync_ = a->clock_.now();
@@ -151,6 +156,16 @@ void Agent::watch_admin(int listen_fd) {
     for (int fd : admin_->accept_all()) {
       transport_->watch(fd, [this, fd] {
         if (!admin_->on_readable(fd)) transport_->unwatch(fd);
+      });
+    }
+  });
+}
+
+void Agent::watch_metrics(int listen_fd) {
+  transport_->watch(listen_fd, [this] {
+    for (int fd : metrics_->accept_all()) {
+      transport_->watch(fd, [this, fd] {
+        if (!metrics_->on_readable(fd)) transport_->unwatch(fd);
       });
     }
   });
@@ -231,6 +246,7 @@ int Agent::run(int signal_fd) {
       next_resync_ = clock_.now() + config_.resync_interval;
       reconciler_->run(true);
       for (int fd : admin_->expire()) transport_->unwatch(fd);
+      for (int fd : metrics_->expire()) transport_->unwatch(fd);
     }
     // Alone with seeds configured (they were down when we started, or we
     // were partitioned off): try them again every 5 s.
@@ -524,6 +540,90 @@ json Agent::status() const {
                 {"ops_failed", s.ops_failed},
                 {"pending", s.pending},
                 {"last_error", s.last_error}}}};
+}
+
+std::string Agent::render_metrics() const {
+  MetricsWriter w;
+  std::map<std::string, int> by_state{{"alive", 0}, {"suspect", 0}, {"dead", 0}, {"left", 0}};
+  for (const auto& m : node_->members()) ++by_state[gossip::to_string(m.state)];
+  w.family("ferry_gossip_members", "gauge", "gossip members by state");
+  for (const auto& [state, n] : by_state) w.sample("ferry_gossip_members", {{"state", state}}, n);
+  for (std::size_t i = 0; i < gossip::kCounterNames.size(); ++i) {
+    const std::string name = fmt::format("ferry_gossip_{}_total", gossip::kCounterNames[i]);
+    w.family(name, "counter", "gossip membership counter");
+    w.sample(name, static_cast<double>(node_->counters().values[i]));
+  }
+  for (std::size_t i = 0; i < static_cast<std::size_t>(gossip::TablesCounter::kCount); ++i) {
+    const auto c = static_cast<gossip::TablesCounter>(i);
+    const std::string name = fmt::format("ferry_tables_{}_total", gossip::tables_counter_name(c));
+    w.family(name, "counter", gossip::tables_counter_help(c));
+    w.sample(name, static_cast<double>(tables_->counter(c)));
+  }
+  for (std::size_t i = 0; i < static_cast<std::size_t>(gossip::NetCounter::kCount); ++i) {
+    const auto c = static_cast<gossip::NetCounter>(i);
+    const std::string name = fmt::format("ferry_gossip_transport_{}_total", gossip::net_counter_name(c));
+    w.family(name, "counter", "gossip transport counter");
+    w.sample(name, static_cast<double>(transport_->counter(c)));
+  }
+  const gossip::EnvelopeStats& es = transport_->envelope_stats();
+  w.family("ferry_gossip_auth_drops_total", "counter", "gossip frames dropped by the envelope (auth, replay, size)");
+  for (std::size_t i = 0; i < es.drops.size(); ++i) {
+    w.sample("ferry_gossip_auth_drops_total",
+             {{"reason", gossip::envelope_drop_name(static_cast<gossip::EnvelopeDrop>(i))}},
+             static_cast<double>(es.drops[i]));
+  }
+  const NetworkView view = network_view();
+  w.family("ferry_networks", "gauge", "cluster networks by state");
+  w.sample("ferry_networks", {{"state", "active"}}, static_cast<double>(view.active.size()));
+  w.sample("ferry_networks", {{"state", "conflict"}}, static_cast<double>(view.conflicting.size()));
+  w.family("ferry_local_endpoints", "gauge", "endpoints on this host");
+  w.sample("ferry_local_endpoints", static_cast<double>(state_.endpoints.size()));
+  const ReconcilerStatus& rs = reconciler_->status();
+  w.family("ferry_reconcile_dataplane_up", "gauge", "1 when the data plane answers its health call");
+  w.sample("ferry_reconcile_dataplane_up", rs.dataplane_up ? 1 : 0);
+  w.family("ferry_reconcile_resyncs_total", "counter", "full re-reads of the data plane (agent start, its restarts)");
+  w.sample("ferry_reconcile_resyncs_total", static_cast<double>(rs.resyncs));
+  w.family("ferry_reconcile_ops_total", "counter", "data-plane operations sent, by result");
+  w.sample("ferry_reconcile_ops_total", {{"result", "applied"}}, static_cast<double>(rs.ops_applied));
+  w.sample("ferry_reconcile_ops_total", {{"result", "failed"}}, static_cast<double>(rs.ops_failed));
+  w.family("ferry_reconcile_pending", "gauge", "operations still to do after the last pass");
+  w.sample("ferry_reconcile_pending", static_cast<double>(rs.pending));
+  w.family("ferry_reconcile_desired_entries", "gauge", "entries the data plane should hold");
+  w.sample("ferry_reconcile_desired_entries", static_cast<double>(reconciler_->desired().size()));
+
+  if (!rs.dataplane_up) return w.text();
+  dp_api::v1::Request req;
+  req.mutable_stats_get();
+  auto reply = link_->call(req);
+  if (!reply || reply->status() != dp_api::v1::STATUS_OK || !reply->has_stats()) return w.text();
+  const auto& st = reply->stats();
+  struct PortField {
+    const char* name;
+    std::uint64_t (dp_api::v1::PortStats::*get)() const;
+  };
+  const PortField fields[] = {
+      {"rx_packets", &dp_api::v1::PortStats::rx_packets}, {"rx_bytes", &dp_api::v1::PortStats::rx_bytes},
+      {"tx_packets", &dp_api::v1::PortStats::tx_packets}, {"tx_bytes", &dp_api::v1::PortStats::tx_bytes},
+      {"rx_missed", &dp_api::v1::PortStats::rx_missed},   {"tx_dropped", &dp_api::v1::PortStats::tx_dropped}};
+  for (const auto& f : fields) {
+    const std::string name = fmt::format("ferry_dataplane_port_{}_total", f.name);
+    w.family(name, "counter", "data-plane port counter");
+    for (const auto& p : st.ports()) {
+      w.sample(name, {{"port", p.name()}, {"vni", std::to_string(p.vni())}}, static_cast<double>((p.*f.get)()));
+    }
+  }
+  w.family("ferry_dataplane_drops_total", "counter", "data-plane drops by reason");
+  for (const auto& d : st.drops()) {
+    w.sample("ferry_dataplane_drops_total", {{"reason", d.reason()}}, static_cast<double>(d.packets()));
+  }
+  w.family("ferry_dataplane_vni_total", "counter", "data-plane per-network counters");
+  for (const auto& v : st.vnis()) {
+    for (const auto& [counter, value] : v.counters()) {
+      w.sample("ferry_dataplane_vni_total", {{"vni", std::to_string(v.vni())}, {"counter", counter}},
+               static_cast<double>(value));
+    }
+  }
+  return w.text();
 }
 
 }  // namespace ferry::agent

@@ -20,6 +20,7 @@
 #include "control/agent/admin_server.h"
 #include "control/agent/config.h"
 #include "control/agent/local_state.h"
+#include "control/agent/metrics.h"
 #include "control/agent/network.h"
 #include "control/agent/reconciler.h"
 #include "control/gossip/clock.h"
@@ -48,6 +49,9 @@ class Agent {
   // One admin request -> reply (also used by tests directly).
   nlohmann::json handle(const nlohmann::json& request);
 
+  // The Prometheus text served on --metrics.
+  std::string render_metrics() const;
+
  private:
   explicit Agent(Config config);
   void refresh();  // tables changed: networks joined/left, desired state recomputed
@@ -64,6 +68,7 @@ class Agent {
   Result<void> save_state();
   Result<void> publish_endpoint(const LocalEndpoint& ep);
   void watch_admin(int listen_fd);
+  void watch_metrics(int listen_fd);
 
   Config config_;
   LocalState state_;
@@ -76,6 +81,7 @@ class Agent {
   std::unique_ptr<ZmqDataplaneLink> link_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<MetricsServer> metrics_;
   gossip::TableStore::SubscriptionId subscription_ = 0;
   bool dirty_ = true;
   std::atomic<bool> stop_{false};

@@ -55,6 +55,7 @@ Result<void> Config::validate() {
   if (auto r = check_path(state_dir, "--state-dir"); !r) return r;
   auto metrics = gossip::Address::parse(metrics_address);
   if (!metrics) return make_error("--metrics: {}", metrics.error().message);
+  metrics_bind = *metrics;
   if (auto lvl = log::parse_level(log_level); !lvl) return make_error("--log-level: {}", lvl.error().message);
   if (ipam_slots == 0 || ipam_slots > 256 || (ipam_slots & (ipam_slots - 1)) != 0) {
     return make_error("--ipam-slots: {} must be a power of two from 1 to 256", ipam_slots);

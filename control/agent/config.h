@@ -41,6 +41,7 @@ struct Config {
   // Derived, valid after validate().
   gossip::Address bind_address;
   std::vector<gossip::Address> seed_addresses;
+  gossip::Address metrics_bind;
   std::uint32_t effective_ipam_slot = 0;
 };
 

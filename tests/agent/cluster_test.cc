@@ -218,6 +218,19 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   expect_all_pairs_ping(eps, seconds(5));
   ASSERT_FALSE(HasFailure()) << dptest::DataplaneTest::ctl(1, {"show"}).output;
 
+  // Metrics on the host's loopback: gossip, reconciliation, data-plane counters with labels.
+  auto scrape =
+      topo_->exec(topo_->host(1), {"bash", "-c",
+                                   "exec 3<>/dev/tcp/127.0.0.1/9475; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; "
+                                   "cat <&3"});
+  ASSERT_TRUE(scrape);
+  for (const char* want :
+       {"HTTP/1.1 200 OK", "ferry_gossip_members{state=\"alive\"} 3", "ferry_reconcile_dataplane_up 1",
+        "ferry_networks{state=\"active\"} 1", "ferry_dataplane_port_rx_packets_total{port=\"uplink\"",
+        "ferry_dataplane_drops_total{reason="}) {
+    EXPECT_NE(scrape->output.find(want), std::string::npos) << want << " not in:\n" << scrape->output;
+  }
+
   // Removing a network with endpoints is refused.
   auto busy = agent_ctl(1, {"net", "rm", "blue"});
   EXPECT_EQ(busy.exit_code, 1) << busy.output;

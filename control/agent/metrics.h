@@ -1,0 +1,63 @@
+// Prometheus text exposition (format 0.0.4): MetricsWriter builds the body,
+// MetricsServer answers `GET /metrics` over HTTP/1.1 on a TCP address
+// (loopback by default) from the agent's poll loop. One request per
+// connection, then close; idle connections are dropped after 5 s.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "control/gossip/address.h"
+
+namespace ferry::agent {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class MetricsWriter {
+ public:
+  // Starts a metric family; `type` is "counter" or "gauge".
+  void family(const std::string& name, const char* type, const std::string& help);
+  // One sample of the current family (label values are escaped).
+  void sample(const std::string& name, const Labels& labels, double value);
+  void sample(const std::string& name, double value) { sample(name, {}, value); }
+  [[nodiscard]] const std::string& text() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class MetricsServer {
+ public:
+  using Render = std::function<std::string()>;
+  static constexpr std::size_t kMaxRequestSize = 8192;
+
+  MetricsServer(gossip::Address address, Render render) : address_(address), render_(std::move(render)) {}
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  Result<int> open();                                               // the listening fd
+  [[nodiscard]] gossip::Address bound() const { return address_; }  // port filled in when 0 was asked
+  std::vector<int> accept_all();
+  bool on_readable(int fd);  // false: closed (unwatch it)
+  std::vector<int> expire();
+
+ private:
+  struct Conn {
+    std::string buffer;
+    std::chrono::steady_clock::time_point opened;
+  };
+  void respond(int fd, int status, const char* reason, const std::string& body);
+
+  gossip::Address address_;
+  Render render_;
+  int listen_fd_ = -1;
+  std::map<int, Conn> conns_;
+};
+
+}  // namespace ferry::agent
