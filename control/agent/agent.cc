@@ -213,8 +213,9 @@ void Agent::refresh() {
   DesiredInputs in;
   in.self_vtep = config_.advertise_address;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
-  for (const auto& [name, ep] : state_.endpoints)
+  for (const auto& [name, ep] : state_.endpoints) {
     in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
+  }
   for (const auto& e : view.active) {
     for (auto& rec : endpoints_->list(e.record.name)) {
       if (rec.owner != config_.node_name) in.remote_endpoints.push_back(std::move(rec));
@@ -311,8 +312,9 @@ json Agent::net_create(const json& req) {
     rec.vni = pick_vni(view, rec.name);
   }
   if (auto r = check_create(view, rec); !r) return error_reply(r.error().message);
-  if (view.find(rec.name) != nullptr)
+  if (view.find(rec.name) != nullptr) {
     return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", false}};
+  }
   state_.networks[rec.name] = rec;
   if (auto r = save_state(); !r) {
     state_.networks.erase(rec.name);

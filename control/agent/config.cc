@@ -27,8 +27,9 @@ Result<void> Config::validate() {
   if (node_name.empty()) return make_error("--name: missing (and the host name is empty)");
   if (node_name.size() > 64) return make_error("--name: '{}' is longer than 64 bytes", node_name);
   for (char c : node_name) {
-    if (c <= ' ' || c == '/' || c == 0x7f)
+    if (c <= ' ' || c == '/' || c == 0x7f) {
       return make_error("--name: '{}' has a space, '/' or control byte", node_name);
+    }
   }
   if (advertise_address.empty()) return make_error("--advertise: missing (this host's VTEP IPv4 address)");
   auto vtep = dp_api::parse_unicast_ipv4(advertise_address);

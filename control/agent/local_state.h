@@ -29,7 +29,7 @@ struct LocalState {
   std::map<std::string, LocalEndpoint> endpoints;  // by name
 
   [[nodiscard]] std::string encode() const;
-  static Result<LocalState> decode(std::string_view json);
+  static Result<LocalState> decode(std::string_view text);
 
   // state_dir/state.json; a missing file is an empty state.
   static Result<LocalState> load(const std::string& state_dir);

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
-  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
+  // Before any thread exists: single-threaded here.
+  if (::sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {  // NOLINT(concurrency-mt-unsafe)
     std::perror("ferry-agent: sigprocmask");
     return 1;
   }

@@ -20,6 +20,7 @@ class ConfigTest : public ::testing::Test {
     std::vector<std::string> all{"ferry-agent"};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(all.size());
     for (auto& a : all) argv.push_back(a.data());
     ParseOutcome outcome;
     return parse_config(std::span<char* const>(argv.data(), argv.size()), outcome);

@@ -16,7 +16,7 @@ std::string cell(const nlohmann::json& v) {
 
 // One list command: `op` returns {op: [objects]}; `columns` picks the fields.
 void add_list(CLI::App& app, Options& options, Runner& runner, const std::string& op, const std::string& help,
-              std::vector<std::string> columns) {
+              const std::vector<std::string>& columns) {
   auto* cmd = app.add_subcommand(op, help);
   add_common(*cmd, options, true);
   cmd->callback([&options, &runner, op, columns] {
@@ -30,6 +30,7 @@ void add_list(CLI::App& app, Options& options, Runner& runner, const std::string
       Table table(columns);
       for (const auto& row : reply.at(op)) {
         std::vector<std::string> cells;
+        cells.reserve(columns.size());
         for (const auto& c : columns) cells.push_back(row.contains(c) ? cell(row.at(c)) : "-");
         table.add_row(std::move(cells));
       }
