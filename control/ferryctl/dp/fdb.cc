@@ -1,0 +1,45 @@
+// ferryctl dp fdb add --vni N --mac MAC --vtep A.B.C.D | fdb del --vni N --mac MAC
+#include "control/ferryctl/dp/dp.h"
+
+namespace ferry::ctl::dp {
+
+void add_fdb(CLI::App& dp, Options& options, Runner& runner) {
+  auto* fdb = dp.add_subcommand("fdb", "remote MAC entries (MAC -> VTEP)");
+  fdb->require_subcommand(1);
+
+  struct Args {
+    std::uint32_t vni = 0;
+    std::string mac;
+    std::string vtep;
+  };
+  static Args args;
+
+  auto* add = fdb->add_subcommand("add", "add or replace a remote MAC entry");
+  add->add_option("--vni", args.vni, "network")->required();
+  add->add_option("--mac", args.mac, "remote endpoint MAC")->required();
+  add->add_option("--vtep", args.vtep, "remote VTEP IPv4")->required();
+  add->callback([&options, &runner] {
+    runner.action = [&options] {
+      v1::Request request;
+      auto* m = request.mutable_fdb_add();
+      m->set_vni(args.vni);
+      m->set_mac(args.mac);
+      m->set_vtep(args.vtep);
+      return call_and_report(options, std::move(request));
+    };
+  });
+
+  auto* del = fdb->add_subcommand("del", "remove a remote MAC entry");
+  del->add_option("--vni", args.vni, "network")->required();
+  del->add_option("--mac", args.mac, "remote endpoint MAC")->required();
+  del->callback([&options, &runner] {
+    runner.action = [&options] {
+      v1::Request request;
+      request.mutable_fdb_del()->set_vni(args.vni);
+      request.mutable_fdb_del()->set_mac(args.mac);
+      return call_and_report(options, std::move(request));
+    };
+  });
+}
+
+}  // namespace ferry::ctl::dp

@@ -1,0 +1,35 @@
+// A blocking client for the v1 API: one fresh ZeroMQ REQ socket per call,
+// with send/receive timeouts and linger 0, so a dead or wedged server costs
+// at most `timeout` and never hangs the caller (REQ sockets cannot recover
+// from a lost reply, hence one per call).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "common/result.h"
+#include "dataplane/api/request.h"
+
+namespace ferry::dp_api {
+
+class Client {
+ public:
+  explicit Client(std::string endpoint, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000))
+      : endpoint_(std::move(endpoint)), timeout_(timeout) {}
+
+  // Sends `request` (api_version filled in) and returns the reply, whatever
+  // its status. Errors only for transport failures (no reply in time, or a
+  // reply that is not a Reply).
+  Result<v1::Reply> call(v1::Request request) const;
+
+  // Raw form for tests: sends arbitrary bytes.
+  Result<v1::Reply> call_raw(const std::string& bytes) const;
+
+  [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace ferry::dp_api

@@ -1,0 +1,82 @@
+// ferry-dataplane's command line, parsed into one Config with validate(), and
+// the EAL argument vector derived from it. Nothing below main() reads flags.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dataplane/api/addr.h"
+
+namespace ferry::dataplane::app {
+
+enum class UplinkKind : std::uint8_t { kPci, kInterface };
+
+// How a kernel interface becomes a DPDK port. kAuto (uplink only): af_xdp,
+// falling back to af_packet when af_xdp cannot start (or under --no-huge).
+enum class PortDriver : std::uint8_t { kAuto, kAfXdp, kAfPacket };
+
+const char* driver_name(PortDriver driver);
+
+struct Config {
+  // --uplink: a PCI address (0000:3b:00.0, bound to vfio-pci) or a kernel
+  // interface name.
+  std::string uplink;
+  UplinkKind uplink_kind = UplinkKind::kInterface;
+  PortDriver uplink_driver = PortDriver::kAuto;  // --uplink-driver, interfaces only
+
+  dp_api::Ipv4Prefix vtep;              // --vtep-ip A.B.C.D/LEN: our underlay address
+  std::optional<dp_api::Ipv4> gateway;  // --gateway: next hop for VTEPs outside `vtep`'s subnet
+
+  std::string api_endpoint;  // --api ipc://PATH
+  std::string api_path;      // PATH (the socket file)
+
+  // --lcores: EAL lcore list; the first lcore is the control (main) lcore,
+  // every other one a worker. Empty: "0,1" floating over the CPUs this
+  // process may use (so several data planes share the machine).
+  std::string lcores;
+
+  bool no_huge = false;           // --no-huge: anonymous memory, af_packet only
+  std::uint32_t memory_mb = 256;  // --memory-mb: EAL memory with --no-huge
+  std::uint32_t mbufs = 32767;    // --mbufs: mbufs in the packet pool (~75 MB)
+
+  // --idle-sleep-us: longest back-off sleep of an idle worker, microseconds;
+  // 0 = busy polling (benchmarks).
+  std::uint32_t idle_sleep_us = 100;
+
+  // --endpoint-driver: PMD for container veths. af_packet by default: works
+  // with and without hugepages and on any veth; see docs/dataplane.md.
+  PortDriver endpoint_driver = PortDriver::kAfPacket;
+
+  std::uint16_t vxlan_port = 4789;    // --vxlan-port: UDP destination port
+  std::uint32_t arp_timeout_s = 300;  // --arp-timeout-s: underlay ARP entry lifetime
+
+  std::string file_prefix;         // --file-prefix: EAL runtime prefix; empty = "ferry-<pid>"
+  std::string log_level = "info";  // --log-level
+
+  std::vector<std::string> eal_args;  // everything after "--", passed to EAL last
+
+  // Checks the fields together (gateway inside the VTEP subnet, ranges).
+  [[nodiscard]] Result<void> validate() const;
+};
+
+// Outcome of parsing: a Config, or the help text when --help was given.
+struct ParsedArgs {
+  Config config;
+  std::optional<std::string> help;
+};
+
+// Parses argv (argv[0] is the program name). The error is one line.
+Result<ParsedArgs> parse_args(int argc, const char* const* argv);
+
+// True for "0000:3b:00.0" or "3b:00.0".
+bool looks_like_pci_address(const std::string& text);
+
+// The EAL argv (argv[0] included) for `config`; `pid` names the default
+// file prefix and `cpus` (the CPUs this process may run on) the default
+// lcore placement.
+std::vector<std::string> eal_arguments(const Config& config, int pid, const std::vector<int>& cpus);
+
+}  // namespace ferry::dataplane::app

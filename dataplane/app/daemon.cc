@@ -1,0 +1,365 @@
+#include "dataplane/app/daemon.h"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/log.h"
+#include "dataplane/app/api_server.h"
+#include "dataplane/app/arp.h"
+#include "dataplane/app/ports.h"
+#include "dataplane/app/run_loop.h"
+#include "dataplane/app/service.h"
+#include "dataplane/core/pipeline.h"
+
+namespace ferry::dataplane::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kApiPoll = std::chrono::milliseconds(10);
+constexpr auto kResolveEvery = std::chrono::milliseconds(50);
+constexpr auto kReclaimEvery = std::chrono::milliseconds(100);
+
+std::string random_boot_id() {
+  std::random_device rd;
+  std::uint64_t hi = (std::uint64_t{rd()} << 32) | rd();
+  std::uint64_t lo = (std::uint64_t{rd()} << 32) | rd();
+  return fmt::format("{:016x}{:016x}", hi, lo);
+}
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) {
+        cpus.push_back(cpu);
+      }
+    }
+  }
+  return cpus;
+}
+
+// The daemon's endpoint-port backend: DPDK hot plug + the run loop's list.
+class DpdkPorts final : public PortBackend {
+ public:
+  DpdkPorts(PortSetup& setup, RunLoop& loop) : setup_(setup), loop_(loop) {}
+  Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
+    return setup_.attach_interface(iface, driver, true);
+  }
+  void set_polled(const std::vector<PortId>& ports) override { loop_.set_endpoints(ports); }
+  void detach(const OpenedPort& port) override { setup_.detach(port); }
+  [[nodiscard]] PortCounters counters(PortId port) const override { return PortSetup::counters(port); }
+  [[nodiscard]] bool link_up(PortId port) const override { return PortSetup::link_up(port); }
+  [[nodiscard]] std::vector<WorkerInfo> workers() const override { return loop_.worker_info(); }
+
+ private:
+  PortSetup& setup_;
+  RunLoop& loop_;
+};
+
+}  // namespace
+
+HugepageState hugepage_state() {
+  HugepageState state;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator("/sys/kernel/mm/hugepages", ec)) {
+    std::ifstream in(dir.path() / "free_hugepages");
+    std::uint64_t n = 0;
+    if (in >> n) {
+      state.free_pages += n;
+    }
+  }
+  std::ifstream mounts("/proc/mounts");
+  std::string device, mount_point, fs_type, rest;
+  while (mounts >> device >> mount_point >> fs_type && std::getline(mounts, rest)) {
+    if (fs_type == "hugetlbfs") {
+      state.mounted = true;
+    }
+  }
+  return state;
+}
+
+Result<void> preflight(const Config& config) {
+  if (config.uplink_kind == UplinkKind::kInterface) {
+    if (!interface_exists(config.uplink)) {
+      return make_error("uplink interface '{}' does not exist in this network namespace", config.uplink);
+    }
+  } else {
+    std::string address = config.uplink.size() == 7 ? "0000:" + config.uplink : config.uplink;
+    if (!std::filesystem::exists("/sys/bus/pci/devices/" + address)) {
+      return make_error("uplink PCI device {} does not exist", config.uplink);
+    }
+  }
+  auto state = probe_socket_path(config.api_path);
+  if (!state) {
+    return state.error();
+  }
+  if (*state == SocketPathState::kLive) {
+    return make_error("API path {} is in use by a running process (another ferry-dataplane?)", config.api_path);
+  }
+  if (!config.no_huge) {
+    const auto huge = hugepage_state();
+    if (huge.free_pages == 0) {
+      return make_error(
+          "no free hugepages: reserve some (echo 512 > /proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev "
+          "/dev/hugepages) or run with --no-huge (af_packet ports)");
+    }
+    if (!huge.mounted) {
+      return make_error("hugetlbfs is not mounted: mount -t hugetlbfs nodev /dev/hugepages, or run with --no-huge");
+    }
+  }
+  return ok();
+}
+
+struct Daemon::Impl {
+  Config config;
+  bool eal_up = false;
+  rte_mempool* pool = nullptr;
+  std::unique_ptr<PortSetup> setup;
+  OpenedPort uplink;
+  MacAddr uplink_mac;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<RunLoop> loop;
+  std::unique_ptr<DpdkPorts> backend;
+  std::unique_ptr<UnderlayResolver> resolver;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<ApiServer> api;
+  log::RateLimiter inject_warnings{1.0, 5.0};
+
+  ~Impl() {
+    api.reset();  // stop answering first; removes the socket file
+    if (service) {
+      service->detach_all();
+    }
+    if (loop) {
+      loop->stop();
+    }
+    service.reset();
+    backend.reset();
+    loop.reset();
+    if (setup && uplink.id != kInvalidPort) {
+      setup->detach(uplink);
+    }
+    pipeline.reset();
+    if (eal_up) {
+      rte_eal_cleanup();
+    }
+  }
+
+  void send_frame(std::span<const std::uint8_t, kArpFrameSize> frame) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    if (m == nullptr) {
+      return;
+    }
+    auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+    std::memcpy(data, frame.data(), frame.size());
+    m->data_len = static_cast<std::uint16_t>(frame.size());
+    m->pkt_len = static_cast<std::uint32_t>(frame.size());
+    if (!pipeline->inject(m)) {
+      rte_pktmbuf_free(m);
+      if (inject_warnings.allow(Clock::now())) {
+        spdlog::warn("uplink injection ring full: ARP frame dropped");
+      }
+    }
+  }
+
+  // ARP for our VTEP IP (requests to answer, replies to our probes).
+  void drain_slow_path() {
+    void* objs[32];
+    const auto dp_vtep = config.vtep.addr;
+    const dp_api::MacAddr our_mac{uplink_mac.bytes};
+    for (;;) {
+      const unsigned n = rte_ring_dequeue_burst(pipeline->slow_path_rx(), objs, 32, nullptr);
+      for (unsigned i = 0; i < n; ++i) {
+        auto* m = static_cast<rte_mbuf*>(objs[i]);
+        const auto arp = parse_arp({rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m)});
+        rte_pktmbuf_free(m);
+        if (!arp) {
+          continue;
+        }
+        resolver->on_arp(arp->sender_ip, arp->sender_mac, Clock::now());
+        if (arp->op == kArpRequest && arp->target_ip == dp_vtep && !arp->sender_mac.is_multicast()) {
+          std::array<std::uint8_t, kArpFrameSize> frame{};
+          build_arp_reply(frame, our_mac, dp_vtep, *arp);
+          send_frame(frame);
+        }
+      }
+      if (n < 32) {
+        return;
+      }
+    }
+  }
+
+  // Keeps every referenced VTEP's next hop resolved and programmed.
+  void resolve() {
+    const auto now = Clock::now();
+    const auto vteps = pipeline->tables().vteps();
+    std::vector<dp_api::Ipv4> ips;
+    ips.reserve(vteps.size());
+    for (const auto& v : vteps) {
+      ips.push_back(dp_api::Ipv4{v.ip.value});
+    }
+    resolver->set_vteps(ips);
+    const dp_api::MacAddr our_mac{uplink_mac.bytes};
+    for (const auto target : resolver->due_probes(now)) {
+      std::array<std::uint8_t, kArpFrameSize> frame{};
+      build_arp_request(frame, our_mac, config.vtep.addr, target);
+      send_frame(frame);
+    }
+    for (const auto& v : vteps) {
+      const auto mac = resolver->resolved_mac(dp_api::Ipv4{v.ip.value}, now);
+      if (mac && (!v.resolved || v.next_hop.bytes != mac->bytes)) {
+        if (auto r = pipeline->tables().set_vtep_next_hop(v.ip, MacAddr{mac->bytes}); !r) {
+          spdlog::warn("VTEP {}: {}", v.ip.to_string(), r.error().message);
+        } else {
+          spdlog::info("VTEP {} reachable via {}", v.ip.to_string(), dp_api::format_mac(*mac));
+        }
+      } else if (!mac && v.resolved) {
+        (void)pipeline->tables().clear_vtep_next_hop(v.ip);
+        spdlog::info("VTEP {}: next hop expired, resolving again", v.ip.to_string());
+      }
+    }
+  }
+};
+
+Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
+  if (auto checked = preflight(config); !checked) {
+    return checked.error();
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  const Config& cfg = impl->config;
+
+  // EAL
+  const auto args = eal_arguments(cfg, getpid(), allowed_cpus());
+  std::string joined;
+  for (const auto& arg : args) {
+    joined += (joined.empty() ? "" : " ") + arg;
+  }
+  spdlog::info("EAL arguments: {}", joined);
+  std::vector<char*> argv;
+  std::vector<std::string> storage(args);  // rte_eal_init may permute argv
+  for (auto& arg : storage) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+    const int err = rte_errno;
+    return make_error("DPDK EAL initialisation failed: {}{}", rte_strerror(err),
+                      cfg.no_huge ? "" : " (no hugepages? try --no-huge, or reserve and mount hugepages)");
+  }
+  impl->eal_up = true;
+
+  std::vector<unsigned> workers;
+  unsigned lcore = 0;
+  RTE_LCORE_FOREACH_WORKER(lcore) { workers.push_back(lcore); }
+  if (workers.empty()) {
+    return make_error("--lcores must name at least two lcores: the first runs the control thread, the others workers");
+  }
+
+  auto pool = create_packet_pool(cfg);
+  if (!pool) {
+    return pool.error();
+  }
+  impl->pool = *pool;
+  impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()));
+  auto uplink = impl->setup->open_uplink(cfg);
+  if (!uplink) {
+    return uplink.error();
+  }
+  impl->uplink = *uplink;
+  impl->uplink_mac = PortSetup::mac(uplink->id);
+  const std::uint32_t mtu = PortSetup::mtu(*uplink, cfg);
+  spdlog::info("uplink {}: DPDK port {} ({}), MAC {}, MTU {}", cfg.uplink, uplink->id, uplink->driver,
+               impl->uplink_mac.to_string(), mtu);
+
+  PipelineConfig pc;
+  pc.underlay.vtep_ip = Ipv4Addr{cfg.vtep.addr.value};
+  pc.underlay.uplink_mac = impl->uplink_mac;
+  pc.underlay.udp_port = cfg.vxlan_port;
+  pc.uplink_port = uplink->id;
+  pc.underlay_mtu = mtu;
+  pc.tables.max_workers = static_cast<std::uint32_t>(workers.size());
+  pc.tables.name = fmt::format("ferry{}", getpid());
+  auto pipeline = Pipeline::create(pc);
+  if (!pipeline) {
+    return pipeline.error().wrap("pipeline");
+  }
+  impl->pipeline = std::move(*pipeline);
+
+  RunLoop::Params rp;
+  rp.uplink = uplink->id;
+  rp.uplink_rx_queues = static_cast<std::uint16_t>(workers.size());
+  rp.idle_sleep_us = cfg.idle_sleep_us;
+  impl->loop = std::make_unique<RunLoop>(*impl->pipeline, rp);
+  if (auto started = impl->loop->start(workers, impl->pool); !started) {
+    return started.error();
+  }
+  impl->backend = std::make_unique<DpdkPorts>(*impl->setup, *impl->loop);
+
+  UnderlayResolver::Params params;
+  params.local = cfg.vtep;
+  params.gateway = cfg.gateway;
+  params.reachable = std::chrono::seconds(cfg.arp_timeout_s);
+  impl->resolver = std::make_unique<UnderlayResolver>(params);
+
+  Identity identity;
+  identity.boot_id = random_boot_id();
+  identity.start_time_unix_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  identity.started = Clock::now();
+  identity.uplink = impl->uplink;
+  impl->service = std::make_unique<Service>(impl->config, *impl->pipeline, *impl->backend, *impl->resolver, identity);
+
+  auto api = ApiServer::bind(cfg.api_path);
+  if (!api) {
+    return api.error();
+  }
+  impl->api = std::move(*api);
+  spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep), workers.size(),
+               cfg.api_endpoint, identity.boot_id);
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+int Daemon::run(const std::atomic<bool>& stop) {
+  Impl& d = *impl_;
+  auto next_resolve = Clock::now();
+  auto next_reclaim = Clock::now() + kReclaimEvery;
+  const auto handler = [&d](std::span<const std::uint8_t> bytes) { return d.service->handle_bytes(bytes); };
+  while (!stop.load()) {
+    auto served = d.api->serve(kApiPoll, handler);
+    if (!served) {
+      spdlog::error("API: {}", served.error().message);
+      return 1;
+    }
+    d.drain_slow_path();
+    const auto now = Clock::now();
+    if (now >= next_resolve) {
+      d.resolve();
+      next_resolve = now + kResolveEvery;
+    }
+    if (now >= next_reclaim) {
+      d.pipeline->tables().reclaim();
+      next_reclaim = now + kReclaimEvery;
+    }
+  }
+  spdlog::info("stopping");
+  return 0;
+}
+
+}  // namespace ferry::dataplane::app

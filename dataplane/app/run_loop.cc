@@ -1,0 +1,158 @@
+#include "dataplane/app/run_loop.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace ferry::dataplane::app {
+namespace {
+
+// Empty polls before the first sleep: short gaps inside a flow stay polled.
+constexpr std::uint32_t kEmptyPollsBeforeSleep = 128;
+
+void bump(std::atomic<std::uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+RunLoop::RunLoop(Pipeline& pipeline, Params params)
+    : pipeline_(pipeline), params_(params), endpoints_(new PortList{}) {}
+
+RunLoop::~RunLoop() {
+  stop();
+  delete endpoints_.load();
+}
+
+Result<void> RunLoop::start(const std::vector<unsigned>& worker_lcores, rte_mempool* pool) {
+  for (std::size_t i = 0; i < worker_lcores.size(); ++i) {
+    auto worker = std::make_unique<Worker>();
+    worker->loop = this;
+    worker->lcore_id = worker_lcores[i];
+    worker->queue = static_cast<std::uint16_t>(i);
+    auto ctx = pipeline_.make_lcore(static_cast<std::uint32_t>(i), worker->queue, pool);
+    if (!ctx) {
+      return ctx.error().wrap(fmt::format("worker {} (lcore {})", i, worker_lcores[i]));
+    }
+    worker->ctx = std::move(*ctx);
+    workers_.push_back(std::move(worker));
+  }
+  for (auto& worker : workers_) {
+    if (int rc = rte_eal_remote_launch(&RunLoop::worker_main, worker.get(), worker->lcore_id); rc != 0) {
+      stop();
+      return make_sys_error(-rc, "launch worker on lcore {}", worker->lcore_id);
+    }
+    launched_ = true;
+  }
+  return ok();
+}
+
+void RunLoop::set_endpoints(const std::vector<PortId>& ports) {
+  auto* list = new PortList{};
+  for (PortId port : ports) {
+    if (list->count < kMaxPorts) {
+      list->ports[list->count++] = port;
+    }
+  }
+  const PortList* old = endpoints_.exchange(list, std::memory_order_acq_rel);
+  // Every worker reports to the tables' QSBR variable once per iteration; after
+  // one grace period none can still hold `old` or be inside a burst of a port
+  // it no longer lists.
+  pipeline_.tables().synchronize();
+  delete old;
+}
+
+void RunLoop::stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  if (launched_) {
+    for (auto& worker : workers_) {
+      rte_eal_wait_lcore(worker->lcore_id);
+    }
+    launched_ = false;
+  }
+  for (auto& worker : workers_) {
+    if (worker->ctx) {
+      pipeline_.release_lcore(*worker->ctx);
+      worker->ctx.reset();
+    }
+  }
+}
+
+std::vector<WorkerInfo> RunLoop::worker_info() const {
+  std::vector<WorkerInfo> out;
+  for (const auto& worker : workers_) {
+    out.push_back(WorkerInfo{worker->lcore_id, worker->counters.polls.load(std::memory_order_relaxed),
+                             worker->counters.busy_polls.load(std::memory_order_relaxed),
+                             worker->counters.idle_sleeps.load(std::memory_order_relaxed)});
+  }
+  return out;
+}
+
+int RunLoop::worker_main(void* arg) {
+  auto* worker = static_cast<Worker*>(arg);
+  worker->loop->run(*worker);
+  return 0;
+}
+
+void RunLoop::run(Worker& worker) {
+  LcoreContext& ctx = *worker.ctx;
+  const PortId uplink = params_.uplink;
+  const std::uint16_t queue = worker.queue;
+  const bool polls_uplink = queue < params_.uplink_rx_queues;
+  const bool drains_injected = queue == 0;
+  const std::uint32_t max_sleep_us = params_.idle_sleep_us;
+  std::uint32_t empty_polls = 0;
+  std::uint32_t sleep_us = 0;
+  rte_mbuf* pkts[kBurstSize];
+
+  spdlog::debug("worker {} running on lcore {}", queue, worker.lcore_id);
+  while (!stop_.load(std::memory_order_relaxed)) {
+    std::uint32_t received = 0;
+    if (polls_uplink) {
+      const std::uint16_t n = rte_eth_rx_burst(uplink, queue, pkts, kBurstSize);
+      if (n != 0) {
+        pipeline_.process_uplink(ctx, pkts, n);
+        received += n;
+      }
+    }
+    const PortList* list = endpoints_.load(std::memory_order_acquire);
+    for (std::uint16_t i = 0; i < list->count; ++i) {
+      const PortId port = list->ports[i];
+      const std::uint16_t n = rte_eth_rx_burst(port, queue, pkts, kBurstSize);
+      if (n != 0) {
+        pipeline_.process_endpoint(ctx, port, pkts, n);
+        received += n;
+      }
+    }
+    if (drains_injected) {
+      pipeline_.drain_injected(ctx);
+    }
+    ctx.quiescent();  // `list` is not used past this point
+    bump(worker.counters.polls);
+
+    if (received != 0) {
+      bump(worker.counters.busy_polls);
+      empty_polls = 0;
+      sleep_us = 0;
+      continue;
+    }
+    if (max_sleep_us == 0 || ++empty_polls < kEmptyPollsBeforeSleep) {
+      continue;
+    }
+    // Idle: sleep 1, 2, 4, ... us up to the bound; any frame resets it.
+    sleep_us = std::min(max_sleep_us, sleep_us == 0 ? 1U : sleep_us * 2);
+    ctx.offline();
+    rte_delay_us_sleep(sleep_us);
+    ctx.online();
+    bump(worker.counters.idle_sleeps);
+  }
+  ctx.offline();
+}
+
+}  // namespace ferry::dataplane::app

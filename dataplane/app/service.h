@@ -1,0 +1,98 @@
+// The v1 API's semantics: turns checked commands into table and port changes
+// and builds replies. Runs on the control thread only. Every request is
+// checked in full (dp_api::parse_request, then existence/duplicates here)
+// before anything changes, so a refused request leaves no trace.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dataplane/api/request.h"
+#include "dataplane/app/arp.h"
+#include "dataplane/app/config.h"
+#include "dataplane/app/ports.h"
+#include "dataplane/core/pipeline.h"
+
+namespace ferry::dataplane::app {
+
+namespace v1 = ::ferry::dataplane::v1;
+
+// How endpoint ports come and go; the daemon's one uses DPDK hot plug and the
+// run loop, tests use a fake.
+class PortBackend {
+ public:
+  virtual ~PortBackend() = default;
+  // Opens and starts `iface`; it is not polled yet.
+  virtual Result<OpenedPort> attach(const std::string& iface, PortDriver driver) = 0;
+  // The endpoint ports workers poll from now on; returns after a grace period.
+  virtual void set_polled(const std::vector<PortId>& ports) = 0;
+  // Closes a port no worker polls or sends to any more.
+  virtual void detach(const OpenedPort& port) = 0;
+  [[nodiscard]] virtual PortCounters counters(PortId port) const = 0;
+  [[nodiscard]] virtual bool link_up(PortId port) const = 0;
+  // Per-worker run-loop counters (may be empty).
+  [[nodiscard]] virtual std::vector<struct WorkerInfo> workers() const = 0;
+};
+
+struct Identity {
+  std::string boot_id;
+  std::uint64_t start_time_unix_ms = 0;
+  std::chrono::steady_clock::time_point started;
+  OpenedPort uplink;
+};
+
+class Service {
+ public:
+  Service(const Config& config, Pipeline& pipeline, PortBackend& ports, UnderlayResolver& resolver, Identity identity);
+
+  // Request bytes in, reply bytes out; never throws.
+  std::string handle_bytes(std::span<const std::uint8_t> bytes);
+  v1::Reply handle(const dp_api::Command& command);
+
+  // Detaches every endpoint port (shutdown).
+  void detach_all();
+
+  [[nodiscard]] std::size_t endpoint_count() const { return endpoints_.size(); }
+
+ private:
+  struct Endpoint {
+    OpenedPort port;
+    std::uint32_t vni;
+    dp_api::MacAddr mac;
+    std::vector<dp_api::Ipv4Prefix> ips;
+  };
+
+  v1::Reply on(const dp_api::NetworkAddCmd& cmd);
+  v1::Reply on(const dp_api::NetworkDelCmd& cmd);
+  v1::Reply on(const dp_api::NetworkSetFloodCmd& cmd);
+  v1::Reply on(const dp_api::PortAddCmd& cmd);
+  v1::Reply on(const dp_api::PortDelCmd& cmd);
+  v1::Reply on(const dp_api::FdbAddCmd& cmd);
+  v1::Reply on(const dp_api::FdbDelCmd& cmd);
+  v1::Reply on(const dp_api::NeighAddCmd& cmd);
+  v1::Reply on(const dp_api::NeighDelCmd& cmd);
+  v1::Reply on(const dp_api::FloodAddCmd& cmd);
+  v1::Reply on(const dp_api::FloodDelCmd& cmd);
+  v1::Reply on(const dp_api::StatsCmd& cmd);
+  v1::Reply on(const dp_api::DumpCmd& cmd);
+  v1::Reply on(const dp_api::HealthCmd& cmd);
+  v1::Reply on(const dp_api::VersionCmd& cmd);
+
+  [[nodiscard]] const NetworkInfo* find_network(std::uint32_t vni, std::vector<NetworkInfo>& scratch) const;
+  [[nodiscard]] std::vector<PortId> polled_ports() const;
+  [[nodiscard]] std::string port_name(PortId port) const;
+
+  const Config& config_;
+  Pipeline& pipeline_;
+  PortBackend& ports_;
+  UnderlayResolver& resolver_;
+  Identity identity_;
+  std::map<std::string, Endpoint> endpoints_;  // by iface
+};
+
+}  // namespace ferry::dataplane::app

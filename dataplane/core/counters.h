@@ -1,0 +1,155 @@
+// Every pipeline counter and drop reason, defined once (X-macro): the enum,
+// the names used by stats/metrics and the help text all come from this list.
+//
+// Counters are per lcore, plain uint64_t bumped without atomics by the one
+// worker that owns them, and summed by readers (stats API) with relaxed loads.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/core/types.h"
+
+namespace ferry::dataplane {
+
+// X(kind, name, help). kind is Count (something happened) or Drop (a frame
+// was freed without being sent: exactly one Drop counter per dropped frame;
+// flooding also counts each copy it could not make or send).
+#define FERRY_DP_COUNTERS(X)                                                                                       \
+  X(Count, rx_uplink, "frames received from the uplink")                                                           \
+  X(Count, rx_endpoint, "frames received from endpoint ports")                                                     \
+  X(Count, decap, "VXLAN frames decapsulated and delivered to at least one local port")                            \
+  X(Count, encap, "frames encapsulated towards a remote VTEP (one per copy)")                                      \
+  X(Count, local_switched, "frames switched from one endpoint port to another (one per copy)")                     \
+  X(Count, flooded, "broadcast/multicast/unknown frames replicated (one per ingress frame)")                       \
+  X(Count, flood_copies, "extra copies made for flooding (local ports + flood-list VTEPs)")                        \
+  X(Count, arp_proxied, "ARP requests from endpoints answered by the data plane")                                  \
+  X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                          \
+  X(Count, injected, "frames from the control thread sent on the uplink")                                          \
+  X(Count, tx, "frames accepted by a TX queue")                                                                    \
+  X(Drop, truncated, "frame too short for the headers it claims (outer or inner)")                                 \
+  X(Drop, bad_ip_header, "outer IPv4 header malformed (version, IHL, total length)")                               \
+  X(Drop, bad_ip_checksum, "outer IPv4 header checksum wrong")                                                     \
+  X(Drop, ip_fragment, "outer IPv4 fragment (VTEPs never fragment; reassembly unsupported)")                       \
+  X(Drop, not_for_us, "uplink frame not addressed to our uplink MAC / VTEP IP")                                    \
+  X(Drop, not_vxlan, "uplink frame that is not IPv4/UDP to the VXLAN port (nor ARP)")                              \
+  X(Drop, bad_vxlan_flags, "VXLAN header without the I flag")                                                      \
+  X(Drop, unknown_vni, "VXLAN frame for a VNI we do not serve")                                                    \
+  X(Drop, unknown_src_vtep, "VXLAN frame from a VTEP that is not a peer of that network")                          \
+  X(Drop, unknown_inner_dst, "decapsulated frame whose inner destination MAC is not a local port")                 \
+  X(Drop, arp_not_for_us, "ARP on the uplink not targeting our VTEP IP")                                           \
+  X(Drop, slow_path_full, "slow-path ring full (control thread not draining)")                                     \
+  X(Drop, unknown_port, "frame from a port that is not (or no longer) an endpoint")                                \
+  X(Drop, spoofed_src_mac, "endpoint frame whose source MAC is not the endpoint's")                                \
+  X(Drop, spoofed_src_ip, "endpoint IPv4/ARP frame whose source IPv4 is not the endpoint's")                       \
+  X(Drop, vlan_tagged, "802.1Q/802.1ad-tagged frame from an endpoint (would bypass IPv4 anti-spoofing)")           \
+  X(Drop, bad_arp, "malformed ARP from an endpoint")                                                               \
+  X(Drop, unknown_unicast, "unicast to an unknown MAC in a network that does not flood")                           \
+  X(Drop, hairpin, "frame whose destination is the port it came from")                                             \
+  X(Drop, flood_no_target, "broadcast/multicast/unknown frame with no other port and no flood VTEP to go to")      \
+  X(Drop, vtep_unresolved, "frame (or flood copy) to a remote VTEP whose next-hop MAC is not resolved yet")        \
+  X(Drop, mtu_exceeded, "frame (or flood copy) larger than the underlay MTU once encapsulated (never fragmented)") \
+  X(Drop, no_headroom, "mbuf without the 50 bytes of headroom encapsulation needs")                                \
+  X(Drop, no_mbuf, "mempool empty while copying a frame for flooding")                                             \
+  X(Drop, tx_full, "frames a TX queue did not accept")
+
+enum class Counter : std::uint16_t {
+#define FERRY_DP_X(kind, name, help) name,
+  FERRY_DP_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+};
+
+inline constexpr std::size_t kCounterCount = 0
+#define FERRY_DP_X(kind, name, help) +1
+    FERRY_DP_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+    ;
+
+enum class CounterKind : std::uint8_t { Count, Drop };
+
+struct CounterInfo {
+  std::string_view name;
+  CounterKind kind;
+  std::string_view help;
+};
+
+inline constexpr std::array<CounterInfo, kCounterCount> kCounterInfo = {{
+#define FERRY_DP_X(kind, name, help) {#name, CounterKind::kind, help},
+    FERRY_DP_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+}};
+
+[[nodiscard]] constexpr std::string_view counter_name(Counter c) {
+  return kCounterInfo[static_cast<std::size_t>(c)].name;
+}
+
+// Per-port counters (index = PortId), kept by the pipeline for RX and TX.
+#define FERRY_DP_PORT_COUNTERS(X)              \
+  X(rx_packets, "frames received on the port") \
+  X(rx_bytes, "bytes received on the port")    \
+  X(tx_packets, "frames sent on the port")     \
+  X(tx_bytes, "bytes sent on the port")        \
+  X(tx_dropped, "frames the port's TX queue did not accept")
+
+enum class PortCounter : std::uint8_t {
+#define FERRY_DP_X(name, help) name,
+  FERRY_DP_PORT_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+};
+inline constexpr std::size_t kPortCounterCount = 5;
+inline constexpr std::array<std::string_view, kPortCounterCount> kPortCounterNames = {
+#define FERRY_DP_X(name, help) #name,
+    FERRY_DP_PORT_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+};
+
+// Per-network counters (index = the network's stats slot, see NetworkInfo).
+#define FERRY_DP_NET_COUNTERS(X)                                     \
+  X(from_endpoints, "frames received from this network's endpoints") \
+  X(to_endpoints, "frames delivered to this network's endpoints")    \
+  X(encap, "frames encapsulated for this network")                   \
+  X(decap, "frames decapsulated for this network")                   \
+  X(dropped, "frames of this network dropped (any reason)")
+
+enum class NetCounter : std::uint8_t {
+#define FERRY_DP_X(name, help) name,
+  FERRY_DP_NET_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+};
+inline constexpr std::size_t kNetCounterCount = 5;
+inline constexpr std::array<std::string_view, kNetCounterCount> kNetCounterNames = {
+#define FERRY_DP_X(name, help) #name,
+    FERRY_DP_NET_COUNTERS(FERRY_DP_X)
+#undef FERRY_DP_X
+};
+
+// Most networks (VNIs) one data plane serves at a time.
+inline constexpr std::size_t kMaxNetworks = 1024;
+
+// One lcore's counters. Written only by its worker; read by anyone with
+// relaxed loads (a reader may see a value one burst old, never a torn one).
+struct alignas(64) LcoreCounters {
+  std::array<std::uint64_t, kCounterCount> counters{};
+  std::array<std::array<std::uint64_t, kPortCounterCount>, kMaxPorts> ports{};
+  std::array<std::array<std::uint64_t, kNetCounterCount>, kMaxNetworks> networks{};
+};
+
+// A snapshot summed over lcores (or one lcore's copy).
+struct Stats {
+  std::array<std::uint64_t, kCounterCount> counters{};
+  std::array<std::array<std::uint64_t, kPortCounterCount>, kMaxPorts> ports{};
+  std::array<std::array<std::uint64_t, kNetCounterCount>, kMaxNetworks> networks{};
+
+  [[nodiscard]] std::uint64_t operator[](Counter c) const { return counters[static_cast<std::size_t>(c)]; }
+  [[nodiscard]] std::uint64_t port(PortId p, PortCounter c) const { return ports[p][static_cast<std::size_t>(c)]; }
+  [[nodiscard]] std::uint64_t network(std::uint16_t stats_slot, NetCounter c) const {
+    return networks[stats_slot][static_cast<std::size_t>(c)];
+  }
+  // Sum of all Drop counters.
+  [[nodiscard]] std::uint64_t total_drops() const;
+  // Adds `c` to this snapshot (relaxed loads).
+  void add(const LcoreCounters& c);
+};
+
+}  // namespace ferry::dataplane

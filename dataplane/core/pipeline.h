@@ -1,0 +1,148 @@
+// The forwarding pipeline: endpoint ingress (anti-spoofing, ARP proxy, local
+// switching, VXLAN encapsulation, flooding) and uplink ingress (VXLAN
+// decapsulation, slow-path hand-off of ARP). No I/O of its own: the run loop
+// receives a burst and hands it here; frames leave through the lcore's TX
+// function (rte_eth_tx_burst by default) before process_* returns.
+//
+// See docs/dataplane-pipeline.md for how the run loop and the control thread
+// use it ("Interface") and for the design.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/result.h"
+#include "dataplane/core/counters.h"
+#include "dataplane/core/tables.h"
+#include "dataplane/core/types.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+namespace ferry::dataplane {
+
+struct PipelineConfig {
+  UnderlayConfig underlay;  // VTEP IP, uplink MAC, UDP port, TTL, DF
+  TablesConfig tables;
+  PortId uplink_port = 0;             // DPDK port id of the uplink
+  std::uint32_t underlay_mtu = 1500;  // IPv4 MTU of the uplink; 1500 .. 9216
+  // Outer UDP source port range (RFC 7348 §5: a hash of the inner flow mapped
+  // into it). Default: the IANA dynamic range.
+  std::uint16_t src_port_min = 49152;
+  std::uint16_t src_port_max = 65535;
+  // Slots of the slow-path rings (power of two).
+  std::uint32_t slow_path_ring_size = 1024;
+
+  [[nodiscard]] Result<void> validate() const;
+};
+
+// Sends n frames on (port, queue); returns how many were accepted. The
+// pipeline frees (and counts as tx_full) the rest.
+using TxFn = std::uint16_t (*)(void* arg, PortId port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
+
+// The default TxFn: rte_eth_tx_burst.
+std::uint16_t eth_tx_burst(void* arg, PortId port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
+
+// One worker's state: counters, TX buffers, RCU thread id. Create one per
+// worker lcore with Pipeline::make_lcore(); use it from that thread only.
+class alignas(64) LcoreContext {
+ public:
+  // Reports a quiescent state: the worker holds no table pointers. Call once
+  // per loop iteration, after process_* returned.
+  void quiescent();
+  // Around an idle sleep: an offline worker does not delay grace periods.
+  void offline();
+  void online();
+
+  // This lcore's counters (the owner reads them directly; others use
+  // Pipeline::stats()).
+  [[nodiscard]] const LcoreCounters& counters() const { return *counters_; }
+  [[nodiscard]] std::uint32_t worker_id() const { return worker_id_; }
+
+  // Replaces the TX function (tests, the bench). Default: eth_tx_burst.
+  void set_tx(TxFn fn, void* arg) {
+    tx_fn_ = fn;
+    tx_arg_ = arg;
+  }
+
+ private:
+  friend class Pipeline;
+  struct TxBuffer {
+    std::uint16_t n = 0;
+    rte_mbuf* pkts[kBurstSize];
+  };
+
+  std::uint32_t worker_id_ = 0;       // RCU QSBR thread id
+  std::uint16_t tx_queue_ = 0;        // TX queue this worker uses on every port
+  rte_mempool* copy_pool_ = nullptr;  // for flood copies
+  rte_rcu_qsbr* rcu_ = nullptr;
+  TxFn tx_fn_ = eth_tx_burst;
+  void* tx_arg_ = nullptr;
+  std::uint32_t touched_mask_ = 0;  // ports with frames in tx_
+  std::uint16_t ip_id_ = 0;         // outer IPv4 id when DF is off
+  TxBuffer tx_[kMaxPorts];
+  std::unique_ptr<LcoreCounters> counters_;
+};
+
+class Pipeline {
+ public:
+  // Creates the tables and the slow-path rings. Needs EAL initialised.
+  static Result<std::unique_ptr<Pipeline>> create(const PipelineConfig& config);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Control: the forwarding tables (add/del networks, ports, MACs, ...).
+  [[nodiscard]] Tables& tables() { return *tables_; }
+  [[nodiscard]] const Tables& tables() const { return *tables_; }
+  [[nodiscard]] const PipelineConfig& config() const { return config_; }
+
+  // Control (before starting the worker): a context for worker `worker_id`
+  // (0 .. tables.max_workers-1), which registers it with RCU (online).
+  // `tx_queue`: its TX queue on every port. `copy_pool`: mempool for flood
+  // copies (mbufs need RTE_PKTMBUF_HEADROOM >= 50). The pipeline keeps a
+  // pointer for stats(); the context must outlive its use by the worker.
+  Result<std::unique_ptr<LcoreContext>> make_lcore(std::uint32_t worker_id, std::uint16_t tx_queue,
+                                                   rte_mempool* copy_pool);
+  // Control: unregisters a context (after its worker stopped).
+  void release_lcore(LcoreContext& ctx);
+
+  // ---- worker hot path. n <= kBurstSize. Takes ownership of every mbuf:
+  // each is sent, handed to the slow path or freed (and counted).
+  void process_uplink(LcoreContext& ctx, rte_mbuf** pkts, std::uint16_t n);
+  void process_endpoint(LcoreContext& ctx, PortId port, rte_mbuf** pkts, std::uint16_t n);
+  // Sends up to a burst of frames the control thread queued with inject()
+  // out of the uplink. Call it from ONE worker's loop (e.g. worker 0).
+  void drain_injected(LcoreContext& ctx);
+
+  // ---- control thread: slow path
+  // Frames from the uplink for the control thread (ARP whose target is our
+  // VTEP IP: requests for us and replies to our requests), whole Ethernet
+  // frames. Multi-producer (workers), single consumer (control): dequeue with
+  // rte_ring_dequeue_burst and free them after use.
+  [[nodiscard]] rte_ring* slow_path_rx() const { return slow_rx_; }
+  // Queues a whole Ethernet frame for the uplink (ARP request/reply built by
+  // the control thread). False (frame not taken) when the ring is full.
+  bool inject(rte_mbuf* frame);
+
+  // Sum of every context's counters (relaxed reads; may lag a burst).
+  [[nodiscard]] Stats stats() const;
+  // One lcore's counters (per-lcore stats), in make_lcore order.
+  [[nodiscard]] std::vector<std::pair<std::uint32_t, Stats>> stats_per_lcore() const;
+
+ private:
+  explicit Pipeline(const PipelineConfig& config);
+  struct Burst;
+
+  PipelineConfig config_;
+  std::unique_ptr<Tables> tables_;
+  rte_ring* slow_rx_ = nullptr;
+  rte_ring* slow_tx_ = nullptr;
+  std::uint32_t src_port_span_ = 0;    // src_port_max - src_port_min + 1
+  std::vector<LcoreContext*> lcores_;  // control-side registry for stats
+  Stats released_;                     // counters of released contexts
+};
+
+}  // namespace ferry::dataplane

@@ -1,0 +1,132 @@
+// The API transport without a data plane: the REP server and the client
+// round-trip requests, time out cleanly, and handle stale/live socket paths.
+#include "dataplane/app/api_server.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "dataplane/api/client.h"
+
+namespace ferry::dataplane::app {
+namespace {
+
+using namespace std::chrono_literals;
+namespace v1 = ::ferry::dataplane::v1;
+
+std::string temp_path(const char* name) {
+  return (std::filesystem::temp_directory_path() / fmt::format("ferry-api-test-{}-{}", getpid(), name)).string();
+}
+
+// Serves with `server` until `stop`, answering health with the request's size.
+class ServingThread {
+ public:
+  explicit ServingThread(ApiServer& server) {
+    thread_ = std::thread([this, &server] {
+      while (!stop_) {
+        auto r = server.serve(10ms, [](std::span<const std::uint8_t> bytes) {
+          v1::Request request;
+          v1::Reply reply;
+          if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+            reply.set_status(v1::STATUS_MALFORMED);
+            reply.set_message("bad bytes");
+          } else {
+            reply.set_status(v1::STATUS_OK);
+            reply.set_message(fmt::format("op {}", static_cast<int>(request.op_case())));
+          }
+          std::string out;
+          reply.SerializeToString(&out);
+          return out;
+        });
+        ASSERT_TRUE(r) << r.error().message;
+      }
+    });
+  }
+  ~ServingThread() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(ApiServer, RoundTripsAndRemovesItsSocket) {
+  const auto path = temp_path("rt.sock");
+  {
+    auto server = ApiServer::bind(path);
+    ASSERT_TRUE(server) << server.error().message;
+    EXPECT_TRUE(std::filesystem::exists(path));
+    ServingThread serving(**server);
+    dp_api::Client client("ipc://" + path, 2s);
+    v1::Request request;
+    request.mutable_health_get();
+    auto reply = client.call(request);
+    ASSERT_TRUE(reply) << reply.error().message;
+    EXPECT_EQ(reply->status(), v1::STATUS_OK);
+    EXPECT_EQ(reply->message(), fmt::format("op {}", static_cast<int>(v1::Request::kHealthGet)));
+    auto bad = client.call_raw(std::string("\xff\xff\xff\xff\x0f", 5));
+    ASSERT_TRUE(bad) << bad.error().message;
+    EXPECT_EQ(bad->status(), v1::STATUS_MALFORMED);
+    // The server is still in step after a bad request.
+    EXPECT_TRUE(client.call(request));
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(ApiServer, ClientTimesOutWhenNobodyAnswers) {
+  const auto path = temp_path("none.sock");
+  dp_api::Client client("ipc://" + path, 200ms);
+  v1::Request request;
+  request.mutable_health_get();
+  const auto start = std::chrono::steady_clock::now();
+  auto reply = client.call(request);
+  EXPECT_FALSE(reply);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_NE(reply.error().message.find("no reply"), std::string::npos) << reply.error().message;
+}
+
+TEST(ApiServer, StaleSocketIsReusedLiveOneRefused) {
+  const auto path = temp_path("stale.sock");
+  // A socket file nobody listens on (a crashed process left it).
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  close(fd);
+  auto state = probe_socket_path(path);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(*state, SocketPathState::kStale);
+
+  auto first = ApiServer::bind(path);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*probe_socket_path(path), SocketPathState::kLive);
+  auto second = ApiServer::bind(path);
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos) << second.error().message;
+  first->reset();
+  EXPECT_EQ(*probe_socket_path(path), SocketPathState::kFree);
+}
+
+TEST(ApiServer, RegularFileIsNotTakenOver) {
+  const auto path = temp_path("file");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fclose(f);
+  }
+  auto server = ApiServer::bind(path);
+  EXPECT_FALSE(server);
+  EXPECT_TRUE(std::filesystem::exists(path));
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace ferry::dataplane::app

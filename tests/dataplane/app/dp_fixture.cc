@@ -1,0 +1,236 @@
+#include "tests/dataplane/app/dp_fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#ifndef FERRY_DATAPLANE_BIN
+#error "FERRY_DATAPLANE_BIN must name the ferry-dataplane executable"
+#endif
+#ifndef FERRY_CTL_BIN
+#error "FERRY_CTL_BIN must name the ferryctl executable"
+#endif
+
+namespace ferry::dptest {
+
+Result<std::unique_ptr<Background>> Background::start(const std::vector<std::string>& argv,
+                                                      const std::string& log_path) {
+  std::unique_ptr<Background> bg(new Background());
+  bg->log_path_ = log_path;
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return make_sys_error(errno, "open {}", log_path);
+  }
+  std::vector<char*> args;
+  std::vector<std::string> copy(argv);
+  for (auto& a : copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return make_sys_error(errno, "fork");
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(log_fd);
+  setpgid(pid, pid);
+  bg->pid_ = pid;
+  return bg;
+}
+
+bool Background::running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    reaped_ = true;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return false;
+  }
+  return true;
+}
+
+int Background::stop(std::chrono::milliseconds grace) {
+  if (!running()) return status_;
+  kill(-pid_, SIGTERM);
+  const bool exited = harness::wait_until([this] { return !running(); }, grace);
+  if (!exited) {
+    kill(-pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    status_ = -1;
+  }
+  return status_;
+}
+
+Background::~Background() { stop(); }
+
+std::string Background::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void DataplaneTest::TearDown() {
+  others_.clear();
+  for (auto& [host, dp] : dataplanes_) {
+    const int rc = dp->stop();
+    EXPECT_EQ(rc, 0) << "ferry-dataplane on host " << host << " did not exit cleanly:\n" << dp->log();
+    if (::testing::Test::HasFailure()) {
+      std::cerr << "---- ferry-dataplane host " << host << " log ----\n" << dp->log() << "\n";
+    }
+  }
+  // Logs of a passing test are of no further use; failing ones stay in /tmp.
+  if (!::testing::Test::HasFailure()) {
+    for (const auto& path : logs_) std::remove(path.c_str());
+  }
+  dataplanes_.clear();
+  harness::TopologyTest::TearDown();
+}
+
+std::string DataplaneTest::vtep_ip(int host) const { return topo_->config().subnet + "." + std::to_string(100 + host); }
+
+std::string DataplaneTest::api(int host) const {
+  return "ipc:///tmp/ferry-test-" + topo_->prefix() + "-h" + std::to_string(host) + ".sock";
+}
+
+void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
+  std::vector<std::string> argv{"ip",       "netns", "exec",      topo_->host(host),     FERRY_DATAPLANE_BIN,
+                                "--uplink", "ul0",   "--vtep-ip", vtep_ip(host) + "/24", "--api",
+                                api(host)};
+  bool huge = false;
+  for (const auto& e : extra) huge = huge || e == "--hugepages";
+  std::erase(extra, std::string("--hugepages"));
+  if (!huge) argv.emplace_back("--no-huge");
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const std::string log = "/tmp/ferry-test-" + topo_->prefix() + "-h" + std::to_string(host) + ".log";
+  logs_.push_back(log);
+  auto bg = Background::start(argv, log);
+  ASSERT_TRUE(bg) << bg.error().message;
+  auto* proc = bg->get();
+  dataplanes_[host] = std::move(*bg);
+  const bool up = harness::wait_until([&] { return !proc->running() || ctl(host, {"health"}).succeeded(); },
+                                      std::chrono::seconds(20), std::chrono::milliseconds(100));
+  ASSERT_TRUE(up && proc->running()) << "ferry-dataplane on host " << host << " did not come up:\n" << proc->log();
+}
+
+int DataplaneTest::stop_dataplane(int host) {
+  auto it = dataplanes_.find(host);
+  if (it == dataplanes_.end()) return -1;
+  const int rc = it->second->stop();
+  dataplanes_.erase(it);
+  return rc;
+}
+
+harness::CommandResult DataplaneTest::ctl(int host, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{FERRY_CTL_BIN, "dp", "--api", api(host), "--timeout-ms", "5000"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = harness::run_command(argv, std::chrono::seconds(20));
+  if (!r) return harness::CommandResult{-1, false, r.error().message};
+  return *r;
+}
+
+void DataplaneTest::ctl_ok(int host, const std::vector<std::string>& args) {
+  const auto r = ctl(host, args);
+  ASSERT_TRUE(r.succeeded()) << "ferryctl dp " << harness::join_argv(args) << " (host " << host
+                             << ") failed: " << r.output;
+}
+
+harness::CommandResult DataplaneTest::exec(const std::string& ns, const std::vector<std::string>& argv,
+                                           std::chrono::milliseconds timeout) {
+  auto r = topo_->exec(ns, argv, timeout);
+  if (!r) return harness::CommandResult{-1, false, r.error().message};
+  return *r;
+}
+
+Container DataplaneTest::add_container(const std::string& name, int host, const std::string& iface,
+                                       const std::string& mac, const std::string& ip) {
+  Container c;
+  auto ns = topo_->add_container(name);
+  EXPECT_TRUE(ns) << ns.error().message;
+  c.ns = ns ? *ns : "";
+  c.iface = iface;
+  c.mac = mac;
+  c.ip = ip;
+  c.host = host;
+  const std::string h = topo_->host(host);
+  const std::vector<std::vector<std::string>> steps{
+      {"ip", "-n", h, "link", "add", iface, "type", "veth", "peer", "name", "eth0", "netns", c.ns},
+      {"ip", "-n", h, "link", "set", iface, "mtu", "1500", "up"},
+      {"ip", "netns", "exec", h, "sysctl", "-qw", "net.ipv6.conf." + iface + ".disable_ipv6=1"},
+      {"ip", "netns", "exec", c.ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"},
+      {"ip", "-n", c.ns, "link", "set", "eth0", "address", mac, "mtu", "1450", "up"},
+      {"ip", "-n", c.ns, "addr", "add", ip + "/24", "dev", "eth0"},
+      // FACTS.md: TCP through a userspace forwarder needs complete checksums.
+      {"ip", "netns", "exec", c.ns, "ethtool", "-K", "eth0", "tx", "off"},
+  };
+  for (const auto& step : steps) {
+    auto r = harness::run_command(step);
+    EXPECT_TRUE(r && r->succeeded()) << harness::join_argv(step) << ": " << (r ? r->output : r.error().message);
+  }
+  return c;
+}
+
+void DataplaneTest::program(int host, std::uint32_t vni, const Container& local,
+                            const std::vector<Container>& remotes) {
+  const std::string v = std::to_string(vni);
+  ctl_ok(host, {"port", "add", "--vni", v, "--iface", local.iface, "--mac", local.mac, "--ip", local.ip + "/24"});
+  std::vector<int> flood_hosts;
+  for (const auto& r : remotes) {
+    ctl_ok(host, {"fdb", "add", "--vni", v, "--mac", r.mac, "--vtep", vtep_ip(r.host)});
+    ctl_ok(host, {"neigh", "add", "--vni", v, "--ip", r.ip, "--mac", r.mac});
+    if (std::find(flood_hosts.begin(), flood_hosts.end(), r.host) == flood_hosts.end()) {
+      flood_hosts.push_back(r.host);
+      ctl_ok(host, {"flood", "add", "--vni", v, "--vtep", vtep_ip(r.host)});
+    }
+  }
+}
+
+double DataplaneTest::iperf(const Container& client, const Container& server, int seconds, bool reverse) {
+  const std::string server_log = "/tmp/ferry-test-" + topo_->prefix() + "-iperf3-server.log";
+  logs_.push_back(server_log);
+  auto srv = Background::start({"ip", "netns", "exec", server.ns, "iperf3", "-s", "-1", "-p", "5201"}, server_log);
+  EXPECT_TRUE(srv) << srv.error().message;
+  if (!srv) return 0;
+  // The server is up once it listens; poll for that rather than sleeping.
+  const bool listening = harness::wait_until(
+      [&] {
+        auto r = exec(server.ns, {"ss", "-ltnH", "sport = :5201"});
+        return r.succeeded() && r.output.find("5201") != std::string::npos;
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(50));
+  EXPECT_TRUE(listening) << (*srv)->log();
+  std::vector<std::string> argv{"iperf3", "-c", server.ip, "-p", "5201", "-t", std::to_string(seconds), "-J"};
+  if (reverse) argv.emplace_back("-R");
+  auto r = exec(client.ns, argv, std::chrono::seconds(seconds + 20));
+  (*srv)->stop();
+  EXPECT_TRUE(r.succeeded()) << "iperf3 failed: " << r.output;
+  if (!r.succeeded()) return 0;
+  auto json = nlohmann::json::parse(r.output, nullptr, false);
+  if (json.is_discarded()) {
+    ADD_FAILURE() << "iperf3 output is not JSON: " << r.output;
+    return 0;
+  }
+  return json["end"]["sum_received"]["bits_per_second"].get<double>();
+}
+
+std::uint64_t DataplaneTest::rx_packets(const Container& c) {
+  auto r = exec(c.ns, {"cat", "/sys/class/net/eth0/statistics/rx_packets"});
+  return r.succeeded() ? std::stoull(r.output) : 0;
+}
+
+}  // namespace ferry::dptest

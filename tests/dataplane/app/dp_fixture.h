@@ -1,0 +1,99 @@
+// Integration fixture for ferry-dataplane: a harness Topology (hosts on one
+// underlay bridge), a ferry-dataplane per host started inside the host's
+// namespace, containers wired to hosts with veth pairs, and helpers to drive
+// `ferryctl dp` and measure with ping/iperf3. Everything is torn down by the
+// destructors (processes first, then namespaces), also when a test fails; the
+// harness's signal handler covers SIGINT/SIGTERM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "tests/harness/command.h"
+#include "tests/harness/topology.h"
+
+namespace ferry::dptest {
+
+// A child process in its own process group, output to a log file; SIGTERM
+// (then SIGKILL after 5 s) on destruction.
+class Background {
+ public:
+  static Result<std::unique_ptr<Background>> start(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  // Stops it and returns its exit status (-1 if killed by a signal).
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  [[nodiscard]] bool running();
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] std::string log() const;
+
+ private:
+  Background() = default;
+  pid_t pid_ = -1;
+  int status_ = -1;
+  bool reaped_ = false;
+  std::string log_path_;
+};
+
+struct Container {
+  std::string ns;     // namespace name
+  std::string iface;  // host-side veth name
+  std::string mac;
+  std::string ip;  // without prefix length
+  int host = 0;
+};
+
+class DataplaneTest : public harness::TopologyTest {
+ public:  // helpers are public so free test functions can share them
+  void TearDown() override;
+
+  // Underlay address ferry-dataplane uses on host i: SUBNET.(100+i). The
+  // kernel keeps SUBNET.i on ul0 for itself (kernel VTEPs, debugging).
+  [[nodiscard]] std::string vtep_ip(int host) const;
+  [[nodiscard]] std::string api(int host) const;
+
+  // Starts ferry-dataplane on host i (with --no-huge unless `extra` says
+  // otherwise) and waits until its API answers.
+  void start_dataplane(int host, std::vector<std::string> extra = {});
+  // Stops it with SIGTERM; returns the exit status.
+  int stop_dataplane(int host);
+
+  // Runs `ferryctl dp --api <host's API> args...`.
+  harness::CommandResult ctl(int host, const std::vector<std::string>& args);
+  // Same, and fails the test unless it exits 0.
+  void ctl_ok(int host, const std::vector<std::string>& args);
+
+  // A container namespace NAME on `host` with eth0 (MAC, IP/24, MTU 1450, TX
+  // checksum offload off) whose host end is `iface` in the host namespace.
+  Container add_container(const std::string& name, int host, const std::string& iface, const std::string& mac,
+                          const std::string& ip);
+
+  // Programs `host`'s data plane: port for `local`, and for every remote
+  // container (on other hosts, same VNI) its MAC, neighbour entry and flood
+  // list entry for its host.
+  void program(int host, std::uint32_t vni, const Container& local, const std::vector<Container>& remotes);
+
+  // Runs argv in namespace ns.
+  harness::CommandResult exec(const std::string& ns, const std::vector<std::string>& argv,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // TCP throughput client -> server (iperf3, `seconds` long), bits/s; fails the test on error.
+  double iperf(const Container& client, const Container& server, int seconds, bool reverse);
+
+  // rx_packets of a container's eth0.
+  std::uint64_t rx_packets(const Container& c);
+
+  std::map<int, std::unique_ptr<Background>> dataplanes_;
+  std::vector<std::unique_ptr<Background>> others_;
+  std::vector<std::string> logs_;  // removed when the test passes
+};
+
+}  // namespace ferry::dptest

@@ -1,0 +1,292 @@
+// The API's semantics against real core tables (EAL in --no-huge, no ports,
+// no workers) and a fake port backend: every refused request leaves the
+// tables exactly as they were; ports are detached only after they stopped
+// being polled.
+#include "dataplane/app/service.h"
+
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "dataplane/app/run_loop.h"
+
+namespace ferry::dataplane::app {
+namespace {
+
+bool g_eal_up = false;
+
+class EalEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::vector<std::string> args{"service_test",
+                                  "--no-huge",
+                                  "-m",
+                                  "512",
+                                  "--no-pci",
+                                  "--no-shconf",
+                                  "--no-telemetry",
+                                  "--lcores=0",
+                                  "--log-level=error",
+                                  fmt::format("--file-prefix=ferry-svc-{}", getpid())};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    g_eal_up = rte_eal_init(static_cast<int>(argv.size()), argv.data()) >= 0;
+  }
+  void TearDown() override {
+    if (g_eal_up) rte_eal_cleanup();
+  }
+};
+const auto* const kEal = ::testing::AddGlobalTestEnvironment(new EalEnvironment);
+
+class FakePorts final : public PortBackend {
+ public:
+  std::set<std::string> interfaces{"veth1", "veth2", "veth3"};
+  std::vector<std::string> log;
+  PortId next = 1;
+
+  Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
+    if (interfaces.count(iface) == 0) {
+      return make_error("interface '{}' does not exist in this network namespace", iface);
+    }
+    log.push_back(fmt::format("attach {}", iface));
+    return OpenedPort{next++, fmt::format("net_fake{}", iface), driver == PortDriver::kAfXdp ? "af_xdp" : "af_packet"};
+  }
+  void set_polled(const std::vector<PortId>& ports) override {
+    std::string entry = "poll";
+    for (auto p : ports) entry += fmt::format(" {}", p);
+    log.push_back(entry);
+  }
+  void detach(const OpenedPort& port) override { log.push_back(fmt::format("detach {}", port.id)); }
+  [[nodiscard]] PortCounters counters(PortId) const override { return {}; }
+  [[nodiscard]] bool link_up(PortId) const override { return true; }
+  [[nodiscard]] std::vector<WorkerInfo> workers() const override { return {}; }
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!g_eal_up) GTEST_SKIP() << "EAL could not start (--no-huge) here";
+    auto parsed_vtep = dp_api::parse_ipv4_prefix("172.31.0.101/24");
+    config_.uplink = "ul0";
+    config_.vtep = *parsed_vtep;
+    config_.api_path = "/tmp/unused";
+    config_.api_endpoint = "ipc:///tmp/unused";
+    PipelineConfig pc;
+    pc.underlay.vtep_ip = Ipv4Addr{config_.vtep.addr.value};
+    pc.underlay.uplink_mac = *MacAddr::parse("02:fe:00:00:00:01");
+    pc.uplink_port = 0;
+    pc.tables.mac_capacity = 1024;
+    pc.tables.neighbour_capacity = 1024;
+    pc.tables.vtep_capacity = 64;
+    pc.tables.max_workers = 1;
+    pc.tables.name = fmt::format("svc{}", counter_++);
+    auto pipeline = Pipeline::create(pc);
+    ASSERT_TRUE(pipeline) << pipeline.error().message;
+    pipeline_ = std::move(*pipeline);
+    UnderlayResolver::Params params;
+    params.local = config_.vtep;
+    resolver_ = std::make_unique<UnderlayResolver>(params);
+    Identity identity;
+    identity.boot_id = "0123";
+    identity.uplink = OpenedPort{0, "ul0", "af_packet"};
+    service_ = std::make_unique<Service>(config_, *pipeline_, ports_, *resolver_, identity);
+  }
+
+  v1::Reply call(const v1::Request& request) {
+    std::string bytes;
+    request.SerializeToString(&bytes);
+    v1::Reply reply;
+    const auto out = service_->handle_bytes({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    EXPECT_TRUE(reply.ParseFromString(out));
+    return reply;
+  }
+
+  std::string dump() {
+    v1::Request r;
+    r.mutable_dump_get();
+    return call(r).dump().SerializeAsString();
+  }
+
+  static v1::Request net_add(std::uint32_t vni) {
+    v1::Request r;
+    r.mutable_network_add()->set_vni(vni);
+    return r;
+  }
+  static v1::Request port_add(const std::string& iface, std::uint32_t vni, const std::string& mac) {
+    v1::Request r;
+    auto* p = r.mutable_port_add();
+    p->set_iface(iface);
+    p->set_vni(vni);
+    p->set_mac(mac);
+    p->add_ips("10.0.0.1/24");
+    return r;
+  }
+  static v1::Request port_del(const std::string& iface) {
+    v1::Request r;
+    r.mutable_port_del()->set_iface(iface);
+    return r;
+  }
+  static v1::Request fdb_add(std::uint32_t vni, const std::string& mac, const std::string& vtep) {
+    v1::Request r;
+    r.mutable_fdb_add()->set_vni(vni);
+    r.mutable_fdb_add()->set_mac(mac);
+    r.mutable_fdb_add()->set_vtep(vtep);
+    return r;
+  }
+  static v1::Request flood_add(std::uint32_t vni, const std::string& vtep) {
+    v1::Request r;
+    r.mutable_flood_add()->set_vni(vni);
+    r.mutable_flood_add()->set_vtep(vtep);
+    return r;
+  }
+
+  static inline int counter_ = 0;
+  Config config_;
+  FakePorts ports_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<UnderlayResolver> resolver_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(ServiceTest, RefusedRequestsChangeNothing) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(port_add("veth1", 100, "02:00:00:00:00:01")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(fdb_add(100, "02:00:00:00:00:02", "172.31.0.102")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(flood_add(100, "172.31.0.102")).status(), v1::STATUS_OK);
+  const std::string before = dump();
+  const auto log_before = ports_.log;
+
+  struct Case {
+    v1::Request request;
+    v1::Status status;
+  };
+  v1::Request net_del_busy;
+  net_del_busy.mutable_network_del()->set_vni(100);
+  v1::Request net_del_unknown;
+  net_del_unknown.mutable_network_del()->set_vni(7);
+  v1::Request fdb_del_missing;
+  fdb_del_missing.mutable_fdb_del()->set_vni(100);
+  fdb_del_missing.mutable_fdb_del()->set_mac("02:00:00:00:00:99");
+  v1::Request neigh_del_missing;
+  neigh_del_missing.mutable_neigh_del()->set_vni(100);
+  neigh_del_missing.mutable_neigh_del()->set_ip("10.9.9.9");
+  v1::Request flood_del_missing;
+  flood_del_missing.mutable_flood_del()->set_vni(100);
+  flood_del_missing.mutable_flood_del()->set_vtep("172.31.0.77");
+  v1::Request bad_vni = net_add(0);
+  const std::vector<Case> cases{
+      {net_add(100), v1::STATUS_ALREADY_EXISTS},
+      {bad_vni, v1::STATUS_INVALID_ARGUMENT},
+      {net_del_busy, v1::STATUS_FAILED_PRECONDITION},
+      {net_del_unknown, v1::STATUS_NOT_FOUND},
+      {port_add("veth1", 100, "02:00:00:00:00:05"), v1::STATUS_ALREADY_EXISTS},  // iface attached
+      {port_add("veth2", 100, "02:00:00:00:00:01"), v1::STATUS_ALREADY_EXISTS},  // MAC taken
+      {port_add("veth2", 7, "02:00:00:00:00:05"), v1::STATUS_NOT_FOUND},         // no network
+      {port_add("nosuch", 100, "02:00:00:00:00:05"), v1::STATUS_NOT_FOUND},      // no interface
+      {port_add("ul0", 100, "02:00:00:00:00:05"), v1::STATUS_INVALID_ARGUMENT},  // the uplink
+      {port_del("veth3"), v1::STATUS_NOT_FOUND},
+      {fdb_add(7, "02:00:00:00:00:03", "172.31.0.102"), v1::STATUS_NOT_FOUND},
+      {fdb_add(100, "02:00:00:00:00:01", "172.31.0.102"), v1::STATUS_FAILED_PRECONDITION},  // local MAC
+      {fdb_add(100, "02:00:00:00:00:03", "172.31.0.101"), v1::STATUS_INVALID_ARGUMENT},     // our VTEP
+      {fdb_del_missing, v1::STATUS_NOT_FOUND},
+      {neigh_del_missing, v1::STATUS_NOT_FOUND},
+      {flood_add(100, "172.31.0.102"), v1::STATUS_ALREADY_EXISTS},
+      {flood_add(100, "172.31.0.101"), v1::STATUS_INVALID_ARGUMENT},
+      {flood_del_missing, v1::STATUS_NOT_FOUND},
+  };
+  for (const auto& c : cases) {
+    const auto reply = call(c.request);
+    EXPECT_EQ(reply.status(), c.status) << c.request.ShortDebugString() << " -> " << reply.message();
+    EXPECT_FALSE(reply.message().empty());
+    EXPECT_EQ(dump(), before) << c.request.ShortDebugString() << " changed the tables";
+  }
+  // Malformed bytes.
+  const std::uint8_t garbage[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff};
+  v1::Reply reply;
+  ASSERT_TRUE(reply.ParseFromString(service_->handle_bytes(garbage)));
+  EXPECT_EQ(reply.status(), v1::STATUS_MALFORMED);
+  EXPECT_EQ(dump(), before);
+  EXPECT_EQ(ports_.log, log_before) << "a refused request touched a port";
+}
+
+TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  auto added = call(port_add("veth1", 100, "02:00:00:00:00:01"));
+  ASSERT_EQ(added.status(), v1::STATUS_OK) << added.message();
+  EXPECT_EQ(added.port_added().port_id(), 1U);
+  auto second = call(port_add("veth2", 100, "02:00:00:00:00:02"));
+  ASSERT_EQ(second.status(), v1::STATUS_OK) << second.message();
+  EXPECT_EQ(ports_.log, (std::vector<std::string>{"attach veth1", "poll 1", "attach veth2", "poll 1 2"}));
+
+  v1::Request d;
+  d.mutable_dump_get();
+  auto dumped = call(d).dump();
+  ASSERT_EQ(dumped.ports_size(), 2);
+  EXPECT_EQ(dumped.ports(0).iface(), "veth1");
+  EXPECT_EQ(dumped.ports(0).ips(0), "10.0.0.1/24");
+  bool local_entry = false;
+  for (const auto& f : dumped.fdb())
+    local_entry = local_entry || (f.iface() == "veth1" && f.mac() == "02:00:00:00:00:01");
+  EXPECT_TRUE(local_entry);
+
+  ports_.log.clear();
+  ASSERT_EQ(call(port_del("veth1")).status(), v1::STATUS_OK);
+  // Not polled any more, then (after the grace period) closed.
+  EXPECT_EQ(ports_.log, (std::vector<std::string>{"poll 2", "detach 1"}));
+  EXPECT_EQ(call(d).dump().ports_size(), 1);
+
+  service_->detach_all();
+  EXPECT_EQ(call(d).dump().ports_size(), 0);
+  v1::Request del;
+  del.mutable_network_del()->set_vni(100);
+  EXPECT_EQ(call(del).status(), v1::STATUS_OK);
+}
+
+TEST_F(ServiceTest, StatsHealthVersion) {
+  ASSERT_EQ(call(net_add(4242)).status(), v1::STATUS_OK);
+  v1::Request s;
+  s.mutable_stats_get();
+  auto stats = call(s);
+  ASSERT_EQ(stats.status(), v1::STATUS_OK);
+  EXPECT_EQ(stats.stats().vnis_size(), 1);
+  EXPECT_EQ(stats.stats().vnis(0).vni(), 4242U);
+  std::set<std::string> drops;
+  for (const auto& d : stats.stats().drops()) drops.insert(d.reason());
+  EXPECT_TRUE(drops.count("unknown_vni"));
+  EXPECT_TRUE(drops.count("vtep_unresolved"));
+  EXPECT_EQ(stats.stats().ports_size(), 1);  // the uplink
+  EXPECT_EQ(stats.stats().ports(0).name(), "uplink");
+
+  v1::Request h;
+  h.mutable_health_get();
+  auto health = call(h);
+  EXPECT_EQ(health.health().boot_id(), "0123");
+  EXPECT_EQ(health.health().vtep_ip(), "172.31.0.101/24");
+  EXPECT_EQ(health.health().networks(), 1U);
+  v1::Request v;
+  v.mutable_version_get();
+  auto version = call(v);
+  EXPECT_EQ(version.version().api_version(), dp_api::kApiVersion);
+  EXPECT_NE(version.version().dpdk().find("22.11"), std::string::npos);
+}
+
+TEST_F(ServiceTest, UnderlayNextHopsAppearInTheDump) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(flood_add(100, "172.31.0.102")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(flood_add(100, "10.99.0.1")).status(), v1::STATUS_OK);  // off-link, no gateway
+  std::vector<dp_api::Ipv4> vteps;
+  for (const auto& v : pipeline_->tables().vteps()) vteps.push_back(dp_api::Ipv4{v.ip.value});
+  resolver_->set_vteps(vteps);
+  v1::Request d;
+  d.mutable_dump_get();
+  auto dumped = call(d).dump();
+  ASSERT_EQ(dumped.underlay_size(), 2);
+  EXPECT_EQ(dumped.underlay(0).ip(), "172.31.0.102");
+  EXPECT_EQ(dumped.underlay(0).state(), "incomplete");
+  EXPECT_NE(dumped.underlay(1).state().find("no route"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ferry::dataplane::app
