@@ -1,0 +1,408 @@
+#include "control/gossip/net_transport.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::gossip {
+
+namespace {
+
+const char* const kNetCounterNames[] = {
+#define FERRY_X(name, help) #name,
+    FERRY_NET_COUNTERS(FERRY_X)
+#undef FERRY_X
+};
+
+sockaddr_in to_sockaddr(const Address& a) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(a.ip);
+  sa.sin_port = htons(a.port);
+  return sa;
+}
+
+Address from_sockaddr(const sockaddr_in& sa) { return Address{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)}; }
+
+constexpr std::size_t kLenPrefix = 4;
+
+}  // namespace
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* net_counter_name(NetCounter c) { return kNetCounterNames[static_cast<std::size_t>(c)]; }
+
+Result<void> NetTransportConfig::validate() const {
+  if (bind.ip == 0 || bind.port == 0) {
+    return make_error("bind address {} must name one IPv4 address and a port (not 0.0.0.0 or port 0): it is advertised",
+                      bind.to_string());
+  }
+  if (stream_timeout.count() <= 0) return make_error("stream_timeout must be > 0 ms");
+  if (max_inbound_streams == 0) return make_error("max_inbound_streams must be >= 1");
+  return envelope.validate();
+}
+
+struct NetTransport::Conn {
+  std::uint64_t serial = 0;  // tells a reused fd number from the polled one
+  int fd = -1;
+  bool outbound = false;
+  bool connecting = false;
+  bool responding = false;  // inbound: writing the response, then close
+  std::uint64_t request_id = 0;
+  Address peer;
+  TimePoint deadline;
+  std::string out;
+  std::size_t out_off = 0;
+  std::string in;
+};
+
+NetTransport::NetTransport(NetTransportConfig config, const Keyring& keyring, Clock& clock, std::uint64_t instance)
+    : config_(config), clock_(clock), envelope_(keyring, config.envelope, instance) {}
+
+Result<std::unique_ptr<NetTransport>> NetTransport::open(NetTransportConfig config, const Keyring& keyring,
+                                                         Clock& clock, std::uint64_t instance) {
+  if (auto r = config.validate(); !r) return r.error();
+  if (keyring.empty()) return make_error("the key ring is empty");
+  if (sodium_init() < 0) return make_error("libsodium failed to initialize");
+  if (instance == 0) randombytes_buf(&instance, sizeof instance);
+  std::unique_ptr<NetTransport> t(new NetTransport(config, keyring, clock, instance));
+  if (auto r = t->bind_sockets(); !r) return r.error();
+  return t;
+}
+
+Result<void> NetTransport::bind_sockets() {
+  const sockaddr_in sa = to_sockaddr(config_.bind);
+  udp_fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (udp_fd_ < 0) return make_sys_error(errno, "UDP socket");
+  if (::bind(udp_fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    return make_sys_error(errno, "bind UDP {}", config_.bind.to_string());
+  }
+  const int buf = 4 << 20;
+  ::setsockopt(udp_fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);  // best effort
+  tcp_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (tcp_fd_ < 0) return make_sys_error(errno, "TCP socket");
+  const int one = 1;
+  ::setsockopt(tcp_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(tcp_fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    return make_sys_error(errno, "bind TCP {}", config_.bind.to_string());
+  }
+  if (::listen(tcp_fd_, 128) != 0) return make_sys_error(errno, "listen TCP {}", config_.bind.to_string());
+  rx_buf_.resize(65536);
+  return ok();
+}
+
+NetTransport::~NetTransport() {
+  for (auto& [fd, conn] : conns_) ::close(fd);
+  if (udp_fd_ >= 0) ::close(udp_fd_);
+  if (tcp_fd_ >= 0) ::close(tcp_fd_);
+}
+
+void NetTransport::send_packet(const Address& to, std::string data) {
+  const std::string wire = envelope_.seal(Channel::kDatagram, data, wall_clock_ms());
+  if (wire.size() > config_.envelope.max_datagram_size) {
+    count(NetCounter::udp_tx_dropped);
+    return;
+  }
+  const sockaddr_in sa = to_sockaddr(to);
+  if (::sendto(udp_fd_, wire.data(), wire.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) <
+      0) {
+    count(NetCounter::udp_tx_dropped);  // best effort: EAGAIN, unreachable, ...
+    return;
+  }
+  count(NetCounter::udp_tx);
+}
+
+void NetTransport::request(const Address& to, uint64_t request_id, std::string data) {
+  count(NetCounter::tcp_out);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    deferred_failures_.emplace_back(request_id, fmt::format("socket: {}", std::strerror(errno)));
+    return;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Connect from our own address so the peer sees a cluster address.
+  sockaddr_in local = to_sockaddr(Address{config_.bind.ip, 0});
+  ::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+  const sockaddr_in sa = to_sockaddr(to);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
+    deferred_failures_.emplace_back(request_id, fmt::format("connect {}: {}", to.to_string(), std::strerror(errno)));
+    ::close(fd);
+    return;
+  }
+  auto c = std::make_unique<Conn>();
+  c->serial = ++next_serial_;
+  c->fd = fd;
+  c->outbound = true;
+  c->connecting = true;
+  c->request_id = request_id;
+  c->peer = to;
+  c->deadline = clock_.now() + config_.stream_timeout;
+  const std::string sealed = envelope_.seal(Channel::kStream, data, wall_clock_ms());
+  c->out.resize(kLenPrefix);
+  const auto n = static_cast<std::uint32_t>(sealed.size());
+  for (int i = 0; i < 4; ++i) c->out[i] = static_cast<char>(n >> (24 - 8 * i));
+  c->out += sealed;
+  conns_.emplace(fd, std::move(c));
+}
+
+void NetTransport::watch(int fd, std::function<void()> on_readable) { watched_[fd] = std::move(on_readable); }
+void NetTransport::unwatch(int fd) { watched_.erase(fd); }
+
+TimePoint NetTransport::next_deadline() const {
+  if (!deferred_failures_.empty()) return clock_.now();
+  TimePoint t = kNever;
+  for (const auto& [fd, c] : conns_) t = std::min(t, c->deadline);
+  return t;
+}
+
+void NetTransport::poll_once(TimePoint deadline) {
+  std::vector<pollfd> fds;
+  std::vector<std::uint64_t> serials;  // parallel to fds (0: not a stream)
+  fds.reserve(2 + conns_.size() + watched_.size());
+  fds.push_back({udp_fd_, POLLIN, 0});
+  fds.push_back({tcp_fd_, POLLIN, 0});
+  serials.assign(2, 0);
+  for (const auto& [fd, c] : conns_) {
+    short events = 0;
+    if (c->connecting || c->out_off < c->out.size()) events |= POLLOUT;
+    if (!c->connecting && c->out_off >= c->out.size()) events |= POLLIN;
+    fds.push_back({fd, events, 0});
+    serials.push_back(c->serial);
+  }
+  for (const auto& [fd, fn] : watched_) {
+    fds.push_back({fd, POLLIN, 0});
+    serials.push_back(0);
+  }
+
+  const TimePoint until = std::min(deadline, next_deadline());
+  const TimePoint now = clock_.now();
+  int timeout_ms = 0;
+  if (until > now) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
+    timeout_ms = static_cast<int>(std::min<decltype(ms)>(ms, 1000));
+  }
+  const int n = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (n > 0) {
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      const pollfd& p = fds[i];
+      if (p.revents == 0) continue;
+      if (i == 0) {
+        read_udp();
+      } else if (i == 1) {
+        accept_tcp();
+      } else if (serials[i] != 0) {
+        auto c = conns_.find(p.fd);
+        if (c != conns_.end() && c->second->serial == serials[i]) service(p.fd, p.revents);
+      } else if (auto w = watched_.find(p.fd); w != watched_.end()) {
+        auto fn = w->second;  // the callback may unwatch itself
+        fn();
+      }
+    }
+  }
+  // Timeouts and failures queued by request().
+  const TimePoint after = clock_.now();
+  std::vector<int> expired;
+  for (const auto& [fd, c] : conns_) {
+    if (c->deadline <= after) expired.push_back(fd);
+  }
+  for (int fd : expired) fail(fd, "timed out");
+  auto failures = std::move(deferred_failures_);
+  deferred_failures_.clear();
+  for (auto& [id, why] : failures) {
+    count(NetCounter::tcp_out_failed);
+    if (handler_ != nullptr) handler_->on_stream_response(id, make_error("{}", why));
+  }
+}
+
+void NetTransport::read_udp() {
+  for (int i = 0; i < 256; ++i) {  // bounded: let timers and streams run too
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    const ssize_t n =
+        ::recvfrom(udp_fd_, rx_buf_.data(), rx_buf_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&sa), &len);
+    if (n < 0) return;  // EAGAIN or error: nothing more now
+    std::string payload;
+    // The buffer (64 KiB) exceeds any IPv4 UDP payload (65 507 B), so nothing
+    // is truncated; the envelope enforces max_datagram_size.
+    const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(n), rx_buf_.size());
+    if (envelope_.open(Channel::kDatagram, std::string_view(rx_buf_.data(), size), wall_clock_ms(), payload) !=
+        EnvelopeDrop::kNone) {
+      count(NetCounter::udp_rx_dropped);
+      continue;
+    }
+    count(NetCounter::udp_rx);
+    if (handler_ != nullptr) handler_->on_packet(from_sockaddr(sa), as_bytes(payload));
+  }
+}
+
+void NetTransport::accept_tcp() {
+  for (;;) {
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    const int fd = ::accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (inbound_ >= config_.max_inbound_streams) {
+      count(NetCounter::tcp_in_refused);
+      ::close(fd);
+      continue;
+    }
+    count(NetCounter::tcp_in);
+    auto c = std::make_unique<Conn>();
+    c->serial = ++next_serial_;
+    c->fd = fd;
+    c->peer = from_sockaddr(sa);
+    c->deadline = clock_.now() + config_.stream_timeout;
+    ++inbound_;
+    conns_.emplace(fd, std::move(c));
+  }
+}
+
+bool NetTransport::flush(Conn& c) {
+  while (c.out_off < c.out.size()) {
+    const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    c.out_off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool NetTransport::fill(Conn& c) {
+  char buf[65536];
+  for (;;) {
+    std::size_t want = sizeof buf;
+    if (c.in.size() >= kLenPrefix) {
+      const auto* p = reinterpret_cast<const std::uint8_t*>(c.in.data());
+      const std::size_t frame = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
+      if (frame > config_.envelope.max_frame_size) {
+        count(NetCounter::tcp_frame_oversize);
+        return false;
+      }
+      if (c.in.size() >= kLenPrefix + frame) return true;
+      want = std::min(want, kLenPrefix + frame - c.in.size());
+    } else {
+      want = kLenPrefix - c.in.size();
+    }
+    const ssize_t n = ::recv(c.fd, buf, want, 0);
+    if (n == 0) return false;  // EOF before a whole frame
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+    c.in.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+void NetTransport::service(int fd, short revents) {
+  Conn& c = *conns_.at(fd);
+  if (c.connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0 || (revents & (POLLERR | POLLHUP)) != 0) {
+      fail(fd, err != 0 ? std::strerror(err) : "connection failed");
+      return;
+    }
+    c.connecting = false;
+  }
+  if (c.out_off < c.out.size()) {
+    if (!flush(c)) {
+      fail(fd, "send failed");
+      return;
+    }
+    if (c.out_off < c.out.size()) return;
+    if (c.responding) {
+      close_conn(fd);  // response sent
+      return;
+    }
+  }
+  if ((revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
+  if (!fill(c)) {
+    fail(fd, "closed or bad frame");
+    return;
+  }
+  if (c.in.size() >= kLenPrefix) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(c.in.data());
+    const std::size_t frame = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
+    if (c.in.size() == kLenPrefix + frame) on_frame(c);
+  }
+}
+
+void NetTransport::on_frame(Conn& c) {
+  const int fd = c.fd;
+  std::string payload;
+  const EnvelopeDrop drop =
+      envelope_.open(Channel::kStream, std::string_view(c.in).substr(kLenPrefix), wall_clock_ms(), payload);
+  if (drop != EnvelopeDrop::kNone) {
+    fail(fd, envelope_drop_name(drop));
+    return;
+  }
+  if (c.outbound) {
+    finish_outbound(c, std::move(payload));
+    close_conn(fd);
+    return;
+  }
+  std::string response = handler_ != nullptr ? handler_->on_stream_request(c.peer, as_bytes(payload)) : std::string{};
+  auto it = conns_.find(fd);  // the handler may not close it, but stay safe
+  if (it == conns_.end()) return;
+  if (response.empty()) {
+    close_conn(fd);
+    return;
+  }
+  const std::string sealed = envelope_.seal(Channel::kStream, response, wall_clock_ms());
+  Conn& conn = *it->second;
+  conn.in.clear();
+  conn.out.assign(kLenPrefix, '\0');
+  const auto n = static_cast<std::uint32_t>(sealed.size());
+  for (int i = 0; i < 4; ++i) conn.out[i] = static_cast<char>(n >> (24 - 8 * i));
+  conn.out += sealed;
+  conn.out_off = 0;
+  conn.responding = true;
+  if (!flush(conn)) {
+    fail(fd, "send failed");
+    return;
+  }
+  if (conn.out_off >= conn.out.size()) close_conn(fd);
+}
+
+void NetTransport::finish_outbound(Conn& c, Result<std::string> result) {
+  if (result) {
+    count(NetCounter::tcp_out_ok);
+  } else {
+    count(NetCounter::tcp_out_failed);
+  }
+  const std::uint64_t id = c.request_id;
+  c.request_id = 0;
+  if (handler_ != nullptr) handler_->on_stream_response(id, std::move(result));
+}
+
+void NetTransport::fail(int fd, const char* why) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  if (c.outbound) {
+    finish_outbound(c, make_error("stream to {}: {}", c.peer.to_string(), why));
+  } else {
+    count(NetCounter::tcp_in_dropped);
+  }
+  close_conn(fd);
+}
+
+void NetTransport::close_conn(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  if (!it->second->outbound) --inbound_;
+  ::close(fd);
+  conns_.erase(it);
+}
+
+}  // namespace ferry::gossip

@@ -1,0 +1,124 @@
+// NetTransport: the real Transport. UDP for datagrams and TCP for stream
+// exchanges, both on the same IPv4 address and port, every datagram and every
+// stream frame sealed by the Envelope (cluster key ring). A small poll(2)
+// loop drives it; EventLoop below runs a Node on top.
+//
+// TCP exchange: connect, one request frame, one response frame, close. A
+// frame is a 4-byte big-endian length then that many bytes of envelope; a
+// length above the envelope's max_frame_size closes the connection. Every
+// exchange, inbound or outbound, is bounded by stream_timeout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/gossip/address.h"
+#include "control/gossip/clock.h"
+#include "control/gossip/envelope.h"
+#include "control/gossip/keyring.h"
+#include "control/gossip/transport.h"
+
+namespace ferry::gossip {
+
+// Wall time for envelope timestamps, ms since the Unix epoch.
+std::int64_t wall_clock_ms();
+
+#define FERRY_NET_COUNTERS(X)                                                         \
+  X(udp_tx, "datagrams sent")                                                         \
+  X(udp_tx_dropped, "datagrams not sent (socket buffer full, oversize, error)")       \
+  X(udp_rx, "datagrams received and opened")                                          \
+  X(udp_rx_dropped, "datagrams dropped by the envelope (see envelope drops)")         \
+  X(tcp_out, "outbound stream exchanges started")                                     \
+  X(tcp_out_ok, "outbound stream exchanges answered")                                 \
+  X(tcp_out_failed, "outbound stream exchanges failed (connect, timeout, bad frame)") \
+  X(tcp_in, "inbound stream connections accepted")                                    \
+  X(tcp_in_refused, "inbound connections refused (too many open)")                    \
+  X(tcp_in_dropped, "inbound streams dropped (bad frame, timeout, envelope)")         \
+  X(tcp_frame_oversize, "stream frames whose length prefix exceeds the limit")
+
+enum class NetCounter : std::size_t {
+#define FERRY_X(name, help) name,
+  FERRY_NET_COUNTERS(FERRY_X)
+#undef FERRY_X
+      kCount
+};
+const char* net_counter_name(NetCounter c);
+
+struct NetTransportConfig {
+  Address bind;                                    // IPv4 address and port for UDP and TCP
+  std::chrono::milliseconds stream_timeout{5000};  // whole exchange, either side
+  std::size_t max_inbound_streams = 128;           // concurrent inbound connections
+  EnvelopeConfig envelope;                         // size limits, replay window
+  [[nodiscard]] Result<void> validate() const;
+};
+
+class NetTransport final : public Transport {
+ public:
+  // Binds the sockets. `keyring` must outlive the transport; `clock` gives
+  // the monotonic time for timeouts; `instance` seeds the envelope's sender id
+  // (0: random).
+  static Result<std::unique_ptr<NetTransport>> open(NetTransportConfig config, const Keyring& keyring, Clock& clock,
+                                                    std::uint64_t instance = 0);
+  ~NetTransport() override;
+  NetTransport(const NetTransport&) = delete;
+  NetTransport& operator=(const NetTransport&) = delete;
+
+  void set_handler(PacketHandler* handler) { handler_ = handler; }
+
+  // Transport.
+  [[nodiscard]] Address local_address() const override { return config_.bind; }
+  void send_packet(const Address& to, std::string data) override;
+  void request(const Address& to, uint64_t request_id, std::string data) override;
+
+  // Extra file descriptors served by poll_once (e.g. a control socket).
+  void watch(int fd, std::function<void()> on_readable);
+  void unwatch(int fd);
+
+  // Waits for I/O until `deadline` at most, then handles whatever is ready
+  // (delivering to the handler), expires timed-out exchanges and delivers
+  // queued failures.
+  void poll_once(TimePoint deadline);
+  // The earliest stream timeout or queued failure.
+  [[nodiscard]] TimePoint next_deadline() const;
+
+  [[nodiscard]] const EnvelopeStats& envelope_stats() const { return envelope_.stats(); }
+  [[nodiscard]] std::uint64_t counter(NetCounter c) const { return counters_[static_cast<std::size_t>(c)]; }
+  [[nodiscard]] std::size_t open_streams() const { return conns_.size(); }
+
+ private:
+  struct Conn;
+  NetTransport(NetTransportConfig config, const Keyring& keyring, Clock& clock, std::uint64_t instance);
+  Result<void> bind_sockets();
+  void read_udp();
+  void accept_tcp();
+  void service(int fd, short revents);
+  void fail(int fd, const char* why);
+  void finish_outbound(Conn& c, Result<std::string> result);
+  void close_conn(int fd);
+  bool flush(Conn& c);
+  bool fill(Conn& c);  // false on error/EOF before a full frame
+  void on_frame(Conn& c);
+  void count(NetCounter c) { ++counters_[static_cast<std::size_t>(c)]; }
+
+  NetTransportConfig config_;
+  Clock& clock_;
+  Envelope envelope_;
+  PacketHandler* handler_ = nullptr;
+  int udp_fd_ = -1;
+  int tcp_fd_ = -1;
+  std::map<int, std::unique_ptr<Conn>> conns_;
+  std::map<int, std::function<void()>> watched_;
+  std::vector<std::pair<std::uint64_t, std::string>> deferred_failures_;  // request id, reason
+  std::size_t inbound_ = 0;
+  std::uint64_t next_serial_ = 0;
+  std::array<std::uint64_t, static_cast<std::size_t>(NetCounter::kCount)> counters_{};
+  std::string rx_buf_;
+};
+
+}  // namespace ferry::gossip

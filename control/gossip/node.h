@@ -1,0 +1,236 @@
+// Node: one member of the gossip cluster. SWIM failure detection with the
+// Lifeguard refinements, piggybacked and gossiped dissemination, push-pull
+// anti-entropy. Single-threaded and clock-driven: the owner delivers inbound
+// traffic through the PacketHandler methods and calls tick() whenever
+// next_deadline() has passed (an epoll timeout, or the simulator's queue).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "control/gossip/broadcast_queue.h"
+#include "control/gossip/clock.h"
+#include "control/gossip/config.h"
+#include "control/gossip/counters.h"
+#include "control/gossip/delegate.h"
+#include "control/gossip/member.h"
+#include "control/gossip/names.h"
+#include "control/gossip/rng.h"
+#include "control/gossip/transport.h"
+
+namespace ferry::gossip::v1 {
+class Packet;
+class PushPull;
+}  // namespace ferry::gossip::v1
+
+namespace ferry::gossip {
+
+class Node final : public PacketHandler {
+ public:
+  // `names` may be shared between nodes of one thread (the simulator); null
+  // makes a private table. boot_id 0 draws one from the rng.
+  Node(Config config, std::string name, Clock& clock, Transport& transport, uint64_t seed,
+       Delegate* delegate = nullptr, std::shared_ptr<NameTable> names = nullptr, uint64_t boot_id = 0);
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  void set_delegate(Delegate* delegate) { delegate_ = delegate; }
+
+  // Starts the timers; the node is alone until join() succeeds.
+  void start();
+  // Push-pull (join = true) with every seed; retried every join_retry_interval
+  // until one answers. Calling it again (or with this node's own address in
+  // the list) is harmless.
+  void join(std::vector<Address> seeds);
+  [[nodiscard]] bool joined() const { return joined_; }
+  // Announces a graceful leave (a Dead message from the node about itself)
+  // and stops probing; keep ticking for a few gossip intervals so it spreads
+  // (leave_drained() tells when the announcement went out).
+  void leave();
+  [[nodiscard]] bool leave_drained() const;
+
+  // Timers.
+  [[nodiscard]] TimePoint next_deadline() const;
+  void tick();
+
+  // PacketHandler (called by the transport).
+  void on_packet(const Address& from, Bytes data) override;
+  std::string on_stream_request(const Address& from, Bytes request) override;
+  void on_stream_response(uint64_t request_id, Result<std::string> response) override;
+
+  // --- for the user layer ---
+  // One best-effort datagram carrying `payload` as a user message (plus
+  // piggybacked membership broadcasts). Fails if it cannot fit a datagram.
+  Result<void> send_user(const Address& to, std::string_view payload);
+  // A reliable request; the outcome arrives at Delegate::notify_user_response.
+  uint64_t user_request(const Address& to, std::string payload);
+  // Broadcast-queue size estimate callers use for their own retransmit limit.
+  [[nodiscard]] uint32_t retransmit_limit() const;
+
+  // --- introspection ---
+  [[nodiscard]] const std::string& name() const { return names_->name(self_); }
+  [[nodiscard]] Address address() const { return transport_.local_address(); }
+  [[nodiscard]] uint32_t incarnation() const { return members_[0].incarnation; }
+  [[nodiscard]] uint64_t boot_id() const { return members_[0].boot_id; }
+  [[nodiscard]] uint32_t health_score() const { return health_; }
+  [[nodiscard]] const Config& config() const { return config_; }
+  // Members in state alive or suspect, including this node.
+  [[nodiscard]] size_t num_alive() const { return num_alive_; }
+  // All known members (including this node and dead/left ones not yet reaped).
+  [[nodiscard]] size_t num_members() const { return members_.size(); }
+  [[nodiscard]] std::vector<MemberInfo> members() const;
+  [[nodiscard]] std::optional<MemberInfo> member(std::string_view name) const;
+  // State of a member by name; nullopt when unknown. Cheap (no copies).
+  [[nodiscard]] std::optional<MemberState> state_of(std::string_view name) const;
+  [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] bool leaving() const { return leaving_; }
+
+  // For simulations and tests: adds (or refreshes) `name` as alive without
+  // broadcasting or notifying the delegate, as if membership had converged.
+  void insert_member_quietly(std::string_view name, const Address& address, uint32_t incarnation, uint64_t boot_id);
+  // Capacity hint for large simulated clusters (avoids vector doubling).
+  void reserve(size_t members);
+  [[nodiscard]] size_t pending_broadcasts() const { return broadcasts_.size(); }
+
+ private:
+  struct Member {
+    NameId name;
+    uint32_t incarnation;
+    Address address;
+    MemberState state;
+    uint64_t boot_id;
+    TimePoint state_change;
+  };
+  struct Suspicion {
+    TimePoint start;
+    Duration min;
+    Duration max;
+    uint32_t k;
+    std::vector<NameId> confirmers;  // the first suspector, then distinct confirmations
+    TimePoint deadline;
+  };
+  enum class TimerKind : uint8_t { kProbe, kProbeTimeout, kGossip, kPushPull, kReconnect, kJoin, kReap, kSuspicion,
+                                   kRelayTimeout };
+  struct Timer {
+    TimePoint when;
+    TimerKind kind;
+    uint32_t arg;  // seq number or NameId
+    bool operator>(const Timer& o) const { return when > o.when; }
+  };
+  // A probe this node started (kind probe) or serves for another (relay).
+  struct AckWait {
+    bool relay;           // serving an IndirectPing for `requester`
+    NameId target;
+    Address requester;    // relay only
+    uint32_t requester_seq;  // relay only
+    bool want_nack;       // relay only
+  };
+  enum class StreamKind : uint8_t { kJoin, kPushPull, kUser };
+
+  // Members.
+  Member* find(NameId id);
+  const Member* find(NameId id) const;
+  Member* find(std::string_view name);
+  Member& add_member(NameId id, const Address& addr, uint32_t incarnation, uint64_t boot_id);
+  void set_state(Member& m, MemberState s);
+  MemberInfo info(const Member& m) const;
+  void remove_member(NameId id);
+
+  // State machine (SWIM + Lifeguard), shared by packets and push-pull.
+  void handle_alive(std::string_view name, uint32_t incarnation, const Address& addr, uint64_t boot_id);
+  void handle_suspect(std::string_view name, uint32_t incarnation, std::string_view from);
+  void handle_dead(std::string_view name, uint32_t incarnation, std::string_view from);
+  void refute(uint32_t seen_incarnation);
+  void start_suspicion(Member& m, NameId from);
+  void declare_dead(NameId id);
+  void broadcast_alive(const Member& m);
+  void broadcast_suspect(const Member& m, std::string_view from);
+  void broadcast_dead(const Member& m, std::string_view from);
+  void add_to_probe_order(NameId id);
+
+  // Probing.
+  void probe();
+  NameId next_probe_target();
+  void probe_timeout(uint32_t seq);
+  void finish_probe();
+  void relay_timeout(uint32_t seq);
+  void on_ack(uint32_t seq);
+  void on_nack(uint32_t seq);
+  void adjust_health(int delta);
+  Duration scaled(Duration d) const;
+
+  // Sending.
+  void gossip();
+  // Encodes the header plus `extra` (already-framed fields), fills the rest
+  // with piggybacked broadcasts and sends.
+  void send_packet(const Address& to, std::string&& framed_messages, bool piggyback = true);
+  size_t fill_broadcasts(std::string& out, size_t budget);
+  // Up to k distinct random members (slots) other than self and `exclude`:
+  // alive or suspect, plus dead for less than gossip_to_the_dead if asked.
+  void select_random(size_t k, NameId exclude, bool include_recent_dead, std::vector<uint32_t>& out);
+  bool eligible(const Member& m, NameId exclude, bool include_recent_dead, TimePoint now) const;
+  const Member* random_dead();
+
+  // Push-pull.
+  void push_pull_with(const Address& to, StreamKind kind);
+  std::string encode_state(bool join);  // encoded PushPull
+  void merge_state(const v1::PushPull& pp);
+  void handle_push_pull_response(StreamKind kind, const v1::PushPull& pp);
+  void try_join();
+  void reap();
+
+  void schedule(TimePoint when, TimerKind kind, uint32_t arg = 0);
+  void on_timer(const Timer& t);
+
+  Config config_;
+  Clock& clock_;
+  Transport& transport_;
+  Rng rng_;
+  Delegate* delegate_;
+  std::shared_ptr<NameTable> names_;
+  NameId self_;
+
+  std::vector<Member> members_;        // [0] is this node
+  std::vector<uint32_t> slot_by_name_;  // NameId -> index in members_ + 1 (0: unknown)
+  size_t num_alive_ = 0;
+  std::unordered_map<NameId, Suspicion> suspicions_;
+
+  std::vector<NameId> probe_order_;
+  size_t probe_index_ = 0;
+  uint32_t next_seq_ = 1;
+  std::unordered_map<uint32_t, AckWait> ack_waits_;
+  struct Probe {
+    uint32_t seq = 0;
+    NameId target = kNoName;
+    bool acked = false;
+    uint32_t expected_nacks = 0;
+    uint32_t nacks = 0;
+  } probe_;
+  uint32_t health_ = 0;
+
+  BroadcastQueue broadcasts_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+
+  std::vector<Address> seeds_;
+  bool started_ = false;
+  bool joined_ = false;
+  bool first_push_pull_done_ = false;
+  bool leaving_ = false;
+  uint32_t join_attempts_ = 0;
+  uint64_t next_request_id_ = 1;
+  std::unordered_map<uint64_t, StreamKind> requests_;
+
+  Counters counters_;
+  std::vector<std::string> user_scratch_;
+  std::vector<uint32_t> select_scratch_;
+};
+
+}  // namespace ferry::gossip

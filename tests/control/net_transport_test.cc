@@ -1,0 +1,221 @@
+// NetTransport on loopback sockets (no root): datagrams and stream exchanges
+// sealed end to end, wrong keys and garbage dropped and counted, oversize
+// frames refused, timeouts and refused connections reported exactly once.
+#include "control/gossip/net_transport.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <map>
+#include <random>
+
+namespace ferry::gossip {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Recorder final : public PacketHandler {
+ public:
+  void on_packet(const Address& from, Bytes data) override {
+    packets.emplace_back(from, std::string(reinterpret_cast<const char*>(data.data()), data.size()));
+  }
+  std::string on_stream_request(const Address&, Bytes request) override {
+    const std::string req(reinterpret_cast<const char*>(request.data()), request.size());
+    requests.push_back(req);
+    return req == "silent" ? std::string{} : "re:" + req;
+  }
+  void on_stream_response(uint64_t id, Result<std::string> response) override {
+    ++outcomes[id];
+    responses[id] = response ? *response : "ERROR " + response.error().message;
+  }
+  std::vector<std::pair<Address, std::string>> packets;
+  std::vector<std::string> requests;
+  std::map<uint64_t, std::string> responses;
+  std::map<uint64_t, int> outcomes;
+};
+
+// A loopback /24 unique to this process.
+std::string ip(int host) {
+  const int pid = ::getpid();
+  return fmt::format("127.{}.{}.{}", 1 + (pid / 250) % 250, 1 + pid % 250, host);
+}
+Address addr(int host, uint16_t port = 7946) { return *Address::parse(fmt::format("{}:{}", ip(host), port)); }
+
+struct Peer {
+  Keyring ring;
+  Recorder rec;
+  std::unique_ptr<NetTransport> t;
+  Peer(SteadyClock& clock, int host, const Key& key, NetTransportConfig cfg = {}) {
+    EXPECT_TRUE(ring.install(key));
+    cfg.bind = addr(host);
+    auto r = NetTransport::open(cfg, ring, clock);
+    EXPECT_TRUE(r) << r.error().message;
+    t = std::move(*r);
+    t->set_handler(&rec);
+  }
+};
+
+// Drives the given transports until pred() or 5 s.
+bool pump(std::initializer_list<NetTransport*> ts, const std::function<bool()>& pred, SteadyClock& clock) {
+  const TimePoint deadline = clock.now() + 5s;
+  while (clock.now() < deadline) {
+    if (pred()) return true;
+    for (NetTransport* t : ts) t->poll_once(clock.now() + 5ms);
+  }
+  return pred();
+}
+
+TEST(NetTransport, DatagramsAndStreamsRoundTrip) {
+  SteadyClock clock;
+  const Key key = Keyring::generate();
+  Peer a(clock, 1, key), b(clock, 2, key);
+  a.t->send_packet(addr(2), "hello");
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return b.rec.packets.size() == 1; }, clock));
+  EXPECT_EQ(b.rec.packets[0].second, "hello");
+  EXPECT_EQ(b.rec.packets[0].first, addr(1));
+
+  a.t->request(addr(2), 7, "ask");
+  a.t->request(addr(2), 8, std::string(200'000, 'x'));  // a big frame crosses several reads
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return a.rec.responses.size() == 2; }, clock));
+  EXPECT_EQ(a.rec.responses[7], "re:ask");
+  EXPECT_EQ(a.rec.responses[8].size(), 200'003u);
+  EXPECT_EQ(a.t->open_streams(), 0u);
+  EXPECT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return b.t->open_streams() == 0; }, clock));
+}
+
+TEST(NetTransport, WrongKeyIsDroppedAndCounted) {
+  SteadyClock clock;
+  Peer a(clock, 3, Keyring::generate()), b(clock, 4, Keyring::generate());
+  a.t->send_packet(addr(4), "let me in");
+  a.t->request(addr(4), 1, "join");
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 1; }, clock));
+  EXPECT_TRUE(b.rec.packets.empty());
+  EXPECT_TRUE(b.rec.requests.empty());
+  EXPECT_EQ(a.rec.responses[1].rfind("ERROR", 0), 0u);
+  EXPECT_EQ(b.t->envelope_stats().drops[static_cast<std::size_t>(EnvelopeDrop::kUnknownKey)], 2u);
+  EXPECT_EQ(b.t->counter(NetCounter::udp_rx_dropped), 1u);
+}
+
+// A datagram captured on the wire and sent again (to the same or another
+// node) opens at most once per receiver.
+TEST(NetTransport, CapturedDatagramReplayedIsDropped) {
+  SteadyClock clock;
+  const Key key = Keyring::generate();
+  Peer a(clock, 10, key), b(clock, 11, key);
+  // A plain UDP socket plays the eavesdropper at 127.x.y.12.
+  const int spy = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in spy_addr{};
+  spy_addr.sin_family = AF_INET;
+  spy_addr.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(12).c_str(), &spy_addr.sin_addr);
+  ASSERT_EQ(::bind(spy, reinterpret_cast<sockaddr*>(&spy_addr), sizeof spy_addr), 0);
+  a.t->send_packet(addr(12), "transfer 100");
+  char buf[2048];
+  const ssize_t n = ::recv(spy, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  sockaddr_in to_b{};
+  to_b.sin_family = AF_INET;
+  to_b.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(11).c_str(), &to_b.sin_addr);
+  for (int i = 0; i < 3; ++i)
+    ::sendto(spy, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
+  ::close(spy);
+  ASSERT_TRUE(pump(
+      {b.t.get()}, [&] { return b.t->envelope_stats().drops[static_cast<std::size_t>(EnvelopeDrop::kReplay)] == 2; },
+      clock));
+  ASSERT_EQ(b.rec.packets.size(), 1u);
+  EXPECT_EQ(b.rec.packets[0].second, "transfer 100");
+}
+
+TEST(NetTransport, GarbageOnBothSocketsNeverReachesTheHandler) {
+  SteadyClock clock;
+  Peer b(clock, 5, Keyring::generate());
+  const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(5).c_str(), &sa.sin_addr);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 200; ++i) {
+    std::string junk(rng() % 1500, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    ::sendto(udp, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  ::close(udp);
+  // TCP: a frame announcing 1 GiB (oversize), one truncated frame, raw junk.
+  auto tcp_send = [&](const std::string& bytes) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    return fd;
+  };
+  std::vector<int> fds;
+  fds.push_back(tcp_send(std::string("\x40\x00\x00\x00", 4)));
+  fds.push_back(tcp_send(std::string("\x00\x00\x01\x00", 4) + "short"));
+  fds.push_back(tcp_send(std::string("\x00\x00\x00\x50", 4) + std::string(0x50, 'j')));
+  ::close(fds[1]);  // truncated: EOF before the whole frame
+  ASSERT_TRUE(pump(
+      {b.t.get()},
+      [&] {
+        return b.t->counter(NetCounter::tcp_frame_oversize) == 1 && b.t->counter(NetCounter::tcp_in_dropped) == 3 &&
+               b.t->counter(NetCounter::udp_rx_dropped) == 200;
+      },
+      clock))
+      << b.t->counter(NetCounter::tcp_in_dropped) << " " << b.t->counter(NetCounter::udp_rx_dropped);
+  ::close(fds[0]);
+  ::close(fds[2]);
+  EXPECT_TRUE(b.rec.packets.empty());
+  EXPECT_TRUE(b.rec.requests.empty());
+}
+
+TEST(NetTransport, RefusedSilentAndTimedOutExchangesEndOnce) {
+  SteadyClock clock;
+  const Key key = Keyring::generate();
+  NetTransportConfig cfg;
+  cfg.stream_timeout = 300ms;
+  Peer a(clock, 6, key, cfg), b(clock, 7, key, cfg);
+  // Nobody listens on 127.x.y.8: connection refused, reported later, not inside request().
+  a.t->request(addr(8), 1, "anyone?");
+  EXPECT_TRUE(a.rec.outcomes.empty());
+  // The peer answers nothing: closed without a response.
+  a.t->request(addr(7), 2, "silent");
+  // A listener that accepts and never answers: timeout.
+  const int mute = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(9).c_str(), &sa.sin_addr);
+  ASSERT_EQ(::bind(mute, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(mute, 4), 0);
+  a.t->request(addr(9), 3, "hello?");
+  ASSERT_TRUE(pump(
+      {a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 3; }, clock));
+  ::close(mute);
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(a.rec.outcomes[id], 1) << id;
+    EXPECT_EQ(a.rec.responses[id].rfind("ERROR", 0), 0u) << id << " " << a.rec.responses[id];
+  }
+  EXPECT_NE(a.rec.responses[3].find("timed out"), std::string::npos);
+  EXPECT_EQ(a.t->open_streams(), 0u);
+}
+
+TEST(NetTransportConfig, Validate) {
+  NetTransportConfig c;
+  EXPECT_FALSE(c.validate());  // no bind address
+  c.bind = *Address::parse("127.0.0.1:7946");
+  EXPECT_TRUE(c.validate());
+  c.stream_timeout = 0ms;
+  EXPECT_FALSE(c.validate());
+}
+
+}  // namespace
+}  // namespace ferry::gossip

@@ -1,0 +1,246 @@
+// Membership under simulation: joins, crashes, loss, partitions, leaves and
+// restarts, at up to 1 000 nodes. Every test prints its seed on failure;
+// FERRY_SIM_SEED=<seed> replays one.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "control/gossip/rng.h"
+#include "control/gossip/sim_cluster.h"
+
+namespace ferry::gossip {
+namespace {
+
+using namespace std::chrono_literals;
+
+uint64_t test_seed(uint64_t fallback) {
+  if (const char* s = std::getenv("FERRY_SIM_SEED")) return std::strtoull(s, nullptr, 0);
+  return fallback;
+}
+
+// Counts, per observer, the members it declared dead while they were up.
+class FalseDeadCounter {
+ public:
+  explicit FalseDeadCounter(SimCluster& sim) : sim_(sim) {}
+  void check(const MemberInfo& info) {
+    if (info.state != MemberState::kDead) return;
+    const size_t j = std::strtoul(info.name.c_str() + 5, nullptr, 10);  // "node-<j>"
+    if (j < sim_.size() && sim_.is_up(j)) ++false_dead_;
+  }
+  size_t false_dead_ = 0;
+
+ private:
+  SimCluster& sim_;
+};
+
+class EventDelegate final : public Delegate {
+ public:
+  explicit EventDelegate(FalseDeadCounter* counter) : counter_(counter) {}
+  void notify_leave(const MemberInfo& info) override { counter_->check(info); }
+
+ private:
+  FalseDeadCounter* counter_;
+};
+
+struct World {
+  World(size_t n, SimNetConfig net, uint64_t seed, Config config = Config{})
+      : sim(config, net, seed), counter(sim) {
+    delegates.reserve(n);
+    for (size_t i = 0; i < n; ++i) delegates.push_back(std::make_unique<EventDelegate>(&counter));
+    sim.set_node_hook([this](size_t i, Node& node) { node.set_delegate(delegates[i].get()); });
+    sim.add_nodes(n);
+  }
+  SimCluster sim;
+  FalseDeadCounter counter;
+  std::vector<std::unique_ptr<EventDelegate>> delegates;
+};
+
+TEST(SimMembership, ThousandNodesJoinAndAgree) {
+  const uint64_t seed = test_seed(1);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  World w(1000, SimNetConfig{}, seed);
+  w.sim.join_all(0, 5s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 1s))
+      << "disagreements: " << w.sim.disagreements();
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+}
+
+// Everyone (live) sees `i` as dead or left, or has forgotten it.
+bool all_see_down(SimCluster& sim, size_t i) {
+  const std::string name = SimCluster::name_of(i);
+  for (size_t j = 0; j < sim.size(); ++j) {
+    if (j == i || !sim.is_up(j)) continue;
+    const auto st = sim.node(j).state_of(name);
+    if (st && (*st == MemberState::kAlive || *st == MemberState::kSuspect)) return false;
+  }
+  return true;
+}
+
+TEST(SimMembership, TenPercentCrashAllDeclaredDead) {
+  const uint64_t seed = test_seed(2);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  World w(1000, SimNetConfig{}, seed);
+  w.sim.bootstrap_converged();
+  w.sim.run_for(5s);
+  Rng pick(seed);
+  std::vector<size_t> crashed;
+  while (crashed.size() < 100) {
+    const size_t v = pick.below(1000);
+    if (w.sim.is_up(v)) {
+      w.sim.crash(v);
+      crashed.push_back(v);
+    }
+  }
+  const bool detected = w.sim.run_until(
+      [&] {
+        for (size_t v : crashed) {
+          if (!all_see_down(w.sim, v)) return false;
+        }
+        return true;
+      },
+      60s, 500ms);
+  EXPECT_TRUE(detected);
+  // Dead, not merely forgotten, and by failure detection (not a leave).
+  for (size_t j = 0; j < 1000; ++j) {
+    if (!w.sim.is_up(j)) continue;
+    for (size_t v : crashed) ASSERT_EQ(w.sim.node(j).state_of(SimCluster::name_of(v)), MemberState::kDead);
+  }
+  EXPECT_TRUE(w.sim.converged());
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+}
+
+TEST(SimMembership, FivePercentLossNoFalseDeathsOverTenMinutes) {
+  const uint64_t seed = test_seed(3);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  SimNetConfig net;
+  net.loss = 0.05;
+  net.duplicate = 0.01;
+  net.max_delay = std::chrono::milliseconds(10);  // wide spread: datagrams reorder
+  World w(100, net, seed);
+  w.sim.join_all(0, 2s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 500ms));
+  w.sim.run_for(std::chrono::minutes(10));
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+  // Suspicions come and go under loss; nobody is dead or missing.
+  EXPECT_TRUE(w.sim.converged(/*allow_suspect=*/true)) << w.sim.disagreements(true);
+  uint64_t suspicions = 0;
+  for (size_t i = 0; i < 100; ++i) suspicions += w.sim.node(i).counters()[Counter::suspect_raised];
+  RecordProperty("suspicions_refuted", std::to_string(suspicions));
+}
+
+TEST(SimMembership, PartitionHealsAndConverges) {
+  const uint64_t seed = test_seed(4);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  World w(100, SimNetConfig{}, seed);
+  w.sim.join_all(0, 2s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 500ms));
+  std::vector<uint32_t> groups(100);
+  for (size_t i = 0; i < 100; ++i) groups[i] = i < 40 ? 1 : 2;
+  w.sim.partition(groups);
+  // Each side declares the other dead.
+  auto split_seen = [&] {
+    for (size_t j = 0; j < 100; ++j) {
+      if (w.sim.node(j).num_alive() != (j < 40 ? 40u : 60u)) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(w.sim.run_until(split_seen, 60s, 500ms));
+  EXPECT_EQ(w.sim.node(0).state_of("node-99"), MemberState::kDead);
+  EXPECT_EQ(w.sim.node(99).state_of("node-0"), MemberState::kDead);
+  w.sim.run_for(30s);
+  w.sim.heal();
+  EXPECT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 120s, 500ms))
+      << "disagreements: " << w.sim.disagreements();
+}
+
+TEST(SimMembership, GracefulLeaveIsSeenAsLeftNotDead) {
+  const uint64_t seed = test_seed(5);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  World w(100, SimNetConfig{}, seed);
+  w.sim.join_all(0, 2s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 500ms));
+  w.sim.leave(42);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.node(42).leave_drained(); }, 10s, 10ms));
+  w.sim.crash(42);  // the process exits after announcing
+  ASSERT_TRUE(w.sim.run_until([&] { return all_see_down(w.sim, 42); }, 10s, 100ms));
+  for (size_t j = 0; j < 100; ++j) {
+    if (j != 42) {
+      EXPECT_EQ(w.sim.node(j).state_of("node-42"), MemberState::kLeft) << j;
+    }
+  }
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+  // Probing stops: nobody suspects or declares a left node dead later.
+  w.sim.run_for(30s);
+  for (size_t j = 0; j < 100; ++j) {
+    if (j != 42) {
+      EXPECT_EQ(w.sim.node(j).state_of("node-42"), MemberState::kLeft) << j;
+    }
+  }
+}
+
+TEST(SimMembership, CrashedNodeRestartsAndRejoins) {
+  const uint64_t seed = test_seed(6);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  World w(100, SimNetConfig{}, seed);
+  w.sim.join_all(0, 2s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 500ms));
+  const uint64_t old_boot = w.sim.node(7).boot_id();
+  w.sim.crash(7);
+  ASSERT_TRUE(w.sim.run_until([&] { return all_see_down(w.sim, 7); }, 30s, 100ms));
+  const uint32_t dead_inc = w.sim.node(0).member("node-7")->incarnation;
+  w.sim.restart(7);  // empty state, same name and address, incarnation 1
+  w.sim.join(7, {3});
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms)) << w.sim.disagreements();
+  EXPECT_GT(w.sim.node(7).incarnation(), dead_inc);  // jumped above what the others believed
+  const auto seen = w.sim.node(50).member("node-7");
+  ASSERT_TRUE(seen);
+  EXPECT_NE(seen->boot_id, old_boot);
+  EXPECT_EQ(w.sim.node(7).num_alive(), 100u);
+}
+
+TEST(SimMembership, FastRestartWithEmptyStateRelearnsThroughPushPull) {
+  const uint64_t seed = test_seed(7);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  World w(200, SimNetConfig{}, seed);
+  w.sim.join_all(0, 2s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 500ms));
+  w.sim.run_for(20s);  // let the join gossip drain: only push-pull can teach now
+  w.sim.crash(9);
+  w.sim.run_for(100ms);  // back before anyone could notice
+  w.sim.restart(9);
+  EXPECT_EQ(w.sim.node(9).num_members(), 1u);
+  w.sim.join(9, {150});
+  w.sim.run_for(50ms);  // one stream round trip, no gossip round
+  EXPECT_EQ(w.sim.node(9).num_alive(), 200u);  // the whole view in one exchange
+  EXPECT_TRUE(w.sim.node(9).joined());
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms));
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+}
+
+TEST(SimMembership, SameSeedSameRun) {
+  auto run = [](uint64_t seed) {
+    SimNetConfig net;
+    net.loss = 0.05;
+    net.duplicate = 0.02;
+    SimCluster sim(Config{}, net, seed);
+    sim.add_nodes(50);
+    sim.join_all(0, 1s);
+    sim.run_for(5s);
+    sim.crash(10);
+    sim.run_for(10s);
+    std::ostringstream fingerprint;
+    fingerprint << sim.events_processed();
+    for (size_t i = 0; i < 50; ++i) {
+      if (!sim.is_up(i)) continue;
+      fingerprint << ',' << sim.node(i).incarnation() << ':' << sim.node(i).num_alive() << ':' << sim.bytes_sent(i);
+    }
+    return fingerprint.str();
+  };
+  EXPECT_EQ(run(11), run(11));
+  EXPECT_NE(run(11), run(12));
+}
+
+}  // namespace
+}  // namespace ferry::gossip
