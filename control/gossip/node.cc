@@ -240,7 +240,15 @@ void Node::on_timer(const Timer& t) {
       gossip();
       break;
     case TimerKind::kPushPull: {
-      schedule(now + Duration(config_.push_pull_interval) * push_pull_scale(num_alive_), TimerKind::kPushPull);
+      // After the first exchange, pick a random phase in the scaled period:
+      // nodes started together (or a cluster that just grew) then spread
+      // their full-state exchanges evenly instead of in waves.
+      const Duration period = Duration(config_.push_pull_interval) * push_pull_scale(num_alive_);
+      const Duration next = first_push_pull_done_
+                                ? period
+                                : Duration(static_cast<int64_t>(rng_.below(static_cast<uint64_t>(period.count()) + 1)));
+      first_push_pull_done_ = true;
+      schedule(now + next, TimerKind::kPushPull);
       if (leaving_) break;
       select_random(1, kNoName, false, select_scratch_);
       if (!select_scratch_.empty()) push_pull_with(members_[select_scratch_[0]].address, StreamKind::kPushPull);

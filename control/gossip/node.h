@@ -222,6 +222,7 @@ class Node final : public PacketHandler {
   std::vector<Address> seeds_;
   bool started_ = false;
   bool joined_ = false;
+  bool first_push_pull_done_ = false;
   bool leaving_ = false;
   uint32_t join_attempts_ = 0;
   uint64_t next_request_id_ = 1;

@@ -170,9 +170,8 @@ std::variant<Command, RequestError> parse_request_bytes(std::span<const std::uin
 
 std::variant<Command, RequestError> parse_request(const v1::Request& request) {
   if (request.api_version() > kApiVersion) {
-    return RequestError{v1::STATUS_UNSUPPORTED_VERSION,
-                        fmt::format("api_version {} is newer than this server's {}", request.api_version(),
-                                    kApiVersion)};
+    return RequestError{v1::STATUS_UNSUPPORTED_VERSION, fmt::format("api_version {} is newer than this server's {}",
+                                                                    request.api_version(), kApiVersion)};
   }
   switch (request.op_case()) {
     case v1::Request::kNetworkAdd: {

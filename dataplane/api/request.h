@@ -77,9 +77,9 @@ struct DumpCmd {};
 struct HealthCmd {};
 struct VersionCmd {};
 
-using Command = std::variant<NetworkAddCmd, NetworkDelCmd, NetworkSetFloodCmd, PortAddCmd, PortDelCmd, FdbAddCmd,
-                             FdbDelCmd, NeighAddCmd, NeighDelCmd, FloodAddCmd, FloodDelCmd, StatsCmd, DumpCmd,
-                             HealthCmd, VersionCmd>;
+using Command =
+    std::variant<NetworkAddCmd, NetworkDelCmd, NetworkSetFloodCmd, PortAddCmd, PortDelCmd, FdbAddCmd, FdbDelCmd,
+                 NeighAddCmd, NeighDelCmd, FloodAddCmd, FloodDelCmd, StatsCmd, DumpCmd, HealthCmd, VersionCmd>;
 
 // A parse failure carries the status the reply should have.
 struct RequestError {

@@ -142,8 +142,9 @@ Result<int> ApiServer::serve(std::chrono::milliseconds timeout, const Handler& h
       zmq_getsockopt(socket_, ZMQ_RCVMORE, &more, &more_size);
     }
     const auto* data = static_cast<const std::uint8_t*>(zmq_msg_data(&request));
-    const std::string reply = multipart ? handler(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(nullptr), 0))
-                                        : handler(std::span<const std::uint8_t>(data, zmq_msg_size(&request)));
+    const std::string reply = multipart
+                                  ? handler(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(nullptr), 0))
+                                  : handler(std::span<const std::uint8_t>(data, zmq_msg_size(&request)));
     zmq_msg_close(&request);
     if (zmq_send(socket_, reply.data(), reply.size(), 0) < 0) {
       spdlog::warn("API reply not sent: {}", zmq_strerror(zmq_errno()));

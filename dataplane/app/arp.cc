@@ -73,7 +73,8 @@ void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr
   store32(a + 24, arp.target_ip.value);
 }
 
-void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip, dp_api::Ipv4 target) {
+void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
+                       dp_api::Ipv4 target) {
   ArpPacket arp;
   arp.op = kArpRequest;
   arp.eth_src = our_mac;

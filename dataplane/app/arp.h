@@ -41,7 +41,8 @@ std::optional<ArpPacket> parse_arp(std::span<const std::uint8_t> frame);
 void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& eth_dst, const ArpPacket& arp);
 
 // A broadcast who-has `target` from (our_mac, our_ip).
-void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip, dp_api::Ipv4 target);
+void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
+                       dp_api::Ipv4 target);
 
 // The reply to `request` (whose target is our_ip) saying our_ip is-at our_mac.
 void build_arp_reply(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
@@ -53,11 +54,11 @@ class UnderlayResolver {
   using Duration = std::chrono::steady_clock::duration;
 
   struct Params {
-    dp_api::Ipv4Prefix local;               // our VTEP address and its subnet
-    std::optional<dp_api::Ipv4> gateway;    // next hop for VTEPs outside `local`
-    Duration reachable = std::chrono::seconds(300);  // an answer is trusted this long
-    Duration probe_interval = std::chrono::seconds(1);  // between probes while resolving/refreshing
-    std::uint32_t fast_probes = 3;  // probes at probe_interval before backing off
+    dp_api::Ipv4Prefix local;                                // our VTEP address and its subnet
+    std::optional<dp_api::Ipv4> gateway;                     // next hop for VTEPs outside `local`
+    Duration reachable = std::chrono::seconds(300);          // an answer is trusted this long
+    Duration probe_interval = std::chrono::seconds(1);       // between probes while resolving/refreshing
+    std::uint32_t fast_probes = 3;                           // probes at probe_interval before backing off
     Duration slow_probe_interval = std::chrono::seconds(5);  // after that ("failed")
   };
 

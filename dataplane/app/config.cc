@@ -1,11 +1,11 @@
 #include "dataplane/app/config.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cctype>
-#include <string_view>
 #include <sstream>
+#include <string_view>
 
 namespace ferry::dataplane::app {
 

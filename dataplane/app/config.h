@@ -27,8 +27,8 @@ struct Config {
   UplinkKind uplink_kind = UplinkKind::kInterface;
   PortDriver uplink_driver = PortDriver::kAuto;  // --uplink-driver, interfaces only
 
-  dp_api::Ipv4Prefix vtep;                 // --vtep-ip A.B.C.D/LEN: our underlay address
-  std::optional<dp_api::Ipv4> gateway;     // --gateway: next hop for VTEPs outside `vtep`'s subnet
+  dp_api::Ipv4Prefix vtep;              // --vtep-ip A.B.C.D/LEN: our underlay address
+  std::optional<dp_api::Ipv4> gateway;  // --gateway: next hop for VTEPs outside `vtep`'s subnet
 
   std::string api_endpoint;  // --api ipc://PATH
   std::string api_path;      // PATH (the socket file)
@@ -38,7 +38,7 @@ struct Config {
   // process may use (so several data planes share the machine).
   std::string lcores;
 
-  bool no_huge = false;         // --no-huge: anonymous memory, af_packet only
+  bool no_huge = false;           // --no-huge: anonymous memory, af_packet only
   std::uint32_t memory_mb = 256;  // --memory-mb: EAL memory with --no-huge
   std::uint32_t mbufs = 32767;    // --mbufs: mbufs in the packet pool (~75 MB)
 
@@ -50,10 +50,10 @@ struct Config {
   // with and without hugepages and on any veth; see docs/dataplane.md.
   PortDriver endpoint_driver = PortDriver::kAfPacket;
 
-  std::uint16_t vxlan_port = 4789;  // --vxlan-port: UDP destination port
+  std::uint16_t vxlan_port = 4789;    // --vxlan-port: UDP destination port
   std::uint32_t arp_timeout_s = 300;  // --arp-timeout-s: underlay ARP entry lifetime
 
-  std::string file_prefix;  // --file-prefix: EAL runtime prefix; empty = "ferry-<pid>"
+  std::string file_prefix;         // --file-prefix: EAL runtime prefix; empty = "ferry-<pid>"
   std::string log_level = "info";  // --log-level
 
   std::vector<std::string> eal_args;  // everything after "--", passed to EAL last

@@ -331,8 +331,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     return api.error();
   }
   impl->api = std::move(*api);
-  spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep),
-               workers.size(), cfg.api_endpoint, identity.boot_id);
+  spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep), workers.size(),
+               cfg.api_endpoint, identity.boot_id);
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 

@@ -43,7 +43,8 @@ Result<void> PortSetup::configure(PortId port, bool rss, bool promiscuous) {
   rte_eth_conf conf{};
   if (rss && queues_ > 1 && info.flow_type_rss_offloads != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
   }
   if (int rc = rte_eth_dev_configure(port, queues_, queues_, &conf); rc != 0) {
     return make_sys_error(-rc, "port {}: rte_eth_dev_configure", port);
@@ -121,9 +122,8 @@ Result<OpenedPort> PortSetup::open_uplink(const Config& config) {
     OpenedPort port;
     port.devname = config.uplink;
     if (rte_eth_dev_get_port_by_name(config.uplink.c_str(), &port.id) != 0) {
-      return make_error(
-          "uplink {}: no DPDK port for this PCI address (is it bound to vfio-pci? see docs/dataplane.md)",
-          config.uplink);
+      return make_error("uplink {}: no DPDK port for this PCI address (is it bound to vfio-pci? see docs/dataplane.md)",
+                        config.uplink);
     }
     rte_eth_dev_info info{};
     rte_eth_dev_info_get(port.id, &info);

@@ -88,7 +88,8 @@ v1::Reply Service::on(const dp_api::NetworkAddCmd& cmd) {
   if (auto r = pipeline_.tables().add_network(cmd.vni, cmd.flood_unknown); !r) {
     return reply(v1::STATUS_INTERNAL, r.error().message);
   }
-  return reply_ok(fmt::format("network {} added (unknown unicast {})", cmd.vni, cmd.flood_unknown ? "flooded" : "dropped"));
+  return reply_ok(
+      fmt::format("network {} added (unknown unicast {})", cmd.vni, cmd.flood_unknown ? "flooded" : "dropped"));
 }
 
 v1::Reply Service::on(const dp_api::NetworkDelCmd& cmd) {
@@ -408,9 +409,9 @@ v1::Reply Service::on(const dp_api::HealthCmd&) {
   auto* h = out.mutable_health();
   h->set_boot_id(identity_.boot_id);
   h->set_start_time_unix_ms(identity_.start_time_unix_ms);
-  h->set_uptime_ms(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  std::chrono::steady_clock::now() - identity_.started)
-                                                  .count()));
+  h->set_uptime_ms(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - identity_.started)
+          .count()));
   h->set_uplink(config_.uplink);
   h->set_uplink_driver(identity_.uplink.driver);
   h->set_uplink_link_up(ports_.link_up(identity_.uplink.id));

@@ -146,7 +146,7 @@ cmd_wire() {
   ((${#name} <= 13)) || die "wire: NAME '$name' too long for v-NAME (15 characters)"
   local hns="$prefix-h$host" cns="$prefix-$name"
   netns_names | grep -qx "$cns" || cmd_container "$prefix" "$name" >/dev/null
-  ip -n "$hns" link add "v-$name" mtu "$mtu" type veth peer name eth0 netns "$cns"
+  ip -n "$hns" link add "v-$name" mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$cns"
   ip netns exec "$cns" ethtool -K eth0 tx off >/dev/null
   ip -n "$cns" addr add "$addr" dev eth0
   ip -n "$cns" link set eth0 up

@@ -1,7 +1,6 @@
 // ferryctl dp health [--json]: is it up, since when, which uplink. Exit 0 when healthy.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "control/ferryctl/dp/dp.h"
 #include "control/ferryctl/table.h"
@@ -52,7 +51,8 @@ void add_health(CLI::App& dp, Options& options, Runner& runner) {
       table.add_row({"boot-id", h.boot_id()});
       table.add_row({"pid", std::to_string(h.pid())});
       table.add_row({"uptime", std::to_string(h.uptime_ms() / 1000) + " s"});
-      table.add_row({"uplink", h.uplink() + " (" + h.uplink_driver() + ", link " + (h.uplink_link_up() ? "up" : "down") + ")"});
+      table.add_row(
+          {"uplink", h.uplink() + " (" + h.uplink_driver() + ", link " + (h.uplink_link_up() ? "up" : "down") + ")"});
       table.add_row({"vtep-ip", h.vtep_ip()});
       table.add_row({"gateway", h.gateway().empty() ? "-" : h.gateway()});
       table.add_row({"workers", std::to_string(h.workers())});

@@ -1,7 +1,7 @@
 // ferryctl dp port add --vni N --iface IF --mac MAC --ip A.B.C.D/LEN [--driver D] | port del --iface IF
-#include "control/ferryctl/dp/dp.h"
-
 #include <iostream>
+
+#include "control/ferryctl/dp/dp.h"
 
 namespace ferry::ctl::dp {
 

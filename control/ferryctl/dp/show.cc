@@ -1,7 +1,6 @@
 // ferryctl dp show [--json]: the data plane's tables.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "control/ferryctl/dp/dp.h"
 #include "control/ferryctl/table.h"
@@ -19,12 +18,16 @@ std::string join(const google::protobuf::RepeatedPtrField<std::string>& items) {
 
 nlohmann::json to_json(const v1::Dump& dump) {
   using nlohmann::json;
-  json out{{"networks", json::array()}, {"ports", json::array()}, {"fdb", json::array()},
-           {"neighbors", json::array()}, {"underlay", json::array()}};
+  json out{{"networks", json::array()},
+           {"ports", json::array()},
+           {"fdb", json::array()},
+           {"neighbors", json::array()},
+           {"underlay", json::array()}};
   for (const auto& n : dump.networks()) {
-    out["networks"].push_back({{"vni", n.vni()},
-                               {"flood_unknown", n.flood_unknown()},
-                               {"flood_vteps", std::vector<std::string>(n.flood_vteps().begin(), n.flood_vteps().end())}});
+    out["networks"].push_back(
+        {{"vni", n.vni()},
+         {"flood_unknown", n.flood_unknown()},
+         {"flood_vteps", std::vector<std::string>(n.flood_vteps().begin(), n.flood_vteps().end())}});
   }
   for (const auto& p : dump.ports()) {
     out["ports"].push_back({{"port_id", p.port_id()},
@@ -64,8 +67,8 @@ void print_text(const v1::Dump& dump) {
   std::cout << "\nPorts\n";
   Table ports({"port", "iface", "vni", "mac", "ips", "driver", "link"});
   for (const auto& p : dump.ports()) {
-    ports.add_row({std::to_string(p.port_id()), p.iface(), std::to_string(p.vni()), p.mac(), join(p.ips()),
-                   p.driver(), p.link_up() ? "up" : "down"});
+    ports.add_row({std::to_string(p.port_id()), p.iface(), std::to_string(p.vni()), p.mac(), join(p.ips()), p.driver(),
+                   p.link_up() ? "up" : "down"});
   }
   ports.print(std::cout);
 

@@ -1,8 +1,7 @@
 // ferryctl dp stats [--json] [--all]: counters per port, network, drop reason and lcore.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "control/ferryctl/dp/dp.h"
 #include "control/ferryctl/table.h"
@@ -12,8 +11,11 @@ namespace {
 
 nlohmann::json to_json(const v1::Stats& stats) {
   using nlohmann::json;
-  json out{{"ports", json::array()}, {"vnis", json::array()}, {"drops", json::object()},
-           {"lcores", json::array()}, {"counters", json::object()}};
+  json out{{"ports", json::array()},
+           {"vnis", json::array()},
+           {"drops", json::object()},
+           {"lcores", json::array()},
+           {"counters", json::object()}};
   for (const auto& p : stats.ports()) {
     out["ports"].push_back({{"port_id", p.port_id()},
                             {"name", p.name()},
@@ -59,8 +61,8 @@ void print_text(const v1::Stats& stats, bool all) {
   std::cout << "\nNetworks\n";
   std::vector<std::string> names;
   if (stats.vnis_size() > 0) {
-    for (const auto& [name, value] : std::map<std::string, std::uint64_t>(stats.vnis(0).counters().begin(),
-                                                                            stats.vnis(0).counters().end())) {
+    for (const auto& [name, value] :
+         std::map<std::string, std::uint64_t>(stats.vnis(0).counters().begin(), stats.vnis(0).counters().end())) {
       names.push_back(name);
     }
   }
@@ -79,8 +81,8 @@ void print_text(const v1::Stats& stats, bool all) {
 
   std::cout << "\nCounters" << (all ? "" : " (non-zero; --all for every one)") << "\n";
   Table counters({"counter", "value"});
-  for (const auto& [name, value] : std::map<std::string, std::uint64_t>(stats.counters().begin(),
-                                                                          stats.counters().end())) {
+  for (const auto& [name, value] :
+       std::map<std::string, std::uint64_t>(stats.counters().begin(), stats.counters().end())) {
     if (all || value != 0) counters.add_row({name, std::to_string(value)});
   }
   counters.print(std::cout);

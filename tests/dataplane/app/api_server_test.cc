@@ -118,7 +118,10 @@ TEST(ApiServer, StaleSocketIsReusedLiveOneRefused) {
 
 TEST(ApiServer, RegularFileIsNotTakenOver) {
   const auto path = temp_path("file");
-  { std::FILE* f = std::fopen(path.c_str(), "w"); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fclose(f);
+  }
   auto server = ApiServer::bind(path);
   EXPECT_FALSE(server);
   EXPECT_TRUE(std::filesystem::exists(path));

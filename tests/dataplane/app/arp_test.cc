@@ -15,11 +15,13 @@ Ipv4 ip(const char* text) { return *dp_api::parse_ipv4(text); }
 TEST(ArpFrames, RequestIsByteExact) {
   std::array<std::uint8_t, kArpFrameSize> frame{};
   build_arp_request(frame, mac("02:fe:00:00:00:01"), ip("172.31.0.101"), ip("172.31.0.102"));
+  // clang-format off
   const std::array<std::uint8_t, 42> expected{
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0xfe, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06,  // Ethernet
       0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,                                      // ARP request
       0x02, 0xfe, 0x00, 0x00, 0x00, 0x01, 172,  31,   0,    101,                           // sender
       0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 172,  31,   0,    102};                          // target
+  // clang-format on
   EXPECT_TRUE(std::equal(expected.begin(), expected.end(), frame.begin()));
   for (std::size_t i = expected.size(); i < frame.size(); ++i) EXPECT_EQ(frame[i], 0) << i;  // padding
 }
@@ -118,11 +120,11 @@ TEST_F(Resolver, RefreshesBeforeExpiryAndExpiresWithoutAnswer) {
   r.set_vteps({ip("172.31.0.2")});
   r.due_probes(t0);
   ASSERT_TRUE(r.on_arp(ip("172.31.0.2"), mac("02:00:00:00:00:02"), t0));
-  EXPECT_TRUE(r.due_probes(t0 + 30s).empty());      // fresh: no probes
+  EXPECT_TRUE(r.due_probes(t0 + 30s).empty());  // fresh: no probes
   EXPECT_EQ(r.entries(t0 + 30s)[0].state, "reachable");
-  EXPECT_EQ(r.due_probes(t0 + 46s).size(), 1U);     // within the last quarter: refresh
+  EXPECT_EQ(r.due_probes(t0 + 46s).size(), 1U);  // within the last quarter: refresh
   EXPECT_EQ(r.entries(t0 + 46s)[0].state, "stale");
-  EXPECT_TRUE(r.resolved_mac(ip("172.31.0.2"), t0 + 59s));  // still usable while refreshing
+  EXPECT_TRUE(r.resolved_mac(ip("172.31.0.2"), t0 + 59s));   // still usable while refreshing
   EXPECT_FALSE(r.resolved_mac(ip("172.31.0.2"), t0 + 60s));  // expired
   r.due_probes(t0 + 60s);
   EXPECT_EQ(r.entries(t0 + 60s)[0].state, "incomplete");

@@ -14,8 +14,8 @@ Result<ParsedArgs> parse(std::vector<std::string> args) {
   return parse_args(static_cast<int>(argv.size()), argv.data());
 }
 
-const std::vector<std::string> kMinimal{"--uplink", "eth1", "--vtep-ip", "192.168.1.10/24", "--api",
-                                        "ipc:///run/ferry/dp.sock"};
+const std::vector<std::string> kMinimal{"--uplink",        "eth1",  "--vtep-ip",
+                                        "192.168.1.10/24", "--api", "ipc:///run/ferry/dp.sock"};
 
 std::vector<std::string> with(std::vector<std::string> extra) {
   auto args = kMinimal;
@@ -40,9 +40,9 @@ TEST(Config, MinimalFlagsGiveDefaults) {
 }
 
 TEST(Config, AllFlagsAndEalArgs) {
-  auto parsed = parse(with({"--gateway", "192.168.1.1", "--lcores", "0,2", "--no-huge", "--idle-sleep-us", "0",
-                            "--endpoint-driver", "af_packet", "--vxlan-port", "8472", "--", "--log-level=debug",
-                            "--vdev=net_null0"}));
+  auto parsed = parse(
+      with({"--gateway", "192.168.1.1", "--lcores", "0,2", "--no-huge", "--idle-sleep-us", "0", "--endpoint-driver",
+            "af_packet", "--vxlan-port", "8472", "--", "--log-level=debug", "--vdev=net_null0"}));
   ASSERT_TRUE(parsed) << parsed.error().message;
   const Config& c = parsed->config;
   EXPECT_EQ(dp_api::format_ipv4(*c.gateway), "192.168.1.1");
@@ -90,8 +90,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{{"--vtep-ip", "10.0.0.1/24", "--api", "ipc:///tmp/a"}, "--uplink"},
         BadCase{{"--uplink", "eth1", "--api", "ipc:///tmp/a"}, "--vtep-ip"},
-        BadCase{{"--uplink", "eth1", "--vtep-ip", "10.0.0.1/24"}, "--api"},
-        BadCase{with({"--bogus"}), "bogus"},
+        BadCase{{"--uplink", "eth1", "--vtep-ip", "10.0.0.1/24"}, "--api"}, BadCase{with({"--bogus"}), "bogus"},
         BadCase{{"--uplink", "eth1", "--vtep-ip", "10.0.0.1", "--api", "ipc:///tmp/a"}, "A.B.C.D/LEN"},
         BadCase{{"--uplink", "eth1", "--vtep-ip", "10.0.0.256/24", "--api", "ipc:///tmp/a"}, "0..255"},
         BadCase{{"--uplink", "eth1", "--vtep-ip", "10.0.0.1/32", "--api", "ipc:///tmp/a"}, "prefix length"},
@@ -102,8 +101,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{with({"--idle-sleep-us", "-1"}), "idle-sleep-us"},
         BadCase{with({"--no-huge", "--uplink-driver", "af_xdp"}), "hugepages"},
         BadCase{with({"--no-huge", "--endpoint-driver", "af_xdp"}), "hugepages"},
-        BadCase{with({"--endpoint-driver", "tap"}), "af_packet"},
-        BadCase{with({"--uplink-driver", "pcap"}), "af_xdp"},
+        BadCase{with({"--endpoint-driver", "tap"}), "af_packet"}, BadCase{with({"--uplink-driver", "pcap"}), "af_xdp"},
         BadCase{{"--uplink", "a,b", "--vtep-ip", "10.0.0.1/24", "--api", "ipc:///tmp/a"}, "interface name"},
         BadCase{{"--uplink", "0000:3b:00.0", "--uplink-driver", "af_xdp", "--vtep-ip", "10.0.0.1/24", "--api",
                  "ipc:///tmp/a"},

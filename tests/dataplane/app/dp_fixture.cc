@@ -109,9 +109,9 @@ std::string DataplaneTest::api(int host) const {
 }
 
 void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
-  std::vector<std::string> argv{"ip",     "netns",    "exec",       topo_->host(host), FERRY_DATAPLANE_BIN,
-                                "--uplink", "ul0",    "--vtep-ip",  vtep_ip(host) + "/24",
-                                "--api",  api(host)};
+  std::vector<std::string> argv{"ip",       "netns", "exec",      topo_->host(host),     FERRY_DATAPLANE_BIN,
+                                "--uplink", "ul0",   "--vtep-ip", vtep_ip(host) + "/24", "--api",
+                                api(host)};
   bool huge = false;
   for (const auto& e : extra) huge = huge || e == "--hugepages";
   std::erase(extra, std::string("--hugepages"));
@@ -123,9 +123,8 @@ void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
   ASSERT_TRUE(bg) << bg.error().message;
   auto* proc = bg->get();
   dataplanes_[host] = std::move(*bg);
-  const bool up = harness::wait_until(
-      [&] { return !proc->running() || ctl(host, {"health"}).succeeded(); }, std::chrono::seconds(20),
-      std::chrono::milliseconds(100));
+  const bool up = harness::wait_until([&] { return !proc->running() || ctl(host, {"health"}).succeeded(); },
+                                      std::chrono::seconds(20), std::chrono::milliseconds(100));
   ASSERT_TRUE(up && proc->running()) << "ferry-dataplane on host " << host << " did not come up:\n" << proc->log();
 }
 

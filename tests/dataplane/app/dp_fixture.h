@@ -47,7 +47,7 @@ struct Container {
   std::string ns;     // namespace name
   std::string iface;  // host-side veth name
   std::string mac;
-  std::string ip;     // without prefix length
+  std::string ip;  // without prefix length
   int host = 0;
 };
 

@@ -39,8 +39,8 @@ TEST(Addr, Ipv4AndPrefixes) {
   ASSERT_TRUE(ip);
   EXPECT_EQ(ip->value, 0x0a010203U);
   EXPECT_EQ(format_ipv4(*ip), "10.1.2.3");
-  for (const char* bad : {"", "10.1.2", "10.1.2.3.4", "10.1.2.256", "10..2.3", "a.b.c.d", "10.1.2.3 ", "1234.1.1.1",
-                          "+1.2.3.4"}) {
+  for (const char* bad :
+       {"", "10.1.2", "10.1.2.3.4", "10.1.2.256", "10..2.3", "a.b.c.d", "10.1.2.3 ", "1234.1.1.1", "+1.2.3.4"}) {
     EXPECT_FALSE(parse_ipv4(bad)) << bad;
   }
   auto prefix = parse_ipv4_prefix("10.1.2.3/24");

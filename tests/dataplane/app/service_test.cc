@@ -20,9 +20,15 @@ bool g_eal_up = false;
 class EalEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    std::vector<std::string> args{"service_test",   "--no-huge",      "-m",
-                                  "512",            "--no-pci",       "--no-shconf",
-                                  "--no-telemetry", "--lcores=0",     "--log-level=error",
+    std::vector<std::string> args{"service_test",
+                                  "--no-huge",
+                                  "-m",
+                                  "512",
+                                  "--no-pci",
+                                  "--no-shconf",
+                                  "--no-telemetry",
+                                  "--lcores=0",
+                                  "--log-level=error",
                                   fmt::format("--file-prefix=ferry-svc-{}", getpid())};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -221,7 +227,8 @@ TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {
   EXPECT_EQ(dumped.ports(0).iface(), "veth1");
   EXPECT_EQ(dumped.ports(0).ips(0), "10.0.0.1/24");
   bool local_entry = false;
-  for (const auto& f : dumped.fdb()) local_entry = local_entry || (f.iface() == "veth1" && f.mac() == "02:00:00:00:00:01");
+  for (const auto& f : dumped.fdb())
+    local_entry = local_entry || (f.iface() == "veth1" && f.mac() == "02:00:00:00:00:01");
   EXPECT_TRUE(local_entry);
 
   ports_.log.clear();

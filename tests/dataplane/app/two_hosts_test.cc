@@ -137,8 +137,7 @@ TEST_F(TwoHosts, ApiRefusesBadRequestsAndChangesNothing) {
   // Refused by the server: exit 1.
   EXPECT_EQ(ctl(1, {"net", "add", "--vni", "100"}).exit_code, 1);  // duplicate
   EXPECT_EQ(ctl(1, {"net", "del", "--vni", "7"}).exit_code, 1);    // unknown
-  EXPECT_EQ(ctl(1, {"port", "add", "--vni", "100", "--iface", "nosuchif", "--mac", "02:00:00:00:00:01"}).exit_code,
-            1);
+  EXPECT_EQ(ctl(1, {"port", "add", "--vni", "100", "--iface", "nosuchif", "--mac", "02:00:00:00:00:01"}).exit_code, 1);
   EXPECT_EQ(ctl(1, {"port", "del", "--iface", "nosuchif"}).exit_code, 1);
   EXPECT_EQ(ctl(1, {"fdb", "add", "--vni", "5", "--mac", "02:00:00:00:00:01", "--vtep", "10.0.0.1"}).exit_code, 1);
   EXPECT_EQ(ctl(1, {"show", "--json"}).output, before.output);
