@@ -37,7 +37,7 @@ struct Options {
   uint64_t seed = 1;
   bool json = false;
   bool real_join = false;
-  size_t crashes = 0;  // 0: max(1, min(10, N / 100))
+  size_t crashes = 0;   // 0: max(1, min(10, N / 100))
   bool tables = false;  // measure a real table entry (TableDb) instead of a bare delegate broadcast
 };
 
@@ -284,17 +284,17 @@ int run_gossip(int argc, char** argv) {
   }
   if (opt.json) {
     std::printf(
-        "{\"nodes\": %zu, \"update_kind\": \"%s\", \"loss\": %.3f, \"seed\": %lu, \"update_p999_ms\": %.1f, \"update_all_ms\": %.1f, "
+        "{\"nodes\": %zu, \"update_kind\": \"%s\", \"loss\": %.3f, \"seed\": %lu, \"update_p999_ms\": %.1f, "
+        "\"update_all_ms\": %.1f, "
         "\"detect_all_ms\": %.1f, \"crashed\": %zu, \"false_dead\": %lu, \"bytes_per_node_s\": %.0f, "
         "\"sim_seconds\": %.1f, \"wall_seconds\": %.1f, \"events\": %lu}\n",
-        n, opt.tables ? "table_entry" : "delegate_broadcast", opt.loss, static_cast<unsigned long>(opt.seed), update_p999, update_all, detect_all, k,
-        static_cast<unsigned long>(obs.false_dead), bytes_per_node_s,
+        n, opt.tables ? "table_entry" : "delegate_broadcast", opt.loss, static_cast<unsigned long>(opt.seed),
+        update_p999, update_all, detect_all, k, static_cast<unsigned long>(obs.false_dead), bytes_per_node_s,
         std::chrono::duration<double>(sim.now() - TimePoint{} - 1h).count(), wall,
         static_cast<unsigned long>(sim.events_processed()));
   } else {
-    std::printf("gossip simulation: %zu nodes, loss %.1f%%, seed %lu (LAN config), update = %s\n", n,
-                opt.loss * 100, static_cast<unsigned long>(opt.seed),
-                opt.tables ? "table entry" : "delegate broadcast");
+    std::printf("gossip simulation: %zu nodes, loss %.1f%%, seed %lu (LAN config), update = %s\n", n, opt.loss * 100,
+                static_cast<unsigned long>(opt.seed), opt.tables ? "table entry" : "delegate broadcast");
     std::printf("  update known to 99.9%%   %8.1f ms\n", update_p999);
     std::printf("  update known to all     %8.1f ms\n", update_all);
     std::printf("  crash detected by all   %8.1f ms  (%zu crashed)\n", detect_all, k);

@@ -522,7 +522,8 @@ void Node::handle_suspect(std::string_view name, uint32_t incarnation, std::stri
     auto it = suspicions_.find(id);
     if (it == suspicions_.end() || from_id == kNoName) return;
     Suspicion& s = it->second;
-    if (s.confirmers.size() > s.k || std::find(s.confirmers.begin(), s.confirmers.end(), from_id) != s.confirmers.end()) {
+    if (s.confirmers.size() > s.k ||
+        std::find(s.confirmers.begin(), s.confirmers.end(), from_id) != s.confirmers.end()) {
       return;
     }
     s.confirmers.push_back(from_id);
@@ -760,8 +761,7 @@ void Node::on_packet(const Address& from, Bytes data) {
     ~DepthGuard() { --d; }
   } guard(depth);
   pkt.Clear();
-  if (data.size() > config_.max_stream_size ||
-      !pkt.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
+  if (data.size() > config_.max_stream_size || !pkt.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     ++counters_[Counter::malformed];
     return;
   }
@@ -933,10 +933,10 @@ std::string Node::on_stream_request(const Address& from, Bytes request) {
     }
     case v1::StreamRequest::kUser: {
       const auto& u = req.user();
-      std::string answer = delegate_ == nullptr
-                               ? std::string()
-                               : delegate_->handle_user_request(
-                                     req.from(), Bytes(reinterpret_cast<const uint8_t*>(u.data()), u.size()));
+      std::string answer =
+          delegate_ == nullptr
+              ? std::string()
+              : delegate_->handle_user_request(req.from(), Bytes(reinterpret_cast<const uint8_t*>(u.data()), u.size()));
       resp.set_user(std::move(answer));
       break;
     }

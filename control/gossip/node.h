@@ -36,8 +36,8 @@ class Node final : public PacketHandler {
  public:
   // `names` may be shared between nodes of one thread (the simulator); null
   // makes a private table. boot_id 0 draws one from the rng.
-  Node(Config config, std::string name, Clock& clock, Transport& transport, uint64_t seed,
-       Delegate* delegate = nullptr, std::shared_ptr<NameTable> names = nullptr, uint64_t boot_id = 0);
+  Node(Config config, std::string name, Clock& clock, Transport& transport, uint64_t seed, Delegate* delegate = nullptr,
+       std::shared_ptr<NameTable> names = nullptr, uint64_t boot_id = 0);
   ~Node() override;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -117,8 +117,17 @@ class Node final : public PacketHandler {
     std::vector<NameId> confirmers;  // the first suspector, then distinct confirmations
     TimePoint deadline;
   };
-  enum class TimerKind : uint8_t { kProbe, kProbeTimeout, kGossip, kPushPull, kReconnect, kJoin, kReap, kSuspicion,
-                                   kRelayTimeout };
+  enum class TimerKind : uint8_t {
+    kProbe,
+    kProbeTimeout,
+    kGossip,
+    kPushPull,
+    kReconnect,
+    kJoin,
+    kReap,
+    kSuspicion,
+    kRelayTimeout
+  };
   struct Timer {
     TimePoint when;
     TimerKind kind;
@@ -127,11 +136,11 @@ class Node final : public PacketHandler {
   };
   // A probe this node started (kind probe) or serves for another (relay).
   struct AckWait {
-    bool relay;           // serving an IndirectPing for `requester`
+    bool relay;  // serving an IndirectPing for `requester`
     NameId target;
-    Address requester;    // relay only
+    Address requester;       // relay only
     uint32_t requester_seq;  // relay only
-    bool want_nack;       // relay only
+    bool want_nack;          // relay only
   };
   enum class StreamKind : uint8_t { kJoin, kPushPull, kUser };
 
@@ -198,7 +207,7 @@ class Node final : public PacketHandler {
   std::shared_ptr<NameTable> names_;
   NameId self_;
 
-  std::vector<Member> members_;        // [0] is this node
+  std::vector<Member> members_;         // [0] is this node
   std::vector<uint32_t> slot_by_name_;  // NameId -> index in members_ + 1 (0: unknown)
   size_t num_alive_ = 0;
   std::unordered_map<NameId, Suspicion> suspicions_;

@@ -25,11 +25,7 @@ class SimCluster::SimTransport final : public Transport {
 };
 
 SimCluster::SimCluster(Config config, SimNetConfig net, uint64_t seed)
-    : config_(std::move(config)),
-      net_(net),
-      seed_(seed),
-      rng_(mix_seed(seed)),
-      names_(std::make_shared<NameTable>()) {}
+    : config_(std::move(config)), net_(net), seed_(seed), rng_(mix_seed(seed)), names_(std::make_shared<NameTable>()) {}
 
 SimCluster::~SimCluster() {
   // Nodes first: a delegate owned by the hook's owner may outlive us.
@@ -77,8 +73,9 @@ void SimCluster::join_all(size_t seed, Duration spread) {
   const TimePoint now = clock_.now();
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (i == seed || !is_up(i)) continue;
-    const Duration at =
-        spread.count() > 0 ? Duration(static_cast<int64_t>(rng_.below(static_cast<uint64_t>(spread.count())))) : Duration(0);
+    const Duration at = spread.count() > 0
+                            ? Duration(static_cast<int64_t>(rng_.below(static_cast<uint64_t>(spread.count()))))
+                            : Duration(0);
     slots_[i].pending_join = {seed};
     push(Event{now + at, 0, EventKind::kJoin, static_cast<uint32_t>(i), 0, slots_[i].generation, 0, 0});
   }

@@ -26,8 +26,8 @@
 namespace ferry::gossip {
 
 struct SimNetConfig {
-  double loss = 0.0;         // probability a datagram is dropped
-  double duplicate = 0.0;    // probability a datagram is delivered twice
+  double loss = 0.0;       // probability a datagram is dropped
+  double duplicate = 0.0;  // probability a datagram is delivered twice
   // One-way datagram delay: uniform in [min_delay, max_delay] (so datagrams
   // reorder when the range is wider than their spacing).
   Duration min_delay = std::chrono::microseconds(100);
@@ -62,8 +62,8 @@ class SimCluster {
   void bootstrap_converged();
 
   // Failures.
-  void crash(size_t i);        // stops the node; its traffic is lost
-  void restart(size_t i);      // a fresh node, same name and address, empty state
+  void crash(size_t i);    // stops the node; its traffic is lost
+  void restart(size_t i);  // a fresh node, same name and address, empty state
   void leave(size_t i) { node(i).leave(); }
   [[nodiscard]] bool is_up(size_t i) const { return slots_[i].node != nullptr; }
   // Each node gets a group id; datagrams and streams cross groups only when
@@ -116,7 +116,7 @@ class SimCluster {
     uint32_t from;
     uint32_t generation;  // of `to` (stream responses) or of `from`
     uint64_t request_id;
-    uint32_t payload;     // index into payloads_
+    uint32_t payload;  // index into payloads_
     bool operator>(const Event& o) const { return when != o.when ? when > o.when : seq > o.seq; }
   };
   struct Slot {

@@ -45,8 +45,7 @@ class EventDelegate final : public Delegate {
 };
 
 struct World {
-  World(size_t n, SimNetConfig net, uint64_t seed, Config config = Config{})
-      : sim(config, net, seed), counter(sim) {
+  World(size_t n, SimNetConfig net, uint64_t seed, Config config = Config{}) : sim(config, net, seed), counter(sim) {
     delegates.reserve(n);
     for (size_t i = 0; i < n; ++i) delegates.push_back(std::make_unique<EventDelegate>(&counter));
     sim.set_node_hook([this](size_t i, Node& node) { node.set_delegate(delegates[i].get()); });
@@ -212,7 +211,7 @@ TEST(SimMembership, FastRestartWithEmptyStateRelearnsThroughPushPull) {
   w.sim.restart(9);
   EXPECT_EQ(w.sim.node(9).num_members(), 1u);
   w.sim.join(9, {150});
-  w.sim.run_for(50ms);  // one stream round trip, no gossip round
+  w.sim.run_for(50ms);                         // one stream round trip, no gossip round
   EXPECT_EQ(w.sim.node(9).num_alive(), 200u);  // the whole view in one exchange
   EXPECT_TRUE(w.sim.node(9).joined());
   ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms));
