@@ -198,8 +198,9 @@ Result<void> Agent::start_plugin() {
 
 void Agent::on_table_change(const gossip::Change& change) {
   dirty_ = true;
-  if (!change.key.network.empty() || change.key.table != kNetworkTable || change.kind != gossip::ChangeKind::kDelete)
+  if (!change.key.network.empty() || change.key.table != kNetworkTable || change.kind != gossip::ChangeKind::kDelete) {
     return;
+  }
   // A purge (the version's owner died) of a network this host keeps alive:
   // written again by this host. A tombstone (net rm): forgotten here too.
   // Both in reassert_networks(), before the next refresh.

@@ -434,8 +434,9 @@ Result<pd::RequestAddressReply> Agent::ipam_request_address(const pd::RequestAdd
   if (!subnet) return subnet.error();
   std::optional<dp_api::Ipv4> requested;
   if (req.address) {
-    if (req.address->family != pd::IpFamily::kV4)
+    if (req.address->family != pd::IpFamily::kV4) {
       return make_error("{} is not an IPv4 address", req.address->to_string());
+    }
     requested = dp_api::Ipv4{req.address->v4_value()};
   }
   if (req.type == pd::AddressRequestType::kGateway) {

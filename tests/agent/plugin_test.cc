@@ -43,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kPoolId = "FerryLocal/10.10.0.0/24";
 
-std::string nl(std::string body) { return body + "\n"; }  // Docker ends each body with a newline
+std::string nl(const std::string& body) { return body + "\n"; }  // Docker ends each body with a newline
 
 // 64 hex digits like Docker's IDs, distinct from the first digits on.
 std::string network_id(int n) { return fmt::format("{:02x}{:062x}", n, 0xd0c4e7000000ULL); }
