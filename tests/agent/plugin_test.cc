@@ -451,6 +451,31 @@ TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {
   }
 }
 
+// The data plane is down: health checks must not stall the agent's loop
+// (they used to block it for --dataplane-timeout-ms each --resync-ms).
+// Calls that go through the loop keep answering promptly.
+TEST_F(AgentPluginTest, LoopStaysResponsiveWhileTheDataPlaneIsDown) {
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));  // no ferry-dataplane on this host
+  milliseconds worst{0};
+  const auto end = Clock::now() + milliseconds(2500);  // > 2 health timeouts of 1000 ms
+  int calls = 0;
+  while (Clock::now() < end) {
+    const auto t0 = Clock::now();
+    const ParsedResponse r = post(1, "IpamDriver.ReleasePool", R"({"PoolID":"FerryLocal/10.1.0.0/24"})");
+    worst = std::max(worst, std::chrono::duration_cast<milliseconds>(Clock::now() - t0));
+    EXPECT_EQ(r.status, 500U);
+    EXPECT_NE(r.body.find("unknown pool"), std::string::npos) << r.body;
+    ++calls;
+  }
+  std::cout << calls << " calls through the loop with the data plane down, slowest " << worst.count() << " ms\n";
+  EXPECT_LT(worst.count(), 300);
+  auto st = harness::run_command({FERRY_CTL_BIN, "status", "--socket", admin_socket(1)}, seconds(10));
+  ASSERT_TRUE(st && st->succeeded());
+  const json status = json::parse(st->output, nullptr, false);
+  ASSERT_TRUE(status.is_object() && status.contains("dataplane")) << st->output;
+  EXPECT_FALSE(status["dataplane"].value("up", true)) << st->output;
+}
+
 struct Wired {
   std::string ns;
   std::string ip;
