@@ -9,10 +9,10 @@
 #   ferry_mgmt_up H                    management link mg0 in PREFIX-hH (ferry_gossip H)
 #   ferry_agent_start H [ARGS...]      ferry-agent in PREFIX-hH, gossiping on mg0 (made if
 #                                      missing); H > 1 joins through host 1
-#   ferry_dp_wait H / ferry_agent_wait H    until it answers (15 s deadline; 1 if it died)
+#   ferry_dp_wait H / ferry_agent_wait H    until it answers (15 s at most; 1 if not, or it died)
 #   ferry_dp H ARGS...                 ferryctl dp ARGS against host H's data plane
 #   ferry_ctl H ARGS...                ferryctl ARGS against host H's agent
-#   ferry_hosts_stop                   SIGTERM the agents, then the data planes; wait
+#   ferry_hosts_stop                   SIGTERM the agents, then the data planes (SIGKILL after 10 s)
 #   ferry_vtep H, ferry_gossip H       host H's VTEP (172.31.0.100+H) and gossip address
 #                                      (172.31.1.H)
 #   ferry_plugin_socket H              host H's Docker plugin socket (in RUNDIR)
@@ -105,29 +105,36 @@ ferry_agent_start() {
   FERRY_AGENT_PIDS[h]=$!
 }
 
-# ferry_wait_for PID WHAT CMD...: polls CMD every 50 ms for 15 s while PID lives.
+# ferry_wait_for PID WHAT CMD...: polls CMD every 50 ms for up to 15 s while PID lives.
 ferry_wait_for() {
-  local pid="$1" what="$2" i
+  local pid="$1" what="$2" deadline=$((SECONDS + 15))
   shift 2
-  for ((i = 0; i < 300; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
+  until "$@" >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { echo "ferry-host: $what exited" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "ferry-host: $what did not answer within 15 s" >&2; return 1; }
     sleep 0.05
   done
-  echo "ferry-host: $what did not answer within 15 s" >&2
-  return 1
 }
 
-ferry_dp_wait() { ferry_wait_for "${FERRY_DP_PIDS[$1]}" "ferry-dataplane on h$1" ferry_dp "$1" health; }
-ferry_agent_wait() { ferry_wait_for "${FERRY_AGENT_PIDS[$1]}" "ferry-agent on h$1" ferry_ctl "$1" status; }
+ferry_dp_wait() { ferry_wait_for "${FERRY_DP_PIDS[$1]:-}" "ferry-dataplane on h$1" ferry_dp "$1" health; }
+ferry_agent_wait() { ferry_wait_for "${FERRY_AGENT_PIDS[$1]:-}" "ferry-agent on h$1" ferry_ctl "$1" status; }
+
+# ferry_stop_pids PID...: SIGTERM, up to 10 s to exit, then SIGKILL; reaps them.
+ferry_stop_pids() {
+  local pid deadline=$((SECONDS + 10))
+  (($#)) || return 0
+  kill -TERM "$@" 2>/dev/null
+  for pid in "$@"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+}
 
 # Agents first (each announces its leave), then the data planes.
 ferry_hosts_stop() {
-  local pid
-  for pid in "${FERRY_AGENT_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${FERRY_AGENT_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  for pid in "${FERRY_DP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${FERRY_DP_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  ferry_stop_pids "${FERRY_AGENT_PIDS[@]}"
+  ferry_stop_pids "${FERRY_DP_PIDS[@]}"
   FERRY_AGENT_PIDS=()
   FERRY_DP_PIDS=()
 }
