@@ -240,7 +240,9 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   }
   LocalEndpoint ep;
   ep.id = req.endpoint_id;
+  // Short local name (ferryctl endpoints); the whole ID if the short one is taken.
   ep.name = "dk-" + req.endpoint_id.substr(0, 12);
+  if (state_.endpoints.count(ep.name) != 0) ep.name = "dk-" + req.endpoint_id;
   if (state_.endpoints.count(ep.name) != 0) return make_error("endpoint name {} is taken", ep.name);
   ep.network = net_name;
   ep.mac = req.interface.mac_address ? req.interface.mac_address->to_string() : netns::derive_mac(ep.id).to_string();

@@ -29,7 +29,7 @@ struct NetworkRecord {
   // First creation: kept across re-assertions by other hosts, so conflict
   // resolution and `ferryctl networks` see the original definition.
   std::uint64_t origin_lamport = 0;
-  std::string origin_host;
+  std::string origin_host{};
 
   // Checks name (1..64 bytes of [A-Za-z0-9_.-]), VNI range and subnet
   // (prefix /8../30, host bits clear).
