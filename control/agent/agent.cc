@@ -200,9 +200,10 @@ void Agent::on_table_change(const gossip::Change& change) {
   dirty_ = true;
   if (!change.key.network.empty() || change.key.table != kNetworkTable || change.kind != gossip::ChangeKind::kDelete)
     return;
-  // A purge (not a tombstone): the version's owner died. Networks this host
-  // keeps alive are written again by it (reassert_networks, next loop pass).
-  if (!change.version.deleted && state_.networks.count(change.key.key) != 0) reassert_.insert(change.key.key);
+  // A purge (the version's owner died) of a network this host keeps alive:
+  // written again by this host. A tombstone (net rm): forgotten here too.
+  // Both in reassert_networks(), before the next refresh.
+  if (state_.networks.count(change.key.key) != 0) reassert_.insert(change.key.key);
 }
 
 void Agent::reassert_networks() {
@@ -212,7 +213,22 @@ void Agent::reassert_networks() {
     auto it = state_.networks.find(name);
     if (it == state_.networks.end() || tables_->get("", kNetworkTable, name)) continue;
     const gossip::StoredEntry* e = tables_->store().find("", kNetworkTable, name);
-    if (e == nullptr || e->version.deleted) continue;  // removed (net rm) meanwhile
+    if (e == nullptr) continue;
+    if (e->version.deleted) {
+      // Removed (ferryctl net rm, which refuses while endpoints exist): stop
+      // keeping it unless something here still uses it.
+      bool used = false;
+      for (const auto& [id, d] : state_.docker_networks) used = used || d.network == name;
+      for (const auto& [n, ep] : state_.endpoints) used = used || ep.network == name;
+      if (used) continue;
+      const LocalState saved = state_;
+      state_.networks.erase(name);
+      if (auto r = save_state(); !r) {
+        state_ = saved;
+        spdlog::warn("network {}: forgetting it: {}", name, r.error().message);
+      }
+      continue;
+    }
     spdlog::info("network {}: its record left with host {}; this host keeps it alive", name, e->version.owner);
     if (auto r = tables_->put("", kNetworkTable, name, it->second.encode()); !r) {
       spdlog::warn("network {}: re-asserting: {}", name, r.error().message);

@@ -126,7 +126,7 @@ class Agent {
   std::unique_ptr<LoopExecutor> executor_;
   std::unique_ptr<DockerBackend> docker_;
   std::unique_ptr<plugins::UnixHttpServer> plugin_server_;
-  std::set<std::string> reassert_;  // held networks whose record vanished with a dead host
+  std::set<std::string> reassert_;  // held networks whose record was purged (dead host) or removed
   gossip::TableStore::SubscriptionId subscription_ = 0;
   bool dirty_ = true;
   std::atomic<bool> stop_{false};

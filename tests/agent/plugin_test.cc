@@ -572,6 +572,9 @@ TEST_F(AgentPluginClusterTest, ThreeHostsAsDockerWouldDriveThem) {
             << std::chrono::duration_cast<milliseconds>(Clock::now() - killed_at).count() << " ms\n";
   std::vector<Wired> rest(eps.begin() + 2, eps.end());
   for (int h = 2; h <= 3; ++h) EXPECT_TRUE(has_network(h, "blue")) << agent_ctl(h, {"networks"}).output;
+  EXPECT_TRUE(agents_[2]->log().find("this host keeps it alive") != std::string::npos ||
+              agents_[3]->log().find("this host keeps it alive") != std::string::npos)
+      << "network blue's record was not re-asserted after its creator died";
   EXPECT_TRUE(all_pairs(rest, Clock::now() + seconds(3)));
 
   // Restart host 1 as it was: reachability comes back with no manual step.
