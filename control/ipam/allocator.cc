@@ -44,7 +44,8 @@ Allocator::Allocator(Config config, gossip::Node& node, gossip::Clock& clock, st
       clock_(clock),
       rng_(seed),
       self_(node.name()),
-      next_check_(clock.now() + config.check_interval) {}
+      next_check_(clock.now() + config.check_interval),
+      next_sync_(config.sync_interval.count() > 0 ? clock.now() + config.sync_interval : gossip::kNever) {}
 
 Allocator::~Allocator() = default;
 
@@ -422,12 +423,17 @@ void Allocator::ask_donation(Pool& p, std::vector<Completion>& done) {
         fail_pending(p, exhausted_message(p), done);
         return;
       }
+      if (!p.hint.empty() && !p.refused.contains(p.hint) && alive(p.hint) && p.attempts < config_.donation_attempts) {
+        candidates.assign(1, {p.hint, 1});
+        total = 1;
+      }
+      p.hint.clear();
       if (candidates.empty() || p.attempts >= config_.donation_attempts) {
         // This round's donors said no. Space moves while donations spread by
         // gossip, so ask again a check interval later; allocate_timeout ends it.
         p.refused.clear();
         p.attempts = 0;
-        p.retry_at = clock_.now() + config_.check_interval;
+        p.retry_at = clock_.now() + config_.retry_interval;
         return;
       }
       std::uint64_t pick = rng_.below(total);
@@ -506,7 +512,18 @@ std::string Allocator::serve_donation(const std::string& from, const v1::Donatio
     for (const std::uint32_t b : p->map.blocks_of(self_)) {
       if (!p->used.contains(b) && !p->settling.contains(b)) free_blocks.push_back(b);
     }
-    if (free_blocks.empty()) return refuse(fmt::format("{} has no free block", self_));
+    if (free_blocks.empty()) {
+      // Point the requester at whoever holds most space in this host's map:
+      // it knows best where its own space went.
+      std::uint32_t most = 0;
+      for (const auto& [owner, n] : p->map.owner_counts()) {
+        if (owner != self_ && owner != from && n > most) {
+          most = n;
+          resp->set_hint(owner);
+        }
+      }
+      return refuse(fmt::format("{} has no free block", self_));
+    }
     auto n = static_cast<std::size_t>(std::floor(static_cast<double>(free_blocks.size()) * config_.donate_fraction));
     n = std::clamp<std::size_t>(n, 1, free_blocks.size());
     give.assign(free_blocks.end() - static_cast<std::ptrdiff_t>(n), free_blocks.end());  // the top ones
@@ -522,7 +539,7 @@ std::string Allocator::serve_donation(const std::string& from, const v1::Donatio
   }
   const std::vector<Run> runs = runs_of(*p, give);
   for (const Run& r : runs) encode_run(r, *resp->add_runs());
-  broadcast(*p, runs);
+  broadcast(*p, runs, queue_);
   count(Counter::donations_given);
   count(Counter::blocks_given, give.size());
   return reply.SerializeAsString();
@@ -536,6 +553,9 @@ void Allocator::on_donation(Pool& p, const v1::DonationResponse& resp, std::vect
     count(Counter::donations_refused);
     p.refused.insert(donor);
     p.failures.push_back(fmt::format("{}: {}", donor, resp.error().empty() ? "refused" : resp.error()));
+    if (!resp.hint().empty() && resp.hint() != self_ && !p.refused.contains(resp.hint()) && alive(resp.hint())) {
+      p.hint = resp.hint();
+    }
     if (resp.address_in_use() && !p.pending.empty() && p.pending.front().want) {
       count(Counter::allocate_failed);
       done.emplace_back(std::move(p.pending.front().done),
@@ -560,7 +580,7 @@ void Allocator::on_donation(Pool& p, const v1::DonationResponse& resp, std::vect
     bool forged = r.record.owner != self_ || r.record.reclaimed;
     for (std::uint32_t b = r.first; !forged && b < r.first + r.count; ++b) {
       const Record& cur = p.map.at(b);
-      forged = !(cur.owner == donor && r.record.compare(cur) > 0) && !(cur == r.record);
+      forged = !(cur.owner == donor && std::is_gt(r.record.compare(cur))) && !(cur == r.record);
     }
     if (forged) {
       count(Counter::forged);
@@ -646,7 +666,9 @@ void Allocator::receive(const v1::Records& msg, bool rebroadcast) {
       if (r.record.owner == self_ || r.record.reclaimed) continue;
       for (std::uint32_t b = r.first; b < r.first + r.count; ++b) {
         const Record cur = known != nullptr ? known->map.at(b) : Record{0, spec.genesis, false};
-        if (cur.owner == self_ && r.record.compare(cur) > 0) {
+        // Our own reclaimed record may have lost a tie to another heir who
+        // has since moved on: that is not a forgery.
+        if (cur.owner == self_ && !cur.reclaimed && std::is_gt(r.record.compare(cur))) {
           forged.push_back(Forged{checked.size(), b, r.record.version});
         }
       }
@@ -669,7 +691,7 @@ void Allocator::receive(const v1::Records& msg, bool rebroadcast) {
     persist();
     for (const auto& [pool_name, blocks] : by_pool) {
       const Pool* p = find_pool(pool_name);
-      broadcast(*p, runs_of(*p, blocks));
+      broadcast(*p, runs_of(*p, blocks), queue_);
     }
     return;
   }
@@ -691,7 +713,11 @@ void Allocator::receive(const v1::Records& msg, bool rebroadcast) {
       }
     }
     if (!changed.empty()) touched.push_back(c.spec.name);
-    if (rebroadcast && !changed.empty()) broadcast(*p, runs_of(*p, changed));
+    if (rebroadcast && !changed.empty()) {
+      // Relayed news is coalesced per pool and sent at the next flush.
+      if (p->relay.empty() && relay_flush_ == gossip::kNever) relay_flush_ = clock_.now() + config_.relay_interval;
+      p->relay.insert(changed.begin(), changed.end());
+    }
   }
   if (mine) persist();
   std::vector<Completion> done;
@@ -718,7 +744,7 @@ std::vector<Run> Allocator::runs_of(const Pool& p, const std::vector<std::uint32
   return out;
 }
 
-void Allocator::broadcast(const Pool& p, const std::vector<Run>& runs) {
+void Allocator::broadcast(const Pool& p, const std::vector<Run>& runs, gossip::BroadcastQueue& queue) {
   std::size_t i = 0;
   while (i < runs.size()) {
     v1::IpamMessage msg;
@@ -729,7 +755,16 @@ void Allocator::broadcast(const Pool& p, const std::vector<Run>& runs) {
       encode_run(runs[i], *pr->add_runs());
       bytes += 16 + runs[i].record.owner.size();
     }
-    queue_.queue("", msg.SerializeAsString());
+    queue.queue("", msg.SerializeAsString());
+  }
+}
+
+void Allocator::flush_relay() {
+  relay_flush_ = gossip::kNever;
+  for (auto& [name, p] : pools_) {
+    if (p.relay.empty()) continue;
+    broadcast(p, runs_of(p, std::vector<std::uint32_t>(p.relay.begin(), p.relay.end())), relay_queue_);
+    p.relay.clear();
   }
 }
 
@@ -781,7 +816,7 @@ void Allocator::reclaim(Pool& p, const std::set<std::string>& doomed) {
   for (const std::uint32_t b : taken) write(p, b, Record{p.map.at(b).version + 1, self_, true});
   count(Counter::blocks_reclaimed, taken.size());
   persist();
-  broadcast(p, runs_of(p, taken));
+  broadcast(p, runs_of(p, taken), queue_);
 }
 
 void Allocator::check(TimePoint now) {
@@ -843,8 +878,16 @@ void Allocator::check(TimePoint now) {
 // --- gossip::Delegate --------------------------------------------------------
 
 void Allocator::get_broadcasts(size_t overhead_per_item, size_t byte_budget, std::vector<std::string>& out) {
-  if (queue_.empty()) return;
-  queue_.get(overhead_per_item, byte_budget, node_.retransmit_limit(), out);
+  // This host's own records first, at the node's full retransmit limit;
+  // relayed ones at a share of it (push-pull repairs what they miss, and
+  // safety never depends on them).
+  const std::uint32_t limit = node_.retransmit_limit();
+  std::size_t used = 0;
+  if (!queue_.empty()) used = queue_.get(overhead_per_item, byte_budget, limit, out);
+  if (relay_queue_.empty() || used >= byte_budget) return;
+  const auto relay_limit = std::max<std::uint32_t>(
+      2, static_cast<std::uint32_t>(std::ceil(static_cast<double>(limit) * config_.relay_share)));
+  relay_queue_.get(overhead_per_item, byte_budget - used, relay_limit, out);
 }
 
 void Allocator::notify_user_msg(std::string_view from_name, gossip::Bytes payload) {
@@ -883,15 +926,98 @@ void Allocator::merge_remote_state(gossip::Bytes state, bool join) {
 
 std::string Allocator::handle_user_request(std::string_view from_name, gossip::Bytes request) {
   v1::IpamMessage msg;
-  if (!msg.ParseFromArray(request.data(), static_cast<int>(request.size())) ||
-      msg.body_case() != v1::IpamMessage::kDonationRequest) {
+  if (!msg.ParseFromArray(request.data(), static_cast<int>(request.size()))) {
     count(Counter::malformed);
     return {};
   }
-  return serve_donation(std::string(from_name), msg.donation_request());
+  switch (msg.body_case()) {
+    case v1::IpamMessage::kDonationRequest:
+      return serve_donation(std::string(from_name), msg.donation_request());
+    case v1::IpamMessage::kSyncRequest:
+      return serve_sync(msg.sync_request());
+    case v1::IpamMessage::kState:  // the second half of a sync
+      receive(msg.state(), true);
+      return {};
+    default:
+      count(Counter::malformed);
+      return {};
+  }
+}
+
+// --- anti-entropy ------------------------------------------------------------
+
+void Allocator::start_sync() {
+  if (pools_.empty()) return;
+  // A peer among the owners of a random block of a random pool: always a
+  // member that took part, found in O(1).
+  auto it = pools_.begin();
+  std::advance(it, static_cast<std::ptrdiff_t>(rng_.below(pools_.size())));
+  const std::string peer = it->second.map.owner(static_cast<std::uint32_t>(rng_.below(it->second.map.size())));
+  if (peer == self_ || !alive(peer)) return;
+  const auto member = node_.member(peer);
+  if (!member) return;
+  v1::IpamMessage msg;
+  for (const auto& [name, p] : pools_) {
+    auto* d = msg.mutable_sync_request()->add_digests();
+    d->set_pool(name);
+    d->set_digest(p.map.digest());
+  }
+  syncs_.emplace(node_.user_request(member->address, msg.SerializeAsString()), peer);
+  count(Counter::syncs);
+}
+
+std::string Allocator::serve_sync(const v1::SyncRequest& req) {
+  std::map<std::string, std::uint64_t> theirs;
+  for (const auto& d : req.digests()) theirs.emplace(d.pool(), d.digest());
+  v1::IpamMessage reply;
+  auto* state = reply.mutable_state();
+  for (const auto& [name, p] : pools_) {
+    auto t = theirs.find(name);
+    if (t != theirs.end() && t->second == p.map.digest()) continue;
+    auto* pr = state->add_pools();
+    to_proto(p.spec, *pr->mutable_spec());
+    for (const Run& r : p.map.runs()) encode_run(r, *pr->add_runs());
+  }
+  return reply.SerializeAsString();
+}
+
+void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response) {
+  const auto it = syncs_.find(request_id);
+  const std::string peer = it->second;
+  syncs_.erase(it);
+  if (!response || response->empty()) return;
+  v1::IpamMessage msg;
+  if (!msg.ParseFromString(*response) || msg.body_case() != v1::IpamMessage::kState) {
+    count(Counter::malformed);
+    return;
+  }
+  if (msg.state().pools().empty()) return;  // in sync
+  receive(msg.state(), true);
+  count(Counter::syncs_repaired);
+  // Push back the pools where this host knew more than the peer sent.
+  v1::IpamMessage push;
+  for (const auto& pr : msg.state().pools()) {
+    const Pool* p = find_pool(pr.spec().name());
+    if (p == nullptr || !(p->spec == from_proto(pr.spec()))) continue;
+    BlockMap sent(p->spec.num_blocks(), p->spec.genesis);
+    auto runs = decode_runs(run_ptrs(pr.runs()), p->spec.num_blocks());
+    if (!runs) continue;
+    for (const Run& r : *runs) sent.merge(r);
+    if (sent.digest() == p->map.digest()) continue;
+    auto* out = push.mutable_state()->add_pools();
+    to_proto(p->spec, *out->mutable_spec());
+    for (const Run& r : p->map.runs()) encode_run(r, *out->add_runs());
+  }
+  if (!push.has_state()) return;
+  // The answer to a push is empty; its id is not tracked (ignored on arrival).
+  if (const auto member = node_.member(peer)) node_.user_request(member->address, push.SerializeAsString());
 }
 
 void Allocator::notify_user_response(uint64_t request_id, Result<std::string> response) {
+  if (syncs_.contains(request_id)) {
+    on_sync(request_id, response);
+    return;
+  }
   auto it = requests_.find(request_id);
   if (it == requests_.end()) return;
   Pool* p = find_pool(it->second);
@@ -928,12 +1054,35 @@ void Allocator::notify_leave(const gossip::MemberInfo& info) {
   if (info.state == gossip::MemberState::kLeft) left_.insert(info.name);
 }
 
-TimePoint Allocator::next_deadline() const { return next_check_; }
+TimePoint Allocator::next_deadline() const {
+  TimePoint t = std::min({next_check_, relay_flush_, next_sync_});
+  for (const auto& [name, p] : pools_) {
+    if (!p.pending.empty() && p.request == 0 && p.retry_at > TimePoint{}) t = std::min(t, p.retry_at);
+  }
+  return t;
+}
 
 void Allocator::tick(TimePoint now) {
-  if (now < next_check_) return;
-  next_check_ = now + config_.check_interval;
-  check(now);
+  if (now >= relay_flush_) flush_relay();
+  if (now >= next_sync_) {
+    // Jittered so a cluster started at once does not sync in waves.
+    const auto period = std::chrono::duration_cast<gossip::Duration>(config_.sync_interval);
+    next_sync_ = now + period / 2 +
+                 gossip::Duration(static_cast<gossip::Duration::rep>(
+                     rng_.below(static_cast<std::uint64_t>(std::max<gossip::Duration::rep>(period.count(), 1)))));
+    start_sync();
+  }
+  if (now >= next_check_) {
+    next_check_ = now + config_.check_interval;
+    check(now);
+    return;
+  }
+  // A donation round due before the next full check.
+  std::vector<Completion> done;
+  for (auto& [name, p] : pools_) {
+    if (!p.pending.empty() && p.request == 0 && p.retry_at > TimePoint{} && p.retry_at <= now) serve_pending(p, done);
+  }
+  run(done);
 }
 
 }  // namespace ferry::ipam

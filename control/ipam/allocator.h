@@ -46,6 +46,7 @@ namespace v1 {
 class Records;
 class DonationRequest;
 class DonationResponse;
+class SyncRequest;
 }  // namespace v1
 
 // An allocation found in a block this host no longer owns (the block was
@@ -154,7 +155,9 @@ class Allocator final : public gossip::Delegate {
     std::uint32_t attempts = 0;
     std::set<std::string> refused;
     std::vector<std::string> failures;
-    gossip::TimePoint retry_at{};  // all reachable donors refused: ask again then
+    gossip::TimePoint retry_at{};   // all reachable donors refused: ask again then
+    std::string hint;               // a refusing donor's tip: ask this host next
+    std::set<std::uint32_t> relay;  // blocks whose news waits for the next relay flush
   };
   struct DeadOwner {
     gossip::TimePoint since;
@@ -186,7 +189,11 @@ class Allocator final : public gossip::Delegate {
   void on_block_change(Pool& p, std::uint32_t block, const Record& before, const Record& after);
   // This host writes `record` (owner-only rule checked by callers).
   void write(Pool& p, std::uint32_t block, const Record& record);
-  void broadcast(const Pool& p, const std::vector<Run>& runs);
+  void broadcast(const Pool& p, const std::vector<Run>& runs, gossip::BroadcastQueue& queue);
+  void flush_relay();
+  void start_sync();
+  std::string serve_sync(const v1::SyncRequest& req);
+  void on_sync(uint64_t request_id, const Result<std::string>& response);
   [[nodiscard]] std::vector<Run> runs_of(const Pool& p, const std::vector<std::uint32_t>& blocks) const;
   bool persist();
 
@@ -206,14 +213,18 @@ class Allocator final : public gossip::Delegate {
   gossip::Rng rng_;
   std::string self_;
   std::map<std::string, Pool> pools_;
-  gossip::BroadcastQueue queue_;
+  gossip::BroadcastQueue queue_;        // records this host wrote
+  gossip::BroadcastQueue relay_queue_;  // records it learned and passes on
+  gossip::TimePoint relay_flush_ = gossip::kNever;
   std::unordered_map<std::string, DeadOwner> dead_;
   std::set<std::string> left_;
   gossip::TimePoint no_quorum_since_ = gossip::kNever;
-  std::unordered_map<std::uint64_t, std::string> requests_;  // request id -> pool
+  std::unordered_map<std::uint64_t, std::string> requests_;  // donation request id -> pool
+  std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer
   std::vector<Conflict> conflicts_;
   PersistFn persist_;
   gossip::TimePoint next_check_;
+  gossip::TimePoint next_sync_;
   Counters counters_{};
 };
 

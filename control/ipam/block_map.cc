@@ -6,19 +6,45 @@
 namespace ferry::ipam {
 
 std::strong_ordering Record::compare(const Record& o) const {
-  if (auto c = version <=> o.version; c != 0) return c;
-  if (auto c = owner.compare(o.owner); c != 0)
-    return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
-  return reclaimed <=> o.reclaimed;
+  if (version != o.version) return version < o.version ? std::strong_ordering::less : std::strong_ordering::greater;
+  if (owner != o.owner) return owner < o.owner ? std::strong_ordering::less : std::strong_ordering::greater;
+  if (reclaimed != o.reclaimed) return reclaimed ? std::strong_ordering::greater : std::strong_ordering::less;
+  return std::strong_ordering::equal;
 }
 
-BlockMap::BlockMap(std::uint32_t num_blocks, std::string genesis) : blocks_(num_blocks, Record{0, genesis, false}) {
+BlockMap::BlockMap(std::uint32_t num_blocks, const std::string& genesis)
+    : blocks_(num_blocks, Record{0, genesis, false}) {
   auto& set = by_owner_[genesis];
-  for (std::uint32_t b = 0; b < num_blocks; ++b) set.insert(set.end(), b);
+  for (std::uint32_t b = 0; b < num_blocks; ++b) {
+    set.insert(set.end(), b);
+    digest_ ^= hash(b, blocks_[b]);
+  }
+}
+
+std::uint64_t BlockMap::hash(std::uint32_t block, const Record& record) {
+  // FNV-1a over the fields, then a splitmix finish: cheap and well spread.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  mix(block);
+  mix(record.version);
+  mix(record.reclaimed ? 1 : 0);
+  for (const char c : record.owner) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 29);
 }
 
 void BlockMap::set(std::uint32_t block, const Record& record) {
   Record& cur = blocks_[block];
+  digest_ ^= hash(block, cur) ^ hash(block, record);
   if (cur.owner != record.owner) {
     auto it = by_owner_.find(cur.owner);
     it->second.erase(block);
@@ -29,7 +55,7 @@ void BlockMap::set(std::uint32_t block, const Record& record) {
 }
 
 bool BlockMap::merge(std::uint32_t block, const Record& record) {
-  if (block >= blocks_.size() || record.compare(blocks_[block]) <= 0) return false;
+  if (block >= blocks_.size() || std::is_lteq(record.compare(blocks_[block]))) return false;
   set(block, record);
   return true;
 }

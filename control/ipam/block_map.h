@@ -31,7 +31,7 @@ struct Record {
   bool reclaimed = false;
 
   [[nodiscard]] std::strong_ordering compare(const Record& o) const;
-  bool operator==(const Record& o) const { return compare(o) == 0; }
+  bool operator==(const Record& o) const { return std::is_eq(compare(o)); }
 };
 
 // Blocks [first, first + count) with one record.
@@ -44,7 +44,7 @@ struct Run {
 
 class BlockMap {
  public:
-  BlockMap(std::uint32_t num_blocks, std::string genesis);
+  BlockMap(std::uint32_t num_blocks, const std::string& genesis);
 
   [[nodiscard]] std::uint32_t size() const { return static_cast<std::uint32_t>(blocks_.size()); }
   [[nodiscard]] const Record& at(std::uint32_t block) const { return blocks_[block]; }
@@ -67,12 +67,17 @@ class BlockMap {
   [[nodiscard]] std::map<std::string, std::uint32_t> owner_counts() const;
   [[nodiscard]] std::uint32_t count_of(const std::string& owner) const;
   [[nodiscard]] std::size_t num_owners() const { return by_owner_.size(); }
+  // Order-independent digest of every record (xor of per-block hashes, kept
+  // incrementally): equal maps have equal digests.
+  [[nodiscard]] std::uint64_t digest() const { return digest_; }
   bool operator==(const BlockMap& o) const { return blocks_ == o.blocks_; }
 
  private:
   void set(std::uint32_t block, const Record& record);
+  static std::uint64_t hash(std::uint32_t block, const Record& record);
 
   std::vector<Record> blocks_;
+  std::uint64_t digest_ = 0;
   std::map<std::string, std::set<std::uint32_t>> by_owner_;
 };
 

@@ -25,6 +25,12 @@ Result<void> Config::validate() const {
                         reclaim_after.count());
     }
   }
+  if (relay_interval.count() <= 0) return make_error("ipam config: relay_interval must be > 0");
+  if (!(relay_share > 0.0 && relay_share <= 1.0)) {
+    return make_error("ipam config: relay_share {} must be in (0, 1]", relay_share);
+  }
+  if (sync_interval.count() < 0) return make_error("ipam config: sync_interval must be >= 0 (0 disables)");
+  if (retry_interval.count() <= 0) return make_error("ipam config: retry_interval must be > 0");
   if (check_interval.count() <= 0) return make_error("ipam config: check_interval must be > 0");
   if (max_name_size < 1 || max_name_size > 1024) {
     return make_error("ipam config: max_name_size {} must be in [1, 1024]", max_name_size);

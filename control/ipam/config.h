@@ -27,9 +27,12 @@ struct Config {
   std::chrono::milliseconds allocate_timeout{10'000};
   // A shortage asks at most this many donors in a row (chosen at random,
   // weighted by the blocks they own); when all refuse, the next round starts
-  // a check_interval later (space moves while donations spread), until
+  // retry_interval later (space moves while donations spread), until
   // allocate_timeout.
   std::uint32_t donation_attempts = 4;
+  // Wait between two rounds of donation requests (ms): a few gossip
+  // intervals, time for the latest donations to be heard of.
+  std::chrono::milliseconds retry_interval{300};
 
   // An owner that every member of a quorum has seen dead (or left, or
   // forgotten) for this long loses its space to an heir. 0 disables
@@ -48,6 +51,21 @@ struct Config {
   // view of who is dead differed) is seen and the tie settled first. Several
   // gossip convergence times.
   std::chrono::milliseconds reclaim_settle{30'000};
+  // Records learned from others are passed on in batches, one per pool,
+  // every relay_interval (ms): a storm of donations becomes a few ~1 KB
+  // broadcasts instead of one per record.
+  std::chrono::milliseconds relay_interval{100};
+  // Relayed records are sent this share of the node's retransmit limit
+  // (at least 2); records a host wrote itself get the full limit. Stale
+  // views only cost a refused donation; push-pull repairs them.
+  double relay_share = 0.5;
+
+  // Anti-entropy: about this often (jittered 0.5x..1.5x) a host compares the
+  // digests of its maps with one owner of space and the two exchange the
+  // maps that differ (a few KB; nothing when in sync). Push-pull does the
+  // same far less often at scale. 0 disables. ms.
+  std::chrono::milliseconds sync_interval{2'000};
+
   // How often ownership, liveness and pending work are re-checked. ms.
   std::chrono::milliseconds check_interval{1'000};
 

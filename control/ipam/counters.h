@@ -29,6 +29,8 @@ namespace ferry::ipam {
   X(blocks_lost, "own blocks taken by another host's reclaim (conflicting allocations reported)") \
   X(conflicts, "allocations found in space this host no longer owns")                             \
   X(fenced_refusals, "allocations or donations refused while fenced (no quorum)")                 \
+  X(syncs, "anti-entropy digest exchanges started")                                               \
+  X(syncs_repaired, "anti-entropy exchanges that found differing maps")                           \
   X(persist_failed, "state writes that failed (the change was rolled back where it was ours)")
 
 enum class Counter : std::size_t {

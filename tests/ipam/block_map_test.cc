@@ -14,10 +14,10 @@ namespace ferry::ipam {
 namespace {
 
 TEST(Record, OrderIsVersionThenOwnerThenReclaimed) {
-  EXPECT_TRUE(Record({2, "a", false}).compare(Record{1, "z", true}) > 0);
-  EXPECT_TRUE(Record({2, "b", false}).compare(Record{2, "a", true}) > 0);
-  EXPECT_TRUE(Record({2, "a", true}).compare(Record{2, "a", false}) > 0);
-  EXPECT_TRUE(Record({2, "a", true}).compare(Record{2, "a", true}) == 0);
+  EXPECT_TRUE(std::is_gt(Record({2, "a", false}).compare(Record{1, "z", true})));
+  EXPECT_TRUE(std::is_gt(Record({2, "b", false}).compare(Record{2, "a", true})));
+  EXPECT_TRUE(std::is_gt(Record({2, "a", true}).compare(Record{2, "a", false})));
+  EXPECT_TRUE(std::is_eq(Record({2, "a", true}).compare(Record{2, "a", true})));
 }
 
 TEST(BlockMap, GenesisOwnsEverythingAndIsNotSent) {
