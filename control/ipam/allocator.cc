@@ -403,7 +403,8 @@ void Allocator::ask_donation(Pool& p, std::vector<Completion>& done) {
                                                   format_ipv4(*front.want), target, why)));
         p.pending.pop_front();
         p.refused.erase(target);
-        continue;
+        serve_pending(p, done);  // the next ones may be served locally
+        return;
       }
     } else {
       // A donor at random, weighted by the blocks it owns (Weave weighs by
@@ -784,7 +785,10 @@ bool Allocator::alive(const std::string& name) const {
 
 std::size_t Allocator::cluster_size() const {
   const std::size_t members = node_.num_members();
-  return members > left_.size() ? members - left_.size() : 1;
+  // Owners of space count even when membership does not list them (yet): a
+  // host restarted from its state into isolation knows, from its maps, that
+  // it is not alone, and fences like any cut-off host.
+  return std::max({members > left_.size() ? members - left_.size() : std::size_t{1}, owners_, std::size_t{1}});
 }
 
 bool Allocator::has_quorum(std::size_t voters) const { return 2 * node_.num_alive() > voters; }
@@ -824,14 +828,16 @@ void Allocator::check(TimePoint now) {
   for (auto it = left_.begin(); it != left_.end();) {
     it = node_.state_of(*it) ? std::next(it) : left_.erase(it);
   }
+  std::set<std::string> owners;
+  for (const auto& [name, p] : pools_) {
+    for (const auto& [owner, blocks] : p.map.owner_counts()) owners.insert(owner);
+  }
+  owners_ = 0;
+  for (const std::string& owner : owners) owners_ += (owner == self_ || !left_.contains(owner)) ? 1 : 0;
   if (has_quorum(cluster_size())) {
     no_quorum_since_ = gossip::kNever;
   } else if (no_quorum_since_ == gossip::kNever) {
     no_quorum_since_ = now;
-  }
-  std::set<std::string> owners;
-  for (const auto& [name, p] : pools_) {
-    for (const auto& [owner, blocks] : p.map.owner_counts()) owners.insert(owner);
   }
   for (auto it = dead_.begin(); it != dead_.end();) {
     it = owners.contains(it->first) ? std::next(it) : dead_.erase(it);

@@ -199,7 +199,8 @@ class Allocator final : public gossip::Delegate {
 
   void check(gossip::TimePoint now);
   [[nodiscard]] bool alive(const std::string& name) const;
-  [[nodiscard]] std::size_t cluster_size() const;  // members not known to have left
+  // Members not known to have left, or owners of space if more.
+  [[nodiscard]] std::size_t cluster_size() const;
   [[nodiscard]] bool has_quorum(std::size_t voters) const;
   // Takes the blocks of `doomed` owners (dead past reclaim_after, seen by a
   // quorum) for which this host is the heir.
@@ -218,6 +219,7 @@ class Allocator final : public gossip::Delegate {
   gossip::TimePoint relay_flush_ = gossip::kNever;
   std::unordered_map<std::string, DeadOwner> dead_;
   std::set<std::string> left_;
+  std::size_t owners_ = 0;  // distinct owners of space, not known to have left (refreshed by check())
   gossip::TimePoint no_quorum_since_ = gossip::kNever;
   std::unordered_map<std::uint64_t, std::string> requests_;  // donation request id -> pool
   std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer

@@ -42,7 +42,7 @@ class AllocatorTest : public testing::Test {
 
   static std::string update(
       const std::string& pool, Ipv4 subnet, std::uint32_t len, std::uint32_t block_size, const std::string& genesis,
-      std::vector<std::tuple<std::uint32_t, std::uint32_t, std::string, std::uint64_t, bool>> runs) {
+      const std::vector<std::tuple<std::uint32_t, std::uint32_t, std::string, std::uint64_t, bool>>& runs) {
     v1::IpamMessage msg;
     auto* pr = msg.mutable_update()->add_pools();
     auto* spec = pr->mutable_spec();

@@ -50,6 +50,7 @@ TEST(BlockMap, MergeKeepsTheGreaterRecordAndIndexesOwners) {
 std::vector<v1::Run> wire(
     std::initializer_list<std::tuple<std::uint32_t, std::uint32_t, std::string, std::uint64_t>> l) {
   std::vector<v1::Run> out;
+  out.reserve(l.size());
   for (const auto& [first, count, owner, version] : l) {
     v1::Run r;
     r.set_first(first);
@@ -63,6 +64,7 @@ std::vector<v1::Run> wire(
 
 Result<std::vector<Run>> decode(const std::vector<v1::Run>& runs, std::uint32_t n) {
   std::vector<const v1::Run*> ptrs;
+  ptrs.reserve(runs.size());
   for (const auto& r : runs) ptrs.push_back(&r);
   return decode_runs(ptrs, n);
 }

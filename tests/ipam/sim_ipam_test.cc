@@ -355,6 +355,48 @@ TEST(IpamSim, CutOffMinorityFencesBeforeTheMajorityReclaimsItsSpace) {
   s.expect_allocations_owned("net");
 }
 
+TEST(IpamSim, SpecificAddressIsObtainedFromItsOwnerOnceOnly) {
+  IpamSim s(3, seed_or(8));
+  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  s.join_all();
+  s.ensure_everywhere("net", kSubnet24, 24);
+  const Ipv4 want = kSubnet24 + 200;  // in node 0's (genesis) space
+  s.allocate(1, "net", "mine", want);
+  s.allocate(2, "net", "also-mine", want);  // concurrently, from another host
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
+  const auto& r1 = *s.outcomes()[0].result;
+  const auto& r2 = *s.outcomes()[1].result;
+  // Exactly one of them gets it; the other is told why.
+  ASSERT_NE(static_cast<bool>(r1), static_cast<bool>(r2));
+  const auto& loser = r1 ? r2 : r1;
+  EXPECT_EQ(r1 ? *r1 : *r2, want);
+  EXPECT_NE(loser.error().message.find(format_ipv4(want)), std::string::npos) << loser.error().message;
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net"); }, 10s));
+  s.expect_no_duplicates("net");
+  s.expect_allocations_owned("net");
+}
+
+TEST(IpamSim, HostRestartedIntoIsolationFencesItself) {
+  IpamSim s(3, seed_or(9), fast_reclaim());
+  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  s.join_all();
+  s.ensure_everywhere("net", kSubnet24, 24);
+  for (std::size_t i = 0; i < 3; ++i) s.allocate(i, "net", "a");
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net"); }, 10s));
+  s.crash(2);
+  s.sim().partition({0, 0, 1});
+  s.restart(2);  // comes back from its state, alone: membership lists only itself
+  s.sim().join(2, {0});
+  s.sim().run_for(5s);
+  EXPECT_FALSE(s.at(2).fenced());  // a short outage: it keeps allocating
+  s.sim().run_for(10s);            // past fence_after: its maps say 3 owners, it sees 1
+  EXPECT_TRUE(s.at(2).fenced());
+  s.sim().heal();
+  ASSERT_TRUE(s.sim().run_until([&] { return s.sim().converged() && !s.at(2).fenced(); }, 60s));
+  s.expect_no_duplicates("net");
+}
+
 TEST(IpamSim, SameSeedSameRun) {
   auto run = [](std::uint64_t seed) {
     IpamSim s(10, seed);
