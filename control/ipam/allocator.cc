@@ -461,7 +461,7 @@ void Allocator::ask_donation(Pool& p, std::vector<Completion>& done) {
     }
     ++p.attempts;
     p.asked = target;
-    p.request = node_.user_request(member->address, msg.SerializeAsString());
+    p.request = node_.user_request(member->address, framed(msg));
     requests_[p.request] = p.spec.name;
     count(Counter::donations_asked);
   }
@@ -756,7 +756,7 @@ void Allocator::broadcast(const Pool& p, const std::vector<Run>& runs, gossip::B
       encode_run(runs[i], *pr->add_runs());
       bytes += 16 + runs[i].record.owner.size();
     }
-    queue.queue("", msg.SerializeAsString());
+    queue.queue("", framed(msg));
   }
 }
 
@@ -883,6 +883,19 @@ void Allocator::check(TimePoint now) {
 
 // --- gossip::Delegate --------------------------------------------------------
 
+std::string Allocator::framed(const v1::IpamMessage& msg) const {
+  std::string out = wire_prefix_;
+  msg.AppendToString(&out);
+  return out;
+}
+
+bool Allocator::unframe(gossip::Bytes data, v1::IpamMessage& msg) const {
+  const std::string_view view(reinterpret_cast<const char*>(data.data()), data.size());
+  if (!view.starts_with(wire_prefix_)) return false;
+  const std::string_view body = view.substr(wire_prefix_.size());
+  return msg.ParseFromArray(body.data(), static_cast<int>(body.size()));
+}
+
 void Allocator::get_broadcasts(size_t overhead_per_item, size_t byte_budget, std::vector<std::string>& out) {
   // This host's own records first, at the node's full retransmit limit;
   // relayed ones at a share of it (push-pull repairs what they miss, and
@@ -899,8 +912,7 @@ void Allocator::get_broadcasts(size_t overhead_per_item, size_t byte_budget, std
 void Allocator::notify_user_msg(std::string_view from_name, gossip::Bytes payload) {
   (void)from_name;
   v1::IpamMessage msg;
-  if (!msg.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
-      msg.body_case() != v1::IpamMessage::kUpdate) {
+  if (!unframe(payload, msg) || msg.body_case() != v1::IpamMessage::kUpdate) {
     count(Counter::malformed);
     return;
   }
@@ -916,14 +928,14 @@ std::string Allocator::local_state(bool join) {
     to_proto(p.spec, *pr->mutable_spec());
     for (const Run& r : p.map.runs()) encode_run(r, *pr->add_runs());
   }
-  return msg.SerializeAsString();
+  return framed(msg);
 }
 
 void Allocator::merge_remote_state(gossip::Bytes state, bool join) {
   (void)join;
   if (state.empty()) return;
   v1::IpamMessage msg;
-  if (!msg.ParseFromArray(state.data(), static_cast<int>(state.size())) || msg.body_case() != v1::IpamMessage::kState) {
+  if (!unframe(state, msg) || msg.body_case() != v1::IpamMessage::kState) {
     count(Counter::malformed);
     return;
   }
@@ -932,7 +944,7 @@ void Allocator::merge_remote_state(gossip::Bytes state, bool join) {
 
 std::string Allocator::handle_user_request(std::string_view from_name, gossip::Bytes request) {
   v1::IpamMessage msg;
-  if (!msg.ParseFromArray(request.data(), static_cast<int>(request.size()))) {
+  if (!unframe(request, msg)) {
     count(Counter::malformed);
     return {};
   }
@@ -968,7 +980,7 @@ void Allocator::start_sync() {
     d->set_pool(name);
     d->set_digest(p.map.digest());
   }
-  syncs_.emplace(node_.user_request(member->address, msg.SerializeAsString()), peer);
+  syncs_.emplace(node_.user_request(member->address, framed(msg)), peer);
   count(Counter::syncs);
 }
 
@@ -1016,7 +1028,7 @@ void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response
   }
   if (!push.has_state()) return;
   // The answer to a push is empty; its id is not tracked (ignored on arrival).
-  if (const auto member = node_.member(peer)) node_.user_request(member->address, push.SerializeAsString());
+  if (const auto member = node_.member(peer)) node_.user_request(member->address, framed(push));
 }
 
 void Allocator::notify_user_response(uint64_t request_id, Result<std::string> response) {

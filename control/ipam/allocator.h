@@ -47,6 +47,7 @@ class Records;
 class DonationRequest;
 class DonationResponse;
 class SyncRequest;
+class IpamMessage;
 }  // namespace v1
 
 // An allocation found in a block this host no longer owns (the block was
@@ -83,6 +84,11 @@ class Allocator final : public gossip::Delegate {
   // change is visible outside. A failure undoes this host's own change
   // (allocation, release, donation) and fails the operation.
   void set_persist(PersistFn fn) { persist_ = std::move(fn); }
+  // Bytes put before every message this allocator sends as a broadcast,
+  // push-pull state or request, and required (then stripped) on every one it
+  // receives: lets a DelegateMux share one Node with another layer. Set it
+  // before any traffic; every host must use the same.
+  void set_wire_prefix(std::string prefix) { wire_prefix_ = std::move(prefix); }
   // Restores a snapshot taken by a previous life of this host (same name),
   // before joining. Fails, changing nothing, if it is malformed or another
   // host's.
@@ -206,6 +212,9 @@ class Allocator final : public gossip::Delegate {
   // quorum) for which this host is the heir.
   void reclaim(Pool& p, const std::set<std::string>& doomed);
 
+  [[nodiscard]] std::string framed(const v1::IpamMessage& msg) const;
+  bool unframe(gossip::Bytes data, v1::IpamMessage& msg) const;
+
   void count(Counter c, std::uint64_t n = 1) { counters_[static_cast<std::size_t>(c)] += n; }
 
   Config config_;
@@ -225,6 +234,7 @@ class Allocator final : public gossip::Delegate {
   std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer
   std::vector<Conflict> conflicts_;
   PersistFn persist_;
+  std::string wire_prefix_;
   gossip::TimePoint next_check_;
   gossip::TimePoint next_sync_;
   Counters counters_{};
