@@ -162,9 +162,14 @@ int run_ipam(int argc, char** argv) {
   };
   std::uint64_t asked = 0;
   std::uint64_t given = 0;
+  std::uint64_t rejected = 0;  // forged, malformed, bad ranges: must stay 0 among honest hosts
   for (std::size_t i = 0; i < n; ++i) {
     asked += allocs[i]->counter(ipam::Counter::donations_asked);
     given += allocs[i]->counter(ipam::Counter::donations_given);
+    for (const auto c :
+         {ipam::Counter::forged, ipam::Counter::malformed, ipam::Counter::bad_range, ipam::Counter::pool_mismatch}) {
+      rejected += allocs[i]->counter(c);
+    }
   }
   const std::size_t state_bytes = allocs[0]->local_state(false).size();
   const std::size_t owners = allocs[0]->map("net")->num_owners();
@@ -201,12 +206,13 @@ int run_ipam(int argc, char** argv) {
         "{\"nodes\": %zu, \"per_node\": %zu, \"prefix\": %u, \"loss\": %.3f, \"seed\": %lu, \"allocated\": %zu, "
         "\"failed\": %zu, \"duplicates\": %zu, \"alloc_p50_ms\": %.1f, \"alloc_p99_ms\": %.1f, \"alloc_all_ms\": %.1f, "
         "\"maps_agree_ms\": %.1f, \"donations_asked\": %lu, \"donations_given\": %lu, \"extra_bytes_per_node\": %.0f, "
-        "\"state_bytes\": %zu, \"owners\": %zu, \"reclaim_blocks\": %u, \"reclaim_ms\": %.1f, \"wall_seconds\": "
+        "\"rejected_msgs\": %lu, \"state_bytes\": %zu, \"owners\": %zu, \"reclaim_blocks\": %u, \"reclaim_ms\": %.1f, "
+        "\"wall_seconds\": "
         "%.1f}\n",
         n, opt.per_node, opt.prefix, opt.loss, static_cast<unsigned long>(opt.seed), seen.size(), failed, duplicates,
         pct(0.5), pct(0.99), ms(all_done), converged ? ms(converge) : -1.0, static_cast<unsigned long>(asked),
-        static_cast<unsigned long>(given), extra_bytes / static_cast<double>(n), state_bytes, owners, victim_blocks,
-        reclaimed ? ms(reclaim) : -1.0, wall);
+        static_cast<unsigned long>(given), extra_bytes / static_cast<double>(n), static_cast<unsigned long>(rejected),
+        state_bytes, owners, victim_blocks, reclaimed ? ms(reclaim) : -1.0, wall);
   } else {
     std::printf("ipam simulation: %zu hosts x %zu allocations, pool /%u, loss %.1f%%, seed %lu\n", n, opt.per_node,
                 opt.prefix, opt.loss * 100, static_cast<unsigned long>(opt.seed));
@@ -217,12 +223,14 @@ int run_ipam(int argc, char** argv) {
                 static_cast<unsigned long>(given));
     std::printf("  extra traffic                %.0f bytes/host (above membership background)\n",
                 extra_bytes / static_cast<double>(n));
+    std::printf("  rejected messages            %lu (forged, malformed, bad range, pool mismatch)\n",
+                static_cast<unsigned long>(rejected));
     std::printf("  full map (push-pull state)   %zu bytes, %zu owners\n", state_bytes, owners);
     std::printf("  reclaim of %u blocks         %.1f ms after the crash (reclaim_after %lu s)\n", victim_blocks,
                 reclaimed ? ms(reclaim) : -1.0, static_cast<unsigned long>(opt.reclaim_s));
     std::printf("  wall time %.1f s\n", wall);
   }
-  return failed == 0 && duplicates == 0 && converged && reclaimed ? 0 : 1;
+  return failed == 0 && duplicates == 0 && rejected == 0 && converged && reclaimed ? 0 : 1;
 }
 
 }  // namespace

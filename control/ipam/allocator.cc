@@ -575,13 +575,17 @@ void Allocator::on_donation(Pool& p, const v1::DonationResponse& resp, std::vect
     serve_pending(p, done);
     return;
   }
-  // A donation must give us blocks the donor owns (or gossip already told
-  // us about): anything else is a forgery, dropped whole.
+  // A donation gives us blocks at the version after the donor's. It is a
+  // forgery (dropped whole) when our map contradicts that: we know the
+  // block at that version or later under another record, or at the version
+  // just before under another owner. A larger gap means the donor got the
+  // block in donations we have not heard of yet: nothing to check against.
   for (const Run& r : *runs) {
     bool forged = r.record.owner != self_ || r.record.reclaimed;
     for (std::uint32_t b = r.first; !forged && b < r.first + r.count; ++b) {
       const Record& cur = p.map.at(b);
-      forged = !(cur.owner == donor && std::is_gt(r.record.compare(cur))) && !(cur == r.record);
+      if (cur == r.record) continue;  // gossip was faster
+      forged = cur.version >= r.record.version || (cur.version + 1 == r.record.version && cur.owner != donor);
     }
     if (forged) {
       count(Counter::forged);

@@ -29,7 +29,7 @@ constexpr Ipv4 kSubnet24 = 0x0a000000;  // 10.0.0.0
 constexpr Ipv4 kSubnet16 = 0x0a010000;  // 10.1.0.0
 
 std::uint64_t seed_or(std::uint64_t fallback) {
-  const char* s = std::getenv("FERRY_SIM_SEED");
+  const char* s = std::getenv("FERRY_SIM_SEED");  // NOLINT(concurrency-mt-unsafe): single-threaded test
   return s != nullptr ? std::strtoull(s, nullptr, 10) : fallback;
 }
 
