@@ -111,7 +111,7 @@ class [[nodiscard]] Result<void> {
   if (!ferry_try_##name) {                      \
     return std::move(ferry_try_##name).error(); \
   }                                             \
-  auto name = std::move(ferry_try_##name).value()
+  auto name = std::move(ferry_try_##name).value()  // NOLINT(bugprone-macro-parentheses): a declared name
 
 #define FERRY_TRY_VOID(expr)                             \
   do {                                                   \
