@@ -7,12 +7,12 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "control/agent/conn_table.h"
 
 namespace ferry::agent {
 
@@ -22,7 +22,8 @@ class AdminServer {
   static constexpr std::size_t kMaxRequestSize = 64 * 1024;
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
-  AdminServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {}
+  AdminServer(std::string path, Handler handler)
+      : path_(std::move(path)), handler_(std::move(handler)), conns_(kMaxRequestSize, kIdleTimeout) {}
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -38,16 +39,12 @@ class AdminServer {
   std::vector<int> expire();
 
  private:
-  struct Conn {
-    std::string buffer;
-    std::chrono::steady_clock::time_point opened;
-  };
   void reply_and_close(int fd, const nlohmann::json& reply);
 
   std::string path_;
   Handler handler_;
-  int listen_fd_ = -1;
-  std::map<int, Conn> conns_;
+  bool listening_ = false;  // the socket file is ours to remove
+  ConnTable conns_;
 };
 
 // Client side, for ferryctl and tests: one request, one reply.

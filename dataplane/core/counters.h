@@ -60,11 +60,13 @@ enum class Counter : std::uint16_t {
 #undef FERRY_DP_X
 };
 
-inline constexpr std::size_t kCounterCount = 0
-#define FERRY_DP_X(kind, name, help) +1
+// Every counter in list order; its size is the count, so the two cannot drift.
+inline constexpr auto kAllCounters = std::to_array<Counter>({
+#define FERRY_DP_X(kind, name, help) Counter::name,
     FERRY_DP_COUNTERS(FERRY_DP_X)
 #undef FERRY_DP_X
-    ;
+});
+inline constexpr std::size_t kCounterCount = kAllCounters.size();
 
 enum class CounterKind : std::uint8_t { Count, Drop };
 
