@@ -81,6 +81,11 @@ Result<std::uint32_t> underlay_mtu(const Config& config) {
   if (kernel == 0) {
     return make_error("uplink {}: cannot read its MTU from /sys/class/net/{}/mtu", config.uplink, config.uplink);
   }
+  if (kernel > kMaxUplinkMtu) {
+    // Frames up to the interface's MTU can arrive, and buffers are sized for them.
+    return make_error("uplink {}: MTU {} is above {}, the largest the data plane handles (ip link set {} mtu 9000)",
+                      config.uplink, kernel, kMaxUplinkMtu, config.uplink);
+  }
   if (config.uplink_mtu > kernel) {
     return make_error("--uplink-mtu {} is above uplink {}'s MTU {}: raise it first (ip link set {} mtu {})",
                       config.uplink_mtu, config.uplink, kernel, config.uplink, config.uplink_mtu);

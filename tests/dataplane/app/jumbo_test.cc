@@ -6,6 +6,9 @@
 // counted (mtu_exceeded), never fragmented.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "tests/dataplane/app/dp_fixture.h"
 
 namespace ferry::dptest {
@@ -97,6 +100,22 @@ TEST_F(JumboUnderlay, AfXdpUplinkIsRefusedWithOneLine) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->exit_code, 1) << r->output;
   EXPECT_NE(r->output.find("af_xdp cannot carry uplink ul0's MTU 9000"), std::string::npos) << r->output;
+}
+
+// With hugepages, `auto` would pick af_xdp; above its MTU it takes af_packet
+// and says so in the log.
+TEST_F(JumboUnderlay, AutoUplinkDriverFallsBackToAfPacketWithHugepages) {
+  std::ifstream free_pages("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+  std::ifstream mounts("/proc/mounts");
+  const std::string mount_table((std::istreambuf_iterator<char>(mounts)), std::istreambuf_iterator<char>());
+  int n = 0;
+  if (!(free_pages >> n) || n < 128 || mount_table.find("hugetlbfs") == std::string::npos) {
+    GTEST_SKIP() << "needs >= 128 free 2 MiB hugepages and hugetlbfs mounted";
+  }
+  start_dataplane(1, {"--hugepages"});
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(health_json(1)["uplink_driver"], "af_packet");
+  EXPECT_NE(dataplanes_[1]->log().find("MTU 9000 is above af_xdp's 3506"), std::string::npos) << dataplanes_[1]->log();
 }
 
 }  // namespace

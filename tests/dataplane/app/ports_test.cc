@@ -61,5 +61,31 @@ TEST(FrameSizes, EveryMtuMeetsTheKernelAndPmdRules) {
   }
 }
 
+Config uplink(const std::string& name, UplinkKind kind, std::uint32_t mtu) {
+  Config c;
+  c.uplink = name;
+  c.uplink_kind = kind;
+  c.uplink_mtu = mtu;
+  return c;
+}
+
+TEST(UnderlayMtu, PciDefaultsTo1500OrTakesTheFlag) {
+  EXPECT_EQ(*underlay_mtu(uplink("0000:3b:00.0", UplinkKind::kPci, 0)), 1500U);
+  EXPECT_EQ(*underlay_mtu(uplink("0000:3b:00.0", UplinkKind::kPci, 9000)), 9000U);
+}
+
+TEST(UnderlayMtu, InterfaceMtuIsReadAndChecked) {
+  // lo (65536) is above what the data plane's buffers handle, flag or not.
+  for (std::uint32_t flag : {0U, 1500U}) {
+    auto mtu = underlay_mtu(uplink("lo", UplinkKind::kInterface, flag));
+    ASSERT_FALSE(mtu);
+    EXPECT_NE(mtu.error().message.find("above 9216"), std::string::npos) << mtu.error().message;
+  }
+  auto missing = underlay_mtu(uplink("nosuchif0", UplinkKind::kInterface, 0));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("cannot read its MTU"), std::string::npos) << missing.error().message;
+  EXPECT_EQ(interface_mtu("lo"), 65536U);
+}
+
 }  // namespace
 }  // namespace ferry::dataplane::app
