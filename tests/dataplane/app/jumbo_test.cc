@@ -91,6 +91,47 @@ TEST_F(JumboUnderlay, PingWithDfAndTcpBothWaysAndOversizeIsDroppedAndCounted) {
   EXPECT_TRUE(again.succeeded()) << again.output;
 }
 
+// Wire compatibility at 9000: host 2 is a Linux kernel VTEP (vxlan device at
+// MTU 8950 in a bridge, static FDB); DF pings of 8922 bytes and TCP both ways.
+TEST_F(JumboUnderlay, InteroperatesWithKernelVxlan) {
+  start_dataplane(1);
+  ASSERT_FALSE(HasFailure());
+  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1", 8950);
+  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2", 8950);
+  const std::string h2 = topo_->host(2);
+  const std::string kernel_vtep = topo_->underlay_address(2);
+  const std::vector<std::vector<std::string>> kernel{
+      {"ip", "-n", h2, "link", "add", "vx100", "type", "vxlan", "id", "100", "local", kernel_vtep, "dstport", "4789",
+       "nolearning", "dev", "ul0"},
+      {"ip", "-n", h2, "link", "add", "br100", "type", "bridge"},
+      {"ip", "-n", h2, "link", "set", "vx100", "master", "br100", "mtu", "8950", "up"},
+      {"ip", "-n", h2, "link", "set", "vb", "master", "br100"},
+      {"ip", "-n", h2, "link", "set", "br100", "up"},
+      {"ip", "netns", "exec", h2, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx100", "dst", vtep_ip(1)},
+      {"ip", "netns", "exec", h2, "bridge", "fdb", "add", a.mac, "dev", "vx100", "dst", vtep_ip(1)},
+  };
+  for (const auto& step : kernel) {
+    auto r = harness::run_command(step);
+    ASSERT_TRUE(r && r->succeeded()) << harness::join_argv(step) << ": " << (r ? r->output : "");
+  }
+  ctl_ok(1, {"net", "add", "--vni", "100"});
+  ctl_ok(1, {"port", "add", "--vni", "100", "--iface", a.iface, "--mac", a.mac, "--ip", a.ip + "/24"});
+  ctl_ok(1, {"fdb", "add", "--vni", "100", "--mac", b.mac, "--vtep", kernel_vtep});
+  ctl_ok(1, {"flood", "add", "--vni", "100", "--vtep", kernel_vtep});
+  ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"stats"}).output;
+  for (const auto& [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
+    auto ping =
+        exec(from.ns, {"ping", "-n", "-q", "-M", "do", "-s", "8922", "-c", "5", "-i", "0.05", "-W", "2", to.ip});
+    EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << from.ns << ": " << ping.output;
+  }
+  const double ab = iperf(a, b, 2, false);
+  const double ba = iperf(a, b, 2, true);
+  report("jumbo_tcp_ferry_to_kernel", ab);
+  report("jumbo_tcp_kernel_to_ferry", ba);
+  EXPECT_GT(ab, 10e6);
+  EXPECT_GT(ba, 10e6);
+}
+
 // Explicit af_xdp on a jumbo underlay is refused at start, in one line (the
 // af_xdp PMD and veth's XDP both stop at one 4 KiB frame per packet).
 TEST_F(JumboUnderlay, AfXdpUplinkIsRefusedWithOneLine) {
