@@ -266,6 +266,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   spdlog::info("EAL arguments: {}", joined);
   std::vector<char*> argv;
   std::vector<std::string> storage(args);  // rte_eal_init may permute argv
+  argv.reserve(storage.size() + 1);
   for (auto& arg : storage) {
     argv.push_back(arg.data());
   }

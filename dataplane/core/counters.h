@@ -63,6 +63,7 @@ enum class Counter : std::uint16_t {
 };
 
 inline constexpr std::size_t kCounterCount = 0
+// NOLINTNEXTLINE(bugprone-macro-parentheses): each expansion is one term of the sum
 #define FERRY_DP_X(kind, name, help) +1
     FERRY_DP_COUNTERS(FERRY_DP_X)
 #undef FERRY_DP_X

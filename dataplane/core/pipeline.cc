@@ -793,8 +793,9 @@ struct Pipeline::Burst {
       const std::uint32_t ihl = (ip[0] & 0x0fu) * 4;
       const std::uint32_t inner_len = load_be16(ip + ihl + 4) - 16u;
       rte_pktmbuf_adj(m, static_cast<std::uint16_t>(kEthSize + ihl + 16));
-      if (rte_pktmbuf_pkt_len(m) > inner_len)
+      if (rte_pktmbuf_pkt_len(m) > inner_len) {
         rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_pkt_len(m) - inner_len));
+      }
       count(Counter::decap);
       count_net(net->slot, NetCounter::decap);
       const std::uint64_t dst = load_mac(rte_pktmbuf_mtod(m, const std::uint8_t*));

@@ -10,6 +10,7 @@ namespace {
 Result<ParsedArgs> parse(std::vector<std::string> args) {
   args.insert(args.begin(), "ferry-dataplane");
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const auto& a : args) argv.push_back(a.c_str());
   return parse_args(static_cast<int>(argv.size()), argv.data());
 }

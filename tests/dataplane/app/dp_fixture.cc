@@ -29,6 +29,7 @@ Result<std::unique_ptr<Background>> Background::start(const std::vector<std::str
   }
   std::vector<char*> args;
   std::vector<std::string> copy(argv);
+  args.reserve(copy.size() + 1);
   for (auto& a : copy) args.push_back(a.data());
   args.push_back(nullptr);
   const pid_t pid = fork();

@@ -157,6 +157,7 @@ std::vector<Sent> Harness::take() {
 
 std::vector<Sent> Harness::from_uplink(const std::vector<Bytes>& frames) {
   std::vector<rte_mbuf*> pkts;
+  pkts.reserve(frames.size());
   for (const Bytes& f : frames) pkts.push_back(mbuf(f));
   pipeline_->process_uplink(*ctx_, pkts.data(), static_cast<std::uint16_t>(pkts.size()));
   return take();
@@ -164,6 +165,7 @@ std::vector<Sent> Harness::from_uplink(const std::vector<Bytes>& frames) {
 
 std::vector<Sent> Harness::from_endpoint(PortId port, const std::vector<Bytes>& frames) {
   std::vector<rte_mbuf*> pkts;
+  pkts.reserve(frames.size());
   for (const Bytes& f : frames) pkts.push_back(mbuf(f));
   pipeline_->process_endpoint(*ctx_, port, pkts.data(), static_cast<std::uint16_t>(pkts.size()));
   return take();
