@@ -131,8 +131,9 @@ def nice_max(v):
     return 10 * e
 
 
-def panel(x0, y0, w, h, title, unit, groups, present, note=""):
-    """groups: list of (label, {path: value}); bars per path inside each group."""
+def panel(x0, y0, w, h, title, unit, groups, present, note="", log=False):
+    """groups: list of (label, {path: value}); bars per path inside each group.
+    log: logarithmic value axis (powers of ten), for figures spanning decades."""
     out = []
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + 16}" class="t">{html.escape(title)}</text>')
     if note:
@@ -140,9 +141,20 @@ def panel(x0, y0, w, h, title, unit, groups, present, note=""):
     top, bottom, left = y0 + 44, y0 + h - 36, x0 + 48
     vals = [v for _, g in groups for v in g.values() if v is not None]
     vmax = nice_max(max(vals) if vals else 1)
-    for i in range(5):
-        v = vmax * i / 4
-        y = bottom - (bottom - top) * i / 4
+    if log:
+        lo = math.floor(math.log10(max(min([v for v in vals if v > 0] or [1]), 1e-3)))
+        hi = max(lo + 1, math.ceil(math.log10(max(vals or [10]))))
+
+        def height(v):
+            return (bottom - top) * (math.log10(max(v, 10 ** lo)) - lo) / (hi - lo)
+
+        ticks = [(10 ** e, bottom - (bottom - top) * (e - lo) / (hi - lo)) for e in range(lo, hi + 1)]
+    else:
+        def height(v):
+            return (bottom - top) * min(v, vmax) / vmax
+
+        ticks = [(vmax * i / 4, bottom - (bottom - top) * i / 4) for i in range(5)]
+    for v, y in ticks:
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{x0 + w - 8}" y2="{y:.1f}" class="g"/>')
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" class="a">{v:g}</text>')
     out.append(f'<text x="{x0 + 12}" y="{(top + bottom) / 2}" class="u" '
@@ -157,7 +169,7 @@ def panel(x0, y0, w, h, title, unit, groups, present, note=""):
             if v is None:
                 out.append(f'<text x="{x + bw / 2:.1f}" y="{bottom - 4}" class="v">n/a</text>')
                 continue
-            bh = (bottom - top) * min(v, vmax) / vmax
+            bh = height(v)
             out.append(f'<rect x="{x + 1:.1f}" y="{bottom - bh:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" '
                        f'fill="{color}"><title>{html.escape(glabel)}: {fmt(v)} {html.escape(unit)}</title></rect>')
             out.append(f'<text x="{x + bw / 2:.1f}" y="{bottom - bh - 3:.1f}" class="v">{fmt(v)}</text>')
@@ -197,8 +209,9 @@ def svg(doc):
     out += panel(550, 80, pw, ph, "64-byte frames delivered to the receiver", "kpps",
                  [("delivered", vals("pps")), ("offered by sender", vals("offered"))], present,
                  f"ferry-bench gen tx as fast as it can, {g} s; counted on the receiver's eth0")
-    out += panel(10, 400, pw, ph, "UDP round trip, one request in flight", "microseconds",
-                 [("p50", vals("p50")), ("p99", vals("p99"))], present, f"ferry-bench rtt, {r} s; lower is better")
+    out += panel(10, 400, pw, ph, "UDP round trip, one request in flight", "microseconds (log scale)",
+                 [("p50", vals("p50")), ("p99", vals("p99"))], present, f"ferry-bench rtt, {r} s; lower is better",
+                 log=True)
     out += panel(550, 400, pw, ph, "Data path CPU seconds during each run", "CPU s",
                  [("TCP 1 stream", vals("cpu_tcp1")), ("64 B", vals("cpu_64")), ("round trips", vals("cpu_rtt"))],
                  present, "softirq (all CPUs) + ferry-dataplane processes; lower is better")

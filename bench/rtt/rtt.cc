@@ -75,10 +75,12 @@ Result<void> RttConfig::validate() const {
   }
   if (auto a = make_address(address, port); !a) return a.error().wrap(role == Role::kServer ? "--bind" : "--to");
   if (port == 0) return make_error("--port must be 1..65535");
-  if (!(duration_s > 0.0 && duration_s <= 3600.0))
+  if (!(duration_s > 0.0 && duration_s <= 3600.0)) {
     return make_error("--duration {} out of range: (0, 3600] s", duration_s);
-  if (size < kSeqBytes || size > kMaxSize)
+  }
+  if (size < kSeqBytes || size > kMaxSize) {
     return make_error("--size {} out of range: {}..{} bytes", size, kSeqBytes, kMaxSize);
+  }
   if (timeout_ms == 0 || timeout_ms > 10'000) return make_error("--timeout-ms {} out of range: 1..10000", timeout_ms);
   return ok();
 }
