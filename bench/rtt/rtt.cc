@@ -117,7 +117,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   return line;
 }
 
-Result<std::uint64_t> run_server(const RttConfig& config, const std::atomic<bool>& stop) {
+Result<std::uint64_t> run_server(const RttConfig& config, const std::atomic<bool>& stop, std::atomic<bool>* ready) {
   auto sa = make_address(config.address, config.port);
   if (!sa) return sa.error();
   Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -127,6 +127,7 @@ Result<std::uint64_t> run_server(const RttConfig& config, const std::atomic<bool
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*sa), sizeof(*sa)) != 0) {
     return make_sys_error(errno, "bind {}:{}", config.address, config.port);
   }
+  if (ready != nullptr) ready->store(true);
   std::vector<std::uint8_t> buffer(kMaxSize);
   const auto end =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config.duration_s));

@@ -52,8 +52,10 @@ struct ClientReport {
 };
 
 // Echoes datagrams on config.address:config.port until the duration ends or
-// *stop is set. Returns how many it echoed.
-Result<std::uint64_t> run_server(const RttConfig& config, const std::atomic<bool>& stop);
+// `stop` is set. Sets *ready (when given) once the socket is bound. Returns
+// how many it echoed.
+Result<std::uint64_t> run_server(const RttConfig& config, const std::atomic<bool>& stop,
+                                 std::atomic<bool>* ready = nullptr);
 
 // Pings the server until the duration or count is reached or *stop is set.
 Result<ClientReport> run_client(const RttConfig& config, const std::atomic<bool>& stop);

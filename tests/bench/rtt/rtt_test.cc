@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,8 +60,16 @@ TEST(RttLoopback, RoundTrips) {
   server.port = 47007;
   server.duration_s = 30;
   std::atomic<bool> stop{false};
+  std::atomic<bool> ready{false};
   Result<std::uint64_t> echoed = make_error("not run");
-  std::thread t([&] { echoed = run_server(server, stop); });
+  std::thread t([&] { echoed = run_server(server, stop, &ready); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!ready && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  if (!ready) {
+    stop = true;
+    t.join();
+    FAIL() << "server did not bind: " << (echoed ? "" : echoed.error().message);
+  }
 
   RttConfig client = server;
   client.role = Role::kClient;
@@ -68,15 +77,15 @@ TEST(RttLoopback, RoundTrips) {
   client.warmup = 10;
   client.timeout_ms = 1000;
   client.duration_s = 20;
-  // The server may not be bound yet: early requests are refused or time out
-  // and count as lost; the count of recorded round trips is what we check.
   auto report = run_client(client, stop);
   stop = true;
   t.join();
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_TRUE(echoed) << echoed.error().message;
   EXPECT_EQ(report->received, 300U);
-  EXPECT_GE(*echoed, 310U);
+  EXPECT_EQ(report->sent, 310U);  // 10 warm-up + 300 recorded
+  EXPECT_EQ(report->lost, 0U);
+  EXPECT_EQ(*echoed, report->sent);
   EXPECT_EQ(report->rtt_ns.count(), 300U);
   EXPECT_GT(report->rtt_ns.min(), 0U);
   EXPECT_LE(report->rtt_ns.percentile(50), report->rtt_ns.percentile(99));
