@@ -239,13 +239,15 @@ def history_row(doc):
 
 
 def append_history(path, row):
-    text = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
     end = "<!-- bench-history:end -->"
     if end not in text:
         print(f"report: {path} has no '{end}' marker; row not added", file=sys.stderr)
         return False
     text = text.replace(end, row + "\n" + end, 1)
-    open(path, "w", encoding="utf-8").write(text)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
     return True
 
 
@@ -255,7 +257,8 @@ def main():
     ap.add_argument("--svg")
     ap.add_argument("--docs")
     a = ap.parse_args()
-    doc = json.load(open(a.latest, encoding="utf-8"))
+    with open(a.latest, encoding="utf-8") as f:
+        doc = json.load(f)
     cmp = doc.get("compare")
     if not isinstance(cmp, dict) or not any(isinstance(cmp.get(k), dict) for k, _, _ in PATHS):
         print("report: no comparison in", a.latest, file=sys.stderr)
