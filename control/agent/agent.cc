@@ -11,12 +11,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "control/agent/docker_backend.h"
 #include "control/agent/ipam.h"
 #include "control/agent/state_file.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/envelope.h"
 #include "netns/endpoint.h"
 #include "netns/naming.h"
+#include "plugins/docker/plugin_server.h"
 
 namespace ferry::agent {
 
@@ -53,6 +55,16 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   auto addr = netns::parse_interface_address(ep.ip_cidr);
   if (!addr) return addr.error();
   spec.addresses.push_back(*addr);
+  // The network's gateway (its first host address, which the allocator keeps
+  // free) as default route, as Docker containers get it.
+  if (addr->prefix_length <= 30) {
+    auto net = dp_api::parse_ipv4_prefix(ep.ip_cidr);
+    if (net) {
+      const std::uint32_t base = net->addr.value & ~(0xffffffffU >> net->length);
+      auto gw = netns::parse_ip(dp_api::format_ipv4(dp_api::Ipv4{base + 1}));
+      if (gw) spec.gateways.push_back(*gw);
+    }
+  }
   if (auto v = spec.validate(); !v) return v.error();
   return spec;
 }
@@ -62,6 +74,12 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
 Agent::Agent(Config config) : config_(std::move(config)) {}
 
 Agent::~Agent() {
+  // The plugin thread may wait on the loop: release it, then stop it, before
+  // anything it calls goes away.
+  if (executor_) executor_->close();
+  if (plugin_server_) plugin_server_->stop();
+  plugin_server_.reset();
+  docker_.reset();
   if (tables_ && subscription_ != 0) tables_->unsubscribe(subscription_);
   if (node_) node_->set_delegate(nullptr);
   endpoints_.reset();
@@ -104,10 +122,11 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   a->node_->start();
   Agent* self = a.get();
   a->subscription_ =
-      a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change&) { self->dirty_ = true; });
+      a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change& ch) { self->on_table_change(ch); });
 
   a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout);
   a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
+  a->probe_ = std::make_unique<HealthProbe>(c.dataplane_api, c.dataplane_timeout);
 
   // Republish what this host owns (TableDb reasserts it past any stale copy).
   for (const auto& [name, net] : a->state_.networks) {
@@ -115,6 +134,14 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   }
   std::vector<std::string> gone;
   for (const auto& [name, ep] : a->state_.endpoints) {
+    if (ep.docker) {
+      // Docker owns these containers' lives (it sends Leave/DeleteEndpoint);
+      // the veth outlives the agent, so a joined endpoint is only republished.
+      if (ep.joined) {
+        if (auto r = a->publish_endpoint(ep); !r) return r.error().wrap("restore endpoint " + name);
+      }
+      continue;
+    }
     if (!path_exists(ep.netns_path)) {
       spdlog::warn("endpoint {} ({}): namespace {} is gone, dropping it", name, ep.id, ep.netns_path);
       gone.push_back(name);
@@ -142,13 +169,79 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   auto metrics_fd = a->metrics_->open();
   if (!metrics_fd) return metrics_fd.error().wrap("--metrics");
   a->watch_metrics(*metrics_fd);
+  if (auto r = a->start_plugin(); !r) return r.error().wrap("--plugin-socket");
 
   if (!c.seed_addresses.empty()) a->node_->join(c.seed_addresses);
   a->next_resync_ = a->clock_.now();
   a->next_rejoin_ = a->clock_.now() + std::chrono::seconds(5);
-  spdlog::info("agent {} up: gossip {}, VTEP {}, data plane {}, admin {}", c.node_name, c.gossip_bind,
-               c.advertise_address, c.dataplane_api, c.admin_socket);
+  spdlog::info("agent {} up: gossip {}, VTEP {}, data plane {}, admin {}, Docker plugin {}", c.node_name, c.gossip_bind,
+               c.advertise_address, c.dataplane_api, c.admin_socket,
+               c.plugin_socket.empty() ? std::string("off") : c.plugin_socket);
   return a;
+}
+
+Result<void> Agent::start_plugin() {
+  auto exec = LoopExecutor::create();
+  if (!exec) return exec.error();
+  executor_ = std::move(*exec);
+  transport_->watch(executor_->fd(), [this] { executor_->run_pending(); });
+  if (config_.plugin_socket.empty()) return ok();
+  docker_ = std::make_unique<DockerBackend>(*this, *executor_, config_.plugin_timeout);
+  plugins::UnixHttpServerConfig hc;
+  hc.socket_path = config_.plugin_socket;
+  hc.socket_mode = 0660;
+  auto server = plugins::docker::start_plugin_server(hc, docker_.get(), docker_.get());
+  if (!server) return server.error();
+  plugin_server_ = std::move(*server);
+  return ok();
+}
+
+void Agent::on_table_change(const gossip::Change& change) {
+  dirty_ = true;
+  if (!change.key.network.empty() || change.key.table != kNetworkTable || change.kind != gossip::ChangeKind::kDelete) {
+    return;
+  }
+  // A purge (the version's owner died) of a network this host keeps alive:
+  // written again by this host. A tombstone (net rm): forgotten here too.
+  // Both in reassert_networks(), before the next refresh.
+  if (state_.networks.count(change.key.key) != 0) reassert_.insert(change.key.key);
+}
+
+void Agent::reassert_networks() {
+  std::set<std::string> names;
+  names.swap(reassert_);
+  for (const auto& name : names) {
+    auto it = state_.networks.find(name);
+    if (it == state_.networks.end() || tables_->get("", kNetworkTable, name)) continue;
+    const gossip::StoredEntry* e = tables_->store().find("", kNetworkTable, name);
+    if (e == nullptr) continue;
+    if (e->version.deleted) {
+      // Removed (ferryctl net rm, which refuses while endpoints exist): stop
+      // keeping it unless something here still uses it.
+      bool used = false;
+      for (const auto& [id, d] : state_.docker_networks) used = used || d.network == name;
+      for (const auto& [n, ep] : state_.endpoints) used = used || ep.network == name;
+      if (used) continue;
+      const LocalState saved = state_;
+      state_.networks.erase(name);
+      if (auto r = save_state(); !r) {
+        state_ = saved;
+        spdlog::warn("network {}: forgetting it: {}", name, r.error().message);
+      }
+      continue;
+    }
+    spdlog::info("network {}: its record left with host {}; this host keeps it alive", name, e->version.owner);
+    if (auto r = tables_->put("", kNetworkTable, name, it->second.encode()); !r) {
+      spdlog::warn("network {}: re-asserting: {}", name, r.error().message);
+    }
+  }
+}
+
+void Agent::poll_health() {
+  if (!probe_->in_flight()) return;
+  auto reply = probe_->poll(std::chrono::steady_clock::now());
+  if (!reply) return;
+  reconciler_->on_health(*reply);
 }
 
 void Agent::watch_admin(int listen_fd) {
@@ -189,7 +282,10 @@ NetworkView Agent::network_view() const {
     if (k.table != kNetworkTable || !e.live()) return;
     auto rec = NetworkRecord::decode(e.version.value);
     if (!rec || rec->name != k.key) return;
-    entries.push_back({*rec, e.version.lamport, e.version.owner});
+    // Conflicts are decided by the first creation, whoever re-asserted since.
+    const bool has_origin = !rec->origin_host.empty();
+    entries.push_back(
+        {*rec, has_origin ? rec->origin_lamport : e.version.lamport, has_origin ? rec->origin_host : e.version.owner});
   });
   return resolve_networks(std::move(entries));
 }
@@ -200,6 +296,7 @@ void Agent::refresh() {
   std::set<std::string> wanted;
   for (const auto& e : view.active) wanted.insert(e.record.name);
   for (const auto& [name, ep] : state_.endpoints) wanted.insert(ep.network);
+  for (const auto& [id, d] : state_.docker_networks) wanted.insert(d.network);
   for (const auto& name : wanted) {
     if (!tables_->in_network(name)) {
       if (auto r = tables_->join_network(name); !r) spdlog::warn("join network {}: {}", name, r.error().message);
@@ -214,7 +311,7 @@ void Agent::refresh() {
   in.self_vtep = config_.advertise_address;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
   for (const auto& [name, ep] : state_.endpoints) {
-    in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
+    if (ep.joined) in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
   }
   for (const auto& e : view.active) {
     for (auto& rec : endpoints_->list(e.record.name)) {
@@ -222,7 +319,7 @@ void Agent::refresh() {
     }
   }
   reconciler_->set_desired(compute_desired(in));
-  reconciler_->run(false);
+  reconciler_->run_known();
   dirty_ = false;  // our own writes above may have set it
 }
 
@@ -238,14 +335,19 @@ int Agent::run(int signal_fd) {
   }
   while (!stop_.load()) {
     const gossip::TimePoint now = clock_.now();
-    const gossip::TimePoint deadline =
-        std::min({node_->next_deadline(), next_resync_, now + std::chrono::milliseconds(500)});
+    // While a health probe is out, look for its reply every 10 ms.
+    const gossip::TimePoint probe_check =
+        probe_->in_flight() ? now + std::chrono::milliseconds(10) : now + std::chrono::milliseconds(500);
+    const gossip::TimePoint deadline = std::min({node_->next_deadline(), next_resync_, probe_check});
     transport_->poll_once(deadline);
     if (clock_.now() >= node_->next_deadline()) node_->tick();
+    if (!reassert_.empty()) reassert_networks();
     if (dirty_) refresh();
+    poll_health();
     if (clock_.now() >= next_resync_) {
       next_resync_ = clock_.now() + config_.resync_interval;
-      reconciler_->run(true);
+      // Non-blocking: gossip keeps its timing while the data plane is down.
+      if (!probe_->in_flight()) probe_->start(std::chrono::steady_clock::now());
       for (int fd : admin_->expire()) transport_->unwatch(fd);
       for (int fd : metrics_->expire()) transport_->unwatch(fd);
     }
@@ -256,6 +358,9 @@ int Agent::run(int signal_fd) {
       if (node_->num_alive() <= 1 && !config_.seed_addresses.empty()) node_->join(config_.seed_addresses);
     }
   }
+  // Docker calls fail from here on instead of waiting for a loop that is gone.
+  if (executor_) executor_->close();
+  if (plugin_server_) plugin_server_->stop();
   node_->leave();
   const gossip::TimePoint leave_deadline = clock_.now() + std::chrono::seconds(3);
   while (!node_->leave_drained() && clock_.now() < leave_deadline) {
@@ -315,6 +420,8 @@ json Agent::net_create(const json& req) {
   if (view.find(rec.name) != nullptr) {
     return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", false}};
   }
+  rec.origin_host = config_.node_name;
+  rec.origin_lamport = tables_->lamport() + 1;  // the put below
   state_.networks[rec.name] = rec;
   if (auto r = save_state(); !r) {
     state_.networks.erase(rec.name);
@@ -335,9 +442,6 @@ json Agent::net_rm(const json& req) {
   const NetworkView view = network_view();
   const NetworkEntry* entry = view.find(name);
   if (entry == nullptr) return error_reply(fmt::format("no network {}", name));
-  if (entry->owner != config_.node_name) {
-    return error_reply(fmt::format("network {} was created on host {}; remove it there", name, entry->owner));
-  }
   const auto eps = endpoints_->list(name);
   if (!eps.empty()) {
     return error_reply(fmt::format("network {} still has {} endpoints (first: {} on {})", name, eps.size(),
@@ -346,10 +450,13 @@ json Agent::net_rm(const json& req) {
   for (const auto& [n, ep] : state_.endpoints) {
     if (ep.network == name) return error_reply(fmt::format("network {} still has local endpoint {}", name, n));
   }
-  const NetworkRecord saved = state_.networks[name];
+  for (const auto& [id, d] : state_.docker_networks) {
+    if (d.network == name) return error_reply(fmt::format("network {} is bound to Docker network {}", name, id));
+  }
+  const LocalState saved = state_;
   state_.networks.erase(name);
   if (auto r = save_state(); !r) {
-    state_.networks[name] = saved;
+    state_ = saved;
     return error_reply(r.error().message);
   }
   if (auto r = tables_->remove("", kNetworkTable, name); !r) return error_reply(r.error().message);
@@ -385,18 +492,7 @@ json Agent::attach(const json& req) {
     if (!ip) return error_reply(ip.error().message);
     requested = *ip;
   }
-  std::set<std::uint32_t> used;
-  for (const auto& [n, ep] : state_.endpoints) {
-    auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr);
-    if (p && ep.network == net_name) used.insert(p->addr.value);
-  }
-  for (const auto& rec : endpoints_->list(net_name)) {
-    if (rec.ipv4) {
-      const auto& b = *rec.ipv4;
-      used.insert((std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3]);
-    }
-  }
-  auto ip = allocate_ip(subnet, IpamSlot{config_.ipam_slots, config_.effective_ipam_slot}, used, requested);
+  auto ip = allocate_address(subnet, requested);
   if (!ip) return error_reply(fmt::format("network {}: {}", net_name, ip.error().message));
 
   LocalEndpoint ep;
@@ -411,20 +507,22 @@ json Agent::attach(const json& req) {
   if (!spec) return error_reply(spec.error().message);
   // Durable first: a crash after this point finds the record and re-creates
   // (idempotently) or drops the endpoint on restart.
+  const LocalState saved = state_;
   state_.endpoints[name] = ep;
+  hold_network(net_name);
   if (auto r = save_state(); !r) {
-    state_.endpoints.erase(name);
+    state_ = saved;
     return error_reply(r.error().message);
   }
   auto made = netns::create_endpoint(*spec);
   if (!made) {
-    state_.endpoints.erase(name);
+    state_ = saved;
     (void)save_state();
     return error_reply(fmt::format("wiring {}: {}", netns_path, made.error().message));
   }
   if (auto r = publish_endpoint(ep); !r) {
     (void)netns::delete_endpoint(*spec);
-    state_.endpoints.erase(name);
+    state_ = saved;
     (void)save_state();
     return error_reply(r.error().message);
   }
@@ -441,6 +539,10 @@ json Agent::detach(const json& req) {
   const std::string name = req.at("name").get<std::string>();
   auto it = state_.endpoints.find(name);
   if (it == state_.endpoints.end()) return error_reply(fmt::format("no local endpoint {}", name));
+  if (it->second.docker) {
+    return error_reply(fmt::format("endpoint {} belongs to Docker (network {}): remove its container instead", name,
+                                   it->second.docker_network));
+  }
   const LocalEndpoint ep = it->second;
   if (auto r = endpoints_->remove(ep.network, ep.id); !r) {
     spdlog::warn("endpoint {}: withdrawing the record: {}", name, r.error().message);
@@ -504,7 +606,10 @@ json Agent::list_endpoints() const {
                    {"mac", ep.mac},
                    {"host_ifname", ep.host_ifname},
                    {"netns", ep.netns_path},
-                   {"port", reconciler_->applied().ports.count(ep.host_ifname) != 0 ? "programmed" : "pending"}});
+                   {"docker", ep.docker},
+                   {"port", !ep.joined                                                ? "not joined"
+                            : reconciler_->applied().ports.count(ep.host_ifname) != 0 ? "programmed"
+                                                                                      : "pending"}});
   }
   return json{{"ok", true}, {"endpoints", out}};
 }

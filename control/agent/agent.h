@@ -4,14 +4,20 @@
 // runs on one thread, in run()'s poll loop.
 //
 // Tables (gossip): global network "" table "networks" (NetworkRecord JSON,
-// key = name, owner = the creating host); per cluster network, table
+// key = name, owner = the last host that asserted it: its creator, or a host
+// keeping it alive after the creator died); per cluster network, table
 // "endpoints" (EndpointRecord, key = endpoint id, owner = the host). Every
 // agent joins every active cluster network so it sees all endpoints.
+//
+// The Docker plugin server (plugins/docker) runs on its own thread; its
+// calls reach the docker_* / ipam_* members below through a LoopExecutor,
+// so they too run on the loop thread (agent_docker.cc).
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,7 +25,9 @@
 #include "common/result.h"
 #include "control/agent/admin_server.h"
 #include "control/agent/config.h"
+#include "control/agent/health_probe.h"
 #include "control/agent/local_state.h"
+#include "control/agent/loop_executor.h"
 #include "control/agent/metrics.h"
 #include "control/agent/network.h"
 #include "control/agent/reconciler.h"
@@ -29,8 +37,12 @@
 #include "control/gossip/net_transport.h"
 #include "control/gossip/node.h"
 #include "control/gossip/table_db.h"
+#include "plugins/docker/messages.h"
+#include "plugins/http/unix_http_server.h"
 
 namespace ferry::agent {
+
+class DockerBackend;
 
 class Agent {
  public:
@@ -53,7 +65,35 @@ class Agent {
   std::string render_metrics() const;
 
  private:
+  friend class DockerBackend;
   explicit Agent(Config config);
+  Result<void> start_plugin();
+  void on_table_change(const gossip::Change& change);
+  void reassert_networks();
+  void poll_health();
+  // Keeps `name` in this host's durable set of networks (state_.networks)
+  // from the current view; false when it is not an active network.
+  bool hold_network(const std::string& name);
+  // The one call into the address allocator (control/agent/ipam.h): an
+  // address of `subnet` not used by any known endpoint or reservation.
+  Result<dp_api::Ipv4> allocate_address(const dp_api::Ipv4Prefix& subnet, std::optional<dp_api::Ipv4> requested);
+  std::set<std::uint32_t> used_addresses(const dp_api::Ipv4Prefix& subnet) const;
+  LocalEndpoint* find_endpoint(const std::string& docker_network, const std::string& endpoint_id);
+  Result<void> unwire(LocalEndpoint& ep);  // withdraw, leave the data plane, delete the veth
+
+  // Docker NetworkDriver / IpamDriver (agent_docker.cc), loop thread only.
+  Result<void> docker_create_network(const plugins::docker::CreateNetworkRequest& req);
+  Result<void> docker_delete_network(const plugins::docker::NetworkRef& req);
+  Result<plugins::docker::EndpointInterface> docker_create_endpoint(const plugins::docker::CreateEndpointRequest& req);
+  Result<void> docker_delete_endpoint(const plugins::docker::EndpointRef& req);
+  Result<plugins::docker::EndpointOperInfoReply> docker_oper_info(const plugins::docker::EndpointRef& req);
+  Result<plugins::docker::JoinReply> docker_join(const plugins::docker::JoinRequest& req);
+  Result<void> docker_leave(const plugins::docker::EndpointRef& req);
+  Result<plugins::docker::RequestPoolReply> ipam_request_pool(const plugins::docker::RequestPoolRequest& req);
+  Result<void> ipam_release_pool(const plugins::docker::PoolRef& req);
+  Result<plugins::docker::RequestAddressReply> ipam_request_address(const plugins::docker::RequestAddressRequest& req);
+  Result<void> ipam_release_address(const plugins::docker::ReleaseAddressRequest& req);
+
   void refresh();  // tables changed: networks joined/left, desired state recomputed
   NetworkView network_view() const;
   nlohmann::json net_create(const nlohmann::json& req);
@@ -82,6 +122,11 @@ class Agent {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<HealthProbe> probe_;
+  std::unique_ptr<LoopExecutor> executor_;
+  std::unique_ptr<DockerBackend> docker_;
+  std::unique_ptr<plugins::UnixHttpServer> plugin_server_;
+  std::set<std::string> reassert_;  // held networks whose record was purged (dead host) or removed
   gossip::TableStore::SubscriptionId subscription_ = 0;
   bool dirty_ = true;
   std::atomic<bool> stop_{false};

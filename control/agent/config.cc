@@ -50,7 +50,12 @@ Result<void> Config::validate() {
   if (dataplane_api.rfind("ipc://", 0) != 0 || dataplane_api.size() <= 6) {
     return make_error("--dataplane-api: '{}' must be ipc://PATH", dataplane_api);
   }
-  if (auto r = check_path(plugin_socket, "--plugin-socket"); !r) return r;
+  if (!plugin_socket.empty()) {
+    if (auto r = check_path(plugin_socket, "--plugin-socket"); !r) return r;
+    if (plugin_socket.size() >= 108) {
+      return make_error("--plugin-socket: '{}' is too long for a unix socket", plugin_socket);
+    }
+  }
   if (auto r = check_path(admin_socket, "--admin-socket"); !r) return r;
   if (admin_socket.size() >= 108) return make_error("--admin-socket: '{}' is too long for a unix socket", admin_socket);
   if (auto r = check_path(state_dir, "--state-dir"); !r) return r;
@@ -71,6 +76,7 @@ Result<void> Config::validate() {
   }
   if (owner_grace.count() < 0) return make_error("--owner-grace-ms: must not be negative");
   if (push_pull.count() < 100) return make_error("--push-pull-ms: {} is below 100", push_pull.count());
+  if (plugin_timeout.count() < 10) return make_error("--plugin-timeout-ms: {} is below 10", plugin_timeout.count());
   return ok();
 }
 
@@ -80,13 +86,16 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.name("ferry-agent");
   std::int64_t resync_ms = c.resync_interval.count(), dp_timeout_ms = c.dataplane_timeout.count();
   std::int64_t grace_ms = c.owner_grace.count(), push_pull_ms = c.push_pull.count();
+  std::int64_t plugin_timeout_ms = c.plugin_timeout.count();
   app.add_option("--name", c.node_name, "node name, unique in the cluster (default: host name)");
   app.add_option("--advertise", c.advertise_address, "this host's VTEP IPv4 address (ferry-dataplane --vtep-ip)");
   app.add_option("--gossip-bind", c.gossip_bind, "gossip UDP/TCP address IP:PORT (default ADVERTISE:7946)");
   app.add_option("--seeds", c.seeds, "members to join, IP:PORT")->delimiter(',');
   app.add_option("--key-file", c.key_file, "cluster key file (base64 32-byte keys, one per line)");
   app.add_option("--dataplane-api", c.dataplane_api, "ferry-dataplane API endpoint")->capture_default_str();
-  app.add_option("--plugin-socket", c.plugin_socket, "Docker plugin socket")->capture_default_str();
+  app.add_option("--plugin-socket", c.plugin_socket, "Docker plugin socket (empty: not served)")->capture_default_str();
+  app.add_option("--plugin-timeout-ms", plugin_timeout_ms, "Docker call wait for the agent loop, ms")
+      ->capture_default_str();
   app.add_option("--admin-socket", c.admin_socket, "admin API unix socket")->capture_default_str();
   app.add_option("--state-dir", c.state_dir, "state directory")->capture_default_str();
   app.add_option("--metrics", c.metrics_address, "metrics HTTP address IP:PORT")->capture_default_str();
@@ -114,6 +123,7 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.dataplane_timeout = std::chrono::milliseconds(dp_timeout_ms);
   c.owner_grace = std::chrono::milliseconds(grace_ms);
   c.push_pull = std::chrono::milliseconds(push_pull_ms);
+  c.plugin_timeout = std::chrono::milliseconds(plugin_timeout_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

@@ -20,7 +20,7 @@ struct Config {
   std::vector<std::string> seeds;  // --seeds IP:PORT,...: members to join (none: first node)
   std::string key_file;            // --key-file: cluster keys, one base64 32-byte key per line (required)
   std::string dataplane_api = "ipc:///run/ferry/dataplane.sock";  // --dataplane-api
-  std::string plugin_socket = "/run/docker/plugins/ferry.sock";   // --plugin-socket (Docker; not served yet)
+  std::string plugin_socket = "/run/docker/plugins/ferry.sock";   // --plugin-socket (Docker; "" disables it)
   std::string admin_socket = "/run/ferry/agent.sock";             // --admin-socket (mode 0600)
   std::string state_dir = "/var/lib/ferry";                       // --state-dir
   std::string metrics_address = "127.0.0.1:9475";                 // --metrics (not served yet)
@@ -33,6 +33,9 @@ struct Config {
   std::chrono::milliseconds dataplane_timeout{1000};  // --dataplane-timeout-ms: one API call
   std::chrono::milliseconds owner_grace{10'000};      // --owner-grace-ms: dead host's entries kept this long
   std::chrono::milliseconds push_pull{30'000};        // --push-pull-ms: gossip full-state exchange period
+  // --plugin-timeout-ms: a Docker call waits this long for the agent's loop
+  // to take it; past that it fails with {"Err"} and changes nothing.
+  std::chrono::milliseconds plugin_timeout{5000};
 
   // Fills in derived defaults (gossip_bind) and checks every field. The error
   // names the flag and what is wrong, on one line.

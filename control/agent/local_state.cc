@@ -7,7 +7,7 @@
 namespace ferry::agent {
 
 namespace {
-constexpr int kStateVersion = 1;
+constexpr int kStateVersion = 2;  // 1: no Docker fields (still read)
 std::string path_in(const std::string& dir) { return dir + "/state.json"; }
 }  // namespace
 
@@ -24,7 +24,18 @@ std::string LocalState::encode() const {
                               {"host_ifname", e.host_ifname},
                               {"container_ifname", e.container_ifname},
                               {"netns", e.netns_path},
-                              {"mtu", e.mtu}});
+                              {"mtu", e.mtu},
+                              {"docker", e.docker},
+                              {"docker_network", e.docker_network},
+                              {"joined", e.joined}});
+  }
+  j["docker_networks"] = nlohmann::json::array();
+  for (const auto& [id, d] : docker_networks) {
+    j["docker_networks"].push_back({{"id", d.id}, {"network", d.network}, {"pool_id", d.pool_id}});
+  }
+  j["pools"] = nlohmann::json::array();
+  for (const auto& [id, p] : pools) {
+    j["pools"].push_back({{"id", p.id}, {"subnet", p.subnet}, {"refs", p.refs}, {"addresses", p.addresses}});
   }
   return j.dump(2) + "\n";
 }
@@ -34,7 +45,8 @@ Result<LocalState> LocalState::decode(std::string_view text) {
   if (j.is_discarded() || !j.is_object()) return make_error("state file is not a JSON object");
   LocalState s;
   try {
-    if (j.at("version").get<int>() != kStateVersion) {
+    const int version = j.at("version").get<int>();
+    if (version != kStateVersion && version != 1) {
       return make_error("state file version {} is not {}", j.at("version").get<int>(), kStateVersion);
     }
     for (const auto& n : j.at("networks")) {
@@ -53,12 +65,39 @@ Result<LocalState> LocalState::decode(std::string_view text) {
       ep.container_ifname = e.at("container_ifname").get<std::string>();
       ep.netns_path = e.at("netns").get<std::string>();
       ep.mtu = e.at("mtu").get<unsigned>();
+      ep.docker = e.value("docker", false);
+      ep.docker_network = e.value("docker_network", std::string());
+      ep.joined = e.value("joined", true);
       s.endpoints[ep.name] = ep;
+    }
+    if (j.contains("docker_networks")) {
+      for (const auto& d : j.at("docker_networks")) {
+        DockerNetwork dn{d.at("id").get<std::string>(), d.at("network").get<std::string>(),
+                         d.at("pool_id").get<std::string>()};
+        s.docker_networks[dn.id] = dn;
+      }
+    }
+    if (j.contains("pools")) {
+      for (const auto& p : j.at("pools")) {
+        IpamPool pool;
+        pool.id = p.at("id").get<std::string>();
+        pool.subnet = p.at("subnet").get<std::string>();
+        pool.refs = p.at("refs").get<std::uint32_t>();
+        pool.addresses = p.at("addresses").get<std::set<std::string>>();
+        s.pools[pool.id] = pool;
+      }
     }
   } catch (const nlohmann::json::exception& e) {
     return make_error("state file: {}", e.what());
   }
   return s;
+}
+
+const LocalEndpoint* LocalState::find_endpoint_id(const std::string& id) const {
+  for (const auto& [name, ep] : endpoints) {
+    if (ep.id == id) return &ep;
+  }
+  return nullptr;
 }
 
 Result<LocalState> LocalState::load(const std::string& state_dir) {

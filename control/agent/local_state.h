@@ -3,7 +3,9 @@
 // (state.json), replaced atomically before a request is answered.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/result.h"
@@ -21,12 +23,42 @@ struct LocalEndpoint {
   std::string container_ifname = "eth0";
   std::string netns_path;  // the container's namespace
   unsigned mtu = 1450;
+  // Docker endpoints (plugin): created by CreateEndpoint, wired by Join
+  // (joined), unwired by Leave. ferryctl attach endpoints are always joined.
+  bool docker = false;
+  std::string docker_network;  // Docker's NetworkID
+  bool joined = true;
   bool operator==(const LocalEndpoint&) const = default;
 };
 
+// A Docker network on this host and the cluster network it is bound to.
+struct DockerNetwork {
+  std::string id;       // Docker's NetworkID
+  std::string network;  // cluster network name
+  std::string pool_id;  // the IPAM pool of its IPv4 data ("" if none of ours)
+  bool operator==(const DockerNetwork&) const = default;
+};
+
+// An IPAM pool handed to Docker (RequestPool), reference-counted, with the
+// endpoint addresses Docker reserved in it (RequestAddress).
+struct IpamPool {
+  std::string id;      // "FerryLocal/10.10.0.0/24"
+  std::string subnet;  // canonical CIDR
+  std::uint32_t refs = 0;
+  std::set<std::string> addresses;  // reserved endpoint addresses, no length
+  bool operator==(const IpamPool&) const = default;
+};
+
 struct LocalState {
-  std::map<std::string, NetworkRecord> networks;   // created here, by name
-  std::map<std::string, LocalEndpoint> endpoints;  // by name
+  // Networks this host keeps alive (created here, bound to a Docker network
+  // here, or with endpoints here), by name: republished on start and
+  // re-asserted when their record disappears with a dead host.
+  std::map<std::string, NetworkRecord> networks;
+  std::map<std::string, LocalEndpoint> endpoints;        // by name
+  std::map<std::string, DockerNetwork> docker_networks;  // by Docker NetworkID
+  std::map<std::string, IpamPool> pools;                 // by PoolID
+
+  [[nodiscard]] const LocalEndpoint* find_endpoint_id(const std::string& id) const;
 
   [[nodiscard]] std::string encode() const;
   static Result<LocalState> decode(std::string_view text);

@@ -39,6 +39,7 @@ dp_api::Ipv4Prefix NetworkRecord::prefix() const {
 
 std::string NetworkRecord::encode() const {
   nlohmann::json j{{"name", name}, {"vni", vni}, {"subnet", subnet}, {"options", options}};
+  if (!origin_host.empty()) j["origin"] = {{"host", origin_host}, {"lamport", origin_lamport}};
   return j.dump();
 }
 
@@ -51,6 +52,10 @@ Result<NetworkRecord> NetworkRecord::decode(std::string_view bytes) {
     r.vni = j.at("vni").get<std::uint32_t>();
     r.subnet = j.at("subnet").get<std::string>();
     if (j.contains("options")) r.options = j.at("options").get<std::map<std::string, std::string>>();
+    if (j.contains("origin")) {
+      r.origin_host = j.at("origin").at("host").get<std::string>();
+      r.origin_lamport = j.at("origin").at("lamport").get<std::uint64_t>();
+    }
   } catch (const nlohmann::json::exception& e) {
     return make_error("network record: {}", e.what());
   }
@@ -97,7 +102,7 @@ NetworkView resolve_networks(std::vector<NetworkEntry> entries) {
 Result<void> check_create(const NetworkView& view, const NetworkRecord& wanted) {
   if (auto v = wanted.validate(); !v) return v;
   if (const NetworkEntry* same = view.find(wanted.name)) {
-    if (same->record == wanted) return ok();
+    if (same->record.same_definition(wanted)) return ok();
     return make_error("network {} already exists with VNI {} and subnet {}", wanted.name, same->record.vni,
                       same->record.subnet);
   }

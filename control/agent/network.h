@@ -1,5 +1,7 @@
 // Cluster networks: records in the gossiped table "networks" of the global
-// network, keyed by name, owned by the host that created them. Conflicts
+// network, keyed by name. The record names the host and Lamport time of its
+// first creation (origin); the gossip owner of the current version may be
+// any host that keeps the network alive (docs/operations.md). Conflicts
 // (two names claiming one VNI, possible when two hosts create at once) are
 // resolved the same way on every host: the earliest definition (Lamport
 // time, then owner name) is active, the others are listed as conflicting and
@@ -24,6 +26,10 @@ struct NetworkRecord {
   std::uint32_t vni = 0;
   std::string subnet;  // IPv4 CIDR, network address ("10.10.0.0/24")
   std::map<std::string, std::string> options;
+  // First creation: kept across re-assertions by other hosts, so conflict
+  // resolution and `ferryctl networks` see the original definition.
+  std::uint64_t origin_lamport = 0;
+  std::string origin_host{};
 
   // Checks name (1..64 bytes of [A-Za-z0-9_.-]), VNI range and subnet
   // (prefix /8../30, host bits clear).
@@ -31,6 +37,10 @@ struct NetworkRecord {
   [[nodiscard]] std::string encode() const;  // JSON
   static Result<NetworkRecord> decode(std::string_view bytes);
   [[nodiscard]] dp_api::Ipv4Prefix prefix() const;  // valid after validate()
+  // Same name, VNI, subnet and options (the origin is not compared).
+  [[nodiscard]] bool same_definition(const NetworkRecord& other) const {
+    return name == other.name && vni == other.vni && subnet == other.subnet && options == other.options;
+  }
   bool operator==(const NetworkRecord&) const = default;
 };
 

@@ -15,7 +15,18 @@ void Reconciler::set_desired(DpState desired) {
 bool Reconciler::check() {
   v1::Request req;
   req.mutable_health_get();
-  auto reply = link_.call(req);
+  return check_reply(link_.call(req));
+}
+
+void Reconciler::on_health(const Result<v1::Reply>& reply) {
+  if (check_reply(reply)) send_diff();
+}
+
+void Reconciler::run_known() {
+  if (status_.dataplane_up) send_diff();
+}
+
+bool Reconciler::check_reply(const Result<v1::Reply>& reply) {
   if (!reply || reply->status() != v1::STATUS_OK || !reply->has_health()) {
     if (status_.dataplane_up) {
       spdlog::warn("data plane not answering: {}", reply ? reply->message() : reply.error().message);
@@ -49,6 +60,10 @@ void Reconciler::run(bool check_health) {
   if (check_health || !status_.dataplane_up) {
     if (!check()) return;
   }
+  send_diff();
+}
+
+void Reconciler::send_diff() {
   if (!dirty_) return;
   ++status_.passes;
   const std::vector<Op> ops = diff(desired_, applied_);

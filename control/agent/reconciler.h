@@ -57,10 +57,20 @@ class Reconciler {
   // the difference if anything changed or failed before.
   void run(bool check_health);
 
+  // The agent's non-blocking form (health_probe.h): the health reply comes
+  // from a probe the loop polls, and passes never call health themselves.
+  // on_health() takes a reply like run(true) would (re-reading a new data
+  // plane, which answered just now, so the dump is quick); run_known() sends
+  // the difference only while the data plane is known to be up.
+  void on_health(const Result<dp_api::v1::Reply>& reply);
+  void run_known();
+
   [[nodiscard]] const ReconcilerStatus& status() const { return status_; }
 
  private:
   bool check();
+  bool check_reply(const Result<dp_api::v1::Reply>& reply);
+  void send_diff();
   DataplaneLink& link_;
   DpState desired_;
   DpState applied_;

@@ -89,6 +89,8 @@ class AgentClusterTest : public dptest::DataplaneTest {
                                   socket(host),
                                   "--state-dir",
                                   fmt::format("{}/state-h{}", base_, host),
+                                  "--plugin-socket",
+                                  "",
                                   "--resync-ms",
                                   "200",
                                   "--owner-grace-ms",

@@ -52,6 +52,51 @@ TEST_F(StateDir, SaveLoadRoundTripAndNoTemporaryLeft) {
             std::filesystem::perms::none);
 }
 
+TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
+  LocalState s;
+  NetworkRecord blue{"blue", 42, "10.10.0.0/24", {}};
+  blue.origin_host = "h1";
+  blue.origin_lamport = 17;
+  s.networks["blue"] = blue;
+  LocalEndpoint ep;
+  ep.id = "e1";
+  ep.name = "dk-e1";
+  ep.network = "blue";
+  ep.mac = "02:00:00:00:00:01";
+  ep.ip_cidr = "10.10.0.16/24";
+  ep.host_ifname = "fy1";
+  ep.container_ifname = "fc1";
+  ep.docker = true;
+  ep.docker_network = "n1";
+  ep.joined = false;
+  s.endpoints[ep.name] = ep;
+  s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24"};
+  s.pools["FerryLocal/10.10.0.0/24"] = IpamPool{"FerryLocal/10.10.0.0/24", "10.10.0.0/24", 2, {"10.10.0.16"}};
+  ASSERT_TRUE(s.save(dir_));
+  auto back = LocalState::load(dir_);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+  ASSERT_NE(back->find_endpoint_id("e1"), nullptr);
+  EXPECT_EQ(back->find_endpoint_id("e1")->name, "dk-e1");
+  // The identity of a network is its definition, not who created it.
+  NetworkRecord again = blue;
+  again.origin_host = "h2";
+  EXPECT_TRUE(again.same_definition(blue));
+}
+
+TEST_F(StateDir, VersionOneFilesStillLoad) {
+  std::ofstream(dir_ + "/state.json") << R"({"version":1,"networks":[{"name":"blue","vni":42,)"
+                                      << R"("subnet":"10.10.0.0/24","options":{}}],"endpoints":[{"id":"a","name":"c1",)"
+                                      << R"("network":"blue","mac":"02:00:00:00:00:01","ip":"10.10.0.5/24",)"
+                                      << R"("host_ifname":"fy1","container_ifname":"eth0","netns":"/x","mtu":1450}]})";
+  auto s = LocalState::load(dir_);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_EQ(s->endpoints.size(), 1U);
+  EXPECT_TRUE(s->endpoints.at("c1").joined);
+  EXPECT_FALSE(s->endpoints.at("c1").docker);
+  EXPECT_TRUE(s->docker_networks.empty());
+}
+
 TEST_F(StateDir, CorruptFileIsAnErrorNamingThePath) {
   std::ofstream(dir_ + "/state.json") << "{\"version\": 1, \"networks\": [ {\"name\": ";
   auto s = LocalState::load(dir_);

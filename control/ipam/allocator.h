@@ -1,0 +1,243 @@
+// Allocator: the distributed IPAM of one host, after Weave Net's design
+// (docs/ipam.md). Hosts own disjoint blocks of each pool through a gossiped
+// ownership map (BlockMap, a CRDT whose records only a block's current owner
+// may supersede); a host allocates from its own blocks with no coordination,
+// and asks another host for blocks (a donation, Node::user_request) when it
+// has none free. An owner dead past Config::reclaim_after loses its blocks to
+// an heir, decided only on the side of a partition that sees a majority; a
+// host that does not see one for Config::fence_after stops allocating.
+//
+// It is the gossip Node's Delegate: updates ride on membership packets
+// (get_broadcasts), the full map on push-pull, donations on user requests.
+// Single-threaded like the Node; the clock and a seed are injected, so
+// simulations replay exactly. Persistence: every change of what this host
+// owns or allocated goes through the persist hook (snapshot()) before it is
+// visible outside (an address returned, a donation answered, a broadcast);
+// restore() brings a restarted host back with its blocks and allocations.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "control/gossip/broadcast_queue.h"
+#include "control/gossip/clock.h"
+#include "control/gossip/delegate.h"
+#include "control/gossip/rng.h"
+#include "control/ipam/block_map.h"
+#include "control/ipam/config.h"
+#include "control/ipam/counters.h"
+#include "control/ipam/pool.h"
+
+namespace ferry::gossip {
+class Node;
+}  // namespace ferry::gossip
+
+namespace ferry::ipam {
+
+namespace v1 {
+class Records;
+class DonationRequest;
+class DonationResponse;
+class SyncRequest;
+class IpamMessage;
+}  // namespace v1
+
+// An allocation found in a block this host no longer owns (the block was
+// reclaimed while this host was cut off, or restored state disagrees with
+// the cluster). The address may now be handed out elsewhere: the caller
+// should give the endpoint a new one.
+struct Conflict {
+  std::string pool;
+  Ipv4 address = 0;
+  std::string handle;
+  std::string new_owner;
+};
+
+struct AddressRange {
+  Ipv4 first = 0;
+  Ipv4 last = 0;  // inclusive
+  bool operator==(const AddressRange&) const = default;
+};
+
+class Allocator final : public gossip::Delegate {
+ public:
+  using Done = std::function<void(Result<Ipv4>)>;
+  using PersistFn = std::function<Result<void>(const std::string& snapshot)>;
+
+  // Does not register itself: call node.set_delegate(&allocator) (or plug it
+  // into a delegate that multiplexes several layers). Destroy the Node first
+  // or clear its delegate before destroying this.
+  Allocator(Config config, gossip::Node& node, gossip::Clock& clock, std::uint64_t seed);
+  ~Allocator() override;
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
+
+  // Called with snapshot() whenever this host's own state changes, before the
+  // change is visible outside. A failure undoes this host's own change
+  // (allocation, release, donation) and fails the operation.
+  void set_persist(PersistFn fn) { persist_ = std::move(fn); }
+  // Bytes put before every message this allocator sends as a broadcast,
+  // push-pull state or request, and required (then stripped) on every one it
+  // receives: lets a DelegateMux share one Node with another layer. Set it
+  // before any traffic; every host must use the same.
+  void set_wire_prefix(std::string prefix) { wire_prefix_ = std::move(prefix); }
+  // Restores a snapshot taken by a previous life of this host (same name),
+  // before joining. Fails, changing nothing, if it is malformed or another
+  // host's.
+  Result<void> restore(const std::string& snapshot);
+  [[nodiscard]] std::string snapshot() const;
+
+  // Defines a pool on this host (idempotent). `genesis` owns every block
+  // until it gives some away: every host must name the same one (the host
+  // that created the network). A pool already known (locally or from the
+  // cluster) with another subnet or genesis is refused.
+  Result<PoolSpec> ensure_pool(const std::string& name, Ipv4 subnet, std::uint32_t prefix_len,
+                               const std::string& genesis);
+
+  // Allocates an address for `handle` (an endpoint id; "" for anonymous). A
+  // handle that already holds an address gets it again. `want`: a specific
+  // address, which must be unallocated and in a block this host owns or can
+  // obtain from its owner. `done` runs once, possibly before allocate()
+  // returns (space at hand) or later from tick()/a response (a donation).
+  void allocate(const std::string& pool, const std::string& handle, std::optional<Ipv4> want, Done done);
+  Result<void> release(const std::string& pool, Ipv4 address);
+
+  // --- reading ---
+  [[nodiscard]] bool has_pool(const std::string& pool) const { return pools_.contains(pool); }
+  [[nodiscard]] const PoolSpec* spec(const std::string& pool) const;
+  [[nodiscard]] const BlockMap* map(const std::string& pool) const;
+  [[nodiscard]] std::optional<Ipv4> lookup(const std::string& pool, const std::string& handle) const;
+  [[nodiscard]] std::map<Ipv4, std::string> allocations(const std::string& pool) const;
+  // This host's blocks as address ranges (merged when contiguous).
+  [[nodiscard]] std::vector<AddressRange> owned_ranges(const std::string& pool) const;
+  // Addresses this host could allocate now without a donation.
+  [[nodiscard]] std::uint32_t free_addresses(const std::string& pool) const;
+  [[nodiscard]] bool fenced() const;
+  [[nodiscard]] const std::vector<Conflict>& conflicts() const { return conflicts_; }
+  [[nodiscard]] std::uint64_t counter(Counter c) const { return counters_[static_cast<std::size_t>(c)]; }
+  [[nodiscard]] const Config& config() const { return config_; }
+  [[nodiscard]] const std::string& self() const { return self_; }
+  [[nodiscard]] std::size_t pending() const;
+
+  // --- gossip::Delegate ---
+  void get_broadcasts(size_t overhead_per_item, size_t byte_budget, std::vector<std::string>& out) override;
+  void notify_user_msg(std::string_view from_name, gossip::Bytes payload) override;
+  std::string local_state(bool join) override;
+  void merge_remote_state(gossip::Bytes state, bool join) override;
+  std::string handle_user_request(std::string_view from_name, gossip::Bytes request) override;
+  void notify_user_response(uint64_t request_id, Result<std::string> response) override;
+  void notify_join(const gossip::MemberInfo& info) override;
+  void notify_leave(const gossip::MemberInfo& info) override;
+  [[nodiscard]] gossip::TimePoint next_deadline() const override;
+  void tick(gossip::TimePoint now) override;
+
+ private:
+  struct Pending {
+    std::string handle;
+    std::optional<Ipv4> want;
+    Done done;
+    gossip::TimePoint deadline;
+  };
+  struct Pool {
+    Pool(PoolSpec s, BlockMap m) : spec(std::move(s)), map(std::move(m)) {}
+    PoolSpec spec;
+    BlockMap map;
+    std::map<Ipv4, std::string> allocs;
+    std::map<std::string, Ipv4> by_handle;                // non-empty handles
+    std::map<std::uint32_t, std::uint32_t> used;          // block -> allocations in it
+    std::map<std::uint32_t, gossip::TimePoint> settling;  // reclaimed blocks not usable yet
+    std::deque<Pending> pending;
+    // The donation in flight, and this shortage's history.
+    std::uint64_t request = 0;
+    std::string asked;
+    std::uint32_t attempts = 0;
+    std::set<std::string> refused;
+    std::vector<std::string> failures;
+    gossip::TimePoint retry_at{};   // all reachable donors refused: ask again then
+    std::string hint;               // a refusing donor's tip: ask this host next
+    std::set<std::uint32_t> relay;  // blocks whose news waits for the next relay flush
+  };
+  struct DeadOwner {
+    gossip::TimePoint since;
+    std::size_t voters;  // cluster size (without left members) when first seen dead
+  };
+  using Completion = std::pair<Done, Result<Ipv4>>;
+
+  Pool& add_pool(const PoolSpec& spec);
+  Pool* find_pool(const std::string& name);
+  const Pool* find_pool(const std::string& name) const;
+  [[nodiscard]] bool usable(const Pool& p, std::uint32_t block) const;
+  std::optional<Ipv4> lowest_free(const Pool& p) const;
+  // What allocate() can do right now: an address, an error, or nullopt
+  // (needs a donation or a reclaimed block to settle).
+  std::optional<Result<Ipv4>> try_allocate(Pool& p, const std::string& handle, std::optional<Ipv4> want);
+  Result<Ipv4> commit(Pool& p, Ipv4 ip, const std::string& handle);
+  void serve_pending(Pool& p, std::vector<Completion>& done);
+  void ask_donation(Pool& p, std::vector<Completion>& done);
+  void fail_pending(Pool& p, const std::string& why, std::vector<Completion>& done);
+  static void run(std::vector<Completion>& done);
+  [[nodiscard]] std::string exhausted_message(const Pool& p) const;
+
+  std::string serve_donation(const std::string& from, const v1::DonationRequest& req);
+  void on_donation(Pool& p, const v1::DonationResponse& resp, std::vector<Completion>& done);
+
+  // Validates a whole Records message, then applies it (or nothing).
+  void receive(const v1::Records& msg, bool rebroadcast);
+  // A block changed hands in this map: conflicts, settling.
+  void on_block_change(Pool& p, std::uint32_t block, const Record& before, const Record& after);
+  // This host writes `record` (owner-only rule checked by callers).
+  void write(Pool& p, std::uint32_t block, const Record& record);
+  void broadcast(const Pool& p, const std::vector<Run>& runs, gossip::BroadcastQueue& queue);
+  void flush_relay();
+  void start_sync();
+  std::string serve_sync(const v1::SyncRequest& req);
+  void on_sync(uint64_t request_id, const Result<std::string>& response);
+  [[nodiscard]] std::vector<Run> runs_of(const Pool& p, const std::vector<std::uint32_t>& blocks) const;
+  bool persist();
+
+  void check(gossip::TimePoint now);
+  [[nodiscard]] bool alive(const std::string& name) const;
+  // Members not known to have left, or owners of space if more.
+  [[nodiscard]] std::size_t cluster_size() const;
+  [[nodiscard]] bool has_quorum(std::size_t voters) const;
+  // Takes the blocks of `doomed` owners (dead past reclaim_after, seen by a
+  // quorum) for which this host is the heir.
+  void reclaim(Pool& p, const std::set<std::string>& doomed);
+
+  [[nodiscard]] std::string framed(const v1::IpamMessage& msg) const;
+  bool unframe(gossip::Bytes data, v1::IpamMessage& msg) const;
+
+  void count(Counter c, std::uint64_t n = 1) { counters_[static_cast<std::size_t>(c)] += n; }
+
+  Config config_;
+  gossip::Node& node_;
+  gossip::Clock& clock_;
+  gossip::Rng rng_;
+  std::string self_;
+  std::map<std::string, Pool> pools_;
+  gossip::BroadcastQueue queue_;        // records this host wrote
+  gossip::BroadcastQueue relay_queue_;  // records it learned and passes on
+  gossip::TimePoint relay_flush_ = gossip::kNever;
+  std::unordered_map<std::string, DeadOwner> dead_;
+  std::set<std::string> left_;
+  std::size_t owners_ = 0;  // distinct owners of space, not known to have left (refreshed by check())
+  gossip::TimePoint no_quorum_since_ = gossip::kNever;
+  std::unordered_map<std::uint64_t, std::string> requests_;  // donation request id -> pool
+  std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer
+  std::vector<Conflict> conflicts_;
+  PersistFn persist_;
+  std::string wire_prefix_;
+  gossip::TimePoint next_check_;
+  gossip::TimePoint next_sync_;
+  Counters counters_{};
+};
+
+}  // namespace ferry::ipam

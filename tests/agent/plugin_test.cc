@@ -1,0 +1,615 @@
+// Integration (root): ferry-agent as Docker's remote network + IPAM driver,
+// driven over its plugin socket with the exact requests Docker writes (the
+// bodies and order of `docker network create` + `docker run` + `docker rm` +
+// `docker network rm`, see docs/plugin.md), against real ferry-dataplane
+// processes on harness topology hosts:
+//  - the contract on one host, every reply checked, then bad input that
+//    must change nothing while the agent keeps serving;
+//  - SIGKILL of the agent between any two calls of the sequence: it comes
+//    back with the same endpoints and addresses and the sequence completes;
+//  - 3 hosts, two containers each wired as Docker would (SrcName moved into
+//    the container and renamed eth0, address and default route set), all
+//    pairs ping, Leave makes an endpoint unreachable, SIGKILL of the
+//    network's creating host (agent + data plane) removes its endpoints
+//    elsewhere while the network survives, and restarting it restores
+//    reachability with no manual step.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "netns/naming.h"
+#include "tests/dataplane/app/dp_fixture.h"
+#include "tests/plugins/http/test_client.h"
+
+#ifndef FERRY_AGENT_BIN
+#error "FERRY_AGENT_BIN must name the ferry-agent executable"
+#endif
+
+namespace ferry::agenttest {
+namespace {
+
+using nlohmann::json;
+using plugins::testing::ParsedResponse;
+using plugins::testing::UnixClient;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kPoolId = "FerryLocal/10.10.0.0/24";
+
+std::string nl(const std::string& body) { return body + "\n"; }  // Docker ends each body with a newline
+
+// 64 hex digits like Docker's IDs, distinct from the first digits on.
+std::string network_id(int n) { return fmt::format("{:02x}{:062x}", n, 0xd0c4e7000000ULL); }
+std::string endpoint_id(int n) { return fmt::format("{:02x}{:062x}", n, 0xe9d0000000ULL); }
+
+std::string request_pool_body() {
+  return nl(R"({"AddressSpace":"FerryLocal","Pool":"10.10.0.0/24","SubPool":"","Options":{},"V6":false})");
+}
+std::string gateway_request_body() {
+  return nl(fmt::format(
+      R"({{"PoolID":"{}","Address":"10.10.0.1","Options":{{"RequestAddressType":"com.docker.network.gateway"}}}})",
+      kPoolId));
+}
+std::string address_request_body() {
+  return nl(fmt::format(R"({{"PoolID":"{}","Address":"","Options":null}})", kPoolId));
+}
+std::string create_network_body(const std::string& nid) {
+  return nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.enable_ipv6":false,)"
+                        R"("com.docker.network.generic":{{"ferry.network":"blue","ferry.vni":"77"}}}},)"
+                        R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Gateway":"10.10.0.1/24",)"
+                        R"("Pool":"10.10.0.0/24"}}],"IPv6Data":[]}})",
+                        nid));
+}
+std::string create_endpoint_body(const std::string& nid, const std::string& eid, const std::string& cidr) {
+  return nl(fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","Interface":{{"Address":"{}",)"
+                        R"("AddressIPv6":"","MacAddress":""}},"Options":{{"com.docker.network.endpoint.)"
+                        R"(exposedports":[],"com.docker.network.portmap":[]}}}})",
+                        nid, eid, cidr));
+}
+std::string join_body(const std::string& nid, const std::string& eid, const std::string& sandbox) {
+  return nl(
+      fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","SandboxKey":"{}",)"
+                  R"("Options":{{"com.docker.network.endpoint.exposedports":[],"com.docker.network.portmap":[]}}}})",
+                  nid, eid, sandbox));
+}
+std::string endpoint_ref(const std::string& nid, const std::string& eid) {
+  return nl(fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}"}})", nid, eid));
+}
+std::string release_address_body(const std::string& ip) {
+  return nl(fmt::format(R"({{"PoolID":"{}","Address":"{}"}})", kPoolId, ip));
+}
+
+struct Call {
+  std::string method;
+  std::string body;
+  unsigned status = 200;
+  std::string reply;  // exact body; empty: not checked here
+};
+
+// Docker's whole sequence for one network and one container on a host whose
+// IPAM slot is `slot` (of 16 in 10.10.0.0/24: its first address is 16*slot).
+std::vector<Call> docker_sequence(const std::string& nid, const std::string& eid, int slot,
+                                  const std::string& sandbox) {
+  const std::string ip = fmt::format("10.10.0.{}", 16 * slot);
+  const std::string mac = netns::derive_mac(eid).to_string();
+  const std::string peer = netns::derive_peer_ifname(eid);
+  return {
+      {"Plugin.Activate", "", 200, R"({"Implements":["NetworkDriver","IpamDriver"]})"},
+      {"NetworkDriver.GetCapabilities", "", 200, R"({"ConnectivityScope":"global","Scope":"local"})"},
+      {"IpamDriver.GetCapabilities", "", 200, R"({"RequiresMACAddress":false})"},
+      {"IpamDriver.GetDefaultAddressSpaces", "", 200,
+       R"({"GlobalDefaultAddressSpace":"FerryGlobal","LocalDefaultAddressSpace":"FerryLocal"})"},
+      {"IpamDriver.RequestPool", request_pool_body(), 200,
+       R"({"Data":{},"Pool":"10.10.0.0/24","PoolID":"FerryLocal/10.10.0.0/24"})"},
+      {"IpamDriver.RequestAddress", gateway_request_body(), 200, R"({"Address":"10.10.0.1/24","Data":{}})"},
+      {"NetworkDriver.CreateNetwork", create_network_body(nid), 200, "{}"},
+      {"IpamDriver.RequestAddress", address_request_body(), 200,
+       fmt::format(R"({{"Address":"{}/24","Data":{{}}}})", ip)},
+      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, eid, ip + "/24"), 200,
+       fmt::format(R"({{"Interface":{{"MacAddress":"{}"}}}})", mac)},
+      {"NetworkDriver.Join", join_body(nid, eid, sandbox), 200,
+       fmt::format(R"({{"DisableGatewayService":false,"Gateway":"10.10.0.1","InterfaceName":{{"DstPrefix":"eth",)"
+                   R"("SrcName":"{}"}}}})",
+                   peer)},
+      {"NetworkDriver.ProgramExternalConnectivity", join_body(nid, eid, sandbox), 200, "{}"},
+      {"NetworkDriver.EndpointOperInfo", endpoint_ref(nid, eid), 200, ""},
+      {"NetworkDriver.RevokeExternalConnectivity", endpoint_ref(nid, eid), 200, "{}"},
+      {"NetworkDriver.Leave", endpoint_ref(nid, eid), 200, "{}"},
+      {"NetworkDriver.DeleteEndpoint", endpoint_ref(nid, eid), 200, "{}"},
+      {"IpamDriver.ReleaseAddress", release_address_body(ip), 200, "{}"},
+      {"NetworkDriver.DeleteNetwork", nl(fmt::format(R"({{"NetworkID":"{}"}})", nid)), 200, "{}"},
+      {"IpamDriver.ReleaseAddress", release_address_body("10.10.0.1"), 200, "{}"},
+      {"IpamDriver.ReleasePool", nl(fmt::format(R"({{"PoolID":"{}"}})", kPoolId)), 200, "{}"},
+  };
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class AgentPluginTest : public dptest::DataplaneTest {
+ protected:
+  harness::TopologyConfig topology_config() const override {
+    harness::TopologyConfig c;
+    c.hosts = hosts_;
+    return c;
+  }
+
+  void SetUp() override {
+    dptest::DataplaneTest::SetUp();
+    if (HasFatalFailure()) return;
+    base_ = fmt::format("/tmp/ferry-plugin-test-{}", topo_->prefix());
+    std::filesystem::create_directories(base_);
+    const std::string key = fmt::format("{}/cluster.key", base_);
+    std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
+    std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+
+  void TearDown() override {
+    for (auto& [host, agent] : agents_) {
+      agent->stop();
+      if (HasFailure()) std::cerr << "---- ferry-agent host " << host << " log ----\n" << agent->log() << "\n";
+    }
+    agents_.clear();
+    dptest::DataplaneTest::TearDown();
+    if (!HasFailure()) std::filesystem::remove_all(base_);
+  }
+
+  std::string plugin_socket(int host) const { return fmt::format("{}/h{}-plugin.sock", base_, host); }
+  std::string admin_socket(int host) const { return fmt::format("{}/h{}-admin.sock", base_, host); }
+  std::string state_dir(int host) const { return fmt::format("{}/state-h{}{}", base_, host, state_suffix_); }
+
+  void start_agent(int host) {
+    std::vector<std::string> argv{"ip",
+                                  "netns",
+                                  "exec",
+                                  topo_->host(host),
+                                  FERRY_AGENT_BIN,
+                                  "--name",
+                                  fmt::format("h{}", host),
+                                  "--advertise",
+                                  vtep_ip(host),
+                                  "--gossip-bind",
+                                  fmt::format("{}:7946", topo_->underlay_address(host)),
+                                  "--key-file",
+                                  fmt::format("{}/cluster.key", base_),
+                                  "--dataplane-api",
+                                  api(host),
+                                  "--admin-socket",
+                                  admin_socket(host),
+                                  "--plugin-socket",
+                                  plugin_socket(host),
+                                  "--state-dir",
+                                  state_dir(host),
+                                  "--ipam-slot",
+                                  std::to_string(host),
+                                  "--resync-ms",
+                                  "200",
+                                  "--owner-grace-ms",
+                                  "2000",
+                                  "--push-pull-ms",
+                                  "2000",
+                                  "--log-level",
+                                  "debug"};
+    std::vector<std::string> seeds;
+    for (int h = 1; h <= hosts_; ++h) {
+      if (h != host) seeds.push_back(fmt::format("{}:7946", topo_->underlay_address(h)));
+    }
+    if (!seeds.empty()) {
+      argv.emplace_back("--seeds");
+      std::string list;
+      for (const auto& a : seeds) list += list.empty() ? a : "," + a;
+      argv.push_back(list);
+    }
+    auto bg = dptest::Background::start(argv, fmt::format("{}/agent-h{}.log", base_, host));
+    ASSERT_TRUE(bg) << bg.error().message;
+    auto* proc = bg->get();
+    agents_[host] = std::move(*bg);
+    const bool up = harness::wait_until(
+        [&] {
+          if (!proc->running()) return true;
+          UnixClient c;
+          if (!c.connect(plugin_socket(host))) return false;
+          auto r = c.post("/Plugin.Activate", "");
+          return r && r->status == 200;
+        },
+        seconds(15), milliseconds(20));
+    ASSERT_TRUE(up && proc->running()) << "ferry-agent on host " << host << " did not come up:\n" << proc->log();
+  }
+
+  void kill_agent(int host) {
+    ::kill(-agents_[host]->pid(), SIGKILL);
+    agents_[host]->stop();
+    agents_.erase(host);
+  }
+
+  // One call on a fresh connection (an agent restart closes old ones).
+  ParsedResponse post(int host, const std::string& method, const std::string& body) {
+    UnixClient c;
+    EXPECT_TRUE(c.connect(plugin_socket(host))) << "host " << host << " plugin socket";
+    auto r = c.post(fmt::format("/{}", method), body);
+    EXPECT_TRUE(r) << method << " on host " << host << ": no response";
+    if (!r) return {};
+    EXPECT_EQ(r->headers["content-type"], "application/vnd.docker.plugins.v1.2+json") << method;
+    return *r;
+  }
+
+  json post_ok(int host, const std::string& method, const std::string& body) {
+    const ParsedResponse r = post(host, method, body);
+    EXPECT_EQ(r.status, 200U) << method << " on host " << host << ": " << r.body;
+    auto j = json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? json() : j;
+  }
+
+  void expect_call(int host, const Call& call) {
+    const ParsedResponse r = post(host, call.method, call.body);
+    EXPECT_EQ(r.status, call.status) << call.method << ": " << r.body;
+    if (!call.reply.empty()) {
+      EXPECT_EQ(r.body, call.reply) << call.method;
+    }
+  }
+
+  harness::CommandResult agent_ctl(int host, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{FERRY_CTL_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--socket", admin_socket(host), "--json"});
+    auto r = harness::run_command(argv, seconds(20));
+    if (!r) return harness::CommandResult{-1, false, r.error().message};
+    return *r;
+  }
+
+  json agent_json(int host, const std::vector<std::string>& args) {
+    auto r = agent_ctl(host, args);
+    if (!r.succeeded()) return json();
+    auto j = json::parse(r.output, nullptr, false);
+    return j.is_discarded() ? json() : j;
+  }
+
+  std::size_t peer_count(int host) {
+    const json peers = agent_json(host, {"peers"});
+    return peers.is_array() ? peers.size() : 0;
+  }
+
+  bool has_network(int host, const std::string& name) {
+    const json nets = agent_json(host, {"networks"});
+    if (!nets.is_array()) return false;
+    for (const auto& n : nets) {
+      if (n.value("name", "") == name && n.value("state", "") == "active") return true;
+    }
+    return false;
+  }
+
+  bool link_exists(int host, const std::string& ifname) {
+    auto r = topo_->exec(topo_->host(host), {"ip", "link", "show", ifname});
+    return r && r->succeeded();
+  }
+
+  int hosts_ = 1;
+  std::string base_;
+  std::string state_suffix_;
+  std::map<int, std::unique_ptr<dptest::Background>> agents_;
+};
+
+TEST_F(AgentPluginTest, DockerContractAndBadInput) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));
+  struct stat sock {};
+  ASSERT_EQ(::stat(plugin_socket(1).c_str(), &sock), 0);
+  EXPECT_TRUE(S_ISSOCK(sock.st_mode));
+  EXPECT_EQ(sock.st_mode & 0777, 0660U);
+
+  const std::string nid = network_id(1), eid = endpoint_id(1);
+  const std::string host_if = netns::derive_host_ifname(eid), peer_if = netns::derive_peer_ifname(eid);
+  const std::vector<Call> seq = docker_sequence(nid, eid, 1, "/var/run/docker/netns/c0ffee");
+  std::size_t i = 0;
+  for (; seq[i].method != "NetworkDriver.ProgramExternalConnectivity"; ++i) expect_call(1, seq[i]);
+  ASSERT_FALSE(HasFailure());
+
+  // Joined: the veth pair exists in the host, the network is in the cluster,
+  // the host side is a data-plane port.
+  EXPECT_TRUE(link_exists(1, host_if));
+  EXPECT_TRUE(link_exists(1, peer_if));
+  EXPECT_TRUE(has_network(1, "blue"));
+  EXPECT_TRUE(harness::wait_until(
+      [&] {
+        const json oper = post_ok(1, "NetworkDriver.EndpointOperInfo", endpoint_ref(nid, eid));
+        return oper.is_object() && oper.contains("Value") && oper["Value"].value("ferry.port", "") == "programmed";
+      },
+      seconds(5), milliseconds(50)));
+  EXPECT_NE(ctl(1, {"show"}).output.find(host_if), std::string::npos) << ctl(1, {"show"}).output;
+  const json info = post_ok(1, "NetworkDriver.EndpointOperInfo", endpoint_ref(nid, eid));
+  ASSERT_TRUE(info.is_object() && info.contains("Value")) << info.dump();
+  EXPECT_EQ(info["Value"].value("ferry.ip", ""), "10.10.0.16/24") << info.dump();
+  EXPECT_EQ(info["Value"].value("ferry.vni", ""), "77") << info.dump();
+
+  // Bad input through the agent: refused with {"Err"}, nothing changes, the agent keeps serving.
+  const std::string state_before = read_text(state_dir(1) + "/state.json");
+  const std::string huge = "{\"NetworkID\":\"" + std::string(1 << 20, 'a') + "\"}";
+  struct Bad {
+    const char* method;
+    std::string body;
+    unsigned status;
+    const char* err;  // a piece of the message
+  };
+  const std::vector<Bad> bad{
+      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":", 500, "CreateNetwork"},
+      {"NetworkDriver.CreateNetwork", R"({"NetworkID":42,"IPv4Data":[]})", 500, "NetworkID"},
+      {"NetworkDriver.CreateNetwork", create_network_body(nid), 500, "already exists"},
+      {"NetworkDriver.CreateNetwork",
+       nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.generic":{{"ferry.network":"red",)"
+                      R"("ferry.vni":"77"}}}},"IPv4Data":[{{"AddressSpace":"FerryLocal","Pool":"10.11.0.0/24"}}]}})",
+                      network_id(2))),
+       500, "VNI 77 is already used by network blue"},
+      {"NetworkDriver.CreateNetwork",
+       nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.generic":{{"ferry.network":"blue"}}}},)"
+                      R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Pool":"10.12.0.0/24"}}]}})",
+                      network_id(3))),
+       500, "network blue has subnet 10.10.0.0/24, not 10.12.0.0/24"},
+      {"NetworkDriver.CreateNetwork",
+       nl(fmt::format(R"({{"NetworkID":"{}","Options":{{}},"IPv4Data":[{{"AddressSpace":"FerryLocal",)"
+                      R"("Pool":"10.13.0.0/24"}}]}})",
+                      network_id(4))),
+       500, "ferry.network=NAME"},
+      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, eid, "10.10.0.16/24"), 500, "already exists"},
+      {"NetworkDriver.CreateEndpoint", create_endpoint_body(network_id(9), endpoint_id(9), "10.10.0.40/24"), 500,
+       "unknown network"},
+      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, endpoint_id(9), "10.10.0.16/24"), 500, "already used"},
+      {"NetworkDriver.Join", join_body(nid, endpoint_id(9), "/var/run/docker/netns/x"), 500, "unknown endpoint"},
+      {"NetworkDriver.Join", join_body(nid, eid, "/var/run/docker/netns/other"), 500, "already joined"},
+      {"NetworkDriver.Leave", endpoint_ref(nid, endpoint_id(9)), 500, "unknown endpoint"},
+      {"NetworkDriver.DeleteEndpoint", endpoint_ref(network_id(9), eid), 500, "unknown endpoint"},
+      {"NetworkDriver.DeleteNetwork", nl(fmt::format(R"({{"NetworkID":"{}"}})", nid)), 500, "still has endpoint"},
+      {"NetworkDriver.DeleteNetwork", nl(fmt::format(R"({{"NetworkID":"{}"}})", network_id(9))), 500,
+       "unknown network"},
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"","SubPool":"","V6":false})", 500,
+       "no subnet given"},
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"Other","Pool":"10.10.0.0/24","SubPool":"","V6":false})", 500,
+       "unknown address space"},
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":[],"SubPool":"","V6":false})", 500, "Pool"},
+      {"IpamDriver.RequestAddress", R"({"PoolID":"FerryLocal/10.99.0.0/24","Address":"","Options":null})", 500,
+       "unknown pool"},
+      {"IpamDriver.RequestAddress",
+       nl(fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.16","Options":null}})", kPoolId)), 500, "in use"},
+      {"IpamDriver.RequestAddress",
+       nl(fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.9","Options":{{"RequestAddressType":)"
+                      R"("com.docker.network.gateway"}}}})",
+                      kPoolId)),
+       500, "gateway 10.10.0.9 refused"},
+      {"IpamDriver.ReleaseAddress", release_address_body("10.10.0.99"), 500, "not allocated"},
+      {"IpamDriver.ReleasePool", R"({"PoolID":"FerryLocal/10.98.0.0/24"})", 500, "unknown pool"},
+      {"NetworkDriver.CreateNetwork", huge, 413, ""},
+      {"NetworkDriver.Nonsense", "{}", 404, "unknown method"},
+  };
+  for (const Bad& b : bad) {
+    ParsedResponse r;
+    if (b.status == 413) {
+      // The agent answers as soon as it sees Content-Length and closes; the
+      // rest of the body may not even be sent.
+      UnixClient c;
+      ASSERT_TRUE(c.connect(plugin_socket(1)));
+      c.send(plugins::testing::docker_request(fmt::format("/{}", b.method), b.body));
+      auto got = c.read_response();
+      ASSERT_TRUE(got) << "no 413";
+      r = *got;
+    } else {
+      r = post(1, b.method, b.body);
+    }
+    EXPECT_EQ(r.status, b.status) << b.method << " " << b.body.substr(0, 200) << " -> " << r.body;
+    EXPECT_NE(r.body.find("\"Err\""), std::string::npos) << b.method << ": " << r.body;
+    EXPECT_NE(r.body.find(b.err), std::string::npos) << b.method << ": " << r.body;
+  }
+  EXPECT_EQ(read_text(state_dir(1) + "/state.json"), state_before) << "bad input changed the state";
+  EXPECT_TRUE(agents_[1]->running());
+  // A retried Join with the same sandbox is answered the same way.
+  expect_call(1, seq[9]);
+
+  for (; i < seq.size(); ++i) expect_call(1, seq[i]);
+  // Everything Docker asked for is undone: no veth, no port, no endpoint, no pool.
+  EXPECT_FALSE(link_exists(1, host_if));
+  EXPECT_TRUE(harness::wait_until([&] { return ctl(1, {"show"}).output.find(host_if) == std::string::npos; },
+                                  seconds(5), milliseconds(50)));
+  const json state = json::parse(read_text(state_dir(1) + "/state.json"), nullptr, false);
+  ASSERT_TRUE(state.is_object());
+  EXPECT_TRUE(state["endpoints"].empty()) << state.dump();
+  EXPECT_TRUE(state["pools"].empty()) << state.dump();
+  EXPECT_TRUE(state["docker_networks"].empty()) << state.dump();
+}
+
+TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  const std::string nid = network_id(5), eid = endpoint_id(5);
+  const std::vector<Call> seq = docker_sequence(nid, eid, 1, "/var/run/docker/netns/k1ll");
+  // Kill points: after call k (1..n-1); a fresh agent and state for each.
+  for (std::size_t k = 1; k < seq.size(); ++k) {
+    SCOPED_TRACE(fmt::format("SIGKILL after {}", seq[k - 1].method));
+    state_suffix_ = fmt::format("-k{}", k);
+    ASSERT_NO_FATAL_FAILURE(start_agent(1));
+    for (std::size_t i = 0; i < k; ++i) expect_call(1, seq[i]);
+    const std::string state_before = read_text(state_dir(1) + "/state.json");
+    kill_agent(1);
+    ASSERT_NO_FATAL_FAILURE(start_agent(1));
+    EXPECT_EQ(read_text(state_dir(1) + "/state.json"), state_before);
+    // The same endpoint with the same address and MAC, if it existed.
+    if (k > 8 && k < 15) {
+      const json eps = agent_json(1, {"endpoints"});
+      ASSERT_TRUE(eps.is_array() && eps.size() == 1) << eps.dump();
+      EXPECT_EQ(eps[0].value("ip", ""), "10.10.0.16/24");
+      EXPECT_EQ(eps[0].value("id", ""), eid);
+    }
+    for (std::size_t i = k; i < seq.size(); ++i) expect_call(1, seq[i]);
+    EXPECT_FALSE(link_exists(1, netns::derive_host_ifname(eid)));
+    kill_agent(1);
+    ASSERT_FALSE(HasFailure());
+  }
+}
+
+// The data plane is down: health checks must not stall the agent's loop
+// (they used to block it for --dataplane-timeout-ms each --resync-ms).
+// Calls that go through the loop keep answering promptly.
+TEST_F(AgentPluginTest, LoopStaysResponsiveWhileTheDataPlaneIsDown) {
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));  // no ferry-dataplane on this host
+  milliseconds worst{0};
+  const auto end = Clock::now() + milliseconds(2500);  // > 2 health timeouts of 1000 ms
+  int calls = 0;
+  while (Clock::now() < end) {
+    const auto t0 = Clock::now();
+    const ParsedResponse r = post(1, "IpamDriver.ReleasePool", R"({"PoolID":"FerryLocal/10.1.0.0/24"})");
+    worst = std::max(worst, std::chrono::duration_cast<milliseconds>(Clock::now() - t0));
+    EXPECT_EQ(r.status, 500U);
+    EXPECT_NE(r.body.find("unknown pool"), std::string::npos) << r.body;
+    ++calls;
+  }
+  std::cout << calls << " calls through the loop with the data plane down, slowest " << worst.count() << " ms\n";
+  EXPECT_LT(worst.count(), 300);
+  auto st = harness::run_command({FERRY_CTL_BIN, "status", "--socket", admin_socket(1)}, seconds(10));
+  ASSERT_TRUE(st && st->succeeded());
+  const json status = json::parse(st->output, nullptr, false);
+  ASSERT_TRUE(status.is_object() && status.contains("dataplane")) << st->output;
+  EXPECT_FALSE(status["dataplane"].value("up", true)) << st->output;
+}
+
+struct Wired {
+  std::string ns;
+  std::string ip;
+  std::string eid;
+  int host = 0;
+};
+
+class AgentPluginClusterTest : public AgentPluginTest {
+ protected:
+  AgentPluginClusterTest() { hosts_ = 3; }
+};
+
+TEST_F(AgentPluginClusterTest, ThreeHostsAsDockerWouldDriveThem) {
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_dataplane(h));
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_agent(h));
+
+  // `docker network create -d ferry --ipam-driver ferry --subnet 10.10.0.0/24 -o ferry.network=blue -o
+  // ferry.vni=77 blue` on every host (each host's Docker has its own network ID).
+  // Host 1 first, so it creates the cluster network (and its record is host
+  // 1's); hosts 2 and 3 bind to it.
+  for (int h = 1; h <= 3; ++h) {
+    for (std::size_t i = 0; i < 7; ++i) expect_call(h, docker_sequence(network_id(h), "x", h, "")[i]);
+    for (int o = 1; o <= 3; ++o) {
+      EXPECT_TRUE(harness::wait_until([&] { return has_network(o, "blue"); }, seconds(10), milliseconds(50)));
+    }
+  }
+
+  // Two containers per host, wired as Docker does after Join.
+  std::vector<Wired> eps;
+  Clock::time_point last_join;
+  for (int h = 1; h <= 3; ++h) {
+    for (int c = 0; c < 2; ++c) {
+      Wired w;
+      w.host = h;
+      w.eid = endpoint_id(10 * h + c);
+      auto ns = topo_->add_container(fmt::format("d{}{}", h, c));
+      ASSERT_TRUE(ns) << ns.error().message;
+      w.ns = *ns;
+      const json addr = post_ok(h, "IpamDriver.RequestAddress", address_request_body());
+      const std::string cidr = addr.value("Address", "");
+      ASSERT_FALSE(cidr.empty()) << addr.dump();
+      w.ip = cidr.substr(0, cidr.find('/'));
+      post_ok(h, "NetworkDriver.CreateEndpoint", create_endpoint_body(network_id(h), w.eid, cidr));
+      const json join = post_ok(h, "NetworkDriver.Join", join_body(network_id(h), w.eid, harness::netns_path(w.ns)));
+      last_join = Clock::now();
+      ASSERT_TRUE(join.is_object() && join.contains("InterfaceName")) << join.dump();
+      const std::string src = join["InterfaceName"].value("SrcName", "");
+      const std::string gw = join.value("Gateway", "");
+      ASSERT_FALSE(src.empty()) << join.dump();
+      EXPECT_EQ(gw, "10.10.0.1");
+      auto moved = topo_->exec(topo_->host(h), {"ip", "link", "set", src, "netns", w.ns});
+      ASSERT_TRUE(moved && moved->succeeded()) << (moved ? moved->output : moved.error().message);
+      for (const std::vector<std::string>& cmd :
+           {std::vector<std::string>{"ip", "link", "set", src, "name", "eth0"},
+            std::vector<std::string>{"ip", "addr", "add", cidr, "dev", "eth0"},
+            std::vector<std::string>{"ip", "link", "set", "eth0", "up"},
+            std::vector<std::string>{"ip", "route", "add", "default", "via", gw}}) {
+        auto r = topo_->exec(w.ns, cmd);
+        ASSERT_TRUE(r && r->succeeded()) << cmd.front() << " " << cmd[1] << " " << cmd[2] << ": "
+                                         << (r ? r->output : r.error().message);
+      }
+      eps.push_back(w);
+    }
+  }
+  std::set<std::string> ips;
+  for (const auto& w : eps) ips.insert(w.ip);
+  EXPECT_EQ(ips.size(), eps.size()) << "duplicate addresses";
+
+  // Every pair pings within 3 s of the last Join.
+  const auto all_pairs = [&](const std::vector<Wired>& set, Clock::time_point deadline) {
+    bool all = true;
+    for (const auto& from : set) {
+      for (const auto& to : set) {
+        if (from.ns == to.ns) continue;
+        const auto left =
+            std::max(milliseconds(300), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+        auto r = topo_->ping(from.ns, to.ip, left);
+        EXPECT_TRUE(r) << from.ns << " -> " << to.ip << ": " << r.error().message;
+        all = all && r.has_value();
+      }
+    }
+    return all;
+  };
+  ASSERT_TRUE(all_pairs(eps, last_join + seconds(3)));
+  const auto all_ok = std::chrono::duration_cast<milliseconds>(Clock::now() - last_join);
+  std::cout << "last Join -> all 30 pairs pinged: " << all_ok.count() << " ms\n";
+  EXPECT_LE(all_ok.count(), 3000);
+
+  // Leave (docker rm) of host 3's second container: unreachable everywhere.
+  const Wired gone = eps.back();
+  eps.pop_back();
+  post_ok(3, "NetworkDriver.Leave", endpoint_ref(network_id(3), gone.eid));
+  post_ok(3, "NetworkDriver.DeleteEndpoint", endpoint_ref(network_id(3), gone.eid));
+  post_ok(3, "IpamDriver.ReleaseAddress", release_address_body(gone.ip));
+  for (int h = 1; h <= 2; ++h) {
+    EXPECT_TRUE(harness::wait_until([&] { return peer_count(h) == 3; }, seconds(10), milliseconds(50)))
+        << agent_ctl(h, {"peers"}).output;
+  }
+  for (const auto& from : eps) {
+    auto r = topo_->exec(from.ns, {"ping", "-n", "-c", "1", "-W", "1", gone.ip});
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->exit_code, 0) << from.ns << " still reaches " << gone.ip;
+  }
+
+  // SIGKILL of host 1 (agent + data plane): it created network blue. Its
+  // endpoints leave the other hosts within the detection bound (suspicion +
+  // --owner-grace-ms 2000); the network stays, kept alive by hosts 2 and 3.
+  const auto killed_at = Clock::now();
+  kill_agent(1);
+  ::kill(-dataplanes_[1]->pid(), SIGKILL);
+  dataplanes_[1]->stop();
+  dataplanes_.erase(1);
+  for (int h = 2; h <= 3; ++h) {
+    EXPECT_TRUE(
+        harness::wait_until([&] { return peer_count(h) == (h == 2 ? 1U : 2U); }, seconds(20), milliseconds(100)))
+        << agent_ctl(h, {"peers"}).output;
+  }
+  std::cout << "SIGKILL of host 1 -> its endpoints gone elsewhere: "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - killed_at).count() << " ms\n";
+  std::vector<Wired> rest(eps.begin() + 2, eps.end());
+  for (int h = 2; h <= 3; ++h) EXPECT_TRUE(has_network(h, "blue")) << agent_ctl(h, {"networks"}).output;
+  EXPECT_TRUE(agents_[2]->log().find("this host keeps it alive") != std::string::npos ||
+              agents_[3]->log().find("this host keeps it alive") != std::string::npos)
+      << "network blue's record was not re-asserted after its creator died";
+  EXPECT_TRUE(all_pairs(rest, Clock::now() + seconds(3)));
+
+  // Restart host 1 as it was: reachability comes back with no manual step.
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));
+  const auto restarted = Clock::now();
+  EXPECT_TRUE(all_pairs(eps, Clock::now() + seconds(15)));
+  std::cout << "host 1 restarted -> all pairs ping again: "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - restarted).count() << " ms\n";
+}
+
+}  // namespace
+}  // namespace ferry::agenttest

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# scripts/demo (make demo) with 2 hosts, through tests/harness/ferry-host.sh:
+# a full run succeeds with every pair reachable, shows ferryctl's tables and
+# the Docker plugin exchange, and leaves nothing behind (namespaces,
+# processes, run directory); a run stopped by SIGTERM half-way exits 143 and
+# leaves nothing behind either. Exit 77 (skip) without root.
+#
+#   tests/harness/demo_test.sh BUILD_DIR
+set -euo pipefail
+[[ $EUID -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
+build="${1:?usage: demo_test.sh BUILD_DIR}"
+demo="$(cd "$(dirname "$0")/../.." && pwd)/scripts/demo"
+out="$(mktemp /tmp/ferry-demo-test.XXXXXX)"
+pid=""
+cleanup() {
+  [[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+  rm -f "$out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "FAIL: $*" >&2
+  sed 's/^/  | /' "$out" >&2
+  exit 1
+}
+
+# Nothing of run PREFIX is left: namespaces, processes using its run
+# directory, the run directory itself.
+left_behind() {
+  local prefix="$1"
+  [[ -n "$prefix" ]] || { echo "no prefix in the output"; return 0; }
+  ip netns list | grep -q "^$prefix-" && { echo "namespaces $prefix-*"; return 0; }
+  pgrep -f "/run/ferry/demo-$prefix/" >/dev/null && { echo "processes of $prefix"; return 0; }
+  [[ -e "/run/ferry/demo-$prefix" ]] && { echo "/run/ferry/demo-$prefix"; return 0; }
+  return 1
+}
+prefix_of() { grep -o 'prefix fy[0-9a-z]*' "$out" | head -1 | cut -d' ' -f2; }
+
+# 1. A whole run.
+rc=0
+"$demo" "$build" 2 >"$out" 2>&1 || rc=$?
+((rc == 0)) || fail "demo exited $rc"
+[[ "$(tail -1 "$out")" == "12/12 pairs reachable" ]] || fail "last line is not '12/12 pairs reachable'"
+for want in "gossip: every host sees 2 alive members" "== ferryctl members (h1)" "== ferryctl endpoints (h2)" \
+  "POST /NetworkDriver.Join" "(dockerd)" "containers: 2 attached on h2 through the Docker plugin API" \
+  "TCP Mbit/s" "gossip: h1 no longer lists h2's endpoints"; do
+  grep -qF -- "$want" "$out" || fail "output lacks '$want'"
+done
+if what="$(left_behind "$(prefix_of)")"; then fail "left behind after a run: $what"; fi
+echo "ok: full run, $(grep -o '^\[ *[0-9.]*s\] tearing down' "$out")"
+
+# 2. SIGTERM once the containers are up: exit 143, everything removed.
+"$demo" "$build" 2 >"$out" 2>&1 &
+pid=$!
+deadline=$((SECONDS + 60))
+until grep -q "gossip: every host knows all" "$out"; do
+  kill -0 "$pid" 2>/dev/null || fail "demo ended before the containers were up"
+  ((SECONDS < deadline)) || fail "containers not up within 60 s"
+  sleep 0.1
+done
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=""
+((rc == 143)) || fail "demo exited $rc after SIGTERM, not 143"
+if what="$(left_behind "$(prefix_of)")"; then fail "left behind after SIGTERM: $what"; fi
+echo "ok: SIGTERM tears down"

@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# Shell functions that run Ferry hosts (ferry-dataplane + ferry-agent) in the
+# namespace hosts made by topo.sh. Source it; it defines functions and
+# FERRY_* variables only, never exits and sets no shell options or traps.
+#
+#   source tests/harness/ferry-host.sh
+#   ferry_hosts_init BUILD_DIR PREFIX RUNDIR   binaries, run directory, cluster key
+#   ferry_dp_start H                   ferry-dataplane on PREFIX-hH's ul0 (VTEP ferry_vtep H)
+#   ferry_mgmt_up H                    management link mg0 in PREFIX-hH (ferry_gossip H)
+#   ferry_agent_start H [ARGS...]      ferry-agent in PREFIX-hH, gossiping on mg0 (made if
+#                                      missing); H > 1 joins through host 1
+#   ferry_dp_wait H / ferry_agent_wait H    until it answers (15 s at most; 1 if not, or it died)
+#   ferry_dp H ARGS...                 ferryctl dp ARGS against host H's data plane
+#   ferry_ctl H ARGS...                ferryctl ARGS against host H's agent
+#   ferry_hosts_stop                   SIGTERM the agents, then the data planes (SIGKILL after 10 s)
+#   ferry_vtep H, ferry_gossip H       host H's VTEP (172.31.0.100+H) and gossip address
+#                                      (172.31.1.H)
+#   ferry_plugin_socket H              host H's Docker plugin socket (in RUNDIR)
+#
+# Logs: RUNDIR/dp-hH.log, RUNDIR/agent-hH.log. Extra arguments for every host:
+# FERRY_DP_ARGS (e.g. "--no-huge --uplink-driver af_packet"), FERRY_AGENT_ARGS.
+# The data plane takes hugepages unless FERRY_DP_ARGS says --no-huge
+# (scripts/setup-hugepages). Each agent gets IPAM slot H of 16, so hosts
+# 1..15 never hand out the same address; addresses are for topo.sh's default
+# underlay subnet 172.31.0.0/24.
+#
+# Why gossip has its own link: an af_xdp uplink (the default with hugepages)
+# takes every frame arriving on ul0, so the kernel on ul0 never sees gossip;
+# on a NIC bound to vfio-pci the kernel does not see the NIC at all. So each
+# host gets a management link, as real hosts have: mg0 (172.31.1.H/24) on a
+# second bridge br1 in PREFIX-fab, used by the agents and nothing else.
+
+ferry_hosts_init() {
+  FERRY_BUILD="$1"
+  FERRY_PREFIX="$2"
+  FERRY_RUNDIR="$3"
+  FERRY_DP_BIN="$FERRY_BUILD/dataplane/app/ferry-dataplane"
+  FERRY_AGENT_BIN="$FERRY_BUILD/control/agent/ferry-agent"
+  FERRY_CTL_BIN="$FERRY_BUILD/control/ferryctl/ferryctl"
+  FERRY_DP_PIDS=()
+  FERRY_AGENT_PIDS=()
+  local bin
+  for bin in "$FERRY_DP_BIN" "$FERRY_AGENT_BIN" "$FERRY_CTL_BIN"; do
+    [[ -x "$bin" ]] || { echo "ferry-host: $bin missing (build it first)" >&2; return 1; }
+  done
+  mkdir -p "$FERRY_RUNDIR" || return 1
+  # One cluster key for every host, owner-only (the agent refuses anything else).
+  (umask 077 && head -c 32 /dev/urandom | base64 >"$FERRY_RUNDIR/cluster.key") || return 1
+}
+
+ferry_vtep() { echo "172.31.0.$((100 + $1))"; }
+ferry_gossip() { echo "172.31.1.$1"; }
+ferry_dp_api() { echo "ipc://$FERRY_RUNDIR/dp-h$1.sock"; }
+ferry_agent_socket() { echo "$FERRY_RUNDIR/agent-h$1.sock"; }
+ferry_plugin_socket() { echo "$FERRY_RUNDIR/plugin-h$1.sock"; }
+
+ferry_dp() {
+  local h="$1"
+  shift
+  "$FERRY_CTL_BIN" dp --api "$(ferry_dp_api "$h")" "$@"
+}
+
+ferry_ctl() {
+  local h="$1"
+  shift
+  FERRY_AGENT_SOCKET="$(ferry_agent_socket "$h")" "$FERRY_CTL_BIN" "$@"
+}
+
+ferry_dp_start() {
+  local h="$1" extra=()
+  read -r -a extra <<<"${FERRY_DP_ARGS:-}"
+  # The data plane owns the VTEP address on ul0 (af_xdp, or af_packet as a
+  # fall-back); a 200 us idle back-off lets several share a few cores.
+  ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_DP_BIN" --uplink ul0 --vtep-ip "$(ferry_vtep "$h")/24" \
+    --api "$(ferry_dp_api "$h")" --idle-sleep-us 200 --log-level info "${extra[@]}" \
+    </dev/null >"$FERRY_RUNDIR/dp-h$h.log" 2>&1 &
+  FERRY_DP_PIDS[h]=$!
+}
+
+ferry_mgmt_up() {
+  local h="$1" fab="$FERRY_PREFIX-fab" host="$FERRY_PREFIX-h$1"
+  ip -n "$host" link show mg0 >/dev/null 2>&1 && return 0
+  if ! ip -n "$fab" link show br1 >/dev/null 2>&1; then
+    ip -n "$fab" link add br1 type bridge stp_state 0 forward_delay 0 && ip -n "$fab" link set br1 up || return 1
+  fi
+  ip -n "$fab" link add "m$h" type veth peer name mg0 netns "$host" &&
+    ip -n "$fab" link set "m$h" master br1 up &&
+    ip -n "$host" link set mg0 up &&
+    ip -n "$host" addr add "$(ferry_gossip "$h")/24" dev mg0
+}
+
+ferry_agent_start() {
+  local h="$1"
+  shift
+  local extra=() seeds=()
+  read -r -a extra <<<"${FERRY_AGENT_ARGS:-}"
+  ferry_mgmt_up "$h" || return 1
+  ((h == 1)) || seeds=(--seeds "$(ferry_gossip 1):7946")
+  ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_AGENT_BIN" --name "h$h" --advertise "$(ferry_vtep "$h")" \
+    --gossip-bind "$(ferry_gossip "$h"):7946" "${seeds[@]}" --key-file "$FERRY_RUNDIR/cluster.key" \
+    --dataplane-api "$(ferry_dp_api "$h")" --admin-socket "$(ferry_agent_socket "$h")" \
+    --plugin-socket "$(ferry_plugin_socket "$h")" --state-dir "$FERRY_RUNDIR/state-h$h" \
+    --ipam-slots 16 --ipam-slot "$h" --resync-ms 200 --log-level info "${extra[@]}" "$@" \
+    </dev/null >"$FERRY_RUNDIR/agent-h$h.log" 2>&1 &
+  FERRY_AGENT_PIDS[h]=$!
+}
+
+# ferry_wait_for PID WHAT CMD...: polls CMD every 50 ms for up to 15 s while PID lives.
+ferry_wait_for() {
+  local pid="$1" what="$2" deadline=$((SECONDS + 15))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "ferry-host: $what exited" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "ferry-host: $what did not answer within 15 s" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+ferry_dp_wait() { ferry_wait_for "${FERRY_DP_PIDS[$1]:-}" "ferry-dataplane on h$1" ferry_dp "$1" health; }
+ferry_agent_wait() { ferry_wait_for "${FERRY_AGENT_PIDS[$1]:-}" "ferry-agent on h$1" ferry_ctl "$1" status; }
+
+# ferry_stop_pids PID...: SIGTERM, up to 10 s to exit, then SIGKILL; reaps them.
+ferry_stop_pids() {
+  local pid deadline=$((SECONDS + 10))
+  (($#)) || return 0
+  kill -TERM "$@" 2>/dev/null
+  for pid in "$@"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+}
+
+# Agents first (each announces its leave), then the data planes.
+ferry_hosts_stop() {
+  ferry_stop_pids "${FERRY_AGENT_PIDS[@]}"
+  ferry_stop_pids "${FERRY_DP_PIDS[@]}"
+  FERRY_AGENT_PIDS=()
+  FERRY_DP_PIDS=()
+}

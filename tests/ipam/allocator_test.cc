@@ -1,0 +1,237 @@
+// Allocator on one host: allocation rules, persistence and its failures,
+// restore, and every kind of bad input from the wire (dropped, counted, no
+// state change). Multi-host behaviour is in sim_ipam_test.cc.
+#include "control/ipam/allocator.h"
+
+#include <gtest/gtest.h>
+
+#include "control/gossip/node.h"
+#include "control/gossip/sim_cluster.h"
+#include "control/ipam/ipam.pb.h"
+
+namespace ferry::ipam {
+namespace {
+
+using gossip::SimCluster;
+
+constexpr Ipv4 kNet = 0x0a000000;  // 10.0.0.0/24
+
+class AllocatorTest : public testing::Test {
+ protected:
+  AllocatorTest() : sim_(gossip::Config::lan(), {}, 11) {
+    sim_.add_nodes(1);
+    alloc_ = std::make_unique<Allocator>(Config{}, sim_.node(0), sim_.clock(), 1);
+    sim_.node(0).set_delegate(alloc_.get());
+    alloc_->set_persist([this](const std::string& s) -> Result<void> {
+      if (fail_persist_) return make_error("disk full");
+      disk_ = s;
+      return ok();
+    });
+    EXPECT_TRUE(alloc_->ensure_pool("net", kNet, 24, self()));
+  }
+  ~AllocatorTest() override { sim_.node(0).set_delegate(nullptr); }
+
+  std::string self() { return sim_.node(0).name(); }
+
+  Result<Ipv4> alloc(const std::string& handle, std::optional<Ipv4> want = std::nullopt) {
+    std::optional<Result<Ipv4>> out;
+    alloc_->allocate("net", handle, want, [&](Result<Ipv4> r) { out = std::move(r); });
+    EXPECT_TRUE(out.has_value()) << "allocation did not complete at once";
+    return out ? *out : Result<Ipv4>(make_error("pending"));
+  }
+
+  static std::string update(
+      const std::string& pool, Ipv4 subnet, std::uint32_t len, std::uint32_t block_size, const std::string& genesis,
+      const std::vector<std::tuple<std::uint32_t, std::uint32_t, std::string, std::uint64_t, bool>>& runs) {
+    v1::IpamMessage msg;
+    auto* pr = msg.mutable_update()->add_pools();
+    auto* spec = pr->mutable_spec();
+    spec->set_name(pool);
+    spec->set_subnet(subnet);
+    spec->set_prefix_len(len);
+    spec->set_block_size(block_size);
+    spec->set_genesis(genesis);
+    for (const auto& [first, count, owner, version, reclaimed] : runs) {
+      auto* r = pr->add_runs();
+      r->set_first(first);
+      r->set_count(count);
+      r->set_owner(owner);
+      r->set_version(version);
+      r->set_reclaimed(reclaimed);
+    }
+    return msg.SerializeAsString();
+  }
+  void deliver(const std::string& payload) { alloc_->notify_user_msg("node-9", gossip::as_bytes(payload)); }
+
+  SimCluster sim_;
+  std::unique_ptr<Allocator> alloc_;
+  std::string disk_;
+  bool fail_persist_ = false;
+};
+
+TEST(IpamConfig, DefaultsAreValidAndBadValuesNamed) {
+  EXPECT_TRUE(Config{}.validate());
+  Config c;
+  c.max_blocks = 1000;
+  EXPECT_FALSE(c.validate());
+  c = Config{};
+  c.fence_after = c.reclaim_after;
+  auto r = c.validate();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("fence_after"), std::string::npos);
+  c = Config{};
+  c.fence_after = std::chrono::milliseconds(0);
+  EXPECT_FALSE(c.validate());
+  c.reclaim_after = std::chrono::milliseconds(0);
+  EXPECT_TRUE(c.validate());  // no reclaim, no fencing: safe
+  c = Config{};
+  c.donate_fraction = 0;
+  EXPECT_FALSE(c.validate());
+}
+
+TEST_F(AllocatorTest, LowestFreeSkipsReservedAndReusesReleased) {
+  EXPECT_EQ(*alloc("a"), kNet + 2);  // .0 network, .1 gateway
+  EXPECT_EQ(*alloc("b"), kNet + 3);
+  EXPECT_EQ(*alloc("a"), kNet + 2);  // same handle, same address
+  ASSERT_TRUE(alloc_->release("net", kNet + 2));
+  EXPECT_FALSE(alloc_->release("net", kNet + 2));
+  EXPECT_EQ(*alloc("c"), kNet + 2);
+  EXPECT_EQ(alloc_->free_addresses("net"), 253U - 2U);
+  EXPECT_EQ(alloc_->owned_ranges("net"), (std::vector<AddressRange>{{kNet, kNet + 255}}));
+}
+
+TEST_F(AllocatorTest, SpecificAddressRules) {
+  EXPECT_EQ(*alloc("x", kNet + 77), kNet + 77);
+  auto again = alloc("y", kNet + 77);
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("in use"), std::string::npos);
+  EXPECT_FALSE(alloc("z", kNet + 1));    // gateway
+  EXPECT_FALSE(alloc("z", kNet + 255));  // broadcast
+  EXPECT_FALSE(alloc("z", 0x0b000005));  // outside
+  EXPECT_FALSE(alloc("x", kNet + 78));   // x already holds .77
+  std::optional<Result<Ipv4>> out;
+  alloc_->allocate("nope", "h", std::nullopt, [&](Result<Ipv4> r) { out = std::move(r); });
+  ASSERT_TRUE(out && !*out);
+}
+
+TEST_F(AllocatorTest, AllocationIsPersistedBeforeItIsReturnedAndRolledBackOnFailure) {
+  ASSERT_TRUE(alloc("a"));
+  v1::Snapshot snap;
+  ASSERT_TRUE(snap.ParseFromString(disk_));
+  ASSERT_EQ(snap.pools_size(), 1);
+  ASSERT_EQ(snap.pools(0).allocations_size(), 1);
+  fail_persist_ = true;
+  auto r = alloc("b");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("save"), std::string::npos);
+  EXPECT_EQ(alloc_->allocations("net").size(), 1U);
+  EXPECT_FALSE(alloc_->release("net", kNet + 2));  // cannot persist: stays allocated
+  EXPECT_EQ(alloc_->allocations("net").size(), 1U);
+  EXPECT_EQ(alloc_->counter(Counter::persist_failed), 2U);
+  fail_persist_ = false;
+  EXPECT_EQ(*alloc("b"), kNet + 3);
+}
+
+TEST_F(AllocatorTest, RestoreBringsBackBlocksAndAllocations) {
+  ASSERT_TRUE(alloc("a"));
+  ASSERT_TRUE(alloc("b", kNet + 100));
+  const std::string saved = disk_;
+  sim_.node(0).set_delegate(nullptr);
+  alloc_ = std::make_unique<Allocator>(Config{}, sim_.node(0), sim_.clock(), 2);
+  ASSERT_TRUE(alloc_->restore(saved));
+  EXPECT_EQ(alloc_->lookup("net", "a"), kNet + 2);
+  EXPECT_EQ(alloc_->lookup("net", "b"), kNet + 100);
+  EXPECT_EQ(alloc_->snapshot(), saved);
+  EXPECT_FALSE(alloc_->restore("garbage\xff"));
+  v1::Snapshot other;
+  ASSERT_TRUE(other.ParseFromString(saved));
+  other.set_host("someone-else");
+  auto r = alloc_->restore(other.SerializeAsString());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("someone-else"), std::string::npos);
+  other.set_host(self());
+  other.mutable_pools(0)->mutable_runs()->Add()->set_first(999);  // outside the pool
+  EXPECT_FALSE(alloc_->restore(other.SerializeAsString()));
+  EXPECT_EQ(alloc_->snapshot(), saved);
+}
+
+TEST_F(AllocatorTest, BadWireInputIsDroppedAndCounted) {
+  ASSERT_TRUE(alloc("a"));
+  const std::string before = alloc_->snapshot();
+  deliver("\xff\xff\xff garbage");
+  EXPECT_EQ(alloc_->counter(Counter::malformed), 1U);
+  // Blocks outside the pool, overlapping runs, unsorted runs.
+  deliver(update("net", kNet, 24, 1, self(), {{250, 10, "node-9", 1, false}}));
+  deliver(update("net", kNet, 24, 1, self(), {{10, 5, "node-9", 1, false}, {12, 1, "node-8", 1, false}}));
+  deliver(update("net", kNet, 24, 1, self(), {{20, 1, "node-9", 1, false}, {12, 1, "node-8", 1, false}}));
+  EXPECT_EQ(alloc_->counter(Counter::bad_range), 3U);
+  // Same pool name, another definition.
+  deliver(update("net", 0x0b000000, 24, 1, self(), {}));
+  EXPECT_EQ(alloc_->counter(Counter::pool_mismatch), 1U);
+  // A bad pool name, a bad spec.
+  deliver(update("bad name", kNet, 24, 1, self(), {}));
+  deliver(update("other", kNet + 1, 24, 1, self(), {}));
+  EXPECT_EQ(alloc_->counter(Counter::malformed), 3U);
+  // Requests of the wrong kind on the request channel.
+  EXPECT_TRUE(alloc_->handle_user_request("node-9", gossip::as_bytes(std::string("\x01\x02"))).empty());
+  EXPECT_EQ(alloc_->snapshot(), before);
+  EXPECT_FALSE(alloc_->has_pool("other"));
+}
+
+TEST_F(AllocatorTest, ForgedTakeoverIsDroppedWholeAndReasserted) {
+  ASSERT_TRUE(alloc("a"));
+  // Block 40 would go to node-9 without this host writing it; block 50 in
+  // the same message is an innocent-looking change of our block too.
+  deliver(update("net", kNet, 24, 1, self(), {{40, 1, "node-9", 3, false}, {50, 1, "node-8", 1, false}}));
+  EXPECT_EQ(alloc_->counter(Counter::forged), 1U);
+  EXPECT_EQ(alloc_->counter(Counter::reasserted), 2U);
+  const BlockMap* m = alloc_->map("net");
+  EXPECT_EQ(m->owner(40), self());
+  EXPECT_EQ(m->at(40).version, 4U);
+  EXPECT_EQ(m->owner(50), self());
+  EXPECT_EQ(m->at(50).version, 2U);
+  EXPECT_EQ(alloc_->counter(Counter::records_applied), 0U);
+  // A reclaim record is not a forgery: the host yields and reports.
+  ASSERT_TRUE(alloc("b", kNet + 60));
+  deliver(update("net", kNet, 24, 1, self(), {{60, 1, "node-9", 1, true}}));
+  EXPECT_EQ(m->owner(60), "node-9");
+  ASSERT_EQ(alloc_->conflicts().size(), 1U);
+  EXPECT_EQ(alloc_->conflicts()[0].address, kNet + 60);
+  EXPECT_EQ(alloc_->conflicts()[0].handle, "b");
+  EXPECT_FALSE(alloc_->lookup("net", "b"));
+}
+
+TEST_F(AllocatorTest, ServesDonationsFromTheTopOfItsFreeSpace) {
+  ASSERT_TRUE(alloc("a"));
+  v1::IpamMessage req;
+  auto* dr = req.mutable_donation_request();
+  const PoolSpec spec = *alloc_->spec("net");
+  dr->mutable_spec()->set_name(spec.name);
+  dr->mutable_spec()->set_subnet(spec.subnet);
+  dr->mutable_spec()->set_prefix_len(spec.prefix_len);
+  dr->mutable_spec()->set_block_size(spec.block_size);
+  dr->mutable_spec()->set_genesis(spec.genesis);
+  v1::IpamMessage resp;
+  ASSERT_TRUE(resp.ParseFromString(alloc_->handle_user_request("node-9", gossip::as_bytes(req.SerializeAsString()))));
+  ASSERT_EQ(resp.donation_response().runs_size(), 1);
+  const auto& run = resp.donation_response().runs(0);
+  EXPECT_EQ(run.owner(), "node-9");
+  EXPECT_EQ(run.first() + run.count(), 256U);  // the top blocks
+  EXPECT_EQ(run.count(), 127U);                // half of the 255 free ones (block 2 holds "a")
+  EXPECT_EQ(alloc_->map("net")->count_of("node-9"), 127U);
+  // A specific address that is allocated here is refused as in use.
+  dr->set_specific(true);
+  dr->set_address(kNet + 2);
+  ASSERT_TRUE(resp.ParseFromString(alloc_->handle_user_request("node-9", gossip::as_bytes(req.SerializeAsString()))));
+  EXPECT_EQ(resp.donation_response().runs_size(), 0);
+  EXPECT_TRUE(resp.donation_response().address_in_use());
+  // Persist failure: nothing given.
+  fail_persist_ = true;
+  dr->set_specific(false);
+  ASSERT_TRUE(resp.ParseFromString(alloc_->handle_user_request("node-9", gossip::as_bytes(req.SerializeAsString()))));
+  EXPECT_EQ(resp.donation_response().runs_size(), 0);
+  EXPECT_EQ(alloc_->map("net")->count_of("node-9"), 127U);
+}
+
+}  // namespace
+}  // namespace ferry::ipam
