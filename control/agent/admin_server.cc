@@ -48,6 +48,11 @@ bool write_all(int fd, const std::string& data, std::chrono::milliseconds timeou
 
 }  // namespace
 
+AdminServer::AdminServer(std::string path, Handler handler)
+    : path_(std::move(path)), handler_([h = std::move(handler)](const nlohmann::json& request, const Respond& respond) {
+        respond(h(request));
+      }) {}
+
 AdminServer::~AdminServer() {
   for (auto& [fd, conn] : conns_) ::close(fd);
   if (listen_fd_ >= 0) {
@@ -90,7 +95,7 @@ std::vector<int> AdminServer::accept_all() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) break;
-    conns_[fd] = Conn{{}, std::chrono::steady_clock::now()};
+    conns_[fd] = Conn{{}, std::chrono::steady_clock::now(), next_serial_++, false};
     out.push_back(fd);
   }
   return out;
@@ -129,25 +134,32 @@ bool AdminServer::on_readable(int fd) {
   const auto nl = it->second.buffer.find('\n');
   if (nl == std::string::npos) return true;
   auto request = nlohmann::json::parse(it->second.buffer.substr(0, nl), nullptr, false);
-  nlohmann::json reply;
   if (request.is_discarded() || !request.is_object()) {
-    reply = {{"ok", false}, {"error", "request is not a JSON object"}};
-  } else {
-    try {
-      reply = handler_(request);
-    } catch (const std::exception& e) {  // wrongly typed fields: nlohmann throws
-      reply = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
-    }
+    reply_and_close(fd, {{"ok", false}, {"error", "request is not a JSON object"}});
+    return false;
   }
-  reply_and_close(fd, reply);
-  return false;
+  it->second.answering = true;
+  const std::uint64_t serial = it->second.serial;
+  // The answer may come now or later; it is for this connection only if the
+  // fd was not closed and reused in between.
+  Respond respond = [this, fd, serial](const nlohmann::json& reply) {
+    auto c = conns_.find(fd);
+    if (c == conns_.end() || c->second.serial != serial) return;
+    reply_and_close(fd, reply);
+  };
+  try {
+    handler_(request, respond);
+  } catch (const std::exception& e) {  // wrongly typed fields: nlohmann throws
+    respond({{"ok", false}, {"error", std::string("bad request: ") + e.what()}});
+  }
+  return false;  // no more reads: the answer closes it
 }
 
 std::vector<int> AdminServer::expire() {
   std::vector<int> out;
   const auto now = std::chrono::steady_clock::now();
   for (auto it = conns_.begin(); it != conns_.end();) {
-    if (now - it->second.opened > kIdleTimeout) {
+    if (!it->second.answering && now - it->second.opened > kIdleTimeout) {
       ::close(it->first);
       out.push_back(it->first);
       it = conns_.erase(it);

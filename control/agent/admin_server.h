@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -19,10 +20,15 @@ namespace ferry::agent {
 class AdminServer {
  public:
   using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  // A handler that may answer later (an address allocation waiting for a
+  // donation): it calls `respond` exactly once, now or from a later loop turn.
+  using Respond = std::function<void(const nlohmann::json& reply)>;
+  using AsyncHandler = std::function<void(const nlohmann::json& request, Respond respond)>;
   static constexpr std::size_t kMaxRequestSize = 64 * 1024;
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
-  AdminServer(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler)) {}
+  AdminServer(std::string path, Handler handler);
+  AdminServer(std::string path, AsyncHandler handler) : path_(std::move(path)), handler_(std::move(handler)) {}
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -34,19 +40,23 @@ class AdminServer {
   // Reads from a connection; answers and closes it once a line is complete.
   // Returns false when the connection is closed (the caller unwatches it).
   bool on_readable(int fd);
-  // Closes connections idle longer than kIdleTimeout; returns their fds.
+  // Closes connections idle longer than kIdleTimeout (not those waiting for
+  // a deferred answer); returns their fds.
   std::vector<int> expire();
 
  private:
   struct Conn {
     std::string buffer;
     std::chrono::steady_clock::time_point opened;
+    std::uint64_t serial = 0;  // tells a reused fd from the one a deferred answer is for
+    bool answering = false;    // the request was handed over; no more reads
   };
   void reply_and_close(int fd, const nlohmann::json& reply);
 
   std::string path_;
-  Handler handler_;
+  AsyncHandler handler_;
   int listen_fd_ = -1;
+  std::uint64_t next_serial_ = 1;
   std::map<int, Conn> conns_;
 };
 
