@@ -674,12 +674,46 @@ TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostU
       },
       seconds(10), milliseconds(50)));
 
-  // 20 RequestAddress per host, all 60 at once.
-  constexpr int kPerHost = 20;
   std::mutex mu;
   std::map<std::string, int> owner_of;  // address -> host
   std::vector<std::string> errors;
   std::vector<std::thread> threads;
+
+  // `ferryctl attach`, 4 per host at once: hosts 2 and 3 own nothing yet, so
+  // their answers wait for donations (the admin socket answers later).
+  constexpr int kAttachPerHost = 4;
+  std::vector<std::string> namespaces;
+  for (int h = 1; h <= 3; ++h) {
+    for (int i = 0; i < kAttachPerHost; ++i) {
+      auto ns = topo_->add_container(fmt::format("a{}{}", h, i));
+      ASSERT_TRUE(ns) << ns.error().message;
+      namespaces.push_back(*ns);
+    }
+  }
+  for (int h = 1; h <= 3; ++h) {
+    for (int i = 0; i < kAttachPerHost; ++i) {
+      threads.emplace_back([&, h, i] {
+        const std::string& ns = namespaces[static_cast<std::size_t>((h - 1) * kAttachPerHost + i)];
+        const harness::CommandResult r =
+            agent_ctl(h, {"attach", "--net", "blue", "--netns", harness::netns_path(ns), "--name", ns, "--json"});
+        const json j = json::parse(r.output, nullptr, false);
+        const std::lock_guard<std::mutex> lock(mu);
+        if (!r.succeeded() || !j.is_object() || !j.contains("endpoint")) {
+          errors.push_back(fmt::format("attach on host {}: {}", h, r.output));
+          return;
+        }
+        const std::string cidr = j["endpoint"].value("ip", "");
+        const std::string ip = cidr.substr(0, cidr.find('/'));
+        if (!owner_of.emplace(ip, h).second) errors.push_back(fmt::format("duplicate {} (attach, host {})", ip, h));
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  threads.clear();
+  ASSERT_EQ(owner_of.size(), 3U * kAttachPerHost);
+
+  // 20 RequestAddress per host, all 60 at once.
+  constexpr int kPerHost = 20;
   for (int h = 1; h <= 3; ++h) {
     for (int i = 0; i < kPerHost; ++i) {
       threads.emplace_back([&, h] {
@@ -698,12 +732,21 @@ TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostU
   std::string all_errors;
   for (const auto& e : errors) all_errors += e + "\n";
   EXPECT_TRUE(errors.empty()) << all_errors;
-  ASSERT_EQ(owner_of.size(), 3U * kPerHost);
+  ASSERT_EQ(owner_of.size(), 3U * (kPerHost + kAttachPerHost));
   for (int h = 1; h <= 3; ++h) {
     const json p = ipam_pool(h);
-    EXPECT_EQ(p.value("allocated", 0), kPerHost) << "host " << h << ": " << p.dump();
+    EXPECT_EQ(p.value("allocated", 0), kPerHost + kAttachPerHost) << "host " << h << ": " << p.dump();
   }
-  std::cout << "60 concurrent allocations on 3 hosts: "
+  // The same numbers on the metrics endpoint (loopback of host 2).
+  auto metrics = topo_->exec(topo_->host(2), {"curl", "-sS", "http://127.0.0.1:9475/metrics"});
+  ASSERT_TRUE(metrics && metrics->succeeded());
+  EXPECT_NE(metrics->output.find(
+                fmt::format("ferry_ipam_allocated_addresses{{network=\"blue\"}} {}", kPerHost + kAttachPerHost)),
+            std::string::npos)
+      << metrics->output;
+  EXPECT_NE(metrics->output.find("ferry_ipam_donations_received_total"), std::string::npos);
+  EXPECT_NE(metrics->output.find("ferry_ipam_fenced 0"), std::string::npos);
+  std::cout << "12 attaches then 60 concurrent RequestAddress on 3 hosts: "
             << std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count() << " ms since start\n";
 
   // Cut host 3 off (its underlay, which carries gossip): it allocates what
