@@ -108,7 +108,7 @@ class Agent {
   Result<plugins::docker::RequestPoolReply> ipam_request_pool(const plugins::docker::RequestPoolRequest& req);
   Result<void> ipam_release_pool(const plugins::docker::PoolRef& req);
   void ipam_request_address(const plugins::docker::RequestAddressRequest& req,
-                            std::function<void(Result<plugins::docker::RequestAddressReply>)> done);
+                            const std::function<void(Result<plugins::docker::RequestAddressReply>)>& done);
   Result<void> ipam_release_address(const plugins::docker::ReleaseAddressRequest& req);
 
   void refresh();  // tables changed: networks joined/left, desired state recomputed

@@ -415,7 +415,7 @@ Result<void> Agent::ipam_release_pool(const pd::PoolRef& req) {
 }
 
 void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
-                                 std::function<void(Result<pd::RequestAddressReply>)> done) {
+                                 const std::function<void(Result<pd::RequestAddressReply>)>& done) {
   auto it = state_.pools.find(req.pool_id);
   if (it == state_.pools.end()) return done(make_error("unknown pool {}", req.pool_id));
   auto subnet = dp_api::parse_ipv4_prefix(it->second.subnet);

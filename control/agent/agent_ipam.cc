@@ -63,10 +63,6 @@ void Agent::allocate_address(const std::string& network, const std::string& hand
       return done(
           make_error("address {} is outside the subnet {}", dp_api::format_ipv4(*requested), net->record.subnet));
     }
-    if (spec->reserved(requested->value)) {
-      return done(
-          make_error("address {} is reserved (network, gateway or broadcast)", dp_api::format_ipv4(*requested)));
-    }
     // Endpoints gossiped by hosts that predate a restore, or set up by hand:
     // never hand out an address another endpoint shows.
     if (used_addresses(subnet).count(requested->value) != 0) {

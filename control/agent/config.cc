@@ -68,8 +68,9 @@ Result<void> Config::validate() {
     return make_error("--ipam-timeout-ms: {} must be below --plugin-timeout-ms ({})", ipam_timeout.count(),
                       plugin_timeout.count());
   }
-  if (ipam_reclaim.count() < 0 || ipam_fence.count() < 0)
-    return make_error("--ipam-reclaim-ms/--ipam-fence-ms: negative");
+  if (ipam_reclaim.count() < 0 || ipam_fence.count() < 0) {
+    return make_error("--ipam-reclaim-ms/--ipam-fence-ms: must not be negative");
+  }
   if (ipam_reclaim.count() > 0 && (ipam_fence.count() == 0 || ipam_fence >= ipam_reclaim)) {
     return make_error("--ipam-fence-ms: {} must be above 0 and below --ipam-reclaim-ms ({})", ipam_fence.count(),
                       ipam_reclaim.count());
