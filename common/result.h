@@ -98,3 +98,24 @@ class [[nodiscard]] Result<void> {
 [[nodiscard]] inline Result<void> ok() { return {}; }
 
 }  // namespace ferry
+
+// Early return on error, in a function that itself returns some Result<U>:
+//
+//   FERRY_TRY(vni, parse_vni(text));  // declares `vni`, the value, or returns the Error
+//   FERRY_TRY_VOID(check_name(name));  // for a Result<void>
+//
+// FERRY_TRY expands to three statements (it must declare `name` in the
+// caller's scope), so it cannot be the body of an unbraced if or loop.
+#define FERRY_TRY(name, expr)                   \
+  auto ferry_try_##name = (expr);               \
+  if (!ferry_try_##name) {                      \
+    return std::move(ferry_try_##name).error(); \
+  }                                             \
+  auto name = std::move(ferry_try_##name).value()  // NOLINT(bugprone-macro-parentheses): a declared name
+
+#define FERRY_TRY_VOID(expr)                             \
+  do {                                                   \
+    if (auto ferry_try_void = (expr); !ferry_try_void) { \
+      return std::move(ferry_try_void).error();          \
+    }                                                    \
+  } while (false)

@@ -91,8 +91,8 @@ class BenchDelegate final : public gossip::Delegate {
   std::string handle_user_request(std::string_view from, Bytes request) override {
     return tables_ != nullptr ? tables_->handle_user_request(from, request) : "";
   }
-  void notify_user_response(uint64_t id, Result<std::string> response) override {
-    if (tables_ != nullptr) tables_->notify_user_response(id, std::move(response));
+  void notify_user_response(uint64_t id, const Result<std::string>& response) override {
+    if (tables_ != nullptr) tables_->notify_user_response(id, response);
   }
   void notify_join(const MemberInfo& info) override {
     if (tables_ != nullptr) tables_->notify_join(info);

@@ -23,22 +23,25 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cinttypes>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/command.h"
+#include "common/result.h"
 #include "dataplane/core/pipeline.h"
 
 namespace ferry::bench {
 namespace {
 
-using dataplane::Counter;
 using dataplane::EndpointPort;
 using dataplane::Ipv4Addr;
 using dataplane::LcoreContext;
@@ -157,6 +160,11 @@ struct Options {
   std::vector<std::size_t> sizes = {64, 512, 1450};
 };
 
+// A whole number of bursts, at least one; Options and Bench::run both check it.
+bool valid_working_set(std::uint32_t mbufs) {
+  return mbufs >= dataplane::kBurstSize && mbufs <= 3072 && mbufs % dataplane::kBurstSize == 0;
+}
+
 class Bench {
  public:
   Bench(Pipeline& p, LcoreContext& ctx, rte_mempool* pool, std::uint32_t working_set)
@@ -177,7 +185,14 @@ class Bench {
     return true;
   }
 
-  CaseResult run(Mode mode, std::size_t size, std::uint32_t entries, double seconds) {
+  Result<CaseResult> run(Mode mode, std::size_t size, std::uint32_t entries, double seconds) {
+    // The loops below walk the working set a burst at a time and size the
+    // timing rounds by it: anything but whole bursts reads past the end.
+    if (!valid_working_set(working_set_)) {
+      return make_error("working set of {} mbufs is not a multiple of {} in {}..3072", working_set_,
+                        dataplane::kBurstSize, dataplane::kBurstSize);
+    }
+    if (!(seconds > 0)) return make_error("measured time {} s is not positive", seconds);
     // Working set.
     std::vector<rte_mbuf*> mbufs(working_set_);
     std::vector<std::uint16_t> data_off(working_set_), len(working_set_);
@@ -197,6 +212,10 @@ class Bench {
             vtep_ip(static_cast<int>(i % kVteps)), sport);
       }
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+      if (m == nullptr) {
+        for (std::uint32_t j = 0; j < i; ++j) rte_pktmbuf_free(mbufs[j]);
+        return make_error("mbuf pool exhausted at {} of {} mbufs", i, working_set_);
+      }
       std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size())), f.data(), f.size());
       mbufs[i] = m;
       data_off[i] = m->data_off;
@@ -252,14 +271,13 @@ class Bench {
       if (cycles >= budget) break;
     }
     const Stats after = p_.stats();
-    if (after.total_drops() != before.total_drops()) {
-      std::fprintf(stderr, "pipeline bench: %s %zu B dropped frames (%" PRIu64 "): the setup is wrong\n",
-                   mode_name(mode), size, after.total_drops() - before.total_drops());
-      std::exit(1);
-    }
     for (rte_mbuf* m : mbufs) {
       m->data_off = RTE_PKTMBUF_HEADROOM;
       rte_pktmbuf_free(m);
+    }
+    if (after.total_drops() != before.total_drops()) {
+      return make_error("{} {} B dropped frames ({}): the setup is wrong", mode_name(mode), size,
+                        after.total_drops() - before.total_drops());
     }
     const double wall = static_cast<double>(cycles) / static_cast<double>(rte_get_tsc_hz());
     return CaseResult{mode,
@@ -302,22 +320,29 @@ int usage() {
   return 2;
 }
 
+// The whole of `text` as a T (decimal), or nothing: no sign, no trailing
+// characters, no overflow.
 template <typename T>
-bool parse_list(const char* text, std::vector<T>& out) {
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (text.empty() || ec != std::errc() || end != last) return std::nullopt;
+  return value;
+}
+
+template <typename T>
+bool parse_list(std::string_view text, std::vector<T>& out) {
   out.clear();
-  std::string s(text);
-  std::size_t at = 0;
-  while (at <= s.size()) {
-    const std::size_t comma = s.find(',', at);
-    const std::string item = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0') return false;
-    out.push_back(static_cast<T>(v));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
+  for (;;) {
+    const std::size_t comma = text.find(',');
+    const auto v = parse_number<T>(text.substr(0, comma));
+    if (!v) return false;
+    out.push_back(*v);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
   }
-  return !out.empty();
+  return true;
 }
 
 int run_pipeline(int argc, char** argv) {
@@ -329,14 +354,20 @@ int run_pipeline(int argc, char** argv) {
     } else if (a == "--huge") {
       opt.huge = true;
     } else if (a == "--seconds" && i + 1 < argc) {
-      opt.seconds = std::atof(argv[++i]);
-      if (opt.seconds <= 0) return usage();
-    } else if (a == "--working-set" && i + 1 < argc) {
-      opt.working_set = static_cast<std::uint32_t>(std::strtoul(argv[++i], nullptr, 10));
-      if (opt.working_set < 32 || opt.working_set > 3072 || opt.working_set % 32 != 0) {
-        std::fprintf(stderr, "pipeline bench: --working-set must be a multiple of 32 in 32..3072\n");
+      const auto s = parse_number<double>(argv[++i]);
+      if (!s || !std::isfinite(*s) || *s <= 0) {
+        std::fprintf(stderr, "pipeline bench: --seconds wants a positive number of seconds, not '%s'\n", argv[i]);
         return 2;
       }
+      opt.seconds = *s;
+    } else if (a == "--working-set" && i + 1 < argc) {
+      const auto n = parse_number<std::uint32_t>(argv[++i]);
+      if (!n || !valid_working_set(*n)) {
+        std::fprintf(stderr, "pipeline bench: --working-set must be a multiple of %u in %u..3072, not '%s'\n",
+                     dataplane::kBurstSize, dataplane::kBurstSize, argv[i]);
+        return 2;
+      }
+      opt.working_set = *n;
     } else if (a == "--entries" && i + 1 < argc) {
       if (!parse_list(argv[++i], opt.entries)) return usage();
     } else if (a == "--sizes" && i + 1 < argc) {
@@ -364,6 +395,7 @@ int run_pipeline(int argc, char** argv) {
     for (const char* a : {"--no-huge", "-m", "1024", "--no-shconf"}) eal_args.push_back(a);
   }
   std::vector<char*> eal_argv;
+  eal_argv.reserve(eal_args.size());
   for (const char* a : eal_args) eal_argv.push_back(const_cast<char*>(a));
   if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
     std::fprintf(stderr, "pipeline bench: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -421,7 +453,14 @@ int run_pipeline(int argc, char** argv) {
       std::fprintf(stderr, "MAC table: %zu entries (filled in %.1f s)\n", t.mac_count(), populate_seconds);
     }
     for (Mode mode : {Mode::Encap, Mode::Decap, Mode::Local}) {
-      for (std::size_t size : opt.sizes) results.push_back(bench.run(mode, size, entries, opt.seconds));
+      for (std::size_t size : opt.sizes) {
+        auto r = bench.run(mode, size, entries, opt.seconds);
+        if (!r) {
+          std::fprintf(stderr, "pipeline bench: %s\n", r.error().message.c_str());
+          return 1;
+        }
+        results.push_back(*r);
+      }
     }
     memory_at_max = t.memory_bytes();
   }

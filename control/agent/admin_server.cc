@@ -26,39 +26,16 @@ Result<sockaddr_un> unix_address(const std::string& path) {
   return addr;
 }
 
-// Writes all of `data` to a non-blocking socket, waiting up to `timeout`.
-bool write_all(int fd, const std::string& data, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLOUT, 0};
-    ::poll(&p, 1, static_cast<int>(left.count()));
-  }
-  return true;
-}
-
 }  // namespace
 
 AdminServer::AdminServer(std::string path, Handler handler)
-    : path_(std::move(path)), handler_([h = std::move(handler)](const nlohmann::json& request, const Respond& respond) {
-        respond(h(request));
-      }) {}
+    : path_(std::move(path)),
+      handler_(
+          [h = std::move(handler)](const nlohmann::json& request, const Respond& respond) { respond(h(request)); }),
+      conns_(kMaxRequestSize, kIdleTimeout) {}
 
 AdminServer::~AdminServer() {
-  for (auto& [fd, conn] : conns_) ::close(fd);
-  if (listen_fd_ >= 0) {
-    ::close(listen_fd_);
-    ::unlink(path_.c_str());
-  }
+  if (listening_) ::unlink(path_.c_str());  // conns_ closes the sockets
 }
 
 Result<int> AdminServer::open() {
@@ -86,66 +63,41 @@ Result<int> AdminServer::open() {
     ::close(fd);
     return make_sys_error(err, "listen {}", path_);
   }
-  listen_fd_ = fd;
+  conns_.set_listener(fd);
+  listening_ = true;
   return fd;
 }
 
-std::vector<int> AdminServer::accept_all() {
-  std::vector<int> out;
-  for (;;) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) break;
-    conns_[fd] = Conn{{}, std::chrono::steady_clock::now(), next_serial_++, false};
-    out.push_back(fd);
-  }
-  return out;
-}
+std::vector<int> AdminServer::accept_all() { return conns_.accept_all(); }
 
 void AdminServer::reply_and_close(int fd, const nlohmann::json& reply) {
   const std::string text = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  if (!write_all(fd, text, std::chrono::milliseconds(1000))) spdlog::debug("admin: reply on fd {} not delivered", fd);
-  ::close(fd);
-  conns_.erase(fd);
+  if (!conns_.reply_and_close(fd, text)) spdlog::debug("admin: reply on fd {} not delivered", fd);
 }
 
 bool AdminServer::on_readable(int fd) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return false;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n == 0) {
-      ::close(fd);
-      conns_.erase(it);
+  switch (conns_.read(fd)) {
+    case ConnTable::ReadStatus::kClosed:
       return false;
-    }
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      ::close(fd);
-      conns_.erase(it);
-      return false;
-    }
-    it->second.buffer.append(buf, static_cast<std::size_t>(n));
-    if (it->second.buffer.size() > kMaxRequestSize) {
+    case ConnTable::ReadStatus::kTooLarge:
       reply_and_close(fd, {{"ok", false}, {"error", "request too large"}});
       return false;
-    }
+    case ConnTable::ReadStatus::kOpen:
+      break;
   }
-  const auto nl = it->second.buffer.find('\n');
+  const std::string& buffer = conns_.request(fd);
+  const auto nl = buffer.find('\n');
   if (nl == std::string::npos) return true;
-  auto request = nlohmann::json::parse(it->second.buffer.substr(0, nl), nullptr, false);
+  auto request = nlohmann::json::parse(buffer.substr(0, nl), nullptr, false);
   if (request.is_discarded() || !request.is_object()) {
     reply_and_close(fd, {{"ok", false}, {"error", "request is not a JSON object"}});
     return false;
   }
-  it->second.answering = true;
-  const std::uint64_t serial = it->second.serial;
+  conns_.set_answering(fd);
   // The answer may come now or later; it is for this connection only if the
   // fd was not closed and reused in between.
-  Respond respond = [this, fd, serial](const nlohmann::json& reply) {
-    auto c = conns_.find(fd);
-    if (c == conns_.end() || c->second.serial != serial) return;
-    reply_and_close(fd, reply);
+  const Respond respond = [this, fd, serial = conns_.serial(fd)](const nlohmann::json& reply) {
+    if (conns_.open(fd, serial)) reply_and_close(fd, reply);
   };
   try {
     handler_(request, respond);
@@ -155,20 +107,7 @@ bool AdminServer::on_readable(int fd) {
   return false;  // no more reads: the answer closes it
 }
 
-std::vector<int> AdminServer::expire() {
-  std::vector<int> out;
-  const auto now = std::chrono::steady_clock::now();
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    if (!it->second.answering && now - it->second.opened > kIdleTimeout) {
-      ::close(it->first);
-      out.push_back(it->first);
-      it = conns_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  return out;
-}
+std::vector<int> AdminServer::expire() { return conns_.expire(); }
 
 Result<nlohmann::json> admin_call(const std::string& path, const nlohmann::json& request,
                                   std::chrono::milliseconds timeout) {

@@ -6,14 +6,13 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "control/agent/conn_table.h"
 
 namespace ferry::agent {
 
@@ -23,12 +22,13 @@ class AdminServer {
   // A handler that may answer later (an address allocation waiting for a
   // donation): it calls `respond` exactly once, now or from a later loop turn.
   using Respond = std::function<void(const nlohmann::json& reply)>;
-  using AsyncHandler = std::function<void(const nlohmann::json& request, Respond respond)>;
+  using AsyncHandler = std::function<void(const nlohmann::json& request, const Respond& respond)>;
   static constexpr std::size_t kMaxRequestSize = 64 * 1024;
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
   AdminServer(std::string path, Handler handler);
-  AdminServer(std::string path, AsyncHandler handler) : path_(std::move(path)), handler_(std::move(handler)) {}
+  AdminServer(std::string path, AsyncHandler handler)
+      : path_(std::move(path)), handler_(std::move(handler)), conns_(kMaxRequestSize, kIdleTimeout) {}
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -45,19 +45,12 @@ class AdminServer {
   std::vector<int> expire();
 
  private:
-  struct Conn {
-    std::string buffer;
-    std::chrono::steady_clock::time_point opened;
-    std::uint64_t serial = 0;  // tells a reused fd from the one a deferred answer is for
-    bool answering = false;    // the request was handed over; no more reads
-  };
   void reply_and_close(int fd, const nlohmann::json& reply);
 
   std::string path_;
   AsyncHandler handler_;
-  int listen_fd_ = -1;
-  std::uint64_t next_serial_ = 1;
-  std::map<int, Conn> conns_;
+  bool listening_ = false;  // the socket file is ours to remove
+  ConnTable conns_;
 };
 
 // Client side, for ferryctl and tests: one request, one reply.

@@ -182,8 +182,9 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
                c.state_dir);
 
   a->admin_ = std::make_unique<AdminServer>(
-      c.admin_socket, AdminServer::AsyncHandler(
-                          [self](const json& req, AdminServer::Respond respond) { self->handle_async(req, respond); }));
+      c.admin_socket, AdminServer::AsyncHandler([self](const json& req, const AdminServer::Respond& respond) {
+        self->handle_async(req, respond);
+      }));
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
   a->watch_admin(*admin_fd);

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,10 +51,7 @@ void MetricsWriter::sample(const std::string& name, const Labels& labels, double
   }
 }
 
-MetricsServer::~MetricsServer() {
-  for (auto& [fd, conn] : conns_) ::close(fd);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-}
+MetricsServer::~MetricsServer() = default;  // conns_ closes the sockets
 
 Result<int> MetricsServer::open() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -73,64 +69,31 @@ Result<int> MetricsServer::open() {
   }
   socklen_t len = sizeof sa;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) address_.port = ntohs(sa.sin_port);
-  listen_fd_ = fd;
+  conns_.set_listener(fd);
   return fd;
 }
 
-std::vector<int> MetricsServer::accept_all() {
-  std::vector<int> out;
-  for (;;) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) break;
-    conns_[fd] = Conn{{}, std::chrono::steady_clock::now()};
-    out.push_back(fd);
-  }
-  return out;
-}
+std::vector<int> MetricsServer::accept_all() { return conns_.accept_all(); }
 
 void MetricsServer::respond(int fd, int status, const char* reason, const std::string& body) {
   const std::string head = fmt::format(
       "HTTP/1.1 {} {}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n"
       "Connection: close\r\n\r\n",
       status, reason, body.size());
-  const std::string all = head + body;
-  std::size_t off = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (off < all.size() && std::chrono::steady_clock::now() < deadline) {
-    const ssize_t n = ::send(fd, all.data() + off, all.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<std::size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 100);
-    } else {
-      break;
-    }
-  }
-  ::close(fd);
-  conns_.erase(fd);
+  conns_.reply_and_close(fd, head + body);  // best effort: a scraper that went away retries
 }
 
 bool MetricsServer::on_readable(int fd) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return false;
-  char buf[2048];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      it->second.buffer.append(buf, static_cast<std::size_t>(n));
-      if (it->second.buffer.size() > kMaxRequestSize) {
-        respond(fd, 431, "Request Header Fields Too Large", "request too large\n");
-        return false;
-      }
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    ::close(fd);
-    conns_.erase(it);
-    return false;
+  switch (conns_.read(fd)) {
+    case ConnTable::ReadStatus::kClosed:
+      return false;
+    case ConnTable::ReadStatus::kTooLarge:
+      respond(fd, 431, "Request Header Fields Too Large", "request too large\n");
+      return false;
+    case ConnTable::ReadStatus::kOpen:
+      break;
   }
-  const std::string& req = it->second.buffer;
+  const std::string& req = conns_.request(fd);
   if (req.find("\r\n\r\n") == std::string::npos && req.find("\n\n") == std::string::npos) return true;
   if (req.rfind("GET /metrics ", 0) == 0 || req.rfind("GET /metrics?", 0) == 0) {
     respond(fd, 200, "OK", render_());
@@ -142,19 +105,6 @@ bool MetricsServer::on_readable(int fd) {
   return false;
 }
 
-std::vector<int> MetricsServer::expire() {
-  std::vector<int> out;
-  const auto now = std::chrono::steady_clock::now();
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    if (now - it->second.opened > std::chrono::seconds(5)) {
-      ::close(it->first);
-      out.push_back(it->first);
-      it = conns_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  return out;
-}
+std::vector<int> MetricsServer::expire() { return conns_.expire(); }
 
 }  // namespace ferry::agent

@@ -6,12 +6,12 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/result.h"
+#include "control/agent/conn_table.h"
 #include "control/gossip/address.h"
 
 namespace ferry::agent {
@@ -36,7 +36,10 @@ class MetricsServer {
   using Render = std::function<std::string()>;
   static constexpr std::size_t kMaxRequestSize = 8192;
 
-  MetricsServer(gossip::Address address, Render render) : address_(address), render_(std::move(render)) {}
+  static constexpr std::chrono::seconds kIdleTimeout{5};
+
+  MetricsServer(gossip::Address address, Render render)
+      : address_(address), render_(std::move(render)), conns_(kMaxRequestSize, kIdleTimeout) {}
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -48,16 +51,11 @@ class MetricsServer {
   std::vector<int> expire();
 
  private:
-  struct Conn {
-    std::string buffer;
-    std::chrono::steady_clock::time_point opened;
-  };
   void respond(int fd, int status, const char* reason, const std::string& body);
 
   gossip::Address address_;
   Render render_;
-  int listen_fd_ = -1;
-  std::map<int, Conn> conns_;
+  ConnTable conns_;
 };
 
 }  // namespace ferry::agent

@@ -87,7 +87,7 @@ size_t BroadcastQueue::get_each(size_t overhead_per_item, size_t byte_budget, ui
       fn(item->data);
       taken_.push_back(Taken{item, t});
     }
-    for (auto it = skipped_.rbegin(); it != skipped_.rend(); ++it) bucket.push_front(*it);
+    bucket.insert(bucket.begin(), skipped_.begin(), skipped_.end());  // back at the front, in order
   }
   // Move what was sent one bucket up only now, so no item goes twice into
   // one packet.

@@ -61,7 +61,7 @@ class Delegate {
     (void)from_name, (void)request;
     return {};
   }
-  virtual void notify_user_response(uint64_t request_id, Result<std::string> response) {
+  virtual void notify_user_response(uint64_t request_id, const Result<std::string>& response) {
     (void)request_id, (void)response;
   }
 

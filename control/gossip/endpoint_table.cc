@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <array>
+#include <charconv>
 #include <cstring>
 
 #include "control/gossip/tables.pb.h"
@@ -24,6 +26,20 @@ Result<std::pair<std::string, int>> split_cidr(std::string_view text, int max_pr
   }
   if (prefix > max_prefix) return make_error("prefix length {} > {} in '{}'", prefix, max_prefix, text);
   return std::pair<std::string, int>{std::string(text.substr(0, slash)), prefix};
+}
+
+// "02:42:0a:00:00:02": exactly six hex pairs separated by ':'.
+Result<std::array<std::uint8_t, 6>> parse_mac(std::string_view text) {
+  std::array<std::uint8_t, 6> mac{};
+  if (text.size() != 17) return make_error("bad MAC '{}': expected six hex pairs like 02:42:0a:00:00:02", text);
+  for (std::size_t i = 0; i < mac.size(); ++i) {
+    const char* pair = text.data() + i * 3;
+    const auto [end, ec] = std::from_chars(pair, pair + 2, mac[i], 16);
+    if (ec != std::errc() || end != pair + 2 || (i < 5 && pair[2] != ':')) {
+      return make_error("bad MAC '{}': expected six hex pairs like 02:42:0a:00:00:02", text);
+    }
+  }
+  return mac;
 }
 
 }  // namespace
@@ -105,13 +121,9 @@ Result<EndpointRecord> EndpointRecord::from_strings(std::string network, std::st
   r.network = std::move(network);
   r.endpoint_id = std::move(endpoint_id);
   r.owner = std::move(owner);
-  unsigned m[6];
-  char tail = 0;
-  const std::string mac_s(mac);
-  if (std::sscanf(mac_s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5], &tail) != 6) {
-    return make_error("bad MAC '{}'", mac);
-  }
-  for (int i = 0; i < 6; ++i) r.mac[i] = static_cast<std::uint8_t>(m[i]);
+  auto parsed_mac = parse_mac(mac);
+  if (!parsed_mac) return parsed_mac.error();
+  r.mac = *parsed_mac;
   if (!ipv4_cidr.empty()) {
     auto c = split_cidr(ipv4_cidr, 32);
     if (!c) return c.error();

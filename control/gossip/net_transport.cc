@@ -128,17 +128,24 @@ void NetTransport::request(const Address& to, uint64_t request_id, std::string d
   count(NetCounter::tcp_out);
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    deferred_failures_.emplace_back(request_id, fmt::format("socket: {}", std::strerror(errno)));
+    deferred_failures_.emplace_back(request_id, fmt::format("socket: {}", errno_string(errno)));
     return;
   }
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   // Connect from our own address so the peer sees a cluster address.
   sockaddr_in local = to_sockaddr(Address{config_.bind.ip, 0});
-  ::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+    const int err = errno;  // read before to_string() can allocate
+    deferred_failures_.emplace_back(
+        request_id, fmt::format("bind {}: {}", Address{config_.bind.ip, 0}.to_string(), errno_string(err)));
+    ::close(fd);
+    return;
+  }
   const sockaddr_in sa = to_sockaddr(to);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 && errno != EINPROGRESS) {
-    deferred_failures_.emplace_back(request_id, fmt::format("connect {}: {}", to.to_string(), std::strerror(errno)));
+    const int err = errno;
+    deferred_failures_.emplace_back(request_id, fmt::format("connect {}: {}", to.to_string(), errno_string(err)));
     ::close(fd);
     return;
   }
@@ -309,7 +316,7 @@ void NetTransport::service(int fd, short revents) {
     socklen_t len = sizeof err;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0 || (revents & (POLLERR | POLLHUP)) != 0) {
-      fail(fd, err != 0 ? std::strerror(err) : "connection failed");
+      fail(fd, err != 0 ? errno_string(err) : "connection failed");
       return;
     }
     c.connecting = false;
@@ -385,7 +392,7 @@ void NetTransport::finish_outbound(Conn& c, Result<std::string> result) {
   if (handler_ != nullptr) handler_->on_stream_response(id, std::move(result));
 }
 
-void NetTransport::fail(int fd, const char* why) {
+void NetTransport::fail(int fd, std::string_view why) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
   Conn& c = *it->second;

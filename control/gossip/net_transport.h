@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -98,7 +99,7 @@ class NetTransport final : public Transport {
   void read_udp();
   void accept_tcp();
   void service(int fd, short revents);
-  void fail(int fd, const char* why);
+  void fail(int fd, std::string_view why);
   void finish_outbound(Conn& c, Result<std::string> result);
   void close_conn(int fd);
   bool flush(Conn& c);

@@ -56,9 +56,9 @@ Address make_address(uint32_t ip, uint32_t port) { return Address{ip, static_cas
 
 }  // namespace
 
-Node::Node(Config config, std::string name, Clock& clock, Transport& transport, uint64_t seed, Delegate* delegate,
+Node::Node(Config config, std::string_view name, Clock& clock, Transport& transport, uint64_t seed, Delegate* delegate,
            std::shared_ptr<NameTable> names, uint64_t boot_id)
-    : config_(std::move(config)),
+    : config_(config),
       clock_(clock),
       transport_(transport),
       rng_(seed),
@@ -297,7 +297,7 @@ void Node::reap() {
 
 // ------------------------------------------------------------------ join
 
-void Node::join(std::vector<Address> seeds) {
+void Node::join(const std::vector<Address>& seeds) {
   for (const auto& s : seeds) {
     if (s != transport_.local_address() && std::find(seeds_.begin(), seeds_.end(), s) == seeds_.end()) {
       seeds_.push_back(s);
@@ -876,8 +876,6 @@ void Node::merge_state(const v1::PushPull& pp) {
         handle_alive(r.name(), r.incarnation(), make_address(r.ip(), r.port()), r.boot_id());
         break;
       case v1::SUSPECT:
-        handle_suspect(r.name(), r.incarnation(), self_name);
-        break;
       case v1::DEAD:
         // A peer's "dead" may come from a partition we did not see: suspect
         // it here and let our own probes and its refutation decide.

@@ -36,8 +36,8 @@ class Node final : public PacketHandler {
  public:
   // `names` may be shared between nodes of one thread (the simulator); null
   // makes a private table. boot_id 0 draws one from the rng.
-  Node(Config config, std::string name, Clock& clock, Transport& transport, uint64_t seed, Delegate* delegate = nullptr,
-       std::shared_ptr<NameTable> names = nullptr, uint64_t boot_id = 0);
+  Node(Config config, std::string_view name, Clock& clock, Transport& transport, uint64_t seed,
+       Delegate* delegate = nullptr, std::shared_ptr<NameTable> names = nullptr, uint64_t boot_id = 0);
   ~Node() override;
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -49,7 +49,7 @@ class Node final : public PacketHandler {
   // Push-pull (join = true) with every seed; retried every join_retry_interval
   // until one answers. Calling it again (or with this node's own address in
   // the list) is harmless.
-  void join(std::vector<Address> seeds);
+  void join(const std::vector<Address>& seeds);
   [[nodiscard]] bool joined() const { return joined_; }
   // Announces a graceful leave (a Dead message from the node about itself)
   // and stops probing; keep ticking for a few gossip intervals so it spreads

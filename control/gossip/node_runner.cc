@@ -232,11 +232,13 @@ std::string NodeRunner::execute(std::string_view line) {
       return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
     }
   } else if (cmd == "join-net" && need(1)) {
-    if (auto r = tables_->join_network(std::string(w[1])); !r)
+    if (auto r = tables_->join_network(std::string(w[1])); !r) {
       return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
   } else if (cmd == "leave-net" && need(1)) {
-    if (auto r = tables_->leave_network(std::string(w[1])); !r)
+    if (auto r = tables_->leave_network(std::string(w[1])); !r) {
       return error_reply(r.error().message).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
   } else if (cmd == "get" && need(3)) {
     auto v = tables_->get(net_arg(w[1]), std::string(w[2]), std::string(w[3]));
     out["value"] = v ? value_json(*v) : json(nullptr);
@@ -277,8 +279,9 @@ std::string NodeRunner::execute(std::string_view line) {
     out["alive"] = node_->num_alive();
   } else if (cmd == "stats" && need(0)) {
     json node_counters, table_counters, net_counters, drops;
-    for (std::size_t i = 0; i < kCounterNames.size(); ++i)
+    for (std::size_t i = 0; i < kCounterNames.size(); ++i) {
       node_counters[kCounterNames[i]] = node_->counters().values[i];
+    }
     for (std::size_t i = 0; i < static_cast<std::size_t>(TablesCounter::kCount); ++i) {
       table_counters[tables_counter_name(static_cast<TablesCounter>(i))] =
           tables_->counter(static_cast<TablesCounter>(i));
@@ -287,8 +290,9 @@ std::string NodeRunner::execute(std::string_view line) {
       net_counters[net_counter_name(static_cast<NetCounter>(i))] = transport_->counter(static_cast<NetCounter>(i));
     }
     const EnvelopeStats& es = transport_->envelope_stats();
-    for (std::size_t i = 0; i < es.drops.size(); ++i)
+    for (std::size_t i = 0; i < es.drops.size(); ++i) {
       drops[envelope_drop_name(static_cast<EnvelopeDrop>(i))] = es.drops[i];
+    }
     out["node"] = std::move(node_counters);
     out["tables"] = std::move(table_counters);
     out["transport"] = std::move(net_counters);

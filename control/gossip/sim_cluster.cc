@@ -25,7 +25,7 @@ class SimCluster::SimTransport final : public Transport {
 };
 
 SimCluster::SimCluster(Config config, SimNetConfig net, uint64_t seed)
-    : config_(std::move(config)), net_(net), seed_(seed), rng_(mix_seed(seed)), names_(std::make_shared<NameTable>()) {}
+    : config_(config), net_(net), seed_(seed), rng_(mix_seed(seed)), names_(std::make_shared<NameTable>()) {}
 
 SimCluster::~SimCluster() {
   // Nodes first: a delegate owned by the hook's owner may outlive us.
@@ -65,7 +65,7 @@ void SimCluster::join(size_t i, const std::vector<size_t>& seeds) {
   std::vector<Address> addrs;
   addrs.reserve(seeds.size());
   for (size_t s : seeds) addrs.push_back(address_of(s, net_.port));
-  node(i).join(std::move(addrs));
+  node(i).join(addrs);
   reschedule(i);
 }
 

@@ -169,7 +169,7 @@ TableStore::SubscriptionId TableDb::subscribe(TableFilter filter, TableStore::Ca
   return store_.subscribe(std::move(filter), std::move(callback));
 }
 
-void TableDb::write(const TableKey& key, Version version) {
+void TableDb::write(const TableKey& key, const Version& version) {
   store_.apply(key, version, store_now());
   queue_broadcast(key, version);
 }
@@ -249,7 +249,7 @@ void TableDb::own_conflict(const TableKey& key, Lamport seen) {
   if (stored != nullptr && stored->version.owner == self_) {
     Version again = stored->version;
     again.lamport = lamport_.tick();
-    write(key, std::move(again));
+    write(key, again);
     count(TablesCounter::reasserted);
   } else {
     write(key, Version{lamport_.tick(), self_, true, {}});
@@ -472,7 +472,7 @@ std::string TableDb::handle_user_request(std::string_view from_name, Bytes reque
   }
 }
 
-void TableDb::notify_user_response(uint64_t request_id, Result<std::string> response) {
+void TableDb::notify_user_response(uint64_t request_id, const Result<std::string>& response) {
   auto it = requests_.find(request_id);
   if (it == requests_.end()) return;
   const PendingRequest pending = it->second;
@@ -501,8 +501,9 @@ void TableDb::notify_user_response(uint64_t request_id, Result<std::string> resp
     count(TablesCounter::sync_networks_repaired);
     store_.for_each_in(net, [&](const TableKey& key, const StoredEntry& e) {
       auto t = theirs.find(key);
-      if (t == theirs.end() || e.version.supersedes(t->second))
+      if (t == theirs.end() || e.version.supersedes(t->second)) {
         to_proto(key, e.version, e.purged, *entries->add_entries());
+      }
     });
   }
   if (entries->entries_size() > 0) request(pending.peer, RequestKind::kPush, push.SerializeAsString());

@@ -143,9 +143,9 @@ class TableDb final : public Delegate {
   void get_broadcasts(size_t overhead_per_item, size_t byte_budget, std::vector<std::string>& out) override;
   void notify_user_msg(std::string_view from_name, Bytes payload) override;
   std::string local_state(bool join) override;
-  void merge_remote_state(Bytes state, bool join) override;
+  void merge_remote_state(Bytes data, bool join) override;
   std::string handle_user_request(std::string_view from_name, Bytes request) override;
-  void notify_user_response(uint64_t request_id, Result<std::string> response) override;
+  void notify_user_response(uint64_t request_id, const Result<std::string>& response) override;
   void notify_join(const MemberInfo& info) override;
   void notify_update(const MemberInfo& info) override;
   void notify_leave(const MemberInfo& info) override;
@@ -160,7 +160,7 @@ class TableDb final : public Delegate {
   };
 
   Result<void> check_names(const std::string& network, const std::string& table, const std::string& key) const;
-  void write(const TableKey& key, Version version);
+  void write(const TableKey& key, const Version& version);
   // Handles one received version; returns whether it was stored.
   bool receive(const v1::EntryVersion& entry, bool from_gossip);
   void own_conflict(const TableKey& key, Lamport seen);

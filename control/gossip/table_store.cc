@@ -41,9 +41,9 @@ std::uint64_t entry_hash(const TableKey& key, const Version& v) {
 }  // namespace
 
 std::strong_ordering Version::compare(const Version& other) const {
-  if (auto c = lamport <=> other.lamport; c != 0) return c;
-  if (auto c = owner <=> other.owner; c != 0) return c;
-  if (auto c = deleted <=> other.deleted; c != 0) return c;  // a tombstone beats a value at a tie
+  if (auto c = lamport <=> other.lamport; std::is_neq(c)) return c;
+  if (auto c = owner <=> other.owner; std::is_neq(c)) return c;
+  if (auto c = deleted <=> other.deleted; std::is_neq(c)) return c;  // a tombstone beats a value at a tie
   return value <=> other.value;
 }
 

@@ -29,6 +29,7 @@ struct TableKey {
   std::string network;  // "" is the global network every node is in
   std::string table;
   std::string key;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
   auto operator<=>(const TableKey&) const = default;
   bool operator==(const TableKey&) const = default;
 };
@@ -44,8 +45,8 @@ struct Version {
   std::string value;  // serialized protobuf; empty for tombstones
 
   [[nodiscard]] std::strong_ordering compare(const Version& other) const;
-  [[nodiscard]] bool supersedes(const Version& other) const { return compare(other) > 0; }
-  bool operator==(const Version& other) const { return compare(other) == 0; }
+  [[nodiscard]] bool supersedes(const Version& other) const { return std::is_gt(compare(other)); }
+  bool operator==(const Version& other) const { return std::is_eq(compare(other)); }
 };
 
 // A stored entry: the replicated version plus local state that is never

@@ -1042,7 +1042,7 @@ void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response
   if (const auto member = node_.member(peer)) node_.user_request(member->address, framed(push));
 }
 
-void Allocator::notify_user_response(uint64_t request_id, Result<std::string> response) {
+void Allocator::notify_user_response(uint64_t request_id, const Result<std::string>& response) {
   if (syncs_.contains(request_id)) {
     on_sync(request_id, response);
     return;

@@ -134,7 +134,7 @@ class Allocator final : public gossip::Delegate {
   std::string local_state(bool join) override;
   void merge_remote_state(gossip::Bytes state, bool join) override;
   std::string handle_user_request(std::string_view from_name, gossip::Bytes request) override;
-  void notify_user_response(uint64_t request_id, Result<std::string> response) override;
+  void notify_user_response(uint64_t request_id, const Result<std::string>& response) override;
   void notify_join(const gossip::MemberInfo& info) override;
   void notify_leave(const gossip::MemberInfo& info) override;
   [[nodiscard]] gossip::TimePoint next_deadline() const override;

@@ -58,10 +58,10 @@ std::string DelegateMux::handle_user_request(std::string_view from_name, gossip:
                           : tables_.handle_user_request(from_name, request);
 }
 
-void DelegateMux::notify_user_response(uint64_t request_id, Result<std::string> response) {
+void DelegateMux::notify_user_response(uint64_t request_id, const Result<std::string>& response) {
   // Request ids are the Node's, unique across layers: each ignores others'.
   tables_.notify_user_response(request_id, response);
-  ipam_.notify_user_response(request_id, std::move(response));
+  ipam_.notify_user_response(request_id, response);
 }
 
 void DelegateMux::notify_join(const gossip::MemberInfo& info) {

@@ -35,6 +35,7 @@ struct MacAddr {
 struct Ipv4 {
   std::uint32_t value = 0;
   friend bool operator==(const Ipv4&, const Ipv4&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
   friend auto operator<=>(const Ipv4&, const Ipv4&) = default;
 };
 

@@ -5,8 +5,6 @@
 namespace ferry::dp_api {
 namespace {
 
-using Parsed = std::variant<Command, RequestError>;
-
 RequestError invalid(const Error& error) { return RequestError{v1::STATUS_INVALID_ARGUMENT, error.message}; }
 
 Result<std::uint32_t> vni_field(std::uint32_t vni) { return check_vni(vni); }
@@ -24,118 +22,109 @@ Result<EndpointDriver> parse_driver(const std::string& name) {
   return make_error("bad driver '{}': use af_packet or af_xdp", name);
 }
 
-// Each parse_* returns the command or the first bad field's error.
-Parsed parse(const v1::PortAdd& m) {
-  if (auto r = check_iface_name(m.iface()); !r) {
-    return invalid(r.error());
-  }
-  auto vni = vni_field(m.vni());
-  if (!vni) {
-    return invalid(vni.error());
-  }
-  auto mac = parse_unicast_mac(m.mac());
-  if (!mac) {
-    return invalid(mac.error());
-  }
+// Each parse_* returns the command or the first bad field's error; every
+// such error is an invalid argument (see parse_request).
+Result<Command> parse(const v1::PortAdd& m) {
+  FERRY_TRY_VOID(check_iface_name(m.iface()));
+  FERRY_TRY(vni, vni_field(m.vni()));
+  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
   std::vector<Ipv4Prefix> ips;
   for (const auto& text : m.ips()) {
-    auto prefix = parse_ipv4_prefix(text, /*allow_bare=*/true);
-    if (!prefix) {
-      return invalid(prefix.error());
-    }
-    if (prefix->addr.value == 0 || prefix->addr.value >= 0xe0000000U) {
-      return RequestError{v1::STATUS_INVALID_ARGUMENT, fmt::format("bad IP '{}': not a unicast host address", text)};
+    FERRY_TRY(prefix, parse_ipv4_prefix(text, /*allow_bare=*/true));
+    if (prefix.addr.value == 0 || prefix.addr.value >= 0xe0000000U) {
+      return make_error("bad IP '{}': not a unicast host address", text);
     }
     for (const auto& seen : ips) {
-      if (seen.addr == prefix->addr) {
-        return RequestError{v1::STATUS_INVALID_ARGUMENT, fmt::format("IP '{}' given twice", text)};
+      if (seen.addr == prefix.addr) {
+        return make_error("IP '{}' given twice", text);
       }
     }
-    ips.push_back(*prefix);
+    ips.push_back(prefix);
   }
-  auto driver = parse_driver(m.driver());
-  if (!driver) {
-    return invalid(driver.error());
-  }
-  return Command{PortAddCmd{m.iface(), *vni, *mac, std::move(ips), *driver}};
+  FERRY_TRY(driver, parse_driver(m.driver()));
+  return Command{PortAddCmd{m.iface(), vni, mac, std::move(ips), driver}};
 }
 
-Parsed parse(const v1::FdbAdd& m) {
-  auto vni = vni_field(m.vni());
-  if (!vni) {
-    return invalid(vni.error());
-  }
-  auto mac = parse_unicast_mac(m.mac());
-  if (!mac) {
-    return invalid(mac.error());
-  }
-  auto vtep = parse_unicast_ipv4(m.vtep());
-  if (!vtep) {
-    return invalid(vtep.error());
-  }
-  return Command{FdbAddCmd{*vni, *mac, *vtep}};
+Result<Command> parse(const v1::FdbAdd& m) {
+  FERRY_TRY(vni, vni_field(m.vni()));
+  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
+  FERRY_TRY(vtep, parse_unicast_ipv4(m.vtep()));
+  return Command{FdbAddCmd{vni, mac, vtep}};
 }
 
-Parsed parse(const v1::FdbDel& m) {
-  auto vni = vni_field(m.vni());
-  if (!vni) {
-    return invalid(vni.error());
-  }
-  auto mac = parse_unicast_mac(m.mac());
-  if (!mac) {
-    return invalid(mac.error());
-  }
-  return Command{FdbDelCmd{*vni, *mac}};
+Result<Command> parse(const v1::FdbDel& m) {
+  FERRY_TRY(vni, vni_field(m.vni()));
+  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
+  return Command{FdbDelCmd{vni, mac}};
 }
 
-Parsed parse(const v1::NeighAdd& m) {
-  auto vni = vni_field(m.vni());
-  if (!vni) {
-    return invalid(vni.error());
-  }
-  auto ip = parse_unicast_ipv4(m.ip());
-  if (!ip) {
-    return invalid(ip.error());
-  }
-  auto mac = parse_unicast_mac(m.mac());
-  if (!mac) {
-    return invalid(mac.error());
-  }
-  return Command{NeighAddCmd{*vni, *ip, *mac}};
+Result<Command> parse(const v1::NeighAdd& m) {
+  FERRY_TRY(vni, vni_field(m.vni()));
+  FERRY_TRY(ip, parse_unicast_ipv4(m.ip()));
+  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
+  return Command{NeighAddCmd{vni, ip, mac}};
 }
 
-Parsed parse(const v1::NeighDel& m) {
-  auto vni = vni_field(m.vni());
-  if (!vni) {
-    return invalid(vni.error());
-  }
-  auto ip = parse_unicast_ipv4(m.ip());
-  if (!ip) {
-    return invalid(ip.error());
-  }
-  return Command{NeighDelCmd{*vni, *ip}};
+Result<Command> parse(const v1::NeighDel& m) {
+  FERRY_TRY(vni, vni_field(m.vni()));
+  FERRY_TRY(ip, parse_unicast_ipv4(m.ip()));
+  return Command{NeighDelCmd{vni, ip}};
 }
 
 template <typename Cmd, typename Msg>
-Parsed parse_flood(const Msg& m) {
-  auto vni = vni_field(m.vni());
-  if (!vni) {
-    return invalid(vni.error());
-  }
-  auto vtep = parse_unicast_ipv4(m.vtep());
-  if (!vtep) {
-    return invalid(vtep.error());
-  }
-  return Command{Cmd{*vni, *vtep}};
+Result<Command> parse_flood(const Msg& m) {
+  FERRY_TRY(vni, vni_field(m.vni()));
+  FERRY_TRY(vtep, parse_unicast_ipv4(m.vtep()));
+  return Command{Cmd{vni, vtep}};
 }
 
 template <typename Cmd>
-Parsed parse_vni_only(std::uint32_t raw_vni) {
-  auto vni = vni_field(raw_vni);
-  if (!vni) {
-    return invalid(vni.error());
+Result<Command> parse_vni_only(std::uint32_t raw_vni) {
+  FERRY_TRY(vni, vni_field(raw_vni));
+  return Command{Cmd{vni}};
+}
+
+Result<Command> parse_op(const v1::Request& request) {
+  switch (request.op_case()) {
+    case v1::Request::kNetworkAdd: {
+      FERRY_TRY(vni, vni_field(request.network_add().vni()));
+      return Command{NetworkAddCmd{vni, request.network_add().flood_unknown()}};
+    }
+    case v1::Request::kNetworkDel:
+      return parse_vni_only<NetworkDelCmd>(request.network_del().vni());
+    case v1::Request::kNetworkSetFlood: {
+      FERRY_TRY(vni, vni_field(request.network_set_flood().vni()));
+      return Command{NetworkSetFloodCmd{vni, request.network_set_flood().flood_unknown()}};
+    }
+    case v1::Request::kPortAdd:
+      return parse(request.port_add());
+    case v1::Request::kPortDel:
+      FERRY_TRY_VOID(check_iface_name(request.port_del().iface()));
+      return Command{PortDelCmd{request.port_del().iface()}};
+    case v1::Request::kFdbAdd:
+      return parse(request.fdb_add());
+    case v1::Request::kFdbDel:
+      return parse(request.fdb_del());
+    case v1::Request::kNeighAdd:
+      return parse(request.neigh_add());
+    case v1::Request::kNeighDel:
+      return parse(request.neigh_del());
+    case v1::Request::kFloodAdd:
+      return parse_flood<FloodAddCmd>(request.flood_add());
+    case v1::Request::kFloodDel:
+      return parse_flood<FloodDelCmd>(request.flood_del());
+    case v1::Request::kStatsGet:
+      return Command{StatsCmd{}};
+    case v1::Request::kDumpGet:
+      return Command{DumpCmd{}};
+    case v1::Request::kHealthGet:
+      return Command{HealthCmd{}};
+    case v1::Request::kVersionGet:
+      return Command{VersionCmd{}};
+    case v1::Request::OP_NOT_SET:
+      break;
   }
-  return Command{Cmd{*vni}};
+  return make_error("request has no operation set (or one this server does not know)");
 }
 
 }  // namespace
@@ -173,54 +162,11 @@ std::variant<Command, RequestError> parse_request(const v1::Request& request) {
     return RequestError{v1::STATUS_UNSUPPORTED_VERSION, fmt::format("api_version {} is newer than this server's {}",
                                                                     request.api_version(), kApiVersion)};
   }
-  switch (request.op_case()) {
-    case v1::Request::kNetworkAdd: {
-      auto vni = vni_field(request.network_add().vni());
-      if (!vni) {
-        return invalid(vni.error());
-      }
-      return Command{NetworkAddCmd{*vni, request.network_add().flood_unknown()}};
-    }
-    case v1::Request::kNetworkDel:
-      return parse_vni_only<NetworkDelCmd>(request.network_del().vni());
-    case v1::Request::kNetworkSetFlood: {
-      auto vni = vni_field(request.network_set_flood().vni());
-      if (!vni) {
-        return invalid(vni.error());
-      }
-      return Command{NetworkSetFloodCmd{*vni, request.network_set_flood().flood_unknown()}};
-    }
-    case v1::Request::kPortAdd:
-      return parse(request.port_add());
-    case v1::Request::kPortDel:
-      if (auto r = check_iface_name(request.port_del().iface()); !r) {
-        return invalid(r.error());
-      }
-      return Command{PortDelCmd{request.port_del().iface()}};
-    case v1::Request::kFdbAdd:
-      return parse(request.fdb_add());
-    case v1::Request::kFdbDel:
-      return parse(request.fdb_del());
-    case v1::Request::kNeighAdd:
-      return parse(request.neigh_add());
-    case v1::Request::kNeighDel:
-      return parse(request.neigh_del());
-    case v1::Request::kFloodAdd:
-      return parse_flood<FloodAddCmd>(request.flood_add());
-    case v1::Request::kFloodDel:
-      return parse_flood<FloodDelCmd>(request.flood_del());
-    case v1::Request::kStatsGet:
-      return Command{StatsCmd{}};
-    case v1::Request::kDumpGet:
-      return Command{DumpCmd{}};
-    case v1::Request::kHealthGet:
-      return Command{HealthCmd{}};
-    case v1::Request::kVersionGet:
-      return Command{VersionCmd{}};
-    case v1::Request::OP_NOT_SET:
-      break;
+  auto command = parse_op(request);
+  if (!command) {
+    return invalid(command.error());
   }
-  return RequestError{v1::STATUS_INVALID_ARGUMENT, "request has no operation set (or one this server does not know)"};
+  return std::move(command).value();
 }
 
 const char* status_name(v1::Status status) {

@@ -91,8 +91,11 @@ Result<void> Config::validate() const {
   if (memory_mb < 64) {
     return make_error("--memory-mb {} is below 64", memory_mb);
   }
-  if (mbufs < 1023) {
+  if (mbufs != 0 && mbufs < 1023) {
     return make_error("--mbufs {} is below 1023", mbufs);
+  }
+  if (uplink_mtu != 0 && (uplink_mtu < kMinUplinkMtu || uplink_mtu > kMaxUplinkMtu)) {
+    return make_error("--uplink-mtu {} is outside {}..{}", uplink_mtu, kMinUplinkMtu, kMaxUplinkMtu);
   }
   if (arp_timeout_s < 5) {
     return make_error("--arp-timeout-s {} is below 5", arp_timeout_s);
@@ -159,7 +162,8 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
   app.add_option("--lcores", config.lcores, "EAL lcores: first = control, others = workers (default 0,1)");
   app.add_flag("--no-huge", config.no_huge, "run without hugepages (af_packet ports only)");
   app.add_option("--memory-mb", config.memory_mb, "memory with --no-huge, MiB")->capture_default_str();
-  app.add_option("--mbufs", config.mbufs, "mbufs in the packet pool")->capture_default_str();
+  app.add_option("--mbufs", config.mbufs, "mbufs in the packet pool (default: sized from the MTU)");
+  app.add_option("--uplink-mtu", config.uplink_mtu, "underlay MTU (default: the interface's; 1500 for PCI)");
   app.add_option("--idle-sleep-us", config.idle_sleep_us, "max idle back-off sleep, us (0 = busy poll)")
       ->capture_default_str();
   app.add_option("--uplink-driver", uplink_driver, "auto, af_xdp or af_packet (interface uplinks)")

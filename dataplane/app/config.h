@@ -20,6 +20,10 @@ enum class PortDriver : std::uint8_t { kAuto, kAfXdp, kAfPacket };
 
 const char* driver_name(PortDriver driver);
 
+// Underlay MTUs the data plane accepts (the pipeline's range).
+inline constexpr std::uint32_t kMinUplinkMtu = 576;
+inline constexpr std::uint32_t kMaxUplinkMtu = 9216;
+
 struct Config {
   // --uplink: a PCI address (0000:3b:00.0, bound to vfio-pci) or a kernel
   // interface name.
@@ -40,7 +44,14 @@ struct Config {
 
   bool no_huge = false;           // --no-huge: anonymous memory, af_packet only
   std::uint32_t memory_mb = 256;  // --memory-mb: EAL memory with --no-huge
-  std::uint32_t mbufs = 32767;    // --mbufs: mbufs in the packet pool (~75 MB)
+  // --mbufs: mbufs in the packet pool; 0 = sized from the underlay MTU
+  // (32767 standard ~2 KiB mbufs, ~75 MB; fewer, larger ones for a jumbo
+  // underlay, about the same memory; see ports.h FrameSizes).
+  std::uint32_t mbufs = 0;
+
+  // --uplink-mtu: the underlay IPv4 MTU. 0 = the kernel interface's MTU (an
+  // interface uplink) or 1500 (a PCI uplink). Every buffer size follows it.
+  std::uint32_t uplink_mtu = 0;
 
   // --idle-sleep-us: longest back-off sleep of an idle worker, microseconds;
   // 0 = busy polling (benchmarks).

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -99,6 +100,18 @@ Result<void> preflight(const Config& config) {
     std::string address = config.uplink.size() == 7 ? "0000:" + config.uplink : config.uplink;
     if (!std::filesystem::exists("/sys/bus/pci/devices/" + address)) {
       return make_error("uplink PCI device {} does not exist", config.uplink);
+    }
+  }
+  if (config.uplink_driver == PortDriver::kAfXdp) {
+    auto mtu = underlay_mtu(config);
+    if (!mtu) {
+      return mtu.error();
+    }
+    if (const std::uint32_t kernel = interface_mtu(config.uplink); std::max(*mtu, kernel) > kAfXdpMaxMtu) {
+      return make_error(
+          "--uplink-driver af_xdp cannot carry uplink {}'s MTU {} (af_xdp: at most {}, one 4 KiB frame "
+          "per packet); use af_packet or auto",
+          config.uplink, std::max(*mtu, kernel), kAfXdpMaxMtu);
     }
   }
   auto state = probe_socket_path(config.api_path);
@@ -253,6 +266,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   spdlog::info("EAL arguments: {}", joined);
   std::vector<char*> argv;
   std::vector<std::string> storage(args);  // rte_eal_init may permute argv
+  argv.reserve(storage.size() + 1);
   for (auto& arg : storage) {
     argv.push_back(arg.data());
   }
@@ -271,28 +285,43 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     return make_error("--lcores must name at least two lcores: the first runs the control thread, the others workers");
   }
 
-  auto pool = create_packet_pool(cfg);
+  // Buffers are sized for the largest frame that can arrive (the interface's
+  // MTU); the pipeline drops what would not fit the underlay MTU we use.
+  auto mtu = underlay_mtu(cfg);
+  if (!mtu) {
+    return mtu.error();
+  }
+  const std::uint32_t buffer_mtu =
+      cfg.uplink_kind == UplinkKind::kInterface ? std::max(*mtu, interface_mtu(cfg.uplink)) : *mtu;
+  const FrameSizes sizes = frame_sizes(buffer_mtu);
+  if (!sizes.af_xdp_capable && impl->config.endpoint_driver == PortDriver::kAfXdp) {
+    spdlog::info("endpoint ports use af_packet: MTU {} is above af_xdp's {}", buffer_mtu, kAfXdpMaxMtu);
+    impl->config.endpoint_driver = PortDriver::kAfPacket;
+  }
+  auto pool = create_packet_pool(cfg, sizes);
   if (!pool) {
     return pool.error();
   }
   impl->pool = *pool;
-  impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()));
+  spdlog::info("packet pool: {} mbufs of {} bytes; af_packet slots {} bytes, {} per queue and direction",
+               rte_mempool_avail_count(impl->pool), sizes.mbuf_data_room, sizes.af_packet_frame_size,
+               sizes.af_packet_frame_count);
+  impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()), sizes);
   auto uplink = impl->setup->open_uplink(cfg);
   if (!uplink) {
     return uplink.error();
   }
   impl->uplink = *uplink;
   impl->uplink_mac = PortSetup::mac(uplink->id);
-  const std::uint32_t mtu = PortSetup::mtu(*uplink, cfg);
-  spdlog::info("uplink {}: DPDK port {} ({}), MAC {}, MTU {}", cfg.uplink, uplink->id, uplink->driver,
-               impl->uplink_mac.to_string(), mtu);
+  spdlog::info("uplink {}: DPDK port {} ({}), MAC {}, MTU {} (endpoints {})", cfg.uplink, uplink->id, uplink->driver,
+               impl->uplink_mac.to_string(), *mtu, *mtu - kEncapHeaderSize);
 
   PipelineConfig pc;
   pc.underlay.vtep_ip = Ipv4Addr{cfg.vtep.addr.value};
   pc.underlay.uplink_mac = impl->uplink_mac;
   pc.underlay.udp_port = cfg.vxlan_port;
   pc.uplink_port = uplink->id;
-  pc.underlay_mtu = mtu;
+  pc.underlay_mtu = *mtu;
   pc.tables.max_workers = static_cast<std::uint32_t>(workers.size());
   pc.tables.name = fmt::format("ferry{}", getpid());
   auto pipeline = Pipeline::create(pc);
@@ -324,6 +353,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
           .count());
   identity.started = Clock::now();
   identity.uplink = impl->uplink;
+  identity.underlay_mtu = *mtu;
   impl->service = std::make_unique<Service>(impl->config, *impl->pipeline, *impl->backend, *impl->resolver, identity);
 
   auto api = ApiServer::bind(cfg.api_path);

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "common/log.h"
@@ -15,23 +16,103 @@ namespace {
 
 constexpr std::uint16_t kRxDescriptors = 1024;
 constexpr std::uint16_t kTxDescriptors = 1024;
-constexpr unsigned kAfPacketFrames = 4096;  // per queue and direction, 2 KiB each
+
+// af_packet (TPACKET_V2) ring slots: the kernel puts an Ethernet frame at
+// offset 66 of its slot (TPACKET_ALIGN(tpacket2_hdr + sockaddr_ll + 16) - 14)
+// and truncates what does not fit; the PMD refuses a slot whose data part
+// (slot - 32) is larger than an mbuf's data room.
+constexpr std::uint32_t kTpacketFrameOffset = 66;
+constexpr std::uint32_t kTpacketSlotOverhead = 32;
+constexpr std::uint32_t kAfPacketStandardFrame = 2048;   // the PMD's default slot
+constexpr std::uint32_t kAfPacketFrames = 4096;          // per queue and direction at 2 KiB (8 MiB)
+constexpr std::uint32_t kAfPacketMinJumboFrames = 1024;  // larger slots: at least this many
+constexpr std::uint32_t kStandardMbufs = 32767;
+constexpr std::uint32_t kMinMbufs = 8191;
+constexpr std::uint64_t kPoolBudget = 80ULL << 20;
+
+constexpr std::uint32_t round_up(std::uint32_t value, std::uint32_t to) { return (value + to - 1) / to * to; }
 
 }  // namespace
 
+FrameSizes frame_sizes(std::uint32_t mtu, std::uint32_t page_size) {
+  FrameSizes s;
+  s.mtu = mtu;
+  s.max_frame = mtu + 14 + 4;
+  s.af_packet_frame_size = std::max(kAfPacketStandardFrame, round_up(kTpacketFrameOffset + s.max_frame, 1024));
+  // The PMD addresses slot i at i * framesz, so a block must hold whole slots
+  // with nothing left over (the kernel starts every block afresh): the
+  // smallest multiple of the slot that is a multiple of the page (at most 4
+  // slots, the slot being a multiple of 1 KiB).
+  std::uint32_t block = s.af_packet_frame_size;
+  while (block % page_size != 0) block += s.af_packet_frame_size;
+  s.af_packet_block_size = block;
+  const std::uint32_t per_block = block / s.af_packet_frame_size;
+  const std::uint32_t want =
+      s.af_packet_frame_size == kAfPacketStandardFrame
+          ? kAfPacketFrames
+          : std::max(kAfPacketMinJumboFrames, kAfPacketFrames * kAfPacketStandardFrame / s.af_packet_frame_size);
+  s.af_packet_frame_count = round_up(want, per_block);
+  const std::uint32_t data_room = std::max<std::uint32_t>(
+      RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + s.af_packet_frame_size - kTpacketSlotOverhead);
+  s.mbuf_data_room = static_cast<std::uint16_t>(data_room);
+  // About the memory of 32767 standard mbufs (~80 MB), as 2^n - 1 (mempool's
+  // best size), but at least 8191: enough for a PCI port's RX and TX rings
+  // (1024 each per worker) plus the per-lcore caches.
+  std::uint32_t mbufs = kStandardMbufs;
+  while (mbufs > kMinMbufs && std::uint64_t{mbufs} * data_room > kPoolBudget) {
+    mbufs = (mbufs - 1) / 2;
+  }
+  s.mbufs = mbufs;
+  s.af_xdp_capable = mtu <= kAfXdpMaxMtu;
+  return s;
+}
+
+std::uint32_t interface_mtu(const std::string& iface) {
+  std::ifstream in("/sys/class/net/" + iface + "/mtu");
+  std::uint32_t value = 0;
+  return in >> value ? value : 0;
+}
+
+Result<std::uint32_t> underlay_mtu(const Config& config) {
+  if (config.uplink_kind == UplinkKind::kPci) {
+    return config.uplink_mtu != 0 ? config.uplink_mtu : 1500U;
+  }
+  const std::uint32_t kernel = interface_mtu(config.uplink);
+  if (kernel == 0) {
+    return make_error("uplink {}: cannot read its MTU from /sys/class/net/{}/mtu", config.uplink, config.uplink);
+  }
+  if (kernel > kMaxUplinkMtu) {
+    // Frames up to the interface's MTU can arrive, and buffers are sized for them.
+    return make_error("uplink {}: MTU {} is above {}, the largest the data plane handles (ip link set {} mtu 9000)",
+                      config.uplink, kernel, kMaxUplinkMtu, config.uplink);
+  }
+  if (config.uplink_mtu > kernel) {
+    return make_error("--uplink-mtu {} is above uplink {}'s MTU {}: raise it first (ip link set {} mtu {})",
+                      config.uplink_mtu, config.uplink, kernel, config.uplink, config.uplink_mtu);
+  }
+  const std::uint32_t mtu = config.uplink_mtu != 0 ? config.uplink_mtu : kernel;
+  if (mtu < kMinUplinkMtu || mtu > kMaxUplinkMtu) {
+    return make_error("uplink {}: MTU {} is outside {}..{} (set --uplink-mtu)", config.uplink, mtu, kMinUplinkMtu,
+                      kMaxUplinkMtu);
+  }
+  return mtu;
+}
+
 bool interface_exists(const std::string& iface) { return if_nametoindex(iface.c_str()) != 0; }
 
-Result<rte_mempool*> create_packet_pool(const Config& config) {
-  rte_mempool* pool = rte_pktmbuf_pool_create("ferry_pkts", config.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                              static_cast<int>(rte_socket_id()));
+Result<rte_mempool*> create_packet_pool(const Config& config, const FrameSizes& sizes) {
+  const std::uint32_t mbufs = config.mbufs != 0 ? config.mbufs : sizes.mbufs;
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("ferry_pkts", mbufs, 256, 0, sizes.mbuf_data_room, static_cast<int>(rte_socket_id()));
   if (pool == nullptr) {
-    return make_error("cannot create the packet pool ({} mbufs): {}{}", config.mbufs, rte_strerror(rte_errno),
+    return make_error("cannot create the packet pool ({} mbufs of {} bytes): {}{}", mbufs, sizes.mbuf_data_room,
+                      rte_strerror(rte_errno),
                       config.no_huge ? " (raise --memory-mb or lower --mbufs)" : " (reserve more hugepages)");
   }
   return pool;
 }
 
-Result<void> PortSetup::configure(PortId port, bool rss, bool promiscuous) {
+Result<void> PortSetup::configure(PortId port, bool rss, bool promiscuous, std::uint32_t mtu) {
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
     return make_sys_error(-rc, "port {}: rte_eth_dev_info_get", port);
@@ -45,6 +126,20 @@ Result<void> PortSetup::configure(PortId port, bool rss, bool promiscuous) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf =
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+  }
+  if (mtu != 0) {
+    // A port whose MTU DPDK sets (PCI). The pool's mbufs hold a whole frame;
+    // should the NIC still split one (receive buffers smaller than the data
+    // room), the pipeline makes chains contiguous on ingress.
+    if (mtu > info.max_mtu) {
+      return make_error("port {} ({}): MTU {} is above its maximum {} (lower --uplink-mtu)", port, info.driver_name,
+                        mtu, info.max_mtu);
+    }
+    conf.rxmode.mtu = mtu;
+    const std::uint32_t room = sizes_.mbuf_data_room - RTE_PKTMBUF_HEADROOM;
+    if (sizes_.max_frame > room && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0) {
+      conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    }
   }
   if (int rc = rte_eth_dev_configure(port, queues_, queues_, &conf); rc != 0) {
     return make_sys_error(-rc, "port {}: rte_eth_dev_configure", port);
@@ -78,14 +173,26 @@ Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDri
     return make_error("interface '{}' does not exist in this network namespace", iface);
   }
   const bool xdp = driver == PortDriver::kAfXdp;
+  if (xdp && !sizes_.af_xdp_capable) {
+    return make_error("af_xdp cannot carry MTU {} frames (at most {}: one 4 KiB XDP frame); use af_packet", sizes_.mtu,
+                      kAfXdpMaxMtu);
+  }
+  // A kernel interface with a larger MTU than the buffers could hand us
+  // truncated frames (af_packet cuts what does not fit its slot).
+  if (const std::uint32_t mtu = interface_mtu(iface); mtu > sizes_.mtu) {
+    return make_error("interface {} has MTU {}, above the underlay MTU {} the data plane's buffers are sized for",
+                      iface, mtu, sizes_.mtu);
+  }
   OpenedPort port;
   port.driver = xdp ? "af_xdp" : "af_packet";
   port.devname = fmt::format("{}{}", xdp ? "net_af_xdp" : "net_af_packet", next_vdev_++);
-  // af_packet: a deeper kernel ring than the PMD's default 512 frames, so a
-  // worker that was asleep or preempted for a moment does not cost frames.
+  // af_packet: slots sized for the MTU, and a deeper ring than the PMD's
+  // default 512 frames, so a worker that was asleep or preempted for a
+  // moment does not cost frames. Each queue is a socket of one fanout group.
   const std::string devargs =
       xdp ? fmt::format("{},iface={},queue_count={}", port.devname, iface, queues_)
-          : fmt::format("{},iface={},qpairs={},framecnt={}", port.devname, iface, queues_, kAfPacketFrames);
+          : fmt::format("{},iface={},qpairs={},framesz={},blocksz={},framecnt={}", port.devname, iface, queues_,
+                        sizes_.af_packet_frame_size, sizes_.af_packet_block_size, sizes_.af_packet_frame_count);
   if (int rc = rte_dev_probe(devargs.c_str()); rc != 0) {
     return make_sys_error(-rc, "attach {} as {}", iface, devargs);
   }
@@ -93,7 +200,7 @@ Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDri
     rte_eal_hotplug_remove("vdev", port.devname.c_str());
     return make_sys_error(-rc, "attach {}: no ethdev named {} after probing", iface, port.devname);
   }
-  if (auto configured = configure(port.id, false, promiscuous); !configured) {
+  if (auto configured = configure(port.id, false, promiscuous, 0); !configured) {
     detach(port);
     return configured.error().wrap(fmt::format("attach {} ({})", iface, port.driver));
   }
@@ -128,7 +235,7 @@ Result<OpenedPort> PortSetup::open_uplink(const Config& config) {
     rte_eth_dev_info info{};
     rte_eth_dev_info_get(port.id, &info);
     port.driver = info.driver_name != nullptr ? info.driver_name : "pci";
-    if (auto configured = configure(port.id, true, false); !configured) {
+    if (auto configured = configure(port.id, true, false, sizes_.mtu); !configured) {
       return configured.error().wrap("uplink " + config.uplink);
     }
     return port;
@@ -136,7 +243,10 @@ Result<OpenedPort> PortSetup::open_uplink(const Config& config) {
   if (!interface_exists(config.uplink)) {
     return make_error("uplink interface '{}' does not exist in this network namespace", config.uplink);
   }
-  if (config.uplink_driver != PortDriver::kAfPacket) {
+  if (config.uplink_driver == PortDriver::kAuto && !sizes_.af_xdp_capable) {
+    spdlog::info("uplink {}: MTU {} is above af_xdp's {} (one 4 KiB XDP frame per packet): using af_packet",
+                 config.uplink, sizes_.mtu, kAfXdpMaxMtu);
+  } else if (config.uplink_driver != PortDriver::kAfPacket) {
     auto xdp = attach_interface(config.uplink, PortDriver::kAfXdp, false);
     if (xdp || config.uplink_driver == PortDriver::kAfXdp) {
       return xdp;
@@ -166,18 +276,6 @@ MacAddr PortSetup::mac(PortId port) {
   MacAddr mac;
   std::copy(std::begin(addr.addr_bytes), std::end(addr.addr_bytes), mac.bytes.begin());
   return mac;
-}
-
-std::uint32_t PortSetup::mtu(const OpenedPort& port, const Config& config) {
-  if (config.uplink_kind == UplinkKind::kInterface) {
-    std::ifstream in("/sys/class/net/" + config.uplink + "/mtu");
-    std::uint32_t value = 0;
-    if (in >> value && value >= 576) {
-      return value;
-    }
-  }
-  std::uint16_t value = 0;
-  return rte_eth_dev_get_mtu(port.id, &value) == 0 && value >= 576 ? value : 1500;
 }
 
 }  // namespace ferry::dataplane::app

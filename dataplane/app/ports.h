@@ -4,6 +4,12 @@
 //
 // Every port gets one RX and one TX queue per worker: worker w polls RX
 // queue w of every port and transmits on TX queue w, so no queue is shared.
+//
+// Buffer sizes follow the underlay MTU (FrameSizes): one pool feeds every
+// port and af_packet cannot spread a frame over several mbufs, so one mbuf
+// holds the largest frame any port can deliver; af_packet's socket rings get
+// frames of that size; af_xdp is only used where its frames fit (see
+// kAfXdpMaxMtu).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +23,36 @@ struct rte_mempool;
 
 namespace ferry::dataplane::app {
 
+// The largest MTU af_xdp carries here: veth's native XDP refuses to attach
+// above 3506 ("Peer MTU is too large to set XDP": one 4 KiB page minus XDP
+// headroom and skb_shared_info), and DPDK 22.11's af_xdp PMD receives every
+// frame into a single 4 KiB UMEM chunk anyway (no multi-buffer).
+inline constexpr std::uint32_t kAfXdpMaxMtu = 3506;
+
+// Buffer geometry for an underlay MTU.
+struct FrameSizes {
+  std::uint32_t mtu = 1500;                 // the largest IPv4 MTU any port carries (the uplink's)
+  std::uint32_t max_frame = 0;              // mtu + Ethernet header + one VLAN tag of slack
+  std::uint16_t mbuf_data_room = 0;         // data room of the pool's mbufs, headroom included
+  std::uint32_t mbufs = 0;                  // default pool size (about the same memory at any MTU)
+  std::uint32_t af_packet_frame_size = 0;   // af_packet "framesz": ring slot, tpacket header included
+  std::uint32_t af_packet_block_size = 0;   // "blocksz": whole slots and whole pages
+  std::uint32_t af_packet_frame_count = 0;  // "framecnt" per queue and direction (whole blocks)
+  bool af_xdp_capable = true;               // mtu <= kAfXdpMaxMtu
+
+  [[nodiscard]] bool jumbo() const { return mtu > 1500; }
+};
+
+// The geometry for `mtu` (576..9216) with `page_size`-byte pages.
+FrameSizes frame_sizes(std::uint32_t mtu, std::uint32_t page_size = 4096);
+
+// The underlay MTU to use: --uplink-mtu, else the kernel interface's MTU, else
+// 1500 (PCI). An --uplink-mtu above the interface's MTU is an error.
+Result<std::uint32_t> underlay_mtu(const Config& config);
+
+// Kernel MTU of an interface (sysfs), 0 when unknown.
+std::uint32_t interface_mtu(const std::string& iface);
+
 struct OpenedPort {
   PortId id = kInvalidPort;
   std::string devname;  // vdev name ("net_af_packet3") or PCI address
@@ -29,7 +65,8 @@ struct PortCounters {
 
 class PortSetup {
  public:
-  PortSetup(rte_mempool* pool, std::uint16_t queues) : pool_(pool), queues_(queues) {}
+  PortSetup(rte_mempool* pool, std::uint16_t queues, const FrameSizes& sizes)
+      : pool_(pool), queues_(queues), sizes_(sizes) {}
 
   // The uplink as configured: PCI port, or af_xdp (falling back to af_packet
   // when af_xdp cannot start and the driver is kAuto).
@@ -44,22 +81,23 @@ class PortSetup {
   [[nodiscard]] static PortCounters counters(PortId port);
   [[nodiscard]] static bool link_up(PortId port);
   [[nodiscard]] static MacAddr mac(PortId port);
-  // Kernel MTU of `iface` (sysfs), or of the ethdev for a PCI port.
-  [[nodiscard]] static std::uint32_t mtu(const OpenedPort& port, const Config& config);
-
   [[nodiscard]] std::uint16_t queues() const { return queues_; }
+  [[nodiscard]] const FrameSizes& sizes() const { return sizes_; }
 
  private:
-  Result<void> configure(PortId port, bool rss, bool promiscuous);
+  // `mtu`: set on the port (PCI); 0 leaves a kernel interface's MTU alone.
+  Result<void> configure(PortId port, bool rss, bool promiscuous, std::uint32_t mtu);
 
   rte_mempool* pool_;
   std::uint16_t queues_;
+  FrameSizes sizes_;
   std::uint32_t next_vdev_ = 0;  // vdev names must be unique while attached
 };
 
 // Creates the mbuf pool every port receives into (also used for flood
-// copies and control-thread frames).
-Result<rte_mempool*> create_packet_pool(const Config& config);
+// copies and control-thread frames): --mbufs (or sizes.mbufs) mbufs of
+// sizes.mbuf_data_room bytes.
+Result<rte_mempool*> create_packet_pool(const Config& config, const FrameSizes& sizes);
 
 // True when `iface` exists in this network namespace.
 bool interface_exists(const std::string& iface);

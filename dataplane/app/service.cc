@@ -160,8 +160,12 @@ v1::Reply Service::on(const dp_api::PortAddCmd& cmd) {
   }
   auto opened = ports_.attach(cmd.iface, driver);
   if (!opened) {
-    const bool missing = opened.error().message.find("does not exist") != std::string::npos;
-    return reply(missing ? v1::STATUS_NOT_FOUND : v1::STATUS_INTERNAL, opened.error().message);
+    const auto& message = opened.error().message;
+    if (message.find("does not exist") != std::string::npos) {
+      return reply(v1::STATUS_NOT_FOUND, message);
+    }
+    const bool unfit = message.find("MTU") != std::string::npos;  // interface or driver unfit for the MTU
+    return reply(unfit ? v1::STATUS_FAILED_PRECONDITION : v1::STATUS_INTERNAL, message);
   }
   EndpointPort record;
   record.port = opened->id;
@@ -423,6 +427,8 @@ v1::Reply Service::on(const dp_api::HealthCmd&) {
   h->set_ports(static_cast<std::uint32_t>(endpoints_.size()));
   h->set_networks(static_cast<std::uint32_t>(pipeline_.tables().networks().size()));
   h->set_pid(static_cast<std::uint32_t>(getpid()));
+  h->set_underlay_mtu(identity_.underlay_mtu);
+  h->set_endpoint_mtu(identity_.underlay_mtu - static_cast<std::uint32_t>(kEncapHeaderSize));
   return out;
 }
 

@@ -44,6 +44,7 @@ struct Identity {
   std::uint64_t start_time_unix_ms = 0;
   std::chrono::steady_clock::time_point started;
   OpenedPort uplink;
+  std::uint32_t underlay_mtu = 1500;  // the pipeline's; endpoints get this - 50
 };
 
 class Service {

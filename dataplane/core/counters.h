@@ -28,6 +28,7 @@ namespace ferry::dataplane {
   X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                          \
   X(Count, injected, "frames from the control thread sent on the uplink")                                          \
   X(Count, tx, "frames accepted by a TX queue")                                                                    \
+  X(Count, linearized, "multi-segment frames (scattered RX) made contiguous on ingress")                           \
   X(Drop, truncated, "frame too short for the headers it claims (outer or inner)")                                 \
   X(Drop, bad_ip_header, "outer IPv4 header malformed (version, IHL, total length)")                               \
   X(Drop, bad_ip_checksum, "outer IPv4 header checksum wrong")                                                     \
@@ -51,7 +52,8 @@ namespace ferry::dataplane {
   X(Drop, vtep_unresolved, "frame (or flood copy) to a remote VTEP whose next-hop MAC is not resolved yet")        \
   X(Drop, mtu_exceeded, "frame (or flood copy) larger than the underlay MTU once encapsulated (never fragmented)") \
   X(Drop, no_headroom, "mbuf without the 50 bytes of headroom encapsulation needs")                                \
-  X(Drop, no_mbuf, "mempool empty while copying a frame for flooding")                                             \
+  X(Drop, no_mbuf, "mempool empty while copying a frame (flooding, linearizing)")                                  \
+  X(Drop, chain_too_long, "multi-segment frame larger than one mbuf of the pool: cannot be made contiguous")       \
   X(Drop, tx_full, "frames a TX queue did not accept")
 
 enum class Counter : std::uint16_t {
@@ -60,11 +62,13 @@ enum class Counter : std::uint16_t {
 #undef FERRY_DP_X
 };
 
-inline constexpr std::size_t kCounterCount = 0
-#define FERRY_DP_X(kind, name, help) +1
+// Every counter in list order; its size is the count, so the two cannot drift.
+inline constexpr auto kAllCounters = std::to_array<Counter>({
+#define FERRY_DP_X(kind, name, help) Counter::name,
     FERRY_DP_COUNTERS(FERRY_DP_X)
 #undef FERRY_DP_X
-    ;
+});
+inline constexpr std::size_t kCounterCount = kAllCounters.size();
 
 enum class CounterKind : std::uint8_t { Count, Drop };
 

@@ -314,6 +314,48 @@ struct Pipeline::Burst {
     }
   }
 
+  // Frames are parsed, encapsulated and sent as one contiguous segment (the
+  // af_xdp PMD, for one, transmits only the first). A chain (a NIC that
+  // scattered a frame over several receive buffers) is joined here: in place
+  // when its first segment has the room, else copied into one mbuf of the
+  // pool. Returns the contiguous frame, or nullptr (dropped and counted).
+  rte_mbuf* contiguous(rte_mbuf* m) {
+    if (rte_pktmbuf_linearize(m) == 0) {
+      count(Counter::linearized);
+      return m;
+    }
+    rte_mempool* pool = ctx.copy_pool_;
+    if (rte_pktmbuf_pkt_len(m) > static_cast<std::uint32_t>(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM)) {
+      drop(m, Counter::chain_too_long);
+      return nullptr;
+    }
+    rte_mbuf* copy = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+    if (copy == nullptr) {
+      drop(m, Counter::no_mbuf);
+      return nullptr;
+    }
+    rte_pktmbuf_free(m);
+    count(Counter::linearized);
+    return copy;
+  }
+
+  // Prefetches every frame, sums its bytes and makes chains contiguous
+  // (dropping those that cannot be); returns the frames left, in order.
+  std::uint16_t prepare(rte_mbuf** pkts, std::uint16_t n, std::uint64_t& bytes) {
+    std::uint16_t kept = 0;
+    for (std::uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      bytes += rte_pktmbuf_pkt_len(m);
+      if (m->nb_segs != 1) [[unlikely]] {
+        m = contiguous(m);
+        if (m == nullptr) continue;
+      }
+      rte_prefetch0(rte_pktmbuf_mtod(m, void*));
+      pkts[kept++] = m;
+    }
+    return kept;
+  }
+
   // Source port for a frame.
   std::uint16_t src_port(const std::uint8_t* frame, std::uint32_t len) const {
     const std::uint32_t h = inner_flow_hash(frame, len);
@@ -426,14 +468,11 @@ struct Pipeline::Burst {
   // ---- endpoint ingress
   void endpoint(PortId port, rte_mbuf** pkts, std::uint16_t n) {
     count(Counter::rx_endpoint, n);
+    count_port(port, PortCounter::rx_packets, n);
     // Start fetching every frame's first cache line now; the burst's
     // classification below reaches them a few hundred cycles later.
     std::uint64_t rx_bytes = 0;
-    for (std::uint16_t i = 0; i < n; ++i) {
-      rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-      rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-    }
-    count_port(port, PortCounter::rx_packets, n);
+    n = prepare(pkts, n, rx_bytes);
     count_port(port, PortCounter::rx_bytes, rx_bytes);
 
     const PortRecord* pr = t.port(port);
@@ -596,13 +635,10 @@ struct Pipeline::Burst {
   // ---- uplink ingress
   void uplink(rte_mbuf** pkts, std::uint16_t n) {
     count(Counter::rx_uplink, n);
-    std::uint64_t rx_bytes = 0;
-    for (std::uint16_t i = 0; i < n; ++i) {
-      rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-      rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-    }
     const PortId uplink_port = p.config_.uplink_port;
     count_port(uplink_port, PortCounter::rx_packets, n);
+    std::uint64_t rx_bytes = 0;
+    n = prepare(pkts, n, rx_bytes);
     count_port(uplink_port, PortCounter::rx_bytes, rx_bytes);
 
     const std::uint64_t our_mac = p.config_.underlay.uplink_mac.to_u64();
@@ -757,8 +793,9 @@ struct Pipeline::Burst {
       const std::uint32_t ihl = (ip[0] & 0x0fu) * 4;
       const std::uint32_t inner_len = load_be16(ip + ihl + 4) - 16u;
       rte_pktmbuf_adj(m, static_cast<std::uint16_t>(kEthSize + ihl + 16));
-      if (rte_pktmbuf_pkt_len(m) > inner_len)
+      if (rte_pktmbuf_pkt_len(m) > inner_len) {
         rte_pktmbuf_trim(m, static_cast<std::uint16_t>(rte_pktmbuf_pkt_len(m) - inner_len));
+      }
       count(Counter::decap);
       count_net(net->slot, NetCounter::decap);
       const std::uint64_t dst = load_mac(rte_pktmbuf_mtod(m, const std::uint8_t*));

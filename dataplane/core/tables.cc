@@ -173,8 +173,9 @@ Result<std::unique_ptr<Tables>> Tables::create(const TablesConfig& config, const
   const std::size_t rcu_size = rte_rcu_qsbr_get_memsize(config.max_workers);
   t->rcu_ =
       static_cast<rte_rcu_qsbr*>(rte_zmalloc_socket("ferry_rcu", rcu_size, RTE_CACHE_LINE_SIZE, config.socket_id));
-  if (t->rcu_ == nullptr)
+  if (t->rcu_ == nullptr) {
     return make_error("cannot allocate the RCU variable ({} bytes): out of DPDK memory", rcu_size);
+  }
   if (rte_rcu_qsbr_init(t->rcu_, config.max_workers) != 0) {
     return make_sys_error(rte_errno, "rte_rcu_qsbr_init");
   }

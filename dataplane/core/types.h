@@ -63,6 +63,7 @@ struct Ipv4Addr {
   [[nodiscard]] std::string to_string() const;
 
   friend constexpr bool operator==(const Ipv4Addr&, const Ipv4Addr&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
   friend constexpr auto operator<=>(const Ipv4Addr&, const Ipv4Addr&) = default;
 };
 

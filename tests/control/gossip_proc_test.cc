@@ -14,11 +14,13 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -112,7 +114,7 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds lim
 class GossipProcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* exe = std::getenv("FERRY_GOSSIP_NODE");
+    const char* exe = std::getenv("FERRY_GOSSIP_NODE");  // NOLINT(concurrency-mt-unsafe): no thread sets the env
     if (exe == nullptr) GTEST_SKIP() << "FERRY_GOSSIP_NODE not set";
     exe_ = exe;
     // A loopback /24 unique to this test process: 127.<a>.<b>.x.
@@ -124,7 +126,8 @@ class GossipProcTest : public ::testing::Test {
   }
   void TearDown() override {
     procs_.clear();
-    std::system(fmt::format("rm -rf '{}'", dir_).c_str());
+    std::error_code ec;  // best effort: a leftover temp directory is not a test failure
+    std::filesystem::remove_all(dir_, ec);
   }
 
   std::string write_key(const std::string& path, const Key& key) {
@@ -151,7 +154,7 @@ class GossipProcTest : public ::testing::Test {
                                      "--network-sync-ms",
                                      "5000"};
     if (seed) {
-      args.push_back("--seeds");
+      args.emplace_back("--seeds");
       args.push_back(addr(0));
     }
     procs_.push_back(std::make_unique<Proc>(exe_, args));

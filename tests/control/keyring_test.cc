@@ -176,6 +176,7 @@ TEST(Envelope, ReplayIsDropped) {
   Pair p(Keyring::generate());
   std::string out;
   std::vector<std::string> sent;
+  sent.reserve(10);
   for (int i = 0; i < 10; ++i) sent.push_back(p.sender.seal(Channel::kDatagram, std::to_string(i), kNow));
   // Out of order is fine; each exactly once.
   for (int i : {3, 1, 0, 9, 2, 8, 4, 5, 7, 6}) {
@@ -216,8 +217,9 @@ TEST(Envelope, KeyRotationWithoutDowntime) {
   const Key old_key = Keyring::generate(), new_key = Keyring::generate();
   std::vector<Keyring> rings(3, ring_of({old_key}));
   std::vector<std::unique_ptr<Envelope>> env;
-  for (std::size_t i = 0; i < rings.size(); ++i)
+  for (std::size_t i = 0; i < rings.size(); ++i) {
     env.push_back(std::make_unique<Envelope>(rings[i], EnvelopeConfig{}, i + 1));
+  }
   auto all_talk = [&](const char* step) {
     std::string out;
     for (std::size_t a = 0; a < env.size(); ++a) {

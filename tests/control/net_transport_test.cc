@@ -126,8 +126,9 @@ TEST(NetTransport, CapturedDatagramReplayedIsDropped) {
   to_b.sin_family = AF_INET;
   to_b.sin_port = htons(7946);
   ::inet_pton(AF_INET, ip(11).c_str(), &to_b.sin_addr);
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     ::sendto(spy, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
+  }
   ::close(spy);
   ASSERT_TRUE(pump(
       {b.t.get()}, [&] { return b.t->envelope_stats().drops[static_cast<std::size_t>(EnvelopeDrop::kReplay)] == 2; },

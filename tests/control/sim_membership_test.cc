@@ -16,6 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 uint64_t test_seed(uint64_t fallback) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tests read the environment before any thread exists
   if (const char* s = std::getenv("FERRY_SIM_SEED")) return std::strtoull(s, nullptr, 0);
   return fallback;
 }

@@ -84,8 +84,9 @@ TablesConfig fast_tables() {
 
 std::string dump(const View& v) {
   std::string out;
-  for (const auto& [k, ver] : v)
+  for (const auto& [k, ver] : v) {
     out += fmt::format("  {}/{}/{} = {} @{} {}\n", k.network, k.table, k.key, ver.value, ver.lamport, ver.owner);
+  }
   return out;
 }
 
@@ -469,8 +470,9 @@ TEST(SimTables, SameSeedSameResult) {
     t.join_all();
     for (std::size_t i = 0; i < t.size(); ++i) EXPECT_TRUE(t.db(i).join_network("n"));
     t.sim().run_for(1s);
-    for (std::size_t i = 0; i < t.size(); ++i)
+    for (std::size_t i = 0; i < t.size(); ++i) {
       EXPECT_TRUE(t.db(i).put("n", "t", fmt::format("k{}", i % 7), fmt::format("{}", i)));
+    }
     t.sim().run_for(5s);
     std::vector<std::uint64_t> out;
     for (std::size_t i = 0; i < t.size(); ++i) {

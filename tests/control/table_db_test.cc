@@ -216,6 +216,13 @@ TEST(EndpointRecord, RoundTripAndValidation) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, *r);
   EXPECT_FALSE(EndpointRecord::from_strings("n", "e", "02:42:0a:00:00", "", "", "1.2.3.4", ""));
+  for (const char* bad : {"02:42:0a:00:00:0g", "02-42-0a-00-00-02", "02:42:0a:00:00:02:", "2:42:0a:00:00:002",
+                          "+2:42:0a:00:00:02", "02:42:0a:00:00:2 "}) {
+    EXPECT_FALSE(EndpointRecord::from_strings("n", "e", bad, "", "", "1.2.3.4", "")) << bad;
+  }
+  auto upper = EndpointRecord::from_strings("n", "e", "02:42:0A:FF:00:02", "", "", "1.2.3.4", "");
+  ASSERT_TRUE(upper) << upper.error().message;
+  EXPECT_EQ(upper->mac_string(), "02:42:0a:ff:00:02");
   EXPECT_FALSE(EndpointRecord::from_strings("n", "e", "02:42:0a:00:00:02", "10.0.0.2/33", "", "1.2.3.4", ""));
   EXPECT_FALSE(EndpointRecord::from_strings("n", "e", "02:42:0a:00:00:02", "", "", "not-an-ip", ""));
   EXPECT_FALSE(EndpointRecord::decode("garbage\xff"));

@@ -40,6 +40,8 @@ void add_health(CLI::App& dp, Options& options, Runner& runner) {
                            {"ports", h.ports()},
                            {"networks", h.networks()},
                            {"pid", h.pid()},
+                           {"underlay_mtu", h.underlay_mtu()},
+                           {"endpoint_mtu", h.endpoint_mtu()},
                            {"version", v.software()},
                            {"api_version", v.api_version()},
                            {"dpdk", v.dpdk()}};
@@ -55,6 +57,8 @@ void add_health(CLI::App& dp, Options& options, Runner& runner) {
           {"uplink", h.uplink() + " (" + h.uplink_driver() + ", link " + (h.uplink_link_up() ? "up" : "down") + ")"});
       table.add_row({"vtep-ip", h.vtep_ip()});
       table.add_row({"gateway", h.gateway().empty() ? "-" : h.gateway()});
+      table.add_row(
+          {"mtu", std::to_string(h.underlay_mtu()) + " underlay, " + std::to_string(h.endpoint_mtu()) + " endpoints"});
       table.add_row({"workers", std::to_string(h.workers())});
       table.add_row({"networks", std::to_string(h.networks())});
       table.add_row({"ports", std::to_string(h.ports())});

@@ -10,6 +10,7 @@ namespace {
 Result<ParsedArgs> parse(std::vector<std::string> args) {
   args.insert(args.begin(), "ferry-dataplane");
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const auto& a : args) argv.push_back(a.c_str());
   return parse_args(static_cast<int>(argv.size()), argv.data());
 }
@@ -36,6 +37,8 @@ TEST(Config, MinimalFlagsGiveDefaults) {
   EXPECT_EQ(c.idle_sleep_us, 100U);
   EXPECT_EQ(c.endpoint_driver, PortDriver::kAfPacket);
   EXPECT_FALSE(c.no_huge);
+  EXPECT_EQ(c.uplink_mtu, 0U);  // from the interface
+  EXPECT_EQ(c.mbufs, 0U);       // sized from the MTU
   EXPECT_TRUE(c.eal_args.empty());
 }
 
@@ -102,6 +105,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{with({"--no-huge", "--uplink-driver", "af_xdp"}), "hugepages"},
         BadCase{with({"--no-huge", "--endpoint-driver", "af_xdp"}), "hugepages"},
         BadCase{with({"--endpoint-driver", "tap"}), "af_packet"}, BadCase{with({"--uplink-driver", "pcap"}), "af_xdp"},
+        BadCase{with({"--uplink-mtu", "9217"}), "576..9216"}, BadCase{with({"--uplink-mtu", "500"}), "uplink-mtu"},
+        BadCase{with({"--mbufs", "100"}), "1023"},
         BadCase{{"--uplink", "a,b", "--vtep-ip", "10.0.0.1/24", "--api", "ipc:///tmp/a"}, "interface name"},
         BadCase{{"--uplink", "0000:3b:00.0", "--uplink-driver", "af_xdp", "--vtep-ip", "10.0.0.1/24", "--api",
                  "ipc:///tmp/a"},

@@ -29,6 +29,7 @@ Result<std::unique_ptr<Background>> Background::start(const std::vector<std::str
   }
   std::vector<char*> args;
   std::vector<std::string> copy(argv);
+  args.reserve(copy.size() + 1);
   for (auto& a : copy) args.push_back(a.data());
   args.push_back(nullptr);
   const pid_t pid = fork();
@@ -158,7 +159,7 @@ harness::CommandResult DataplaneTest::exec(const std::string& ns, const std::vec
 }
 
 Container DataplaneTest::add_container(const std::string& name, int host, const std::string& iface,
-                                       const std::string& mac, const std::string& ip) {
+                                       const std::string& mac, const std::string& ip, unsigned mtu, unsigned host_mtu) {
   Container c;
   auto ns = topo_->add_container(name);
   EXPECT_TRUE(ns) << ns.error().message;
@@ -170,10 +171,10 @@ Container DataplaneTest::add_container(const std::string& name, int host, const 
   const std::string h = topo_->host(host);
   const std::vector<std::vector<std::string>> steps{
       {"ip", "-n", h, "link", "add", iface, "type", "veth", "peer", "name", "eth0", "netns", c.ns},
-      {"ip", "-n", h, "link", "set", iface, "mtu", "1500", "up"},
+      {"ip", "-n", h, "link", "set", iface, "mtu", std::to_string(host_mtu != 0 ? host_mtu : mtu + 50), "up"},
       {"ip", "netns", "exec", h, "sysctl", "-qw", "net.ipv6.conf." + iface + ".disable_ipv6=1"},
       {"ip", "netns", "exec", c.ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"},
-      {"ip", "-n", c.ns, "link", "set", "eth0", "address", mac, "mtu", "1450", "up"},
+      {"ip", "-n", c.ns, "link", "set", "eth0", "address", mac, "mtu", std::to_string(mtu), "up"},
       {"ip", "-n", c.ns, "addr", "add", ip + "/24", "dev", "eth0"},
       // FACTS.md: TCP through a userspace forwarder needs complete checksums.
       {"ip", "netns", "exec", c.ns, "ethtool", "-K", "eth0", "tx", "off"},
@@ -200,7 +201,7 @@ void DataplaneTest::program(int host, std::uint32_t vni, const Container& local,
   }
 }
 
-double DataplaneTest::iperf(const Container& client, const Container& server, int seconds, bool reverse) {
+double DataplaneTest::iperf(const Container& client, const Container& server, int seconds, bool reverse, int streams) {
   const std::string server_log = "/tmp/ferry-test-" + topo_->prefix() + "-iperf3-server.log";
   logs_.push_back(server_log);
   auto srv = Background::start({"ip", "netns", "exec", server.ns, "iperf3", "-s", "-1", "-p", "5201"}, server_log);
@@ -216,6 +217,10 @@ double DataplaneTest::iperf(const Container& client, const Container& server, in
   EXPECT_TRUE(listening) << (*srv)->log();
   std::vector<std::string> argv{"iperf3", "-c", server.ip, "-p", "5201", "-t", std::to_string(seconds), "-J"};
   if (reverse) argv.emplace_back("-R");
+  if (streams > 1) {
+    argv.emplace_back("-P");
+    argv.push_back(std::to_string(streams));
+  }
   auto r = exec(client.ns, argv, std::chrono::seconds(seconds + 20));
   (*srv)->stop();
   EXPECT_TRUE(r.succeeded()) << "iperf3 failed: " << r.output;
@@ -226,6 +231,22 @@ double DataplaneTest::iperf(const Container& client, const Container& server, in
     return 0;
   }
   return json["end"]["sum_received"]["bits_per_second"].get<double>();
+}
+
+nlohmann::json DataplaneTest::stats_json(int host) {
+  const auto r = ctl(host, {"stats", "--json"});
+  EXPECT_TRUE(r.succeeded()) << r.output;
+  auto json = nlohmann::json::parse(r.output, nullptr, false);
+  EXPECT_FALSE(json.is_discarded()) << r.output;
+  return json.is_discarded() ? nlohmann::json::object() : json;
+}
+
+nlohmann::json DataplaneTest::health_json(int host) {
+  const auto r = ctl(host, {"health", "--json"});
+  EXPECT_TRUE(r.succeeded()) << r.output;
+  auto json = nlohmann::json::parse(r.output, nullptr, false);
+  EXPECT_FALSE(json.is_discarded()) << r.output;
+  return json.is_discarded() ? nlohmann::json::object() : json;
 }
 
 std::uint64_t DataplaneTest::rx_packets(const Container& c) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -71,10 +72,11 @@ class DataplaneTest : public harness::TopologyTest {
   // Same, and fails the test unless it exits 0.
   void ctl_ok(int host, const std::vector<std::string>& args);
 
-  // A container namespace NAME on `host` with eth0 (MAC, IP/24, MTU 1450, TX
-  // checksum offload off) whose host end is `iface` in the host namespace.
+  // A container namespace NAME on `host` with eth0 (MAC, IP/24, MTU `mtu`,
+  // TX checksum offload off) whose host end is `iface` in the host namespace
+  // (MTU `host_mtu`; 0 = mtu + 50, the underlay MTU).
   Container add_container(const std::string& name, int host, const std::string& iface, const std::string& mac,
-                          const std::string& ip);
+                          const std::string& ip, unsigned mtu = 1450, unsigned host_mtu = 0);
 
   // Programs `host`'s data plane: port for `local`, and for every remote
   // container (on other hosts, same VNI) its MAC, neighbour entry and flood
@@ -85,8 +87,13 @@ class DataplaneTest : public harness::TopologyTest {
   harness::CommandResult exec(const std::string& ns, const std::vector<std::string>& argv,
                               std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-  // TCP throughput client -> server (iperf3, `seconds` long), bits/s; fails the test on error.
-  double iperf(const Container& client, const Container& server, int seconds, bool reverse);
+  // TCP throughput client -> server (iperf3, `seconds` long, `streams`
+  // parallel connections), bits/s; fails the test on error.
+  double iperf(const Container& client, const Container& server, int seconds, bool reverse, int streams = 1);
+
+  // `ferryctl dp stats --json` / `health --json` of a host, parsed (fails the test when it cannot).
+  nlohmann::json stats_json(int host);
+  nlohmann::json health_json(int host);
 
   // rx_packets of a container's eth0.
   std::uint64_t rx_packets(const Container& c);

@@ -31,6 +31,7 @@ class EalEnvironment : public ::testing::Environment {
                                   "--log-level=error",
                                   fmt::format("--file-prefix=ferry-svc-{}", getpid())};
     std::vector<char*> argv;
+    argv.reserve(args.size());
     for (auto& a : args) argv.push_back(a.data());
     g_eal_up = rte_eal_init(static_cast<int>(argv.size()), argv.data()) >= 0;
   }
@@ -227,8 +228,9 @@ TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {
   EXPECT_EQ(dumped.ports(0).iface(), "veth1");
   EXPECT_EQ(dumped.ports(0).ips(0), "10.0.0.1/24");
   bool local_entry = false;
-  for (const auto& f : dumped.fdb())
+  for (const auto& f : dumped.fdb()) {
     local_entry = local_entry || (f.iface() == "veth1" && f.mac() == "02:00:00:00:00:01");
+  }
   EXPECT_TRUE(local_entry);
 
   ports_.log.clear();

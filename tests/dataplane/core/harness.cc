@@ -6,6 +6,7 @@
 #include <rte_mempool.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -114,6 +115,25 @@ rte_mbuf* Harness::mbuf(const Bytes& frame) {
   return m;
 }
 
+rte_mbuf* Harness::chain(const Bytes& frame, std::size_t segment, bool packed) {
+  rte_mbuf* head = nullptr;
+  for (std::size_t at = 0; at < frame.size(); at += segment) {
+    const std::size_t size = std::min(segment, frame.size() - at);
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    if (m == nullptr) std::abort();
+    if (packed) m->data_off = static_cast<std::uint16_t>(m->buf_len - size);
+    char* d = rte_pktmbuf_append(m, static_cast<std::uint16_t>(size));
+    if (d == nullptr) std::abort();
+    std::memcpy(d, frame.data() + at, size);
+    if (head == nullptr) {
+      head = m;
+    } else if (rte_pktmbuf_chain(head, m) != 0) {
+      std::abort();
+    }
+  }
+  return head;
+}
+
 std::uint16_t Harness::capture(void* arg, PortId port, std::uint16_t /*queue*/, rte_mbuf** pkts, std::uint16_t n) {
   auto* h = static_cast<Harness*>(arg);
   const std::uint16_t accept = std::min(n, h->tx_accept);
@@ -122,7 +142,7 @@ std::uint16_t Harness::capture(void* arg, PortId port, std::uint16_t /*queue*/, 
     Bytes b(rte_pktmbuf_pkt_len(m));
     const void* data = rte_pktmbuf_read(m, 0, static_cast<std::uint32_t>(b.size()), b.data());
     if (data != b.data() && !b.empty()) std::memcpy(b.data(), data, b.size());
-    h->sent.push_back(Sent{port, std::move(b)});
+    h->sent.push_back(Sent{port, std::move(b), m->nb_segs});
     rte_pktmbuf_free(m);
   }
   return accept;
@@ -137,6 +157,7 @@ std::vector<Sent> Harness::take() {
 
 std::vector<Sent> Harness::from_uplink(const std::vector<Bytes>& frames) {
   std::vector<rte_mbuf*> pkts;
+  pkts.reserve(frames.size());
   for (const Bytes& f : frames) pkts.push_back(mbuf(f));
   pipeline_->process_uplink(*ctx_, pkts.data(), static_cast<std::uint16_t>(pkts.size()));
   return take();
@@ -144,6 +165,7 @@ std::vector<Sent> Harness::from_uplink(const std::vector<Bytes>& frames) {
 
 std::vector<Sent> Harness::from_endpoint(PortId port, const std::vector<Bytes>& frames) {
   std::vector<rte_mbuf*> pkts;
+  pkts.reserve(frames.size());
   for (const Bytes& f : frames) pkts.push_back(mbuf(f));
   pipeline_->process_endpoint(*ctx_, port, pkts.data(), static_cast<std::uint16_t>(pkts.size()));
   return take();

@@ -27,6 +27,7 @@ using Bytes = std::vector<std::uint8_t>;
 struct Sent {
   PortId port;
   Bytes bytes;
+  std::uint16_t segments = 1;  // mbufs in the chain that was sent
 };
 
 // Host A of the golden capture.
@@ -60,6 +61,12 @@ class Harness {
   void program_host_a();
 
   rte_mbuf* mbuf(const Bytes& frame);
+  // `frame` as a chain of mbufs holding `segment` bytes each (the last one the
+  // rest), as a NIC scattering a frame over receive buffers hands it over.
+  // `packed`: each segment's data ends at the end of its buffer, so the first
+  // one has no tailroom (cannot be linearized in place); else data starts at
+  // the usual headroom.
+  rte_mbuf* chain(const Bytes& frame, std::size_t segment, bool packed);
   // Feeds one frame (or a burst) and returns what was sent, in order.
   std::vector<Sent> from_uplink(const Bytes& frame);
   std::vector<Sent> from_endpoint(PortId port, const Bytes& frame);

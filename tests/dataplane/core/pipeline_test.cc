@@ -203,6 +203,106 @@ TEST(PipelineConfigTest, JumboUnderlay) {
   EXPECT_EQ(h.mbufs_in_use(), 0u);
 }
 
+// Scattered RX: a NIC whose receive buffers are smaller than a jumbo frame
+// hands over a chain; the pipeline makes it contiguous and the length fields
+// it writes count the whole chain.
+class JumboChainTest : public ::testing::Test {
+ protected:
+  static PipelineConfig jumbo() {
+    PipelineConfig c = Harness::default_config();
+    c.underlay_mtu = 9000;
+    return c;
+  }
+  void SetUp() override { h.program_host_a(); }
+  void TearDown() override { EXPECT_EQ(h.mbufs_in_use(), 0u) << "mbuf leak"; }
+  Harness h{jumbo(), 512};
+};
+
+void expect_jumbo_encap(const Sent& sent, const Bytes& inner) {
+  EXPECT_EQ(sent.port, kUplink);
+  EXPECT_EQ(sent.segments, 1u) << "sent as a chain";
+  const Bytes& o = sent.bytes;
+  ASSERT_EQ(o.size(), inner.size() + 50);
+  EXPECT_EQ(be16(o, 16), inner.size() + 36) << "IPv4 total length";
+  EXPECT_EQ(ip_checksum_fold(o.data() + 14, 20), 0xffff) << "IPv4 checksum";
+  EXPECT_EQ(be16(o, 38), inner.size() + 16) << "UDP length";
+  EXPECT_EQ(Bytes(o.begin() + 50, o.end()), inner) << "inner frame";
+}
+
+TEST_F(JumboChainTest, ChainWithTailroomIsJoinedInPlaceAndEncapsulated) {
+  const Bytes inner = to_remote(8964 - 42);  // IP MTU 8950: the largest that fits
+  rte_mbuf* m = h.chain(inner, 2000, false);
+  ASSERT_EQ(m->nb_segs, 5);
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+  ASSERT_EQ(h.sent.size(), 1u);
+  expect_jumbo_encap(h.sent[0], inner);
+  h.sent.clear();
+  EXPECT_EQ(h.stats()[Counter::linearized], 1u);
+  EXPECT_EQ(h.stats().total_drops(), 0u);
+}
+
+TEST_F(JumboChainTest, PackedChainIsCopiedIntoOneMbufAndEncapsulated) {
+  const Bytes inner = to_remote(8964 - 42);
+  rte_mbuf* m = h.chain(inner, 1024, true);
+  ASSERT_EQ(rte_pktmbuf_tailroom(m), 0u);
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+  ASSERT_EQ(h.sent.size(), 1u);
+  expect_jumbo_encap(h.sent[0], inner);
+  h.sent.clear();
+  EXPECT_EQ(h.stats()[Counter::linearized], 1u);
+}
+
+TEST_F(JumboChainTest, ChainedFrameOneByteTooBigIsAnMtuDrop) {
+  rte_mbuf* m = h.chain(to_remote(8965 - 42), 3000, true);
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+  EXPECT_TRUE(h.sent.empty());
+  EXPECT_EQ(h.stats()[Counter::mtu_exceeded], 1u);
+}
+
+TEST_F(JumboChainTest, ChainedVxlanIsDecapsulatedContiguous) {
+  const Bytes inner = inner_udp(kLocalMac, kRemoteMac, kRemoteIp, kLocalIp, 1, 2, 8950 - 28);
+  ASSERT_EQ(inner.size(), 8964u);
+  const Bytes outer = vxlan(inner, kVni);
+  ASSERT_EQ(outer.size(), 9014u);
+  // Segments so small that the outer headers themselves straddle two.
+  for (std::size_t segment : {40u, 1500u, 2048u}) {
+    for (bool packed : {false, true}) {
+      rte_mbuf* m = h.chain(outer, segment, packed);
+      h.pipeline().process_uplink(h.ctx(), &m, 1);
+      ASSERT_EQ(h.sent.size(), 1u) << segment << (packed ? " packed" : "");
+      EXPECT_EQ(h.sent[0].port, kLocalPort);
+      EXPECT_EQ(h.sent[0].segments, 1u);
+      EXPECT_EQ(h.sent[0].bytes, inner);
+      h.sent.clear();
+    }
+  }
+  EXPECT_EQ(h.stats()[Counter::decap], 6u);
+  EXPECT_EQ(h.stats()[Counter::linearized], 6u);
+}
+
+TEST_F(JumboChainTest, ChainsAndSingleSegmentsMixInOneBurstInOrder) {
+  std::vector<Bytes> inners;
+  std::vector<rte_mbuf*> burst;
+  for (std::size_t i = 0; i < 8; ++i) {
+    inners.push_back(to_remote(1000 + i * 1000, static_cast<std::uint16_t>(i)));
+    burst.push_back(i % 2 == 0 ? h.mbuf(inners.back()) : h.chain(inners.back(), 1500, i % 4 == 1));
+  }
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, burst.data(), static_cast<std::uint16_t>(burst.size()));
+  ASSERT_EQ(h.sent.size(), inners.size());
+  for (std::size_t i = 0; i < inners.size(); ++i) expect_jumbo_encap(h.sent[i], inners[i]);
+  h.sent.clear();
+  EXPECT_EQ(h.stats()[Counter::linearized], 4u);
+}
+
+TEST_F(JumboChainTest, ChainLargerThanAPoolMbufIsDropped) {
+  // The harness pool's mbufs hold 10 KiB: a 12 000-byte chain cannot be joined.
+  rte_mbuf* m = h.chain(to_remote(12000 - 42), 3000, true);
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+  EXPECT_TRUE(h.sent.empty());
+  EXPECT_EQ(h.stats()[Counter::chain_too_long], 1u);
+  EXPECT_EQ(h.stats().port(kLocalPort, PortCounter::rx_packets), 1u);
+}
+
 // ---------------------------------------------------------------------------
 // Decapsulation
 
@@ -562,7 +662,17 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
     seen.insert(c.reason);
   }
 
-  // The three that need special mbufs or pools.
+  // The ones that need special mbufs or pools.
+  {
+    Harness h;
+    h.program_host_a();
+    rte_mbuf* m = h.chain(to_remote(12000 - 42), 3000, true);
+    h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+    EXPECT_EQ(h.stats()[Counter::chain_too_long], 1u);
+    EXPECT_EQ(h.stats().total_drops(), 1u);
+    EXPECT_EQ(h.mbufs_in_use(), 0u);
+    seen.insert(Counter::chain_too_long);
+  }
   {
     Harness h;
     h.program_host_a();

@@ -433,6 +433,7 @@ TEST_F(PluginServerTest, ConcurrentClientsAreServedOneCallAtATime) {
   constexpr int kCalls = 25;
   std::vector<std::vector<std::string>> addresses(kClients);
   std::vector<std::thread> threads;
+  threads.reserve(kClients);
   for (int c = 0; c < kClients; ++c) {
     threads.emplace_back([&, c] {
       UnixClient client;
