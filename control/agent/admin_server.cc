@@ -28,6 +28,12 @@ Result<sockaddr_un> unix_address(const std::string& path) {
 
 }  // namespace
 
+AdminServer::AdminServer(std::string path, Handler handler)
+    : path_(std::move(path)),
+      handler_(
+          [h = std::move(handler)](const nlohmann::json& request, const Respond& respond) { respond(h(request)); }),
+      conns_(kMaxRequestSize, kIdleTimeout) {}
+
 AdminServer::~AdminServer() {
   if (listening_) ::unlink(path_.c_str());  // conns_ closes the sockets
 }
@@ -83,18 +89,22 @@ bool AdminServer::on_readable(int fd) {
   const auto nl = buffer.find('\n');
   if (nl == std::string::npos) return true;
   auto request = nlohmann::json::parse(buffer.substr(0, nl), nullptr, false);
-  nlohmann::json reply;
   if (request.is_discarded() || !request.is_object()) {
-    reply = {{"ok", false}, {"error", "request is not a JSON object"}};
-  } else {
-    try {
-      reply = handler_(request);
-    } catch (const std::exception& e) {  // wrongly typed fields: nlohmann throws
-      reply = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
-    }
+    reply_and_close(fd, {{"ok", false}, {"error", "request is not a JSON object"}});
+    return false;
   }
-  reply_and_close(fd, reply);
-  return false;
+  conns_.set_answering(fd);
+  // The answer may come now or later; it is for this connection only if the
+  // fd was not closed and reused in between.
+  const Respond respond = [this, fd, serial = conns_.serial(fd)](const nlohmann::json& reply) {
+    if (conns_.open(fd, serial)) reply_and_close(fd, reply);
+  };
+  try {
+    handler_(request, respond);
+  } catch (const std::exception& e) {  // wrongly typed fields: nlohmann throws
+    respond({{"ok", false}, {"error", std::string("bad request: ") + e.what()}});
+  }
+  return false;  // no more reads: the answer closes it
 }
 
 std::vector<int> AdminServer::expire() { return conns_.expire(); }

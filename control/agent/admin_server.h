@@ -19,10 +19,15 @@ namespace ferry::agent {
 class AdminServer {
  public:
   using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  // A handler that may answer later (an address allocation waiting for a
+  // donation): it calls `respond` exactly once, now or from a later loop turn.
+  using Respond = std::function<void(const nlohmann::json& reply)>;
+  using AsyncHandler = std::function<void(const nlohmann::json& request, const Respond& respond)>;
   static constexpr std::size_t kMaxRequestSize = 64 * 1024;
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
-  AdminServer(std::string path, Handler handler)
+  AdminServer(std::string path, Handler handler);
+  AdminServer(std::string path, AsyncHandler handler)
       : path_(std::move(path)), handler_(std::move(handler)), conns_(kMaxRequestSize, kIdleTimeout) {}
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
@@ -35,14 +40,15 @@ class AdminServer {
   // Reads from a connection; answers and closes it once a line is complete.
   // Returns false when the connection is closed (the caller unwatches it).
   bool on_readable(int fd);
-  // Closes connections idle longer than kIdleTimeout; returns their fds.
+  // Closes connections idle longer than kIdleTimeout (not those waiting for
+  // a deferred answer); returns their fds.
   std::vector<int> expire();
 
  private:
   void reply_and_close(int fd, const nlohmann::json& reply);
 
   std::string path_;
-  Handler handler_;
+  AsyncHandler handler_;
   bool listening_ = false;  // the socket file is ours to remove
   ConnTable conns_;
 };

@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "control/agent/docker_backend.h"
-#include "control/agent/ipam.h"
 #include "control/agent/state_file.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/envelope.h"
@@ -85,6 +85,8 @@ Agent::~Agent() {
   endpoints_.reset();
   tables_.reset();
   node_.reset();
+  mux_.reset();
+  ipam_.reset();
 }
 
 Result<std::unique_ptr<Agent>> Agent::create(Config config) {
@@ -118,6 +120,24 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   a->node_ = std::make_unique<gossip::Node>(gcfg, c.node_name, a->clock_, *a->transport_, seed);
   a->tables_ = std::make_unique<gossip::TableDb>(tcfg, *a->node_, a->clock_, gossip::mix_seed(seed));
   a->endpoints_ = std::make_unique<gossip::EndpointTable>(*a->tables_);
+  // The IPAM shares the Node with the tables (DelegateMux): restored before
+  // any traffic, persisted (ipam.state) before any answer.
+  ipam::Config icfg;
+  icfg.allocate_timeout = c.ipam_timeout;
+  icfg.reclaim_after = c.ipam_reclaim;
+  icfg.fence_after = c.ipam_fence;
+  if (auto v = icfg.validate(); !v) return v.error().wrap("IPAM settings");
+  a->ipam_ = std::make_unique<ipam::Allocator>(icfg, *a->node_, a->clock_, gossip::mix_seed(seed + 1));
+  auto saved_ipam = read_file(c.state_dir + "/ipam.state");
+  if (!saved_ipam) return saved_ipam.error().wrap("--state-dir");
+  if (*saved_ipam) {
+    if (auto r = a->ipam_->restore(**saved_ipam); !r) return r.error().wrap(c.state_dir + "/ipam.state");
+  }
+  Agent* self_ptr = a.get();
+  a->ipam_->set_persist([self_ptr](const std::string& snap) { return self_ptr->save_ipam(snap); });
+  a->mux_ = std::make_unique<ipam::DelegateMux>(*a->tables_, *a->ipam_);
+  a->node_->set_delegate(a->mux_.get());
+  a->release_orphans();
   a->transport_->set_handler(a->node_.get());
   a->node_->start();
   Agent* self = a.get();
@@ -161,7 +181,10 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   spdlog::info("restored {} networks and {} endpoints from {}", a->state_.networks.size(), a->state_.endpoints.size(),
                c.state_dir);
 
-  a->admin_ = std::make_unique<AdminServer>(c.admin_socket, [self](const json& req) { return self->handle(req); });
+  a->admin_ = std::make_unique<AdminServer>(
+      c.admin_socket, AdminServer::AsyncHandler([self](const json& req, const AdminServer::Respond& respond) {
+        self->handle_async(req, respond);
+      }));
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
   a->watch_admin(*admin_fd);
@@ -307,6 +330,7 @@ void Agent::refresh() {
       if (auto r = tables_->leave_network(name); !r) spdlog::warn("leave network {}: {}", name, r.error().message);
     }
   }
+  ensure_pools(view);
   DesiredInputs in;
   in.self_vtep = config_.advertise_address;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
@@ -341,6 +365,7 @@ int Agent::run(int signal_fd) {
     const gossip::TimePoint deadline = std::min({node_->next_deadline(), next_resync_, probe_check});
     transport_->poll_once(deadline);
     if (clock_.now() >= node_->next_deadline()) node_->tick();
+    check_conflicts();
     if (!reassert_.empty()) reassert_networks();
     if (dirty_) refresh();
     poll_health();
@@ -373,7 +398,22 @@ int Agent::run(int signal_fd) {
 }
 
 json Agent::handle(const json& req) {
+  std::optional<json> out;
+  handle_async(req, [&out](const json& reply) { out = reply; });
+  if (out) return *out;
+  return error_reply("the answer waits for address space from another host (use the admin socket)");
+}
+
+void Agent::handle_async(const json& req, const AdminServer::Respond& respond) {
   const std::string op = req.value("op", "");
+  auto answer = [op, respond](const json& reply) {
+    if (!reply.value("ok", false)) spdlog::info("admin {}: refused: {}", op, reply.value("error", std::string()));
+    respond(reply);
+  };
+  if (op == "attach") {
+    attach(req, answer);
+    return;
+  }
   json reply;
   if (op == "members") {
     reply = list_members();
@@ -385,19 +425,18 @@ json Agent::handle(const json& req) {
     reply = list_peers();
   } else if (op == "status") {
     reply = status();
+  } else if (op == "ipam") {
+    reply = list_ipam();
   } else if (op == "net-create") {
     reply = net_create(req);
   } else if (op == "net-rm") {
     reply = net_rm(req);
-  } else if (op == "attach") {
-    reply = attach(req);
   } else if (op == "detach") {
     reply = detach(req);
   } else {
     reply = error_reply(fmt::format("unknown op '{}'", op));
   }
-  if (!reply.value("ok", false)) spdlog::info("admin {}: refused: {}", op, reply.value("error", std::string()));
-  return reply;
+  answer(reply);
 }
 
 json Agent::net_create(const json& req) {
@@ -465,46 +504,65 @@ json Agent::net_rm(const json& req) {
   return ok_reply();
 }
 
-json Agent::attach(const json& req) {
+void Agent::attach(const json& req, const AdminServer::Respond& respond) {
   const std::string net_name = req.at("net").get<std::string>();
   const std::string netns_path = req.at("netns").get<std::string>();
   std::string name = req.value("name", "");
   if (name.empty()) name = netns_path.substr(netns_path.rfind('/') + 1);
-  if (name.empty() || name.size() > 64) return error_reply("endpoint name must be 1..64 bytes");
-  if (!path_exists(netns_path)) return error_reply(fmt::format("namespace {} does not exist", netns_path));
+  if (name.empty() || name.size() > 64) return respond(error_reply("endpoint name must be 1..64 bytes"));
+  if (!path_exists(netns_path)) return respond(error_reply(fmt::format("namespace {} does not exist", netns_path)));
   const NetworkView view = network_view();
-  const NetworkEntry* net = view.find(net_name);
-  if (net == nullptr) return error_reply(fmt::format("no network {}", net_name));
+  if (view.find(net_name) == nullptr) return respond(error_reply(fmt::format("no network {}", net_name)));
   if (auto it = state_.endpoints.find(name); it != state_.endpoints.end()) {
     if (it->second.network == net_name && it->second.netns_path == netns_path) {
-      return json{
+      return respond(json{
           {"ok", true},
           {"created", false},
-          {"endpoint", {{"name", name}, {"id", it->second.id}, {"ip", it->second.ip_cidr}, {"mac", it->second.mac}}}};
+          {"endpoint", {{"name", name}, {"id", it->second.id}, {"ip", it->second.ip_cidr}, {"mac", it->second.mac}}}});
     }
-    return error_reply(fmt::format("endpoint {} already exists (network {}, namespace {})", name, it->second.network,
-                                   it->second.netns_path));
+    return respond(error_reply(fmt::format("endpoint {} already exists (network {}, namespace {})", name,
+                                           it->second.network, it->second.netns_path)));
   }
-  const dp_api::Ipv4Prefix subnet = net->record.prefix();
   std::optional<dp_api::Ipv4> requested;
   if (req.contains("ip") && !req.at("ip").get<std::string>().empty()) {
     auto ip = dp_api::parse_unicast_ipv4(req.at("ip").get<std::string>());
-    if (!ip) return error_reply(ip.error().message);
+    if (!ip) return respond(error_reply(ip.error().message));
     requested = *ip;
   }
-  auto ip = allocate_address(subnet, requested);
+  const std::string id = random_id();
+  // The endpoint id is the allocation's handle; the answer may wait for a
+  // donation (another host's space), then the checks are made again.
+  allocate_address(net_name, id, requested,
+                   [this, req, id, respond](Result<dp_api::Ipv4> ip) { respond(attach_with(req, id, std::move(ip))); });
+}
+
+json Agent::attach_with(const json& req, const std::string& id, Result<dp_api::Ipv4> ip) {
+  const std::string net_name = req.at("net").get<std::string>();
+  const std::string netns_path = req.at("netns").get<std::string>();
+  std::string name = req.value("name", "");
+  if (name.empty()) name = netns_path.substr(netns_path.rfind('/') + 1);
   if (!ip) return error_reply(fmt::format("network {}: {}", net_name, ip.error().message));
+  const dp_api::Ipv4 addr = *ip;
+  auto fail = [&](const std::string& message) {
+    release_address(net_name, addr);
+    return error_reply(message);
+  };
+  const NetworkView view = network_view();
+  const NetworkEntry* net = view.find(net_name);
+  if (net == nullptr) return fail(fmt::format("no network {}", net_name));
+  if (state_.endpoints.count(name) != 0) return fail(fmt::format("endpoint {} already exists", name));
+  const dp_api::Ipv4Prefix subnet = net->record.prefix();
 
   LocalEndpoint ep;
-  ep.id = random_id();
+  ep.id = id;
   ep.name = name;
   ep.network = net_name;
   ep.mac = netns::derive_mac(ep.id).to_string();
-  ep.ip_cidr = fmt::format("{}/{}", dp_api::format_ipv4(*ip), subnet.length);
+  ep.ip_cidr = fmt::format("{}/{}", dp_api::format_ipv4(addr), subnet.length);
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.netns_path = netns_path;
   auto spec = endpoint_spec(ep);
-  if (!spec) return error_reply(spec.error().message);
+  if (!spec) return fail(spec.error().message);
   // Durable first: a crash after this point finds the record and re-creates
   // (idempotently) or drops the endpoint on restart.
   const LocalState saved = state_;
@@ -512,19 +570,19 @@ json Agent::attach(const json& req) {
   hold_network(net_name);
   if (auto r = save_state(); !r) {
     state_ = saved;
-    return error_reply(r.error().message);
+    return fail(r.error().message);
   }
   auto made = netns::create_endpoint(*spec);
   if (!made) {
     state_ = saved;
     (void)save_state();
-    return error_reply(fmt::format("wiring {}: {}", netns_path, made.error().message));
+    return fail(fmt::format("wiring {}: {}", netns_path, made.error().message));
   }
   if (auto r = publish_endpoint(ep); !r) {
     (void)netns::delete_endpoint(*spec);
     state_ = saved;
     (void)save_state();
-    return error_reply(r.error().message);
+    return fail(r.error().message);
   }
   spdlog::info("endpoint {} ({}) attached: network {}, {} {}, host side {}", name, ep.id, net_name, ep.ip_cidr, ep.mac,
                ep.host_ifname);
@@ -559,6 +617,7 @@ json Agent::detach(const json& req) {
   if (auto r = netns::delete_endpoint(veth); !r) {
     spdlog::warn("endpoint {}: deleting veth {}: {}", name, ep.host_ifname, r.error().message);
   }
+  if (auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr)) release_address(ep.network, p->addr);
   spdlog::info("endpoint {} ({}) detached from network {}", name, ep.id, ep.network);
   return ok_reply();
 }
@@ -639,6 +698,11 @@ json Agent::status() const {
               {"vtep", config_.advertise_address},
               {"gossip", config_.gossip_bind},
               {"members_alive", node_->num_alive()},
+              {"ipam",
+               {{"fenced", ipam_->fenced()},
+                {"pending", ipam_->pending()},
+                {"conflicts", ipam_->conflicts().size()},
+                {"pools", ipam_->pool_names().size()}}},
               {"dataplane",
                {{"up", s.dataplane_up},
                 {"boot_id", s.boot_id},
@@ -685,6 +749,38 @@ std::string Agent::render_metrics() const {
   w.sample("ferry_networks", {{"state", "conflict"}}, static_cast<double>(view.conflicting.size()));
   w.family("ferry_local_endpoints", "gauge", "endpoints on this host");
   w.sample("ferry_local_endpoints", static_cast<double>(state_.endpoints.size()));
+  for (std::size_t i = 0; i < ipam::kNumCounters; ++i) {
+    const auto c = static_cast<ipam::Counter>(i);
+    const std::string name = fmt::format("ferry_ipam_{}_total", ipam::counter_name(c));
+    w.family(name, "counter", ipam::counter_help(c));
+    w.sample(name, static_cast<double>(ipam_->counter(c)));
+  }
+  w.family("ferry_ipam_fenced", "gauge", "1 while this host stops allocating (no majority of the cluster in sight)");
+  w.sample("ferry_ipam_fenced", ipam_->fenced() ? 1 : 0);
+  w.family("ferry_ipam_conflicts", "gauge", "allocations found in space this host no longer owns (see the log)");
+  w.sample("ferry_ipam_conflicts", static_cast<double>(ipam_->conflicts().size()));
+  w.family("ferry_ipam_pending", "gauge", "allocations waiting for space from another host");
+  w.sample("ferry_ipam_pending", static_cast<double>(ipam_->pending()));
+  struct PoolGauge {
+    const char* name;
+    const char* help;
+    std::function<std::uint64_t(const std::string&)> value;
+  };
+  const PoolGauge gauges[] = {
+      {"ferry_ipam_owned_addresses", "addresses of each network's pool owned by this host",
+       [this](const std::string& p) {
+         return std::uint64_t{ipam_->map(p)->count_of(config_.node_name)} * ipam_->spec(p)->block_size;
+       }},
+      {"ferry_ipam_allocated_addresses", "addresses this host allocated, by network",
+       [this](const std::string& p) { return static_cast<std::uint64_t>(ipam_->allocations(p).size()); }},
+      {"ferry_ipam_free_addresses", "addresses this host can allocate without asking, by network",
+       [this](const std::string& p) { return std::uint64_t{ipam_->free_addresses(p)}; }},
+  };
+  const auto pools = ipam_->pool_names();
+  for (const auto& g : gauges) {
+    w.family(g.name, "gauge", g.help);
+    for (const auto& pool : pools) w.sample(g.name, {{"network", pool}}, static_cast<double>(g.value(pool)));
+  }
   const ReconcilerStatus& rs = reconciler_->status();
   w.family("ferry_reconcile_dataplane_up", "gauge", "1 when the data plane answers its health call");
   w.sample("ferry_reconcile_dataplane_up", rs.dataplane_up ? 1 : 0);

@@ -1,7 +1,9 @@
 // Agent: one host's ferry-agent. Owns the gossip node with its replicated
 // tables, this host's durable state (networks it created, its endpoints),
-// the reconciler that programs ferry-dataplane, and the admin API. All of it
-// runs on one thread, in run()'s poll loop.
+// the reconciler that programs ferry-dataplane, the distributed address
+// allocator (control/ipam, sharing the Node through a DelegateMux:
+// agent_ipam.cc) and the admin API. All of it runs on one thread, in run()'s
+// poll loop.
 //
 // Tables (gossip): global network "" table "networks" (NetworkRecord JSON,
 // key = name, owner = the last host that asserted it: its creator, or a host
@@ -37,6 +39,8 @@
 #include "control/gossip/net_transport.h"
 #include "control/gossip/node.h"
 #include "control/gossip/table_db.h"
+#include "control/ipam/allocator.h"
+#include "control/ipam/delegate_mux.h"
 #include "plugins/docker/messages.h"
 #include "plugins/http/unix_http_server.h"
 
@@ -58,8 +62,11 @@ class Agent {
   int run(int signal_fd);
   void stop() { stop_.store(true); }
 
-  // One admin request -> reply (also used by tests directly).
+  // One admin request -> reply (also used by tests directly). An attach that
+  // waits for address space from another host answers through handle_async
+  // only; handle() then says so in its error.
   nlohmann::json handle(const nlohmann::json& request);
+  void handle_async(const nlohmann::json& request, const AdminServer::Respond& respond);
 
   // The Prometheus text served on --metrics.
   std::string render_metrics() const;
@@ -74,9 +81,18 @@ class Agent {
   // Keeps `name` in this host's durable set of networks (state_.networks)
   // from the current view; false when it is not an active network.
   bool hold_network(const std::string& name);
-  // The one call into the address allocator (control/agent/ipam.h): an
-  // address of `subnet` not used by any known endpoint or reservation.
-  Result<dp_api::Ipv4> allocate_address(const dp_api::Ipv4Prefix& subnet, std::optional<dp_api::Ipv4> requested);
+  // Addresses (control/ipam): every active network's IPv4 subnet is a pool
+  // named after the network, its creator the genesis owner. `done` runs on
+  // the loop thread, now or after a donation from another host.
+  void allocate_address(const std::string& network, const std::string& handle, std::optional<dp_api::Ipv4> requested,
+                        std::function<void(Result<dp_api::Ipv4>)> done);
+  void release_address(const std::string& network, dp_api::Ipv4 ip);
+  void ensure_pools(const NetworkView& view);
+  // After a restore: frees allocations no endpoint or Docker reservation uses
+  // (a crash between the allocator's write and the state's).
+  void release_orphans();
+  void check_conflicts();
+  Result<void> save_ipam(const std::string& snapshot);
   std::set<std::uint32_t> used_addresses(const dp_api::Ipv4Prefix& subnet) const;
   LocalEndpoint* find_endpoint(const std::string& docker_network, const std::string& endpoint_id);
   Result<void> unwire(LocalEndpoint& ep);  // withdraw, leave the data plane, delete the veth
@@ -91,14 +107,17 @@ class Agent {
   Result<void> docker_leave(const plugins::docker::EndpointRef& req);
   Result<plugins::docker::RequestPoolReply> ipam_request_pool(const plugins::docker::RequestPoolRequest& req);
   Result<void> ipam_release_pool(const plugins::docker::PoolRef& req);
-  Result<plugins::docker::RequestAddressReply> ipam_request_address(const plugins::docker::RequestAddressRequest& req);
+  void ipam_request_address(const plugins::docker::RequestAddressRequest& req,
+                            const std::function<void(Result<plugins::docker::RequestAddressReply>)>& done);
   Result<void> ipam_release_address(const plugins::docker::ReleaseAddressRequest& req);
 
   void refresh();  // tables changed: networks joined/left, desired state recomputed
   NetworkView network_view() const;
   nlohmann::json net_create(const nlohmann::json& req);
   nlohmann::json net_rm(const nlohmann::json& req);
-  nlohmann::json attach(const nlohmann::json& req);
+  void attach(const nlohmann::json& req, const AdminServer::Respond& respond);
+  nlohmann::json attach_with(const nlohmann::json& req, const std::string& id, Result<dp_api::Ipv4> ip);
+  nlohmann::json list_ipam() const;
   nlohmann::json detach(const nlohmann::json& req);
   nlohmann::json list_members() const;
   nlohmann::json list_networks() const;
@@ -118,6 +137,9 @@ class Agent {
   std::unique_ptr<gossip::Node> node_;
   std::unique_ptr<gossip::TableDb> tables_;
   std::unique_ptr<gossip::EndpointTable> endpoints_;
+  std::unique_ptr<ipam::Allocator> ipam_;
+  std::unique_ptr<ipam::DelegateMux> mux_;
+  std::size_t conflicts_seen_ = 0;
   std::unique_ptr<ZmqDataplaneLink> link_;
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<AdminServer> admin_;

@@ -9,7 +9,6 @@
 
 #include "control/agent/agent.h"
 #include "control/agent/docker_backend.h"
-#include "control/agent/ipam.h"
 #include "netns/endpoint.h"
 #include "netns/naming.h"
 
@@ -62,18 +61,6 @@ std::set<std::uint32_t> Agent::used_addresses(const dp_api::Ipv4Prefix& subnet) 
     }
   }
   return used;
-}
-
-Result<dp_api::Ipv4> Agent::allocate_address(const dp_api::Ipv4Prefix& subnet, std::optional<dp_api::Ipv4> requested) {
-  std::set<std::uint32_t> used = used_addresses(subnet);
-  const std::string text = dp_api::format_ipv4_prefix(subnet);
-  for (const auto& [id, pool] : state_.pools) {
-    if (pool.subnet != text) continue;
-    for (const auto& a : pool.addresses) {
-      if (auto ip = dp_api::parse_unicast_ipv4(a)) used.insert(ip->value);
-    }
-  }
-  return allocate_ip(subnet, IpamSlot{config_.ipam_slots, config_.effective_ipam_slot}, used, requested);
 }
 
 bool Agent::hold_network(const std::string& name) {
@@ -427,38 +414,68 @@ Result<void> Agent::ipam_release_pool(const pd::PoolRef& req) {
   return ok();
 }
 
-Result<pd::RequestAddressReply> Agent::ipam_request_address(const pd::RequestAddressRequest& req) {
+void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
+                                 const std::function<void(Result<pd::RequestAddressReply>)>& done) {
   auto it = state_.pools.find(req.pool_id);
-  if (it == state_.pools.end()) return make_error("unknown pool {}", req.pool_id);
+  if (it == state_.pools.end()) return done(make_error("unknown pool {}", req.pool_id));
   auto subnet = dp_api::parse_ipv4_prefix(it->second.subnet);
-  if (!subnet) return subnet.error();
+  if (!subnet) return done(subnet.error());
   std::optional<dp_api::Ipv4> requested;
   if (req.address) {
     if (req.address->family != pd::IpFamily::kV4) {
-      return make_error("{} is not an IPv4 address", req.address->to_string());
+      return done(make_error("{} is not an IPv4 address", req.address->to_string()));
     }
     requested = dp_api::Ipv4{req.address->v4_value()};
   }
   if (req.type == pd::AddressRequestType::kGateway) {
-    // The first host address: never handed to an endpoint (ipam.h), so
-    // nothing to reserve.
+    // The first host address: never handed to an endpoint (control/ipam
+    // keeps it out of every pool), so nothing to reserve.
     const dp_api::Ipv4 gw = first_host(*subnet);
     if (requested && *requested != gw) {
-      return make_error("gateway {} refused: a Ferry network's gateway is its first host address {}",
-                        dp_api::format_ipv4(*requested), dp_api::format_ipv4(gw));
+      return done(make_error("gateway {} refused: a Ferry network's gateway is its first host address {}",
+                             dp_api::format_ipv4(*requested), dp_api::format_ipv4(gw)));
     }
-    return pd::RequestAddressReply{to_pd(gw, subnet->length), {}};
+    return done(pd::RequestAddressReply{to_pd(gw, subnet->length), {}});
   }
-  auto ip = allocate_address(*subnet, requested);
-  if (!ip) return make_error("pool {}: {}", req.pool_id, ip.error().message);
-  const LocalState saved = state_;
-  state_.pools[req.pool_id].addresses.insert(dp_api::format_ipv4(*ip));
-  if (auto r = save_state(); !r) {
-    state_ = saved;
-    return r.error();
+  // The cluster network: the one a Docker network using this pool is bound
+  // to, else the only active network with this subnet.
+  std::string network;
+  for (const auto& [id, d] : state_.docker_networks) {
+    if (d.pool_id == req.pool_id) network = d.network;
   }
-  spdlog::info("IPAM pool {}: address {} reserved", req.pool_id, dp_api::format_ipv4(*ip));
-  return pd::RequestAddressReply{to_pd(*ip, subnet->length), {}};
+  if (network.empty()) {
+    int found = 0;
+    for (const auto& e : network_view().active) {
+      if (e.record.subnet == it->second.subnet) {
+        network = e.record.name;
+        ++found;
+      }
+    }
+    if (found != 1) {
+      return done(make_error("pool {}: no Docker network bound to a Ferry network uses it yet", req.pool_id));
+    }
+  }
+  const std::string pool_id = req.pool_id;
+  const std::uint8_t length = subnet->length;
+  // Anonymous allocation (Docker names no endpoint here); the address is
+  // then kept in the pool's reservations (state.json) before the answer.
+  allocate_address(network, "", requested, [this, pool_id, network, length, done](Result<dp_api::Ipv4> ip) {
+    if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
+    auto pool = state_.pools.find(pool_id);
+    if (pool == state_.pools.end()) {  // released while the allocation waited
+      release_address(network, *ip);
+      return done(make_error("pool {} was released", pool_id));
+    }
+    const LocalState saved = state_;
+    pool->second.addresses.insert(dp_api::format_ipv4(*ip));
+    if (auto r = save_state(); !r) {
+      state_ = saved;
+      release_address(network, *ip);
+      return done(r.error());
+    }
+    spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, dp_api::format_ipv4(*ip), network);
+    done(pd::RequestAddressReply{to_pd(*ip, length), {}});
+  });
 }
 
 Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
@@ -473,10 +490,20 @@ Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
     return make_error("address {} is not allocated in pool {}", text, req.pool_id);
   }
   const LocalState saved = state_;
+  const std::string subnet_text = it->second.subnet;
   state_.pools[req.pool_id].addresses.erase(text);
   if (auto r = save_state(); !r) {
     state_ = saved;
     return r;
+  }
+  // Back to the allocator of the pool holding it (after state.json: a crash
+  // in between leaves an orphan that the next start frees).
+  for (const auto& name : ipam_->pool_names()) {
+    const ipam::PoolSpec* spec = ipam_->spec(name);
+    if (spec->cidr() != subnet_text) continue;
+    if (ipam_->allocations(name).count(req.address.v4_value()) != 0) {
+      release_address(name, dp_api::Ipv4{req.address.v4_value()});
+    }
   }
   spdlog::info("IPAM pool {}: address {} released", req.pool_id, text);
   return ok();

@@ -63,13 +63,18 @@ Result<void> Config::validate() {
   if (!metrics) return make_error("--metrics: {}", metrics.error().message);
   metrics_bind = *metrics;
   if (auto lvl = log::parse_level(log_level); !lvl) return make_error("--log-level: {}", lvl.error().message);
-  if (ipam_slots == 0 || ipam_slots > 256 || (ipam_slots & (ipam_slots - 1)) != 0) {
-    return make_error("--ipam-slots: {} must be a power of two from 1 to 256", ipam_slots);
+  if (ipam_timeout.count() < 100) return make_error("--ipam-timeout-ms: {} is below 100", ipam_timeout.count());
+  if (ipam_timeout >= plugin_timeout) {
+    return make_error("--ipam-timeout-ms: {} must be below --plugin-timeout-ms ({})", ipam_timeout.count(),
+                      plugin_timeout.count());
   }
-  if (ipam_slot >= static_cast<std::int32_t>(ipam_slots) || ipam_slot < -1) {
-    return make_error("--ipam-slot: {} must be -1 (derive) or 0..{}", ipam_slot, ipam_slots - 1);
+  if (ipam_reclaim.count() < 0 || ipam_fence.count() < 0) {
+    return make_error("--ipam-reclaim-ms/--ipam-fence-ms: must not be negative");
   }
-  effective_ipam_slot = ipam_slot >= 0 ? static_cast<std::uint32_t>(ipam_slot) : (vtep->value & 0xffU) % ipam_slots;
+  if (ipam_reclaim.count() > 0 && (ipam_fence.count() == 0 || ipam_fence >= ipam_reclaim)) {
+    return make_error("--ipam-fence-ms: {} must be above 0 and below --ipam-reclaim-ms ({})", ipam_fence.count(),
+                      ipam_reclaim.count());
+  }
   if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
   if (dataplane_timeout.count() < 10) {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
@@ -100,8 +105,14 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--state-dir", c.state_dir, "state directory")->capture_default_str();
   app.add_option("--metrics", c.metrics_address, "metrics HTTP address IP:PORT")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
-  app.add_option("--ipam-slots", c.ipam_slots, "subnet parts for per-host allocation")->capture_default_str();
-  app.add_option("--ipam-slot", c.ipam_slot, "this host's part (-1: derive from --advertise)")->capture_default_str();
+  std::int64_t ipam_timeout_ms = c.ipam_timeout.count(), ipam_reclaim_ms = c.ipam_reclaim.count();
+  std::int64_t ipam_fence_ms = c.ipam_fence.count();
+  app.add_option("--ipam-timeout-ms", ipam_timeout_ms, "allocation waiting for another host's space fails after, ms")
+      ->capture_default_str();
+  app.add_option("--ipam-reclaim-ms", ipam_reclaim_ms, "a dead host's address space is reclaimed after, ms (0: never)")
+      ->capture_default_str();
+  app.add_option("--ipam-fence-ms", ipam_fence_ms, "no majority in sight this long: stop allocating, ms")
+      ->capture_default_str();
   app.add_option("--resync-ms", resync_ms, "data-plane health check period, ms")->capture_default_str();
   app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();
   app.add_option("--owner-grace-ms", grace_ms, "a dead host's entries are kept this long, ms")->capture_default_str();
@@ -124,6 +135,9 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.owner_grace = std::chrono::milliseconds(grace_ms);
   c.push_pull = std::chrono::milliseconds(push_pull_ms);
   c.plugin_timeout = std::chrono::milliseconds(plugin_timeout_ms);
+  c.ipam_timeout = std::chrono::milliseconds(ipam_timeout_ms);
+  c.ipam_reclaim = std::chrono::milliseconds(ipam_reclaim_ms);
+  c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

@@ -25,10 +25,16 @@ struct Config {
   std::string state_dir = "/var/lib/ferry";                       // --state-dir
   std::string metrics_address = "127.0.0.1:9475";                 // --metrics (not served yet)
   std::string log_level = "info";                                 // --log-level
-  // Address allocation: each network's subnet is split into ipam_slots equal
-  // parts; this host allocates from part ipam_slot only (docs/operations.md).
-  std::uint32_t ipam_slots = 16;  // --ipam-slots, a power of two 1..256
-  std::int32_t ipam_slot = -1;    // --ipam-slot; -1: last octet of the advertise address mod ipam_slots
+  // Distributed IPAM (control/ipam, docs/ipam.md); the other settings keep
+  // ipam::Config's defaults.
+  // --ipam-timeout-ms: an allocation waiting for space from another host
+  // fails after this long (below ferryctl's 10 s wait and --plugin-timeout-ms).
+  std::chrono::milliseconds ipam_timeout{4000};
+  // --ipam-reclaim-ms: a host dead this long (seen by a majority) loses its
+  // address space to an heir; 0 never. --ipam-fence-ms: a host without a
+  // majority in sight this long stops allocating; must be below the reclaim.
+  std::chrono::milliseconds ipam_reclaim{30 * 60 * 1000};
+  std::chrono::milliseconds ipam_fence{20 * 60 * 1000};
   std::chrono::milliseconds resync_interval{1000};    // --resync-ms: data-plane health check period
   std::chrono::milliseconds dataplane_timeout{1000};  // --dataplane-timeout-ms: one API call
   std::chrono::milliseconds owner_grace{10'000};      // --owner-grace-ms: dead host's entries kept this long
@@ -45,7 +51,6 @@ struct Config {
   gossip::Address bind_address;
   std::vector<gossip::Address> seed_addresses;
   gossip::Address metrics_bind;
-  std::uint32_t effective_ipam_slot = 0;
 };
 
 // Parses argv (CLI11) into a Config and validates it. `--help` gives an

@@ -19,7 +19,7 @@ std::vector<int> ConnTable::accept_all() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) break;
-    conns_[fd] = Conn{{}, std::chrono::steady_clock::now()};
+    conns_[fd] = Conn{{}, std::chrono::steady_clock::now(), next_serial_++, false};
     out.push_back(fd);
   }
   return out;
@@ -48,11 +48,25 @@ bool ConnTable::reply_and_close(int fd, std::string_view reply) {
   return delivered;
 }
 
+void ConnTable::set_answering(int fd) {
+  if (auto it = conns_.find(fd); it != conns_.end()) it->second.answering = true;
+}
+
+std::uint64_t ConnTable::serial(int fd) const {
+  auto it = conns_.find(fd);
+  return it == conns_.end() ? 0 : it->second.serial;
+}
+
+bool ConnTable::open(int fd, std::uint64_t serial) const {
+  auto it = conns_.find(fd);
+  return it != conns_.end() && it->second.serial == serial;
+}
+
 std::vector<int> ConnTable::expire() {
   std::vector<int> out;
   const auto now = std::chrono::steady_clock::now();
   for (const auto& [fd, conn] : conns_) {
-    if (now - conn.opened > idle_timeout_) out.push_back(fd);
+    if (!conn.answering && now - conn.opened > idle_timeout_) out.push_back(fd);
   }
   for (int fd : out) close_conn(fd);
   return out;

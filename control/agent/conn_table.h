@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -38,8 +39,15 @@ class ConnTable {
   // Sends `reply` (for at most kReplyTimeout), then closes and forgets fd;
   // false when the reply was not delivered in full.
   bool reply_and_close(int fd, std::string_view reply);
-  // Closes connections open longer than the idle timeout; returns their fds.
+  // Closes connections open longer than the idle timeout (not those marked
+  // answering); returns their fds.
   std::vector<int> expire();
+  // A connection whose request was handed over and whose answer may come
+  // from a later loop turn: no more reads, no expiry.
+  void set_answering(int fd);
+  // Tells a connection from a later one that reused its fd.
+  [[nodiscard]] std::uint64_t serial(int fd) const;
+  [[nodiscard]] bool open(int fd, std::uint64_t serial) const;
 
   static constexpr std::chrono::milliseconds kReplyTimeout{1000};
 
@@ -47,6 +55,8 @@ class ConnTable {
   struct Conn {
     std::string buffer;
     std::chrono::steady_clock::time_point opened;
+    std::uint64_t serial = 0;
+    bool answering = false;
   };
   void close_conn(int fd);
 
@@ -54,6 +64,7 @@ class ConnTable {
   std::chrono::steady_clock::duration idle_timeout_;
   int listen_fd_ = -1;
   std::map<int, Conn> conns_;
+  std::uint64_t next_serial_ = 1;
 };
 
 // Writes all of `data` to a non-blocking socket, waiting up to `timeout`.

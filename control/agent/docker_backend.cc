@@ -1,5 +1,10 @@
 #include "control/agent/docker_backend.h"
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+
 #include "control/agent/agent.h"
 
 namespace ferry::agent {
@@ -66,7 +71,29 @@ Result<void> DockerBackend::release_pool(const pd::PoolRef& request) {
 }
 
 Result<pd::RequestAddressReply> DockerBackend::request_address(const pd::RequestAddressRequest& request) {
-  return on_loop<pd::RequestAddressReply>("RequestAddress", [&] { return agent_.ipam_request_address(request); });
+  // The answer may come from a later loop turn (space donated by another
+  // host): the loop fills `box`, this thread waits for it.
+  struct Box {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<Result<pd::RequestAddressReply>> result;
+  };
+  auto box = std::make_shared<Box>();
+  auto started = on_loop<void>("RequestAddress", [&] {
+    agent_.ipam_request_address(request, [box](Result<pd::RequestAddressReply> r) {
+      const std::lock_guard<std::mutex> lock(box->mutex);
+      box->result.emplace(std::move(r));
+      box->cv.notify_all();
+    });
+    return ok();
+  });
+  if (!started) return started.error();
+  // The allocator answers within its timeout (below timeout_, config.cc).
+  std::unique_lock<std::mutex> lock(box->mutex);
+  if (!box->cv.wait_for(lock, timeout_ * 2, [&] { return box->result.has_value(); })) {
+    return make_error("RequestAddress: no answer from the address allocator within {} ms", (timeout_ * 2).count());
+  }
+  return std::move(*box->result);
 }
 
 Result<void> DockerBackend::release_address(const pd::ReleaseAddressRequest& request) {

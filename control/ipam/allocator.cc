@@ -154,6 +154,13 @@ std::vector<AddressRange> Allocator::owned_ranges(const std::string& pool) const
   return out;
 }
 
+std::vector<std::string> Allocator::pool_names() const {
+  std::vector<std::string> out;
+  out.reserve(pools_.size());
+  for (const auto& [name, p] : pools_) out.push_back(name);
+  return out;
+}
+
 std::size_t Allocator::pending() const {
   std::size_t n = 0;
   for (const auto& [name, p] : pools_) n += p.pending.size();

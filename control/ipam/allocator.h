@@ -112,6 +112,7 @@ class Allocator final : public gossip::Delegate {
 
   // --- reading ---
   [[nodiscard]] bool has_pool(const std::string& pool) const { return pools_.contains(pool); }
+  [[nodiscard]] std::vector<std::string> pool_names() const;
   [[nodiscard]] const PoolSpec* spec(const std::string& pool) const;
   [[nodiscard]] const BlockMap* map(const std::string& pool) const;
   [[nodiscard]] std::optional<Ipv4> lookup(const std::string& pool, const std::string& handle) const;

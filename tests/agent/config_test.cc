@@ -36,7 +36,7 @@ TEST_F(ConfigTest, MinimalFlagsGiveDocumentedDefaults) {
   EXPECT_EQ(c->admin_socket, "/run/ferry/agent.sock");
   EXPECT_EQ(c->state_dir, "/var/lib/ferry");
   EXPECT_EQ(c->metrics_address, "127.0.0.1:9475");
-  EXPECT_EQ(c->effective_ipam_slot, 7U);  // 7 mod 16
+  EXPECT_EQ(c->ipam_timeout, std::chrono::milliseconds(4000));
   EXPECT_TRUE(c->seed_addresses.empty());
 }
 
@@ -61,8 +61,9 @@ TEST_F(ConfigTest, EachBadSettingNamesItsFlag) {
        "--dataplane-api"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--state-dir", "rel"}, "--state-dir"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--admin-socket", ""}, "--admin-socket"},
-      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--ipam-slots", "3"}, "--ipam-slots"},
-      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--ipam-slot", "16"}, "--ipam-slot"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--ipam-timeout-ms", "9000"},
+       "--ipam-timeout-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--ipam-fence-ms", "0"}, "--ipam-fence-ms"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--log-level", "loud"}, "--log-level"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--metrics", "x"}, "--metrics"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--bogus"}, "--bogus"},

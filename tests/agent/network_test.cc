@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "control/agent/ipam.h"
-
 namespace ferry::agent {
 namespace {
 
@@ -67,43 +65,6 @@ TEST(PickVni, StableAndSkipsUsed) {
   EXPECT_EQ(v, pick_vni(empty, "blue"));
   const NetworkView taken = resolve_networks({entry("x", v, 1, "h1")});
   EXPECT_EQ(pick_vni(taken, "blue"), v + 1);
-}
-
-dp_api::Ipv4 ip(const char* text) { return *dp_api::parse_ipv4(text); }
-
-TEST(Ipam, SlotsAreDisjointAndSkipReservedAddresses) {
-  const auto subnet = *dp_api::parse_ipv4_prefix("10.0.0.0/24");
-  auto r0 = slot_range(subnet, {16, 0});
-  auto r15 = slot_range(subnet, {16, 15});
-  ASSERT_TRUE(r0 && r15);
-  EXPECT_EQ(dp_api::format_ipv4(r0->first), "10.0.0.0");
-  EXPECT_EQ(dp_api::format_ipv4(r0->second), "10.0.0.15");
-  EXPECT_EQ(dp_api::format_ipv4(r15->second), "10.0.0.255");
-  // Slot 0 skips the network address and the gateway.
-  EXPECT_EQ(dp_api::format_ipv4(*allocate_ip(subnet, {16, 0}, {}, std::nullopt)), "10.0.0.2");
-  EXPECT_EQ(dp_api::format_ipv4(*allocate_ip(subnet, {16, 5}, {}, std::nullopt)), "10.0.0.80");
-  EXPECT_EQ(dp_api::format_ipv4(*allocate_ip(subnet, {16, 5}, {ip("10.0.0.80").value}, std::nullopt)), "10.0.0.81");
-  // The last slot never hands out the broadcast address; it runs out.
-  std::set<std::uint32_t> used;
-  for (int i = 0; i < 15; ++i) {
-    auto a = allocate_ip(subnet, {16, 15}, used, std::nullopt);
-    ASSERT_TRUE(a) << i;
-    EXPECT_NE(dp_api::format_ipv4(*a), "10.0.0.255");
-    used.insert(a->value);
-  }
-  auto full = allocate_ip(subnet, {16, 15}, used, std::nullopt);
-  ASSERT_FALSE(full);
-  EXPECT_NE(full.error().message.find("no free address"), std::string::npos);
-}
-
-TEST(Ipam, RequestedAddressChecked) {
-  const auto subnet = *dp_api::parse_ipv4_prefix("10.0.0.0/24");
-  EXPECT_TRUE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.0.200")));
-  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {ip("10.0.0.200").value}, ip("10.0.0.200")));
-  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.1.5")));
-  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.0.1")));
-  EXPECT_FALSE(allocate_ip(subnet, {16, 0}, {}, ip("10.0.0.255")));
-  EXPECT_FALSE(slot_range(*dp_api::parse_ipv4_prefix("10.0.0.0/28"), {16, 0}));
 }
 
 }  // namespace

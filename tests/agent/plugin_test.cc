@@ -12,14 +12,21 @@
 //    pairs ping, Leave makes an endpoint unreachable, SIGKILL of the
 //    network's creating host (agent + data plane) removes its endpoints
 //    elsewhere while the network survives, and restarting it restores
-//    reachability with no manual step.
+//    reachability with no manual step;
+//  - the distributed IPAM in 3 agents (AgentIpamClusterTest, run as
+//    agent_ipam_integration): 60 concurrent RequestAddress never duplicate,
+//    a host cut off allocates its own space then fails clearly, SIGKILL and
+//    restart keep allocations.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -93,11 +100,11 @@ struct Call {
   std::string reply;  // exact body; empty: not checked here
 };
 
-// Docker's whole sequence for one network and one container on a host whose
-// IPAM slot is `slot` (of 16 in 10.10.0.0/24: its first address is 16*slot).
-std::vector<Call> docker_sequence(const std::string& nid, const std::string& eid, int slot,
-                                  const std::string& sandbox) {
-  const std::string ip = fmt::format("10.10.0.{}", 16 * slot);
+// Docker's whole sequence for one network and one container on the host that
+// creates the network: it owns the whole pool 10.10.0.0/24 at first, and
+// its first allocation is the lowest address after the gateway.
+std::vector<Call> docker_sequence(const std::string& nid, const std::string& eid, const std::string& sandbox) {
+  const std::string ip = "10.10.0.2";
   const std::string mac = netns::derive_mac(eid).to_string();
   const std::string peer = netns::derive_peer_ifname(eid);
   return {
@@ -189,8 +196,6 @@ class AgentPluginTest : public dptest::DataplaneTest {
                                   plugin_socket(host),
                                   "--state-dir",
                                   state_dir(host),
-                                  "--ipam-slot",
-                                  std::to_string(host),
                                   "--resync-ms",
                                   "200",
                                   "--owner-grace-ms",
@@ -308,7 +313,7 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
 
   const std::string nid = network_id(1), eid = endpoint_id(1);
   const std::string host_if = netns::derive_host_ifname(eid), peer_if = netns::derive_peer_ifname(eid);
-  const std::vector<Call> seq = docker_sequence(nid, eid, 1, "/var/run/docker/netns/c0ffee");
+  const std::vector<Call> seq = docker_sequence(nid, eid, "/var/run/docker/netns/c0ffee");
   std::size_t i = 0;
   for (; seq[i].method != "NetworkDriver.ProgramExternalConnectivity"; ++i) expect_call(1, seq[i]);
   ASSERT_FALSE(HasFailure());
@@ -327,7 +332,7 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
   EXPECT_NE(ctl(1, {"show"}).output.find(host_if), std::string::npos) << ctl(1, {"show"}).output;
   const json info = post_ok(1, "NetworkDriver.EndpointOperInfo", endpoint_ref(nid, eid));
   ASSERT_TRUE(info.is_object() && info.contains("Value")) << info.dump();
-  EXPECT_EQ(info["Value"].value("ferry.ip", ""), "10.10.0.16/24") << info.dump();
+  EXPECT_EQ(info["Value"].value("ferry.ip", ""), "10.10.0.2/24") << info.dump();
   EXPECT_EQ(info["Value"].value("ferry.vni", ""), "77") << info.dump();
 
   // Bad input through the agent: refused with {"Err"}, nothing changes, the agent keeps serving.
@@ -358,10 +363,10 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
                       R"("Pool":"10.13.0.0/24"}}]}})",
                       network_id(4))),
        500, "ferry.network=NAME"},
-      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, eid, "10.10.0.16/24"), 500, "already exists"},
+      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, eid, "10.10.0.2/24"), 500, "already exists"},
       {"NetworkDriver.CreateEndpoint", create_endpoint_body(network_id(9), endpoint_id(9), "10.10.0.40/24"), 500,
        "unknown network"},
-      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, endpoint_id(9), "10.10.0.16/24"), 500, "already used"},
+      {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, endpoint_id(9), "10.10.0.2/24"), 500, "already used"},
       {"NetworkDriver.Join", join_body(nid, endpoint_id(9), "/var/run/docker/netns/x"), 500, "unknown endpoint"},
       {"NetworkDriver.Join", join_body(nid, eid, "/var/run/docker/netns/other"), 500, "already joined"},
       {"NetworkDriver.Leave", endpoint_ref(nid, endpoint_id(9)), 500, "unknown endpoint"},
@@ -377,7 +382,7 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
       {"IpamDriver.RequestAddress", R"({"PoolID":"FerryLocal/10.99.0.0/24","Address":"","Options":null})", 500,
        "unknown pool"},
       {"IpamDriver.RequestAddress",
-       nl(fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.16","Options":null}})", kPoolId)), 500, "in use"},
+       nl(fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.2","Options":null}})", kPoolId)), 500, "in use"},
       {"IpamDriver.RequestAddress",
        nl(fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.9","Options":{{"RequestAddressType":)"
                       R"("com.docker.network.gateway"}}}})",
@@ -426,7 +431,7 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
 TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
   const std::string nid = network_id(5), eid = endpoint_id(5);
-  const std::vector<Call> seq = docker_sequence(nid, eid, 1, "/var/run/docker/netns/k1ll");
+  const std::vector<Call> seq = docker_sequence(nid, eid, "/var/run/docker/netns/k1ll");
   // Kill points: after call k (1..n-1); a fresh agent and state for each.
   for (std::size_t k = 1; k < seq.size(); ++k) {
     SCOPED_TRACE(fmt::format("SIGKILL after {}", seq[k - 1].method));
@@ -441,7 +446,7 @@ TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {
     if (k > 8 && k < 15) {
       const json eps = agent_json(1, {"endpoints"});
       ASSERT_TRUE(eps.is_array() && eps.size() == 1) << eps.dump();
-      EXPECT_EQ(eps[0].value("ip", ""), "10.10.0.16/24");
+      EXPECT_EQ(eps[0].value("ip", ""), "10.10.0.2/24");
       EXPECT_EQ(eps[0].value("id", ""), eid);
     }
     for (std::size_t i = k; i < seq.size(); ++i) expect_call(1, seq[i]);
@@ -497,7 +502,7 @@ TEST_F(AgentPluginClusterTest, ThreeHostsAsDockerWouldDriveThem) {
   // Host 1 first, so it creates the cluster network (and its record is host
   // 1's); hosts 2 and 3 bind to it.
   for (int h = 1; h <= 3; ++h) {
-    for (std::size_t i = 0; i < 7; ++i) expect_call(h, docker_sequence(network_id(h), "x", h, "")[i]);
+    for (std::size_t i = 0; i < 7; ++i) expect_call(h, docker_sequence(network_id(h), "x", "")[i]);
     for (int o = 1; o <= 3; ++o) {
       EXPECT_TRUE(harness::wait_until([&] { return has_network(o, "blue"); }, seconds(10), milliseconds(50)));
     }
@@ -609,6 +614,189 @@ TEST_F(AgentPluginClusterTest, ThreeHostsAsDockerWouldDriveThem) {
   EXPECT_TRUE(all_pairs(eps, Clock::now() + seconds(15)));
   std::cout << "host 1 restarted -> all pairs ping again: "
             << std::chrono::duration_cast<milliseconds>(Clock::now() - restarted).count() << " ms\n";
+}
+
+// The distributed IPAM across 3 real agents (control/ipam inside
+// ferry-agent): no data plane needed, addresses only. Host 1 creates the
+// network, so it owns the whole pool at first; hosts 2 and 3 get space by
+// donation.
+class AgentIpamClusterTest : public AgentPluginTest {
+ protected:
+  AgentIpamClusterTest() { hosts_ = 3; }
+
+  // RequestAddress with a wait long enough for a failed donation round.
+  ParsedResponse request_address(int host) {
+    UnixClient c;
+    if (!c.connect(plugin_socket(host))) return {};
+    c.send(plugins::testing::docker_request("/IpamDriver.RequestAddress", address_request_body()));
+    auto r = c.read_response(seconds(15));
+    return r ? *r : ParsedResponse{};
+  }
+
+  static std::string address_of(const ParsedResponse& r) {
+    const json j = json::parse(r.body, nullptr, false);
+    if (r.status != 200 || !j.is_object()) return "";
+    const std::string cidr = j.value("Address", "");
+    return cidr.substr(0, cidr.find('/'));
+  }
+
+  json ipam_pool(int host) {
+    const json j = agent_json(host, {"ipam"});
+    if (!j.is_object() || !j.contains("pools")) return json();
+    for (const auto& p : j["pools"]) {
+      if (p.value("network", "") == "blue") return p;
+    }
+    return json();
+  }
+
+  harness::CommandResult set_underlay(int host, const char* state) {
+    auto r = topo_->exec(topo_->host(host), {"ip", "link", "set", harness::Topology::underlay_ifname(), state});
+    if (!r) return harness::CommandResult{-1, false, r.error().message};
+    return *r;
+  }
+};
+
+TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostUsesItsOwnSpace) {
+  const auto t0 = Clock::now();
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_agent(h));
+  for (int h = 1; h <= 3; ++h) {
+    for (std::size_t i = 0; i < 7; ++i) expect_call(h, docker_sequence(network_id(h), "x", "")[i]);
+    for (int o = 1; o <= 3; ++o) {
+      ASSERT_TRUE(harness::wait_until([&] { return has_network(o, "blue"); }, seconds(10), milliseconds(50)));
+    }
+  }
+  ASSERT_TRUE(harness::wait_until(
+      [&] {
+        for (int h = 1; h <= 3; ++h) {
+          if (!ipam_pool(h).is_object()) return false;
+        }
+        return true;
+      },
+      seconds(10), milliseconds(50)));
+
+  std::mutex mu;
+  std::map<std::string, int> owner_of;  // address -> host
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+
+  // `ferryctl attach`, 4 per host at once: hosts 2 and 3 own nothing yet, so
+  // their answers wait for donations (the admin socket answers later).
+  constexpr int kAttachPerHost = 4;
+  std::vector<std::string> namespaces;
+  for (int h = 1; h <= 3; ++h) {
+    for (int i = 0; i < kAttachPerHost; ++i) {
+      auto ns = topo_->add_container(fmt::format("a{}{}", h, i));
+      ASSERT_TRUE(ns) << ns.error().message;
+      namespaces.push_back(*ns);
+    }
+  }
+  for (int h = 1; h <= 3; ++h) {
+    for (int i = 0; i < kAttachPerHost; ++i) {
+      threads.emplace_back([&, h, i] {
+        const std::string& ns = namespaces[static_cast<std::size_t>((h - 1) * kAttachPerHost + i)];
+        const harness::CommandResult r =
+            agent_ctl(h, {"attach", "--net", "blue", "--netns", harness::netns_path(ns), "--name", ns, "--json"});
+        const json j = json::parse(r.output, nullptr, false);
+        const std::lock_guard<std::mutex> lock(mu);
+        if (!r.succeeded() || !j.is_object() || !j.contains("endpoint")) {
+          errors.push_back(fmt::format("attach on host {}: {}", h, r.output));
+          return;
+        }
+        const std::string cidr = j["endpoint"].value("ip", "");
+        const std::string ip = cidr.substr(0, cidr.find('/'));
+        if (!owner_of.emplace(ip, h).second) errors.push_back(fmt::format("duplicate {} (attach, host {})", ip, h));
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  threads.clear();
+  ASSERT_EQ(owner_of.size(), 3U * kAttachPerHost);
+
+  // 20 RequestAddress per host, all 60 at once.
+  constexpr int kPerHost = 20;
+  for (int h = 1; h <= 3; ++h) {
+    for (int i = 0; i < kPerHost; ++i) {
+      threads.emplace_back([&, h] {
+        const ParsedResponse r = request_address(h);
+        const std::string ip = address_of(r);
+        const std::lock_guard<std::mutex> lock(mu);
+        if (ip.empty()) {
+          errors.push_back(fmt::format("host {}: {} {}", h, r.status, r.body));
+        } else if (!owner_of.emplace(ip, h).second) {
+          errors.push_back(fmt::format("duplicate {} on hosts {} and {}", ip, owner_of[ip], h));
+        }
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  std::string all_errors;
+  for (const auto& e : errors) all_errors += e + "\n";
+  EXPECT_TRUE(errors.empty()) << all_errors;
+  ASSERT_EQ(owner_of.size(), 3U * (kPerHost + kAttachPerHost));
+  for (int h = 1; h <= 3; ++h) {
+    const json p = ipam_pool(h);
+    EXPECT_EQ(p.value("allocated", 0), kPerHost + kAttachPerHost) << "host " << h << ": " << p.dump();
+  }
+  // The same numbers on the metrics endpoint (loopback of host 2).
+  auto metrics = topo_->exec(topo_->host(2), {"curl", "-sS", "http://127.0.0.1:9475/metrics"});
+  ASSERT_TRUE(metrics && metrics->succeeded());
+  EXPECT_NE(metrics->output.find(
+                fmt::format("ferry_ipam_allocated_addresses{{network=\"blue\"}} {}", kPerHost + kAttachPerHost)),
+            std::string::npos)
+      << metrics->output;
+  EXPECT_NE(metrics->output.find("ferry_ipam_donations_received_total"), std::string::npos);
+  EXPECT_NE(metrics->output.find("ferry_ipam_fenced 0"), std::string::npos);
+  std::cout << "12 attaches then 60 concurrent RequestAddress on 3 hosts: "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count() << " ms since start\n";
+
+  // Cut host 3 off (its underlay, which carries gossip): it allocates what
+  // it owns, then fails with a clear error; hosts 1 and 2 go on too.
+  const json before = ipam_pool(3);
+  const int free3 = before.value("free", -1);
+  ASSERT_GT(free3, 0) << before.dump();
+  ASSERT_TRUE(set_underlay(3, "down").succeeded());
+  for (int i = 0; i < free3; ++i) {
+    const ParsedResponse r = request_address(3);
+    const std::string ip = address_of(r);
+    ASSERT_FALSE(ip.empty()) << "allocation " << i << " of " << free3 << " owned: " << r.body;
+    ASSERT_TRUE(owner_of.emplace(ip, 3).second) << "duplicate " << ip;
+  }
+  const auto fail_start = Clock::now();
+  const ParsedResponse refused = request_address(3);
+  EXPECT_EQ(refused.status, 500U) << refused.body;
+  EXPECT_NE(refused.body.find("no free address on this host"), std::string::npos) << refused.body;
+  std::cout << "partitioned host: " << free3 << " allocations from its own space, then refused after "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - fail_start).count() << " ms: " << refused.body;
+  for (int h = 1; h <= 2; ++h) {
+    for (int i = 0; i < 3; ++i) {
+      const std::string ip = address_of(request_address(h));
+      ASSERT_FALSE(ip.empty()) << "host " << h << " during the partition";
+      ASSERT_TRUE(owner_of.emplace(ip, h).second) << "duplicate " << ip;
+    }
+  }
+
+  // SIGKILL host 2's agent: it comes back with what it had allocated.
+  const int alloc2 = ipam_pool(2).value("allocated", -1);
+  kill_agent(2);
+  ASSERT_NO_FATAL_FAILURE(start_agent(2));
+  EXPECT_EQ(ipam_pool(2).value("allocated", -2), alloc2);
+  const std::string after_restart = address_of(request_address(2));
+  ASSERT_FALSE(after_restart.empty());
+  EXPECT_TRUE(owner_of.emplace(after_restart, 2).second) << "duplicate " << after_restart << " after a restart";
+
+  // Healed: host 3 gets space again, still no duplicate.
+  ASSERT_TRUE(set_underlay(3, "up").succeeded());
+  std::string healed;
+  EXPECT_TRUE(harness::wait_until(
+      [&] {
+        healed = address_of(request_address(3));
+        return !healed.empty();
+      },
+      seconds(25), milliseconds(200)));
+  if (!healed.empty()) {
+    EXPECT_TRUE(owner_of.emplace(healed, 3).second) << "duplicate " << healed << " after healing";
+  }
+  std::cout << "total " << std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count() << " ms\n";
 }
 
 }  // namespace

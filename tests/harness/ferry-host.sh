@@ -100,7 +100,7 @@ ferry_agent_start() {
     --gossip-bind "$(ferry_gossip "$h"):7946" "${seeds[@]}" --key-file "$FERRY_RUNDIR/cluster.key" \
     --dataplane-api "$(ferry_dp_api "$h")" --admin-socket "$(ferry_agent_socket "$h")" \
     --plugin-socket "$(ferry_plugin_socket "$h")" --state-dir "$FERRY_RUNDIR/state-h$h" \
-    --ipam-slots 16 --ipam-slot "$h" --resync-ms 200 --log-level info "${extra[@]}" "$@" \
+    --resync-ms 200 --log-level info "${extra[@]}" "$@" \
     </dev/null >"$FERRY_RUNDIR/agent-h$h.log" 2>&1 &
   FERRY_AGENT_PIDS[h]=$!
 }

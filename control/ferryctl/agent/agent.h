@@ -1,5 +1,5 @@
 // ferryctl's agent-facing commands (members, networks, endpoints, peers,
-// status, net create/rm, attach, detach): each sends one request to
+// ipam, status, net create/rm, attach, detach): each sends one request to
 // ferry-agent's admin socket (control/agent/admin_server.h) and prints the
 // reply as an aligned table, or as JSON with --json.
 #pragma once

@@ -1,4 +1,4 @@
-// ferryctl members | networks | endpoints | peers | status [--json]
+// ferryctl members | networks | endpoints | peers | ipam | status [--json]
 #include <iostream>
 
 #include "control/ferryctl/agent/agent.h"
@@ -51,6 +51,40 @@ void add_show_commands(CLI::App& app, Options& options, Runner& runner) {
            {"name", "network", "ip", "mac", "host_ifname", "port", "netns"});
   add_list(app, options, runner, "peers", "remote endpoints per network (what the data plane learns)",
            {"network", "vni", "host", "vtep", "mac", "ip", "endpoint"});
+  auto* ipam = app.add_subcommand("ipam", "address space per network: what each host owns, what this host uses");
+  add_common(*ipam, options, true);
+  ipam->callback([&options, &runner] {
+    runner.action = [&options] {
+      nlohmann::json reply;
+      if (int rc = call(options, {{"op", "ipam"}}, reply); rc != kExitOk) return rc;
+      reply.erase("ok");
+      if (options.json) {
+        std::cout << reply.dump(2) << '\n';
+        return static_cast<int>(kExitOk);
+      }
+      // One row per network and owner; this host's row adds what it
+      // allocated and can still allocate without asking another host.
+      const std::string self = reply.value("node", "");
+      Table table({"network", "subnet", "host", "owned", "allocated", "free"});
+      for (const auto& p : reply.at("pools")) {
+        for (const auto& h : p.at("hosts")) {
+          const bool me = h.value("host", "") == self;
+          table.add_row({p.value("network", ""), p.value("subnet", ""),
+                         h.value("host", "") + (me ? " (this host)" : ""), cell(h.at("addresses")),
+                         me ? cell(p.at("allocated")) : "-", me ? cell(p.at("free")) : "-"});
+        }
+      }
+      table.print(std::cout);
+      if (reply.value("fenced", false)) {
+        std::cout << "FENCED: no majority of the cluster in sight; new allocations are refused\n";
+      }
+      for (const auto& c : reply.at("conflicts")) {
+        std::cout << "CONFLICT: network " << c.value("network", "") << " address " << c.value("address", "")
+                  << " is in space now owned by " << c.value("new_owner", "") << '\n';
+      }
+      return static_cast<int>(kExitOk);
+    };
+  });
   auto* st = app.add_subcommand("status", "agent and data-plane reconciliation status (JSON)");
   add_common(*st, options, false);
   st->callback([&options, &runner] {
