@@ -7,20 +7,12 @@
 // and detach removes reachability. Processes, namespaces and state
 // directories are removed by the fixtures even when a check fails.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
-#include "tests/dataplane/app/dp_fixture.h"
-
-#ifndef FERRY_AGENT_BIN
-#error "FERRY_AGENT_BIN must name the ferry-agent executable"
-#endif
+#include "tests/agent/agent_fixture.h"
 
 namespace ferry::agenttest {
 namespace {
@@ -29,6 +21,10 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Every agent joins through host 1's gossip address, as an operator would
+// with one seed.
+constexpr int kSeedHost = 1;
+
 struct Attached {
   std::string ns;
   std::string ip;  // without length
@@ -36,114 +32,9 @@ struct Attached {
   int host = 0;
 };
 
-class AgentClusterTest : public dptest::DataplaneTest {
+class AgentClusterTest : public AgentTest {
  protected:
-  harness::TopologyConfig topology_config() const override {
-    harness::TopologyConfig c;
-    c.hosts = 3;
-    return c;
-  }
-
-  void SetUp() override {
-    dptest::DataplaneTest::SetUp();
-    if (HasFatalFailure()) return;
-    base_ = fmt::format("/tmp/ferry-agent-test-{}", topo_->prefix());
-    std::filesystem::create_directories(base_);
-    // A fixed test key (base64 of 32 bytes); the real thing comes from Keyring::generate.
-    const std::string key = fmt::format("{}/cluster.key", base_);
-    std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
-    std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  }
-
-  void TearDown() override {
-    for (auto& [host, agent] : agents_) {
-      const int rc = agent->stop();
-      EXPECT_EQ(rc, 0) << "ferry-agent on host " << host << " did not exit cleanly";
-      if (HasFailure()) std::cerr << "---- ferry-agent host " << host << " log ----\n" << agent->log() << "\n";
-    }
-    agents_.clear();
-    dptest::DataplaneTest::TearDown();
-    if (!HasFailure()) std::filesystem::remove_all(base_);
-  }
-
-  std::string socket(int host) const { return fmt::format("{}/h{}.sock", base_, host); }
-
-  void start_agent(int host) {
-    const std::string gossip = fmt::format("{}:7946", topo_->underlay_address(host));
-    std::vector<std::string> argv{"ip",
-                                  "netns",
-                                  "exec",
-                                  topo_->host(host),
-                                  FERRY_AGENT_BIN,
-                                  "--name",
-                                  fmt::format("h{}", host),
-                                  "--advertise",
-                                  vtep_ip(host),
-                                  "--gossip-bind",
-                                  gossip,
-                                  "--key-file",
-                                  fmt::format("{}/cluster.key", base_),
-                                  "--dataplane-api",
-                                  api(host),
-                                  "--admin-socket",
-                                  socket(host),
-                                  "--state-dir",
-                                  fmt::format("{}/state-h{}", base_, host),
-                                  "--plugin-socket",
-                                  "",
-                                  "--resync-ms",
-                                  "200",
-                                  "--owner-grace-ms",
-                                  "2000",
-                                  "--push-pull-ms",
-                                  "2000",
-                                  "--log-level",
-                                  "debug"};
-    if (host != 1) {
-      argv.emplace_back("--seeds");
-      argv.push_back(topo_->underlay_address(1) + ":7946");
-    }
-    const std::string log = fmt::format("{}/agent-h{}.log", base_, host);
-    auto bg = dptest::Background::start(argv, log);
-    ASSERT_TRUE(bg) << bg.error().message;
-    auto* proc = bg->get();
-    agents_[host] = std::move(*bg);
-    const bool up = harness::wait_until([&] { return !proc->running() || agent_ctl(host, {"status"}).succeeded(); },
-                                        seconds(15), milliseconds(50));
-    ASSERT_TRUE(up && proc->running()) << "ferry-agent on host " << host << " did not come up:\n" << proc->log();
-  }
-
-  harness::CommandResult agent_ctl(int host, const std::vector<std::string>& args) {
-    std::vector<std::string> argv{FERRY_CTL_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--socket", socket(host)});
-    auto r = harness::run_command(argv, seconds(20));
-    if (!r) return harness::CommandResult{-1, false, r.error().message};
-    return *r;
-  }
-
-  json agent_json(int host, const std::vector<std::string>& args) {
-    std::vector<std::string> a(args);
-    a.emplace_back("--json");
-    auto r = agent_ctl(host, a);
-    if (!r.succeeded()) return json();
-    auto j = json::parse(r.output, nullptr, false);
-    return j.is_discarded() ? json() : j;
-  }
-
-  bool has_network(int host, const std::string& name) {
-    const json nets = agent_json(host, {"networks"});
-    if (!nets.is_array()) return false;
-    for (const auto& n : nets) {
-      if (n.value("name", "") == name && n.value("state", "") == "active") return true;
-    }
-    return false;
-  }
-
-  std::size_t peer_count(int host) {
-    const json peers = agent_json(host, {"peers"});
-    return peers.is_array() ? peers.size() : 0;
-  }
+  AgentClusterTest() { hosts_ = 3; }
 
   Attached attach(int host, const std::string& name) {
     auto ns = topo_->add_container(name);
@@ -170,14 +61,11 @@ class AgentClusterTest : public dptest::DataplaneTest {
       }
     }
   }
-
-  std::string base_;
-  std::map<int, std::unique_ptr<dptest::Background>> agents_;
 };
 
 TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_dataplane(h));
-  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_agent(h));
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_agent(h, {kSeedHost}));
 
   // Membership through the seed.
   ASSERT_TRUE(harness::wait_until(
@@ -251,7 +139,7 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   // Agent restart on host 3 (SIGTERM, graceful leave): its endpoint comes back from the state directory.
   EXPECT_EQ(agents_[3]->stop(), 0);
   agents_.erase(3);
-  ASSERT_NO_FATAL_FAILURE(start_agent(3));
+  ASSERT_NO_FATAL_FAILURE(start_agent(3, {kSeedHost}));
   const json after = agent_json(3, {"endpoints"});
   ASSERT_TRUE(after.is_array() && after.size() == 1) << agent_ctl(3, {"endpoints"}).output;
   EXPECT_EQ(after[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[2].ip));
@@ -260,10 +148,8 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   expect_all_pairs_ping(eps, seconds(5));
 
   // SIGKILL of host 2's agent: nothing is lost, nothing duplicated; same address after restart.
-  ::kill(-agents_[2]->pid(), SIGKILL);
-  agents_[2]->stop();
-  agents_.erase(2);
-  ASSERT_NO_FATAL_FAILURE(start_agent(2));
+  kill_agent(2);
+  ASSERT_NO_FATAL_FAILURE(start_agent(2, {kSeedHost}));
   const json killed = agent_json(2, {"endpoints"});
   ASSERT_TRUE(killed.is_array() && killed.size() == 1) << agent_ctl(2, {"endpoints"}).output;
   EXPECT_EQ(killed[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[1].ip));

@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -31,12 +30,8 @@
 #include <fmt/format.h>
 
 #include "netns/naming.h"
-#include "tests/dataplane/app/dp_fixture.h"
+#include "tests/agent/agent_fixture.h"
 #include "tests/plugins/http/test_client.h"
-
-#ifndef FERRY_AGENT_BIN
-#error "FERRY_AGENT_BIN must name the ferry-agent executable"
-#endif
 
 namespace ferry::agenttest {
 namespace {
@@ -142,98 +137,16 @@ std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-class AgentPluginTest : public dptest::DataplaneTest {
+class AgentPluginTest : public AgentTest {
  protected:
-  harness::TopologyConfig topology_config() const override {
-    harness::TopologyConfig c;
-    c.hosts = hosts_;
-    return c;
-  }
+  AgentPluginTest() { plugin_ = true; }
 
-  void SetUp() override {
-    dptest::DataplaneTest::SetUp();
-    if (HasFatalFailure()) return;
-    base_ = fmt::format("/tmp/ferry-plugin-test-{}", topo_->prefix());
-    std::filesystem::create_directories(base_);
-    const std::string key = fmt::format("{}/cluster.key", base_);
-    std::ofstream(key) << "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n";
-    std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  }
-
-  void TearDown() override {
-    for (auto& [host, agent] : agents_) {
-      agent->stop();
-      if (HasFailure()) std::cerr << "---- ferry-agent host " << host << " log ----\n" << agent->log() << "\n";
-    }
-    agents_.clear();
-    dptest::DataplaneTest::TearDown();
-    if (!HasFailure()) std::filesystem::remove_all(base_);
-  }
-
-  std::string plugin_socket(int host) const { return fmt::format("{}/h{}-plugin.sock", base_, host); }
-  std::string admin_socket(int host) const { return fmt::format("{}/h{}-admin.sock", base_, host); }
-  std::string state_dir(int host) const { return fmt::format("{}/state-h{}{}", base_, host, state_suffix_); }
-
-  void start_agent(int host) {
-    std::vector<std::string> argv{"ip",
-                                  "netns",
-                                  "exec",
-                                  topo_->host(host),
-                                  FERRY_AGENT_BIN,
-                                  "--name",
-                                  fmt::format("h{}", host),
-                                  "--advertise",
-                                  vtep_ip(host),
-                                  "--gossip-bind",
-                                  fmt::format("{}:7946", topo_->underlay_address(host)),
-                                  "--key-file",
-                                  fmt::format("{}/cluster.key", base_),
-                                  "--dataplane-api",
-                                  api(host),
-                                  "--admin-socket",
-                                  admin_socket(host),
-                                  "--plugin-socket",
-                                  plugin_socket(host),
-                                  "--state-dir",
-                                  state_dir(host),
-                                  "--resync-ms",
-                                  "200",
-                                  "--owner-grace-ms",
-                                  "2000",
-                                  "--push-pull-ms",
-                                  "2000",
-                                  "--log-level",
-                                  "debug"};
-    std::vector<std::string> seeds;
-    for (int h = 1; h <= hosts_; ++h) {
-      if (h != host) seeds.push_back(fmt::format("{}:7946", topo_->underlay_address(h)));
-    }
-    if (!seeds.empty()) {
-      argv.emplace_back("--seeds");
-      std::string list;
-      for (const auto& a : seeds) list += list.empty() ? a : "," + a;
-      argv.push_back(list);
-    }
-    auto bg = dptest::Background::start(argv, fmt::format("{}/agent-h{}.log", base_, host));
-    ASSERT_TRUE(bg) << bg.error().message;
-    auto* proc = bg->get();
-    agents_[host] = std::move(*bg);
-    const bool up = harness::wait_until(
-        [&] {
-          if (!proc->running()) return true;
-          UnixClient c;
-          if (!c.connect(plugin_socket(host))) return false;
-          auto r = c.post("/Plugin.Activate", "");
-          return r && r->status == 200;
-        },
-        seconds(15), milliseconds(20));
-    ASSERT_TRUE(up && proc->running()) << "ferry-agent on host " << host << " did not come up:\n" << proc->log();
-  }
-
-  void kill_agent(int host) {
-    ::kill(-agents_[host]->pid(), SIGKILL);
-    agents_[host]->stop();
-    agents_.erase(host);
+  // Up when Docker's first call is answered.
+  bool agent_ready(int host) override {
+    UnixClient c;
+    if (!c.connect(plugin_socket(host))) return false;
+    auto r = c.post("/Plugin.Activate", "");
+    return r && r->status == 200;
   }
 
   // One call on a fresh connection (an agent restart closes old ones).
@@ -262,45 +175,10 @@ class AgentPluginTest : public dptest::DataplaneTest {
     }
   }
 
-  harness::CommandResult agent_ctl(int host, const std::vector<std::string>& args) {
-    std::vector<std::string> argv{FERRY_CTL_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--socket", admin_socket(host), "--json"});
-    auto r = harness::run_command(argv, seconds(20));
-    if (!r) return harness::CommandResult{-1, false, r.error().message};
-    return *r;
-  }
-
-  json agent_json(int host, const std::vector<std::string>& args) {
-    auto r = agent_ctl(host, args);
-    if (!r.succeeded()) return json();
-    auto j = json::parse(r.output, nullptr, false);
-    return j.is_discarded() ? json() : j;
-  }
-
-  std::size_t peer_count(int host) {
-    const json peers = agent_json(host, {"peers"});
-    return peers.is_array() ? peers.size() : 0;
-  }
-
-  bool has_network(int host, const std::string& name) {
-    const json nets = agent_json(host, {"networks"});
-    if (!nets.is_array()) return false;
-    for (const auto& n : nets) {
-      if (n.value("name", "") == name && n.value("state", "") == "active") return true;
-    }
-    return false;
-  }
-
   bool link_exists(int host, const std::string& ifname) {
     auto r = topo_->exec(topo_->host(host), {"ip", "link", "show", ifname});
     return r && r->succeeded();
   }
-
-  int hosts_ = 1;
-  std::string base_;
-  std::string state_suffix_;
-  std::map<int, std::unique_ptr<dptest::Background>> agents_;
 };
 
 TEST_F(AgentPluginTest, DockerContractAndBadInput) {
