@@ -233,25 +233,58 @@ double DataplaneTest::iperf(const Container& client, const Container& server, in
   return json["end"]["sum_received"]["bits_per_second"].get<double>();
 }
 
-nlohmann::json DataplaneTest::stats_json(int host) {
-  const auto r = ctl(host, {"stats", "--json"});
+nlohmann::json DataplaneTest::ctl_json(int host, std::vector<std::string> args) {
+  args.emplace_back("--json");
+  const auto r = ctl(host, args);
   EXPECT_TRUE(r.succeeded()) << r.output;
   auto json = nlohmann::json::parse(r.output, nullptr, false);
   EXPECT_FALSE(json.is_discarded()) << r.output;
   return json.is_discarded() ? nlohmann::json::object() : json;
 }
 
-nlohmann::json DataplaneTest::health_json(int host) {
-  const auto r = ctl(host, {"health", "--json"});
-  EXPECT_TRUE(r.succeeded()) << r.output;
-  auto json = nlohmann::json::parse(r.output, nullptr, false);
-  EXPECT_FALSE(json.is_discarded()) << r.output;
-  return json.is_discarded() ? nlohmann::json::object() : json;
+void DataplaneTest::peer_with_kernel_vtep(const Container& ferry_side, const Container& kernel_side, std::uint32_t vni,
+                                          unsigned vxlan_mtu) {
+  const std::string ns = topo_->host(kernel_side.host);
+  const std::string kernel_vtep = topo_->underlay_address(kernel_side.host);
+  const std::string ferry_vtep = vtep_ip(ferry_side.host);
+  const std::string vx = "vx" + std::to_string(vni);
+  const std::string br = "br" + std::to_string(vni);
+  const std::vector<std::vector<std::string>> kernel{
+      {"ip", "-n", ns, "link", "add", vx, "type", "vxlan", "id", std::to_string(vni), "local", kernel_vtep, "dstport",
+       "4789", "nolearning", "dev", harness::Topology::underlay_ifname()},
+      {"ip", "-n", ns, "link", "add", br, "type", "bridge"},
+      {"ip", "-n", ns, "link", "set", vx, "master", br, "mtu", std::to_string(vxlan_mtu), "up"},
+      {"ip", "-n", ns, "link", "set", kernel_side.iface, "master", br},
+      {"ip", "-n", ns, "link", "set", br, "up"},
+      {"ip", "netns", "exec", ns, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", vx, "dst", ferry_vtep},
+      {"ip", "netns", "exec", ns, "bridge", "fdb", "add", ferry_side.mac, "dev", vx, "dst", ferry_vtep},
+  };
+  for (const auto& step : kernel) {
+    auto r = harness::run_command(step);
+    ASSERT_TRUE(r && r->succeeded()) << harness::join_argv(step) << ": " << (r ? r->output : "");
+  }
+  const int h = ferry_side.host;
+  const std::string v = std::to_string(vni);
+  ctl_ok(h, {"net", "add", "--vni", v});
+  ctl_ok(h, {"port", "add", "--vni", v, "--iface", ferry_side.iface, "--mac", ferry_side.mac, "--ip",
+             ferry_side.ip + "/24"});
+  ctl_ok(h, {"fdb", "add", "--vni", v, "--mac", kernel_side.mac, "--vtep", kernel_vtep});
+  ctl_ok(h, {"flood", "add", "--vni", v, "--vtep", kernel_vtep});
 }
 
 std::uint64_t DataplaneTest::rx_packets(const Container& c) {
   auto r = exec(c.ns, {"cat", "/sys/class/net/eth0/statistics/rx_packets"});
   return r.succeeded() ? std::stoull(r.output) : 0;
+}
+
+void report_throughput(const std::string& what, double bits_per_second) {
+  std::printf("[ measure  ] %s: %.0f Mbit/s\n", what.c_str(), bits_per_second / 1e6);
+  ::testing::Test::RecordProperty(what, std::to_string(static_cast<long long>(bits_per_second / 1e6)) + " Mbit/s");
+}
+
+std::uint64_t stat_value(const nlohmann::json& stats, const char* section, const std::string& name) {
+  if (!stats.contains(section) || !stats[section].contains(name)) return 0;
+  return stats[section][name].get<std::uint64_t>();
 }
 
 }  // namespace ferry::dptest

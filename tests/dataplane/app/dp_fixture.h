@@ -52,6 +52,14 @@ struct Container {
   int host = 0;
 };
 
+// Prints a throughput figure ("[ measure  ] what: N Mbit/s") and records it
+// as a test property.
+void report_throughput(const std::string& what, double bits_per_second);
+
+// A value of `ferryctl dp stats --json`: section "counters" or "drops"; 0
+// when the data plane did not report it (zero counters are left out).
+std::uint64_t stat_value(const nlohmann::json& stats, const char* section, const std::string& name);
+
 class DataplaneTest : public harness::TopologyTest {
  public:  // helpers are public so free test functions can share them
   void TearDown() override;
@@ -91,9 +99,18 @@ class DataplaneTest : public harness::TopologyTest {
   // parallel connections), bits/s; fails the test on error.
   double iperf(const Container& client, const Container& server, int seconds, bool reverse, int streams = 1);
 
-  // `ferryctl dp stats --json` / `health --json` of a host, parsed (fails the test when it cannot).
-  nlohmann::json stats_json(int host);
-  nlohmann::json health_json(int host);
+  // `ferryctl dp ARGS --json` on a host, parsed (fails the test when it cannot).
+  nlohmann::json ctl_json(int host, std::vector<std::string> args);
+  nlohmann::json stats_json(int host) { return ctl_json(host, {"stats"}); }
+  nlohmann::json health_json(int host) { return ctl_json(host, {"health"}); }
+
+  // Makes kernel_side's host a Linux kernel VTEP for `vni` (vxlan device at
+  // `vxlan_mtu` in a bridge with kernel_side's veth, static FDB towards
+  // ferry_side's data plane) and programs ferry_side's data plane towards it
+  // (port, FDB entry and flood entry, no neighbour entry: ARP crosses by
+  // head-end replication). Fails the test when a step fails.
+  void peer_with_kernel_vtep(const Container& ferry_side, const Container& kernel_side, std::uint32_t vni,
+                             unsigned vxlan_mtu);
 
   // rx_packets of a container's eth0.
   std::uint64_t rx_packets(const Container& c);

@@ -16,11 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void report(const char* what, double bits_per_second) {
-  std::printf("[ measure  ] %s: %.0f Mbit/s\n", what, bits_per_second / 1e6);
-  ::testing::Test::RecordProperty(what, std::to_string(static_cast<long long>(bits_per_second / 1e6)) + " Mbit/s");
-}
-
 class JumboUnderlay : public DataplaneTest {
  protected:
   harness::TopologyConfig topology_config() const override {
@@ -30,9 +25,7 @@ class JumboUnderlay : public DataplaneTest {
   }
 };
 
-std::uint64_t drops(const nlohmann::json& stats, const char* reason) {
-  return stats["drops"].contains(reason) ? stats["drops"][reason].get<std::uint64_t>() : 0;
-}
+std::uint64_t drops(const nlohmann::json& stats, const char* reason) { return stat_value(stats, "drops", reason); }
 
 TEST_F(JumboUnderlay, PingWithDfAndTcpBothWaysAndOversizeIsDroppedAndCounted) {
   start_dataplane(1);
@@ -71,8 +64,8 @@ TEST_F(JumboUnderlay, PingWithDfAndTcpBothWaysAndOversizeIsDroppedAndCounted) {
 
   const double ab = iperf(a, b, 2, false);
   const double ba = iperf(a, b, 2, true);
-  report("jumbo_tcp_a_to_b", ab);
-  report("jumbo_tcp_b_to_a", ba);
+  report_throughput("jumbo_tcp_a_to_b", ab);
+  report_throughput("jumbo_tcp_b_to_a", ba);
   EXPECT_GT(ab, 10e6);
   EXPECT_GT(ba, 10e6);
 
@@ -98,26 +91,7 @@ TEST_F(JumboUnderlay, InteroperatesWithKernelVxlan) {
   ASSERT_FALSE(HasFailure());
   auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1", 8950);
   auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2", 8950);
-  const std::string h2 = topo_->host(2);
-  const std::string kernel_vtep = topo_->underlay_address(2);
-  const std::vector<std::vector<std::string>> kernel{
-      {"ip", "-n", h2, "link", "add", "vx100", "type", "vxlan", "id", "100", "local", kernel_vtep, "dstport", "4789",
-       "nolearning", "dev", "ul0"},
-      {"ip", "-n", h2, "link", "add", "br100", "type", "bridge"},
-      {"ip", "-n", h2, "link", "set", "vx100", "master", "br100", "mtu", "8950", "up"},
-      {"ip", "-n", h2, "link", "set", "vb", "master", "br100"},
-      {"ip", "-n", h2, "link", "set", "br100", "up"},
-      {"ip", "netns", "exec", h2, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx100", "dst", vtep_ip(1)},
-      {"ip", "netns", "exec", h2, "bridge", "fdb", "add", a.mac, "dev", "vx100", "dst", vtep_ip(1)},
-  };
-  for (const auto& step : kernel) {
-    auto r = harness::run_command(step);
-    ASSERT_TRUE(r && r->succeeded()) << harness::join_argv(step) << ": " << (r ? r->output : "");
-  }
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(1, {"port", "add", "--vni", "100", "--iface", a.iface, "--mac", a.mac, "--ip", a.ip + "/24"});
-  ctl_ok(1, {"fdb", "add", "--vni", "100", "--mac", b.mac, "--vtep", kernel_vtep});
-  ctl_ok(1, {"flood", "add", "--vni", "100", "--vtep", kernel_vtep});
+  ASSERT_NO_FATAL_FAILURE(peer_with_kernel_vtep(a, b, 100, 8950));
   ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"stats"}).output;
   for (const auto& [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
     auto ping =
@@ -126,8 +100,8 @@ TEST_F(JumboUnderlay, InteroperatesWithKernelVxlan) {
   }
   const double ab = iperf(a, b, 2, false);
   const double ba = iperf(a, b, 2, true);
-  report("jumbo_tcp_ferry_to_kernel", ab);
-  report("jumbo_tcp_kernel_to_ferry", ba);
+  report_throughput("jumbo_tcp_ferry_to_kernel", ab);
+  report_throughput("jumbo_tcp_kernel_to_ferry", ba);
   EXPECT_GT(ab, 10e6);
   EXPECT_GT(ba, 10e6);
 }

@@ -25,11 +25,6 @@ class TwoHosts : public DataplaneTest {
   }
 };
 
-void report(const char* what, double bits_per_second) {
-  std::printf("[ measure  ] %s: %.0f Mbit/s\n", what, bits_per_second / 1e6);
-  ::testing::Test::RecordProperty(what, std::to_string(static_cast<long long>(bits_per_second / 1e6)) + " Mbit/s");
-}
-
 TEST_F(TwoHosts, PingAndTcpBothWays) {
   auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
   auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
@@ -47,8 +42,8 @@ TEST_F(TwoHosts, PingAndTcpBothWays) {
 
   const double ab = iperf(a, b, 2, false);
   const double ba = iperf(a, b, 2, true);
-  report("tcp_a_to_b", ab);
-  report("tcp_b_to_a", ba);
+  report_throughput("tcp_a_to_b", ab);
+  report_throughput("tcp_b_to_a", ba);
   EXPECT_GT(ab, 10e6);
   EXPECT_GT(ba, 10e6);
 
@@ -165,35 +160,16 @@ TEST_F(TwoHosts, ApiRefusesBadRequestsAndChangesNothing) {
 void kernel_interop(DataplaneTest& t, harness::Topology& topo, const char* label) {
   auto a = t.add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
   auto b = t.add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  const std::string h2 = topo.host(2);
-  const std::string kernel_vtep = topo.underlay_address(2);
-  const std::vector<std::vector<std::string>> kernel{
-      {"ip", "-n", h2, "link", "add", "vx100", "type", "vxlan", "id", "100", "local", kernel_vtep, "dstport", "4789",
-       "nolearning", "dev", "ul0"},
-      {"ip", "-n", h2, "link", "add", "br100", "type", "bridge"},
-      {"ip", "-n", h2, "link", "set", "vx100", "master", "br100", "mtu", "1450", "up"},
-      {"ip", "-n", h2, "link", "set", "vb", "master", "br100"},
-      {"ip", "-n", h2, "link", "set", "br100", "up"},
-      {"ip", "netns", "exec", h2, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx100", "dst", t.vtep_ip(1)},
-      {"ip", "netns", "exec", h2, "bridge", "fdb", "add", a.mac, "dev", "vx100", "dst", t.vtep_ip(1)},
-  };
-  for (const auto& step : kernel) {
-    auto r = harness::run_command(step);
-    ASSERT_TRUE(r && r->succeeded()) << harness::join_argv(step) << ": " << (r ? r->output : "");
-  }
-  t.ctl_ok(1, {"net", "add", "--vni", "100"});
-  t.ctl_ok(1, {"port", "add", "--vni", "100", "--iface", a.iface, "--mac", a.mac, "--ip", a.ip + "/24"});
-  t.ctl_ok(1, {"fdb", "add", "--vni", "100", "--mac", b.mac, "--vtep", kernel_vtep});
-  t.ctl_ok(1, {"flood", "add", "--vni", "100", "--vtep", kernel_vtep});
   // No neighbour entry for b on purpose: a's ARP goes to the kernel side by
   // head-end replication and b answers it itself.
+  ASSERT_NO_FATAL_FAILURE(t.peer_with_kernel_vtep(a, b, 100, 1450));
 
   ASSERT_TRUE(topo.ping(a.ns, b.ip, 10s)) << t.ctl(1, {"stats"}).output;
   ASSERT_TRUE(topo.ping(b.ns, a.ip, 5s));
   const double ab = t.iperf(a, b, 2, false);
   const double ba = t.iperf(a, b, 2, true);
-  report((std::string(label) + "_tcp_ferry_to_kernel").c_str(), ab);
-  report((std::string(label) + "_tcp_kernel_to_ferry").c_str(), ba);
+  report_throughput(std::string(label) + "_tcp_ferry_to_kernel", ab);
+  report_throughput(std::string(label) + "_tcp_kernel_to_ferry", ba);
   EXPECT_GT(ab, 10e6);
   EXPECT_GT(ba, 10e6);
 }
@@ -241,7 +217,7 @@ TEST_F(DataplaneTest, AfXdpWithHugepages) {
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"stats"}).output;
   const double ab = iperf(a, b, 2, false);
-  report("afxdp_tcp_a_to_b", ab);
+  report_throughput("afxdp_tcp_a_to_b", ab);
   EXPECT_GT(ab, 10e6);
   const auto show = ctl(1, {"show"});
   EXPECT_NE(show.output.find("af_xdp"), std::string::npos) << show.output;

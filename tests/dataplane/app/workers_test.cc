@@ -12,18 +12,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void report(const char* what, double bits_per_second) {
-  std::printf("[ measure  ] %s: %.0f Mbit/s\n", what, bits_per_second / 1e6);
-  ::testing::Test::RecordProperty(what, std::to_string(static_cast<long long>(bits_per_second / 1e6)) + " Mbit/s");
-}
-
 // Control lcore + 2 workers, all three free to float over the machine's CPUs
 // (2 here); the idle back-off keeps them gentle.
 const std::vector<std::string> kTwoWorkers{"--lcores", "0@(0,1),1@(0,1),2@(0,1)", "--idle-sleep-us", "200"};
 
-std::uint64_t counter(const nlohmann::json& stats, const char* name) {
-  return stats["counters"].contains(name) ? stats["counters"][name].get<std::uint64_t>() : 0;
-}
+std::uint64_t counter(const nlohmann::json& stats, const char* name) { return stat_value(stats, "counters", name); }
 
 // Per-lcore sums equal the totals (read from one reply; polled until the
 // data plane is idle enough for a reply to be consistent).
@@ -60,8 +53,8 @@ TEST_F(DataplaneTest, TwoWorkerLcoresShareTheTraffic) {
   // Four TCP streams each way: several flows for the fanout hash to spread.
   const double ab = iperf(a, b, 2, false, 4);
   const double ba = iperf(a, b, 2, true, 4);
-  report("two_workers_tcp_a_to_b_P4", ab);
-  report("two_workers_tcp_b_to_a_P4", ba);
+  report_throughput("two_workers_tcp_a_to_b_P4", ab);
+  report_throughput("two_workers_tcp_b_to_a_P4", ba);
   EXPECT_GT(ab, 10e6);
   EXPECT_GT(ba, 10e6);
 
