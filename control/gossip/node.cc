@@ -50,6 +50,18 @@ void append_message(std::string& out, uint32_t field, const Msg& msg) {
   append_field(out, field, msg.SerializeAsString());
 }
 
+// Suspect and Dead carry the same fields: whom, which incarnation, who says so.
+template <typename Msg>
+std::string framed_accusation(uint32_t field, const std::string& name, uint64_t incarnation, std::string_view from) {
+  Msg msg;
+  msg.set_name(name);
+  msg.set_incarnation(incarnation);
+  msg.set_from(std::string(from));
+  std::string framed;
+  append_message(framed, field, msg);
+  return framed;
+}
+
 bool valid_name(std::string_view name) { return !name.empty() && name.size() <= kMaxNameSize; }
 
 Address make_address(uint32_t ip, uint32_t port) { return Address{ip, static_cast<uint16_t>(port)}; }
@@ -607,23 +619,13 @@ void Node::broadcast_alive(const Member& m) {
 }
 
 void Node::broadcast_suspect(const Member& m, std::string_view from) {
-  v1::Suspect s;
-  s.set_name(names_->name(m.name));
-  s.set_incarnation(m.incarnation);
-  s.set_from(std::string(from));
-  std::string framed;
-  append_message(framed, kSuspect, s);
-  broadcasts_.queue(names_->name(m.name), std::move(framed));
+  const std::string& name = names_->name(m.name);
+  broadcasts_.queue(name, framed_accusation<v1::Suspect>(kSuspect, name, m.incarnation, from));
 }
 
 void Node::broadcast_dead(const Member& m, std::string_view from) {
-  v1::Dead d;
-  d.set_name(names_->name(m.name));
-  d.set_incarnation(m.incarnation);
-  d.set_from(std::string(from));
-  std::string framed;
-  append_message(framed, kDead, d);
-  broadcasts_.queue(names_->name(m.name), std::move(framed));
+  const std::string& name = names_->name(m.name);
+  broadcasts_.queue(name, framed_accusation<v1::Dead>(kDead, name, m.incarnation, from));
 }
 
 // ---------------------------------------------------------------- sending
