@@ -18,11 +18,11 @@
 #   ferry_plugin_socket H              host H's Docker plugin socket (in RUNDIR)
 #
 # Logs: RUNDIR/dp-hH.log, RUNDIR/agent-hH.log. Extra arguments for every host:
-# FERRY_DP_ARGS (e.g. "--no-huge --uplink-driver af_packet"), FERRY_AGENT_ARGS.
+# FERRY_DP_ARGS (e.g. "--no-huge --uplink-driver af_packet"), FERRY_AGENT_ARGS;
+# FERRY_DP_IDLE_SLEEP_US sets the data planes' idle back-off (default 200 us).
 # The data plane takes hugepages unless FERRY_DP_ARGS says --no-huge
-# (scripts/setup-hugepages). Each agent gets IPAM slot H of 16, so hosts
-# 1..15 never hand out the same address; addresses are for topo.sh's default
-# underlay subnet 172.31.0.0/24.
+# (scripts/setup-hugepages). Addresses are for topo.sh's default underlay
+# subnet 172.31.0.0/24.
 #
 # Why gossip has its own link: an af_xdp uplink (the default with hugepages)
 # takes every frame arriving on ul0, so the kernel on ul0 never sees gossip;
@@ -72,7 +72,7 @@ ferry_dp_start() {
   # The data plane owns the VTEP address on ul0 (af_xdp, or af_packet as a
   # fall-back); a 200 us idle back-off lets several share a few cores.
   ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_DP_BIN" --uplink ul0 --vtep-ip "$(ferry_vtep "$h")/24" \
-    --api "$(ferry_dp_api "$h")" --idle-sleep-us 200 --log-level info "${extra[@]}" \
+    --api "$(ferry_dp_api "$h")" --idle-sleep-us "${FERRY_DP_IDLE_SLEEP_US:-200}" --log-level info "${extra[@]}" \
     </dev/null >"$FERRY_RUNDIR/dp-h$h.log" 2>&1 &
   FERRY_DP_PIDS[h]=$!
 }
