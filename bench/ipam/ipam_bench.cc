@@ -119,11 +119,11 @@ int run_ipam(int argc, char** argv) {
   std::vector<gossip::Duration> latency;
   std::size_t failed = 0;
   std::size_t done_count = 0;
-  std::set<ipam::Ipv4> seen;
+  std::set<ipam::Addr> seen;
   std::size_t duplicates = 0;
   for (std::size_t k = 0; k < opt.per_node; ++k) {
     for (std::size_t i = 0; i < n; ++i) {
-      allocs[i]->allocate("net", fmt::format("ep-{}-{}", i, k), std::nullopt, [&](Result<ipam::Ipv4> r) {
+      allocs[i]->allocate("net", fmt::format("ep-{}-{}", i, k), std::nullopt, [&](Result<ipam::Addr> r) {
         ++done_count;
         if (!r) {
           ++failed;

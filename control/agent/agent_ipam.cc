@@ -57,7 +57,7 @@ void Agent::allocate_address(const std::string& network, const std::string& hand
                    "reused with another subnet: use another name)",
                    network, net->record.subnet, spec->cidr()));
   }
-  std::optional<ipam::Ipv4> want;
+  std::optional<ipam::Addr> want;
   if (requested) {
     if (!subnet.contains(*requested)) {
       return done(
@@ -70,7 +70,7 @@ void Agent::allocate_address(const std::string& network, const std::string& hand
     }
     want = requested->value;
   }
-  ipam_->allocate(network, handle, want, [done = std::move(done)](Result<ipam::Ipv4> ip) {
+  ipam_->allocate(network, handle, want, [done = std::move(done)](Result<ipam::Addr> ip) {
     if (!ip) return done(ip.error());
     done(dp_api::Ipv4{*ip});
   });
@@ -86,7 +86,7 @@ void Agent::release_address(const std::string& network, dp_api::Ipv4 ip) {
 void Agent::release_orphans() {
   for (const auto& pool : ipam_->pool_names()) {
     const ipam::PoolSpec* spec = ipam_->spec(pool);
-    std::set<ipam::Ipv4> used;
+    std::set<ipam::Addr> used;
     for (const auto& [n, ep] : state_.endpoints) {
       auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr);
       if (p && ep.network == pool) used.insert(p->addr.value);

@@ -21,10 +21,24 @@ void to_proto(const PoolSpec& s, v1::PoolSpec& out) {
   out.set_prefix_len(s.prefix_len);
   out.set_block_size(s.block_size);
   out.set_genesis(s.genesis);
+  if (s.is_v6()) {
+    out.set_ipv6_network(s.net6.data(), s.net6.size());
+    out.set_ipv6_prefix_len(s.prefix6);
+  }
 }
 
-PoolSpec from_proto(const v1::PoolSpec& in) {
-  return PoolSpec{in.name(), in.subnet(), in.prefix_len(), in.block_size(), in.genesis()};
+// A pool definition from the wire or a snapshot, checked whole: IPv4 with
+// no IPv6 fields, or IPv6 with a 16-byte network and a window that matches
+// its prefix.
+Result<PoolSpec> from_proto(const v1::PoolSpec& in, std::size_t max_name_size) {
+  PoolSpec spec{in.name(), in.subnet(), in.prefix_len(), in.block_size(), in.genesis(), {}, in.ipv6_prefix_len()};
+  if (spec.is_v6() != !in.ipv6_network().empty()) return make_error("pool definition: IPv6 network and prefix differ");
+  if (spec.is_v6()) {
+    if (in.ipv6_network().size() != spec.net6.size()) return make_error("pool definition: IPv6 network is not 16 bytes");
+    std::copy(in.ipv6_network().begin(), in.ipv6_network().end(), spec.net6.begin());
+  }
+  if (auto v = spec.validate(kMaxWireBlocks, max_name_size); !v) return v.error();
+  return spec;
 }
 
 std::vector<const v1::Run*> run_ptrs(const google::protobuf::RepeatedPtrField<v1::Run>& runs) {
@@ -76,22 +90,35 @@ const BlockMap* Allocator::map(const std::string& pool) const {
   return p ? &p->map : nullptr;
 }
 
-Result<PoolSpec> Allocator::ensure_pool(const std::string& name, Ipv4 subnet, std::uint32_t prefix_len,
+Result<PoolSpec> Allocator::ensure_pool(const std::string& name, std::string_view cidr, const std::string& genesis) {
+  if (!valid_name(name, config_.max_name_size)) return make_error("bad pool name '{}'", name);
+  auto spec = PoolSpec::make(name, cidr, genesis, config_.max_blocks);
+  if (!spec) return spec.error();
+  return ensure_spec(*spec);
+}
+
+Result<PoolSpec> Allocator::ensure_pool(const std::string& name, Addr subnet, std::uint32_t prefix_len,
                                         const std::string& genesis) {
   if (!valid_name(name, config_.max_name_size)) return make_error("bad pool name '{}'", name);
   auto spec = PoolSpec::make(name, subnet, prefix_len, genesis, config_.max_blocks);
   if (!spec) return spec.error();
-  if (const Pool* p = find_pool(name)) {
+  return ensure_spec(*spec);
+}
+
+Result<PoolSpec> Allocator::ensure_spec(const PoolSpec& spec) {
+  if (const Pool* p = find_pool(spec.name)) {
     // The block size is the cluster's (learned or ours); the rest must agree.
-    if (p->spec.subnet != subnet || p->spec.prefix_len != prefix_len || p->spec.genesis != genesis) {
-      return make_error("pool {} is already defined as {} (genesis {}), not {} (genesis {})", name, p->spec.cidr(),
-                        p->spec.genesis, spec->cidr(), genesis);
+    PoolSpec want = spec;
+    want.block_size = p->spec.block_size;
+    if (!(p->spec == want)) {
+      return make_error("pool {} is already defined as {} (genesis {}), not {} (genesis {})", spec.name, p->spec.cidr(),
+                        p->spec.genesis, spec.cidr(), spec.genesis);
     }
     return p->spec;
   }
-  add_pool(*spec);
+  add_pool(spec);
   persist();
-  return *spec;
+  return spec;
 }
 
 // --- local state -------------------------------------------------------------
@@ -100,13 +127,13 @@ bool Allocator::usable(const Pool& p, std::uint32_t block) const {
   return p.map.owner(block) == self_ && !p.settling.contains(block);
 }
 
-std::optional<Ipv4> Allocator::lowest_free(const Pool& p) const {
+std::optional<Addr> Allocator::lowest_free(const Pool& p) const {
   for (const std::uint32_t b : p.map.blocks_of(self_)) {
     if (p.settling.contains(b)) continue;
     auto used = p.used.find(b);
     if (used != p.used.end() && used->second >= p.spec.usable_in(b)) continue;
-    const Ipv4 first = p.spec.block_first(b);
-    for (Ipv4 ip = first; ip - first < p.spec.block_size; ++ip) {
+    const Addr first = p.spec.block_first(b);
+    for (Addr ip = first; ip - first < p.spec.block_size; ++ip) {
       if (!p.spec.reserved(ip) && !p.allocs.contains(ip)) return ip;
     }
   }
@@ -125,7 +152,7 @@ std::uint32_t Allocator::free_addresses(const std::string& pool) const {
   return n;
 }
 
-std::optional<Ipv4> Allocator::lookup(const std::string& pool, const std::string& handle) const {
+std::optional<Addr> Allocator::lookup(const std::string& pool, const std::string& handle) const {
   const Pool* p = find_pool(pool);
   if (!p) return std::nullopt;
   auto it = p->by_handle.find(handle);
@@ -133,9 +160,9 @@ std::optional<Ipv4> Allocator::lookup(const std::string& pool, const std::string
   return it->second;
 }
 
-std::map<Ipv4, std::string> Allocator::allocations(const std::string& pool) const {
+std::map<Addr, std::string> Allocator::allocations(const std::string& pool) const {
   const Pool* p = find_pool(pool);
-  return p ? p->allocs : std::map<Ipv4, std::string>{};
+  return p ? p->allocs : std::map<Addr, std::string>{};
 }
 
 std::vector<AddressRange> Allocator::owned_ranges(const std::string& pool) const {
@@ -143,8 +170,8 @@ std::vector<AddressRange> Allocator::owned_ranges(const std::string& pool) const
   const Pool* p = find_pool(pool);
   if (!p) return out;
   for (const std::uint32_t b : p->map.blocks_of(self_)) {
-    const Ipv4 first = p->spec.block_first(b);
-    const Ipv4 last = first + p->spec.block_size - 1;
+    const Addr first = p->spec.block_first(b);
+    const Addr last = first + p->spec.block_size - 1;
     if (!out.empty() && out.back().last + 1 == first) {
       out.back().last = last;
     } else {
@@ -210,8 +237,9 @@ Result<void> Allocator::restore(const std::string& snapshot) {
   };
   std::vector<Loaded> loaded;
   for (const auto& ps : snap.pools()) {
-    PoolSpec spec = from_proto(ps.spec());
-    if (auto v = spec.validate(kMaxWireBlocks, config_.max_name_size); !v) return v.error().wrap("IPAM state");
+    auto decoded = from_proto(ps.spec(), config_.max_name_size);
+    if (!decoded) return decoded.error().wrap("IPAM state");
+    PoolSpec spec = std::move(*decoded);
     if (const Pool* p = find_pool(spec.name); p && !(p->spec == spec)) {
       return make_error("IPAM state: pool {} differs from the one already known", spec.name);
     }
@@ -219,7 +247,7 @@ Result<void> Allocator::restore(const std::string& snapshot) {
     if (!runs) return runs.error().wrap(fmt::format("IPAM state, pool {}", spec.name));
     for (const auto& a : ps.allocations()) {
       if (!spec.contains(a.address()) || spec.reserved(a.address())) {
-        return make_error("IPAM state, pool {}: bad allocation {}", spec.name, format_ipv4(a.address()));
+        return make_error("IPAM state, pool {}: bad allocation {}", spec.name, spec.format(a.address()));
       }
     }
     loaded.push_back(Loaded{std::move(spec), std::move(*runs)});
@@ -244,7 +272,7 @@ Result<void> Allocator::restore(const std::string& snapshot) {
 
 // --- allocation --------------------------------------------------------------
 
-Result<Ipv4> Allocator::commit(Pool& p, Ipv4 ip, const std::string& handle) {
+Result<Addr> Allocator::commit(Pool& p, Addr ip, const std::string& handle) {
   const std::uint32_t b = p.spec.block_of(ip);
   p.allocs.emplace(ip, handle);
   ++p.used[b];
@@ -254,40 +282,41 @@ Result<Ipv4> Allocator::commit(Pool& p, Ipv4 ip, const std::string& handle) {
     if (--p.used[b] == 0) p.used.erase(b);
     if (!handle.empty()) p.by_handle.erase(handle);
     count(Counter::allocate_failed);
-    return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name, format_ipv4(ip));
+    return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name, p.spec.format(ip));
   }
   count(Counter::allocated);
   return ip;
 }
 
-std::optional<Result<Ipv4>> Allocator::try_allocate(Pool& p, const std::string& handle, std::optional<Ipv4> want) {
+std::optional<Result<Addr>> Allocator::try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want) {
   if (!handle.empty()) {
     if (auto it = p.by_handle.find(handle); it != p.by_handle.end()) {
       if (want && *want != it->second) {
-        return Result<Ipv4>(make_error("pool {}: {} already holds {}, not {}", p.spec.name, handle,
-                                       format_ipv4(it->second), format_ipv4(*want)));
+        return Result<Addr>(make_error("pool {}: {} already holds {}, not {}", p.spec.name, handle,
+                                       p.spec.format(it->second), p.spec.format(*want)));
       }
-      return Result<Ipv4>(it->second);
+      return Result<Addr>(it->second);
     }
   }
   if (fenced()) {
     count(Counter::fenced_refusals);
-    return Result<Ipv4>(make_error(
+    return Result<Addr>(make_error(
         "pool {}: this host has not seen a majority of the cluster for {:.0f} s and stops allocating (fenced): "
         "its space may be reclaimed by the others; retry once it reconnects",
         p.spec.name, seconds(clock_.now() - no_quorum_since_)));
   }
   if (want) {
-    const Ipv4 ip = *want;
+    const Addr ip = *want;
     if (!p.spec.contains(ip)) {
-      return Result<Ipv4>(
-          make_error("address {} is outside pool {} ({})", format_ipv4(ip), p.spec.name, p.spec.cidr()));
+      return Result<Addr>(
+          make_error("address {} is outside pool {} ({})", p.spec.format(ip), p.spec.name, p.spec.window()));
     }
     if (p.spec.reserved(ip)) {
-      return Result<Ipv4>(
-          make_error("address {} is reserved in {} (network, gateway or broadcast)", format_ipv4(ip), p.spec.cidr()));
+      return Result<Addr>(
+          make_error("address {} is reserved in {} ({})", p.spec.format(ip), p.spec.cidr(),
+                     p.spec.is_v6() ? "first, gateway or last address of the window" : "network, gateway or broadcast"));
     }
-    if (p.allocs.contains(ip)) return Result<Ipv4>(make_error("address {} is already in use", format_ipv4(ip)));
+    if (p.allocs.contains(ip)) return Result<Addr>(make_error("address {} is already in use", p.spec.format(ip)));
     if (usable(p, p.spec.block_of(ip))) return commit(p, ip, handle);
     return std::nullopt;  // the block's owner must give it first (or it is settling)
   }
@@ -295,7 +324,7 @@ std::optional<Result<Ipv4>> Allocator::try_allocate(Pool& p, const std::string& 
   return std::nullopt;
 }
 
-void Allocator::allocate(const std::string& pool, const std::string& handle, std::optional<Ipv4> want, Done done) {
+void Allocator::allocate(const std::string& pool, const std::string& handle, std::optional<Addr> want, Done done) {
   std::vector<Completion> completions;
   Pool* p = find_pool(pool);
   if (p == nullptr) {
@@ -321,11 +350,11 @@ void Allocator::allocate(const std::string& pool, const std::string& handle, std
   run(completions);
 }
 
-Result<void> Allocator::release(const std::string& pool, Ipv4 address) {
+Result<void> Allocator::release(const std::string& pool, Addr address) {
   Pool* p = find_pool(pool);
   if (p == nullptr) return make_error("unknown pool '{}'", pool);
   auto it = p->allocs.find(address);
-  if (it == p->allocs.end()) return make_error("address {} is not allocated in pool {}", format_ipv4(address), pool);
+  if (it == p->allocs.end()) return make_error("address {} is not allocated in pool {}", p->spec.format(address), pool);
   const std::string handle = it->second;
   const std::uint32_t b = p->spec.block_of(address);
   p->allocs.erase(it);
@@ -335,9 +364,124 @@ Result<void> Allocator::release(const std::string& pool, Ipv4 address) {
     p->allocs.emplace(address, handle);
     ++p->used[b];
     if (!handle.empty()) p->by_handle[handle] = address;
-    return make_error("pool {}: could not save the IPAM state; {} stays allocated", pool, format_ipv4(address));
+    return make_error("pool {}: could not save the IPAM state; {} stays allocated", pool, p->spec.format(address));
   }
   count(Counter::released);
+  return ok();
+}
+
+// --- graceful hand-over ------------------------------------------------------
+
+Result<std::uint32_t> Allocator::hand_over() {
+  // A fenced host must not give space away: the majority may be reclaiming
+  // it (the same rule as for donations).
+  if (fenced()) {
+    count(Counter::fenced_refusals);
+    return make_error(
+        "hand-over refused: this host has not seen a majority of the cluster for {:.0f} s (fenced); its space "
+        "will be reclaimed by the others after reclaim_after",
+        seconds(clock_.now() - no_quorum_since_));
+  }
+  std::vector<std::string> live;  // sorted by name (members() order is not)
+  for (const auto& m : node_.members()) {
+    if (m.name != self_ && !left_.contains(m.name) && alive(m.name)) live.push_back(m.name);
+  }
+  std::sort(live.begin(), live.end());
+  struct Plan {
+    Pool* pool;
+    std::vector<std::uint32_t> blocks;
+    std::vector<std::pair<std::uint32_t, Record>> before;
+  };
+  std::vector<Plan> plans;
+  std::uint32_t total = 0;
+  for (auto& [name, p] : pools_) {
+    Plan plan{&p, {}, {}};
+    for (const std::uint32_t b : p.map.blocks_of(self_)) {
+      if (!p.used.contains(b) && !p.settling.contains(b)) plan.blocks.push_back(b);
+    }
+    if (plan.blocks.empty()) continue;
+    total += static_cast<std::uint32_t>(plan.blocks.size());
+    plans.push_back(std::move(plan));
+  }
+  if (total == 0) return 0U;
+  if (live.empty()) {
+    return make_error("hand-over refused: no other live host to give {} free blocks to (is this host cut off?)",
+                      total);
+  }
+  for (Plan& plan : plans) {
+    Pool& p = *plan.pool;
+    // Prefer hosts that already take part in this pool; each gets one
+    // contiguous share, so the map grows by at most one run per recipient.
+    std::vector<std::string> to;
+    for (const std::string& name : live) {
+      if (p.map.count_of(name) > 0) to.push_back(name);
+    }
+    if (to.empty()) to = live;
+    const std::size_t n = plan.blocks.size();
+    std::size_t i = 0;
+    for (std::size_t k = 0; k < to.size(); ++k) {
+      const std::size_t share = n / to.size() + (k < n % to.size() ? 1 : 0);
+      for (std::size_t j = 0; j < share; ++j, ++i) {
+        const std::uint32_t b = plan.blocks[i];
+        plan.before.emplace_back(b, p.map.at(b));
+        p.map.reset(b, Record{p.map.at(b).version + 1, to[k], false});
+      }
+    }
+  }
+  if (!persist()) {
+    for (Plan& plan : plans) {
+      for (const auto& [b, r] : plan.before) plan.pool->map.reset(b, r);
+    }
+    return make_error("hand-over failed: could not save the IPAM state; nothing was given");
+  }
+  v1::IpamMessage direct;
+  for (Plan& plan : plans) {
+    const std::vector<Run> runs = runs_of(*plan.pool, plan.blocks);
+    broadcast(*plan.pool, runs, queue_);
+    auto* pr = direct.mutable_state()->add_pools();
+    to_proto(plan.pool->spec, *pr->mutable_spec());
+    for (const Run& r : runs) encode_run(r, *pr->add_runs());
+  }
+  // Every recipient gets every handed-over record on the reliable channel
+  // too (handled like the second half of a sync), so the leaving host can
+  // wait for the answers instead of trusting gossip to run long enough.
+  const std::string wire = framed(direct);
+  for (const std::string& name : live) {
+    if (const auto member = node_.member(name)) handoffs_.insert(node_.user_request(member->address, wire));
+  }
+  count(Counter::hand_overs);
+  count(Counter::blocks_handed_over, total);
+  return total;
+}
+
+Result<void> Allocator::check_invariants() const {
+  for (const auto& [name, p] : pools_) {
+    auto fail = [&name](const std::string& what) { return make_error("pool {}: {}", name, what); };
+    if (name != p.spec.name) return fail("stored under another name");
+    if (auto v = p.spec.validate(kMaxWireBlocks, config_.max_name_size); !v) return fail(v.error().message);
+    if (p.map.size() != p.spec.num_blocks()) return fail("map size differs from the block count");
+    if (auto v = p.map.check(p.spec.genesis); !v) return fail(v.error().message);
+    std::map<std::uint32_t, std::uint32_t> used;
+    std::size_t handles = 0;
+    for (const auto& [ip, handle] : p.allocs) {
+      if (!p.spec.contains(ip) || p.spec.reserved(ip)) return fail(fmt::format("allocation {} outside", ip));
+      const std::uint32_t b = p.spec.block_of(ip);
+      if (p.map.owner(b) != self_) return fail(fmt::format("allocation {} in block {} of {}", ip, b, p.map.owner(b)));
+      if (p.settling.contains(b)) return fail(fmt::format("allocation {} in a settling block", ip));
+      ++used[b];
+      if (!handle.empty()) {
+        ++handles;
+        const auto it = p.by_handle.find(handle);
+        if (it == p.by_handle.end() || it->second != ip) return fail("handle index out of date");
+      }
+    }
+    if (used != p.used) return fail("per-block counts out of date");
+    if (handles != p.by_handle.size()) return fail("handle index holds extra entries");
+    for (const auto& [b, until] : p.settling) {
+      if (b >= p.map.size() || p.map.owner(b) != self_) return fail(fmt::format("settling block {} not ours", b));
+    }
+    if (p.request != 0 && !requests_.contains(p.request)) return fail("donation in flight not tracked");
+  }
   return ok();
 }
 
@@ -379,7 +523,7 @@ std::string Allocator::exhausted_message(const Pool& p) const {
 void Allocator::fail_pending(Pool& p, const std::string& why, std::vector<Completion>& done) {
   for (Pending& pend : p.pending) {
     count(Counter::allocate_failed);
-    done.emplace_back(std::move(pend.done), Result<Ipv4>(make_error("{}", why)));
+    done.emplace_back(std::move(pend.done), Result<Addr>(make_error("{}", why)));
   }
   p.pending.clear();
   p.attempts = 0;
@@ -406,8 +550,8 @@ void Allocator::ask_donation(Pool& p, std::vector<Completion>& done) {
                                 : p.failures.empty() ? std::string("did not give it")
                                                      : p.failures.back();
         done.emplace_back(std::move(p.pending.front().done),
-                          Result<Ipv4>(make_error("address {} is in space owned by host {} ({})",
-                                                  format_ipv4(*front.want), target, why)));
+                          Result<Addr>(make_error("address {} is in space owned by host {} ({})",
+                                                  p.spec.format(*front.want), target, why)));
         p.pending.pop_front();
         p.refused.erase(target);
         serve_pending(p, done);  // the next ones may be served locally
@@ -485,11 +629,12 @@ std::string Allocator::serve_donation(const std::string& from, const v1::Donatio
     resp->set_error(std::move(why));
     return reply.SerializeAsString();
   };
-  const PoolSpec spec = from_proto(req.spec());
-  if (!spec.validate(kMaxWireBlocks, config_.max_name_size)) {
+  auto decoded = from_proto(req.spec(), config_.max_name_size);
+  if (!decoded) {
     count(Counter::malformed);
     return refuse("bad pool definition");
   }
+  const PoolSpec& spec = *decoded;
   Pool* p = find_pool(spec.name);
   if (p != nullptr && !(p->spec == spec)) {
     count(Counter::pool_mismatch);
@@ -503,16 +648,16 @@ std::string Allocator::serve_donation(const std::string& from, const v1::Donatio
   }
   std::vector<std::uint32_t> give;
   if (req.specific()) {
-    const Ipv4 ip = req.address();
-    if (!spec.contains(ip)) return refuse(fmt::format("{} is outside the pool", format_ipv4(ip)));
+    const Addr ip = req.address();
+    if (!spec.contains(ip)) return refuse(fmt::format("{} is outside the pool", spec.format(ip)));
     const std::uint32_t b = spec.block_of(ip);
-    if (p->map.owner(b) != self_) return refuse(fmt::format("{} is not in this host's space", format_ipv4(ip)));
+    if (p->map.owner(b) != self_) return refuse(fmt::format("{} is not in this host's space", spec.format(ip)));
     if (p->allocs.contains(ip)) {
       resp->set_address_in_use(true);
-      return refuse(fmt::format("address {} is already in use on {}", format_ipv4(ip), self_));
+      return refuse(fmt::format("address {} is already in use on {}", spec.format(ip), self_));
     }
     if (p->used.contains(b) || p->settling.contains(b)) {
-      return refuse(fmt::format("the block of {} holds other addresses of {}", format_ipv4(ip), self_));
+      return refuse(fmt::format("the block of {} holds other addresses of {}", spec.format(ip), self_));
     }
     give.push_back(b);
   } else {
@@ -567,8 +712,8 @@ void Allocator::on_donation(Pool& p, const v1::DonationResponse& resp, std::vect
     if (resp.address_in_use() && !p.pending.empty() && p.pending.front().want) {
       count(Counter::allocate_failed);
       done.emplace_back(std::move(p.pending.front().done),
-                        Result<Ipv4>(make_error("address {} is already in use (on host {})",
-                                                format_ipv4(*p.pending.front().want), donor)));
+                        Result<Addr>(make_error("address {} is already in use (on host {})",
+                                                p.spec.format(*p.pending.front().want), donor)));
       p.pending.pop_front();
     }
     serve_pending(p, done);
@@ -629,7 +774,7 @@ void Allocator::on_block_change(Pool& p, std::uint32_t block, const Record& befo
     p.settling.erase(block);
     if (after.reclaimed) count(Counter::blocks_lost);
     // Anything we allocated there is no longer ours to keep.
-    const Ipv4 first = p.spec.block_first(block);
+    const Addr first = p.spec.block_first(block);
     for (auto it = p.allocs.lower_bound(first); it != p.allocs.end() && it->first - first < p.spec.block_size;) {
       conflicts_.push_back(Conflict{p.spec.name, it->first, it->second, after.owner});
       count(Counter::conflicts);
@@ -656,11 +801,12 @@ void Allocator::receive(const v1::Records& msg, bool rebroadcast) {
   };
   std::vector<Forged> forged;
   for (const auto& pr : msg.pools()) {
-    PoolSpec spec = from_proto(pr.spec());
-    if (!spec.validate(kMaxWireBlocks, config_.max_name_size)) {
+    auto decoded = from_proto(pr.spec(), config_.max_name_size);
+    if (!decoded) {
       count(Counter::malformed);
       return;
     }
+    PoolSpec spec = std::move(*decoded);
     const Pool* known = find_pool(spec.name);
     if (known != nullptr && !(known->spec == spec)) {
       count(Counter::pool_mismatch);
@@ -883,7 +1029,7 @@ void Allocator::check(TimePoint now) {
     while (!p.pending.empty() && p.pending.front().deadline <= now) {
       count(Counter::allocate_failed);
       done.emplace_back(std::move(p.pending.front().done),
-                        Result<Ipv4>(make_error("pool {}: no address within {} ms ({})", p.spec.name,
+                        Result<Addr>(make_error("pool {}: no address within {} ms ({})", p.spec.name,
                                                 config_.allocate_timeout.count(), exhausted_message(p))));
       p.pending.pop_front();
     }
@@ -1027,7 +1173,8 @@ void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response
   v1::IpamMessage push;
   for (const auto& pr : msg.state().pools()) {
     const Pool* p = find_pool(pr.spec().name());
-    if (p == nullptr || !(p->spec == from_proto(pr.spec()))) continue;
+    const auto spec = from_proto(pr.spec(), config_.max_name_size);
+    if (p == nullptr || !spec || !(p->spec == *spec)) continue;
     BlockMap sent(p->spec.num_blocks(), p->spec.genesis);
     auto runs = decode_runs(run_ptrs(pr.runs()), p->spec.num_blocks());
     if (!runs) continue;
@@ -1043,6 +1190,8 @@ void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response
 }
 
 void Allocator::notify_user_response(uint64_t request_id, const Result<std::string>& response) {
+  // A hand-over delivery: answered or not, the records also travel by gossip.
+  if (handoffs_.erase(request_id) != 0) return;
   if (syncs_.contains(request_id)) {
     on_sync(request_id, response);
     return;

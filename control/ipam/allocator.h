@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -56,20 +57,20 @@ class IpamMessage;
 // should give the endpoint a new one.
 struct Conflict {
   std::string pool;
-  Ipv4 address = 0;
+  Addr address = 0;
   std::string handle;
   std::string new_owner;
 };
 
 struct AddressRange {
-  Ipv4 first = 0;
-  Ipv4 last = 0;  // inclusive
+  Addr first = 0;
+  Addr last = 0;  // inclusive
   bool operator==(const AddressRange&) const = default;
 };
 
 class Allocator final : public gossip::Delegate {
  public:
-  using Done = std::function<void(Result<Ipv4>)>;
+  using Done = std::function<void(Result<Addr>)>;
   using PersistFn = std::function<Result<void>(const std::string& snapshot)>;
 
   // Does not register itself: call node.set_delegate(&allocator) (or plug it
@@ -95,11 +96,14 @@ class Allocator final : public gossip::Delegate {
   Result<void> restore(const std::string& snapshot);
   [[nodiscard]] std::string snapshot() const;
 
-  // Defines a pool on this host (idempotent). `genesis` owns every block
-  // until it gives some away: every host must name the same one (the host
-  // that created the network). A pool already known (locally or from the
-  // cluster) with another subnet or genesis is refused.
-  Result<PoolSpec> ensure_pool(const std::string& name, Ipv4 subnet, std::uint32_t prefix_len,
+  // Defines a pool on this host (idempotent). `cidr`: "10.1.0.0/16" or
+  // "fd00:1::/64" (PoolSpec::make). `genesis` owns every block until it
+  // gives some away: every host must name the same one (the host that
+  // created the network). A pool already known (locally or from the
+  // cluster) with another network or genesis is refused.
+  Result<PoolSpec> ensure_pool(const std::string& name, std::string_view cidr, const std::string& genesis);
+  // The same for an IPv4 subnet already parsed (host byte order).
+  Result<PoolSpec> ensure_pool(const std::string& name, Addr subnet, std::uint32_t prefix_len,
                                const std::string& genesis);
 
   // Allocates an address for `handle` (an endpoint id; "" for anonymous). A
@@ -107,16 +111,33 @@ class Allocator final : public gossip::Delegate {
   // address, which must be unallocated and in a block this host owns or can
   // obtain from its owner. `done` runs once, possibly before allocate()
   // returns (space at hand) or later from tick()/a response (a donation).
-  void allocate(const std::string& pool, const std::string& handle, std::optional<Ipv4> want, Done done);
-  Result<void> release(const std::string& pool, Ipv4 address);
+  void allocate(const std::string& pool, const std::string& handle, std::optional<Addr> want, Done done);
+  Result<void> release(const std::string& pool, Addr address);
+
+  // Graceful hand-over, for a host leaving the cluster for good (the agent
+  // shutting down with no endpoint left, or an operator's request): every
+  // block of this host, in every pool, that holds no allocation and is not
+  // settling is given, as its owner, to the other live hosts — the live
+  // owners of space in that pool, or every live member if the pool has none
+  // — in equal contiguous shares. Persisted, broadcast, and also sent to each
+  // recipient directly (hand_over_in_flight() counts the answers awaited).
+  // Blocks with allocations stay this host's. Safe at any time: pending
+  // allocations carry on (a block donated later stays, call again). Returns
+  // the blocks handed over (0: nothing free); refused, changing nothing, when
+  // fenced, when no other host is alive, or when the state cannot be saved.
+  Result<std::uint32_t> hand_over();
+  // Hand-over messages sent directly and not yet answered: a leaving agent
+  // keeps its loop running until 0 (or a deadline) before it leaves, so the
+  // records do not depend on gossip alone.
+  [[nodiscard]] std::size_t hand_over_in_flight() const { return handoffs_.size(); }
 
   // --- reading ---
   [[nodiscard]] bool has_pool(const std::string& pool) const { return pools_.contains(pool); }
   [[nodiscard]] std::vector<std::string> pool_names() const;
   [[nodiscard]] const PoolSpec* spec(const std::string& pool) const;
   [[nodiscard]] const BlockMap* map(const std::string& pool) const;
-  [[nodiscard]] std::optional<Ipv4> lookup(const std::string& pool, const std::string& handle) const;
-  [[nodiscard]] std::map<Ipv4, std::string> allocations(const std::string& pool) const;
+  [[nodiscard]] std::optional<Addr> lookup(const std::string& pool, const std::string& handle) const;
+  [[nodiscard]] std::map<Addr, std::string> allocations(const std::string& pool) const;
   // This host's blocks as address ranges (merged when contiguous).
   [[nodiscard]] std::vector<AddressRange> owned_ranges(const std::string& pool) const;
   // Addresses this host could allocate now without a donation.
@@ -127,6 +148,10 @@ class Allocator final : public gossip::Delegate {
   [[nodiscard]] const Config& config() const { return config_; }
   [[nodiscard]] const std::string& self() const { return self_; }
   [[nodiscard]] std::size_t pending() const;
+  // Cross-checks every internal map (tests and fuzzing): maps valid, every
+  // allocation in a block this host owns and may use, counts and handle
+  // index consistent.
+  [[nodiscard]] Result<void> check_invariants() const;
 
   // --- gossip::Delegate ---
   void get_broadcasts(size_t overhead_per_item, size_t byte_budget, std::vector<std::string>& out) override;
@@ -143,7 +168,7 @@ class Allocator final : public gossip::Delegate {
  private:
   struct Pending {
     std::string handle;
-    std::optional<Ipv4> want;
+    std::optional<Addr> want;
     Done done;
     gossip::TimePoint deadline;
   };
@@ -151,8 +176,8 @@ class Allocator final : public gossip::Delegate {
     Pool(PoolSpec s, BlockMap m) : spec(std::move(s)), map(std::move(m)) {}
     PoolSpec spec;
     BlockMap map;
-    std::map<Ipv4, std::string> allocs;
-    std::map<std::string, Ipv4> by_handle;                // non-empty handles
+    std::map<Addr, std::string> allocs;
+    std::map<std::string, Addr> by_handle;                // non-empty handles
     std::map<std::uint32_t, std::uint32_t> used;          // block -> allocations in it
     std::map<std::uint32_t, gossip::TimePoint> settling;  // reclaimed blocks not usable yet
     std::deque<Pending> pending;
@@ -170,17 +195,18 @@ class Allocator final : public gossip::Delegate {
     gossip::TimePoint since;
     std::size_t voters;  // cluster size (without left members) when first seen dead
   };
-  using Completion = std::pair<Done, Result<Ipv4>>;
+  using Completion = std::pair<Done, Result<Addr>>;
 
   Pool& add_pool(const PoolSpec& spec);
+  Result<PoolSpec> ensure_spec(const PoolSpec& spec);
   Pool* find_pool(const std::string& name);
   const Pool* find_pool(const std::string& name) const;
   [[nodiscard]] bool usable(const Pool& p, std::uint32_t block) const;
-  std::optional<Ipv4> lowest_free(const Pool& p) const;
+  std::optional<Addr> lowest_free(const Pool& p) const;
   // What allocate() can do right now: an address, an error, or nullopt
   // (needs a donation or a reclaimed block to settle).
-  std::optional<Result<Ipv4>> try_allocate(Pool& p, const std::string& handle, std::optional<Ipv4> want);
-  Result<Ipv4> commit(Pool& p, Ipv4 ip, const std::string& handle);
+  std::optional<Result<Addr>> try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want);
+  Result<Addr> commit(Pool& p, Addr ip, const std::string& handle);
   void serve_pending(Pool& p, std::vector<Completion>& done);
   void ask_donation(Pool& p, std::vector<Completion>& done);
   void fail_pending(Pool& p, const std::string& why, std::vector<Completion>& done);
@@ -233,6 +259,7 @@ class Allocator final : public gossip::Delegate {
   gossip::TimePoint no_quorum_since_ = gossip::kNever;
   std::unordered_map<std::uint64_t, std::string> requests_;  // donation request id -> pool
   std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer
+  std::set<std::uint64_t> handoffs_;                          // hand-over deliveries awaiting an answer
   std::vector<Conflict> conflicts_;
   PersistFn persist_;
   std::string wire_prefix_;

@@ -66,6 +66,27 @@ std::uint32_t BlockMap::merge(const Run& run) {
   return changed;
 }
 
+Result<void> BlockMap::check(const std::string& genesis) const {
+  std::uint64_t digest = 0;
+  std::size_t indexed = 0;
+  for (const auto& [owner, blocks] : by_owner_) {
+    if (blocks.empty()) return make_error("owner {} indexed with no block", owner);
+    indexed += blocks.size();
+    for (const std::uint32_t b : blocks) {
+      if (b >= blocks_.size() || blocks_[b].owner != owner) return make_error("block {} indexed under {}", b, owner);
+    }
+  }
+  if (indexed != blocks_.size()) return make_error("{} blocks indexed, {} in the map", indexed, blocks_.size());
+  for (std::uint32_t b = 0; b < blocks_.size(); ++b) {
+    const Record& r = blocks_[b];
+    if (r.version == 0 && (r.owner != genesis || r.reclaimed)) return make_error("block {}: version 0 not genesis", b);
+    if (r.owner.empty()) return make_error("block {}: no owner", b);
+    digest ^= hash(b, r);
+  }
+  if (digest != digest_) return make_error("digest out of date");
+  return ok();
+}
+
 std::vector<Run> BlockMap::runs(bool with_genesis) const {
   std::vector<Run> out;
   for (std::uint32_t b = 0; b < blocks_.size(); ++b) {

@@ -71,6 +71,9 @@ class BlockMap {
   // incrementally): equal maps have equal digests.
   [[nodiscard]] std::uint64_t digest() const { return digest_; }
   bool operator==(const BlockMap& o) const { return blocks_ == o.blocks_; }
+  // Recomputes the owner index and the digest from the records and compares
+  // (tests and fuzzing): every block has exactly one owner, listed once.
+  [[nodiscard]] Result<void> check(const std::string& genesis) const;
 
  private:
   void set(std::uint32_t block, const Record& record);

@@ -16,6 +16,8 @@ namespace ferry::ipam {
   X(blocks_received, "blocks received by donation")                                               \
   X(donations_given, "donation requests answered with space")                                     \
   X(blocks_given, "blocks given away")                                                            \
+  X(hand_overs, "graceful hand-overs of this host's free space (hand_over)")                      \
+  X(blocks_handed_over, "blocks given away by hand-over")                                         \
   X(donations_refused, "donation requests answered without space (either side)")                  \
   X(donations_failed, "donation requests that failed in transport (timeout, unreachable)")        \
   X(records_rx, "ownership records received (gossip, push-pull, donation)")                       \

@@ -1,10 +1,45 @@
 #include "control/ipam/pool.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
 
 namespace ferry::ipam {
 
-std::string format_ipv4(Ipv4 ip) {
+namespace {
+
+Addr low32(const Ipv6Bytes& a) {
+  return (Addr{a[12]} << 24) | (Addr{a[13]} << 16) | (Addr{a[14]} << 8) | Addr{a[15]};
+}
+
+// Every bit of `a` from bit `len` on (counted from the top) is zero.
+bool host_bits_zero(const Ipv6Bytes& a, std::uint32_t len) {
+  for (std::uint32_t i = 0; i < 16; ++i) {
+    const std::uint32_t keep = len >= 8 * (i + 1) ? 8 : (len > 8 * i ? len - 8 * i : 0);  // network bits of byte i
+    const auto host_mask = static_cast<std::uint8_t>(keep == 8 ? 0 : 0xffU >> keep);
+    if ((a[i] & host_mask) != 0) return false;
+  }
+  return true;
+}
+
+// Reserved for other uses or unassignable: IPv4-compatible and -mapped
+// addresses, loopback, unspecified (::/80) and multicast (ff00::/8).
+bool special_v6(const Ipv6Bytes& a) {
+  return std::all_of(a.begin(), a.begin() + 10, [](std::uint8_t b) { return b == 0; }) || a[0] == 0xff;
+}
+
+std::uint32_t window_bits(std::uint32_t prefix6) { return std::min(128 - prefix6, kMaxWindowBits); }
+
+std::string format_v6(const Ipv6Bytes& a) {
+  char buf[INET6_ADDRSTRLEN];
+  return inet_ntop(AF_INET6, a.data(), buf, sizeof buf) != nullptr ? std::string(buf) : std::string("?");
+}
+
+}  // namespace
+
+std::string format_ipv4(Addr ip) {
   return fmt::format("{}.{}.{}.{}", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff);
 }
 
@@ -16,7 +51,7 @@ bool valid_name(std::string_view name, std::size_t max_size) {
   return true;
 }
 
-Result<PoolSpec> PoolSpec::make(std::string name, Ipv4 subnet, std::uint32_t prefix_len, std::string genesis,
+Result<PoolSpec> PoolSpec::make(std::string name, Addr subnet, std::uint32_t prefix_len, std::string genesis,
                                 std::uint32_t max_blocks) {
   if (prefix_len < 8 || prefix_len > 30) return make_error("pool {}: prefix /{} outside /8../30", name, prefix_len);
   if (max_blocks == 0) return make_error("pool {}: max_blocks must be > 0", name);
@@ -31,20 +66,116 @@ Result<PoolSpec> PoolSpec::make(std::string name, Ipv4 subnet, std::uint32_t pre
   return spec;
 }
 
+Result<PoolSpec> PoolSpec::make(std::string name, std::string_view cidr, std::string genesis,
+                                std::uint32_t max_blocks) {
+  const auto slash = cidr.find('/');
+  if (slash == std::string_view::npos) return make_error("pool {}: '{}' is not a CIDR (address/length)", name, cidr);
+  const std::string addr(cidr.substr(0, slash));
+  const std::string_view len_text = cidr.substr(slash + 1);
+  std::uint32_t len = 0;
+  const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+  if (ec != std::errc{} || end != len_text.data() + len_text.size() || len_text.empty() || len_text.size() > 3) {
+    return make_error("pool {}: '{}' has a bad prefix length", name, cidr);
+  }
+  if (addr.find(':') == std::string::npos) {
+    in_addr v4{};
+    if (inet_pton(AF_INET, addr.c_str(), &v4) != 1) return make_error("pool {}: '{}' is not an IPv4 address", name, addr);
+    return make(std::move(name), ntohl(v4.s_addr), len, std::move(genesis), max_blocks);
+  }
+  Ipv6Bytes net{};
+  if (inet_pton(AF_INET6, addr.c_str(), net.data()) != 1) {
+    return make_error("pool {}: '{}' is not an IPv6 address", name, addr);
+  }
+  if (len < 1 || len > 126) {
+    return make_error("pool {}: IPv6 prefix /{} outside /1../126 (a pool needs at least 4 addresses)", name, len);
+  }
+  if (!host_bits_zero(net, len)) return make_error("pool {}: {} has host bits set", name, cidr);
+  if (special_v6(net)) {
+    return make_error("pool {}: {} is in ::/80 (IPv4-mapped, -compatible, loopback) or multicast: not a pool", name,
+                      cidr);
+  }
+  if (max_blocks == 0) return make_error("pool {}: max_blocks must be > 0", name);
+  PoolSpec spec;
+  spec.name = std::move(name);
+  spec.net6 = net;
+  spec.prefix6 = len;
+  spec.subnet = low32(net);
+  spec.prefix_len = 32 - window_bits(len);
+  spec.genesis = std::move(genesis);
+  spec.block_size = 1;
+  while (spec.size() / spec.block_size > max_blocks) spec.block_size *= 2;
+  if (auto v = spec.validate(max_blocks, 1024); !v) return v.error();
+  return spec;
+}
+
 std::uint32_t PoolSpec::usable_in(std::uint32_t block) const {
   std::uint32_t n = block_size;
-  const Ipv4 first = block_first(block);
-  for (const Ipv4 r : {subnet, subnet + 1, subnet + size() - 1}) {
+  const Addr first = block_first(block);
+  for (const Addr r : {subnet, subnet + 1, subnet + size() - 1}) {
     if (r - first < block_size) --n;
   }
   return n;
 }
 
-std::string PoolSpec::cidr() const { return fmt::format("{}/{}", format_ipv4(subnet), prefix_len); }
+Ipv6Bytes PoolSpec::v6_address(Addr ip) const {
+  Ipv6Bytes a = net6;
+  a[12] = static_cast<std::uint8_t>(ip >> 24);
+  a[13] = static_cast<std::uint8_t>(ip >> 16);
+  a[14] = static_cast<std::uint8_t>(ip >> 8);
+  a[15] = static_cast<std::uint8_t>(ip);
+  return a;
+}
+
+std::string PoolSpec::format(Addr ip) const { return is_v6() ? format_v6(v6_address(ip)) : format_ipv4(ip); }
+
+std::string PoolSpec::cidr() const {
+  return is_v6() ? fmt::format("{}/{}", format_v6(net6), prefix6) : fmt::format("{}/{}", format_ipv4(subnet), prefix_len);
+}
+
+std::string PoolSpec::window() const { return fmt::format("{}-{}", format(subnet), format(subnet + size() - 1)); }
+
+Result<Addr> PoolSpec::parse(std::string_view address) const {
+  if (address.find('/') != std::string_view::npos) {
+    return make_error("'{}': expected an address of pool {} without a prefix length", address, name);
+  }
+  if (address.size() > INET6_ADDRSTRLEN) return make_error("'{}' is not an IP address", address);
+  const std::string text(address);
+  Addr ip = 0;
+  if (!is_v6()) {
+    in_addr v4{};
+    if (text.find(':') != std::string::npos || inet_pton(AF_INET, text.c_str(), &v4) != 1) {
+      return make_error("'{}' is not an IPv4 address (pool {} is {})", address, name, cidr());
+    }
+    ip = ntohl(v4.s_addr);
+    if (!contains(ip)) return make_error("address {} is outside pool {} ({})", address, name, cidr());
+    return ip;
+  }
+  Ipv6Bytes a{};
+  if (text.find(':') == std::string::npos || inet_pton(AF_INET6, text.c_str(), a.data()) != 1) {
+    return make_error("'{}' is not an IPv6 address (pool {} is {})", address, name, cidr());
+  }
+  ip = low32(a);
+  if (!std::equal(a.begin(), a.begin() + 12, net6.begin()) || !contains(ip)) {
+    return make_error("address {} is outside the addresses pool {} manages ({}: the first {} of {})", address, name,
+                      window(), size(), cidr());
+  }
+  return ip;
+}
 
 Result<void> PoolSpec::validate(std::uint32_t max_blocks, std::size_t max_name_size) const {
   if (!valid_name(name, max_name_size)) return make_error("bad pool name");
   if (prefix_len < 8 || prefix_len > 30) return make_error("pool {}: prefix /{} outside /8../30", name, prefix_len);
+  if (is_v6()) {
+    if (prefix6 > 126) return make_error("pool {}: IPv6 prefix /{} outside /1../126", name, prefix6);
+    if (prefix_len != 32 - window_bits(prefix6)) {
+      return make_error("pool {}: window /{} does not match IPv6 prefix /{}", name, prefix_len, prefix6);
+    }
+    if (!host_bits_zero(net6, prefix6)) return make_error("pool {}: IPv6 network has host bits set", name);
+    if (special_v6(net6)) return make_error("pool {}: IPv6 network in ::/80 or multicast", name);
+    if (subnet != low32(net6)) return make_error("pool {}: window start differs from the IPv6 network", name);
+  } else if (std::any_of(net6.begin(), net6.end(), [](std::uint8_t b) { return b != 0; })) {
+    return make_error("pool {}: IPv4 pool with an IPv6 network", name);
+  }
   if ((subnet & (size() - 1)) != 0) return make_error("pool {}: {} has host bits set", name, cidr());
   if (block_size == 0 || (block_size & (block_size - 1)) != 0 || block_size > size()) {
     return make_error("pool {}: block size {} is not a power of two within the subnet", name, block_size);

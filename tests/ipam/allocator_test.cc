@@ -14,7 +14,7 @@ namespace {
 
 using gossip::SimCluster;
 
-constexpr Ipv4 kNet = 0x0a000000;  // 10.0.0.0/24
+constexpr Addr kNet = 0x0a000000;  // 10.0.0.0/24
 
 class AllocatorTest : public testing::Test {
  protected:
@@ -33,15 +33,15 @@ class AllocatorTest : public testing::Test {
 
   std::string self() { return sim_.node(0).name(); }
 
-  Result<Ipv4> alloc(const std::string& handle, std::optional<Ipv4> want = std::nullopt) {
-    std::optional<Result<Ipv4>> out;
-    alloc_->allocate("net", handle, want, [&](Result<Ipv4> r) { out = std::move(r); });
+  Result<Addr> alloc(const std::string& handle, std::optional<Addr> want = std::nullopt) {
+    std::optional<Result<Addr>> out;
+    alloc_->allocate("net", handle, want, [&](Result<Addr> r) { out = std::move(r); });
     EXPECT_TRUE(out.has_value()) << "allocation did not complete at once";
-    return out ? *out : Result<Ipv4>(make_error("pending"));
+    return out ? *out : Result<Addr>(make_error("pending"));
   }
 
   static std::string update(
-      const std::string& pool, Ipv4 subnet, std::uint32_t len, std::uint32_t block_size, const std::string& genesis,
+      const std::string& pool, Addr subnet, std::uint32_t len, std::uint32_t block_size, const std::string& genesis,
       const std::vector<std::tuple<std::uint32_t, std::uint32_t, std::string, std::uint64_t, bool>>& runs) {
     v1::IpamMessage msg;
     auto* pr = msg.mutable_update()->add_pools();
@@ -109,8 +109,8 @@ TEST_F(AllocatorTest, SpecificAddressRules) {
   EXPECT_FALSE(alloc("z", kNet + 255));  // broadcast
   EXPECT_FALSE(alloc("z", 0x0b000005));  // outside
   EXPECT_FALSE(alloc("x", kNet + 78));   // x already holds .77
-  std::optional<Result<Ipv4>> out;
-  alloc_->allocate("nope", "h", std::nullopt, [&](Result<Ipv4> r) { out = std::move(r); });
+  std::optional<Result<Addr>> out;
+  alloc_->allocate("nope", "h", std::nullopt, [&](Result<Addr> r) { out = std::move(r); });
   ASSERT_TRUE(out && !*out);
 }
 

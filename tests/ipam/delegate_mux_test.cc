@@ -42,14 +42,14 @@ TEST(DelegateMux, TablesAndIpamShareOneNode) {
 
   ASSERT_TRUE(hosts[0].tables->put("", "t", "k", "v"));
   sim.reschedule(0);
-  std::vector<std::optional<Result<Ipv4>>> got(3);
+  std::vector<std::optional<Result<Addr>>> got(3);
   for (std::size_t i = 0; i < 3; ++i) {
-    hosts[i].ipam->allocate("net", "e", std::nullopt, [&got, i](Result<Ipv4> r) { got[i] = std::move(r); });
+    hosts[i].ipam->allocate("net", "e", std::nullopt, [&got, i](Result<Addr> r) { got[i] = std::move(r); });
     sim.reschedule(i);
   }
   ASSERT_TRUE(
       sim.run_until([&] { return got[0] && got[1] && got[2] && hosts[2].tables->get("", "t", "k").has_value(); }, 30s));
-  std::set<Ipv4> distinct;
+  std::set<Addr> distinct;
   for (const auto& r : got) {
     ASSERT_TRUE(*r) << r->error().message;
     distinct.insert(**r);

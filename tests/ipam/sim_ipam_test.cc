@@ -25,8 +25,8 @@ namespace {
 using namespace std::chrono_literals;
 using gossip::SimCluster;
 
-constexpr Ipv4 kSubnet24 = 0x0a000000;  // 10.0.0.0
-constexpr Ipv4 kSubnet16 = 0x0a010000;  // 10.1.0.0
+constexpr Addr kSubnet24 = 0x0a000000;  // 10.0.0.0
+constexpr Addr kSubnet16 = 0x0a010000;  // 10.1.0.0
 
 std::uint64_t seed_or(std::uint64_t fallback) {
   const char* s = std::getenv("FERRY_SIM_SEED");  // NOLINT(concurrency-mt-unsafe): single-threaded test
@@ -36,7 +36,7 @@ std::uint64_t seed_or(std::uint64_t fallback) {
 // One allocation's outcome, as the caller saw it.
 struct Outcome {
   std::size_t node = 0;
-  std::optional<Result<Ipv4>> result;
+  std::optional<Result<Addr>> result;
 };
 
 class IpamSim {
@@ -68,7 +68,7 @@ class IpamSim {
     ASSERT_TRUE(sim_.run_until([&] { return sim_.converged(); }, 60s)) << "seed " << sim_.seed();
   }
 
-  void ensure_everywhere(const std::string& pool, Ipv4 subnet, std::uint32_t len) {
+  void ensure_everywhere(const std::string& pool, Addr subnet, std::uint32_t len) {
     for (std::size_t i = 0; i < size(); ++i) {
       if (!sim_.is_up(i)) continue;
       ASSERT_TRUE(at(i).ensure_pool(pool, subnet, len, SimCluster::name_of(0)));
@@ -77,10 +77,10 @@ class IpamSim {
 
   // Starts an allocation on node i; its outcome lands in outcomes().
   void allocate(std::size_t i, const std::string& pool, const std::string& handle,
-                std::optional<Ipv4> want = std::nullopt) {
+                std::optional<Addr> want = std::nullopt) {
     const std::size_t slot = outcomes_.size();
     outcomes_.push_back(Outcome{i, std::nullopt});
-    at(i).allocate(pool, handle, want, [this, slot](Result<Ipv4> r) { outcomes_[slot].result = std::move(r); });
+    at(i).allocate(pool, handle, want, [this, slot](Result<Addr> r) { outcomes_[slot].result = std::move(r); });
     sim_.reschedule(i);
   }
 
@@ -100,7 +100,7 @@ class IpamSim {
 
   // Every address held by a live host's allocator: a duplicate fails.
   void expect_no_duplicates(const std::string& pool) {
-    std::map<Ipv4, std::size_t> holder;
+    std::map<Addr, std::size_t> holder;
     for (std::size_t i = 0; i < size(); ++i) {
       if (!sim_.is_up(i)) continue;
       for (const auto& [ip, handle] : at(i).allocations(pool)) {
@@ -154,7 +154,7 @@ class IpamSim {
   std::vector<Outcome> outcomes_;
 };
 
-void run_concurrent(std::size_t nodes, std::size_t per_node, Ipv4 subnet, std::uint32_t len, std::uint64_t seed) {
+void run_concurrent(std::size_t nodes, std::size_t per_node, Addr subnet, std::uint32_t len, std::uint64_t seed) {
   IpamSim s(nodes, seed_or(seed), Config{}, gossip::SimNetConfig{.loss = 0.01});
   SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
   s.join_all();
@@ -164,7 +164,7 @@ void run_concurrent(std::size_t nodes, std::size_t per_node, Ipv4 subnet, std::u
     for (std::size_t i = 0; i < nodes; ++i) s.allocate(i, "net", "ep-" + std::to_string(i) + "-" + std::to_string(k));
   }
   ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 60s));
-  std::set<Ipv4> seen;
+  std::set<Addr> seen;
   std::size_t failed = 0;
   for (const Outcome& o : s.outcomes()) {
     if (!*o.result) {
@@ -360,7 +360,7 @@ TEST(IpamSim, SpecificAddressIsObtainedFromItsOwnerOnceOnly) {
   SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
   s.join_all();
   s.ensure_everywhere("net", kSubnet24, 24);
-  const Ipv4 want = kSubnet24 + 200;  // in node 0's (genesis) space
+  const Addr want = kSubnet24 + 200;  // in node 0's (genesis) space
   s.allocate(1, "net", "mine", want);
   s.allocate(2, "net", "also-mine", want);  // concurrently, from another host
   ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
@@ -404,7 +404,7 @@ TEST(IpamSim, SameSeedSameRun) {
     s.ensure_everywhere("net", kSubnet24, 24);
     for (std::size_t i = 0; i < 10; ++i) s.allocate(i, "net", "e");
     EXPECT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
-    std::vector<Ipv4> out;
+    std::vector<Addr> out;
     for (const Outcome& o : s.outcomes()) out.push_back(*o.result ? **o.result : 0);
     return out;
   };
