@@ -37,6 +37,11 @@ std::string random_id() {
   return out;
 }
 
+json endpoint_json(const LocalEndpoint& ep) {
+  return json{{"name", ep.name}, {"id", ep.id},   {"ip", ep.ip_cidr},
+              {"ip6", ep.ip6_cidr}, {"mac", ep.mac}, {"mtu", ep.mtu}, {"host_ifname", ep.host_ifname}};
+}
+
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
@@ -52,18 +57,15 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   auto mac = netns::parse_mac(ep.mac);
   if (!mac) return mac.error();
   spec.mac = *mac;
-  auto addr = netns::parse_interface_address(ep.ip_cidr);
-  if (!addr) return addr.error();
-  spec.addresses.push_back(*addr);
-  // The network's gateway (its first host address, which the allocator keeps
-  // free) as default route, as Docker containers get it.
-  if (addr->prefix_length <= 30) {
-    auto net = dp_api::parse_ipv4_prefix(ep.ip_cidr);
-    if (net) {
-      const std::uint32_t base = net->addr.value & ~(0xffffffffU >> net->length);
-      auto gw = netns::parse_ip(dp_api::format_ipv4(dp_api::Ipv4{base + 1}));
-      if (gw) spec.gateways.push_back(*gw);
-    }
+  // Each address with the network's gateway (its first host address, which
+  // the allocator keeps free) as default route, as Docker containers get it.
+  for (const std::string* cidr : {&ep.ip_cidr, &ep.ip6_cidr}) {
+    if (cidr->empty()) continue;
+    auto addr = netns::parse_interface_address(*cidr);
+    if (!addr) return addr.error();
+    spec.addresses.push_back(*addr);
+    auto gw = netns::parse_ip(first_host(addr->network().to_string()));
+    if (gw && *gw != addr->address) spec.gateways.push_back(*gw);
   }
   if (auto v = spec.validate(); !v) return v.error();
   return spec;
@@ -146,7 +148,8 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
 
   a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout);
   a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
-  a->probe_ = std::make_unique<HealthProbe>(c.dataplane_api, c.dataplane_timeout);
+  a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
+  a->stats_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
 
   // Republish what this host owns (TableDb reasserts it past any stale copy).
   for (const auto& [name, net] : a->state_.networks) {
@@ -188,7 +191,8 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
   a->watch_admin(*admin_fd);
-  a->metrics_ = std::make_unique<MetricsServer>(c.metrics_bind, [self] { return self->render_metrics(); });
+  a->metrics_ = std::make_unique<MetricsServer>(
+      c.metrics_bind, [self](const MetricsServer::Respond& respond) { self->scrape(respond); });
   auto metrics_fd = a->metrics_->open();
   if (!metrics_fd) return metrics_fd.error().wrap("--metrics");
   a->watch_metrics(*metrics_fd);
@@ -267,6 +271,32 @@ void Agent::poll_health() {
   reconciler_->on_health(*reply);
 }
 
+void Agent::scrape(const MetricsServer::Respond& respond) {
+  std::string body = render_metrics();
+  if (!reconciler_->status().dataplane_up) return respond(body);
+  scrapes_.push_back({std::move(body), respond});
+  if (!stats_probe_->in_flight()) {
+    dp_api::v1::Request req;
+    req.mutable_stats_get();
+    stats_probe_->start(req, std::chrono::steady_clock::now());
+  }
+}
+
+void Agent::poll_stats() {
+  if (!stats_probe_->in_flight()) return;
+  auto reply = stats_probe_->poll(std::chrono::steady_clock::now());
+  if (!reply) return;
+  std::string dp;
+  if (*reply && (*reply)->status() == dp_api::v1::STATUS_OK && (*reply)->has_stats()) {
+    dp = dataplane_metrics((*reply)->stats());
+  } else {
+    spdlog::debug("metrics: data-plane stats: {}", *reply ? (*reply)->message() : reply->error().message);
+  }
+  std::vector<Scrape> waiting;
+  waiting.swap(scrapes_);
+  for (auto& s : waiting) s.respond(s.body + dp);
+}
+
 void Agent::watch_admin(int listen_fd) {
   transport_->watch(listen_fd, [this] {
     for (int fd : admin_->accept_all()) {
@@ -293,8 +323,8 @@ Result<void> Agent::publish_endpoint(const LocalEndpoint& ep) {
   if (!tables_->in_network(ep.network)) {
     if (auto r = tables_->join_network(ep.network); !r) return r;
   }
-  auto rec = gossip::EndpointRecord::from_strings(ep.network, ep.id, ep.mac, ep.ip_cidr, "", config_.advertise_address,
-                                                  config_.node_name);
+  auto rec = gossip::EndpointRecord::from_strings(ep.network, ep.id, ep.mac, ep.ip_cidr, ep.ip6_cidr,
+                                                  config_.advertise_address, config_.node_name);
   if (!rec) return rec.error();
   return endpoints_->put(*rec);
 }
@@ -335,7 +365,7 @@ void Agent::refresh() {
   in.self_vtep = config_.advertise_address;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
   for (const auto& [name, ep] : state_.endpoints) {
-    if (ep.joined) in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr});
+    if (ep.joined) in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip_cidr, ep.ip6_cidr});
   }
   for (const auto& e : view.active) {
     for (auto& rec : endpoints_->list(e.record.name)) {
@@ -359,9 +389,10 @@ int Agent::run(int signal_fd) {
   }
   while (!stop_.load()) {
     const gossip::TimePoint now = clock_.now();
-    // While a health probe is out, look for its reply every 10 ms.
+    // While a data-plane call is out, look for its reply every 10 ms.
+    const bool waiting = probe_->in_flight() || stats_probe_->in_flight();
     const gossip::TimePoint probe_check =
-        probe_->in_flight() ? now + std::chrono::milliseconds(10) : now + std::chrono::milliseconds(500);
+        waiting ? now + std::chrono::milliseconds(10) : now + std::chrono::milliseconds(500);
     const gossip::TimePoint deadline = std::min({node_->next_deadline(), next_resync_, probe_check});
     transport_->poll_once(deadline);
     if (clock_.now() >= node_->next_deadline()) node_->tick();
@@ -369,10 +400,15 @@ int Agent::run(int signal_fd) {
     if (!reassert_.empty()) reassert_networks();
     if (dirty_) refresh();
     poll_health();
+    poll_stats();
     if (clock_.now() >= next_resync_) {
       next_resync_ = clock_.now() + config_.resync_interval;
       // Non-blocking: gossip keeps its timing while the data plane is down.
-      if (!probe_->in_flight()) probe_->start(std::chrono::steady_clock::now());
+      if (!probe_->in_flight()) {
+        dp_api::v1::Request health;
+        health.mutable_health_get();
+        probe_->start(health, std::chrono::steady_clock::now());
+      }
       for (int fd : admin_->expire()) transport_->unwatch(fd);
       for (int fd : metrics_->expire()) transport_->unwatch(fd);
     }
@@ -445,6 +481,11 @@ json Agent::net_create(const json& req) {
   auto subnet = canonical_subnet(req.at("subnet").get<std::string>());
   if (!subnet) return error_reply(subnet.error().message);
   rec.subnet = *subnet;
+  if (const std::string s6 = req.value("subnet6", ""); !s6.empty()) {
+    auto subnet6 = canonical_subnet6(s6);
+    if (!subnet6) return error_reply(subnet6.error().message);
+    rec.subnet6 = *subnet6;
+  }
   if (req.contains("options")) rec.options = req.at("options").get<std::map<std::string, std::string>>();
   const NetworkView view = network_view();
   const std::uint32_t requested_vni = req.value("vni", 0U);
@@ -471,7 +512,7 @@ json Agent::net_create(const json& req) {
     (void)save_state();
     return error_reply(r.error().message);
   }
-  spdlog::info("network {} created: VNI {}, subnet {}", rec.name, rec.vni, rec.subnet);
+  spdlog::info("network {} created: VNI {}, subnet {} {}", rec.name, rec.vni, rec.subnet, rec.subnet6);
   refresh();
   return json{{"ok", true}, {"network", json::parse(rec.encode())}, {"created", true}};
 }
@@ -515,52 +556,72 @@ void Agent::attach(const json& req, const AdminServer::Respond& respond) {
   if (view.find(net_name) == nullptr) return respond(error_reply(fmt::format("no network {}", net_name)));
   if (auto it = state_.endpoints.find(name); it != state_.endpoints.end()) {
     if (it->second.network == net_name && it->second.netns_path == netns_path) {
-      return respond(json{
-          {"ok", true},
-          {"created", false},
-          {"endpoint", {{"name", name}, {"id", it->second.id}, {"ip", it->second.ip_cidr}, {"mac", it->second.mac}}}});
+      return respond(json{{"ok", true}, {"created", false}, {"endpoint", endpoint_json(it->second)}});
     }
     return respond(error_reply(fmt::format("endpoint {} already exists (network {}, namespace {})", name,
                                            it->second.network, it->second.netns_path)));
   }
-  std::optional<dp_api::Ipv4> requested;
-  if (req.contains("ip") && !req.at("ip").get<std::string>().empty()) {
-    auto ip = dp_api::parse_unicast_ipv4(req.at("ip").get<std::string>());
-    if (!ip) return respond(error_reply(ip.error().message));
-    requested = *ip;
-  }
+  auto requested = [&req](const char* key) -> std::optional<std::string> {
+    if (!req.contains(key) || req.at(key).get<std::string>().empty()) return std::nullopt;
+    return req.at(key).get<std::string>();
+  };
+  const bool v6 = !view.find(net_name)->record.subnet6.empty();
+  if (!v6 && requested("ip6")) return respond(error_reply(fmt::format("network {} has no IPv6 subnet", net_name)));
   const std::string id = random_id();
-  // The endpoint id is the allocation's handle; the answer may wait for a
+  // The endpoint id is the allocations' handle. The IPv4 address first, then
+  // the IPv6 one if the network has a subnet6; either answer may wait for a
   // donation (another host's space), then the checks are made again.
-  allocate_address(net_name, id, requested,
-                   [this, req, id, respond](Result<dp_api::Ipv4> ip) { respond(attach_with(req, id, std::move(ip))); });
+  allocate_address(
+      net_name, false, id, requested("ip"),
+      [this, req, id, respond, v6, net_name, ip6 = requested("ip6")](Result<std::string> ip) {
+        if (!ip) return respond(error_reply(fmt::format("network {}: {}", net_name, ip.error().message)));
+        if (!v6) return respond(attach_with(req, id, *ip, ""));
+        allocate_address(net_name, true, id, ip6,
+                         [this, req, id, respond, net_name, ip4 = *ip](Result<std::string> ip6_addr) {
+                           if (!ip6_addr) {
+                             release_address(net_name, ip4);
+                             return respond(
+                                 error_reply(fmt::format("network {}: {}", net_name, ip6_addr.error().message)));
+                           }
+                           respond(attach_with(req, id, ip4, *ip6_addr));
+                         });
+      });
 }
 
-json Agent::attach_with(const json& req, const std::string& id, Result<dp_api::Ipv4> ip) {
+unsigned Agent::endpoint_mtu() const {
+  if (config_.endpoint_mtu != 0) return config_.endpoint_mtu;
+  const unsigned dp = reconciler_->status().endpoint_mtu;
+  return dp >= 1280 ? dp : 1450;
+}
+
+json Agent::attach_with(const json& req, const std::string& id, const std::string& ip, const std::string& ip6) {
   const std::string net_name = req.at("net").get<std::string>();
   const std::string netns_path = req.at("netns").get<std::string>();
   std::string name = req.value("name", "");
   if (name.empty()) name = netns_path.substr(netns_path.rfind('/') + 1);
-  if (!ip) return error_reply(fmt::format("network {}: {}", net_name, ip.error().message));
-  const dp_api::Ipv4 addr = *ip;
   auto fail = [&](const std::string& message) {
-    release_address(net_name, addr);
+    release_address(net_name, ip);
+    if (!ip6.empty()) release_address(net_name, ip6);
     return error_reply(message);
   };
   const NetworkView view = network_view();
   const NetworkEntry* net = view.find(net_name);
   if (net == nullptr) return fail(fmt::format("no network {}", net_name));
   if (state_.endpoints.count(name) != 0) return fail(fmt::format("endpoint {} already exists", name));
-  const dp_api::Ipv4Prefix subnet = net->record.prefix();
 
   LocalEndpoint ep;
   ep.id = id;
   ep.name = name;
   ep.network = net_name;
   ep.mac = netns::derive_mac(ep.id).to_string();
-  ep.ip_cidr = fmt::format("{}/{}", dp_api::format_ipv4(addr), subnet.length);
+  ep.ip_cidr = fmt::format("{}/{}", ip, net->record.prefix().length);
+  if (!ip6.empty()) {
+    const std::string& s6 = net->record.subnet6;
+    ep.ip6_cidr = fmt::format("{}/{}", ip6, s6.substr(s6.find('/') + 1));
+  }
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.netns_path = netns_path;
+  ep.mtu = endpoint_mtu();
   auto spec = endpoint_spec(ep);
   if (!spec) return fail(spec.error().message);
   // Durable first: a crash after this point finds the record and re-creates
@@ -584,13 +645,10 @@ json Agent::attach_with(const json& req, const std::string& id, Result<dp_api::I
     (void)save_state();
     return fail(r.error().message);
   }
-  spdlog::info("endpoint {} ({}) attached: network {}, {} {}, host side {}", name, ep.id, net_name, ep.ip_cidr, ep.mac,
-               ep.host_ifname);
+  spdlog::info("endpoint {} ({}) attached: network {}, {}{}{} {}, MTU {}, host side {}", name, ep.id, net_name,
+               ep.ip_cidr, ep.ip6_cidr.empty() ? "" : " ", ep.ip6_cidr, ep.mac, ep.mtu, ep.host_ifname);
   refresh();
-  return json{{"ok", true},
-              {"created", true},
-              {"endpoint",
-               {{"name", name}, {"id", ep.id}, {"ip", ep.ip_cidr}, {"mac", ep.mac}, {"host_ifname", ep.host_ifname}}}};
+  return json{{"ok", true}, {"created", true}, {"endpoint", endpoint_json(ep)}};
 }
 
 json Agent::detach(const json& req) {
@@ -617,7 +675,9 @@ json Agent::detach(const json& req) {
   if (auto r = netns::delete_endpoint(veth); !r) {
     spdlog::warn("endpoint {}: deleting veth {}: {}", name, ep.host_ifname, r.error().message);
   }
-  if (auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr)) release_address(ep.network, p->addr);
+  for (const std::string* cidr : {&ep.ip_cidr, &ep.ip6_cidr}) {
+    if (!cidr->empty()) release_address(ep.network, cidr->substr(0, cidr->find('/')));
+  }
   spdlog::info("endpoint {} ({}) detached from network {}", name, ep.id, ep.network);
   return ok_reply();
 }
@@ -640,6 +700,7 @@ json Agent::list_networks() const {
     out.push_back({{"name", e.record.name},
                    {"vni", e.record.vni},
                    {"subnet", e.record.subnet},
+                   {"subnet6", e.record.subnet6},
                    {"owner", e.owner},
                    {"state", "active"},
                    {"endpoints", endpoints_->list(e.record.name).size()}});
@@ -648,6 +709,7 @@ json Agent::list_networks() const {
     out.push_back({{"name", c.entry.record.name},
                    {"vni", c.entry.record.vni},
                    {"subnet", c.entry.record.subnet},
+                   {"subnet6", c.entry.record.subnet6},
                    {"owner", c.entry.owner},
                    {"state", "conflict: " + c.reason},
                    {"endpoints", 0}});
@@ -662,7 +724,9 @@ json Agent::list_endpoints() const {
                    {"id", ep.id},
                    {"network", ep.network},
                    {"ip", ep.ip_cidr},
+                   {"ip6", ep.ip6_cidr},
                    {"mac", ep.mac},
+                   {"mtu", ep.mtu},
                    {"host_ifname", ep.host_ifname},
                    {"netns", ep.netns_path},
                    {"docker", ep.docker},
@@ -685,7 +749,8 @@ json Agent::list_peers() const {
                      {"host", rec.owner},
                      {"vtep", rec.vtep_string()},
                      {"mac", rec.mac_string()},
-                     {"ip", rec.ipv4 ? rec.ipv4_string() : std::string()}});
+                     {"ip", rec.ipv4 ? rec.ipv4_string() : std::string()},
+                     {"ip6", rec.ipv6 ? rec.ipv6_string() : std::string()}});
     }
   }
   return json{{"ok", true}, {"peers", out}};
@@ -779,7 +844,11 @@ std::string Agent::render_metrics() const {
   const auto pools = ipam_->pool_names();
   for (const auto& g : gauges) {
     w.family(g.name, "gauge", g.help);
-    for (const auto& pool : pools) w.sample(g.name, {{"network", pool}}, static_cast<double>(g.value(pool)));
+    for (const auto& pool : pools) {
+      const bool v6 = pool.size() > 2 && pool.compare(pool.size() - 2, 2, "/6") == 0;
+      w.sample(g.name, {{"network", pool.substr(0, pool.find('@'))}, {"family", v6 ? "ipv6" : "ipv4"}},
+               static_cast<double>(g.value(pool)));
+    }
   }
   const ReconcilerStatus& rs = reconciler_->status();
   w.family("ferry_reconcile_dataplane_up", "gauge", "1 when the data plane answers its health call");
@@ -793,13 +862,11 @@ std::string Agent::render_metrics() const {
   w.sample("ferry_reconcile_pending", static_cast<double>(rs.pending));
   w.family("ferry_reconcile_desired_entries", "gauge", "entries the data plane should hold");
   w.sample("ferry_reconcile_desired_entries", static_cast<double>(reconciler_->desired().size()));
+  return w.text();
+}
 
-  if (!rs.dataplane_up) return w.text();
-  dp_api::v1::Request req;
-  req.mutable_stats_get();
-  auto reply = link_->call(req);
-  if (!reply || reply->status() != dp_api::v1::STATUS_OK || !reply->has_stats()) return w.text();
-  const auto& st = reply->stats();
+std::string Agent::dataplane_metrics(const dp_api::v1::Stats& st) {
+  MetricsWriter w;
   struct PortField {
     const char* name;
     std::uint64_t (dp_api::v1::PortStats::*get)() const;

@@ -27,7 +27,7 @@
 #include "common/result.h"
 #include "control/agent/admin_server.h"
 #include "control/agent/config.h"
-#include "control/agent/health_probe.h"
+#include "control/agent/dp_probe.h"
 #include "control/agent/local_state.h"
 #include "control/agent/loop_executor.h"
 #include "control/agent/metrics.h"
@@ -47,6 +47,12 @@
 namespace ferry::agent {
 
 class DockerBackend;
+
+// The IPAM pool of one family of a network: "NAME@DIGEST" (IPv4) or
+// "NAME@DIGEST/6", the digest over the network's origin and subnet.
+std::string pool_name(const NetworkEntry& entry, bool v6);
+// The first host address of a subnet ("10.10.0.1", "fd00::1"): the gateway.
+std::string first_host(std::string_view subnet);
 
 class Agent {
  public:
@@ -68,8 +74,11 @@ class Agent {
   nlohmann::json handle(const nlohmann::json& request);
   void handle_async(const nlohmann::json& request, const AdminServer::Respond& respond);
 
-  // The Prometheus text served on --metrics.
+  // The Prometheus text served on --metrics, without the data plane's
+  // counters (scrape() adds them once the data plane answered).
   std::string render_metrics() const;
+  // The data plane's counters as Prometheus text.
+  static std::string dataplane_metrics(const dp_api::v1::Stats& stats);
 
  private:
   friend class DockerBackend;
@@ -78,22 +87,33 @@ class Agent {
   void on_table_change(const gossip::Change& change);
   void reassert_networks();
   void poll_health();
+  // A metrics scrape: answered with render_metrics() plus the data plane's
+  // counters when its stats call returns (non-blocking, poll_stats()), or
+  // without them when it is down or does not answer in time.
+  void scrape(const MetricsServer::Respond& respond);
+  void poll_stats();
   // Keeps `name` in this host's durable set of networks (state_.networks)
   // from the current view; false when it is not an active network.
   bool hold_network(const std::string& name);
-  // Addresses (control/ipam): every active network's IPv4 subnet is a pool
-  // named after the network, its creator the genesis owner. `done` runs on
-  // the loop thread, now or after a donation from another host.
-  void allocate_address(const std::string& network, const std::string& handle, std::optional<dp_api::Ipv4> requested,
-                        std::function<void(Result<dp_api::Ipv4>)> done);
-  void release_address(const std::string& network, dp_api::Ipv4 ip);
+  // Addresses (control/ipam, agent_ipam.cc): every active network's subnet
+  // (and subnet6) is a pool (pool_name), its creator the genesis owner.
+  // Addresses are canonical text. `done` runs on the loop thread, now or
+  // after a donation from another host.
+  using AddressDone = std::function<void(Result<std::string>)>;
+  void allocate_address(const std::string& network, bool v6, const std::string& handle,
+                        std::optional<std::string> requested, AddressDone done);
+  void release_address(const std::string& network, const std::string& address);
+  // The pool of `network` that holds the allocation `address` ("" if none).
+  std::string pool_of(const std::string& network, const std::string& address) const;
   void ensure_pools(const NetworkView& view);
   // After a restore: frees allocations no endpoint or Docker reservation uses
   // (a crash between the allocator's write and the state's).
   void release_orphans();
   void check_conflicts();
   Result<void> save_ipam(const std::string& snapshot);
-  std::set<std::uint32_t> used_addresses(const dp_api::Ipv4Prefix& subnet) const;
+  // Addresses (canonical text) inside `subnet` that local endpoints or the
+  // gossiped endpoints of networks with that subnet show.
+  std::set<std::string> used_addresses(const std::string& subnet) const;
   LocalEndpoint* find_endpoint(const std::string& docker_network, const std::string& endpoint_id);
   Result<void> unwire(LocalEndpoint& ep);  // withdraw, leave the data plane, delete the veth
 
@@ -116,8 +136,11 @@ class Agent {
   nlohmann::json net_create(const nlohmann::json& req);
   nlohmann::json net_rm(const nlohmann::json& req);
   void attach(const nlohmann::json& req, const AdminServer::Respond& respond);
-  nlohmann::json attach_with(const nlohmann::json& req, const std::string& id, Result<dp_api::Ipv4> ip);
+  nlohmann::json attach_with(const nlohmann::json& req, const std::string& id, const std::string& ip,
+                             const std::string& ip6);
   nlohmann::json list_ipam() const;
+  // MTU for a new endpoint: --endpoint-mtu, else the data plane's.
+  unsigned endpoint_mtu() const;
   nlohmann::json detach(const nlohmann::json& req);
   nlohmann::json list_members() const;
   nlohmann::json list_networks() const;
@@ -144,7 +167,13 @@ class Agent {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<MetricsServer> metrics_;
-  std::unique_ptr<HealthProbe> probe_;
+  std::unique_ptr<DpProbe> probe_;        // health, every --resync-ms
+  std::unique_ptr<DpProbe> stats_probe_;  // stats, for the scrapes waiting in scrapes_
+  struct Scrape {
+    std::string body;
+    MetricsServer::Respond respond;
+  };
+  std::vector<Scrape> scrapes_;
   std::unique_ptr<LoopExecutor> executor_;
   std::unique_ptr<DockerBackend> docker_;
   std::unique_ptr<plugins::UnixHttpServer> plugin_server_;

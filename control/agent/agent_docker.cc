@@ -21,12 +21,12 @@ namespace {
 constexpr const char* kNetworkOption = "ferry.network";
 constexpr const char* kVniOption = "ferry.vni";
 
-dp_api::Ipv4 first_host(const dp_api::Ipv4Prefix& subnet) {
-  const std::uint32_t mask = subnet.length == 0 ? 0 : ~(0xffffffffU >> subnet.length);
-  return dp_api::Ipv4{(subnet.addr.value & mask) + 1};
+// `address` (canonical text, from the allocator) with the length of `subnet`.
+pd::IpPrefix with_length(const std::string& address, const std::string& subnet) {
+  auto ip = pd::parse_ip(address);
+  auto net = pd::parse_cidr(subnet);
+  return pd::IpPrefix{ip ? *ip : pd::IpAddress{}, net ? net->length : std::uint8_t{0}};
 }
-
-pd::IpPrefix to_pd(dp_api::Ipv4 ip, std::uint8_t length) { return pd::IpPrefix{pd::IpAddress::v4(ip.value), length}; }
 
 Result<std::uint32_t> parse_vni_option(const std::string& text) {
   std::uint32_t vni = 0;
@@ -44,24 +44,6 @@ bool known_address_space(const std::string& space) {
 }
 
 }  // namespace
-
-std::set<std::uint32_t> Agent::used_addresses(const dp_api::Ipv4Prefix& subnet) const {
-  std::set<std::uint32_t> used;
-  for (const auto& [n, ep] : state_.endpoints) {
-    auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr);
-    if (p && subnet.contains(p->addr)) used.insert(p->addr.value);
-  }
-  const std::string text = dp_api::format_ipv4_prefix(subnet);
-  for (const auto& e : network_view().active) {
-    if (e.record.subnet != text) continue;
-    for (const auto& rec : endpoints_->list(e.record.name)) {
-      if (!rec.ipv4) continue;
-      const auto& b = *rec.ipv4;
-      used.insert((std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3]);
-    }
-  }
-  return used;
-}
 
 bool Agent::hold_network(const std::string& name) {
   if (state_.networks.count(name) != 0) return true;
@@ -90,24 +72,40 @@ Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
   if (auto it = state_.docker_networks.find(req.network_id); it != state_.docker_networks.end()) {
     return make_error("network {} already exists (bound to cluster network {})", req.network_id, it->second.network);
   }
-  if (req.enable_ipv6 || !req.ipv6_data.empty()) return make_error("IPv6 is not supported by Ferry networks yet");
   if (req.ipv4_data.size() != 1) {
     return make_error("a Ferry network needs exactly one IPv4 subnet, got {} (docker network create --subnet CIDR)",
                       req.ipv4_data.size());
   }
-  const pd::IpamData& data = req.ipv4_data[0];
-  if (!known_address_space(data.address_space)) {
-    return make_error("address space '{}' is not Ferry's: use Ferry's IPAM driver (--ipam-driver ferry)",
-                      data.address_space);
+  if (req.ipv6_data.size() > 1) {
+    return make_error("a Ferry network has at most one IPv6 subnet, got {}", req.ipv6_data.size());
   }
-  auto subnet_text = canonical_subnet(data.pool.network().to_string());
-  if (!subnet_text) return subnet_text.error();
-  auto subnet = dp_api::parse_ipv4_prefix(*subnet_text);
-  if (!subnet) return subnet.error();
-  if (data.gateway && data.gateway->address.v4_value() != first_host(*subnet).value) {
-    return make_error("gateway {} refused: a Ferry network's gateway is its first host address {}",
-                      data.gateway->address.to_string(), dp_api::format_ipv4(first_host(*subnet)));
+  if (req.enable_ipv6 && req.ipv6_data.empty()) {
+    return make_error("IPv6 enabled without an IPv6 subnet: give one (docker network create --ipv6 --subnet CIDR6)");
   }
+  // Both families' data: canonical subnet, our address space, the gateway
+  // (if given) the subnet's first host address.
+  std::string subnets[2];
+  std::string pool_ids[2];
+  for (const bool v6 : {false, true}) {
+    const auto& all = v6 ? req.ipv6_data : req.ipv4_data;
+    if (all.empty()) continue;
+    const pd::IpamData& data = all[0];
+    if (!known_address_space(data.address_space)) {
+      return make_error("address space '{}' is not Ferry's: use Ferry's IPAM driver (--ipam-driver ferry)",
+                        data.address_space);
+    }
+    auto text = v6 ? canonical_subnet6(data.pool.network().to_string()) : canonical_subnet(data.pool.network().to_string());
+    if (!text) return text.error();
+    const std::string gw = first_host(*text);
+    if (data.gateway && data.gateway->address.to_string() != gw) {
+      return make_error("gateway {} refused: a Ferry network's gateway is its first host address {}",
+                        data.gateway->address.to_string(), gw);
+    }
+    subnets[v6 ? 1 : 0] = *text;
+    pool_ids[v6 ? 1 : 0] = fmt::format("{}/{}", data.address_space, *text);
+  }
+  const std::string& subnet_text = subnets[0];
+  const std::string& subnet6_text = subnets[1];
   std::string name;
   if (auto it = req.generic_options.find(kNetworkOption); it != req.generic_options.end()) name = it->second;
   std::optional<std::uint32_t> vni;
@@ -133,12 +131,17 @@ Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
     if (vni && rec.vni != *vni) {
       return make_error("network {} has VNI {}, not {}", name, rec.vni, *vni);
     }
-    if (rec.subnet != *subnet_text) {
-      return make_error("network {} has subnet {}, not {}", name, rec.subnet, *subnet_text);
+    if (rec.subnet != subnet_text) {
+      return make_error("network {} has subnet {}, not {}", name, rec.subnet, subnet_text);
+    }
+    if (!subnet6_text.empty() && rec.subnet6 != subnet6_text) {
+      return make_error("network {} has {}, not IPv6 subnet {}", name,
+                        rec.subnet6.empty() ? "no IPv6 subnet" : "IPv6 subnet " + rec.subnet6, subnet6_text);
     }
   } else {
     rec.name = name;
-    rec.subnet = *subnet_text;
+    rec.subnet = subnet_text;
+    rec.subnet6 = subnet6_text;
     rec.vni = vni ? *vni : pick_vni(view, name);
     if (auto r = check_create(view, rec); !r) return r.error();
     rec.origin_host = config_.node_name;
@@ -146,8 +149,7 @@ Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
   }
 
   const LocalState saved = state_;
-  state_.docker_networks[req.network_id] =
-      DockerNetwork{req.network_id, name, fmt::format("{}/{}", data.address_space, *subnet_text)};
+  state_.docker_networks[req.network_id] = DockerNetwork{req.network_id, name, pool_ids[0], pool_ids[1]};
   if (existing != nullptr) {
     hold_network(name);
   } else {
@@ -163,8 +165,8 @@ Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
       (void)save_state();
       return r.error();
     }
-    spdlog::info("network {} created for Docker network {}: VNI {}, subnet {}", name, req.network_id, rec.vni,
-                 rec.subnet);
+    spdlog::info("network {} created for Docker network {}: VNI {}, subnet {} {}", name, req.network_id, rec.vni,
+                 rec.subnet, rec.subnet6);
   } else {
     spdlog::info("Docker network {} bound to cluster network {} (VNI {}, subnet {})", req.network_id, name, rec.vni,
                  rec.subnet);
@@ -212,19 +214,28 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   const NetworkView view = network_view();
   const NetworkEntry* net = view.find(net_name);
   if (net == nullptr) return make_error("cluster network {} is not active (removed, or in conflict)", net_name);
-  const dp_api::Ipv4Prefix subnet = net->record.prefix();
-  if (req.interface.address_ipv6) return make_error("IPv6 addresses are not supported by Ferry networks yet");
   if (!req.interface.address) {
     return make_error("no IPv4 address given: Ferry networks need Ferry's IPAM driver (--ipam-driver ferry)");
   }
+  if (req.interface.address_ipv6 && net->record.subnet6.empty()) {
+    return make_error("IPv6 address {} given but network {} has no IPv6 subnet", req.interface.address_ipv6->to_string(),
+                      net_name);
+  }
+  // Each address must lie in its subnet, with its length, and be unused.
+  for (const bool v6 : {false, true}) {
+    const std::optional<pd::IpPrefix>& addr = v6 ? req.interface.address_ipv6 : req.interface.address;
+    if (!addr) continue;
+    const std::string& subnet = net->record.subnet_of(v6);
+    auto prefix = pd::parse_cidr(subnet);
+    if (!prefix || addr->address.family != prefix->address.family || addr->length != prefix->length ||
+        !prefix->contains(addr->address)) {
+      return make_error("address {} is not in network {}'s subnet {}", addr->to_string(), net_name, subnet);
+    }
+    if (used_addresses(subnet).count(addr->address.to_string()) != 0) {
+      return make_error("address {} is already used by another endpoint", addr->address.to_string());
+    }
+  }
   const pd::IpPrefix& addr = *req.interface.address;
-  if (addr.address.family != pd::IpFamily::kV4 || addr.length != subnet.length ||
-      !subnet.contains(dp_api::Ipv4{addr.address.v4_value()})) {
-    return make_error("address {} is not in network {}'s subnet {}", addr.to_string(), net_name, net->record.subnet);
-  }
-  if (used_addresses(subnet).count(addr.address.v4_value()) != 0) {
-    return make_error("address {} is already used by another endpoint", addr.address.to_string());
-  }
   LocalEndpoint ep;
   ep.id = req.endpoint_id;
   // Short local name (ferryctl endpoints); the whole ID if the short one is taken.
@@ -234,6 +245,8 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   ep.network = net_name;
   ep.mac = req.interface.mac_address ? req.interface.mac_address->to_string() : netns::derive_mac(ep.id).to_string();
   ep.ip_cidr = addr.to_string();
+  if (req.interface.address_ipv6) ep.ip6_cidr = req.interface.address_ipv6->to_string();
+  ep.mtu = endpoint_mtu();
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.container_ifname = netns::derive_peer_ifname(ep.id);
   ep.docker = true;
@@ -249,7 +262,8 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
     state_ = saved;
     return r.error();
   }
-  spdlog::info("endpoint {} ({}) created: network {}, {} {}", ep.name, ep.id, net_name, ep.ip_cidr, ep.mac);
+  spdlog::info("endpoint {} ({}) created: network {}, {} {} {}, MTU {}", ep.name, ep.id, net_name, ep.ip_cidr,
+               ep.ip6_cidr, ep.mac, ep.mtu);
   pd::EndpointInterface out;
   out.address = addr;
   out.mac_address = *mac;
@@ -304,6 +318,7 @@ Result<pd::EndpointOperInfoReply> Agent::docker_oper_info(const pd::EndpointRef&
     out.value["ferry.vni"] = std::to_string(it->second.vni);
   }
   out.value["ferry.ip"] = ep->ip_cidr;
+  if (!ep->ip6_cidr.empty()) out.value["ferry.ip6"] = ep->ip6_cidr;
   out.value["ferry.mac"] = ep->mac;
   out.value["ferry.host_ifname"] = ep->host_ifname;
   out.value["ferry.port"] = !ep->joined                                                ? "not joined"
@@ -316,12 +331,18 @@ Result<pd::JoinReply> Agent::docker_join(const pd::JoinRequest& req) {
   LocalEndpoint* found = find_endpoint(req.network_id, req.endpoint_id);
   if (found == nullptr) return make_error("unknown endpoint {} in network {}", req.endpoint_id, req.network_id);
   const std::string name = found->name;
-  auto subnet = dp_api::parse_ipv4_prefix(found->ip_cidr);
-  if (!subnet) return subnet.error();
   pd::JoinReply reply;
   reply.src_name = found->container_ifname;
   reply.dst_prefix = "eth";
-  reply.gateway = pd::IpAddress::v4(first_host(*subnet).value);
+  for (const bool v6 : {false, true}) {
+    const std::string& cidr = v6 ? found->ip6_cidr : found->ip_cidr;
+    if (cidr.empty()) continue;
+    auto prefix = pd::parse_cidr(cidr);
+    if (!prefix) return prefix.error();
+    auto gw = pd::parse_ip(first_host(prefix->network().to_string()));
+    if (!gw) return gw.error();
+    (v6 ? reply.gateway_ipv6 : reply.gateway) = *gw;
+  }
   if (found->joined) {
     if (found->netns_path == req.sandbox_key) return reply;  // a retried Join
     return make_error("endpoint {} is already joined to sandbox {}", req.endpoint_id, found->netns_path);
@@ -377,14 +398,19 @@ Result<void> Agent::docker_leave(const pd::EndpointRef& req) {
 // ---- IpamDriver ----
 
 Result<pd::RequestPoolReply> Agent::ipam_request_pool(const pd::RequestPoolRequest& req) {
-  if (req.v6) return make_error("IPv6 pools are not supported by Ferry yet");
   if (!known_address_space(req.address_space)) {
     return make_error("unknown address space '{}' (Ferry's: {}, {})", req.address_space, kLocalAddressSpace,
                       kGlobalAddressSpace);
   }
-  if (!req.pool) return make_error("no subnet given: Ferry networks need one (docker network create --subnet CIDR)");
+  if (!req.pool) {
+    return make_error("no {} subnet given: Ferry networks need one (docker network create {}--subnet CIDR)",
+                      req.v6 ? "IPv6" : "IPv4", req.v6 ? "--ipv6 " : "");
+  }
   if (req.sub_pool) return make_error("sub-pools (--ip-range) are not supported: the pool is the whole subnet");
-  auto subnet = canonical_subnet(req.pool->to_string());
+  if (req.v6 != (req.pool->address.family == pd::IpFamily::kV6)) {
+    return make_error("pool {} is not an {} subnet", req.pool->to_string(), req.v6 ? "IPv6" : "IPv4");
+  }
+  auto subnet = req.v6 ? canonical_subnet6(req.pool->to_string()) : canonical_subnet(req.pool->to_string());
   if (!subnet) return subnet.error();
   const std::string id = fmt::format("{}/{}", req.address_space, *subnet);
   const LocalState saved = state_;
@@ -418,35 +444,34 @@ void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
                                  const std::function<void(Result<pd::RequestAddressReply>)>& done) {
   auto it = state_.pools.find(req.pool_id);
   if (it == state_.pools.end()) return done(make_error("unknown pool {}", req.pool_id));
-  auto subnet = dp_api::parse_ipv4_prefix(it->second.subnet);
-  if (!subnet) return done(subnet.error());
-  std::optional<dp_api::Ipv4> requested;
+  const IpamPool& pool = it->second;
+  std::optional<std::string> requested;
   if (req.address) {
-    if (req.address->family != pd::IpFamily::kV4) {
-      return done(make_error("{} is not an IPv4 address", req.address->to_string()));
+    if ((req.address->family == pd::IpFamily::kV6) != pool.v6()) {
+      return done(make_error("{} is not an {} address", req.address->to_string(), pool.v6() ? "IPv6" : "IPv4"));
     }
-    requested = dp_api::Ipv4{req.address->v4_value()};
+    requested = req.address->to_string();
   }
   if (req.type == pd::AddressRequestType::kGateway) {
     // The first host address: never handed to an endpoint (control/ipam
     // keeps it out of every pool), so nothing to reserve.
-    const dp_api::Ipv4 gw = first_host(*subnet);
+    const std::string gw = first_host(pool.subnet);
     if (requested && *requested != gw) {
-      return done(make_error("gateway {} refused: a Ferry network's gateway is its first host address {}",
-                             dp_api::format_ipv4(*requested), dp_api::format_ipv4(gw)));
+      return done(make_error("gateway {} refused: a Ferry network's gateway is its first host address {}", *requested,
+                             gw));
     }
-    return done(pd::RequestAddressReply{to_pd(gw, subnet->length), {}});
+    return done(pd::RequestAddressReply{with_length(gw, pool.subnet), {}});
   }
   // The cluster network: the one a Docker network using this pool is bound
   // to, else the only active network with this subnet.
   std::string network;
   for (const auto& [id, d] : state_.docker_networks) {
-    if (d.pool_id == req.pool_id) network = d.network;
+    if (d.pool_id == req.pool_id || d.pool6_id == req.pool_id) network = d.network;
   }
   if (network.empty()) {
     int found = 0;
     for (const auto& e : network_view().active) {
-      if (e.record.subnet == it->second.subnet) {
+      if (e.record.subnet_of(pool.v6()) == pool.subnet) {
         network = e.record.name;
         ++found;
       }
@@ -456,26 +481,27 @@ void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
     }
   }
   const std::string pool_id = req.pool_id;
-  const std::uint8_t length = subnet->length;
+  const std::string subnet = pool.subnet;
   // Anonymous allocation (Docker names no endpoint here); the address is
   // then kept in the pool's reservations (state.json) before the answer.
-  allocate_address(network, "", requested, [this, pool_id, network, length, done](Result<dp_api::Ipv4> ip) {
-    if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
-    auto pool = state_.pools.find(pool_id);
-    if (pool == state_.pools.end()) {  // released while the allocation waited
-      release_address(network, *ip);
-      return done(make_error("pool {} was released", pool_id));
-    }
-    const LocalState saved = state_;
-    pool->second.addresses.insert(dp_api::format_ipv4(*ip));
-    if (auto r = save_state(); !r) {
-      state_ = saved;
-      release_address(network, *ip);
-      return done(r.error());
-    }
-    spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, dp_api::format_ipv4(*ip), network);
-    done(pd::RequestAddressReply{to_pd(*ip, length), {}});
-  });
+  allocate_address(network, pool.v6(), "", requested,
+                   [this, pool_id, network, subnet, done](Result<std::string> ip) {
+                     if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
+                     auto reserved = state_.pools.find(pool_id);
+                     if (reserved == state_.pools.end()) {  // released while the allocation waited
+                       release_address(network, *ip);
+                       return done(make_error("pool {} was released", pool_id));
+                     }
+                     const LocalState saved = state_;
+                     reserved->second.addresses.insert(*ip);
+                     if (auto r = save_state(); !r) {
+                       state_ = saved;
+                       release_address(network, *ip);
+                       return done(r.error());
+                     }
+                     spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, *ip, network);
+                     done(pd::RequestAddressReply{with_length(*ip, subnet), {}});
+                   });
 }
 
 Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
@@ -483,10 +509,7 @@ Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
   if (it == state_.pools.end()) return make_error("unknown pool {}", req.pool_id);
   const std::string text = req.address.to_string();
   if (it->second.addresses.count(text) == 0) {
-    auto subnet = dp_api::parse_ipv4_prefix(it->second.subnet);
-    if (subnet && req.address.family == pd::IpFamily::kV4 && req.address.v4_value() == first_host(*subnet).value) {
-      return ok();  // the gateway: never reserved
-    }
+    if (text == first_host(it->second.subnet)) return ok();  // the gateway: never reserved
     return make_error("address {} is not allocated in pool {}", text, req.pool_id);
   }
   const LocalState saved = state_;
@@ -501,8 +524,11 @@ Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
   for (const auto& name : ipam_->pool_names()) {
     const ipam::PoolSpec* spec = ipam_->spec(name);
     if (spec->cidr() != subnet_text) continue;
-    if (ipam_->allocations(name).count(req.address.v4_value()) != 0) {
-      release_address(name, dp_api::Ipv4{req.address.v4_value()});
+    auto a = spec->parse(text);
+    if (a && ipam_->allocations(name).count(*a) != 0) {
+      if (auto r = ipam_->release(name, *a); !r) {
+        spdlog::warn("pool {}: releasing {}: {}", name, text, r.error().message);
+      }
     }
   }
   spdlog::info("IPAM pool {}: address {} released", req.pool_id, text);

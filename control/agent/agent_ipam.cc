@@ -1,14 +1,21 @@
 // Agent: addresses through the distributed IPAM (control/ipam, docs/ipam.md).
-// Each active cluster network's IPv4 subnet is a pool named after the
-// network, whose genesis owner is the network's creator (the same on every
-// host). The allocator's snapshot lives in <state_dir>/ipam.state, written
-// before any address leaves the agent; state.json is written after it, so a
-// crash between the two leaves at worst an allocation nobody uses, which
+// Each active cluster network's IPv4 subnet, and its IPv6 subnet if it has
+// one, is a pool whose genesis owner is the network's creator (the same on
+// every host). A pool's name carries a digest of the network's origin and
+// subnet (pool_name), so a network removed and created again under the same
+// name, maybe with another subnet, starts from a fresh pool instead of the
+// old one's ownership map. Addresses cross this layer as canonical text
+// (dotted quad, RFC 5952 IPv6), whatever the family.
+//
+// The allocator's snapshot lives in <state_dir>/ipam.state, written before
+// any address leaves the agent; state.json is written after it, so a crash
+// between the two leaves at worst an allocation nobody uses, which
 // release_orphans() frees on the next start.
 #include <spdlog/spdlog.h>
 
 #include "control/agent/agent.h"
 #include "control/agent/state_file.h"
+#include "netns/address.h"
 
 namespace ferry::agent {
 
@@ -16,13 +23,31 @@ using nlohmann::json;
 
 namespace {
 
-// The pool's subnet as the network record writes it ("10.10.0.0/24").
-bool same_subnet(const ipam::PoolSpec& spec, const dp_api::Ipv4Prefix& subnet) {
-  const std::uint32_t mask = subnet.length == 0 ? 0 : ~(0xffffffffU >> subnet.length);
-  return spec.prefix_len == subnet.length && spec.subnet == (subnet.addr.value & mask);
+// The address part of "ADDR/LEN", canonical; "" if it does not parse.
+std::string address_of(const std::string& cidr) {
+  if (cidr.empty()) return {};
+  auto p = netns::parse_prefix(cidr);
+  return p ? p->address.to_string() : std::string();
 }
 
 }  // namespace
+
+std::string first_host(std::string_view subnet) {
+  auto p = netns::parse_prefix(subnet);
+  if (!p) return {};
+  netns::IpAddress a = p->network().address;
+  for (std::size_t i = a.size(); i-- > 0;) {
+    if (++a.bytes[i] != 0) break;
+  }
+  return a.to_string();
+}
+
+std::string pool_name(const NetworkEntry& e, bool v6) {
+  std::uint32_t h = 2166136261U;  // FNV-1a over what identifies this pool
+  const std::string id = fmt::format("{}/{}/{}", e.owner, e.lamport, e.record.subnet_of(v6));
+  for (const unsigned char c : id) h = (h ^ c) * 16777619U;
+  return fmt::format("{}@{:08x}{}", e.record.name, h, v6 ? "/6" : "");
+}
 
 Result<void> Agent::save_ipam(const std::string& snapshot) {
   return write_file_atomic(config_.state_dir + "/ipam.state", snapshot);
@@ -30,79 +55,112 @@ Result<void> Agent::save_ipam(const std::string& snapshot) {
 
 void Agent::ensure_pools(const NetworkView& view) {
   for (const auto& e : view.active) {
-    if (ipam_->has_pool(e.record.name)) continue;
-    const dp_api::Ipv4Prefix subnet = e.record.prefix();
-    auto r = ipam_->ensure_pool(e.record.name, subnet.addr.value, subnet.length, e.owner);
-    if (!r) {
-      spdlog::warn("network {}: address pool refused: {}", e.record.name, r.error().message);
-      continue;
+    for (const bool v6 : {false, true}) {
+      const std::string& subnet = e.record.subnet_of(v6);
+      const std::string name = pool_name(e, v6);
+      if (subnet.empty() || ipam_->has_pool(name)) continue;
+      auto r = ipam_->ensure_pool(name, subnet, e.owner);
+      if (!r) {
+        spdlog::warn("network {}: address pool for {} refused: {}", e.record.name, subnet, r.error().message);
+        continue;
+      }
+      spdlog::info("network {}: address pool {} for {} ({} blocks of {}), genesis owner {}", e.record.name, name,
+                   r->cidr(), r->num_blocks(), r->block_size, r->genesis);
     }
-    spdlog::info("network {}: address pool {} ({} blocks of {}), genesis owner {}", e.record.name, r->cidr(),
-                 r->num_blocks(), r->block_size, r->genesis);
   }
 }
 
-void Agent::allocate_address(const std::string& network, const std::string& handle,
-                             std::optional<dp_api::Ipv4> requested, std::function<void(Result<dp_api::Ipv4>)> done) {
+std::string Agent::pool_of(const std::string& network, const std::string& address) const {
+  const std::string prefix = network + "@";
+  for (const auto& name : ipam_->pool_names()) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const ipam::PoolSpec* spec = ipam_->spec(name);
+    auto a = spec->parse(address);
+    if (a && ipam_->allocations(name).count(*a) != 0) return name;
+  }
+  return {};
+}
+
+void Agent::allocate_address(const std::string& network, bool v6, const std::string& handle,
+                             std::optional<std::string> requested, AddressDone done) {
   const NetworkView view = network_view();
   const NetworkEntry* net = view.find(network);
   if (net == nullptr) return done(make_error("no active network {}", network));
+  const std::string& subnet = net->record.subnet_of(v6);
+  if (subnet.empty()) return done(make_error("network {} has no IPv6 subnet", network));
   ensure_pools(view);
-  const ipam::PoolSpec* spec = ipam_->spec(network);
-  if (spec == nullptr) return done(make_error("network {} has no address pool (see the agent's log)", network));
-  const dp_api::Ipv4Prefix subnet = net->record.prefix();
-  if (!same_subnet(*spec, subnet)) {
-    return done(
-        make_error("network {} is now {} but its address pool is still {} (a removed network's name was "
-                   "reused with another subnet: use another name)",
-                   network, net->record.subnet, spec->cidr()));
-  }
+  const std::string pool = pool_name(*net, v6);
+  const ipam::PoolSpec* spec = ipam_->spec(pool);
+  if (spec == nullptr) return done(make_error("network {} has no address pool for {} (see the agent's log)", network, subnet));
   std::optional<ipam::Addr> want;
   if (requested) {
-    if (!subnet.contains(*requested)) {
-      return done(
-          make_error("address {} is outside the subnet {}", dp_api::format_ipv4(*requested), net->record.subnet));
-    }
+    auto a = spec->parse(*requested);
+    if (!a) return done(make_error("address {}: {}", *requested, a.error().message));
     // Endpoints gossiped by hosts that predate a restore, or set up by hand:
     // never hand out an address another endpoint shows.
-    if (used_addresses(subnet).count(requested->value) != 0) {
-      return done(make_error("address {} is already in use", dp_api::format_ipv4(*requested)));
+    if (used_addresses(subnet).count(spec->format(*a)) != 0) {
+      return done(make_error("address {} is already in use", *requested));
     }
-    want = requested->value;
+    want = *a;
   }
-  ipam_->allocate(network, handle, want, [done = std::move(done)](Result<ipam::Addr> ip) {
-    if (!ip) return done(ip.error());
-    done(dp_api::Ipv4{*ip});
+  ipam_->allocate(pool, handle, want, [spec_copy = *spec, done = std::move(done)](Result<ipam::Addr> a) {
+    if (!a) return done(a.error());
+    done(spec_copy.format(*a));
   });
 }
 
-void Agent::release_address(const std::string& network, dp_api::Ipv4 ip) {
-  if (!ipam_->has_pool(network)) return;
-  if (auto r = ipam_->release(network, ip.value); !r) {
-    spdlog::warn("network {}: releasing {}: {}", network, dp_api::format_ipv4(ip), r.error().message);
+void Agent::release_address(const std::string& network, const std::string& address) {
+  const std::string pool = pool_of(network, address);
+  if (pool.empty()) return;
+  auto a = ipam_->spec(pool)->parse(address);
+  if (!a) return;
+  if (auto r = ipam_->release(pool, *a); !r) {
+    spdlog::warn("network {}: releasing {}: {}", network, address, r.error().message);
   }
+}
+
+std::set<std::string> Agent::used_addresses(const std::string& subnet) const {
+  std::set<std::string> used;
+  auto net = netns::parse_prefix(subnet);
+  if (!net) return used;
+  auto add = [&](const std::string& cidr) {
+    auto p = netns::parse_prefix(cidr);
+    if (p && net->contains(p->address)) used.insert(p->address.to_string());
+  };
+  for (const auto& [n, ep] : state_.endpoints) {
+    add(ep.ip_cidr);
+    add(ep.ip6_cidr);
+  }
+  for (const auto& e : network_view().active) {
+    if (e.record.subnet != subnet && e.record.subnet6 != subnet) continue;
+    for (const auto& rec : endpoints_->list(e.record.name)) {
+      if (rec.ipv4) add(rec.ipv4_string());
+      if (rec.ipv6) add(rec.ipv6_string());
+    }
+  }
+  return used;
 }
 
 void Agent::release_orphans() {
   for (const auto& pool : ipam_->pool_names()) {
     const ipam::PoolSpec* spec = ipam_->spec(pool);
-    std::set<ipam::Addr> used;
+    const std::string network = pool.substr(0, pool.find('@'));
+    std::set<std::string> used;
     for (const auto& [n, ep] : state_.endpoints) {
-      auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr);
-      if (p && ep.network == pool) used.insert(p->addr.value);
+      if (ep.network != network) continue;
+      used.insert(address_of(ep.ip_cidr));
+      used.insert(address_of(ep.ip6_cidr));
     }
     for (const auto& [id, dp] : state_.pools) {
-      if (dp.subnet != spec->cidr()) continue;
-      for (const auto& a : dp.addresses) {
-        if (auto ip = dp_api::parse_ipv4(a)) used.insert(ip->value);
-      }
+      if (dp.subnet == spec->cidr()) used.insert(dp.addresses.begin(), dp.addresses.end());
     }
-    for (const auto& [ip, handle] : ipam_->allocations(pool)) {
-      if (used.count(ip) != 0) continue;
-      spdlog::info("network {}: address {} ({}) was allocated but never used (crash before the reply): released", pool,
-                   ipam::format_ipv4(ip), handle.empty() ? std::string("Docker") : handle);
-      if (auto r = ipam_->release(pool, ip); !r) {
-        spdlog::warn("network {}: releasing {}: {}", pool, ipam::format_ipv4(ip), r.error().message);
+    for (const auto& [a, handle] : ipam_->allocations(pool)) {
+      const std::string text = spec->format(a);
+      if (used.count(text) != 0) continue;
+      spdlog::info("network {}: address {} ({}) was allocated but never used (crash before the reply): released",
+                   network, text, handle.empty() ? std::string("Docker") : handle);
+      if (auto r = ipam_->release(pool, a); !r) {
+        spdlog::warn("network {}: releasing {}: {}", network, text, r.error().message);
       }
     }
   }
@@ -112,16 +170,19 @@ void Agent::check_conflicts() {
   const auto& all = ipam_->conflicts();
   for (; conflicts_seen_ < all.size(); ++conflicts_seen_) {
     const ipam::Conflict& c = all[conflicts_seen_];
+    const ipam::PoolSpec* spec = ipam_->spec(c.pool);
+    const std::string text = spec != nullptr ? spec->format(c.address) : std::to_string(c.address);
     std::string who = "no endpoint";
     for (const auto& [n, ep] : state_.endpoints) {
-      auto p = dp_api::parse_ipv4_prefix(ep.ip_cidr);
-      if (p && ep.network == c.pool && p->addr.value == c.address) who = fmt::format("endpoint {} ({})", n, ep.id);
+      if (address_of(ep.ip_cidr) == text || address_of(ep.ip6_cidr) == text) {
+        who = fmt::format("endpoint {} ({})", n, ep.id);
+      }
     }
     spdlog::error(
-        "network {}: address {} held by {} lies in space now owned by {} (reclaimed while this host was cut off or "
+        "pool {}: address {} held by {} lies in space now owned by {} (reclaimed while this host was cut off or "
         "restored from old state): it may be handed out there too; give the endpoint a new address (detach and "
         "attach again)",
-        c.pool, ipam::format_ipv4(c.address), who, c.new_owner);
+        c.pool, text, who, c.new_owner);
   }
 }
 
@@ -136,9 +197,10 @@ json Agent::list_ipam() const {
     }
     json owned = json::array();
     for (const auto& r : ipam_->owned_ranges(name)) {
-      owned.push_back(fmt::format("{}-{}", ipam::format_ipv4(r.first), ipam::format_ipv4(r.last)));
+      owned.push_back(fmt::format("{}-{}", spec->format(r.first), spec->format(r.last)));
     }
-    pools.push_back({{"network", name},
+    pools.push_back({{"pool", name},
+                     {"network", name.substr(0, name.find('@'))},
                      {"subnet", spec->cidr()},
                      {"genesis", spec->genesis},
                      {"block_size", spec->block_size},
@@ -149,8 +211,10 @@ json Agent::list_ipam() const {
   }
   json conflicts = json::array();
   for (const auto& c : ipam_->conflicts()) {
-    conflicts.push_back({{"network", c.pool},
-                         {"address", ipam::format_ipv4(c.address)},
+    const ipam::PoolSpec* spec = ipam_->spec(c.pool);
+    conflicts.push_back({{"pool", c.pool},
+                         {"network", c.pool.substr(0, c.pool.find('@'))},
+                         {"address", spec != nullptr ? spec->format(c.address) : std::to_string(c.address)},
                          {"handle", c.handle},
                          {"new_owner", c.new_owner}});
   }

@@ -75,6 +75,9 @@ Result<void> Config::validate() {
     return make_error("--ipam-fence-ms: {} must be above 0 and below --ipam-reclaim-ms ({})", ipam_fence.count(),
                       ipam_reclaim.count());
   }
+  if (endpoint_mtu != 0 && (endpoint_mtu < 1280 || endpoint_mtu > 9166)) {
+    return make_error("--endpoint-mtu: {} is outside 1280..9166 (0: the data plane's)", endpoint_mtu);
+  }
   if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
   if (dataplane_timeout.count() < 10) {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
@@ -105,6 +108,8 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--state-dir", c.state_dir, "state directory")->capture_default_str();
   app.add_option("--metrics", c.metrics_address, "metrics HTTP address IP:PORT")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--endpoint-mtu", c.endpoint_mtu, "MTU of the veths made here (0: the data plane's endpoint MTU)")
+      ->capture_default_str();
   std::int64_t ipam_timeout_ms = c.ipam_timeout.count(), ipam_reclaim_ms = c.ipam_reclaim.count();
   std::int64_t ipam_fence_ms = c.ipam_fence.count();
   app.add_option("--ipam-timeout-ms", ipam_timeout_ms, "allocation waiting for another host's space fails after, ms")

@@ -23,8 +23,12 @@ struct Config {
   std::string plugin_socket = "/run/docker/plugins/ferry.sock";   // --plugin-socket (Docker; "" disables it)
   std::string admin_socket = "/run/ferry/agent.sock";             // --admin-socket (mode 0600)
   std::string state_dir = "/var/lib/ferry";                       // --state-dir
-  std::string metrics_address = "127.0.0.1:9475";                 // --metrics (not served yet)
+  std::string metrics_address = "127.0.0.1:9475";                 // --metrics (Prometheus text over HTTP)
   std::string log_level = "info";                                 // --log-level
+  // --endpoint-mtu: the MTU of the endpoints (veths) this agent makes. 0
+  // (default): the data plane's endpoint_mtu (its underlay MTU - 50, from
+  // its health call), or 1450 while it has not answered yet.
+  unsigned endpoint_mtu = 0;
   // Distributed IPAM (control/ipam, docs/ipam.md); the other settings keep
   // ipam::Config's defaults.
   // --ipam-timeout-ms: an allocation waiting for space from another host

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "dataplane/api/addr.h"
+#include "netns/address.h"
 
 namespace ferry::agent {
 
@@ -17,9 +18,17 @@ std::string canon_mac(const std::string& text) {
   return m ? dp_api::format_mac(*m) : text;
 }
 
+// "ADDR/LEN" of either family, a bare address as a host route (/32, /128),
+// IPv6 in RFC 5952 form: how the agent and the data plane's dump compare.
 std::string canon_cidr(const std::string& text) {
-  auto p = dp_api::parse_ipv4_prefix(text, true);
-  return p ? dp_api::format_ipv4_prefix(*p) : text;
+  if (auto p = netns::parse_prefix(text)) return p->to_string();
+  if (auto a = netns::parse_ip(text)) return netns::IpPrefix{*a, a->family == netns::Family::kIPv4 ? 32U : 128U}.to_string();
+  return text;
+}
+
+std::string canon_ip(const std::string& text) {
+  auto a = netns::parse_ip(text);
+  return a ? a->to_string() : text;
 }
 
 }  // namespace
@@ -32,6 +41,8 @@ DpState compute_desired(const DesiredInputs& in) {
     if (net == in.networks.end()) continue;
     PortSpec spec{net->second, canon_mac(p.mac), {}};
     if (!p.ip_cidr.empty()) spec.ips.push_back(canon_cidr(p.ip_cidr));
+    if (!p.ip6_cidr.empty()) spec.ips.push_back(canon_cidr(p.ip6_cidr));
+    std::sort(spec.ips.begin(), spec.ips.end());
     s.ports[p.iface] = std::move(spec);
   }
   for (const gossip::EndpointRecord& r : in.remote_endpoints) {
@@ -42,9 +53,8 @@ DpState compute_desired(const DesiredInputs& in) {
     const std::uint32_t vni = net->second;
     const std::string mac = canon_mac(r.mac_string());
     s.fdb[{vni, mac}] = vtep;
-    if (r.ipv4) {
-      const std::string cidr = r.ipv4_string();
-      s.neigh[{vni, cidr.substr(0, cidr.find('/'))}] = mac;
+    for (const std::string& cidr : {r.ipv4 ? r.ipv4_string() : std::string(), r.ipv6 ? r.ipv6_string() : std::string()}) {
+      if (!cidr.empty()) s.neigh[{vni, canon_ip(cidr.substr(0, cidr.find('/')))}] = mac;
     }
     s.flood.insert({vni, vtep});
   }
@@ -72,7 +82,7 @@ DpState from_dump(const v1::Dump& dump) {
   for (const auto& n : dump.neighbors()) {
     const std::string mac = canon_mac(n.mac());
     if (port_macs.count({n.vni(), mac}) != 0) continue;
-    s.neigh[{n.vni(), n.ip()}] = mac;
+    s.neigh[{n.vni(), canon_ip(n.ip())}] = mac;
   }
   return s;
 }

@@ -7,7 +7,8 @@
 namespace ferry::agent {
 
 namespace {
-constexpr int kStateVersion = 2;  // 1: no Docker fields (still read)
+// 1: no Docker fields; 2: no IPv6 fields (both still read).
+constexpr int kStateVersion = 3;
 std::string path_in(const std::string& dir) { return dir + "/state.json"; }
 }  // namespace
 
@@ -21,6 +22,7 @@ std::string LocalState::encode() const {
                               {"network", e.network},
                               {"mac", e.mac},
                               {"ip", e.ip_cidr},
+                              {"ip6", e.ip6_cidr},
                               {"host_ifname", e.host_ifname},
                               {"container_ifname", e.container_ifname},
                               {"netns", e.netns_path},
@@ -31,7 +33,7 @@ std::string LocalState::encode() const {
   }
   j["docker_networks"] = nlohmann::json::array();
   for (const auto& [id, d] : docker_networks) {
-    j["docker_networks"].push_back({{"id", d.id}, {"network", d.network}, {"pool_id", d.pool_id}});
+    j["docker_networks"].push_back({{"id", d.id}, {"network", d.network}, {"pool_id", d.pool_id}, {"pool6_id", d.pool6_id}});
   }
   j["pools"] = nlohmann::json::array();
   for (const auto& [id, p] : pools) {
@@ -46,7 +48,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
   LocalState s;
   try {
     const int version = j.at("version").get<int>();
-    if (version != kStateVersion && version != 1) {
+    if (version < 1 || version > kStateVersion) {
       return make_error("state file version {} is not {}", j.at("version").get<int>(), kStateVersion);
     }
     for (const auto& n : j.at("networks")) {
@@ -61,6 +63,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
       ep.network = e.at("network").get<std::string>();
       ep.mac = e.at("mac").get<std::string>();
       ep.ip_cidr = e.at("ip").get<std::string>();
+      ep.ip6_cidr = e.value("ip6", std::string());
       ep.host_ifname = e.at("host_ifname").get<std::string>();
       ep.container_ifname = e.at("container_ifname").get<std::string>();
       ep.netns_path = e.at("netns").get<std::string>();
@@ -73,7 +76,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
     if (j.contains("docker_networks")) {
       for (const auto& d : j.at("docker_networks")) {
         DockerNetwork dn{d.at("id").get<std::string>(), d.at("network").get<std::string>(),
-                         d.at("pool_id").get<std::string>()};
+                         d.at("pool_id").get<std::string>(), d.value("pool6_id", std::string())};
         s.docker_networks[dn.id] = dn;
       }
     }

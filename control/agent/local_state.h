@@ -18,11 +18,12 @@ struct LocalEndpoint {
   std::string name;     // operator's name, unique on this host
   std::string network;  // cluster network name
   std::string mac;      // container side
-  std::string ip_cidr;  // "10.10.0.18/24"
+  std::string ip_cidr;   // "10.10.0.18/24"
+  std::string ip6_cidr;  // "fd00:10::12/64"; "" when the network has no IPv6
   std::string host_ifname;
   std::string container_ifname = "eth0";
   std::string netns_path;  // the container's namespace
-  unsigned mtu = 1450;
+  unsigned mtu = 1450;  // the data plane's endpoint MTU when the endpoint was made
   // Docker endpoints (plugin): created by CreateEndpoint, wired by Join
   // (joined), unwired by Leave. ferryctl attach endpoints are always joined.
   bool docker = false;
@@ -35,17 +36,19 @@ struct LocalEndpoint {
 struct DockerNetwork {
   std::string id;       // Docker's NetworkID
   std::string network;  // cluster network name
-  std::string pool_id;  // the IPAM pool of its IPv4 data ("" if none of ours)
+  std::string pool_id;   // the IPAM pool of its IPv4 data ("" if none of ours)
+  std::string pool6_id;  // the IPAM pool of its IPv6 data ("" if none)
   bool operator==(const DockerNetwork&) const = default;
 };
 
 // An IPAM pool handed to Docker (RequestPool), reference-counted, with the
 // endpoint addresses Docker reserved in it (RequestAddress).
 struct IpamPool {
-  std::string id;      // "FerryLocal/10.10.0.0/24"
-  std::string subnet;  // canonical CIDR
+  std::string id;      // "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"
+  std::string subnet;  // canonical CIDR, IPv4 or IPv6
   std::uint32_t refs = 0;
-  std::set<std::string> addresses;  // reserved endpoint addresses, no length
+  std::set<std::string> addresses;  // reserved endpoint addresses, canonical, no length
+  [[nodiscard]] bool v6() const { return subnet.find(':') != std::string::npos; }
   bool operator==(const IpamPool&) const = default;
 };
 

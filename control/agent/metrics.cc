@@ -96,7 +96,11 @@ bool MetricsServer::on_readable(int fd) {
   const std::string& req = conns_.request(fd);
   if (req.find("\r\n\r\n") == std::string::npos && req.find("\n\n") == std::string::npos) return true;
   if (req.rfind("GET /metrics ", 0) == 0 || req.rfind("GET /metrics?", 0) == 0) {
-    respond(fd, 200, "OK", render_());
+    conns_.set_answering(fd);
+    // For this connection only if it was not closed and its fd reused since.
+    render_([this, fd, serial = conns_.serial(fd)](const std::string& body) {
+      if (conns_.open(fd, serial)) respond(fd, 200, "OK", body);
+    });
   } else if (req.rfind("GET ", 0) == 0) {
     respond(fd, 404, "Not Found", "only /metrics is served\n");
   } else {

@@ -1,7 +1,9 @@
 // Prometheus text exposition (format 0.0.4): MetricsWriter builds the body,
 // MetricsServer answers `GET /metrics` over HTTP/1.1 on a TCP address
 // (loopback by default) from the agent's poll loop. One request per
-// connection, then close; idle connections are dropped after 5 s.
+// connection, then close; idle connections are dropped after 5 s. The body
+// may come later than the request (the agent asks the data plane for its
+// counters without blocking its loop): Render gets a Respond to call once.
 #pragma once
 
 #include <chrono>
@@ -33,7 +35,8 @@ class MetricsWriter {
 
 class MetricsServer {
  public:
-  using Render = std::function<std::string()>;
+  using Respond = std::function<void(const std::string& body)>;
+  using Render = std::function<void(const Respond&)>;
   static constexpr std::size_t kMaxRequestSize = 8192;
 
   static constexpr std::chrono::seconds kIdleTimeout{5};

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "netns/address.h"
+
 namespace ferry::agent {
 
 Result<std::string> canonical_subnet(std::string_view text) {
@@ -18,6 +20,26 @@ Result<std::string> canonical_subnet(std::string_view text) {
   return dp_api::format_ipv4_prefix(*p);
 }
 
+Result<std::string> canonical_subnet6(std::string_view text) {
+  auto p = netns::parse_prefix(text);
+  if (!p) return make_error("subnet {}: {}", text, p.error().message);
+  if (p->address.family != netns::Family::kIPv6) return make_error("subnet {}: not an IPv6 subnet", text);
+  if (p->prefix_length < 48 || p->prefix_length > 126) {
+    return make_error("subnet {}: IPv6 prefix length must be 48..126", text);
+  }
+  const netns::IpPrefix net = p->network();
+  if (net.address != p->address) {
+    return make_error("subnet {}: host bits are set (did you mean {}?)", text, net.to_string());
+  }
+  const auto& b = net.address.bytes;
+  const bool mapped = std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t x) { return x == 0; }) &&
+                      b[10] == 0xff && b[11] == 0xff;
+  if (net.address.is_multicast() || net.address.is_ipv6_link_local() || mapped || b[0] == 0) {
+    return make_error("subnet {}: not a unicast global or unique-local IPv6 subnet", text);
+  }
+  return net.to_string();
+}
+
 Result<void> NetworkRecord::validate() const {
   if (name.empty() || name.size() > 64) return make_error("network name must be 1..64 bytes");
   for (char c : name) {
@@ -29,6 +51,11 @@ Result<void> NetworkRecord::validate() const {
   auto s = canonical_subnet(subnet);
   if (!s) return make_error("network {}: {}", name, s.error().message);
   if (*s != subnet) return make_error("network {}: subnet '{}' is not canonical ('{}')", name, subnet, *s);
+  if (!subnet6.empty()) {
+    auto s6 = canonical_subnet6(subnet6);
+    if (!s6) return make_error("network {}: {}", name, s6.error().message);
+    if (*s6 != subnet6) return make_error("network {}: subnet6 '{}' is not canonical ('{}')", name, subnet6, *s6);
+  }
   return ok();
 }
 
@@ -39,6 +66,7 @@ dp_api::Ipv4Prefix NetworkRecord::prefix() const {
 
 std::string NetworkRecord::encode() const {
   nlohmann::json j{{"name", name}, {"vni", vni}, {"subnet", subnet}, {"options", options}};
+  if (!subnet6.empty()) j["subnet6"] = subnet6;
   if (!origin_host.empty()) j["origin"] = {{"host", origin_host}, {"lamport", origin_lamport}};
   return j.dump();
 }
@@ -51,6 +79,7 @@ Result<NetworkRecord> NetworkRecord::decode(std::string_view bytes) {
     r.name = j.at("name").get<std::string>();
     r.vni = j.at("vni").get<std::uint32_t>();
     r.subnet = j.at("subnet").get<std::string>();
+    if (j.contains("subnet6")) r.subnet6 = j.at("subnet6").get<std::string>();
     if (j.contains("options")) r.options = j.at("options").get<std::map<std::string, std::string>>();
     if (j.contains("origin")) {
       r.origin_host = j.at("origin").at("host").get<std::string>();
@@ -103,8 +132,8 @@ Result<void> check_create(const NetworkView& view, const NetworkRecord& wanted) 
   if (auto v = wanted.validate(); !v) return v;
   if (const NetworkEntry* same = view.find(wanted.name)) {
     if (same->record.same_definition(wanted)) return ok();
-    return make_error("network {} already exists with VNI {} and subnet {}", wanted.name, same->record.vni,
-                      same->record.subnet);
+    return make_error("network {} already exists with VNI {} and subnet {}{}", wanted.name, same->record.vni,
+                      same->record.subnet, same->record.subnet6.empty() ? "" : " " + same->record.subnet6);
   }
   for (const auto& c : view.conflicting) {
     if (c.entry.record.name == wanted.name) {

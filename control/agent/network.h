@@ -26,21 +26,25 @@ struct NetworkRecord {
   std::uint32_t vni = 0;
   std::string subnet;  // IPv4 CIDR, network address ("10.10.0.0/24")
   std::map<std::string, std::string> options;
+  std::string subnet6{};  // optional IPv6 CIDR, canonical ("fd00:10::/64"); "" if none
   // First creation: kept across re-assertions by other hosts, so conflict
   // resolution and `ferryctl networks` see the original definition.
   std::uint64_t origin_lamport = 0;
   std::string origin_host{};
 
-  // Checks name (1..64 bytes of [A-Za-z0-9_.-]), VNI range and subnet
-  // (prefix /8../30, host bits clear).
+  // Checks name (1..64 bytes of [A-Za-z0-9_.-]), VNI range, subnet (prefix
+  // /8../30, host bits clear) and subnet6 if set (see canonical_subnet6).
   [[nodiscard]] Result<void> validate() const;
   [[nodiscard]] std::string encode() const;  // JSON
   static Result<NetworkRecord> decode(std::string_view bytes);
   [[nodiscard]] dp_api::Ipv4Prefix prefix() const;  // valid after validate()
-  // Same name, VNI, subnet and options (the origin is not compared).
+  // Same name, VNI, subnets and options (the origin is not compared).
   [[nodiscard]] bool same_definition(const NetworkRecord& other) const {
-    return name == other.name && vni == other.vni && subnet == other.subnet && options == other.options;
+    return name == other.name && vni == other.vni && subnet == other.subnet && subnet6 == other.subnet6 &&
+           options == other.options;
   }
+  // The subnet of one family ("" when the network has no IPv6).
+  [[nodiscard]] const std::string& subnet_of(bool v6) const { return v6 ? subnet6 : subnet; }
   bool operator==(const NetworkRecord&) const = default;
 };
 
@@ -77,5 +81,9 @@ std::uint32_t pick_vni(const NetworkView& view, const std::string& name);
 
 // Parses "10.10.0.0/24" (host bits must be zero) into the canonical form.
 Result<std::string> canonical_subnet(std::string_view text);
+// The same for an IPv6 subnet: RFC 5952 text, prefix /48../126 (the
+// distributed IPAM hands out the first 2^24 addresses at most: docs/ipam.md),
+// not link-local, multicast or IPv4-mapped.
+Result<std::string> canonical_subnet6(std::string_view text);
 
 }  // namespace ferry::agent

@@ -36,6 +36,7 @@ bool Reconciler::check_reply(const Result<v1::Reply>& reply) {
     return false;
   }
   const std::string& boot = reply->health().boot_id();
+  status_.endpoint_mtu = reply->health().endpoint_mtu();
   if (status_.dataplane_up && boot == status_.boot_id) return true;
   // New to us: read what it holds.
   v1::Request dump_req;

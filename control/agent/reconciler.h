@@ -36,6 +36,7 @@ class ZmqDataplaneLink final : public DataplaneLink {
 struct ReconcilerStatus {
   bool dataplane_up = false;
   std::string boot_id;
+  std::uint32_t endpoint_mtu = 0;  // from the last health reply (0: never answered)
   std::uint64_t resyncs = 0;  // dumps read (agent start, data-plane restarts)
   std::uint64_t ops_applied = 0;
   std::uint64_t ops_failed = 0;
@@ -57,7 +58,7 @@ class Reconciler {
   // the difference if anything changed or failed before.
   void run(bool check_health);
 
-  // The agent's non-blocking form (health_probe.h): the health reply comes
+  // The agent's non-blocking form (dp_probe.h): the health reply comes
   // from a probe the loop polls, and passes never call health themselves.
   // on_health() takes a reply like run(true) would (re-reading a new data
   // plane, which answered just now, so the dump is quick); run_known() sends

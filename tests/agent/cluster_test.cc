@@ -1,10 +1,12 @@
 // Integration (root): 3 namespace hosts, each running ferry-dataplane
 // (--no-huge, af_packet) and ferry-agent; agents join through host 1's
 // gossip address. Drives everything through ferryctl, as an operator would:
-// a network created on one host appears on all, a VNI conflict is refused,
-// one namespace per host attached with `ferryctl attach`, every pair pings,
+// a dual-stack network created on one host appears on all, a VNI conflict
+// is refused, one namespace per host attached with `ferryctl attach` (an
+// IPv4 and an IPv6 address each), every pair pings over both families,
 // a data-plane restart is re-synced, an agent restart keeps its endpoint,
-// and detach removes reachability. Processes, namespaces and state
+// detach removes reachability, and the network's name can be used again
+// with another subnet once it is removed. Processes, namespaces and state
 // directories are removed by the fixtures even when a check fails.
 #include <gtest/gtest.h>
 
@@ -27,8 +29,10 @@ constexpr int kSeedHost = 1;
 
 struct Attached {
   std::string ns;
-  std::string ip;  // without length
+  std::string ip;   // without length
+  std::string ip6;  // without length
   std::string mac;
+  unsigned mtu = 0;
   int host = 0;
 };
 
@@ -36,19 +40,22 @@ class AgentClusterTest : public AgentTest {
  protected:
   AgentClusterTest() { hosts_ = 3; }
 
-  Attached attach(int host, const std::string& name) {
+  Attached attach(int host, const std::string& name, const std::string& net = "blue") {
     auto ns = topo_->add_container(name);
     EXPECT_TRUE(ns) << ns.error().message;
     Attached a;
     a.ns = ns ? *ns : "";
     a.host = host;
-    const json r = agent_json(host, {"attach", "--net", "blue", "--netns", harness::netns_path(a.ns), "--name", name});
+    const json r = agent_json(host, {"attach", "--net", net, "--netns", harness::netns_path(a.ns), "--name", name});
     EXPECT_TRUE(r.is_object() && r.contains("endpoint"))
         << "attach " << name << " on host " << host << ": " << agent_ctl(host, {"endpoints"}).output;
     if (!r.is_object() || !r.contains("endpoint")) return a;
     const std::string cidr = r["endpoint"]["ip"].get<std::string>();
     a.ip = cidr.substr(0, cidr.find('/'));
     a.mac = r["endpoint"]["mac"].get<std::string>();
+    const std::string cidr6 = r["endpoint"].value("ip6", "");
+    a.ip6 = cidr6.substr(0, cidr6.find('/'));
+    a.mtu = r["endpoint"].value("mtu", 0U);
     return a;
   }
 
@@ -56,8 +63,11 @@ class AgentClusterTest : public AgentTest {
     for (const auto& from : eps) {
       for (const auto& to : eps) {
         if (from.ns == to.ns) continue;
-        auto r = topo_->ping(from.ns, to.ip, timeout);
-        EXPECT_TRUE(r) << from.ns << " -> " << to.ip << ": " << r.error().message;
+        for (const std::string& ip : {to.ip, to.ip6}) {
+          if (ip.empty()) continue;
+          auto r = topo_->ping(from.ns, ip, timeout);
+          EXPECT_TRUE(r) << from.ns << " -> " << ip << ": " << r.error().message;
+        }
       }
     }
   }
@@ -80,7 +90,8 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
       << agent_ctl(3, {"members"}).output;
 
   // A network created on host 1 shows on every host.
-  auto created = agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--vni", "77"});
+  auto created =
+      agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--subnet6", "fd00:77::/64", "--vni", "77"});
   ASSERT_TRUE(created.succeeded()) << created.output;
   for (int h = 1; h <= 3; ++h) {
     EXPECT_TRUE(harness::wait_until([&] { return has_network(h, "blue"); }, seconds(10), milliseconds(100)))
@@ -92,7 +103,12 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   EXPECT_NE(conflict.output.find("VNI 77 is already used by network blue"), std::string::npos) << conflict.output;
   auto redefine = agent_ctl(3, {"net", "create", "blue", "--subnet", "10.79.0.0/24"});
   EXPECT_EQ(redefine.exit_code, 1) << redefine.output;
-  EXPECT_EQ(agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--vni", "77"}).exit_code, 0);
+  auto without_v6 = agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--vni", "77"});
+  EXPECT_EQ(without_v6.exit_code, 1) << without_v6.output;
+  EXPECT_EQ(
+      agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--subnet6", "fd00:77::/64", "--vni", "77"})
+          .exit_code,
+      0);
 
   // One namespace per host; every pair pings.
   std::vector<Attached> eps;
@@ -101,6 +117,14 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   EXPECT_NE(eps[0].ip, eps[1].ip);
   EXPECT_NE(eps[1].ip, eps[2].ip);
   EXPECT_NE(eps[0].ip, eps[2].ip);
+  // The veths get the data plane's endpoint MTU (its uplink's - 50).
+  const json health = health_json(1);
+  for (const auto& e : eps) {
+    EXPECT_EQ(e.ip6.rfind("fd00:77::", 0), 0U) << e.ip6;
+    EXPECT_EQ(e.mtu, health.value("endpoint_mtu", 0U)) << health.dump();
+  }
+  EXPECT_NE(eps[0].ip6, eps[1].ip6);
+  EXPECT_NE(eps[1].ip6, eps[2].ip6);
   for (int h = 1; h <= 3; ++h) {
     EXPECT_TRUE(harness::wait_until([&] { return peer_count(h) == 2; }, seconds(10), milliseconds(50)))
         << agent_ctl(h, {"peers"}).output;
@@ -143,6 +167,7 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   const json after = agent_json(3, {"endpoints"});
   ASSERT_TRUE(after.is_array() && after.size() == 1) << agent_ctl(3, {"endpoints"}).output;
   EXPECT_EQ(after[0]["ip"].get<std::string>(), fmt::format("{}/24", eps[2].ip));
+  EXPECT_EQ(after[0]["ip6"].get<std::string>(), fmt::format("{}/64", eps[2].ip6));
   EXPECT_TRUE(harness::wait_until([&] { return peer_count(1) == 2; }, seconds(10), milliseconds(50)))
       << agent_ctl(1, {"peers"}).output;
   expect_all_pairs_ping(eps, seconds(5));
@@ -173,6 +198,9 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   auto gone = topo_->exec(eps[0].ns, {"ping", "-n", "-c", "2", "-W", "1", eps[2].ip});
   ASSERT_TRUE(gone);
   EXPECT_NE(gone->exit_code, 0) << gone->output;
+  auto gone6 = topo_->exec(eps[0].ns, {"ping", "-n", "-c", "2", "-W", "1", eps[2].ip6});
+  ASSERT_TRUE(gone6);
+  EXPECT_NE(gone6->exit_code, 0) << gone6->output;
   auto still = topo_->ping(eps[0].ns, eps[1].ip, seconds(5));
   EXPECT_TRUE(still) << still.error().message;
 
@@ -188,6 +216,24 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
     EXPECT_TRUE(harness::wait_until([&] { return !has_network(h, "blue"); }, seconds(10), milliseconds(100)))
         << "host " << h;
   }
+
+  // The name again, with other subnets: fresh address pools, not the old ones.
+  auto again =
+      agent_ctl(2, {"net", "create", "blue", "--subnet", "10.90.0.0/24", "--subnet6", "fd00:90::/120", "--vni", "90"});
+  ASSERT_TRUE(again.succeeded()) << again.output;
+  for (int h = 1; h <= 3; ++h) {
+    EXPECT_TRUE(harness::wait_until([&] { return has_network(h, "blue"); }, seconds(10), milliseconds(100)))
+        << "host " << h;
+  }
+  std::vector<Attached> fresh{attach(1, "d1"), attach(3, "d3")};
+  ASSERT_FALSE(HasFailure());
+  for (const auto& e : fresh) {
+    EXPECT_EQ(e.ip.rfind("10.90.0.", 0), 0U) << e.ip;
+    EXPECT_EQ(e.ip6.rfind("fd00:90::", 0), 0U) << e.ip6;
+  }
+  expect_all_pairs_ping(fresh, seconds(5));
+  EXPECT_TRUE(agent_ctl(1, {"detach", "d1"}).succeeded());
+  EXPECT_TRUE(agent_ctl(3, {"detach", "d3"}).succeeded());
 }
 
 }  // namespace

@@ -67,6 +67,8 @@ TEST_F(ConfigTest, EachBadSettingNamesItsFlag) {
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--log-level", "loud"}, "--log-level"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--metrics", "x"}, "--metrics"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--bogus"}, "--bogus"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--endpoint-mtu", "1000"}, "--endpoint-mtu"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--endpoint-mtu", "9200"}, "--endpoint-mtu"},
   };
   for (const auto& [args, flag] : cases) {
     auto c = parse(args);

@@ -41,6 +41,45 @@ TEST(ComputeDesired, PortsRemoteMacsNeighboursAndFloodLists) {
   EXPECT_EQ(s.flood, (std::set<VniKey>{{100, "172.31.0.102"}, {200, "172.31.0.103"}}));  // own VTEP never
 }
 
+TEST(ComputeDesired, DualStackPortsAndIpv6NeighboursInCanonicalForm) {
+  DesiredInputs in;
+  in.networks = {{"blue", 100}};
+  in.self_vtep = "172.31.0.101";
+  in.local_ports = {{"fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24", "FD00:10:0:0::2/64"}};
+  auto r = gossip::EndpointRecord::from_strings("blue", "e2", "02:00:00:00:00:0a", "10.0.0.3/24", "fd00:10::3/64",
+                                                "172.31.0.102", "h2");
+  ASSERT_TRUE(r) << r.error().message;
+  in.remote_endpoints = {*r};
+  const DpState s = compute_desired(in);
+  EXPECT_EQ(s.ports.at("fyaaaa"), (PortSpec{100, "02:00:00:00:00:01", {"10.0.0.2/24", "fd00:10::2/64"}}));
+  EXPECT_EQ(s.neigh.at({100, "10.0.0.3"}), "02:00:00:00:00:0a");
+  EXPECT_EQ(s.neigh.at({100, "fd00:10::3"}), "02:00:00:00:00:0a");
+  EXPECT_EQ(s.neigh.size(), 2U);
+
+  // The data plane's dump in another spelling compares equal: no churn.
+  v1::Dump dump;
+  auto* n = dump.add_networks();
+  n->set_vni(100);
+  n->add_flood_vteps("172.31.0.102");
+  auto* p = dump.add_ports();
+  p->set_iface("fyaaaa");
+  p->set_vni(100);
+  p->set_mac("02:00:00:00:00:01");
+  p->add_ips("fd00:10:0::2/64");
+  p->add_ips("10.0.0.2/24");
+  auto* f = dump.add_fdb();
+  f->set_vni(100);
+  f->set_mac("02:00:00:00:00:0a");
+  f->set_vtep("172.31.0.102");
+  for (const char* ip : {"10.0.0.3", "FD00:10::3"}) {
+    auto* nb = dump.add_neighbors();
+    nb->set_vni(100);
+    nb->set_ip(ip);
+    nb->set_mac("02:00:00:00:00:0a");
+  }
+  EXPECT_TRUE(diff(s, from_dump(dump)).empty());
+}
+
 TEST(Diff, EmptyWhenEqualAndOrderedRemovalsFirst) {
   const DpState want = compute_desired(sample());
   EXPECT_TRUE(diff(want, want).empty());

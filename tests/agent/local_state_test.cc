@@ -55,6 +55,7 @@ TEST_F(StateDir, SaveLoadRoundTripAndNoTemporaryLeft) {
 TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   LocalState s;
   NetworkRecord blue{"blue", 42, "10.10.0.0/24", {}};
+  blue.subnet6 = "fd00:10::/64";
   blue.origin_host = "h1";
   blue.origin_lamport = 17;
   s.networks["blue"] = blue;
@@ -64,14 +65,19 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   ep.network = "blue";
   ep.mac = "02:00:00:00:00:01";
   ep.ip_cidr = "10.10.0.16/24";
+  ep.ip6_cidr = "fd00:10::10/64";
+  ep.mtu = 8950;
   ep.host_ifname = "fy1";
   ep.container_ifname = "fc1";
   ep.docker = true;
   ep.docker_network = "n1";
   ep.joined = false;
   s.endpoints[ep.name] = ep;
-  s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24"};
+  s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"};
   s.pools["FerryLocal/10.10.0.0/24"] = IpamPool{"FerryLocal/10.10.0.0/24", "10.10.0.0/24", 2, {"10.10.0.16"}};
+  s.pools["FerryLocal/fd00:10::/64"] = IpamPool{"FerryLocal/fd00:10::/64", "fd00:10::/64", 1, {"fd00:10::10"}};
+  EXPECT_TRUE(s.pools.at("FerryLocal/fd00:10::/64").v6());
+  EXPECT_FALSE(s.pools.at("FerryLocal/10.10.0.0/24").v6());
   ASSERT_TRUE(s.save(dir_));
   auto back = LocalState::load(dir_);
   ASSERT_TRUE(back) << back.error().message;

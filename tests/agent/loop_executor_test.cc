@@ -1,15 +1,16 @@
-// LoopExecutor (work handed to the agent's loop thread) and HealthProbe (the
-// non-blocking data-plane health call). No root, no data plane.
+// LoopExecutor (work handed to the agent's loop thread) and DpProbe (the
+// non-blocking data-plane call). No root, no data plane.
 #include "control/agent/loop_executor.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <zmq.h>
 
 #include <atomic>
 #include <optional>
 #include <thread>
 
-#include "control/agent/health_probe.h"
+#include "control/agent/dp_probe.h"
 
 namespace ferry::agent {
 namespace {
@@ -89,10 +90,12 @@ TEST(LoopExecutor, CloseFailsWaitingAndLaterCalls) {
   EXPECT_NE(r.error().message.find("shutting down"), std::string::npos);
 }
 
-TEST(HealthProbe, NeverBlocksAndTimesOutWithoutADataPlane) {
-  HealthProbe probe("ipc:///tmp/ferry-no-such-dataplane-" + std::to_string(::getpid()), milliseconds(100));
+TEST(DpProbe, NeverBlocksAndTimesOutWithoutADataPlane) {
+  DpProbe probe("ipc:///tmp/ferry-no-such-dataplane-" + std::to_string(::getpid()), milliseconds(100));
   const auto t0 = std::chrono::steady_clock::now();
-  probe.start(t0);
+  dp_api::v1::Request health;
+  health.mutable_health_get();
+  probe.start(health, t0);
   EXPECT_TRUE(probe.in_flight());
   EXPECT_FALSE(probe.poll(t0 + milliseconds(50)));  // not yet: still waiting
   const auto spent = std::chrono::steady_clock::now() - t0;
@@ -100,7 +103,47 @@ TEST(HealthProbe, NeverBlocksAndTimesOutWithoutADataPlane) {
   auto r = probe.poll(t0 + milliseconds(101));
   ASSERT_TRUE(r);
   ASSERT_FALSE(*r);
-  EXPECT_NE(r->error().message.find("no health reply"), std::string::npos) << r->error().message;
+  EXPECT_NE(r->error().message.find("no reply"), std::string::npos) << r->error().message;
+  EXPECT_FALSE(probe.in_flight());
+}
+
+TEST(DpProbe, DeliversTheReplyToItsRequest) {
+  // A stand-in server on a REP socket: answers one stats request.
+  const std::string endpoint = "ipc:///tmp/ferry-probe-test-" + std::to_string(::getpid());
+  void* ctx = zmq_ctx_new();
+  void* rep = zmq_socket(ctx, ZMQ_REP);
+  ASSERT_EQ(zmq_bind(rep, endpoint.c_str()), 0);
+  std::thread server([rep] {
+    char buf[256];
+    const int n = zmq_recv(rep, buf, sizeof buf, 0);
+    dp_api::v1::Request req;
+    dp_api::v1::Reply reply;
+    if (n > 0 && req.ParseFromArray(buf, n) && req.has_stats_get() && req.api_version() == dp_api::kApiVersion) {
+      reply.set_status(dp_api::v1::STATUS_OK);
+      (*reply.mutable_stats()->mutable_counters())["probe_test"] = 7;
+    } else {
+      reply.set_status(dp_api::v1::STATUS_MALFORMED);
+    }
+    const std::string out = reply.SerializeAsString();
+    zmq_send(rep, out.data(), out.size(), 0);
+  });
+  DpProbe probe(endpoint, milliseconds(2000));
+  dp_api::v1::Request stats;
+  stats.mutable_stats_get();
+  probe.start(stats, std::chrono::steady_clock::now());
+  std::optional<Result<dp_api::v1::Reply>> r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!r && std::chrono::steady_clock::now() < deadline) {
+    r = probe.poll(std::chrono::steady_clock::now());
+    if (!r) std::this_thread::sleep_for(milliseconds(1));
+  }
+  server.join();
+  zmq_close(rep);
+  zmq_ctx_term(ctx);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(*r) << r->error().message;
+  EXPECT_EQ((*r)->status(), dp_api::v1::STATUS_OK);
+  EXPECT_EQ((*r)->stats().counters().at("probe_test"), 7U);
   EXPECT_FALSE(probe.in_flight());
 }
 

@@ -41,8 +41,12 @@ std::string http_get(std::uint16_t port, const std::string& request) {
   return out;
 }
 
-TEST(MetricsServer, ServesMetricsAnd404) {
-  MetricsServer server(gossip::Address{0x7f000001U, 0}, [] { return std::string("ferry_up 1\n"); });
+TEST(MetricsServer, ServesMetricsAnsweredLaterAnd404) {
+  // The body is given on a later loop turn, as the agent does while it waits
+  // for the data plane's counters.
+  std::vector<MetricsServer::Respond> later;
+  MetricsServer server(gossip::Address{0x7f000001U, 0},
+                       [&later](const MetricsServer::Respond& respond) { later.push_back(respond); });
   auto fd = server.open();
   ASSERT_TRUE(fd) << fd.error().message;
   ASSERT_NE(server.bound().port, 0);
@@ -52,6 +56,8 @@ TEST(MetricsServer, ServesMetricsAnd404) {
     while (!done.load()) {
       for (int c : server.accept_all()) conns.push_back(c);
       std::erase_if(conns, [&](int c) { return !server.on_readable(c); });
+      for (const auto& respond : later) respond("ferry_up 1\n");
+      later.clear();
       std::this_thread::yield();
     }
   });

@@ -30,6 +30,41 @@ TEST(NetworkRecord, ValidateRefusesBadFields) {
   EXPECT_NE(c.error().message.find("10.0.0.0/24"), std::string::npos);
 }
 
+TEST(NetworkRecord, OptionalIpv6SubnetRoundTripsAndIsPartOfTheDefinition) {
+  NetworkRecord r{"blue", 42, "10.10.0.0/16", {}};
+  r.subnet6 = "fd00:10::/64";
+  auto d = NetworkRecord::decode(r.encode());
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(*d, r);
+  NetworkRecord v4only{"blue", 42, "10.10.0.0/16", {}};
+  EXPECT_EQ(v4only.encode().find("subnet6"), std::string::npos);  // old readers see the same record
+  EXPECT_FALSE(v4only.same_definition(r));
+  const NetworkView view = resolve_networks({NetworkEntry{r, 1, "h1"}});
+  auto refused = check_create(view, v4only);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("fd00:10::/64"), std::string::npos) << refused.error().message;
+}
+
+TEST(NetworkRecord, Ipv6SubnetIsCheckedAndCanonical) {
+  auto c = canonical_subnet6("FD00:10:0:0::/64");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(*c, "fd00:10::/64");
+  EXPECT_TRUE(canonical_subnet6("2001:db8:1::/48"));
+  EXPECT_TRUE(canonical_subnet6("fd00::/126"));
+  for (const char* bad : {"fd00::/47", "fd00::/127", "fd00::/128", "10.0.0.0/24", "fd00::", "fe80::/64", "ff02::/64",
+                          "::ffff:10.0.0.0/120", "::/64", "fd00::zz/64"}) {
+    EXPECT_FALSE(canonical_subnet6(bad)) << bad;
+  }
+  auto host_bits = canonical_subnet6("fd00::5/64");
+  ASSERT_FALSE(host_bits);
+  EXPECT_NE(host_bits.error().message.find("fd00::/64"), std::string::npos) << host_bits.error().message;
+  NetworkRecord r{"blue", 42, "10.10.0.0/16", {}};
+  r.subnet6 = "FD00::/64";  // not canonical
+  EXPECT_FALSE(r.validate());
+  r.subnet6 = "fd00::1/64";
+  EXPECT_FALSE(r.validate());
+}
+
 TEST(ResolveNetworks, EarliestDefinitionOfAVniWinsEverywhere) {
   // Same entries in two orders: same outcome.
   std::vector<NetworkEntry> a{entry("red", 7, 5, "h2"), entry("blue", 7, 5, "h1"), entry("green", 8, 9, "h3")};

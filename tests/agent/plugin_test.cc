@@ -253,7 +253,7 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
       {"NetworkDriver.DeleteNetwork", nl(fmt::format(R"({{"NetworkID":"{}"}})", network_id(9))), 500,
        "unknown network"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"","SubPool":"","V6":false})", 500,
-       "no subnet given"},
+       "no IPv4 subnet given"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"Other","Pool":"10.10.0.0/24","SubPool":"","V6":false})", 500,
        "unknown address space"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":[],"SubPool":"","V6":false})", 500, "Pool"},
@@ -304,6 +304,132 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
   EXPECT_TRUE(state["endpoints"].empty()) << state.dump();
   EXPECT_TRUE(state["pools"].empty()) << state.dump();
   EXPECT_TRUE(state["docker_networks"].empty()) << state.dump();
+}
+
+// `docker network create --ipv6 --subnet 10.20.0.0/24 --subnet fd00:78::/64`,
+// then a container in it and its removal: both families through the IPAM
+// driver, both addresses on the endpoint, both gateways in the Join reply.
+TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));
+  const std::string nid = network_id(6), eid = endpoint_id(6);
+  const std::string pool4 = "FerryLocal/10.20.0.0/24", pool6 = "FerryLocal/fd00:78::/64";
+  const std::string mac = netns::derive_mac(eid).to_string();
+  auto address_request = [](const std::string& pool, const std::string& address, bool gateway) {
+    return nl(fmt::format(R"({{"PoolID":"{}","Address":"{}","Options":{}}})", pool, address,
+                          gateway ? R"({"RequestAddressType":"com.docker.network.gateway"})" : "null"));
+  };
+  auto release = [](const std::string& pool, const std::string& address) {
+    return nl(fmt::format(R"({{"PoolID":"{}","Address":"{}"}})", pool, address));
+  };
+  const std::string create_network =
+      nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.enable_ipv6":true,)"
+                     R"("com.docker.network.generic":{{"ferry.network":"green","ferry.vni":"78"}}}},)"
+                     R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Gateway":"10.20.0.1/24","Pool":"10.20.0.0/24"}}],)"
+                     R"("IPv6Data":[{{"AddressSpace":"FerryLocal","Gateway":"fd00:78::1/64","Pool":"fd00:78::/64"}}]}})",
+                     nid));
+  const std::string create_endpoint =
+      nl(fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","Interface":{{"Address":"10.20.0.2/24",)"
+                     R"("AddressIPv6":"fd00:78::2/64","MacAddress":""}},"Options":{{}}}})",
+                     nid, eid));
+  const std::string sandbox = "/var/run/docker/netns/d5a1";
+  const std::vector<Call> up{
+      {"IpamDriver.RequestPool",
+       nl(R"({"AddressSpace":"FerryLocal","Pool":"10.20.0.0/24","SubPool":"","Options":{},"V6":false})"), 200,
+       R"({"Data":{},"Pool":"10.20.0.0/24","PoolID":"FerryLocal/10.20.0.0/24"})"},
+      {"IpamDriver.RequestPool",
+       nl(R"({"AddressSpace":"FerryLocal","Pool":"fd00:78::/64","SubPool":"","Options":{},"V6":true})"), 200,
+       R"({"Data":{},"Pool":"fd00:78::/64","PoolID":"FerryLocal/fd00:78::/64"})"},
+      {"IpamDriver.RequestAddress", address_request(pool4, "10.20.0.1", true), 200,
+       R"({"Address":"10.20.0.1/24","Data":{}})"},
+      {"IpamDriver.RequestAddress", address_request(pool6, "fd00:78::1", true), 200,
+       R"({"Address":"fd00:78::1/64","Data":{}})"},
+      {"NetworkDriver.CreateNetwork", create_network, 200, "{}"},
+      {"IpamDriver.RequestAddress", address_request(pool4, "", false), 200,
+       R"({"Address":"10.20.0.2/24","Data":{}})"},
+      {"IpamDriver.RequestAddress", address_request(pool6, "", false), 200,
+       R"({"Address":"fd00:78::2/64","Data":{}})"},
+      {"NetworkDriver.CreateEndpoint", create_endpoint, 200,
+       fmt::format(R"({{"Interface":{{"MacAddress":"{}"}}}})", mac)},
+      {"NetworkDriver.Join", join_body(nid, eid, sandbox), 200,
+       fmt::format(R"({{"DisableGatewayService":false,"Gateway":"10.20.0.1","GatewayIPv6":"fd00:78::1",)"
+                   R"("InterfaceName":{{"DstPrefix":"eth","SrcName":"{}"}}}})",
+                   netns::derive_peer_ifname(eid))},
+  };
+  for (const Call& c : up) expect_call(1, c);
+  ASSERT_FALSE(HasFailure());
+  const json info = post_ok(1, "NetworkDriver.EndpointOperInfo", endpoint_ref(nid, eid));
+  ASSERT_TRUE(info.is_object() && info.contains("Value")) << info.dump();
+  EXPECT_EQ(info["Value"].value("ferry.ip6", ""), "fd00:78::2/64") << info.dump();
+  const json nets = agent_json(1, {"networks"});
+  ASSERT_TRUE(nets.is_array() && nets.size() == 1) << nets.dump();
+  EXPECT_EQ(nets[0].value("subnet6", ""), "fd00:78::/64");
+  // Both addresses reach the data plane's port.
+  EXPECT_TRUE(harness::wait_until(
+      [&] { return ctl(1, {"show"}).output.find("fd00:78::2") != std::string::npos; }, seconds(5), milliseconds(50)))
+      << ctl(1, {"show"}).output;
+
+  const std::string state_before = read_text(state_dir(1) + "/state.json");
+  struct Bad {
+    const char* method;
+    std::string body;
+    const char* err;
+  };
+  const std::vector<Bad> bad{
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"10.21.0.0/24","SubPool":"","V6":true})",
+       "not an IPv6 subnet"},
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"fd00:79::/127","SubPool":"","V6":true})",
+       "48..126"},
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"","SubPool":"","V6":true})",
+       "no IPv6 subnet given"},
+      {"IpamDriver.RequestAddress", address_request(pool6, "10.20.0.7", false), "not an IPv6 address"},
+      {"IpamDriver.RequestAddress", address_request(pool6, "fd00:78::2", false), "in use"},
+      {"IpamDriver.RequestAddress", address_request(pool6, "fd00:78::5", true), "gateway fd00:78::5 refused"},
+      {"NetworkDriver.CreateEndpoint",
+       nl(fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","Interface":{{"Address":"10.20.0.9/24",)"
+                      R"("AddressIPv6":"fd00:99::9/64","MacAddress":""}},"Options":{{}}}})",
+                      nid, endpoint_id(7))),
+       "not in network green's subnet fd00:78::/64"},
+      {"NetworkDriver.CreateNetwork",
+       nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.enable_ipv6":true,)"
+                      R"("com.docker.network.generic":{{"ferry.network":"green"}}}},)"
+                      R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Pool":"10.20.0.0/24"}}],)"
+                      R"("IPv6Data":[{{"AddressSpace":"FerryLocal","Pool":"fd00:80::/64"}}]}})",
+                      network_id(7))),
+       "not IPv6 subnet fd00:80::/64"},
+      {"NetworkDriver.CreateNetwork",
+       nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.enable_ipv6":true,)"
+                      R"("com.docker.network.generic":{{"ferry.network":"azure"}}}},)"
+                      R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Pool":"10.22.0.0/24"}}],"IPv6Data":[]}})",
+                      network_id(8))),
+       "IPv6 enabled without an IPv6 subnet"},
+  };
+  for (const Bad& b : bad) {
+    const ParsedResponse r = post(1, b.method, b.body);
+    EXPECT_EQ(r.status, 500U) << b.method << " " << b.body << " -> " << r.body;
+    EXPECT_NE(r.body.find(b.err), std::string::npos) << b.method << ": " << r.body;
+  }
+  EXPECT_EQ(read_text(state_dir(1) + "/state.json"), state_before) << "bad input changed the state";
+
+  const std::vector<Call> down{
+      {"NetworkDriver.Leave", endpoint_ref(nid, eid), 200, "{}"},
+      {"NetworkDriver.DeleteEndpoint", endpoint_ref(nid, eid), 200, "{}"},
+      {"IpamDriver.ReleaseAddress", release(pool4, "10.20.0.2"), 200, "{}"},
+      {"IpamDriver.ReleaseAddress", release(pool6, "fd00:78::2"), 200, "{}"},
+      {"NetworkDriver.DeleteNetwork", nl(fmt::format(R"({{"NetworkID":"{}"}})", nid)), 200, "{}"},
+      {"IpamDriver.ReleaseAddress", release(pool4, "10.20.0.1"), 200, "{}"},
+      {"IpamDriver.ReleaseAddress", release(pool6, "fd00:78::1"), 200, "{}"},
+      {"IpamDriver.ReleasePool", nl(fmt::format(R"({{"PoolID":"{}"}})", pool4)), 200, "{}"},
+      {"IpamDriver.ReleasePool", nl(fmt::format(R"({{"PoolID":"{}"}})", pool6)), 200, "{}"},
+  };
+  for (const Call& c : down) expect_call(1, c);
+  const json ipam = agent_json(1, {"ipam"});
+  ASSERT_TRUE(ipam.is_object()) << ipam.dump();
+  for (const auto& p : ipam["pools"]) EXPECT_EQ(p.value("allocated", 1), 0) << p.dump();
+  const json state = json::parse(read_text(state_dir(1) + "/state.json"), nullptr, false);
+  ASSERT_TRUE(state.is_object());
+  EXPECT_TRUE(state["endpoints"].empty()) << state.dump();
+  EXPECT_TRUE(state["pools"].empty()) << state.dump();
 }
 
 TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {

@@ -46,11 +46,11 @@ void add_show_commands(CLI::App& app, Options& options, Runner& runner) {
   add_list(app, options, runner, "members", "gossip members and their state",
            {"name", "address", "state", "incarnation"});
   add_list(app, options, runner, "networks", "cluster networks",
-           {"name", "vni", "subnet", "owner", "endpoints", "state"});
+           {"name", "vni", "subnet", "subnet6", "owner", "endpoints", "state"});
   add_list(app, options, runner, "endpoints", "this host's endpoints",
-           {"name", "network", "ip", "mac", "host_ifname", "port", "netns"});
+           {"name", "network", "ip", "ip6", "mac", "mtu", "host_ifname", "port", "netns"});
   add_list(app, options, runner, "peers", "remote endpoints per network (what the data plane learns)",
-           {"network", "vni", "host", "vtep", "mac", "ip", "endpoint"});
+           {"network", "vni", "host", "vtep", "mac", "ip", "ip6", "endpoint"});
   auto* ipam = app.add_subcommand("ipam", "address space per network: what each host owns, what this host uses");
   add_common(*ipam, options, true);
   ipam->callback([&options, &runner] {
