@@ -411,6 +411,7 @@ int Agent::run(int signal_fd) {
       }
       for (int fd : admin_->expire()) transport_->unwatch(fd);
       for (int fd : metrics_->expire()) transport_->unwatch(fd);
+      expire_unclaimed();
     }
     // Alone with seeds configured (they were down when we started, or we
     // were partitioned off): try them again every 5 s.

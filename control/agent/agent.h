@@ -130,6 +130,12 @@ class Agent {
   void ipam_request_address(const plugins::docker::RequestAddressRequest& req,
                             const std::function<void(Result<plugins::docker::RequestAddressReply>)>& done);
   Result<void> ipam_release_address(const plugins::docker::ReleaseAddressRequest& req);
+  // Docker reservations (IpamPool::unclaimed): `address` is used now (an
+  // endpoint, an aux address); expire_unclaimed() releases those unused for
+  // --docker-claim-ms.
+  void claim(const std::string& address);
+  void expire_unclaimed();
+  static std::int64_t wall_ms();
 
   void refresh();  // tables changed: networks joined/left, desired state recomputed
   NetworkView network_view() const;

@@ -66,6 +66,47 @@ LocalEndpoint* Agent::find_endpoint(const std::string& docker_network, const std
   return nullptr;
 }
 
+std::int64_t Agent::wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Agent::claim(const std::string& address) {
+  for (auto& [id, pool] : state_.pools) pool.unclaimed.erase(address);
+}
+
+void Agent::expire_unclaimed() {
+  if (config_.docker_claim_timeout.count() == 0) return;
+  const std::int64_t cutoff = wall_ms() - config_.docker_claim_timeout.count();
+  for (auto& [id, pool] : state_.pools) {
+    for (auto it = pool.unclaimed.begin(); it != pool.unclaimed.end();) {
+      if (it->second > cutoff) {
+        ++it;
+        continue;
+      }
+      const std::string address = it->first;
+      const LocalState saved = state_;
+      pool.addresses.erase(address);
+      it = pool.unclaimed.erase(it);
+      if (auto r = save_state(); !r) {
+        state_ = saved;
+        spdlog::warn("IPAM pool {}: releasing unused address {}: {}", id, address, r.error().message);
+        return;  // iterators are stale; the next check tries again
+      }
+      spdlog::warn(
+          "IPAM pool {}: address {} was reserved by Docker {} s ago and no endpoint used it (Docker never got the "
+          "reply): released",
+          id, address, config_.docker_claim_timeout.count() / 1000);
+      for (const auto& name : ipam_->pool_names()) {
+        const ipam::PoolSpec* spec = ipam_->spec(name);
+        if (spec->cidr() != pool.subnet) continue;
+        auto a = spec->parse(address);
+        if (a && ipam_->allocations(name).count(*a) != 0) (void)ipam_->release(name, *a);
+      }
+    }
+  }
+}
+
 // ---- NetworkDriver ----
 
 Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
@@ -150,6 +191,12 @@ Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
 
   const LocalState saved = state_;
   state_.docker_networks[req.network_id] = DockerNetwork{req.network_id, name, pool_ids[0], pool_ids[1]};
+  // Aux addresses (--aux-address) were reserved for the network itself.
+  for (const auto* data : {&req.ipv4_data, &req.ipv6_data}) {
+    for (const auto& d : *data) {
+      for (const auto& [aux, prefix] : d.aux_addresses) claim(prefix.address.to_string());
+    }
+  }
   if (existing != nullptr) {
     hold_network(name);
   } else {
@@ -258,6 +305,8 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   const LocalState saved = state_;
   state_.endpoints[ep.name] = ep;
   hold_network(net_name);
+  claim(addr.address.to_string());
+  if (req.interface.address_ipv6) claim(req.interface.address_ipv6->address.to_string());
   if (auto r = save_state(); !r) {
     state_ = saved;
     return r.error();
@@ -477,7 +526,10 @@ void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
       }
     }
     if (found != 1) {
-      return done(make_error("pool {}: no Docker network bound to a Ferry network uses it yet", req.pool_id));
+      return done(make_error(
+          "pool {}: no Docker network bound to a Ferry network uses it yet (addresses reserved before the network "
+          "exists, such as --aux-address, are not supported)",
+          req.pool_id));
     }
   }
   const std::string pool_id = req.pool_id;
@@ -494,6 +546,7 @@ void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
                      }
                      const LocalState saved = state_;
                      reserved->second.addresses.insert(*ip);
+                     reserved->second.unclaimed[*ip] = wall_ms();
                      if (auto r = save_state(); !r) {
                        state_ = saved;
                        release_address(network, *ip);
@@ -515,6 +568,7 @@ Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
   const LocalState saved = state_;
   const std::string subnet_text = it->second.subnet;
   state_.pools[req.pool_id].addresses.erase(text);
+  state_.pools[req.pool_id].unclaimed.erase(text);
   if (auto r = save_state(); !r) {
     state_ = saved;
     return r;

@@ -78,6 +78,7 @@ Result<void> Config::validate() {
   if (endpoint_mtu != 0 && (endpoint_mtu < 1280 || endpoint_mtu > 9166)) {
     return make_error("--endpoint-mtu: {} is outside 1280..9166 (0: the data plane's)", endpoint_mtu);
   }
+  if (docker_claim_timeout.count() < 0) return make_error("--docker-claim-ms: must not be negative");
   if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
   if (dataplane_timeout.count() < 10) {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
@@ -118,6 +119,11 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
       ->capture_default_str();
   app.add_option("--ipam-fence-ms", ipam_fence_ms, "no majority in sight this long: stop allocating, ms")
       ->capture_default_str();
+  std::int64_t claim_ms = c.docker_claim_timeout.count();
+  app.add_option("--docker-claim-ms", claim_ms, "a Docker address reservation no endpoint uses is released after, ms")
+      ->capture_default_str();
+  app.add_option("--ipam-hand-over", c.ipam_hand_over, "give free address space to other hosts on exit with no endpoints")
+      ->capture_default_str();
   app.add_option("--resync-ms", resync_ms, "data-plane health check period, ms")->capture_default_str();
   app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();
   app.add_option("--owner-grace-ms", grace_ms, "a dead host's entries are kept this long, ms")->capture_default_str();
@@ -143,6 +149,7 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.ipam_timeout = std::chrono::milliseconds(ipam_timeout_ms);
   c.ipam_reclaim = std::chrono::milliseconds(ipam_reclaim_ms);
   c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);
+  c.docker_claim_timeout = std::chrono::milliseconds(claim_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

@@ -39,6 +39,15 @@ struct Config {
   // majority in sight this long stops allocating; must be below the reclaim.
   std::chrono::milliseconds ipam_reclaim{30 * 60 * 1000};
   std::chrono::milliseconds ipam_fence{20 * 60 * 1000};
+  // --docker-claim-ms: an address Docker reserved (IpamDriver.RequestAddress)
+  // that no CreateEndpoint (nor a network's aux addresses) used within this
+  // long is released: Docker never got the reply (it timed out, or dockerd
+  // died in between) and would never release it. 0: never.
+  std::chrono::milliseconds docker_claim_timeout{10 * 60 * 1000};
+  // --ipam-hand-over: on a clean exit (SIGTERM) with no endpoint left here,
+  // give this host's free address blocks to the other hosts, so a host
+  // taken out of service does not hold space until --ipam-reclaim-ms.
+  bool ipam_hand_over = true;
   std::chrono::milliseconds resync_interval{1000};    // --resync-ms: data-plane health check period
   std::chrono::milliseconds dataplane_timeout{1000};  // --dataplane-timeout-ms: one API call
   std::chrono::milliseconds owner_grace{10'000};      // --owner-grace-ms: dead host's entries kept this long

@@ -37,7 +37,11 @@ std::string LocalState::encode() const {
   }
   j["pools"] = nlohmann::json::array();
   for (const auto& [id, p] : pools) {
-    j["pools"].push_back({{"id", p.id}, {"subnet", p.subnet}, {"refs", p.refs}, {"addresses", p.addresses}});
+    j["pools"].push_back({{"id", p.id},
+                          {"subnet", p.subnet},
+                          {"refs", p.refs},
+                          {"addresses", p.addresses},
+                          {"unclaimed", p.unclaimed}});
   }
   return j.dump(2) + "\n";
 }
@@ -87,6 +91,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
         pool.subnet = p.at("subnet").get<std::string>();
         pool.refs = p.at("refs").get<std::uint32_t>();
         pool.addresses = p.at("addresses").get<std::set<std::string>>();
+        if (p.contains("unclaimed")) pool.unclaimed = p.at("unclaimed").get<std::map<std::string, std::int64_t>>();
         s.pools[pool.id] = pool;
       }
     }

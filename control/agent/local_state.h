@@ -48,6 +48,11 @@ struct IpamPool {
   std::string subnet;  // canonical CIDR, IPv4 or IPv6
   std::uint32_t refs = 0;
   std::set<std::string> addresses;  // reserved endpoint addresses, canonical, no length
+  // Reserved addresses no endpoint (CreateEndpoint) or network (an aux
+  // address in CreateNetwork) has used yet, with the wall-clock time of the
+  // reservation (ms since the epoch). One still unused after
+  // Config::docker_claim_timeout is released: Docker never got the reply.
+  std::map<std::string, std::int64_t> unclaimed{};
   [[nodiscard]] bool v6() const { return subnet.find(':') != std::string::npos; }
   bool operator==(const IpamPool&) const = default;
 };

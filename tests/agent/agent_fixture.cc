@@ -94,6 +94,7 @@ void AgentTest::start_agent(int host, std::vector<int> seeds) {
     argv.emplace_back("--seeds");
     argv.push_back(seed_list);
   }
+  argv.insert(argv.end(), agent_args_.begin(), agent_args_.end());
   auto bg = dptest::Background::start(argv, fmt::format("{}/agent-h{}.log", base_, host));
   ASSERT_TRUE(bg) << bg.error().message;
   auto* proc = bg->get();

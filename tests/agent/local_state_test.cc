@@ -75,7 +75,8 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   s.endpoints[ep.name] = ep;
   s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"};
   s.pools["FerryLocal/10.10.0.0/24"] = IpamPool{"FerryLocal/10.10.0.0/24", "10.10.0.0/24", 2, {"10.10.0.16"}};
-  s.pools["FerryLocal/fd00:10::/64"] = IpamPool{"FerryLocal/fd00:10::/64", "fd00:10::/64", 1, {"fd00:10::10"}};
+  s.pools["FerryLocal/fd00:10::/64"] =
+      IpamPool{"FerryLocal/fd00:10::/64", "fd00:10::/64", 1, {"fd00:10::10", "fd00:10::11"}, {{"fd00:10::11", 1700}}};
   EXPECT_TRUE(s.pools.at("FerryLocal/fd00:10::/64").v6());
   EXPECT_FALSE(s.pools.at("FerryLocal/10.10.0.0/24").v6());
   ASSERT_TRUE(s.save(dir_));

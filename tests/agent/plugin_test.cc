@@ -432,6 +432,49 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
   EXPECT_TRUE(state["pools"].empty()) << state.dump();
 }
 
+// An address Docker reserved but never used (the RequestAddress reply was
+// lost: Docker timed out, or dockerd died before CreateEndpoint) is released
+// after --docker-claim-ms; an address an endpoint uses stays, and so does
+// the gateway.
+TEST_F(AgentPluginTest, UnclaimedDockerReservationIsReleased) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  agent_args_ = {"--docker-claim-ms", "1500"};
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));
+  const std::string nid = network_id(8);
+  auto request = [](const std::string& address) {
+    return nl(fmt::format(R"({{"PoolID":"{}","Address":"{}","Options":null}})", kPoolId, address));
+  };
+  // Before the network exists, Docker's aux addresses (--aux-address) would
+  // come: refused, saying so.
+  const ParsedResponse aux = post(1, "IpamDriver.RequestAddress", request("10.10.0.200"));
+  EXPECT_EQ(aux.status, 500U);
+  EXPECT_EQ(aux.body.find("no Docker network"), std::string::npos) << aux.body;  // pool not requested yet
+  expect_call(1, {"IpamDriver.RequestPool", request_pool_body(), 200, ""});
+  const ParsedResponse aux2 = post(1, "IpamDriver.RequestAddress", request("10.10.0.200"));
+  EXPECT_EQ(aux2.status, 500U);
+  EXPECT_NE(aux2.body.find("--aux-address"), std::string::npos) << aux2.body;
+  expect_call(1, {"IpamDriver.RequestAddress", gateway_request_body(), 200, ""});
+  expect_call(1, {"NetworkDriver.CreateNetwork", create_network_body(nid), 200, "{}"});
+  expect_call(1, {"IpamDriver.RequestAddress", request(""), 200, R"({"Address":"10.10.0.2/24","Data":{}})"});
+  expect_call(1, {"IpamDriver.RequestAddress", request(""), 200, R"({"Address":"10.10.0.3/24","Data":{}})"});
+  expect_call(1, {"NetworkDriver.CreateEndpoint", create_endpoint_body(nid, endpoint_id(8), "10.10.0.2/24"), 200, ""});
+  ASSERT_FALSE(HasFailure());
+  // 10.10.0.3's reply "got lost": nothing uses it.
+  auto reserved = [&] {
+    const json state = json::parse(read_text(state_dir(1) + "/state.json"), nullptr, false);
+    return state.is_object() ? state["pools"][0]["addresses"] : json();
+  };
+  EXPECT_TRUE(
+      harness::wait_until([&] { return reserved() == json({"10.10.0.2"}); }, seconds(6), milliseconds(100)))
+      << reserved().dump();
+  const json ipam = agent_json(1, {"ipam"});
+  ASSERT_TRUE(ipam.is_object()) << ipam.dump();
+  EXPECT_EQ(ipam["pools"][0].value("allocated", 0), 1) << ipam.dump();
+  // The address is free again: the next request gets it.
+  expect_call(1, {"IpamDriver.RequestAddress", request(""), 200, R"({"Address":"10.10.0.3/24","Data":{}})"});
+  EXPECT_NE(agents_[1]->log().find("no endpoint used it"), std::string::npos);
+}
+
 TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
   const std::string nid = network_id(5), eid = endpoint_id(5);
