@@ -38,8 +38,13 @@ std::string random_id() {
 }
 
 json endpoint_json(const LocalEndpoint& ep) {
-  return json{{"name", ep.name}, {"id", ep.id},   {"ip", ep.ip_cidr},
-              {"ip6", ep.ip6_cidr}, {"mac", ep.mac}, {"mtu", ep.mtu}, {"host_ifname", ep.host_ifname}};
+  return json{{"name", ep.name},
+              {"id", ep.id},
+              {"ip", ep.ip_cidr},
+              {"ip6", ep.ip6_cidr},
+              {"mac", ep.mac},
+              {"mtu", ep.mtu},
+              {"host_ifname", ep.host_ifname}};
 }
 
 bool path_exists(const std::string& path) {
@@ -377,6 +382,28 @@ void Agent::refresh() {
   dirty_ = false;  // our own writes above may have set it
 }
 
+void Agent::hand_over_space() {
+  if (!config_.ipam_hand_over || !state_.endpoints.empty()) return;
+  for (const auto& [id, pool] : state_.pools) {
+    if (!pool.addresses.empty()) return;  // Docker still holds addresses here
+  }
+  auto given = ipam_->hand_over();
+  if (!given) {
+    spdlog::info("IPAM: free address space kept (not handed over): {}", given.error().message);
+    return;
+  }
+  if (*given == 0) return;
+  // The records travel by gossip and directly to each recipient: wait (a
+  // little) for the recipients to confirm before leaving.
+  const gossip::TimePoint deadline = clock_.now() + std::chrono::seconds(2);
+  while (ipam_->hand_over_in_flight() != 0 && clock_.now() < deadline) {
+    transport_->poll_once(std::min(node_->next_deadline(), clock_.now() + std::chrono::milliseconds(10)));
+    if (clock_.now() >= node_->next_deadline()) node_->tick();
+  }
+  spdlog::info("IPAM: {} free address blocks handed over to the other hosts ({} unconfirmed)", *given,
+               ipam_->hand_over_in_flight());
+}
+
 int Agent::run(int signal_fd) {
   if (signal_fd >= 0) {
     transport_->watch(signal_fd, [this, signal_fd] {
@@ -423,6 +450,7 @@ int Agent::run(int signal_fd) {
   // Docker calls fail from here on instead of waiting for a loop that is gone.
   if (executor_) executor_->close();
   if (plugin_server_) plugin_server_->stop();
+  hand_over_space();
   node_->leave();
   const gossip::TimePoint leave_deadline = clock_.now() + std::chrono::seconds(3);
   while (!node_->leave_drained() && clock_.now() < leave_deadline) {
@@ -577,15 +605,14 @@ void Agent::attach(const json& req, const AdminServer::Respond& respond) {
       [this, req, id, respond, v6, net_name, ip6 = requested("ip6")](Result<std::string> ip) {
         if (!ip) return respond(error_reply(fmt::format("network {}: {}", net_name, ip.error().message)));
         if (!v6) return respond(attach_with(req, id, *ip, ""));
-        allocate_address(net_name, true, id, ip6,
-                         [this, req, id, respond, net_name, ip4 = *ip](Result<std::string> ip6_addr) {
-                           if (!ip6_addr) {
-                             release_address(net_name, ip4);
-                             return respond(
-                                 error_reply(fmt::format("network {}: {}", net_name, ip6_addr.error().message)));
-                           }
-                           respond(attach_with(req, id, ip4, *ip6_addr));
-                         });
+        allocate_address(
+            net_name, true, id, ip6, [this, req, id, respond, net_name, ip4 = *ip](Result<std::string> ip6_addr) {
+              if (!ip6_addr) {
+                release_address(net_name, ip4);
+                return respond(error_reply(fmt::format("network {}: {}", net_name, ip6_addr.error().message)));
+              }
+              respond(attach_with(req, id, ip4, *ip6_addr));
+            });
       });
 }
 

@@ -92,6 +92,9 @@ class Agent {
   // without them when it is down or does not answer in time.
   void scrape(const MetricsServer::Respond& respond);
   void poll_stats();
+  // On exit with no endpoint and no Docker reservation here: this host's
+  // free address blocks go to the other hosts (--ipam-hand-over).
+  void hand_over_space();
   // Keeps `name` in this host's durable set of networks (state_.networks)
   // from the current view; false when it is not an active network.
   bool hold_network(const std::string& name);

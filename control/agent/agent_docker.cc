@@ -135,7 +135,8 @@ Result<void> Agent::docker_create_network(const pd::CreateNetworkRequest& req) {
       return make_error("address space '{}' is not Ferry's: use Ferry's IPAM driver (--ipam-driver ferry)",
                         data.address_space);
     }
-    auto text = v6 ? canonical_subnet6(data.pool.network().to_string()) : canonical_subnet(data.pool.network().to_string());
+    auto text =
+        v6 ? canonical_subnet6(data.pool.network().to_string()) : canonical_subnet(data.pool.network().to_string());
     if (!text) return text.error();
     const std::string gw = first_host(*text);
     if (data.gateway && data.gateway->address.to_string() != gw) {
@@ -265,8 +266,8 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
     return make_error("no IPv4 address given: Ferry networks need Ferry's IPAM driver (--ipam-driver ferry)");
   }
   if (req.interface.address_ipv6 && net->record.subnet6.empty()) {
-    return make_error("IPv6 address {} given but network {} has no IPv6 subnet", req.interface.address_ipv6->to_string(),
-                      net_name);
+    return make_error("IPv6 address {} given but network {} has no IPv6 subnet",
+                      req.interface.address_ipv6->to_string(), net_name);
   }
   // Each address must lie in its subnet, with its length, and be unused.
   for (const bool v6 : {false, true}) {
@@ -506,8 +507,8 @@ void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
     // keeps it out of every pool), so nothing to reserve.
     const std::string gw = first_host(pool.subnet);
     if (requested && *requested != gw) {
-      return done(make_error("gateway {} refused: a Ferry network's gateway is its first host address {}", *requested,
-                             gw));
+      return done(
+          make_error("gateway {} refused: a Ferry network's gateway is its first host address {}", *requested, gw));
     }
     return done(pd::RequestAddressReply{with_length(gw, pool.subnet), {}});
   }
@@ -536,25 +537,24 @@ void Agent::ipam_request_address(const pd::RequestAddressRequest& req,
   const std::string subnet = pool.subnet;
   // Anonymous allocation (Docker names no endpoint here); the address is
   // then kept in the pool's reservations (state.json) before the answer.
-  allocate_address(network, pool.v6(), "", requested,
-                   [this, pool_id, network, subnet, done](Result<std::string> ip) {
-                     if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
-                     auto reserved = state_.pools.find(pool_id);
-                     if (reserved == state_.pools.end()) {  // released while the allocation waited
-                       release_address(network, *ip);
-                       return done(make_error("pool {} was released", pool_id));
-                     }
-                     const LocalState saved = state_;
-                     reserved->second.addresses.insert(*ip);
-                     reserved->second.unclaimed[*ip] = wall_ms();
-                     if (auto r = save_state(); !r) {
-                       state_ = saved;
-                       release_address(network, *ip);
-                       return done(r.error());
-                     }
-                     spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, *ip, network);
-                     done(pd::RequestAddressReply{with_length(*ip, subnet), {}});
-                   });
+  allocate_address(network, pool.v6(), "", requested, [this, pool_id, network, subnet, done](Result<std::string> ip) {
+    if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
+    auto reserved = state_.pools.find(pool_id);
+    if (reserved == state_.pools.end()) {  // released while the allocation waited
+      release_address(network, *ip);
+      return done(make_error("pool {} was released", pool_id));
+    }
+    const LocalState saved = state_;
+    reserved->second.addresses.insert(*ip);
+    reserved->second.unclaimed[*ip] = wall_ms();
+    if (auto r = save_state(); !r) {
+      state_ = saved;
+      release_address(network, *ip);
+      return done(r.error());
+    }
+    spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, *ip, network);
+    done(pd::RequestAddressReply{with_length(*ip, subnet), {}});
+  });
 }
 
 Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {

@@ -122,7 +122,8 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   std::int64_t claim_ms = c.docker_claim_timeout.count();
   app.add_option("--docker-claim-ms", claim_ms, "a Docker address reservation no endpoint uses is released after, ms")
       ->capture_default_str();
-  app.add_option("--ipam-hand-over", c.ipam_hand_over, "give free address space to other hosts on exit with no endpoints")
+  app.add_option("--ipam-hand-over", c.ipam_hand_over,
+                 "give free address space to other hosts on exit with no endpoints")
       ->capture_default_str();
   app.add_option("--resync-ms", resync_ms, "data-plane health check period, ms")->capture_default_str();
   app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();

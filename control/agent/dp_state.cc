@@ -22,7 +22,8 @@ std::string canon_mac(const std::string& text) {
 // IPv6 in RFC 5952 form: how the agent and the data plane's dump compare.
 std::string canon_cidr(const std::string& text) {
   if (auto p = netns::parse_prefix(text)) return p->to_string();
-  if (auto a = netns::parse_ip(text)) return netns::IpPrefix{*a, a->family == netns::Family::kIPv4 ? 32U : 128U}.to_string();
+  if (auto a = netns::parse_ip(text))
+    return netns::IpPrefix{*a, a->family == netns::Family::kIPv4 ? 32U : 128U}.to_string();
   return text;
 }
 
@@ -53,7 +54,8 @@ DpState compute_desired(const DesiredInputs& in) {
     const std::uint32_t vni = net->second;
     const std::string mac = canon_mac(r.mac_string());
     s.fdb[{vni, mac}] = vtep;
-    for (const std::string& cidr : {r.ipv4 ? r.ipv4_string() : std::string(), r.ipv6 ? r.ipv6_string() : std::string()}) {
+    for (const std::string& cidr :
+         {r.ipv4 ? r.ipv4_string() : std::string(), r.ipv6 ? r.ipv6_string() : std::string()}) {
       if (!cidr.empty()) s.neigh[{vni, canon_ip(cidr.substr(0, cidr.find('/')))}] = mac;
     }
     s.flood.insert({vni, vtep});

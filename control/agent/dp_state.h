@@ -43,7 +43,7 @@ struct LocalPort {
   std::string iface;
   std::string network;
   std::string mac;
-  std::string ip_cidr;   // may be empty
+  std::string ip_cidr;     // may be empty
   std::string ip6_cidr{};  // may be empty
 };
 

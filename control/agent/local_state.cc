@@ -33,15 +33,13 @@ std::string LocalState::encode() const {
   }
   j["docker_networks"] = nlohmann::json::array();
   for (const auto& [id, d] : docker_networks) {
-    j["docker_networks"].push_back({{"id", d.id}, {"network", d.network}, {"pool_id", d.pool_id}, {"pool6_id", d.pool6_id}});
+    j["docker_networks"].push_back(
+        {{"id", d.id}, {"network", d.network}, {"pool_id", d.pool_id}, {"pool6_id", d.pool6_id}});
   }
   j["pools"] = nlohmann::json::array();
   for (const auto& [id, p] : pools) {
-    j["pools"].push_back({{"id", p.id},
-                          {"subnet", p.subnet},
-                          {"refs", p.refs},
-                          {"addresses", p.addresses},
-                          {"unclaimed", p.unclaimed}});
+    j["pools"].push_back(
+        {{"id", p.id}, {"subnet", p.subnet}, {"refs", p.refs}, {"addresses", p.addresses}, {"unclaimed", p.unclaimed}});
   }
   return j.dump(2) + "\n";
 }

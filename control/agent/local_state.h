@@ -14,16 +14,16 @@
 namespace ferry::agent {
 
 struct LocalEndpoint {
-  std::string id;       // cluster-unique endpoint id (random hex)
-  std::string name;     // operator's name, unique on this host
-  std::string network;  // cluster network name
-  std::string mac;      // container side
+  std::string id;        // cluster-unique endpoint id (random hex)
+  std::string name;      // operator's name, unique on this host
+  std::string network;   // cluster network name
+  std::string mac;       // container side
   std::string ip_cidr;   // "10.10.0.18/24"
   std::string ip6_cidr;  // "fd00:10::12/64"; "" when the network has no IPv6
   std::string host_ifname;
   std::string container_ifname = "eth0";
   std::string netns_path;  // the container's namespace
-  unsigned mtu = 1450;  // the data plane's endpoint MTU when the endpoint was made
+  unsigned mtu = 1450;     // the data plane's endpoint MTU when the endpoint was made
   // Docker endpoints (plugin): created by CreateEndpoint, wired by Join
   // (joined), unwired by Leave. ferryctl attach endpoints are always joined.
   bool docker = false;
@@ -34,8 +34,8 @@ struct LocalEndpoint {
 
 // A Docker network on this host and the cluster network it is bound to.
 struct DockerNetwork {
-  std::string id;       // Docker's NetworkID
-  std::string network;  // cluster network name
+  std::string id;        // Docker's NetworkID
+  std::string network;   // cluster network name
   std::string pool_id;   // the IPAM pool of its IPv4 data ("" if none of ours)
   std::string pool6_id;  // the IPAM pool of its IPv6 data ("" if none)
   bool operator==(const DockerNetwork&) const = default;

@@ -32,8 +32,8 @@ Result<std::string> canonical_subnet6(std::string_view text) {
     return make_error("subnet {}: host bits are set (did you mean {}?)", text, net.to_string());
   }
   const auto& b = net.address.bytes;
-  const bool mapped = std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t x) { return x == 0; }) &&
-                      b[10] == 0xff && b[11] == 0xff;
+  const bool mapped =
+      std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t x) { return x == 0; }) && b[10] == 0xff && b[11] == 0xff;
   if (net.address.is_multicast() || net.address.is_ipv6_link_local() || mapped || b[0] == 0) {
     return make_error("subnet {}: not a unicast global or unique-local IPv6 subnet", text);
   }

@@ -56,7 +56,7 @@ class AgentTest : public dptest::DataplaneTest {
   int hosts_ = 1;
   bool plugin_ = false;
   std::string base_;
-  std::string state_suffix_;            // appended to state directories (fresh state per restart round)
+  std::string state_suffix_;             // appended to state directories (fresh state per restart round)
   std::vector<std::string> agent_args_;  // more ferry-agent flags for the next start_agent()
   std::map<int, std::unique_ptr<dptest::Background>> agents_;
 };

@@ -322,12 +322,12 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
   auto release = [](const std::string& pool, const std::string& address) {
     return nl(fmt::format(R"({{"PoolID":"{}","Address":"{}"}})", pool, address));
   };
-  const std::string create_network =
-      nl(fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.enable_ipv6":true,)"
-                     R"("com.docker.network.generic":{{"ferry.network":"green","ferry.vni":"78"}}}},)"
-                     R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Gateway":"10.20.0.1/24","Pool":"10.20.0.0/24"}}],)"
-                     R"("IPv6Data":[{{"AddressSpace":"FerryLocal","Gateway":"fd00:78::1/64","Pool":"fd00:78::/64"}}]}})",
-                     nid));
+  const std::string create_network = nl(
+      fmt::format(R"({{"NetworkID":"{}","Options":{{"com.docker.network.enable_ipv6":true,)"
+                  R"("com.docker.network.generic":{{"ferry.network":"green","ferry.vni":"78"}}}},)"
+                  R"("IPv4Data":[{{"AddressSpace":"FerryLocal","Gateway":"10.20.0.1/24","Pool":"10.20.0.0/24"}}],)"
+                  R"("IPv6Data":[{{"AddressSpace":"FerryLocal","Gateway":"fd00:78::1/64","Pool":"fd00:78::/64"}}]}})",
+                  nid));
   const std::string create_endpoint =
       nl(fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","Interface":{{"Address":"10.20.0.2/24",)"
                      R"("AddressIPv6":"fd00:78::2/64","MacAddress":""}},"Options":{{}}}})",
@@ -345,10 +345,8 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
       {"IpamDriver.RequestAddress", address_request(pool6, "fd00:78::1", true), 200,
        R"({"Address":"fd00:78::1/64","Data":{}})"},
       {"NetworkDriver.CreateNetwork", create_network, 200, "{}"},
-      {"IpamDriver.RequestAddress", address_request(pool4, "", false), 200,
-       R"({"Address":"10.20.0.2/24","Data":{}})"},
-      {"IpamDriver.RequestAddress", address_request(pool6, "", false), 200,
-       R"({"Address":"fd00:78::2/64","Data":{}})"},
+      {"IpamDriver.RequestAddress", address_request(pool4, "", false), 200, R"({"Address":"10.20.0.2/24","Data":{}})"},
+      {"IpamDriver.RequestAddress", address_request(pool6, "", false), 200, R"({"Address":"fd00:78::2/64","Data":{}})"},
       {"NetworkDriver.CreateEndpoint", create_endpoint, 200,
        fmt::format(R"({{"Interface":{{"MacAddress":"{}"}}}})", mac)},
       {"NetworkDriver.Join", join_body(nid, eid, sandbox), 200,
@@ -365,8 +363,8 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
   ASSERT_TRUE(nets.is_array() && nets.size() == 1) << nets.dump();
   EXPECT_EQ(nets[0].value("subnet6", ""), "fd00:78::/64");
   // Both addresses reach the data plane's port.
-  EXPECT_TRUE(harness::wait_until(
-      [&] { return ctl(1, {"show"}).output.find("fd00:78::2") != std::string::npos; }, seconds(5), milliseconds(50)))
+  EXPECT_TRUE(harness::wait_until([&] { return ctl(1, {"show"}).output.find("fd00:78::2") != std::string::npos; },
+                                  seconds(5), milliseconds(50)))
       << ctl(1, {"show"}).output;
 
   const std::string state_before = read_text(state_dir(1) + "/state.json");
@@ -464,8 +462,7 @@ TEST_F(AgentPluginTest, UnclaimedDockerReservationIsReleased) {
     const json state = json::parse(read_text(state_dir(1) + "/state.json"), nullptr, false);
     return state.is_object() ? state["pools"][0]["addresses"] : json();
   };
-  EXPECT_TRUE(
-      harness::wait_until([&] { return reserved() == json({"10.10.0.2"}); }, seconds(6), milliseconds(100)))
+  EXPECT_TRUE(harness::wait_until([&] { return reserved() == json({"10.10.0.2"}); }, seconds(6), milliseconds(100)))
       << reserved().dump();
   const json ipam = agent_json(1, {"ipam"});
   ASSERT_TRUE(ipam.is_object()) << ipam.dump();
@@ -844,6 +841,52 @@ TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostU
     EXPECT_TRUE(owner_of.emplace(healed, 3).second) << "duplicate " << healed << " after healing";
   }
   std::cout << "total " << std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count() << " ms\n";
+}
+
+// A host leaving with nothing on it (SIGTERM, no endpoint, no Docker
+// reservation) gives its free address blocks to the others at once instead
+// of holding them until --ipam-reclaim-ms.
+TEST_F(AgentIpamClusterTest, EmptyHostHandsItsSpaceOverOnExit) {
+  for (int h = 1; h <= 3; ++h) ASSERT_NO_FATAL_FAILURE(start_agent(h));
+  for (std::size_t i = 0; i < 7; ++i) expect_call(1, docker_sequence(network_id(1), "x", "")[i]);
+  for (int h = 1; h <= 3; ++h) {
+    ASSERT_TRUE(harness::wait_until([&] { return has_network(h, "blue"); }, seconds(10), milliseconds(50)));
+  }
+  auto owned_by = [&](int viewer, const std::string& host) {
+    const json pool = ipam_pool(viewer);
+    if (!pool.is_object()) return -1;
+    for (const auto& h : pool["hosts"]) {
+      if (h.value("host", "") == host) return h.value("addresses", 0);
+    }
+    return 0;
+  };
+  // Host 3 gets space (a donation) for one endpoint, then detaches it.
+  auto ns = topo_->add_container("ho3");
+  ASSERT_TRUE(ns) << ns.error().message;
+  auto attached = agent_ctl(3, {"attach", "--net", "blue", "--netns", harness::netns_path(*ns), "--name", "ho3"});
+  ASSERT_TRUE(attached.succeeded()) << attached.output;
+  ASSERT_TRUE(agent_ctl(3, {"detach", "ho3"}).succeeded());
+  ASSERT_TRUE(harness::wait_until([&] { return owned_by(1, "h3") > 0; }, seconds(10), milliseconds(50)))
+      << ipam_pool(1).dump();
+  const int had = owned_by(1, "h3");
+
+  const auto stopped = Clock::now();
+  EXPECT_EQ(agents_[3]->stop(), 0);
+  const std::string log = agents_[3]->log();
+  agents_.erase(3);
+  EXPECT_NE(log.find("handed over"), std::string::npos) << log;
+  for (int viewer = 1; viewer <= 2; ++viewer) {
+    EXPECT_TRUE(harness::wait_until([&] { return owned_by(viewer, "h3") == 0; }, seconds(10), milliseconds(50)))
+        << ipam_pool(viewer).dump();
+  }
+  std::cout << "host 3 handed over " << had << " addresses; others saw it within "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - stopped).count() << " ms of SIGTERM\n";
+  // The space is usable at once by the others.
+  auto ns2 = topo_->add_container("ho2");
+  ASSERT_TRUE(ns2) << ns2.error().message;
+  auto r = agent_ctl(2, {"attach", "--net", "blue", "--netns", harness::netns_path(*ns2), "--name", "ho2"});
+  EXPECT_TRUE(r.succeeded()) << r.output;
+  EXPECT_TRUE(agent_ctl(2, {"detach", "ho2"}).succeeded());
 }
 
 }  // namespace

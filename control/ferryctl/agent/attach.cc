@@ -21,8 +21,9 @@ void add_attach_commands(CLI::App& app, Options& options, Runner& runner) {
   attach->add_option("--net", args.net, "cluster network")->required();
   attach->add_option("--netns", args.netns, "namespace path (/var/run/netns/NAME, /proc/PID/ns/net)")->required();
   attach->add_option("--ip", args.ip, "IPv4 address (default: the next free one of this host's part)");
-  attach->add_option("--ip6", args.ip6,
-                     "IPv6 address, for a network with an IPv6 subnet (default: the next free one of this host's part)");
+  attach->add_option(
+      "--ip6", args.ip6,
+      "IPv6 address, for a network with an IPv6 subnet (default: the next free one of this host's part)");
   attach->add_option("--name", args.name, "endpoint name (default: the namespace's file name)");
   add_common(*attach, options, true);
   attach->callback([&options, &runner] {
@@ -39,8 +40,8 @@ void add_attach_commands(CLI::App& app, Options& options, Runner& runner) {
         const auto& e = reply.at("endpoint");
         const std::string ip6 = e.value("ip6", "");
         std::cout << "endpoint " << e.at("name").get<std::string>() << ": " << e.at("ip").get<std::string>() << " "
-                  << (ip6.empty() ? "" : ip6 + " ") << e.at("mac").get<std::string>() << ", MTU "
-                  << e.value("mtu", 0U) << (reply.value("created", false) ? "" : " (already attached)") << '\n';
+                  << (ip6.empty() ? "" : ip6 + " ") << e.at("mac").get<std::string>() << ", MTU " << e.value("mtu", 0U)
+                  << (reply.value("created", false) ? "" : " (already attached)") << '\n';
       }
       return static_cast<int>(kExitOk);
     };
