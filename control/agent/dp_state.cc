@@ -22,8 +22,9 @@ std::string canon_mac(const std::string& text) {
 // IPv6 in RFC 5952 form: how the agent and the data plane's dump compare.
 std::string canon_cidr(const std::string& text) {
   if (auto p = netns::parse_prefix(text)) return p->to_string();
-  if (auto a = netns::parse_ip(text))
+  if (auto a = netns::parse_ip(text)) {
     return netns::IpPrefix{*a, a->family == netns::Family::kIPv4 ? 32U : 128U}.to_string();
+  }
   return text;
 }
 
