@@ -91,8 +91,9 @@ void Agent::allocate_address(const std::string& network, bool v6, const std::str
   ensure_pools(view);
   const std::string pool = pool_name(*net, v6);
   const ipam::PoolSpec* spec = ipam_->spec(pool);
-  if (spec == nullptr)
+  if (spec == nullptr) {
     return done(make_error("network {} has no address pool for {} (see the agent's log)", network, subnet));
+  }
   std::optional<ipam::Addr> want;
   if (requested) {
     auto a = spec->parse(*requested);
