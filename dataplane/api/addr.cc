@@ -1,5 +1,6 @@
 #include "dataplane/api/addr.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -137,6 +138,125 @@ Result<Ipv4> parse_unicast_ipv4(std::string_view text) {
     return make_error("bad IPv4 address '{}': not a unicast host address", text);
   }
   return ip;
+}
+
+Result<Ipv6> parse_ipv6(std::string_view text) {
+  // inet_pton needs a terminated string; the longest text form is 45 characters.
+  char buf[64];
+  if (text.empty() || text.size() >= sizeof(buf)) {
+    return make_error("bad IPv6 address '{}'", text);
+  }
+  text.copy(buf, text.size());
+  buf[text.size()] = '\0';
+  Ipv6 ip;
+  if (inet_pton(AF_INET6, buf, ip.bytes.data()) != 1) {
+    return make_error("bad IPv6 address '{}'", text);
+  }
+  return ip;
+}
+
+std::string format_ipv6(const Ipv6& ip) {
+  // glibc's inet_ntop writes RFC 5952 text (lowercase, no leading zeros, the
+  // first longest run of >= 2 zero groups as "::") for every address but the
+  // IPv4-embedded ones, which no endpoint or neighbour may have.
+  char buf[INET6_ADDRSTRLEN];
+  if (inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof(buf)) == nullptr) {
+    return "?";
+  }
+  return buf;
+}
+
+Result<Ipv6Prefix> parse_ipv6_prefix(std::string_view text, bool allow_bare) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    if (!allow_bare) {
+      return make_error("bad prefix '{}': expected ADDR/LEN", text);
+    }
+    auto ip = parse_ipv6(text);
+    if (!ip) {
+      return ip.error();
+    }
+    return Ipv6Prefix{*ip, 128};
+  }
+  auto ip = parse_ipv6(text.substr(0, slash));
+  if (!ip) {
+    return ip.error();
+  }
+  const auto len_text = text.substr(slash + 1);
+  unsigned length = 0;
+  const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
+  if (len_text.empty() || ec != std::errc{} || end != len_text.data() + len_text.size() || length > 128) {
+    return make_error("bad prefix '{}': the length after '/' must be 0..128", text);
+  }
+  return Ipv6Prefix{*ip, static_cast<std::uint8_t>(length)};
+}
+
+std::string format_ipv6_prefix(const Ipv6Prefix& prefix) {
+  return fmt::format("{}/{}", format_ipv6(prefix.addr), prefix.length);
+}
+
+std::string_view ipv6_endpoint_refusal(const Ipv6& ip) {
+  const auto& b = ip.bytes;
+  bool first_ten_zero = true;
+  for (std::size_t i = 0; i < 10; ++i) {
+    first_ten_zero = first_ten_zero && b[i] == 0;
+  }
+  if (b[0] == 0xff) {
+    return "multicast (ff00::/8) is not a host address";
+  }
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) {
+    return "link-local (fe80::/10) addresses are not programmed: any is allowed as a source and ND resolves them";
+  }
+  if (first_ten_zero && b[10] == 0 && b[11] == 0) {
+    bool zero = true;
+    for (std::size_t i = 12; i < 15; ++i) {
+      zero = zero && b[i] == 0;
+    }
+    if (zero && b[15] == 0) {
+      return "the unspecified address :: is not a host address";
+    }
+    if (zero && b[15] == 1) {
+      return "the loopback address ::1 is not an endpoint address";
+    }
+    return "IPv4-compatible addresses (::/96) are deprecated";
+  }
+  if (first_ten_zero && b[10] == 0xff && b[11] == 0xff) {
+    return "IPv4-mapped addresses (::ffff:0:0/96) are not on-link IPv6 addresses";
+  }
+  return {};
+}
+
+Result<Ipv6> parse_endpoint_ipv6(std::string_view text) {
+  auto ip = parse_ipv6(text);
+  if (!ip) {
+    return ip.error();
+  }
+  if (auto why = ipv6_endpoint_refusal(*ip); !why.empty()) {
+    return make_error("bad IPv6 address '{}': {}", text, why);
+  }
+  return ip;
+}
+
+Result<IpAddress> parse_neighbour_ip(std::string_view text) {
+  if (text.find(':') == std::string_view::npos) {
+    auto ip = parse_unicast_ipv4(text);
+    if (!ip) {
+      return ip.error();
+    }
+    return IpAddress{*ip};
+  }
+  auto ip = parse_endpoint_ipv6(text);
+  if (!ip) {
+    return ip.error();
+  }
+  return IpAddress{*ip};
+}
+
+std::string format_ip(const IpAddress& ip) {
+  if (const auto* v4 = std::get_if<Ipv4>(&ip)) {
+    return format_ipv4(*v4);
+  }
+  return format_ipv6(std::get<Ipv6>(ip));
 }
 
 Result<std::uint32_t> check_vni(std::uint32_t vni) {

@@ -1,4 +1,5 @@
-// Text forms of the addresses the API carries (MAC, IPv4, IPv4/LEN) and the
+// Text forms of the addresses the API carries (MAC, IPv4, IPv4/LEN, IPv6,
+// IPv6/LEN) and the
 // VNI range, parsed strictly: the API server and ferryctl share these so a
 // value ferryctl accepts is one the server accepts.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "common/result.h"
 
@@ -54,6 +56,23 @@ struct Ipv4Prefix {
   friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
 };
 
+// IPv6 address in wire order.
+struct Ipv6 {
+  std::array<std::uint8_t, 16> bytes{};
+  friend bool operator==(const Ipv6&, const Ipv6&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
+  friend auto operator<=>(const Ipv6&, const Ipv6&) = default;
+};
+
+struct Ipv6Prefix {
+  Ipv6 addr;
+  std::uint8_t length = 128;
+  friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
+};
+
+// A neighbour entry's address: either family.
+using IpAddress = std::variant<Ipv4, Ipv6>;
+
 // "02:00:0a:00:00:01" (also accepts '-' separators); any case.
 Result<MacAddr> parse_mac(std::string_view text);
 std::string format_mac(const MacAddr& mac);
@@ -71,6 +90,32 @@ std::string format_ipv4_prefix(const Ipv4Prefix& prefix);
 
 // An IPv4 unicast host address: not 0.0.0.0, not multicast/broadcast.
 Result<Ipv4> parse_unicast_ipv4(std::string_view text);
+
+// Any IPv6 text form inet_pton accepts ("fd00::1", "2001:db8:0:0::a"); no
+// zone ("%eth0"), no prefix.
+Result<Ipv6> parse_ipv6(std::string_view text);
+// RFC 5952 canonical text: lowercase, no leading zeros, the longest run of
+// zero groups as "::" ("fd00::1").
+std::string format_ipv6(const Ipv6& ip);
+
+// "ADDR/LEN" (LEN 0..128); a bare address when `allow_bare` (length 128).
+Result<Ipv6Prefix> parse_ipv6_prefix(std::string_view text, bool allow_bare = false);
+std::string format_ipv6_prefix(const Ipv6Prefix& prefix);
+
+// Why `ip` cannot be an endpoint's or a neighbour's IPv6 address, or empty
+// when it can (global or unique-local unicast). Refused: :: (unspecified),
+// ::1, multicast ff00::/8, link-local fe80::/10 (always allowed as a source
+// and resolved by flooding ND: not something to program), and the
+// IPv4-embedded ::/96 and ::ffff:0:0/96.
+std::string_view ipv6_endpoint_refusal(const Ipv6& ip);
+
+// An endpoint IPv6 address (bare), refused as above.
+Result<Ipv6> parse_endpoint_ipv6(std::string_view text);
+
+// A neighbour entry's address: IPv4 unicast (parse_unicast_ipv4) when the
+// text has no ':', else an endpoint IPv6 address (parse_endpoint_ipv6).
+Result<IpAddress> parse_neighbour_ip(std::string_view text);
+std::string format_ip(const IpAddress& ip);
 
 Result<std::uint32_t> check_vni(std::uint32_t vni);
 

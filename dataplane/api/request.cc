@@ -29,7 +29,21 @@ Result<Command> parse(const v1::PortAdd& m) {
   FERRY_TRY(vni, vni_field(m.vni()));
   FERRY_TRY(mac, parse_unicast_mac(m.mac()));
   std::vector<Ipv4Prefix> ips;
+  std::vector<Ipv6Prefix> ips6;
   for (const auto& text : m.ips()) {
+    if (text.find(':') != std::string::npos) {
+      FERRY_TRY(prefix6, parse_ipv6_prefix(text, /*allow_bare=*/true));
+      if (auto why = ipv6_endpoint_refusal(prefix6.addr); !why.empty()) {
+        return make_error("bad IP '{}': {}", text, why);
+      }
+      for (const auto& seen : ips6) {
+        if (seen.addr == prefix6.addr) {
+          return make_error("IP '{}' given twice", text);
+        }
+      }
+      ips6.push_back(prefix6);
+      continue;
+    }
     FERRY_TRY(prefix, parse_ipv4_prefix(text, /*allow_bare=*/true));
     if (prefix.addr.value == 0 || prefix.addr.value >= 0xe0000000U) {
       return make_error("bad IP '{}': not a unicast host address", text);
@@ -42,7 +56,7 @@ Result<Command> parse(const v1::PortAdd& m) {
     ips.push_back(prefix);
   }
   FERRY_TRY(driver, parse_driver(m.driver()));
-  return Command{PortAddCmd{m.iface(), vni, mac, std::move(ips), driver}};
+  return Command{PortAddCmd{m.iface(), vni, mac, std::move(ips), std::move(ips6), driver}};
 }
 
 Result<Command> parse(const v1::FdbAdd& m) {
@@ -60,14 +74,14 @@ Result<Command> parse(const v1::FdbDel& m) {
 
 Result<Command> parse(const v1::NeighAdd& m) {
   FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(ip, parse_unicast_ipv4(m.ip()));
+  FERRY_TRY(ip, parse_neighbour_ip(m.ip()));
   FERRY_TRY(mac, parse_unicast_mac(m.mac()));
   return Command{NeighAddCmd{vni, ip, mac}};
 }
 
 Result<Command> parse(const v1::NeighDel& m) {
   FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(ip, parse_unicast_ipv4(m.ip()));
+  FERRY_TRY(ip, parse_neighbour_ip(m.ip()));
   return Command{NeighDelCmd{vni, ip}};
 }
 

@@ -40,7 +40,8 @@ struct PortAddCmd {
   std::string iface;
   std::uint32_t vni;
   MacAddr mac;
-  std::vector<Ipv4Prefix> ips;
+  std::vector<Ipv4Prefix> ips;   // PortAdd.ips without ':'
+  std::vector<Ipv6Prefix> ips6;  // PortAdd.ips with ':' (global or unique-local unicast)
   EndpointDriver driver;
 };
 struct PortDelCmd {
@@ -57,12 +58,12 @@ struct FdbDelCmd {
 };
 struct NeighAddCmd {
   std::uint32_t vni;
-  Ipv4 ip;
+  IpAddress ip;  // IPv4 (ARP proxy) or IPv6 (ND proxy)
   MacAddr mac;
 };
 struct NeighDelCmd {
   std::uint32_t vni;
-  Ipv4 ip;
+  IpAddress ip;
 };
 struct FloodAddCmd {
   std::uint32_t vni;

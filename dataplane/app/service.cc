@@ -17,11 +17,14 @@ namespace {
 
 MacAddr to_core(const dp_api::MacAddr& mac) { return MacAddr{mac.bytes}; }
 Ipv4Addr to_core(dp_api::Ipv4 ip) { return Ipv4Addr{ip.value}; }
+Ipv6Addr to_core(const dp_api::Ipv6& ip) { return Ipv6Addr{ip.bytes}; }
 dp_api::MacAddr from_core(const MacAddr& mac) { return dp_api::MacAddr{mac.bytes}; }
 std::string text(const MacAddr& mac) { return dp_api::format_mac(from_core(mac)); }
 std::string text(Ipv4Addr ip) { return dp_api::format_ipv4(dp_api::Ipv4{ip.value}); }
 std::string text(dp_api::Ipv4 ip) { return dp_api::format_ipv4(ip); }
 std::string text(const dp_api::MacAddr& mac) { return dp_api::format_mac(mac); }
+std::string text(const Ipv6Addr& ip) { return dp_api::format_ipv6(dp_api::Ipv6{ip.bytes}); }
+std::string text(const dp_api::IpAddress& ip) { return dp_api::format_ip(ip); }
 
 v1::Reply reply_ok(std::string message) { return dp_api::make_reply(v1::STATUS_OK, std::move(message)); }
 v1::Reply reply(v1::Status status, std::string message) { return dp_api::make_reply(status, std::move(message)); }
@@ -138,7 +141,10 @@ v1::Reply Service::on(const dp_api::PortAddCmd& cmd) {
     return reply(v1::STATUS_NOT_FOUND, fmt::format("network {} does not exist (add it first)", cmd.vni));
   }
   if (cmd.ips.size() > kMaxEndpointIps) {
-    return reply(v1::STATUS_INVALID_ARGUMENT, fmt::format("at most {} IPs per port", kMaxEndpointIps));
+    return reply(v1::STATUS_INVALID_ARGUMENT, fmt::format("at most {} IPv4 addresses per port", kMaxEndpointIps));
+  }
+  if (cmd.ips6.size() > kMaxEndpointIps6) {
+    return reply(v1::STATUS_INVALID_ARGUMENT, fmt::format("at most {} IPv6 addresses per port", kMaxEndpointIps6));
   }
   for (const auto& [iface, endpoint] : endpoints_) {
     if (endpoint.vni == cmd.vni && endpoint.mac == cmd.mac) {
@@ -174,11 +180,14 @@ v1::Reply Service::on(const dp_api::PortAddCmd& cmd) {
   for (const auto& ip : cmd.ips) {
     record.ips.push_back(to_core(ip.addr));
   }
+  for (const auto& ip : cmd.ips6) {
+    record.ips6.push_back(to_core(ip.addr));
+  }
   if (auto r = pipeline_.tables().add_port(record); !r) {
     ports_.detach(*opened);
     return reply(v1::STATUS_FAILED_PRECONDITION, r.error().message);
   }
-  endpoints_[cmd.iface] = Endpoint{*opened, cmd.vni, cmd.mac, cmd.ips};
+  endpoints_[cmd.iface] = Endpoint{*opened, cmd.vni, cmd.mac, cmd.ips, cmd.ips6};
   ports_.set_polled(polled_ports());
   spdlog::info("port {} attached: DPDK port {} ({}), network {}, MAC {}", cmd.iface, opened->id, opened->driver,
                cmd.vni, text(cmd.mac));
@@ -240,7 +249,9 @@ v1::Reply Service::on(const dp_api::NeighAddCmd& cmd) {
   if (find_network(cmd.vni, nets) == nullptr) {
     return reply(v1::STATUS_NOT_FOUND, fmt::format("network {} does not exist", cmd.vni));
   }
-  if (auto r = pipeline_.tables().add_neighbour(cmd.vni, to_core(cmd.ip), to_core(cmd.mac)); !r) {
+  auto added = std::visit(
+      [&](const auto& ip) { return pipeline_.tables().add_neighbour(cmd.vni, to_core(ip), to_core(cmd.mac)); }, cmd.ip);
+  if (auto& r = added; !r) {
     return reply(v1::STATUS_FAILED_PRECONDITION, r.error().message);
   }
   return reply_ok(fmt::format("network {}: {} is at {}", cmd.vni, text(cmd.ip), text(cmd.mac)));
@@ -251,7 +262,9 @@ v1::Reply Service::on(const dp_api::NeighDelCmd& cmd) {
   if (find_network(cmd.vni, nets) == nullptr) {
     return reply(v1::STATUS_NOT_FOUND, fmt::format("network {} does not exist", cmd.vni));
   }
-  if (auto r = pipeline_.tables().del_neighbour(cmd.vni, to_core(cmd.ip)); !r) {
+  auto removed =
+      std::visit([&](const auto& ip) { return pipeline_.tables().del_neighbour(cmd.vni, to_core(ip)); }, cmd.ip);
+  if (auto& r = removed; !r) {
     return reply(v1::STATUS_NOT_FOUND, r.error().message);
   }
   return reply_ok(fmt::format("network {}: neighbour {} removed", cmd.vni, text(cmd.ip)));
@@ -370,6 +383,9 @@ v1::Reply Service::on(const dp_api::DumpCmd&) {
     for (const auto& ip : endpoint.ips) {
       p->add_ips(dp_api::format_ipv4_prefix(ip));
     }
+    for (const auto& ip : endpoint.ips6) {
+      p->add_ips(dp_api::format_ipv6_prefix(ip));
+    }
     p->set_driver(endpoint.port.driver);
     p->set_link_up(ports_.link_up(endpoint.port.id));
   }
@@ -384,6 +400,12 @@ v1::Reply Service::on(const dp_api::DumpCmd&) {
     }
   }
   for (const auto& neigh : pipeline_.tables().neighbours()) {
+    auto* n = dump->add_neighbors();
+    n->set_vni(neigh.vni);
+    n->set_ip(text(neigh.ip));
+    n->set_mac(text(neigh.mac));
+  }
+  for (const auto& neigh : pipeline_.tables().neighbours6()) {
     auto* n = dump->add_neighbors();
     n->set_vni(neigh.vni);
     n->set_ip(text(neigh.ip));

@@ -66,6 +66,7 @@ class Service {
     std::uint32_t vni;
     dp_api::MacAddr mac;
     std::vector<dp_api::Ipv4Prefix> ips;
+    std::vector<dp_api::Ipv6Prefix> ips6;
   };
 
   v1::Reply on(const dp_api::NetworkAddCmd& cmd);

@@ -25,6 +25,7 @@ namespace ferry::dataplane {
   X(Count, flooded, "broadcast/multicast/unknown frames replicated (one per ingress frame)")                       \
   X(Count, flood_copies, "extra copies made for flooding (local ports + flood-list VTEPs)")                        \
   X(Count, arp_proxied, "ARP requests from endpoints answered by the data plane")                                  \
+  X(Count, nd_proxied, "IPv6 Neighbor Solicitations from endpoints answered by the data plane")                    \
   X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                          \
   X(Count, injected, "frames from the control thread sent on the uplink")                                          \
   X(Count, tx, "frames accepted by a TX queue")                                                                    \
@@ -42,10 +43,14 @@ namespace ferry::dataplane {
   X(Drop, arp_not_for_us, "ARP on the uplink not targeting our VTEP IP")                                           \
   X(Drop, slow_path_full, "slow-path ring full (control thread not draining)")                                     \
   X(Drop, unknown_port, "frame from a port that is not (or no longer) an endpoint")                                \
-  X(Drop, spoofed_src_mac, "endpoint frame whose source MAC is not the endpoint's")                                \
+  X(Drop, spoofed_src_mac,                                                                                         \
+    "endpoint frame whose source MAC (Ethernet, ARP sender, ND link-layer option) is not the endpoint's")          \
   X(Drop, spoofed_src_ip, "endpoint IPv4/ARP frame whose source IPv4 is not the endpoint's")                       \
   X(Drop, vlan_tagged, "802.1Q/802.1ad-tagged frame from an endpoint (would bypass IPv4 anti-spoofing)")           \
   X(Drop, bad_arp, "malformed ARP from an endpoint")                                                               \
+  X(Drop, spoofed_src_ip6, "endpoint IPv6 frame (or NA target) not from the endpoint's own, link-local or ::")     \
+  X(Drop, bad_nd, "malformed Neighbor Discovery from an endpoint (hop limit, code, length, options, addresses)")   \
+  X(Drop, bad_nd_checksum, "Neighbor Discovery message from an endpoint with a wrong ICMPv6 checksum")             \
   X(Drop, unknown_unicast, "unicast to an unknown MAC in a network that does not flood")                           \
   X(Drop, hairpin, "frame whose destination is the port it came from")                                             \
   X(Drop, flood_no_target, "broadcast/multicast/unknown frame with no other port and no flood VTEP to go to")      \

@@ -35,6 +35,20 @@ constexpr std::uint16_t kEtherQinQOld = 0x9100;
 constexpr std::uint32_t kEthSize = 14;
 constexpr std::uint32_t kVxlanOverhead = 20 + 8 + 8;  // outer IPv4 + UDP + VXLAN, counted against the MTU
 constexpr std::uint32_t kArpSize = 28;
+constexpr std::uint32_t kIpv6Size = 40;
+constexpr std::uint8_t kProtoIcmpv6 = 58;
+// ICMPv6 Neighbor Discovery (RFC 4861): types 133..137 and, per type, the
+// fixed part's size (where the options start, and the least valid length).
+constexpr std::uint8_t kNdFirst = 133;  // Router Solicitation
+constexpr std::uint8_t kNdNs = 135;     // Neighbor Solicitation
+constexpr std::uint8_t kNdNa = 136;     // Neighbor Advertisement
+constexpr std::uint8_t kNdLast = 137;   // Redirect
+constexpr std::uint32_t kNdFixedSize[] = {8, 16, 24, 24, 40};
+constexpr std::uint8_t kNdOptSourceLl = 1;
+constexpr std::uint8_t kNdOptTargetLl = 2;
+constexpr std::uint32_t kNaSize = 24 + 8;  // the NA we send: header + target link-layer address option
+constexpr std::uint8_t kNaSolicited = 0x40;
+constexpr std::uint8_t kNaOverride = 0x20;
 constexpr std::uint64_t kMac48 = (1ull << 48) - 1;
 constexpr std::uint64_t kNeighbourMacMask = kMac48;
 
@@ -64,6 +78,13 @@ inline void store_mac(std::uint8_t* p, std::uint64_t mac48) {
   std::memcpy(p, &be, 6);
 }
 
+// A MAC from an ND option: exactly 6 bytes read (the option may end the frame).
+inline std::uint64_t load_mac6(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 6; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
 inline std::uint16_t fold_checksum(std::uint32_t sum) {
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
@@ -79,6 +100,34 @@ inline bool ipv4_checksum_ok(const std::uint8_t* ip, std::uint32_t ihl_bytes) {
   sum = (sum & 0xffffffffu) + (sum >> 32);
   sum = (sum & 0xffffffffu) + (sum >> 32);
   return fold_checksum(static_cast<std::uint32_t>(sum)) == 0xffff;
+}
+
+// The ICMPv6 checksum sum (RFC 4443 §2.3): pseudo-header (source,
+// destination, upper-layer length, next header 58) and the message, as
+// big-endian 16-bit words, folded. A message whose checksum is right sums to
+// 0xffff; to fill one in, sum it with a zero checksum and store ~sum.
+inline std::uint16_t icmpv6_sum(const std::uint8_t* ip6, const std::uint8_t* msg, std::uint32_t size) {
+  std::uint64_t sum = size + kProtoIcmpv6;
+  for (std::uint32_t i = 8; i < kIpv6Size; i += 2) sum += load_be16(ip6 + i);
+  for (std::uint32_t i = 0; i + 1 < size; i += 2) sum += load_be16(msg + i);
+  if ((size & 1) != 0) sum += std::uint32_t{msg[size - 1]} << 8;
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  return fold_checksum(static_cast<std::uint32_t>(sum) + static_cast<std::uint32_t>(sum >> 32));
+}
+
+inline bool is_ipv6_link_local(const std::uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+
+// An endpoint may send from its own IPv6 addresses, from :: (duplicate
+// address detection, RFC 4862 §5.4, and MLD reports before it has an
+// address) and from any link-local address (fe80::/10: the kernel derives
+// one per interface and uses it for ND, RS and MLD; it is not routed off the
+// link, and the link here is the network). See docs/dataplane-pipeline.md.
+inline bool ipv6_source_ok(const std::uint8_t* a, const PortRecord& pr) {
+  std::uint64_t w[2];
+  std::memcpy(w, a, 16);
+  bool own = (w[0] | w[1]) == 0 || is_ipv6_link_local(a);
+  for (std::uint32_t k = 0; k < pr.ip6_count; ++k) own |= pr.ips6[k][0] == w[0] && pr.ips6[k][1] == w[1];
+  return own;
 }
 
 // Bulk lookup of 8-byte keys with their hashes computed inline (the tables
@@ -138,6 +187,13 @@ enum : std::uint16_t {
   kNextFlood = 0x8001,   // replicate (handled during dispatch)
   kNextRemote = 0x8002,  // encapsulate to a VTEP slot
   kNextDone = 0x8003,    // already taken care of (slow path)
+};
+
+// What the endpoint IPv6 check decided.
+enum class V6Verdict : std::uint8_t {
+  kForward,  // source fine, not ND we answer: switch it like any frame
+  kReply,    // a Neighbor Solicitation turned into our Neighbor Advertisement in place
+  kDrop,     // reason given
 };
 
 }  // namespace
@@ -465,6 +521,142 @@ struct Pipeline::Burst {
     std::memcpy(arp + 24, requester_ip, 4);
   }
 
+  // Turns the Neighbor Solicitation in m (validated: ICMPv6 right after the
+  // fixed header at ip, message at ip + 40) into the Neighbor Advertisement
+  // answering it for `target` at `answer_mac`, in place. False (m unchanged)
+  // when the mbuf has no room for the 86-byte answer.
+  static bool make_na(rte_mbuf* m, std::uint8_t* f, std::uint64_t answer_mac) {
+    const std::uint32_t size = kEthSize + kIpv6Size + kNaSize;
+    const std::uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < size && rte_pktmbuf_append(m, static_cast<std::uint16_t>(size - len)) == nullptr) return false;
+    if (len > size) rte_pktmbuf_trim(m, static_cast<std::uint16_t>(len - size));
+    std::uint8_t* ip = f + kEthSize;
+    std::uint8_t* icmp = ip + kIpv6Size;
+    std::uint8_t target[16];
+    std::uint8_t asker[16];
+    std::memcpy(target, icmp + 8, 16);
+    std::memcpy(asker, ip + 8, 16);
+    const bool dad = std::all_of(asker, asker + 16, [](std::uint8_t b) { return b == 0; });
+    // Ethernet: back to the asker, or to all nodes for a DAD probe (RFC 4861 §7.2.4).
+    if (dad) {
+      static constexpr std::uint8_t kAllNodesMac[6] = {0x33, 0x33, 0, 0, 0, 1};
+      std::memcpy(f, kAllNodesMac, 6);
+    } else {
+      std::memcpy(f, f + 6, 6);
+    }
+    store_mac(f + 6, answer_mac);
+    // IPv6: traffic class and flow label 0, payload 32, ICMPv6, hop limit 255.
+    ip[0] = 0x60;
+    ip[1] = ip[2] = ip[3] = 0;
+    store_be16(ip + 4, kNaSize);
+    ip[6] = kProtoIcmpv6;
+    ip[7] = 255;
+    std::memcpy(ip + 8, target, 16);
+    if (dad) {
+      static constexpr std::uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+      std::memcpy(ip + 24, kAllNodes, 16);
+    } else {
+      std::memcpy(ip + 24, asker, 16);
+    }
+    // NA: Router clear, Solicited unless to all nodes, Override set; target;
+    // target link-layer address option.
+    std::memset(icmp, 0, kNaSize);
+    icmp[0] = kNdNa;
+    icmp[4] = dad ? kNaOverride : kNaSolicited | kNaOverride;
+    std::memcpy(icmp + 8, target, 16);
+    icmp[24] = kNdOptTargetLl;
+    icmp[25] = 1;  // 8 bytes
+    store_mac(icmp + 26, answer_mac);
+    store_be16(icmp + 2, static_cast<std::uint16_t>(~icmpv6_sum(ip, icmp, kNaSize)));
+    return true;
+  }
+
+  // IPv6 from an endpoint (EtherType 0x86dd, frame f of len bytes): the
+  // source check, ND validation and the ND proxy. Out of line and after the
+  // IPv4 and ARP branches, so the IPv4 fast path does not carry it.
+  [[gnu::noinline]] V6Verdict ipv6_from_endpoint(rte_mbuf* m, std::uint8_t* f, std::uint32_t len, const PortRecord& pr,
+                                                 Counter& why) {
+    if (len < kEthSize + kIpv6Size) {
+      why = Counter::truncated;
+      return V6Verdict::kDrop;
+    }
+    const std::uint8_t* ip = f + kEthSize;
+    if (!ipv6_source_ok(ip + 8, pr)) {
+      why = Counter::spoofed_src_ip6;
+      return V6Verdict::kDrop;
+    }
+    // Only ICMPv6 right after the fixed header is parsed; behind extension
+    // headers everything (ND included) is forwarded, source-checked only.
+    const std::uint8_t* icmp = ip + kIpv6Size;
+    if (ip[6] != kProtoIcmpv6 || len < kEthSize + kIpv6Size + 1) return V6Verdict::kForward;
+    const std::uint8_t type = icmp[0];
+    if (type < kNdFirst || type > kNdLast) return V6Verdict::kForward;
+
+    // Neighbor Discovery: validated as a receiver would (RFC 4861 §6.1, §7.1,
+    // §8.1) so nothing half-parsed is forwarded or answered.
+    const std::uint32_t size = load_be16(ip + 4);  // ICMPv6 length: no extension headers
+    if (size > len - kEthSize - kIpv6Size) {
+      why = Counter::truncated;
+      return V6Verdict::kDrop;
+    }
+    const std::uint32_t fixed = kNdFixedSize[type - kNdFirst];
+    why = Counter::bad_nd;
+    if (size < fixed || ip[7] != 255 || icmp[1] != 0) return V6Verdict::kDrop;
+    if (icmpv6_sum(ip, icmp, size) != 0xffff) {
+      why = Counter::bad_nd_checksum;
+      return V6Verdict::kDrop;
+    }
+    bool source_ll = false;
+    for (std::uint32_t at = fixed; at < size;) {
+      if (size - at < 2) return V6Verdict::kDrop;
+      const std::uint32_t opt_size = icmp[at + 1] * 8u;
+      if (opt_size == 0 || opt_size > size - at) return V6Verdict::kDrop;
+      const std::uint8_t opt = icmp[at];
+      // The link-layer address an endpoint announces for itself must be its
+      // own (the ARP sender-MAC check's counterpart). A Redirect's target
+      // address option names another host: not checked.
+      if ((opt == kNdOptSourceLl || (opt == kNdOptTargetLl && type == kNdNa)) && opt_size == 8 &&
+          load_mac6(icmp + at + 2) != pr.mac_u64) {
+        why = Counter::spoofed_src_mac;
+        return V6Verdict::kDrop;
+      }
+      source_ll |= opt == kNdOptSourceLl;
+      at += opt_size;
+    }
+    if (type != kNdNs && type != kNdNa) return V6Verdict::kForward;
+    const std::uint8_t* target = icmp + 8;
+    if (target[0] == 0xff) return V6Verdict::kDrop;  // multicast target
+    const bool from_unspecified = std::all_of(ip + 8, ip + 24, [](std::uint8_t b) { return b == 0; });
+    const bool to_multicast = ip[24] == 0xff;
+    if (type == kNdNa) {
+      // An advertisement claims its target: it must be the endpoint's own
+      // (or link-local), as an ARP sender IP must (else spoofed_src_ip6).
+      if ((icmp[4] & kNaSolicited) != 0 && to_multicast) return V6Verdict::kDrop;
+      if (!ipv6_source_ok(target, pr) || std::all_of(target, target + 16, [](std::uint8_t b) { return b == 0; })) {
+        why = Counter::spoofed_src_ip6;
+        return V6Verdict::kDrop;
+      }
+      return V6Verdict::kForward;
+    }
+    if (from_unspecified) {
+      // DAD probe: to the target's solicited-node group ff02::1:ffXX:XXXX,
+      // without a source link-layer address option.
+      static constexpr std::uint8_t kSolicitedNode[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
+      if (source_ll || std::memcmp(ip + 24, kSolicitedNode, 13) != 0) return V6Verdict::kDrop;
+    }
+    // ND proxy: a known target whose MAC is not the asker's own (that would
+    // tell a DAD probe its address is taken) is answered here.
+    Neighbour6Key key;
+    key.vni = pr.vni;
+    std::memcpy(key.ip, target, 16);
+    void* data = nullptr;
+    if (rte_hash_lookup_data(t.neighbour6_hash(), &key, &data) < 0) return V6Verdict::kForward;
+    const std::uint64_t mac = reinterpret_cast<std::uintptr_t>(data) & kNeighbourMacMask;
+    if (mac == pr.mac_u64 || !make_na(m, f, mac)) return V6Verdict::kForward;
+    count(Counter::nd_proxied);
+    return V6Verdict::kReply;
+  }
+
   // ---- endpoint ingress
   void endpoint(PortId port, rte_mbuf** pkts, std::uint16_t n) {
     count(Counter::rx_endpoint, n);
@@ -561,6 +753,17 @@ struct Pipeline::Burst {
             continue;
           }
         }
+      } else if (type == kEtherIpv6) {
+        Counter why = Counter::truncated;
+        const V6Verdict v = ipv6_from_endpoint(m, f, len, *pr, why);
+        if (v == V6Verdict::kDrop) {
+          reason[i] = static_cast<std::uint16_t>(why);
+          continue;
+        }
+        if (v == V6Verdict::kReply) {
+          next[i] = port;  // the Neighbor Advertisement goes back out of the ingress port
+          continue;
+        }
       }
       const std::uint64_t dst = load_mac(f);
       if ((dst >> 40) & 1) {  // group bit: broadcast / multicast
@@ -623,7 +826,7 @@ struct Pipeline::Burst {
           }
           break;
         }
-        default:  // ARP reply back out of the ingress port
+        default:  // ARP reply or Neighbor Advertisement back out of the ingress port
           count_net(slot, NetCounter::to_endpoints);
           send(next[i], m);
           break;

@@ -26,6 +26,17 @@ constexpr std::uint32_t kPeerCapacity = 1u << 16;
 
 std::uint64_t peer_key(Vni vni, Ipv4Addr ip) { return (std::uint64_t{vni} << 32) | ip.value; }
 std::uint64_t neighbour_key(Vni vni, Ipv4Addr ip) { return (std::uint64_t{vni} << 32) | ip.value; }
+Neighbour6Key neighbour6_key(Vni vni, const Ipv6Addr& ip) {
+  Neighbour6Key k;
+  k.vni = vni;
+  std::memcpy(k.ip, ip.bytes.data(), sizeof(k.ip));
+  return k;
+}
+Ipv6Addr ipv6_of(const std::uint64_t (&words)[2]) {
+  Ipv6Addr a;
+  std::memcpy(a.bytes.data(), words, 16);
+  return a;
+}
 
 void* as_data(std::uint64_t v) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(v)); }
 std::uint64_t from_data(void* p) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)); }
@@ -78,12 +89,15 @@ void build_vtep_header(VtepRecord& r, const UnderlayConfig& u) {
 Result<void> TablesConfig::validate() const {
   if (mac_capacity < 8) return make_error("mac_capacity {} too small (at least 8)", mac_capacity);
   if (neighbour_capacity < 8) return make_error("neighbour_capacity {} too small (at least 8)", neighbour_capacity);
+  if (neighbour6_capacity < 8) {
+    return make_error("neighbour6_capacity {} too small (at least 8)", neighbour6_capacity);
+  }
   if (vtep_capacity < 1 || vtep_capacity > (1u << 24)) {
     return make_error("vtep_capacity {} out of range 1..16777216", vtep_capacity);
   }
   if (max_workers < 1 || max_workers > 1024) return make_error("max_workers {} out of range 1..1024", max_workers);
   // DPDK object names are short: the longest derived one, the RCU defer
-  // queue's ring "HASH_RCU_<name>_neigh", must fit RTE_RING_NAMESIZE.
+  // queue's ring "HASH_RCU_<name>_neigh6", must fit RTE_RING_NAMESIZE.
   if (name.empty() || name.size() > kMaxTablesName) {
     return make_error("tables name '{}' must be 1..{} characters", name, kMaxTablesName);
   }
@@ -161,6 +175,7 @@ Tables::~Tables() {
   rte_hash_free(peer_hash_);
   rte_hash_free(vni_hash_);
   rte_hash_free(neighbour_hash_);
+  rte_hash_free(neighbour6_hash_);
   rte_free(rcu_);
 }
 
@@ -208,6 +223,9 @@ Result<std::unique_ptr<Tables>> Tables::create(const TablesConfig& config, const
   if (auto r = make_hash("peer", kPeerCapacity, 8, &t->peer_hash_); !r) return r.error();
   if (auto r = make_hash("vni", kMaxNetworks, 4, &t->vni_hash_); !r) return r.error();
   if (auto r = make_hash("neigh", config.neighbour_capacity, 8, &t->neighbour_hash_); !r) return r.error();
+  if (auto r = make_hash("neigh6", config.neighbour6_capacity, sizeof(Neighbour6Key), &t->neighbour6_hash_); !r) {
+    return r.error();
+  }
   t->impl_->hash_bytes = heap_allocated_bytes() - heap_before;
 
   t->ports_ = std::make_unique<std::atomic<const PortRecord*>[]>(kMaxPorts);
@@ -362,6 +380,7 @@ Result<void> Tables::del_network(Vni vni) {
   rte_hash_del_key(vni_hash_, &key);
   for (const auto& m : macs(vni)) (void)del_remote_mac(vni, m.mac);
   for (const auto& n : neighbours(vni)) (void)del_neighbour(vni, n.ip);
+  for (const auto& n : neighbours6(vni)) (void)del_neighbour(vni, n.ip);
   const std::set<Ipv4Addr> flood = it->second.flood;
   for (const Ipv4Addr& ip : flood) (void)del_flood_vtep(vni, ip);
   const std::uint32_t slot = it->second.slot;
@@ -389,6 +408,14 @@ Result<void> Tables::add_port(const EndpointPort& p) {
   if (p.ips.size() > kMaxEndpointIps) {
     return make_error("endpoint has {} IPv4 addresses, at most {}", p.ips.size(), kMaxEndpointIps);
   }
+  if (p.ips6.size() > kMaxEndpointIps6) {
+    return make_error("endpoint has {} IPv6 addresses, at most {}", p.ips6.size(), kMaxEndpointIps6);
+  }
+  for (const Ipv6Addr& ip : p.ips6) {
+    if (!ip.is_endpoint_unicast()) {
+      return make_error("endpoint IPv6 {} is not a global or unique-local unicast address", ip.to_string());
+    }
+  }
   const std::uint64_t key = mac_key(p.vni, p.mac.to_u64());
   void* existing = nullptr;
   if (rte_hash_lookup_data(mac_hash_, &key, &existing) >= 0) {
@@ -410,6 +437,12 @@ Result<void> Tables::add_port(const EndpointPort& p) {
     const std::uint64_t nk = neighbour_key(p.vni, ip);
     (void)rte_hash_add_key_data(neighbour_hash_, &nk, as_data(kNeighbourFromPort | r->mac_u64));
   }
+  for (const Ipv6Addr& ip : p.ips6) {
+    std::memcpy(r->ips6[r->ip6_count++], ip.bytes.data(), 16);
+    // And by the ND proxy.
+    const Neighbour6Key nk = neighbour6_key(p.vni, ip);
+    (void)rte_hash_add_key_data(neighbour6_hash_, &nk, as_data(kNeighbourFromPort | r->mac_u64));
+  }
   ports_[p.port].store(r, std::memory_order_release);
   net->second.ports.insert(p.port);
   impl_->publish_network(*this, p.vni);
@@ -429,6 +462,14 @@ Result<void> Tables::del_port(PortId port) {
     if (rte_hash_lookup_data(neighbour_hash_, &nk, &data) >= 0 &&
         from_data(data) == (kNeighbourFromPort | r->mac_u64)) {
       rte_hash_del_key(neighbour_hash_, &nk);
+    }
+  }
+  for (std::uint32_t i = 0; i < r->ip6_count; ++i) {
+    const Neighbour6Key nk = neighbour6_key(r->vni, ipv6_of(r->ips6[i]));
+    void* data = nullptr;
+    if (rte_hash_lookup_data(neighbour6_hash_, &nk, &data) >= 0 &&
+        from_data(data) == (kNeighbourFromPort | r->mac_u64)) {
+      rte_hash_del_key(neighbour6_hash_, &nk);
     }
   }
   if (auto net = impl_->networks.find(r->vni); net != impl_->networks.end()) {
@@ -511,6 +552,29 @@ Result<void> Tables::del_neighbour(Vni vni, Ipv4Addr ip) {
   return ok();
 }
 
+Result<void> Tables::add_neighbour(Vni vni, const Ipv6Addr& ip, const MacAddr& mac) {
+  reclaim();
+  if (impl_->networks.count(vni) == 0) return make_error("network {} does not exist", vni);
+  if (mac.is_zero() || mac.is_multicast()) return make_error("MAC {} is not a unicast address", mac.to_string());
+  if (!ip.is_endpoint_unicast()) {
+    return make_error("neighbour IPv6 {} is not a global or unique-local unicast address", ip.to_string());
+  }
+  const Neighbour6Key key = neighbour6_key(vni, ip);
+  if (int rc = rte_hash_add_key_data(neighbour6_hash_, &key, as_data(mac.to_u64())); rc != 0) {
+    return make_error("IPv6 neighbour table full ({} entries): {}", config_.neighbour6_capacity, rte_strerror(-rc));
+  }
+  return ok();
+}
+
+Result<void> Tables::del_neighbour(Vni vni, const Ipv6Addr& ip) {
+  reclaim();
+  const Neighbour6Key key = neighbour6_key(vni, ip);
+  if (rte_hash_del_key(neighbour6_hash_, &key) < 0) {
+    return make_error("no neighbour {} in network {}", ip.to_string(), vni);
+  }
+  return ok();
+}
+
 Result<void> Tables::add_flood_vtep(Vni vni, Ipv4Addr vtep) {
   reclaim();
   auto net = impl_->networks.find(vni);
@@ -582,8 +646,9 @@ std::vector<EndpointPort> Tables::ports() const {
   for (std::size_t p = 0; p < kMaxPorts; ++p) {
     const PortRecord* r = ports_[p].load();
     if (r == nullptr) continue;
-    EndpointPort e{r->port, r->vni, r->mac, {}};
+    EndpointPort e{r->port, r->vni, r->mac, {}, {}};
     for (std::uint32_t i = 0; i < r->ip_count; ++i) e.ips.push_back(Ipv4Addr{rte_be_to_cpu_32(r->ips_be[i])});
+    for (std::uint32_t i = 0; i < r->ip6_count; ++i) e.ips6.push_back(ipv6_of(r->ips6[i]));
     out.push_back(std::move(e));
   }
   return out;
@@ -624,6 +689,23 @@ std::vector<NeighbourInfo> Tables::neighbours(std::optional<Vni> vni) const {
     const std::uint64_t d = from_data(data);
     out.push_back(NeighbourInfo{v, Ipv4Addr{static_cast<std::uint32_t>(k)}, MacAddr::from_u64(d & kMac48),
                                 (d & kNeighbourFromPort) != 0});
+  }
+  return out;
+}
+
+std::vector<Neighbour6Info> Tables::neighbours6(std::optional<Vni> vni) const {
+  std::vector<Neighbour6Info> out;
+  const void* key = nullptr;
+  void* data = nullptr;
+  std::uint32_t next = 0;
+  while (rte_hash_iterate(neighbour6_hash_, &key, &data, &next) >= 0) {
+    Neighbour6Key k;
+    std::memcpy(&k, key, sizeof(k));
+    if (vni && *vni != k.vni) continue;
+    Ipv6Addr ip;
+    std::memcpy(ip.bytes.data(), k.ip, 16);
+    const std::uint64_t d = from_data(data);
+    out.push_back(Neighbour6Info{k.vni, ip, MacAddr::from_u64(d & kMac48), (d & kNeighbourFromPort) != 0});
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // Forwarding tables: networks (VNI), endpoint ports, MAC table, neighbour
-// (IPv4 -> MAC) table, flood lists, remote VTEPs with prebuilt outer headers.
+// tables ((VNI, IPv4) -> MAC and (VNI, IPv6) -> MAC), flood lists, remote VTEPs with prebuilt outer headers.
 //
 // Concurrency contract (see docs/dataplane-pipeline.md, "RCU"):
 // - Every method not marked "worker" is CONTROL-ONLY: one control thread at a
@@ -35,6 +35,10 @@ struct TablesConfig {
   std::uint32_t mac_capacity = 1u << 20;
   // Capacity of the neighbour (VNI, IPv4) -> MAC table, entries.
   std::uint32_t neighbour_capacity = 1u << 16;
+  // Capacity of the IPv6 neighbour (VNI, IPv6) -> MAC table (ND proxy),
+  // entries. Allocated up front: about 93 bytes per entry (20-byte keys),
+  // 5.8 MiB at the default.
+  std::uint32_t neighbour6_capacity = 1u << 16;
   // Most distinct remote VTEPs referenced at once.
   std::uint32_t vtep_capacity = 4096;
   // Most worker threads that read the tables (RCU QSBR thread ids 0..n-1).
@@ -62,12 +66,22 @@ struct UnderlayConfig {
 
 // An endpoint port as the control thread describes it.
 struct EndpointPort {
+  EndpointPort() = default;
+  // Brace-initialisable with or without IPv6 addresses: {port, vni, mac, {ips}}.
+  EndpointPort(PortId port_id, Vni vni_id, const MacAddr& mac_addr, std::vector<Ipv4Addr> ipv4 = {},
+               std::vector<Ipv6Addr> ipv6 = {})
+      : port(port_id), vni(vni_id), mac(mac_addr), ips(std::move(ipv4)), ips6(std::move(ipv6)) {}
+
   PortId port = kInvalidPort;
   Vni vni = 0;
   MacAddr mac;
   std::vector<Ipv4Addr> ips;  // at most kMaxEndpointIps; may be empty (then no IPv4/ARP is accepted from it)
+  // At most kMaxEndpointIps6, each Ipv6Addr::is_endpoint_unicast(); may be
+  // empty (then only :: and fe80::/10 sources are accepted from it).
+  std::vector<Ipv6Addr> ips6;
 };
 inline constexpr std::size_t kMaxEndpointIps = 4;
+inline constexpr std::size_t kMaxEndpointIps6 = 4;
 
 // ---------------------------------------------------------------------------
 // Records read by workers (immutable once published).
@@ -96,6 +110,10 @@ struct PortRecord {
   std::uint64_t mac_u64 = 0;                   // mac.to_u64(), compared per packet
   std::uint32_t ips_be[kMaxEndpointIps] = {};  // network byte order, ip_count used
   std::uint32_t ip_count = 0;
+  std::uint32_t ip6_count = 0;
+  // IPv6 addresses as two 8-byte words each, loaded from wire order (memcpy),
+  // so a source address compares with two loads; ip6_count used.
+  std::uint64_t ips6[kMaxEndpointIps6][2] = {};
 };
 
 struct NetworkRecord {
@@ -118,6 +136,13 @@ struct MacDest {
 // Packs a table key: (VNI << 48) | MAC, the MAC table's 8-byte key.
 inline std::uint64_t mac_key(Vni vni, std::uint64_t mac48) { return (std::uint64_t{vni} << 48) | mac48; }
 
+// The IPv6 neighbour table's 20-byte key: VNI (host order), address (wire order).
+struct Neighbour6Key {
+  std::uint32_t vni = 0;
+  std::uint8_t ip[16] = {};
+};
+static_assert(sizeof(Neighbour6Key) == 20, "no padding: the key is hashed and compared as bytes");
+
 // Dumps for the API (`show`).
 struct NetworkInfo {
   Vni vni;
@@ -138,6 +163,12 @@ struct NeighbourInfo {
   Ipv4Addr ip;
   MacAddr mac;
   bool from_port;  // implied by an endpoint port's own IP
+};
+struct Neighbour6Info {
+  Vni vni;
+  Ipv6Addr ip;
+  MacAddr mac;
+  bool from_port;  // implied by an endpoint port's own IPv6
 };
 struct VtepInfo {
   Ipv4Addr ip;
@@ -163,7 +194,7 @@ class Tables {
 
   // ---- control: endpoint ports
   // Attaches a port to a network (VNI must exist): its MAC becomes a local
-  // MAC entry and its IPs neighbour entries (ARP is answered for them).
+  // MAC entry and its IPs neighbour entries (ARP and ND are answered for them).
   // Fails if the port is already attached or the MAC is taken in that VNI.
   Result<void> add_port(const EndpointPort& port);
   // Detaches a port. When this returns, new lookups no longer find it; call
@@ -179,6 +210,10 @@ class Tables {
   // Adds or replaces (VNI, IPv4) -> MAC for the ARP proxy.
   Result<void> add_neighbour(Vni vni, Ipv4Addr ip, const MacAddr& mac);
   Result<void> del_neighbour(Vni vni, Ipv4Addr ip);
+  // Adds or replaces (VNI, IPv6) -> MAC for the ND proxy. The address must be
+  // Ipv6Addr::is_endpoint_unicast().
+  Result<void> add_neighbour(Vni vni, const Ipv6Addr& ip, const MacAddr& mac);
+  Result<void> del_neighbour(Vni vni, const Ipv6Addr& ip);
   // Head-end replication list of a network. A VTEP in a network's flood list
   // or referenced by one of its MAC entries is a "peer" of that network:
   // VXLAN frames of that VNI are accepted only from peers.
@@ -198,6 +233,7 @@ class Tables {
   [[nodiscard]] std::vector<EndpointPort> ports() const;
   [[nodiscard]] std::vector<MacEntryInfo> macs(std::optional<Vni> vni = std::nullopt) const;
   [[nodiscard]] std::vector<NeighbourInfo> neighbours(std::optional<Vni> vni = std::nullopt) const;
+  [[nodiscard]] std::vector<Neighbour6Info> neighbours6(std::optional<Vni> vni = std::nullopt) const;
   // Every remote VTEP currently referenced (the ones the control thread must
   // keep resolved), with its next-hop state.
   [[nodiscard]] std::vector<VtepInfo> vteps() const;
@@ -235,6 +271,8 @@ class Tables {
   [[nodiscard]] rte_hash* vni_hash() const { return vni_hash_; }
   // Neighbour table: key (VNI << 32 | IPv4 host order) -> MAC (low 48 bits; bit 63 = from a port).
   [[nodiscard]] rte_hash* neighbour_hash() const { return neighbour_hash_; }
+  // IPv6 neighbour table: key Neighbour6Key -> MAC (low 48 bits; bit 63 = from a port).
+  [[nodiscard]] rte_hash* neighbour6_hash() const { return neighbour6_hash_; }
 
  private:
   struct Impl;
@@ -247,6 +285,7 @@ class Tables {
   rte_hash* peer_hash_ = nullptr;
   rte_hash* vni_hash_ = nullptr;
   rte_hash* neighbour_hash_ = nullptr;
+  rte_hash* neighbour6_hash_ = nullptr;
   std::unique_ptr<std::atomic<const PortRecord*>[]> ports_;
   std::unique_ptr<std::atomic<const NetworkRecord*>[]> networks_;
   std::unique_ptr<std::atomic<const VtepRecord*>[]> vteps_;

@@ -1,5 +1,5 @@
-// Value types shared by the pipeline, its tables and the API layer: MAC and
-// IPv4 addresses, VNIs, port ids. Plain, trivially copyable, no DPDK.
+// Value types shared by the pipeline, its tables and the API layer: MAC,
+// IPv4 and IPv6 addresses, VNIs, port ids. Plain, trivially copyable, no DPDK.
 #pragma once
 
 #include <array>
@@ -65,6 +65,46 @@ struct Ipv4Addr {
   friend constexpr bool operator==(const Ipv4Addr&, const Ipv4Addr&) = default;
   // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
   friend constexpr auto operator<=>(const Ipv4Addr&, const Ipv4Addr&) = default;
+};
+
+// An IPv6 address in wire order (RFC 4291).
+struct Ipv6Addr {
+  std::array<std::uint8_t, 16> bytes{};
+
+  // Any text form inet_pton accepts ("fd00::1", "2001:db8::a:b"); no zone, no prefix.
+  static std::optional<Ipv6Addr> parse(std::string_view text);
+  // RFC 5952 canonical text (lowercase, longest zero run as "::").
+  [[nodiscard]] std::string to_string() const;
+
+  [[nodiscard]] constexpr bool is_unspecified() const { return *this == Ipv6Addr{}; }
+  [[nodiscard]] constexpr bool is_loopback() const {
+    Ipv6Addr one;
+    one.bytes[15] = 1;
+    return *this == one;
+  }
+  [[nodiscard]] constexpr bool is_multicast() const { return bytes[0] == 0xff; }  // ff00::/8
+  [[nodiscard]] constexpr bool is_link_local() const {                            // fe80::/10
+    return bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80;
+  }
+  // ::/96 (IPv4-compatible, deprecated) or ::ffff:0:0/96 (IPv4-mapped).
+  [[nodiscard]] constexpr bool is_ipv4_embedded() const {
+    for (std::size_t i = 0; i < 10; ++i) {
+      if (bytes[i] != 0) return false;
+    }
+    return (bytes[10] == 0 && bytes[11] == 0) || (bytes[10] == 0xff && bytes[11] == 0xff);
+  }
+  // What an endpoint (a container's veth) may own and a neighbour entry may
+  // name: global or unique-local unicast. Everything else is refused at the
+  // API: :: and multicast are never a host's address, link-local (fe80::/10)
+  // is always allowed as a source and resolved by flooded ND, ::1 and
+  // IPv4-embedded forms never appear on a link.
+  [[nodiscard]] constexpr bool is_endpoint_unicast() const {
+    return !is_unspecified() && !is_loopback() && !is_multicast() && !is_link_local() && !is_ipv4_embedded();
+  }
+
+  friend constexpr bool operator==(const Ipv6Addr&, const Ipv6Addr&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
+  friend constexpr auto operator<=>(const Ipv6Addr&, const Ipv6Addr&) = default;
 };
 
 }  // namespace ferry::dataplane

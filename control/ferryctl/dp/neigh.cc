@@ -1,10 +1,10 @@
-// ferryctl dp neigh add --vni N --ip A.B.C.D --mac MAC | neigh del --vni N --ip A.B.C.D
+// ferryctl dp neigh add --vni N --ip IP --mac MAC | neigh del --vni N --ip IP (IP: IPv4 or IPv6)
 #include "control/ferryctl/dp/dp.h"
 
 namespace ferry::ctl::dp {
 
 void add_neigh(CLI::App& dp, Options& options, Runner& runner) {
-  auto* neigh = dp.add_subcommand("neigh", "neighbour entries (IP -> MAC, ARP answered locally)");
+  auto* neigh = dp.add_subcommand("neigh", "neighbour entries (IP -> MAC, ARP and ND answered locally)");
   neigh->require_subcommand(1);
 
   struct Args {
@@ -16,7 +16,7 @@ void add_neigh(CLI::App& dp, Options& options, Runner& runner) {
 
   auto* add = neigh->add_subcommand("add", "add or replace a neighbour entry");
   add->add_option("--vni", args.vni, "network")->required();
-  add->add_option("--ip", args.ip, "IPv4 address")->required();
+  add->add_option("--ip", args.ip, "IPv4 or IPv6 address")->required();
   add->add_option("--mac", args.mac, "its MAC")->required();
   add->callback([&options, &runner] {
     runner.action = [&options] {
@@ -31,7 +31,7 @@ void add_neigh(CLI::App& dp, Options& options, Runner& runner) {
 
   auto* del = neigh->add_subcommand("del", "remove a neighbour entry");
   del->add_option("--vni", args.vni, "network")->required();
-  del->add_option("--ip", args.ip, "IPv4 address")->required();
+  del->add_option("--ip", args.ip, "IPv4 or IPv6 address")->required();
   del->callback([&options, &runner] {
     runner.action = [&options] {
       v1::Request request;

@@ -1,4 +1,4 @@
-// ferryctl dp port add --vni N --iface IF --mac MAC --ip A.B.C.D/LEN [--driver D] | port del --iface IF
+// ferryctl dp port add --vni N --iface IF --mac MAC --ip ADDR/LEN... [--driver D] | port del --iface IF
 #include <iostream>
 
 #include "control/ferryctl/dp/dp.h"
@@ -22,7 +22,8 @@ void add_port(CLI::App& dp, Options& options, Runner& runner) {
   add->add_option("--vni", args.vni, "network of the endpoint")->required();
   add->add_option("--iface", args.iface, "host-side interface name")->required();
   add->add_option("--mac", args.mac, "the container's MAC")->required();
-  add->add_option("--ip", args.ips, "the container's IPv4 address A.B.C.D/LEN (repeatable)");
+  add->add_option("--ip", args.ips,
+                  "the container's address, IPv4 A.B.C.D/LEN or IPv6 ADDR/LEN (repeatable, at most 4 per family)");
   add->add_option("--driver", args.driver, "af_packet or af_xdp (default: the data plane's)")
       ->check(CLI::IsMember({"af_packet", "af_xdp"}));
   add->callback([&options, &runner] {

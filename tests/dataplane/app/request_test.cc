@@ -58,6 +58,98 @@ TEST(Addr, Ipv4AndPrefixes) {
   EXPECT_FALSE(parse_unicast_ipv4("255.255.255.255"));
 }
 
+TEST(Addr, Ipv6AndPrefixes) {
+  auto ip = parse_ipv6("FD00:0010:0000::0A");
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(format_ipv6(*ip), "fd00:10::a") << "canonical (RFC 5952) text";
+  EXPECT_EQ(format_ipv6(*parse_ipv6("2001:db8:0:0:1:0:0:1")), "2001:db8::1:0:0:1");
+  for (const char* bad :
+       {"", "fd00::1::2", "fd00:::1", "fd00::g", "fe80::1%eth0", "10.0.0.1", " fd00::1", "fd00::1/64"}) {
+    EXPECT_FALSE(parse_ipv6(bad)) << bad;
+  }
+  auto prefix = parse_ipv6_prefix("fd00:10::a/64");
+  ASSERT_TRUE(prefix);
+  EXPECT_EQ(prefix->length, 64);
+  EXPECT_EQ(format_ipv6_prefix(*prefix), "fd00:10::a/64");
+  EXPECT_FALSE(parse_ipv6_prefix("fd00:10::a"));
+  EXPECT_EQ(parse_ipv6_prefix("fd00:10::a", true)->length, 128);
+  for (const char* bad : {"fd00::1/", "fd00::1/129", "fd00::1/-1", "fd00::1/6x", "/64"}) {
+    EXPECT_FALSE(parse_ipv6_prefix(bad)) << bad;
+  }
+  EXPECT_TRUE(parse_endpoint_ipv6("fd00::1"));
+  EXPECT_TRUE(parse_endpoint_ipv6("2001:db8::1"));
+  for (const char* refused :
+       {"::", "::1", "ff02::1", "ff05::1:3", "fe80::1", "febf::1", "::ffff:10.0.0.1", "::10.0.0.1"}) {
+    auto r = parse_endpoint_ipv6(refused);
+    ASSERT_FALSE(r) << refused;
+    EXPECT_NE(r.error().message.find(refused), std::string::npos) << r.error().message;
+  }
+  auto n4 = parse_neighbour_ip("10.0.0.2");
+  ASSERT_TRUE(n4);
+  EXPECT_TRUE(std::holds_alternative<Ipv4>(*n4));
+  auto n6 = parse_neighbour_ip("fd00:10:0::2");
+  ASSERT_TRUE(n6);
+  EXPECT_EQ(format_ip(*n6), "fd00:10::2");
+  EXPECT_FALSE(parse_neighbour_ip("fe80::2"));
+  EXPECT_FALSE(parse_neighbour_ip("224.0.0.1"));
+}
+
+TEST(Request, Ipv6EndpointAndNeighbourAddresses) {
+  v1::Request r;
+  auto* p = r.mutable_port_add();
+  p->set_vni(4242);
+  p->set_iface("veth1a2b");
+  p->set_mac("02:00:0a:00:00:01");
+  p->add_ips("10.0.0.1/24");
+  p->add_ips("fd00:10::1/64");
+  p->add_ips("2001:db8::1");
+  auto cmd = expect_command(r);
+  ASSERT_TRUE(std::holds_alternative<PortAddCmd>(cmd));
+  const auto& port = std::get<PortAddCmd>(cmd);
+  ASSERT_EQ(port.ips.size(), 1U);
+  ASSERT_EQ(port.ips6.size(), 2U);
+  EXPECT_EQ(format_ipv6_prefix(port.ips6[0]), "fd00:10::1/64");
+  EXPECT_EQ(format_ipv6_prefix(port.ips6[1]), "2001:db8::1/128");
+
+  // Every refused IPv6 endpoint address is an invalid argument that names it.
+  for (const char* bad :
+       {"ff02::1", "::", "::/0", "fe80::1/64", "::1", "::ffff:10.0.0.1", "fd00::1/129", "fd00::x", "fd00:10::1"}) {
+    v1::Request b;
+    auto* bp = b.mutable_port_add();
+    bp->set_vni(5);
+    bp->set_iface("veth0");
+    bp->set_mac("02:00:00:00:00:01");
+    bp->add_ips("fd00:10::1/64");
+    bp->add_ips(bad);  // the last one: given twice
+    const auto error = expect_error(b);
+    EXPECT_EQ(error.status, v1::STATUS_INVALID_ARGUMENT) << bad;
+    EXPECT_NE(error.message.find(bad), std::string::npos) << error.message;
+  }
+
+  v1::Request n;
+  n.mutable_neigh_add()->set_vni(7);
+  n.mutable_neigh_add()->set_ip("fd00:10:0:0::2");
+  n.mutable_neigh_add()->set_mac("02:00:00:00:00:02");
+  auto neigh = expect_command(n);
+  ASSERT_TRUE(std::holds_alternative<NeighAddCmd>(neigh));
+  EXPECT_EQ(format_ip(std::get<NeighAddCmd>(neigh).ip), "fd00:10::2");
+  v1::Request nd;
+  nd.mutable_neigh_del()->set_vni(7);
+  nd.mutable_neigh_del()->set_ip("fd00:10::2");
+  EXPECT_TRUE(std::holds_alternative<NeighDelCmd>(expect_command(nd)));
+  for (const char* bad : {"ff02::1:ff00:2", "::", "fe80::2"}) {
+    v1::Request b;
+    b.mutable_neigh_add()->set_vni(7);
+    b.mutable_neigh_add()->set_ip(bad);
+    b.mutable_neigh_add()->set_mac("02:00:00:00:00:02");
+    EXPECT_EQ(expect_error(b).status, v1::STATUS_INVALID_ARGUMENT) << bad;
+    v1::Request d;
+    d.mutable_neigh_del()->set_vni(7);
+    d.mutable_neigh_del()->set_ip(bad);
+    EXPECT_EQ(expect_error(d).status, v1::STATUS_INVALID_ARGUMENT) << bad;
+  }
+}
+
 TEST(Request, MalformedBytesAreRefused) {
   const std::uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
   auto parsed = parse_request_bytes(garbage);

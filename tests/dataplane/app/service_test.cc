@@ -246,6 +246,48 @@ TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {
   EXPECT_EQ(call(del).status(), v1::STATUS_OK);
 }
 
+TEST_F(ServiceTest, Ipv6AddressesAndNeighboursRoundTrip) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  v1::Request add = port_add("veth1", 100, "02:00:00:00:00:01");
+  add.mutable_port_add()->add_ips("FD00:10:0::1/64");
+  add.mutable_port_add()->add_ips("2001:db8::1");
+  auto added = call(add);
+  ASSERT_EQ(added.status(), v1::STATUS_OK) << added.message();
+  v1::Request neigh;
+  neigh.mutable_neigh_add()->set_vni(100);
+  neigh.mutable_neigh_add()->set_ip("fd00:10:0:0:0:0:0:2");
+  neigh.mutable_neigh_add()->set_mac("02:00:00:00:00:02");
+  auto n = call(neigh);
+  ASSERT_EQ(n.status(), v1::STATUS_OK) << n.message();
+  EXPECT_NE(n.message().find("fd00:10::2"), std::string::npos) << n.message();
+
+  v1::Request d;
+  d.mutable_dump_get();
+  auto dumped = call(d).dump();
+  ASSERT_EQ(dumped.ports_size(), 1);
+  const auto& ips = dumped.ports(0).ips();
+  EXPECT_EQ(std::vector<std::string>(ips.begin(), ips.end()),
+            (std::vector<std::string>{"10.0.0.1/24", "fd00:10::1/64", "2001:db8::1/128"}));
+  std::set<std::string> neighbours;
+  for (const auto& e : dumped.neighbors()) neighbours.insert(e.ip() + " " + e.mac());
+  EXPECT_EQ(neighbours, (std::set<std::string>{"10.0.0.1 02:00:00:00:00:01", "fd00:10::1 02:00:00:00:00:01",
+                                               "2001:db8::1 02:00:00:00:00:01", "fd00:10::2 02:00:00:00:00:02"}));
+  EXPECT_EQ(pipeline_->tables().port(1)->ip6_count, 2U);
+
+  // Removing it; removing it again is NOT_FOUND; too many IPv6 addresses on a port.
+  v1::Request del;
+  del.mutable_neigh_del()->set_vni(100);
+  del.mutable_neigh_del()->set_ip("fd00:10::2");
+  EXPECT_EQ(call(del).status(), v1::STATUS_OK);
+  EXPECT_EQ(call(del).status(), v1::STATUS_NOT_FOUND);
+  v1::Request many = port_add("veth2", 100, "02:00:00:00:00:03");
+  for (int i = 1; i <= 5; ++i) many.mutable_port_add()->add_ips(fmt::format("fd00:10::{}:1", i));
+  const std::string before = dump();
+  auto refused = call(many);
+  EXPECT_EQ(refused.status(), v1::STATUS_INVALID_ARGUMENT) << refused.message();
+  EXPECT_EQ(dump(), before);
+}
+
 TEST_F(ServiceTest, StatsHealthVersion) {
   ASSERT_EQ(call(net_add(4242)).status(), v1::STATUS_OK);
   v1::Request s;

@@ -10,7 +10,11 @@
 // (bits 1-2: 1..4 copies) and whether a valid prefix is put in front (bit 3:
 // a well-formed outer VXLAN header for the uplink, a well-formed Ethernet
 // header from the endpoint's own MAC otherwise) so the fuzzer gets past the
-// first checks quickly.
+// first checks quickly. For the endpoint path, bit 4 picks port 2 instead of
+// port 1, bit 5 puts an Ethernet + IPv6 header (ICMPv6, hop limit 255, the
+// port's own address or, with bit 7, ::) in front instead, its payload length
+// matching, and bit 6 then fills in a correct ICMPv6 checksum, so Neighbor
+// Discovery parsing and the ND proxy are reachable.
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -28,7 +32,8 @@ Harness& harness() {
   static Harness* h = [] {
     auto* harness = new Harness(Harness::default_config(), 1024);
     harness->program_host_a();
-    (void)harness->tables().add_port(EndpointPort{2, kVni, MacAddr{{0x02, 0, 0, 0, 0, 2}}, {Ipv4Addr{0x0a010003}}});
+    (void)harness->tables().add_port(
+        EndpointPort{2, kVni, MacAddr{{0x02, 0, 0, 0, 0, 2}}, {Ipv4Addr{0x0a010003}}, {ipv6_addr("fd00:4242::3")}});
     (void)harness->tables().add_network(kVni, true);
     return harness;
   }();
@@ -44,7 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool uplink = (selector & 1) != 0;
   const int copies = 1 + ((selector >> 1) & 3);
   Bytes frame;
-  if (selector & 8) {
+  const bool port2 = (selector & 16) != 0;
+  if (!uplink && (selector & 32)) {
+    const MacAddr src_mac = port2 ? MacAddr{{0x02, 0, 0, 0, 0, 2}} : kLocalMac;
+    const Ipv6Addr src = (selector & 128) ? Ipv6Addr{} : port2 ? ipv6_addr("fd00:4242::3") : kLocalIp6;
+    Bytes ip = ipv6(src, solicited_node(kRemoteIp6), 58, Bytes(data + 1, data + size), 255);
+    if ((selector & 64) && ip.size() >= 44) fix_icmpv6_checksum(ip.data(), ip.size());
+    frame = ether(ipv6_multicast_mac(solicited_node(kRemoteIp6)), src_mac, 0x86dd, ip);
+  } else if (selector & 8) {
     if (uplink) {
       const Bytes outer = vxlan(Bytes(14, 0), kVni);
       frame.assign(outer.begin(), outer.begin() + 50);
@@ -53,13 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       frame.resize(12);
     }
   }
-  frame.insert(frame.end(), data + 1, data + size);
+  if (uplink || !(selector & 32)) frame.insert(frame.end(), data + 1, data + size);
   const std::vector<Bytes> burst(static_cast<std::size_t>(copies), frame);
   const Stats before = h.stats();
   if (uplink) {
     h.from_uplink(burst);
   } else {
-    h.from_endpoint(selector & 16 ? PortId{2} : kLocalPort, burst);
+    h.from_endpoint(port2 ? PortId{2} : kLocalPort, burst);
   }
   rte_mbuf* slow[8];
   unsigned n;

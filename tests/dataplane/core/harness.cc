@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 namespace ferry::dataplane::test {
 
@@ -97,9 +98,10 @@ void Harness::program_host_a() {
     }
   };
   check(tables().add_network(kVni, false));
-  check(tables().add_port(EndpointPort{kLocalPort, kVni, kLocalMac, {kLocalIp}}));
+  check(tables().add_port(EndpointPort{kLocalPort, kVni, kLocalMac, {kLocalIp}, {kLocalIp6}}));
   check(tables().add_remote_mac(kVni, kRemoteMac, kVtepB));
   check(tables().add_neighbour(kVni, kRemoteIp, kRemoteMac));
+  check(tables().add_neighbour(kVni, kRemoteIp6, kRemoteMac));
   check(tables().add_flood_vtep(kVni, kVtepB));
   check(tables().set_vtep_next_hop(kVtepB, kRemoteHostMac));
 }
@@ -263,6 +265,93 @@ Bytes inner_udp(const MacAddr& dst_mac, const MacAddr& src_mac, Ipv4Addr src, Ip
   Bytes payload(payload_size);
   for (std::size_t i = 0; i < payload_size; ++i) payload[i] = static_cast<std::uint8_t>(i);
   return ether(dst_mac, src_mac, 0x0800, ipv4(src, dst, 17, udp(sport, dport, payload)));
+}
+
+Bytes ipv6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header, const Bytes& payload,
+           std::uint8_t hop_limit) {
+  Bytes b(40, 0);
+  b[0] = 0x60;
+  put_be16(b, 4, static_cast<std::uint16_t>(payload.size()));
+  b[6] = next_header;
+  b[7] = hop_limit;
+  std::copy(src.bytes.begin(), src.bytes.end(), b.begin() + 8);
+  std::copy(dst.bytes.begin(), dst.bytes.end(), b.begin() + 24);
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
+std::uint16_t icmpv6_checksum_fold(const std::uint8_t* ip6, std::size_t size) {
+  const std::size_t len = size - 40;
+  std::uint64_t sum = len + 58;
+  for (std::size_t i = 8; i < 40; i += 2) sum += static_cast<std::uint32_t>(ip6[i] << 8 | ip6[i + 1]);
+  for (std::size_t i = 0; i < len; i += 2) {
+    const std::uint32_t lo = i + 1 < len ? ip6[40 + i + 1] : 0;
+    sum += static_cast<std::uint32_t>(ip6[40 + i] << 8) | lo;
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(sum);
+}
+
+void fix_icmpv6_checksum(std::uint8_t* ip6, std::size_t size) {
+  ip6[42] = ip6[43] = 0;
+  const std::uint16_t c = static_cast<std::uint16_t>(~icmpv6_checksum_fold(ip6, size));
+  ip6[42] = static_cast<std::uint8_t>(c >> 8);
+  ip6[43] = static_cast<std::uint8_t>(c);
+}
+
+Bytes icmpv6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t type, std::uint8_t code, const Bytes& body,
+             std::uint8_t hop_limit) {
+  // Sized up front (GCC 12 warns falsely about inserting behind a brace-initialised vector).
+  Bytes msg(4 + body.size(), 0);
+  msg[0] = type;
+  msg[1] = code;
+  std::copy(body.begin(), body.end(), msg.begin() + 4);
+  Bytes b = ipv6(src, dst, 58, msg, hop_limit);
+  fix_icmpv6_checksum(b.data(), b.size());
+  return b;
+}
+
+Bytes nd_ll_option(std::uint8_t type, const MacAddr& mac) {
+  Bytes b(8, 0);
+  b[0] = type;
+  b[1] = 1;
+  std::copy(mac.bytes.begin(), mac.bytes.end(), b.begin() + 2);
+  return b;
+}
+
+Bytes nd_body(std::uint8_t flags, const Ipv6Addr& target, const Bytes& options) {
+  Bytes b(20 + options.size(), 0);
+  b[0] = flags;
+  std::copy(target.bytes.begin(), target.bytes.end(), b.begin() + 4);
+  std::copy(options.begin(), options.end(), b.begin() + 20);
+  return b;
+}
+
+Ipv6Addr solicited_node(const Ipv6Addr& ip) {
+  Ipv6Addr g{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0}};
+  g.bytes[13] = ip.bytes[13];
+  g.bytes[14] = ip.bytes[14];
+  g.bytes[15] = ip.bytes[15];
+  return g;
+}
+
+MacAddr ipv6_multicast_mac(const Ipv6Addr& group) {
+  return MacAddr{{0x33, 0x33, group.bytes[12], group.bytes[13], group.bytes[14], group.bytes[15]}};
+}
+
+Ipv6Addr ipv6_addr(const char* text) {
+  const std::optional<Ipv6Addr> a = Ipv6Addr::parse(text);
+  if (!a) {
+    std::fprintf(stderr, "bad IPv6 literal in a test: %s\n", text);
+    std::abort();
+  }
+  return *a;
+}
+
+Bytes neighbor_solicitation(const MacAddr& src_mac, const Ipv6Addr& src, const Ipv6Addr& target) {
+  const Ipv6Addr group = solicited_node(target);
+  const Bytes options = src.is_unspecified() ? Bytes{} : nd_ll_option(1, src_mac);
+  return ether(ipv6_multicast_mac(group), src_mac, 0x86dd, icmpv6(src, group, 135, 0, nd_body(0, target, options)));
 }
 
 Bytes vxlan(const Bytes& inner, Vni vni, Ipv4Addr from, Ipv4Addr to, std::uint16_t sport, std::uint16_t dport,

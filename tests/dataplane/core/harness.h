@@ -40,6 +40,9 @@ inline constexpr Ipv4Addr kVtepA{0xac1f0701};                               // 1
 inline constexpr Ipv4Addr kVtepB{0xac1f0702};                               // 172.31.7.2
 inline constexpr Ipv4Addr kLocalIp{0x0a010001};                             // 10.1.0.1
 inline constexpr Ipv4Addr kRemoteIp{0x0a010002};                            // 10.1.0.2
+// IPv6 of the same two containers (unique-local).
+inline const Ipv6Addr kLocalIp6{{0xfd, 0, 0x42, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};   // fd00:4242::1
+inline const Ipv6Addr kRemoteIp6{{0xfd, 0, 0x42, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};  // fd00:4242::2
 inline constexpr PortId kUplink = 0;
 inline constexpr PortId kLocalPort = 1;
 
@@ -57,7 +60,8 @@ class Harness {
   rte_mempool* pool() { return pool_; }
 
   // Host A's tables as in the capture: network 4242, local port 1 with
-  // 10.1.0.1, remote MAC .2 at VTEP B (resolved), B in the flood list.
+  // 10.1.0.1 (and fd00:4242::1), remote MAC .2 at VTEP B (resolved), B in the
+  // flood list, neighbours 10.1.0.2 and fd00:4242::2 -> that MAC.
   void program_host_a();
 
   rte_mbuf* mbuf(const Bytes& frame);
@@ -103,6 +107,30 @@ Bytes inner_udp(const MacAddr& dst_mac, const MacAddr& src_mac, Ipv4Addr src, Ip
 // Wraps an inner frame in VXLAN from VTEP `from` (MAC kRemoteHostMac) to `to`.
 Bytes vxlan(const Bytes& inner, Vni vni, Ipv4Addr from = kVtepB, Ipv4Addr to = kVtepA, std::uint16_t sport = 50000,
             std::uint16_t dport = 4789, std::uint8_t flags = 0x08);
+// IPv6 packet (fixed header, no extension headers), flow label 0.
+Bytes ipv6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t next_header, const Bytes& payload,
+           std::uint8_t hop_limit = 64);
+// An IPv6 packet carrying ICMPv6 `type`/`code` with `body` (what follows the
+// 4-byte ICMPv6 header), the checksum computed.
+Bytes icmpv6(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t type, std::uint8_t code, const Bytes& body,
+             std::uint8_t hop_limit = 255);
+// Recomputes the ICMPv6 checksum of an IPv6 packet (fixed header + ICMPv6).
+void fix_icmpv6_checksum(std::uint8_t* ip6, std::size_t size);
+// Folded sum over the pseudo-header and the message of an IPv6 packet
+// (fixed header + ICMPv6): 0xffff when the ICMPv6 checksum is right.
+std::uint16_t icmpv6_checksum_fold(const std::uint8_t* ip6, std::size_t size);
+// ND pieces: a link-layer address option (1 source, 2 target); an NS/NA body
+// (flags/reserved word, target, options); the solicited-node group of an
+// address and the Ethernet group of an IPv6 multicast address.
+Bytes nd_ll_option(std::uint8_t type, const MacAddr& mac);
+Bytes nd_body(std::uint8_t flags, const Ipv6Addr& target, const Bytes& options = {});
+Ipv6Addr solicited_node(const Ipv6Addr& ip);
+MacAddr ipv6_multicast_mac(const Ipv6Addr& group);
+Ipv6Addr ipv6_addr(const char* text);
+// A Neighbor Solicitation from an endpoint as Linux sends it: Ethernet to the
+// target's solicited-node group; with `src` :: (DAD) no source link-layer option.
+Bytes neighbor_solicitation(const MacAddr& src_mac, const Ipv6Addr& src, const Ipv6Addr& target);
+
 // Folded one's-complement sum of a header: 0xffff when its checksum is right.
 std::uint16_t ip_checksum_fold(const std::uint8_t* header, std::size_t size);
 

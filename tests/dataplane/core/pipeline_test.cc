@@ -553,6 +553,282 @@ TEST_F(PipelineTest, AntiSpoofing) {
 }
 
 // ---------------------------------------------------------------------------
+// IPv6: anti-spoofing, ND validation, ND proxy
+
+const Ipv6Addr kLinkLocal = ipv6_addr("fe80::ff:fe0a:101");
+const MacAddr kAllNodesMac{{0x33, 0x33, 0, 0, 0, 1}};
+
+// A UDP-in-IPv6 frame from the local container to the remote one.
+Bytes v6_to_remote(const Ipv6Addr& src, std::size_t payload = 10) {
+  return ether(kRemoteMac, kLocalMac, 0x86dd, ipv6(src, kRemoteIp6, 17, udp(1000, 80, Bytes(payload, 7))));
+}
+
+// The Neighbor Advertisement the proxy must send for `target` at `mac` to an
+// asker (`to` = its IPv6 source, `to_mac` its MAC), built independently.
+Bytes expected_na(const MacAddr& to_mac, const Ipv6Addr& to, const Ipv6Addr& target, const MacAddr& mac,
+                  std::uint8_t flags) {
+  return ether(to_mac, mac, 0x86dd, icmpv6(target, to, 136, 0, nd_body(flags, target, nd_ll_option(2, mac))));
+}
+
+TEST_F(PipelineTest, Ipv6AntiSpoofing) {
+  // Own address, link-local and :: are accepted (and encapsulated to B).
+  for (const Ipv6Addr& src : {kLocalIp6, kLinkLocal, Ipv6Addr{}}) {
+    const auto sent = h.from_endpoint(kLocalPort, v6_to_remote(src));
+    ASSERT_EQ(sent.size(), 1u) << src.to_string();
+    EXPECT_EQ(sent[0].port, kUplink);
+  }
+  // Anything else is dropped: another address in the prefix, a global one,
+  // another port's address, loopback, multicast.
+  const MacAddr mac2{{0x02, 0, 0, 0, 0, 2}};
+  ASSERT_TRUE(h.tables().add_port(EndpointPort{2, kVni, mac2, {}, {ipv6_addr("fd00:4242::3")}}));
+  for (const char* src : {"fd00:4242::99", "2001:db8::1", "fd00:4242::3", "::1", "ff02::1", "fec0::1"}) {
+    EXPECT_TRUE(h.from_endpoint(kLocalPort, v6_to_remote(ipv6_addr(src))).empty()) << src;
+  }
+  Stats s = h.stats();
+  EXPECT_EQ(s[Counter::spoofed_src_ip6], 6u);
+  EXPECT_EQ(s[Counter::encap], 3u);
+  // Port 2 may use its own address; a port without IPv6 addresses only :: and link-local.
+  EXPECT_EQ(h.from_endpoint(2, ether(kRemoteMac, mac2, 0x86dd,
+                                     ipv6(ipv6_addr("fd00:4242::3"), kRemoteIp6, 17, udp(1, 2, Bytes(4, 0)))))
+                .size(),
+            1u);
+  ASSERT_TRUE(h.tables().add_port(EndpointPort{3, kVni, MacAddr{{0x02, 0, 0, 0, 0, 3}}, {kRemoteIp}}));
+  const auto from3 = [&](const Ipv6Addr& src) {
+    return h.from_endpoint(3, ether(kRemoteMac, MacAddr{{0x02, 0, 0, 0, 0, 3}}, 0x86dd,
+                                    ipv6(src, kRemoteIp6, 17, udp(1, 2, Bytes(4, 0)))));
+  };
+  EXPECT_EQ(from3(kLinkLocal).size(), 1u);
+  EXPECT_EQ(from3(Ipv6Addr{}).size(), 1u);
+  EXPECT_TRUE(from3(kLocalIp6).empty());
+  // Truncated fixed header.
+  EXPECT_TRUE(h.from_endpoint(kLocalPort, ether(kRemoteMac, kLocalMac, 0x86dd, Bytes(39, 0))).empty());
+  s = h.stats();
+  EXPECT_EQ(s[Counter::spoofed_src_ip6], 7u);
+  EXPECT_EQ(s[Counter::truncated], 1u);
+  // Behind an extension header (hop-by-hop) the source is still checked, and
+  // ND there is forwarded without being parsed or answered.
+  Bytes hbh = {58, 0, 1, 4, 0, 0, 0, 0};  // next ICMPv6, 8 bytes, PadN
+  const Bytes ns = icmpv6(kLocalIp6, solicited_node(kRemoteIp6), 135, 0, nd_body(0, kRemoteIp6));
+  hbh.insert(hbh.end(), ns.begin() + 40, ns.end());
+  const auto with_ext = [&](const Ipv6Addr& src) {
+    return ether(ipv6_multicast_mac(solicited_node(kRemoteIp6)), kLocalMac, 0x86dd,
+                 ipv6(src, solicited_node(kRemoteIp6), 0, hbh, 255));
+  };
+  EXPECT_TRUE(h.from_endpoint(kLocalPort, with_ext(ipv6_addr("fd00:4242::99"))).empty());
+  const auto flooded = h.from_endpoint(kLocalPort, with_ext(kLocalIp6));
+  ASSERT_EQ(flooded.size(), 3u) << "ports 2, 3 and VTEP B";
+  for (const auto& f : flooded) EXPECT_NE(f.port, kLocalPort) << "not answered";
+  s = h.stats();
+  EXPECT_EQ(s[Counter::spoofed_src_ip6], 8u);
+  EXPECT_EQ(s[Counter::nd_proxied], 0u);
+}
+
+TEST_F(PipelineTest, NdProxyAnswersWithAByteExactNeighborAdvertisement) {
+  const Bytes ns = neighbor_solicitation(kLocalMac, kLocalIp6, kRemoteIp6);
+  const auto sent = h.from_endpoint(kLocalPort, ns);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kLocalPort);
+  const Bytes want = expected_na(kLocalMac, kLocalIp6, kRemoteIp6, kRemoteMac, 0x60);
+  EXPECT_EQ(sent[0].bytes, want);
+  // Field by field, for a reader of a failure.
+  const Bytes& na = sent[0].bytes;
+  ASSERT_EQ(na.size(), 14u + 40 + 32);
+  EXPECT_EQ(Bytes(na.begin(), na.begin() + 6), mac_bytes(kLocalMac));
+  EXPECT_EQ(Bytes(na.begin() + 6, na.begin() + 12), mac_bytes(kRemoteMac));
+  EXPECT_EQ(be16(na, 18), 32) << "payload length";
+  EXPECT_EQ(na[20], 58);
+  EXPECT_EQ(na[21], 255) << "hop limit";
+  EXPECT_EQ(Bytes(na.begin() + 22, na.begin() + 38), Bytes(kRemoteIp6.bytes.begin(), kRemoteIp6.bytes.end()));
+  EXPECT_EQ(Bytes(na.begin() + 38, na.begin() + 54), Bytes(kLocalIp6.bytes.begin(), kLocalIp6.bytes.end()));
+  EXPECT_EQ(na[54], 136);
+  EXPECT_EQ(na[55], 0);
+  EXPECT_EQ(na[58], 0x60) << "Solicited + Override, Router clear";
+  EXPECT_EQ(icmpv6_checksum_fold(na.data() + 14, na.size() - 14), 0xffff) << "ICMPv6 checksum";
+  EXPECT_EQ(na[78], 2) << "target link-layer address option";
+  EXPECT_EQ(na[79], 1);
+  EXPECT_EQ(Bytes(na.begin() + 80, na.end()), mac_bytes(kRemoteMac));
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 1u);
+  EXPECT_EQ(h.stats().total_drops(), 0u);
+
+  // From a link-local source, with a nonce option (RFC 7527) and Ethernet
+  // padding: the answer goes to the link-local address and is 86 bytes.
+  Bytes opts = nd_ll_option(1, kLocalMac);
+  const Bytes nonce = {14, 1, 1, 2, 3, 4, 5, 6};
+  opts.insert(opts.end(), nonce.begin(), nonce.end());
+  Bytes ns2 = ether(ipv6_multicast_mac(solicited_node(kRemoteIp6)), kLocalMac, 0x86dd,
+                    icmpv6(kLinkLocal, solicited_node(kRemoteIp6), 135, 0, nd_body(0, kRemoteIp6, opts)));
+  ns2.resize(ns2.size() + 6, 0);
+  const auto sent2 = h.from_endpoint(kLocalPort, ns2);
+  ASSERT_EQ(sent2.size(), 1u);
+  EXPECT_EQ(sent2[0].bytes, expected_na(kLocalMac, kLinkLocal, kRemoteIp6, kRemoteMac, 0x60));
+  // A unicast NS (neighbour unreachability detection) is answered too.
+  Bytes nud = ether(kRemoteMac, kLocalMac, 0x86dd,
+                    icmpv6(kLocalIp6, kRemoteIp6, 135, 0, nd_body(0, kRemoteIp6, nd_ll_option(1, kLocalMac))));
+  const auto sent3 = h.from_endpoint(kLocalPort, nud);
+  ASSERT_EQ(sent3.size(), 1u);
+  EXPECT_EQ(sent3[0].bytes, want);
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 3u);
+}
+
+TEST_F(PipelineTest, NdProxyAnswersDadProbesForTakenAddressesToAllNodes) {
+  // DAD for an address another MAC has: answered to ff02::1, Solicited clear.
+  const auto sent = h.from_endpoint(kLocalPort, neighbor_solicitation(kLocalMac, Ipv6Addr{}, kRemoteIp6));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kLocalPort);
+  EXPECT_EQ(sent[0].bytes, expected_na(kAllNodesMac, ipv6_addr("ff02::1"), kRemoteIp6, kRemoteMac, 0x20));
+  EXPECT_EQ(icmpv6_checksum_fold(sent[0].bytes.data() + 14, sent[0].bytes.size() - 14), 0xffff);
+  // DAD for its own address is not answered (no fake conflict): flooded.
+  const auto own = h.from_endpoint(kLocalPort, neighbor_solicitation(kLocalMac, Ipv6Addr{}, kLocalIp6));
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0].port, kUplink);
+  // Nor is an NS for its own address from itself.
+  const auto self = h.from_endpoint(kLocalPort, neighbor_solicitation(kLocalMac, kLinkLocal, kLocalIp6));
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(self[0].port, kUplink);
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 1u);
+  EXPECT_EQ(h.stats().total_drops(), 0u);
+}
+
+TEST_F(PipelineTest, NdForUnknownTargetsAndOtherIcmpv6MulticastIsFlooded) {
+  const Ipv6Addr unknown = ipv6_addr("fd00:4242::77");
+  auto sent = h.from_endpoint(kLocalPort, neighbor_solicitation(kLocalMac, kLocalIp6, unknown));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kUplink);
+  const Bytes original = neighbor_solicitation(kLocalMac, kLocalIp6, unknown);
+  EXPECT_EQ(Bytes(sent[0].bytes.begin() + 50, sent[0].bytes.end()), original) << "flooded unchanged";
+  // Router Solicitation (from link-local, with its source option), MLDv2 report from ::.
+  const Ipv6Addr all_routers = ipv6_addr("ff02::2");
+  sent = h.from_endpoint(
+      kLocalPort, ether(ipv6_multicast_mac(all_routers), kLocalMac, 0x86dd, icmpv6(kLinkLocal, all_routers, 133, 0, [] {
+                          Bytes b(4, 0);
+                          const Bytes o = nd_ll_option(1, kLocalMac);
+                          b.insert(b.end(), o.begin(), o.end());
+                          return b;
+                        }())));
+  ASSERT_EQ(sent.size(), 1u);
+  const Ipv6Addr mld_group = ipv6_addr("ff02::16");
+  sent = h.from_endpoint(kLocalPort, ether(ipv6_multicast_mac(mld_group), kLocalMac, 0x86dd,
+                                           icmpv6(Ipv6Addr{}, mld_group, 143, 0, Bytes(4, 0), 1)));
+  ASSERT_EQ(sent.size(), 1u);
+  // An NA for itself (unsolicited, to all nodes) floods as well.
+  const Ipv6Addr all_nodes = ipv6_addr("ff02::1");
+  sent = h.from_endpoint(
+      kLocalPort, ether(kAllNodesMac, kLocalMac, 0x86dd,
+                        icmpv6(kLocalIp6, all_nodes, 136, 0, nd_body(0x20, kLocalIp6, nd_ll_option(2, kLocalMac)))));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 0u);
+  EXPECT_EQ(h.stats().total_drops(), 0u);
+}
+
+TEST_F(PipelineTest, NdProxyAnswersForLocalEndpointsUntilTheyLeave) {
+  const MacAddr mac2{{0x02, 0, 0, 0, 0, 2}};
+  const Ipv6Addr ip2 = ipv6_addr("fd00:4242::3");
+  ASSERT_TRUE(h.tables().add_port(EndpointPort{2, kVni, mac2, {}, {ip2}}));
+  const Bytes ns = neighbor_solicitation(kLocalMac, kLocalIp6, ip2);
+  auto sent = h.from_endpoint(kLocalPort, ns);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].bytes, expected_na(kLocalMac, kLocalIp6, ip2, mac2, 0x60));
+  ASSERT_TRUE(h.tables().del_port(2));
+  sent = h.from_endpoint(kLocalPort, ns);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kUplink) << "after the port left, its address is not answered: flooded";
+  // A neighbour entry replaced and removed.
+  ASSERT_TRUE(h.tables().add_neighbour(kVni, kRemoteIp6, kOtherMac));
+  sent = h.from_endpoint(kLocalPort, neighbor_solicitation(kLocalMac, kLocalIp6, kRemoteIp6));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].bytes, expected_na(kLocalMac, kLocalIp6, kRemoteIp6, kOtherMac, 0x60));
+  ASSERT_TRUE(h.tables().del_neighbour(kVni, kRemoteIp6));
+  sent = h.from_endpoint(kLocalPort, neighbor_solicitation(kLocalMac, kLocalIp6, kRemoteIp6));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kUplink);
+}
+
+TEST_F(PipelineTest, MalformedNeighborDiscoveryIsDroppedWithItsReason) {
+  const Ipv6Addr group = solicited_node(kRemoteIp6);
+  const MacAddr group_mac = ipv6_multicast_mac(group);
+  const Bytes slla = nd_ll_option(1, kLocalMac);
+  // An NS frame with an edit applied to its IPv6 packet (checksum fixed after
+  // the edit unless `keep_checksum`).
+  auto ns_edit = [&](const std::function<void(Bytes&)>& edit, bool fix = true) {
+    Bytes ip = icmpv6(kLocalIp6, group, 135, 0, nd_body(0, kRemoteIp6, slla));
+    edit(ip);
+    if (fix) fix_icmpv6_checksum(ip.data(), ip.size());
+    return ether(group_mac, kLocalMac, 0x86dd, ip);
+  };
+  struct Case {
+    const char* what;
+    Counter reason;
+    Bytes frame;
+  };
+  const std::vector<Case> cases = {
+      {"hop limit 64", Counter::bad_nd, ns_edit([](Bytes& ip) { ip[7] = 64; })},
+      {"code 1", Counter::bad_nd, ns_edit([](Bytes& ip) { ip[41] = 1; })},
+      {"ICMPv6 length 20", Counter::bad_nd, ns_edit([](Bytes& ip) {
+         ip.resize(60);
+         put_be16(ip, 4, 20);
+       })},
+      {"bad checksum", Counter::bad_nd_checksum, ns_edit([](Bytes& ip) { ip[43] ^= 0x5a; }, false)},
+      {"option length 0", Counter::bad_nd, ns_edit([](Bytes& ip) { ip[65] = 0; })},
+      {"option past the end", Counter::bad_nd, ns_edit([](Bytes& ip) { ip[65] = 2; })},
+      {"half an option header", Counter::bad_nd, ns_edit([](Bytes& ip) {
+         ip.push_back(1);
+         put_be16(ip, 4, static_cast<std::uint16_t>(ip.size() - 40));
+       })},
+      {"payload length beyond the frame", Counter::truncated, ns_edit([](Bytes& ip) { put_be16(ip, 4, 200); })},
+      {"multicast target", Counter::bad_nd, ns_edit([](Bytes& ip) { ip[48] = 0xff; })},
+      {"DAD probe with a source option", Counter::bad_nd,
+       ns_edit([](Bytes& ip) { std::fill(ip.begin() + 8, ip.begin() + 24, 0); })},
+      {"DAD probe not to a solicited-node group", Counter::bad_nd,
+       [&] {
+         Bytes ip = icmpv6(Ipv6Addr{}, ipv6_addr("ff02::1"), 135, 0, nd_body(0, kRemoteIp6));
+         return ether(kAllNodesMac, kLocalMac, 0x86dd, ip);
+       }()},
+      {"source option with a foreign MAC", Counter::spoofed_src_mac, ns_edit([](Bytes& ip) { ip[71] ^= 1; })},
+      {"NA for a foreign target", Counter::spoofed_src_ip6,
+       ether(kAllNodesMac, kLocalMac, 0x86dd,
+             icmpv6(kLocalIp6, ipv6_addr("ff02::1"), 136, 0, nd_body(0x20, kRemoteIp6, nd_ll_option(2, kLocalMac))))},
+      {"NA with a foreign target link-layer address", Counter::spoofed_src_mac,
+       ether(kAllNodesMac, kLocalMac, 0x86dd,
+             icmpv6(kLocalIp6, ipv6_addr("ff02::1"), 136, 0, nd_body(0x20, kLocalIp6, nd_ll_option(2, kRemoteMac))))},
+      {"solicited NA to a group", Counter::bad_nd,
+       ether(kAllNodesMac, kLocalMac, 0x86dd,
+             icmpv6(kLocalIp6, ipv6_addr("ff02::1"), 136, 0, nd_body(0x60, kLocalIp6, nd_ll_option(2, kLocalMac))))},
+      {"RS with hop limit 1", Counter::bad_nd,
+       ether(kAllNodesMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, ipv6_addr("ff02::2"), 133, 0, Bytes(4, 0), 1))},
+      {"redirect cut short", Counter::bad_nd,
+       ether(kRemoteMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, kRemoteIp6, 137, 0, Bytes(20, 0)))},
+  };
+  std::uint64_t drops = 0;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const Stats before = h.stats();
+    EXPECT_TRUE(h.from_endpoint(kLocalPort, c.frame).empty());
+    const Stats after = h.stats();
+    EXPECT_EQ(after[c.reason] - before[c.reason], 1u) << counter_name(c.reason);
+    EXPECT_EQ(after.total_drops() - before.total_drops(), 1u);
+    ++drops;
+  }
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 0u);
+  EXPECT_EQ(h.stats().total_drops(), drops);
+  // And the unedited NS is fine (the edits above are what broke them).
+  EXPECT_EQ(h.from_endpoint(kLocalPort, ns_edit([](Bytes&) {})).size(), 1u);
+}
+
+TEST_F(PipelineTest, NdAnswerNeedsRoomOrTheSolicitationFloods) {
+  // A DAD probe (78 bytes) in an mbuf whose data ends at the buffer's end:
+  // no room for the 86-byte answer, so it is flooded unanswered, not cut.
+  const Bytes ns = neighbor_solicitation(kLocalMac, Ipv6Addr{}, kRemoteIp6);
+  rte_mbuf* m = rte_pktmbuf_alloc(h.pool());
+  m->data_off = static_cast<std::uint16_t>(m->buf_len - ns.size());
+  std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(ns.size())), ns.data(), ns.size());
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+  ASSERT_EQ(h.sent.size(), 1u);
+  EXPECT_EQ(h.sent[0].port, kUplink);
+  h.sent.clear();
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 0u);
+}
+
+// ---------------------------------------------------------------------------
 // Every drop reason
 
 struct DropCase {
@@ -621,6 +897,23 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
        [] { return inner_udp(kRemoteMac, kOtherMac, kLocalIp, kRemoteIp, 1, 2, 10); }},
       {"source IP", Counter::spoofed_src_ip, false,
        [] { return inner_udp(kRemoteMac, kLocalMac, Ipv4Addr{0x0a0100ee}, kRemoteIp, 1, 2, 10); }},
+      {"source IPv6", Counter::spoofed_src_ip6, false,
+       [] {
+         return ether(kRemoteMac, kLocalMac, 0x86dd,
+                      ipv6(ipv6_addr("fd00:4242::ee"), kRemoteIp6, 17, udp(1, 2, Bytes(10, 0))));
+       }},
+      {"NS with hop limit 64", Counter::bad_nd, false,
+       [] {
+         const Ipv6Addr g = solicited_node(kRemoteIp6);
+         return ether(ipv6_multicast_mac(g), kLocalMac, 0x86dd,
+                      icmpv6(kLocalIp6, g, 135, 0, nd_body(0, kRemoteIp6), 64));
+       }},
+      {"NS with a bad checksum", Counter::bad_nd_checksum, false,
+       [] {
+         Bytes f = neighbor_solicitation(kLocalMac, kLocalIp6, kRemoteIp6);
+         f[14 + 42] ^= 1;
+         return f;
+       }},
       {"ARP hardware type", Counter::bad_arp, false,
        [] {
          Bytes a = arp(1, kLocalMac, kLocalIp, kZeroMac, kRemoteIp);

@@ -157,6 +157,66 @@ TEST_F(TablesTest, NextHopsAreRememberedAndRepublished) {
   EXPECT_FALSE(t.set_vtep_next_hop(kVtepB, MacAddr{}));
 }
 
+TEST_F(TablesTest, Ipv6NeighboursAndPortAddresses) {
+  const Ipv6Addr a = ipv6_addr("fd00:10::a");
+  const Ipv6Addr b = ipv6_addr("2001:db8::b");
+  ASSERT_TRUE(t.add_network(10, false));
+  ASSERT_TRUE(t.add_network(11, false));
+  // Add, replace, dump, delete.
+  ASSERT_TRUE(t.add_neighbour(10, a, kMac1));
+  ASSERT_TRUE(t.add_neighbour(10, a, kMac2));
+  ASSERT_TRUE(t.add_neighbour(11, a, kMac1));
+  auto n10 = t.neighbours6(10);
+  ASSERT_EQ(n10.size(), 1u);
+  EXPECT_EQ(n10[0].ip, a);
+  EXPECT_EQ(n10[0].mac, kMac2);
+  EXPECT_FALSE(n10[0].from_port);
+  EXPECT_EQ(t.neighbours6().size(), 2u);
+  EXPECT_TRUE(t.neighbours(10).empty()) << "IPv4 and IPv6 tables are separate";
+  ASSERT_TRUE(t.del_neighbour(10, a));
+  EXPECT_FALSE(t.del_neighbour(10, a));
+  EXPECT_TRUE(t.neighbours6(10).empty());
+  // Refused: unknown network, bad MACs, addresses no endpoint has.
+  EXPECT_FALSE(t.add_neighbour(12, a, kMac1));
+  EXPECT_FALSE(t.add_neighbour(10, a, MacAddr{}));
+  for (const char* bad : {"::", "::1", "ff02::1", "fe80::1", "::ffff:10.0.0.1"}) {
+    EXPECT_FALSE(t.add_neighbour(10, ipv6_addr(bad), kMac1)) << bad;
+  }
+  // A port's IPv6 addresses: kept in its record, answered by the ND proxy
+  // (from_port entries), removed with it unless replaced by the control plane.
+  ASSERT_TRUE(t.add_port(EndpointPort{3, 10, kMac1, {Ipv4Addr{0x0a000001}}, {a, b}}));
+  const auto ports = t.ports();
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_EQ(ports[0].ips6, (std::vector<Ipv6Addr>{a, b}));
+  EXPECT_EQ(ports[0].ips, (std::vector<Ipv4Addr>{Ipv4Addr{0x0a000001}}));
+  const PortRecord* r = t.port(3);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->ip6_count, 2u);
+  EXPECT_EQ(t.neighbours6(10).size(), 2u);
+  for (const auto& n : t.neighbours6(10)) EXPECT_TRUE(n.from_port);
+  ASSERT_TRUE(t.add_neighbour(10, b, kMac2));  // the control plane's own entry for b
+  ASSERT_TRUE(t.del_port(3));
+  n10 = t.neighbours6(10);
+  ASSERT_EQ(n10.size(), 1u);
+  EXPECT_EQ(n10[0].ip, b);
+  EXPECT_EQ(n10[0].mac, kMac2);
+  // Per-port limits and address checks.
+  EXPECT_FALSE(t.add_port(EndpointPort{4, 10, kMac1, {}, {ipv6_addr("fe80::1")}}));
+  EXPECT_FALSE(t.add_port(EndpointPort{4, 10, kMac1, {}, {ipv6_addr("ff02::1")}}));
+  std::vector<Ipv6Addr> many;
+  for (int i = 1; i <= static_cast<int>(kMaxEndpointIps6) + 1; ++i) {
+    many.push_back(ipv6_addr(fmt::format("fd00:10::{}", i).c_str()));
+  }
+  EXPECT_FALSE(t.add_port(EndpointPort{4, 10, kMac1, {}, many}));
+  many.pop_back();
+  EXPECT_TRUE(t.add_port(EndpointPort{4, 10, kMac1, {}, many}));
+  ASSERT_TRUE(t.del_port(4));
+  // Removing a network removes its IPv6 neighbours.
+  ASSERT_TRUE(t.del_network(10));
+  EXPECT_TRUE(t.neighbours6(10).empty());
+  EXPECT_EQ(t.neighbours6(11).size(), 1u);
+}
+
 TEST_F(TablesTest, DumpsAndCapacity) {
   ASSERT_TRUE(t.add_network(10, false));
   for (std::uint32_t i = 0; i < 100; ++i) {
