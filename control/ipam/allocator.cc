@@ -34,7 +34,8 @@ Result<PoolSpec> from_proto(const v1::PoolSpec& in, std::size_t max_name_size) {
   PoolSpec spec{in.name(), in.subnet(), in.prefix_len(), in.block_size(), in.genesis(), {}, in.ipv6_prefix_len()};
   if (spec.is_v6() != !in.ipv6_network().empty()) return make_error("pool definition: IPv6 network and prefix differ");
   if (spec.is_v6()) {
-    if (in.ipv6_network().size() != spec.net6.size()) return make_error("pool definition: IPv6 network is not 16 bytes");
+    if (in.ipv6_network().size() != spec.net6.size())
+      return make_error("pool definition: IPv6 network is not 16 bytes");
     std::copy(in.ipv6_network().begin(), in.ipv6_network().end(), spec.net6.begin());
   }
   if (auto v = spec.validate(kMaxWireBlocks, max_name_size); !v) return v.error();
@@ -282,7 +283,8 @@ Result<Addr> Allocator::commit(Pool& p, Addr ip, const std::string& handle) {
     if (--p.used[b] == 0) p.used.erase(b);
     if (!handle.empty()) p.by_handle.erase(handle);
     count(Counter::allocate_failed);
-    return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name, p.spec.format(ip));
+    return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name,
+                      p.spec.format(ip));
   }
   count(Counter::allocated);
   return ip;
@@ -312,9 +314,9 @@ std::optional<Result<Addr>> Allocator::try_allocate(Pool& p, const std::string& 
           make_error("address {} is outside pool {} ({})", p.spec.format(ip), p.spec.name, p.spec.window()));
     }
     if (p.spec.reserved(ip)) {
-      return Result<Addr>(
-          make_error("address {} is reserved in {} ({})", p.spec.format(ip), p.spec.cidr(),
-                     p.spec.is_v6() ? "first, gateway or last address of the window" : "network, gateway or broadcast"));
+      return Result<Addr>(make_error(
+          "address {} is reserved in {} ({})", p.spec.format(ip), p.spec.cidr(),
+          p.spec.is_v6() ? "first, gateway or last address of the window" : "network, gateway or broadcast"));
     }
     if (p.allocs.contains(ip)) return Result<Addr>(make_error("address {} is already in use", p.spec.format(ip)));
     if (usable(p, p.spec.block_of(ip))) return commit(p, ip, handle);
@@ -405,8 +407,7 @@ Result<std::uint32_t> Allocator::hand_over() {
   }
   if (total == 0) return 0U;
   if (live.empty()) {
-    return make_error("hand-over refused: no other live host to give {} free blocks to (is this host cut off?)",
-                      total);
+    return make_error("hand-over refused: no other live host to give {} free blocks to (is this host cut off?)", total);
   }
   for (Plan& plan : plans) {
     Pool& p = *plan.pool;
@@ -455,7 +456,8 @@ Result<std::uint32_t> Allocator::hand_over() {
 }
 
 Result<void> Allocator::check_invariants() const {
-  for (const auto& [name, p] : pools_) {
+  for (const auto& [key, p] : pools_) {
+    const std::string& name = key;  // a lambda may not capture a structured binding (C++20)
     auto fail = [&name](const std::string& what) { return make_error("pool {}: {}", name, what); };
     if (name != p.spec.name) return fail("stored under another name");
     if (auto v = p.spec.validate(kMaxWireBlocks, config_.max_name_size); !v) return fail(v.error().message);

@@ -114,8 +114,8 @@ class IpamSim {
       if (!sim_.is_up(i)) continue;
       for (const auto& [ip, handle] : at(i).allocations(pool)) {
         auto [it, fresh] = holder.emplace(ip, i);
-        EXPECT_TRUE(fresh) << at(i).spec(pool)->format(ip) << " held by node " << it->second << " and node " << i << ", seed "
-                           << sim_.seed();
+        EXPECT_TRUE(fresh) << at(i).spec(pool)->format(ip) << " held by node " << it->second << " and node " << i
+                           << ", seed " << sim_.seed();
       }
     }
   }
@@ -148,8 +148,7 @@ class IpamSim {
           const PoolSpec* s = at(j).spec(pool);
           ASSERT_NE(m, nullptr);
           EXPECT_EQ(m->owner(s->block_of(ip)), name)
-              << s->format(ip) << " of node " << i << " seen owned elsewhere by node " << j << ", seed "
-              << sim_.seed();
+              << s->format(ip) << " of node " << i << " seen owned elsewhere by node " << j << ", seed " << sim_.seed();
         }
       }
     }
