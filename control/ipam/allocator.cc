@@ -34,8 +34,9 @@ Result<PoolSpec> from_proto(const v1::PoolSpec& in, std::size_t max_name_size) {
   PoolSpec spec{in.name(), in.subnet(), in.prefix_len(), in.block_size(), in.genesis(), {}, in.ipv6_prefix_len()};
   if (spec.is_v6() != !in.ipv6_network().empty()) return make_error("pool definition: IPv6 network and prefix differ");
   if (spec.is_v6()) {
-    if (in.ipv6_network().size() != spec.net6.size())
+    if (in.ipv6_network().size() != spec.net6.size()) {
       return make_error("pool definition: IPv6 network is not 16 bytes");
+    }
     std::copy(in.ipv6_network().begin(), in.ipv6_network().end(), spec.net6.begin());
   }
   if (auto v = spec.validate(kMaxWireBlocks, max_name_size); !v) return v.error();

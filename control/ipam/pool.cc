@@ -77,8 +77,9 @@ Result<PoolSpec> PoolSpec::make(std::string name, std::string_view cidr, std::st
   }
   if (addr.find(':') == std::string::npos) {
     in_addr v4{};
-    if (inet_pton(AF_INET, addr.c_str(), &v4) != 1)
+    if (inet_pton(AF_INET, addr.c_str(), &v4) != 1) {
       return make_error("pool {}: '{}' is not an IPv4 address", name, addr);
+    }
     return make(std::move(name), ntohl(v4.s_addr), len, std::move(genesis), max_blocks);
   }
   Ipv6Bytes net{};

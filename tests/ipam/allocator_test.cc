@@ -323,8 +323,9 @@ TEST(AllocatorRestore, SnapshotFromBeforeIpv6StillRestores) {
       "0a066e6f64652d30124e0a160a036e65741080808050181820012a066e6f64652d30120f08800110401a066e6f64652d31200112"
       "0f08c00110401a066e6f64652d3220021a0b0882808050120465702d611a0508e7808050";
   std::string bytes;
-  for (std::size_t i = 0; i < hex.size(); i += 2)
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
     bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
   SimCluster sim(gossip::Config::lan(), {}, 3);
   sim.add_nodes(1);  // node-0
   Allocator alloc(Config{}, sim.node(0), sim.clock(), 1);

@@ -72,9 +72,11 @@ class World {
     // once, so responses have a request to answer).
     (void)alloc_->ensure_pool("v4", "10.0.0.0/24", kSelf);
     (void)alloc_->ensure_pool("v6", "fd00:1::/64", "peer-1");
-    for (int i = 0; i < 5; ++i) alloc_->allocate("v4", "ep-" + std::to_string(i), std::nullopt, [](Result<Addr>) {});
-    alloc_->allocate("v4", "fixed", 0x0a000080, [](Result<Addr>) {});
-    alloc_->allocate("v6", "ep-6", std::nullopt, [](Result<Addr>) {});
+    for (int i = 0; i < 5; ++i) {
+      alloc_->allocate("v4", "ep-" + std::to_string(i), std::nullopt, [](const Result<Addr>&) {});
+    }
+    alloc_->allocate("v4", "fixed", 0x0a000080, [](const Result<Addr>&) {});
+    alloc_->allocate("v6", "ep-6", std::nullopt, [](const Result<Addr>&) {});
   }
   ~World() { node_.set_delegate(nullptr); }
   World(const World&) = delete;
@@ -196,7 +198,7 @@ class World {
         if (body.size() % 16 == 5) (void)alloc_->hand_over();
         // Keep a shortage open so that donation answers have a taker.
         if (alloc_->pending() == 0) {
-          alloc_->allocate("v6", "t-" + std::to_string(++allocations_), std::nullopt, [](Result<Addr>) {});
+          alloc_->allocate("v6", "t-" + std::to_string(++allocations_), std::nullopt, [](const Result<Addr>&) {});
         }
         break;
     }
