@@ -12,8 +12,7 @@ namespace {
 
 using gossip::TimePoint;
 
-constexpr std::uint32_t kMaxWireBlocks = 1U << 20;  // a peer's pool may have at most this many blocks
-constexpr std::size_t kBroadcastChunk = 900;        // bytes of runs per broadcast item (fits a datagram)
+constexpr std::size_t kBroadcastChunk = 900;  // bytes of runs per broadcast item (fits a datagram)
 
 void to_proto(const PoolSpec& s, v1::PoolSpec& out) {
   out.set_name(s.name);
@@ -30,7 +29,7 @@ void to_proto(const PoolSpec& s, v1::PoolSpec& out) {
 // A pool definition from the wire or a snapshot, checked whole: IPv4 with
 // no IPv6 fields, or IPv6 with a 16-byte network and a window that matches
 // its prefix.
-Result<PoolSpec> from_proto(const v1::PoolSpec& in, std::size_t max_name_size) {
+Result<PoolSpec> from_proto(const v1::PoolSpec& in, const Config& config) {
   PoolSpec spec{in.name(), in.subnet(), in.prefix_len(), in.block_size(), in.genesis(), {}, in.ipv6_prefix_len()};
   if (spec.is_v6() != !in.ipv6_network().empty()) return make_error("pool definition: IPv6 network and prefix differ");
   if (spec.is_v6()) {
@@ -39,7 +38,7 @@ Result<PoolSpec> from_proto(const v1::PoolSpec& in, std::size_t max_name_size) {
     }
     std::copy(in.ipv6_network().begin(), in.ipv6_network().end(), spec.net6.begin());
   }
-  if (auto v = spec.validate(kMaxWireBlocks, max_name_size); !v) return v.error();
+  if (auto v = spec.validate(config.max_wire_blocks, config.max_name_size); !v) return v.error();
   return spec;
 }
 
@@ -239,7 +238,7 @@ Result<void> Allocator::restore(const std::string& snapshot) {
   };
   std::vector<Loaded> loaded;
   for (const auto& ps : snap.pools()) {
-    auto decoded = from_proto(ps.spec(), config_.max_name_size);
+    auto decoded = from_proto(ps.spec(), config_);
     if (!decoded) return decoded.error().wrap("IPAM state");
     PoolSpec spec = std::move(*decoded);
     if (const Pool* p = find_pool(spec.name); p && !(p->spec == spec)) {
@@ -461,7 +460,7 @@ Result<void> Allocator::check_invariants() const {
     const std::string& name = key;  // a lambda may not capture a structured binding (C++20)
     auto fail = [&name](const std::string& what) { return make_error("pool {}: {}", name, what); };
     if (name != p.spec.name) return fail("stored under another name");
-    if (auto v = p.spec.validate(kMaxWireBlocks, config_.max_name_size); !v) return fail(v.error().message);
+    if (auto v = p.spec.validate(config_.max_wire_blocks, config_.max_name_size); !v) return fail(v.error().message);
     if (p.map.size() != p.spec.num_blocks()) return fail("map size differs from the block count");
     if (auto v = p.map.check(p.spec.genesis); !v) return fail(v.error().message);
     std::map<std::uint32_t, std::uint32_t> used;
@@ -632,7 +631,7 @@ std::string Allocator::serve_donation(const std::string& from, const v1::Donatio
     resp->set_error(std::move(why));
     return reply.SerializeAsString();
   };
-  auto decoded = from_proto(req.spec(), config_.max_name_size);
+  auto decoded = from_proto(req.spec(), config_);
   if (!decoded) {
     count(Counter::malformed);
     return refuse("bad pool definition");
@@ -804,7 +803,7 @@ void Allocator::receive(const v1::Records& msg, bool rebroadcast) {
   };
   std::vector<Forged> forged;
   for (const auto& pr : msg.pools()) {
-    auto decoded = from_proto(pr.spec(), config_.max_name_size);
+    auto decoded = from_proto(pr.spec(), config_);
     if (!decoded) {
       count(Counter::malformed);
       return;
@@ -1176,7 +1175,7 @@ void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response
   v1::IpamMessage push;
   for (const auto& pr : msg.state().pools()) {
     const Pool* p = find_pool(pr.spec().name());
-    const auto spec = from_proto(pr.spec(), config_.max_name_size);
+    const auto spec = from_proto(pr.spec(), config_);
     if (p == nullptr || !spec || !(p->spec == *spec)) continue;
     BlockMap sent(p->spec.num_blocks(), p->spec.genesis);
     auto runs = decode_runs(run_ptrs(pr.runs()), p->spec.num_blocks());

@@ -89,6 +89,9 @@ TEST(IpamConfig, DefaultsAreValidAndBadValuesNamed) {
   c = Config{};
   c.donate_fraction = 0;
   EXPECT_FALSE(c.validate());
+  c = Config{};
+  c.max_wire_blocks = c.max_blocks / 2;
+  EXPECT_FALSE(c.validate());
 }
 
 TEST_F(AllocatorTest, LowestFreeSkipsReservedAndReusesReleased) {

@@ -64,6 +64,7 @@ class World {
     node_.insert_member_quietly("peer-2", gossip::Address{0x0a000003, 7946}, 1, 1);
     Config config;
     config.reclaim_after = std::chrono::minutes(30);
+    config.max_wire_blocks = 1U << 14;  // keeps each input cheap; the limit itself is checked as well
     alloc_ = std::make_unique<Allocator>(config, node_, clock_, 2);
     alloc_->set_wire_prefix(std::string(DelegateMux::kIpamPrefix));
     node_.set_delegate(alloc_.get());
