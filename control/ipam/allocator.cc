@@ -12,8 +12,7 @@ namespace {
 
 using gossip::TimePoint;
 
-constexpr std::uint32_t kMaxWireBlocks = 1U << 20;  // a peer's pool may have at most this many blocks
-constexpr std::size_t kBroadcastChunk = 900;        // bytes of runs per broadcast item (fits a datagram)
+constexpr std::size_t kBroadcastChunk = 900;  // bytes of runs per broadcast item (fits a datagram)
 
 void to_proto(const PoolSpec& s, v1::PoolSpec& out) {
   out.set_name(s.name);
@@ -30,14 +29,16 @@ void to_proto(const PoolSpec& s, v1::PoolSpec& out) {
 // A pool definition from the wire or a snapshot, checked whole: IPv4 with
 // no IPv6 fields, or IPv6 with a 16-byte network and a window that matches
 // its prefix.
-Result<PoolSpec> from_proto(const v1::PoolSpec& in, std::size_t max_name_size) {
+Result<PoolSpec> from_proto(const v1::PoolSpec& in, const Config& config) {
   PoolSpec spec{in.name(), in.subnet(), in.prefix_len(), in.block_size(), in.genesis(), {}, in.ipv6_prefix_len()};
   if (spec.is_v6() != !in.ipv6_network().empty()) return make_error("pool definition: IPv6 network and prefix differ");
   if (spec.is_v6()) {
-    if (in.ipv6_network().size() != spec.net6.size()) return make_error("pool definition: IPv6 network is not 16 bytes");
+    if (in.ipv6_network().size() != spec.net6.size()) {
+      return make_error("pool definition: IPv6 network is not 16 bytes");
+    }
     std::copy(in.ipv6_network().begin(), in.ipv6_network().end(), spec.net6.begin());
   }
-  if (auto v = spec.validate(kMaxWireBlocks, max_name_size); !v) return v.error();
+  if (auto v = spec.validate(config.max_wire_blocks, config.max_name_size); !v) return v.error();
   return spec;
 }
 
@@ -237,7 +238,7 @@ Result<void> Allocator::restore(const std::string& snapshot) {
   };
   std::vector<Loaded> loaded;
   for (const auto& ps : snap.pools()) {
-    auto decoded = from_proto(ps.spec(), config_.max_name_size);
+    auto decoded = from_proto(ps.spec(), config_);
     if (!decoded) return decoded.error().wrap("IPAM state");
     PoolSpec spec = std::move(*decoded);
     if (const Pool* p = find_pool(spec.name); p && !(p->spec == spec)) {
@@ -282,7 +283,8 @@ Result<Addr> Allocator::commit(Pool& p, Addr ip, const std::string& handle) {
     if (--p.used[b] == 0) p.used.erase(b);
     if (!handle.empty()) p.by_handle.erase(handle);
     count(Counter::allocate_failed);
-    return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name, p.spec.format(ip));
+    return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name,
+                      p.spec.format(ip));
   }
   count(Counter::allocated);
   return ip;
@@ -312,9 +314,9 @@ std::optional<Result<Addr>> Allocator::try_allocate(Pool& p, const std::string& 
           make_error("address {} is outside pool {} ({})", p.spec.format(ip), p.spec.name, p.spec.window()));
     }
     if (p.spec.reserved(ip)) {
-      return Result<Addr>(
-          make_error("address {} is reserved in {} ({})", p.spec.format(ip), p.spec.cidr(),
-                     p.spec.is_v6() ? "first, gateway or last address of the window" : "network, gateway or broadcast"));
+      return Result<Addr>(make_error(
+          "address {} is reserved in {} ({})", p.spec.format(ip), p.spec.cidr(),
+          p.spec.is_v6() ? "first, gateway or last address of the window" : "network, gateway or broadcast"));
     }
     if (p.allocs.contains(ip)) return Result<Addr>(make_error("address {} is already in use", p.spec.format(ip)));
     if (usable(p, p.spec.block_of(ip))) return commit(p, ip, handle);
@@ -405,8 +407,7 @@ Result<std::uint32_t> Allocator::hand_over() {
   }
   if (total == 0) return 0U;
   if (live.empty()) {
-    return make_error("hand-over refused: no other live host to give {} free blocks to (is this host cut off?)",
-                      total);
+    return make_error("hand-over refused: no other live host to give {} free blocks to (is this host cut off?)", total);
   }
   for (Plan& plan : plans) {
     Pool& p = *plan.pool;
@@ -455,10 +456,11 @@ Result<std::uint32_t> Allocator::hand_over() {
 }
 
 Result<void> Allocator::check_invariants() const {
-  for (const auto& [name, p] : pools_) {
+  for (const auto& [key, p] : pools_) {
+    const std::string& name = key;  // a lambda may not capture a structured binding (C++20)
     auto fail = [&name](const std::string& what) { return make_error("pool {}: {}", name, what); };
     if (name != p.spec.name) return fail("stored under another name");
-    if (auto v = p.spec.validate(kMaxWireBlocks, config_.max_name_size); !v) return fail(v.error().message);
+    if (auto v = p.spec.validate(config_.max_wire_blocks, config_.max_name_size); !v) return fail(v.error().message);
     if (p.map.size() != p.spec.num_blocks()) return fail("map size differs from the block count");
     if (auto v = p.map.check(p.spec.genesis); !v) return fail(v.error().message);
     std::map<std::uint32_t, std::uint32_t> used;
@@ -629,7 +631,7 @@ std::string Allocator::serve_donation(const std::string& from, const v1::Donatio
     resp->set_error(std::move(why));
     return reply.SerializeAsString();
   };
-  auto decoded = from_proto(req.spec(), config_.max_name_size);
+  auto decoded = from_proto(req.spec(), config_);
   if (!decoded) {
     count(Counter::malformed);
     return refuse("bad pool definition");
@@ -801,7 +803,7 @@ void Allocator::receive(const v1::Records& msg, bool rebroadcast) {
   };
   std::vector<Forged> forged;
   for (const auto& pr : msg.pools()) {
-    auto decoded = from_proto(pr.spec(), config_.max_name_size);
+    auto decoded = from_proto(pr.spec(), config_);
     if (!decoded) {
       count(Counter::malformed);
       return;
@@ -1173,7 +1175,7 @@ void Allocator::on_sync(uint64_t request_id, const Result<std::string>& response
   v1::IpamMessage push;
   for (const auto& pr : msg.state().pools()) {
     const Pool* p = find_pool(pr.spec().name());
-    const auto spec = from_proto(pr.spec(), config_.max_name_size);
+    const auto spec = from_proto(pr.spec(), config_);
     if (p == nullptr || !spec || !(p->spec == *spec)) continue;
     BlockMap sent(p->spec.num_blocks(), p->spec.genesis);
     auto runs = decode_runs(run_ptrs(pr.runs()), p->spec.num_blocks());

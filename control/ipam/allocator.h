@@ -259,7 +259,7 @@ class Allocator final : public gossip::Delegate {
   gossip::TimePoint no_quorum_since_ = gossip::kNever;
   std::unordered_map<std::uint64_t, std::string> requests_;  // donation request id -> pool
   std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer
-  std::set<std::uint64_t> handoffs_;                          // hand-over deliveries awaiting an answer
+  std::set<std::uint64_t> handoffs_;                         // hand-over deliveries awaiting an answer
   std::vector<Conflict> conflicts_;
   PersistFn persist_;
   std::string wire_prefix_;

@@ -6,6 +6,9 @@ Result<void> Config::validate() const {
   if (max_blocks < 1 || (max_blocks & (max_blocks - 1)) != 0 || max_blocks > (1U << 20)) {
     return make_error("ipam config: max_blocks {} must be a power of two in [1, 2^20]", max_blocks);
   }
+  if (max_wire_blocks < max_blocks || max_wire_blocks > (1U << 20)) {
+    return make_error("ipam config: max_wire_blocks {} must be in [max_blocks, 2^20]", max_wire_blocks);
+  }
   if (!(donate_fraction > 0.0 && donate_fraction <= 1.0)) {
     return make_error("ipam config: donate_fraction {} must be in (0, 1]", donate_fraction);
   }

@@ -16,6 +16,11 @@ struct Config {
   // full ownership map is at most this many records (a few KB on the wire,
   // run-length encoded).
   std::uint32_t max_blocks = 4096;
+  // A pool definition from a peer may have at most this many blocks (its
+  // max_blocks may differ from ours: the first definition of a pool wins).
+  // Each block costs this host ~100 bytes of map, so this bounds what one
+  // message can make it allocate. >= max_blocks, <= 2^20.
+  std::uint32_t max_wire_blocks = 1U << 20;
 
   // A donor gives this share of its fully free blocks (at least one), taking
   // them from the top of its space so its own allocations stay packed low.

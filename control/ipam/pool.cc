@@ -10,9 +10,7 @@ namespace ferry::ipam {
 
 namespace {
 
-Addr low32(const Ipv6Bytes& a) {
-  return (Addr{a[12]} << 24) | (Addr{a[13]} << 16) | (Addr{a[14]} << 8) | Addr{a[15]};
-}
+Addr low32(const Ipv6Bytes& a) { return (Addr{a[12]} << 24) | (Addr{a[13]} << 16) | (Addr{a[14]} << 8) | Addr{a[15]}; }
 
 // Every bit of `a` from bit `len` on (counted from the top) is zero.
 bool host_bits_zero(const Ipv6Bytes& a, std::uint32_t len) {
@@ -79,7 +77,9 @@ Result<PoolSpec> PoolSpec::make(std::string name, std::string_view cidr, std::st
   }
   if (addr.find(':') == std::string::npos) {
     in_addr v4{};
-    if (inet_pton(AF_INET, addr.c_str(), &v4) != 1) return make_error("pool {}: '{}' is not an IPv4 address", name, addr);
+    if (inet_pton(AF_INET, addr.c_str(), &v4) != 1) {
+      return make_error("pool {}: '{}' is not an IPv4 address", name, addr);
+    }
     return make(std::move(name), ntohl(v4.s_addr), len, std::move(genesis), max_blocks);
   }
   Ipv6Bytes net{};
@@ -129,7 +129,8 @@ Ipv6Bytes PoolSpec::v6_address(Addr ip) const {
 std::string PoolSpec::format(Addr ip) const { return is_v6() ? format_v6(v6_address(ip)) : format_ipv4(ip); }
 
 std::string PoolSpec::cidr() const {
-  return is_v6() ? fmt::format("{}/{}", format_v6(net6), prefix6) : fmt::format("{}/{}", format_ipv4(subnet), prefix_len);
+  return is_v6() ? fmt::format("{}/{}", format_v6(net6), prefix6)
+                 : fmt::format("{}/{}", format_ipv4(subnet), prefix_len);
 }
 
 std::string PoolSpec::window() const { return fmt::format("{}-{}", format(subnet), format(subnet + size() - 1)); }

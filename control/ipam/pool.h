@@ -51,8 +51,7 @@ struct PoolSpec {
                                std::uint32_t max_blocks);
   // From CIDR text of either family: "10.1.0.0/16" or "fd00:1::/64" (host
   // bits zero; IPv4 /8../30, IPv6 /1../126 outside ::/80 and ff00::/8).
-  static Result<PoolSpec> make(std::string name, std::string_view cidr, std::string genesis,
-                               std::uint32_t max_blocks);
+  static Result<PoolSpec> make(std::string name, std::string_view cidr, std::string genesis, std::uint32_t max_blocks);
 
   [[nodiscard]] bool is_v6() const { return prefix6 != 0; }
   // Addresses managed (the IPv4 subnet or the IPv6 window).

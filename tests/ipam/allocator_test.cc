@@ -89,6 +89,9 @@ TEST(IpamConfig, DefaultsAreValidAndBadValuesNamed) {
   c = Config{};
   c.donate_fraction = 0;
   EXPECT_FALSE(c.validate());
+  c = Config{};
+  c.max_wire_blocks = c.max_blocks / 2;
+  EXPECT_FALSE(c.validate());
 }
 
 TEST_F(AllocatorTest, LowestFreeSkipsReservedAndReusesReleased) {
@@ -299,12 +302,12 @@ TEST_F(AllocatorTest, Ipv6DefinitionsFromTheWireAreChecked) {
     deliver(msg.SerializeAsString());
   };
   send([](v1::PoolSpec& s) { s.mutable_ipv6_network()->resize(15); });
-  send([](v1::PoolSpec& s) { s.clear_ipv6_network(); });         // prefix without network
-  send([](v1::PoolSpec& s) { s.clear_ipv6_prefix_len(); });      // network without prefix
-  send([](v1::PoolSpec& s) { s.set_ipv6_prefix_len(127); });     // window of 2
-  send([](v1::PoolSpec& s) { s.set_prefix_len(23); });           // window does not match /120
+  send([](v1::PoolSpec& s) { s.clear_ipv6_network(); });               // prefix without network
+  send([](v1::PoolSpec& s) { s.clear_ipv6_prefix_len(); });            // network without prefix
+  send([](v1::PoolSpec& s) { s.set_ipv6_prefix_len(127); });           // window of 2
+  send([](v1::PoolSpec& s) { s.set_prefix_len(23); });                 // window does not match /120
   send([](v1::PoolSpec& s) { (*s.mutable_ipv6_network())[15] = 1; });  // host bits
-  send([](v1::PoolSpec& s) { s.set_subnet(0x00020000); });              // window start elsewhere
+  send([](v1::PoolSpec& s) { s.set_subnet(0x00020000); });             // window start elsewhere
   EXPECT_EQ(alloc_->counter(Counter::malformed), 7U);
   // Valid, but another network under the same name: refused as a mismatch.
   send([](v1::PoolSpec& s) { (*s.mutable_ipv6_network())[1] = 0x02; });
@@ -323,7 +326,9 @@ TEST(AllocatorRestore, SnapshotFromBeforeIpv6StillRestores) {
       "0a066e6f64652d30124e0a160a036e65741080808050181820012a066e6f64652d30120f08800110401a066e6f64652d31200112"
       "0f08c00110401a066e6f64652d3220021a0b0882808050120465702d611a0508e7808050";
   std::string bytes;
-  for (std::size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
   SimCluster sim(gossip::Config::lan(), {}, 3);
   sim.add_nodes(1);  // node-0
   Allocator alloc(Config{}, sim.node(0), sim.clock(), 1);

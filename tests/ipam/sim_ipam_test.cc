@@ -26,7 +26,6 @@ using namespace std::chrono_literals;
 using gossip::SimCluster;
 
 constexpr Addr kSubnet24 = 0x0a000000;  // 10.0.0.0
-constexpr Addr kSubnet16 = 0x0a010000;  // 10.1.0.0
 
 std::uint64_t seed_or(std::uint64_t fallback) {
   const char* s = std::getenv("FERRY_SIM_SEED");  // NOLINT(concurrency-mt-unsafe): single-threaded test
@@ -51,6 +50,7 @@ class IpamSim {
         EXPECT_TRUE(r) << r.error().message;
       }
       allocs_[i]->set_persist([this, i](const std::string& snap) -> Result<void> {
+        if (fail_persist_) return make_error("disk full");
         disk_[i] = snap;
         return ok();
       });
@@ -74,6 +74,15 @@ class IpamSim {
       ASSERT_TRUE(at(i).ensure_pool(pool, subnet, len, SimCluster::name_of(0)));
     }
   }
+  void ensure_everywhere(const std::string& pool, std::string_view cidr) {
+    for (std::size_t i = 0; i < size(); ++i) {
+      if (!sim_.is_up(i)) continue;
+      auto r = at(i).ensure_pool(pool, cidr, SimCluster::name_of(0));
+      ASSERT_TRUE(r) << r.error().message;
+    }
+  }
+  // Makes the next persist calls fail (a full disk).
+  void fail_persist(bool on) { fail_persist_ = on; }
 
   // Starts an allocation on node i; its outcome lands in outcomes().
   void allocate(std::size_t i, const std::string& pool, const std::string& handle,
@@ -105,8 +114,8 @@ class IpamSim {
       if (!sim_.is_up(i)) continue;
       for (const auto& [ip, handle] : at(i).allocations(pool)) {
         auto [it, fresh] = holder.emplace(ip, i);
-        EXPECT_TRUE(fresh) << format_ipv4(ip) << " held by node " << it->second << " and node " << i << ", seed "
-                           << sim_.seed();
+        EXPECT_TRUE(fresh) << at(i).spec(pool)->format(ip) << " held by node " << it->second << " and node " << i
+                           << ", seed " << sim_.seed();
       }
     }
   }
@@ -139,8 +148,7 @@ class IpamSim {
           const PoolSpec* s = at(j).spec(pool);
           ASSERT_NE(m, nullptr);
           EXPECT_EQ(m->owner(s->block_of(ip)), name)
-              << format_ipv4(ip) << " of node " << i << " seen owned elsewhere by node " << j << ", seed "
-              << sim_.seed();
+              << s->format(ip) << " of node " << i << " seen owned elsewhere by node " << j << ", seed " << sim_.seed();
         }
       }
     }
@@ -152,13 +160,14 @@ class IpamSim {
   std::vector<std::unique_ptr<Allocator>> allocs_;
   std::map<std::size_t, std::string> disk_;  // what each host persisted
   std::vector<Outcome> outcomes_;
+  bool fail_persist_ = false;
 };
 
-void run_concurrent(std::size_t nodes, std::size_t per_node, Addr subnet, std::uint32_t len, std::uint64_t seed) {
+void run_concurrent(std::size_t nodes, std::size_t per_node, std::string_view cidr, std::uint64_t seed) {
   IpamSim s(nodes, seed_or(seed), Config{}, gossip::SimNetConfig{.loss = 0.01});
-  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  SCOPED_TRACE(testing::Message() << cidr << ", seed " << s.sim().seed());
   s.join_all();
-  s.ensure_everywhere("net", subnet, len);
+  s.ensure_everywhere("net", cidr);
   // Every host asks at the same simulated instant, before any gossip.
   for (std::size_t k = 0; k < per_node; ++k) {
     for (std::size_t i = 0; i < nodes; ++i) s.allocate(i, "net", "ep-" + std::to_string(i) + "-" + std::to_string(k));
@@ -172,7 +181,7 @@ void run_concurrent(std::size_t nodes, std::size_t per_node, Addr subnet, std::u
       ADD_FAILURE() << "node " << o.node << ": " << o.result->error().message;
       continue;
     }
-    EXPECT_TRUE(seen.insert(**o.result).second) << "duplicate " << format_ipv4(**o.result);
+    EXPECT_TRUE(seen.insert(**o.result).second) << "duplicate " << s.at(0).spec("net")->format(**o.result);
   }
   EXPECT_EQ(failed, 0U);
   EXPECT_EQ(seen.size(), nodes * per_node);
@@ -183,11 +192,42 @@ void run_concurrent(std::size_t nodes, std::size_t per_node, Addr subnet, std::u
 }
 
 TEST(IpamSim, ConcurrentAllocationOnThreeHostsNeverDuplicates) {
-  for (std::uint64_t seed = 1; seed <= 10; ++seed) run_concurrent(3, 60, kSubnet24, 24, seed);  // 180 of 253
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) run_concurrent(3, 60, "10.0.0.0/24", seed);  // 180 of 253
 }
 
 TEST(IpamSim, ConcurrentAllocationOnHundredHostsNeverDuplicates) {
-  run_concurrent(100, 5, kSubnet16, 16, 2);  // 16-address blocks, donations spread across the cluster
+  run_concurrent(100, 5, "10.1.0.0/16", 2);  // 16-address blocks, donations spread across the cluster
+}
+
+TEST(IpamSim, ConcurrentAllocationOnIpv6PoolsNeverDuplicates) {
+  // A /120: 256 one-address blocks, as tight as the IPv4 /24 case.
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) run_concurrent(3, 60, "fd00:1::100/120", seed);
+  // A /64: a 2^24 window in 4096-address blocks, on more hosts.
+  run_concurrent(20, 10, "fd00:2::/64", 3);
+}
+
+TEST(IpamSim, SpecificIpv6AddressComesFromItsOwnerByDonation) {
+  IpamSim s(3, seed_or(12));
+  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  s.join_all();
+  s.ensure_everywhere("v6", "fd00:7::/120");
+  const PoolSpec& spec = *s.at(0).spec("v6");
+  const Addr want = *spec.parse("fd00:7::c8");  // in node 0's (genesis) space
+  s.allocate(1, "v6", "mine", want);
+  s.allocate(2, "v6", "also-mine", want);
+  for (int k = 0; k < 10; ++k) s.allocate(1 + k % 2, "v6", "any-" + std::to_string(k));
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
+  const auto& r1 = *s.outcomes()[0].result;
+  const auto& r2 = *s.outcomes()[1].result;
+  ASSERT_NE(static_cast<bool>(r1), static_cast<bool>(r2));
+  EXPECT_EQ(spec.format(r1 ? *r1 : *r2), "fd00:7::c8");
+  const auto& loser = r1 ? r2 : r1;
+  EXPECT_NE(loser.error().message.find("fd00:7::c8"), std::string::npos) << loser.error().message;
+  for (std::size_t k = 2; k < s.outcomes().size(); ++k) EXPECT_TRUE(*s.outcomes()[k].result);
+  EXPECT_GT(s.at(1).counter(Counter::blocks_received) + s.at(2).counter(Counter::blocks_received), 0U);
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("v6"); }, 10s));
+  s.expect_no_duplicates("v6");
+  s.expect_allocations_owned("v6");
 }
 
 TEST(IpamSim, PartitionedHostAllocatesFromItsOwnSpaceThenFailsClearly) {
@@ -370,7 +410,7 @@ TEST(IpamSim, SpecificAddressIsObtainedFromItsOwnerOnceOnly) {
   ASSERT_NE(static_cast<bool>(r1), static_cast<bool>(r2));
   const auto& loser = r1 ? r2 : r1;
   EXPECT_EQ(r1 ? *r1 : *r2, want);
-  EXPECT_NE(loser.error().message.find(format_ipv4(want)), std::string::npos) << loser.error().message;
+  EXPECT_NE(loser.error().message.find(format_ipv4(want)), std::string::npos) << loser.error().message;  // IPv4 pool
   ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net"); }, 10s));
   s.expect_no_duplicates("net");
   s.expect_allocations_owned("net");
@@ -395,6 +435,119 @@ TEST(IpamSim, HostRestartedIntoIsolationFencesItself) {
   s.sim().heal();
   ASSERT_TRUE(s.sim().run_until([&] { return s.sim().converged() && !s.at(2).fenced(); }, 60s));
   s.expect_no_duplicates("net");
+}
+
+// A host leaving for good hands its free space over first: nothing is left
+// for reclaim to wait for, and the others carry on at once.
+TEST(IpamSim, HandedOverSpaceIsUsedWithoutAnyReclaim) {
+  IpamSim s(3, seed_or(13), fast_reclaim());
+  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  s.join_all();
+  s.ensure_everywhere("net", kSubnet24, 24);
+  s.ensure_everywhere("v6", "fd00:3::/64");
+  for (std::size_t i = 0; i < 3; ++i) {
+    s.allocate(i, "net", "a");
+    s.allocate(i, "v6", "a");
+  }
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net") && s.maps_agree("v6"); }, 30s));
+  // Node 0 (the genesis, most of the space) ends its last endpoints, then
+  // hands over. Blocks still holding an allocation stay its own.
+  const std::string leaver = SimCluster::name_of(0);
+  ASSERT_TRUE(s.at(0).release("v6", s.at(0).lookup("v6", "a").value()));
+  const Addr kept = s.at(0).lookup("net", "a").value();
+  const std::uint32_t owned = s.at(0).map("net")->count_of(leaver) + s.at(0).map("v6")->count_of(leaver);
+  auto handed = s.at(0).hand_over();
+  ASSERT_TRUE(handed) << handed.error().message;
+  EXPECT_EQ(*handed, owned - 1);
+  EXPECT_EQ(s.at(0).map("net")->blocks_of(leaver), std::set<std::uint32_t>{s.at(0).spec("net")->block_of(kept)});
+  EXPECT_EQ(s.at(0).map("v6")->count_of(leaver), 0U);
+  EXPECT_EQ(s.at(0).counter(Counter::blocks_handed_over), owned - 1);
+  EXPECT_TRUE(s.at(0).check_invariants());
+  // Nothing left to give: a second call is a no-op.
+  EXPECT_EQ(s.at(0).hand_over().value(), 0U);
+  // The direct deliveries are answered; then it releases its last address,
+  // hands that block over too, and leaves.
+  ASSERT_TRUE(s.sim().run_until([&] { return s.at(0).hand_over_in_flight() == 0; }, 5s));
+  ASSERT_TRUE(s.at(0).release("net", kept));
+  EXPECT_EQ(s.at(0).hand_over().value(), 1U);
+  ASSERT_TRUE(s.sim().run_until([&] { return s.at(0).hand_over_in_flight() == 0; }, 5s));
+  for (const std::size_t i : {1, 2}) {
+    EXPECT_EQ(s.at(i).map("net")->count_of(leaver), 0U) << "node " << i;
+    EXPECT_EQ(s.at(i).map("v6")->count_of(leaver), 0U) << "node " << i;
+  }
+  s.sim().run_for(1s);
+  s.sim().leave(0);
+  s.sim().run_for(2s);
+  s.crash(0);
+  // Both survivors got a share of each pool; they agree on it.
+  for (const std::size_t i : {1, 2}) {
+    EXPECT_GT(s.at(1).map("net")->count_of(SimCluster::name_of(i)), 20U);
+    EXPECT_GT(s.at(1).map("v6")->count_of(SimCluster::name_of(i)), 1000U);
+  }
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net") && s.maps_agree("v6"); }, 10s));
+  // Long past reclaim_after: nothing was reclaimed (there was nothing to
+  // reclaim), and the whole pool is usable.
+  s.sim().run_for(30s);
+  const std::size_t start = s.outcomes().size();
+  for (int k = 0; k < 200; ++k) s.allocate(1 + k % 2, "net", "b-" + std::to_string(k));
+  for (int k = 0; k < 200; ++k) s.allocate(1 + k % 2, "v6", "b-" + std::to_string(k));
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 60s));
+  for (std::size_t k = start; k < s.outcomes().size(); ++k) {
+    EXPECT_TRUE(*s.outcomes()[k].result) << s.outcomes()[k].result->error().message;
+  }
+  for (const std::size_t i : {1, 2}) {
+    EXPECT_EQ(s.at(i).counter(Counter::blocks_reclaimed), 0U);
+    EXPECT_TRUE(s.at(i).conflicts().empty());
+    EXPECT_TRUE(s.at(i).check_invariants());
+  }
+  s.expect_no_duplicates("net");
+  s.expect_no_duplicates("v6");
+  s.expect_allocations_owned("net");
+  s.expect_allocations_owned("v6");
+}
+
+TEST(IpamSim, HandOverIsRefusedWithNobodyToGiveToOrWhenFencedOrUnsaved) {
+  IpamSim s(3, seed_or(14), fast_reclaim());
+  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  s.join_all();
+  s.ensure_everywhere("net", kSubnet24, 24);
+  for (std::size_t i = 0; i < 3; ++i) s.allocate(i, "net", "a");
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net"); }, 30s));
+
+  // A full disk: nothing given, nothing changed.
+  const std::string before = s.at(2).snapshot();
+  s.fail_persist(true);
+  auto unsaved = s.at(2).hand_over();
+  s.fail_persist(false);
+  ASSERT_FALSE(unsaved);
+  EXPECT_NE(unsaved.error().message.find("save"), std::string::npos) << unsaved.error().message;
+  EXPECT_EQ(s.at(2).snapshot(), before);
+
+  // Cut off from everyone: nobody to give to.
+  s.sim().partition({0, 0, 1});
+  ASSERT_TRUE(s.sim().run_until([&] { return s.sim().node(2).num_alive() == 1; }, 15s));
+  EXPECT_FALSE(s.at(2).fenced());
+  auto alone = s.at(2).hand_over();
+  ASSERT_FALSE(alone);
+  EXPECT_NE(alone.error().message.find("no other live host"), std::string::npos) << alone.error().message;
+  EXPECT_EQ(s.at(2).snapshot(), before);
+  // Past fence_after: refused as fenced (the majority may take its space).
+  ASSERT_TRUE(s.sim().run_until([&] { return s.at(2).fenced(); }, 20s));
+  auto fenced = s.at(2).hand_over();
+  ASSERT_FALSE(fenced);
+  EXPECT_NE(fenced.error().message.find("fenced"), std::string::npos) << fenced.error().message;
+
+  // Healed before reclaim: the hand-over goes through.
+  s.sim().heal();
+  ASSERT_TRUE(s.sim().run_until([&] { return s.sim().converged() && !s.at(2).fenced(); }, 60s));
+  auto done = s.at(2).hand_over();
+  ASSERT_TRUE(done) << done.error().message;
+  ASSERT_TRUE(s.sim().run_until([&] { return s.maps_agree("net"); }, 10s));
+  EXPECT_EQ(s.at(0).map("net")->count_of(SimCluster::name_of(2)), 1U);  // the block of its address
+  s.expect_no_duplicates("net");
+  s.expect_allocations_owned("net");
 }
 
 TEST(IpamSim, SameSeedSameRun) {
