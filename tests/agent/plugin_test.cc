@@ -375,7 +375,7 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
   };
   const std::vector<Bad> bad{
       {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"10.21.0.0/24","SubPool":"","V6":true})",
-       "not an IPv6 subnet"},
+       "is not an IPv6 prefix"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"fd00:79::/127","SubPool":"","V6":true})",
        "48..126"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"","SubPool":"","V6":true})",
