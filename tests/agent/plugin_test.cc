@@ -784,8 +784,8 @@ TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostU
   // The same numbers on the metrics endpoint (loopback of host 2).
   auto metrics = topo_->exec(topo_->host(2), {"curl", "-sS", "http://127.0.0.1:9475/metrics"});
   ASSERT_TRUE(metrics && metrics->succeeded());
-  EXPECT_NE(metrics->output.find(
-                fmt::format("ferry_ipam_allocated_addresses{{network=\"blue\"}} {}", kPerHost + kAttachPerHost)),
+  EXPECT_NE(metrics->output.find(fmt::format("ferry_ipam_allocated_addresses{{network=\"blue\",family=\"ipv4\"}} {}",
+                                             kPerHost + kAttachPerHost)),
             std::string::npos)
       << metrics->output;
   EXPECT_NE(metrics->output.find("ferry_ipam_donations_received_total"), std::string::npos);
