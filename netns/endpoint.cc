@@ -111,6 +111,7 @@ Result<void> configure(const EndpointSpec& spec, Rtnl& host, Rtnl& ctr, const Li
   for (const IpPrefix& a : spec.host_addresses) {
     if (auto r = host.add_address(host_link.ifindex, a); !r) return r;
   }
+  if (auto r = host.set_ipv6_addr_gen_none(host_link.name); !r) return r;
   if (auto r = host.set_up(host_link.name, true); !r) return r;
   if (auto r = ctr.set_up(spec.container_ifname, true); !r) return r;
   // Routes last: a next hop must be reachable through an address's prefix.
@@ -260,6 +261,9 @@ Result<Endpoint> create_docker_veth(const DockerVethSpec& spec) {
       if (auto r = host->set_tx_checksum(peer_ifname, spec.container_tx_checksum); !r) {
         return r.error().wrap(fmt::format("endpoint {} (rolled back)", spec.endpoint_id));
       }
+      if (auto r = host->set_ipv6_addr_gen_none(host_ifname); !r) {
+        return r.error().wrap(fmt::format("endpoint {} (rolled back)", spec.endpoint_id));
+      }
       // The container side stays down: Docker brings it up once it is inside.
       if (auto r = host->set_up(host_ifname, true); !r) {
         return r.error().wrap(fmt::format("endpoint {} (rolled back)", spec.endpoint_id));
@@ -302,6 +306,7 @@ Result<Endpoint> create_docker_veth(const DockerVethSpec& spec) {
     return differ(fmt::format("MAC {} (wanted {})", p.mac.to_string(), spec.mac->to_string()));
   }
   if (auto r = host->set_tx_checksum(peer_ifname, spec.container_tx_checksum); !r) return r.error();
+  if (auto r = host->set_ipv6_addr_gen_none(host_ifname); !r) return r.error();
   if (auto r = host->set_up(host_ifname, true); !r) return r.error();
   return to_endpoint(host_link, p, false);
 }

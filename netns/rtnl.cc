@@ -13,6 +13,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
@@ -316,6 +317,12 @@ Result<void> Rtnl::set_up(std::string_view name, bool up) {
 Result<void> Rtnl::set_mtu(std::string_view name, unsigned mtu) {
   if (auto valid = validate_mtu(mtu); !valid) return valid.error();
   return change_link(name, [mtu](rtnl_link* l) { rtnl_link_set_mtu(l, mtu); });
+}
+
+Result<void> Rtnl::set_ipv6_addr_gen_none(std::string_view name) {
+  auto r = change_link(name, [](rtnl_link* l) { rtnl_link_inet6_set_addr_gen_mode(l, IN6_ADDR_GEN_MODE_NONE); });
+  if (!r && r.error().sys_errno == EAFNOSUPPORT) return ok();  // no IPv6 in this kernel
+  return r;
 }
 
 Result<void> Rtnl::set_mac(std::string_view name, const MacAddress& mac) {

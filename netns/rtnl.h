@@ -99,6 +99,11 @@ class Rtnl {
 
   // TX checksum offload (ethtool -K NAME tx on|off) through SIOCETHTOOL.
   Result<void> set_tx_checksum(std::string_view name, bool on);
+  // No IPv6 link-local address generation on `name` (addrgenmode none), so
+  // the kernel sends nothing from it (router solicitations, MLD reports)
+  // when it comes up: for a data-plane port that is pure L2. Fine (a no-op)
+  // on a kernel without IPv6. Set it before the link goes up.
+  Result<void> set_ipv6_addr_gen_none(std::string_view name);
   Result<bool> tx_checksum(std::string_view name);
 
   // Addresses. IPv6 ones are added with IFA_F_NODAD when `nodad` (usable at

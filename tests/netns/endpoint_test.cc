@@ -114,6 +114,11 @@ TEST_F(EndpointTest, FullWiringReachesTheHostSide) {
   const std::string features = run_in(ctr_ns_, {"ethtool", "-k", "eth0"});
   EXPECT_NE(features.find("tx-checksumming: off"), std::string::npos) << features;
   EXPECT_NE(run_in(ctr_ns_, {"ip", "link", "show", "lo"}).find("UP"), std::string::npos);
+  // The host side is a data-plane port: no link-local address, so the kernel
+  // sends no router solicitation or MLD report from it.
+  const std::string host6 = run_in(topo_->host(1), {"ip", "-6", "addr", "show", "dev", ep->host_ifname});
+  EXPECT_EQ(host6.find("fe80:"), std::string::npos) << host6;
+  EXPECT_NE(host6.find("fd30::1"), std::string::npos) << host6;
 
   auto del = delete_endpoint(s);
   ASSERT_TRUE(del) << del.error().message;
@@ -309,6 +314,7 @@ TEST_F(EndpointTest, DockerModeLeavesAPreparedPeerForDockerToMove) {
   EXPECT_NE(peer_link.find("state DOWN"), std::string::npos) << peer_link;
   EXPECT_NE(run_in(host_ns, {"ethtool", "-k", peer}).find("tx-checksumming: off"), std::string::npos);
   EXPECT_NE(run_in(host_ns, {"ip", "link", "show", ep->host_ifname}).find(",UP"), std::string::npos);
+  EXPECT_EQ(run_in(host_ns, {"ip", "-6", "addr", "show", "dev", ep->host_ifname}).find("fe80:"), std::string::npos);
 
   auto again = create_docker_veth(s);
   ASSERT_TRUE(again) << again.error().message;
