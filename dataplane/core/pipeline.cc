@@ -40,9 +40,11 @@ constexpr std::uint8_t kProtoIcmpv6 = 58;
 // ICMPv6 Neighbor Discovery (RFC 4861): types 133..137 and, per type, the
 // fixed part's size (where the options start, and the least valid length).
 constexpr std::uint8_t kNdFirst = 133;  // Router Solicitation
+constexpr std::uint8_t kNdRa = 134;     // Router Advertisement
 constexpr std::uint8_t kNdNs = 135;     // Neighbor Solicitation
 constexpr std::uint8_t kNdNa = 136;     // Neighbor Advertisement
 constexpr std::uint8_t kNdLast = 137;   // Redirect
+constexpr std::uint8_t kNdRedirect = kNdLast;
 constexpr std::uint32_t kNdFixedSize[] = {8, 16, 24, 24, 40};
 constexpr std::uint8_t kNdOptSourceLl = 1;
 constexpr std::uint8_t kNdOptTargetLl = 2;
@@ -622,6 +624,13 @@ struct Pipeline::Burst {
       }
       source_ll |= opt == kNdOptSourceLl;
       at += opt_size;
+    }
+    // RA guard (RFC 6105's idea): a container is never a router. Since any
+    // link-local source is accepted, an advertisement or redirect from one
+    // could otherwise pose as the network's gateway to its neighbours.
+    if (type == kNdRa || type == kNdRedirect) {
+      why = Counter::ra_guard;
+      return V6Verdict::kDrop;
     }
     if (type != kNdNs && type != kNdNa) return V6Verdict::kForward;
     const std::uint8_t* target = icmp + 8;

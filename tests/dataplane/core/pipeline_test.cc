@@ -797,6 +797,10 @@ TEST_F(PipelineTest, MalformedNeighborDiscoveryIsDroppedWithItsReason) {
        ether(kAllNodesMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, ipv6_addr("ff02::2"), 133, 0, Bytes(4, 0), 1))},
       {"redirect cut short", Counter::bad_nd,
        ether(kRemoteMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, kRemoteIp6, 137, 0, Bytes(20, 0)))},
+      {"router advertisement (RA guard)", Counter::ra_guard,
+       ether(kAllNodesMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, ipv6_addr("ff02::1"), 134, 0, Bytes(12, 0)))},
+      {"redirect (RA guard)", Counter::ra_guard,
+       ether(kRemoteMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, kRemoteIp6, 137, 0, Bytes(36, 0)))},
   };
   std::uint64_t drops = 0;
   for (const auto& c : cases) {
@@ -907,6 +911,10 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
          const Ipv6Addr g = solicited_node(kRemoteIp6);
          return ether(ipv6_multicast_mac(g), kLocalMac, 0x86dd,
                       icmpv6(kLocalIp6, g, 135, 0, nd_body(0, kRemoteIp6), 64));
+       }},
+      {"router advertisement", Counter::ra_guard, false,
+       [] {
+         return ether(kAllNodesMac, kLocalMac, 0x86dd, icmpv6(kLinkLocal, ipv6_addr("ff02::1"), 134, 0, Bytes(12, 0)));
        }},
       {"NS with a bad checksum", Counter::bad_nd_checksum, false,
        [] {
