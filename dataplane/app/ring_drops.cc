@@ -1,16 +1,14 @@
 #include "dataplane/app/ring_drops.h"
 
-#include <dirent.h>
 #include <linux/if_packet.h>
 #include <linux/if_xdp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cstddef>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -80,27 +78,22 @@ std::map<std::uint64_t, unsigned> parse_packet_sockets(std::string_view text) {
 
 std::map<int, std::uint64_t> socket_fds() {
   std::map<int, std::uint64_t> out;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) {
-    return out;
-  }
-  const int own = dirfd(dir);
-  std::array<char, 64> link{};
-  while (const dirent* entry = readdir(dir)) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const std::string name = entry.path().filename().string();
     int fd = -1;
-    const std::string_view name(entry->d_name);
-    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc{} || fd == own) {
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc{}) {
       continue;
     }
-    const ssize_t n = readlinkat(own, entry->d_name, link.data(), link.size());
-    if (n <= 0 || static_cast<std::size_t>(n) >= link.size()) {
-      continue;
+    std::error_code link_ec;
+    const auto target = std::filesystem::read_symlink(entry.path(), link_ec);
+    if (link_ec) {
+      continue;  // closed meanwhile (e.g. the iterator's own fd)
     }
-    if (auto inode = socket_inode(std::string_view(link.data(), static_cast<std::size_t>(n)))) {
+    if (auto inode = socket_inode(target.string())) {
       out[fd] = *inode;
     }
   }
-  closedir(dir);
   return out;
 }
 

@@ -124,7 +124,7 @@ TEST_F(DataplaneTest, AfXdpRingFullDropsAreCountedAsRxMissed) {
   const auto mac = exec(topo_->host(1), {"cat", "/sys/class/net/ul0/address"});
   const auto src = exec(topo_->host(2), {"cat", "/sys/class/net/ul0/address"});
   ASSERT_TRUE(mac.succeeded() && src.succeeded());
-  const auto trim = [](std::string s) { return s.substr(0, s.find_first_of(" \n")); };
+  const auto trim = [](const std::string& s) { return s.substr(0, s.find_first_of(" \n")); };
   overrun_and_account(*this, "uplink", topo_->host(2), "ul0", trim(mac.output), trim(src.output));
 }
 
