@@ -85,6 +85,9 @@ Result<void> Config::validate() const {
   if (idle_sleep_us > 100000) {
     return make_error("--idle-sleep-us {} is above the 100000 (100 ms) limit", idle_sleep_us);
   }
+  if (idle_spin_us > 100000) {
+    return make_error("--idle-spin-us {} is above the 100000 (100 ms) limit", idle_spin_us);
+  }
   if (vxlan_port == 0) {
     return make_error("--vxlan-port must be 1..65535");
   }
@@ -165,6 +168,9 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
   app.add_option("--mbufs", config.mbufs, "mbufs in the packet pool (default: sized from the MTU)");
   app.add_option("--uplink-mtu", config.uplink_mtu, "underlay MTU (default: the interface's; 1500 for PCI)");
   app.add_option("--idle-sleep-us", config.idle_sleep_us, "max idle back-off sleep, us (0 = busy poll)")
+      ->capture_default_str();
+  app.add_option("--idle-spin-us", config.idle_spin_us,
+                 "keep polling this long after the last frame before sleeping, us")
       ->capture_default_str();
   app.add_option("--uplink-driver", uplink_driver, "auto, af_xdp or af_packet (interface uplinks)")
       ->capture_default_str();

@@ -56,6 +56,11 @@ struct Config {
   // --idle-sleep-us: longest back-off sleep of an idle worker, microseconds;
   // 0 = busy polling (benchmarks).
   std::uint32_t idle_sleep_us = 100;
+  // --idle-spin-us: how long a worker keeps polling (spinning, yielding the
+  // CPU now and then) after the last frame it received before it starts to
+  // sleep; a request's answer usually comes back within it. 0 = sleep after
+  // a short run of empty polls (the old behaviour). Ignored when busy polling.
+  std::uint32_t idle_spin_us = 200;
 
   // --endpoint-driver: PMD for container veths. af_packet by default: works
   // with and without hugepages and on any veth; see docs/dataplane.md.

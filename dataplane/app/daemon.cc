@@ -29,6 +29,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kApiPoll = std::chrono::milliseconds(10);
 constexpr auto kResolveEvery = std::chrono::milliseconds(50);
 constexpr auto kReclaimEvery = std::chrono::milliseconds(100);
+// af_packet's ring drop counter is 32 bits and resets on read: read often
+// enough that it cannot wrap (and so each API read is cheap).
+constexpr auto kRingDropsEvery = std::chrono::seconds(1);
 
 std::string random_boot_id() {
   std::random_device rd;
@@ -60,7 +63,7 @@ class DpdkPorts final : public PortBackend {
   }
   void set_polled(const std::vector<PortId>& ports) override { loop_.set_endpoints(ports); }
   void detach(const OpenedPort& port) override { setup_.detach(port); }
-  [[nodiscard]] PortCounters counters(PortId port) const override { return PortSetup::counters(port); }
+  [[nodiscard]] PortCounters counters(PortId port) const override { return setup_.counters(port); }
   [[nodiscard]] bool link_up(PortId port) const override { return PortSetup::link_up(port); }
   [[nodiscard]] std::vector<WorkerInfo> workers() const override { return loop_.worker_info(); }
 
@@ -334,6 +337,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   rp.uplink = uplink->id;
   rp.uplink_rx_queues = static_cast<std::uint16_t>(workers.size());
   rp.idle_sleep_us = cfg.idle_sleep_us;
+  rp.idle_spin_us = cfg.idle_spin_us;
   impl->loop = std::make_unique<RunLoop>(*impl->pipeline, rp);
   if (auto started = impl->loop->start(workers, impl->pool); !started) {
     return started.error();
@@ -370,6 +374,7 @@ int Daemon::run(const std::atomic<bool>& stop) {
   Impl& d = *impl_;
   auto next_resolve = Clock::now();
   auto next_reclaim = Clock::now() + kReclaimEvery;
+  auto next_ring_drops = Clock::now() + kRingDropsEvery;
   const auto handler = [&d](std::span<const std::uint8_t> bytes) { return d.service->handle_bytes(bytes); };
   while (!stop.load()) {
     auto served = d.api->serve(kApiPoll, handler);
@@ -386,6 +391,10 @@ int Daemon::run(const std::atomic<bool>& stop) {
     if (now >= next_reclaim) {
       d.pipeline->tables().reclaim();
       next_reclaim = now + kReclaimEvery;
+    }
+    if (now >= next_ring_drops) {
+      d.setup->poll_ring_drops();
+      next_ring_drops = now + kRingDropsEvery;
     }
   }
   spdlog::info("stopping");

@@ -189,6 +189,7 @@ Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDri
   // af_packet: slots sized for the MTU, and a deeper ring than the PMD's
   // default 512 frames, so a worker that was asleep or preempted for a
   // moment does not cost frames. Each queue is a socket of one fanout group.
+  const auto fds_before = socket_fds();  // the PMD's ring sockets are the new ones
   const std::string devargs =
       xdp ? fmt::format("{},iface={},queue_count={}", port.devname, iface, queues_)
           : fmt::format("{},iface={},qpairs={},framesz={},blocksz={},framecnt={}", port.devname, iface, queues_,
@@ -204,6 +205,13 @@ Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDri
     detach(port);
     return configured.error().wrap(fmt::format("attach {} ({})", iface, port.driver));
   }
+  const RingKind kind = xdp ? RingKind::kAfXdp : RingKind::kAfPacket;
+  const auto sockets = ring_sockets(kind, if_nametoindex(iface.c_str()), new_sockets(fds_before, socket_fds()));
+  if (sockets.size() != queues_) {
+    spdlog::warn("{} ({}): found {} of its {} ring sockets: rx_missed misses the kernel's ring drops of the others",
+                 iface, port.devname, sockets.size(), queues_);
+  }
+  ring_drops_.add(port.id, kind, sockets);
   return port;
 }
 
@@ -211,6 +219,7 @@ void PortSetup::detach(const OpenedPort& port) {
   if (port.id == kInvalidPort) {
     return;
   }
+  ring_drops_.remove(port.id);  // stopping closes the sockets
   if (int rc = rte_eth_dev_stop(port.id); rc != 0) {
     spdlog::warn("port {} ({}): stop failed: {}", port.id, port.devname, rte_strerror(-rc));
   }
@@ -262,6 +271,8 @@ PortCounters PortSetup::counters(PortId port) {
   if (rte_eth_stats_get(port, &stats) == 0) {
     out = PortCounters{stats.ipackets, stats.ibytes, stats.opackets, stats.obytes, stats.imissed, stats.oerrors};
   }
+  ring_drops_.poll(port);
+  out.rx_missed += ring_drops_.dropped(port);
   return out;
 }
 

@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "dataplane/app/config.h"
+#include "dataplane/app/ring_drops.h"
 #include "dataplane/core/types.h"
 
 struct rte_mempool;
@@ -78,7 +79,11 @@ class PortSetup {
   // Stops, closes and removes a port. No worker may touch it any more.
   void detach(const OpenedPort& port);
 
-  [[nodiscard]] static PortCounters counters(PortId port);
+  // The PMD's counters; rx_missed also holds the frames the kernel dropped
+  // in the port's socket rings (RingDrops), read now.
+  [[nodiscard]] PortCounters counters(PortId port);
+  // Reads every port's ring drop counters (control thread, periodically).
+  void poll_ring_drops() { ring_drops_.poll(); }
   [[nodiscard]] static bool link_up(PortId port);
   [[nodiscard]] static MacAddr mac(PortId port);
   [[nodiscard]] std::uint16_t queues() const { return queues_; }
@@ -92,6 +97,7 @@ class PortSetup {
   std::uint16_t queues_;
   FrameSizes sizes_;
   std::uint32_t next_vdev_ = 0;  // vdev names must be unique while attached
+  RingDrops ring_drops_;
 };
 
 // Creates the mbuf pool every port receives into (also used for flood

@@ -4,17 +4,14 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
-#include <rte_prefetch.h>
-
-#include <algorithm>
+#include <rte_pause.h>
+#include <sched.h>
 
 #include "common/log.h"
+#include "dataplane/app/idle_backoff.h"
 
 namespace ferry::dataplane::app {
 namespace {
-
-// Empty polls before the first sleep: short gaps inside a flow stay polled.
-constexpr std::uint32_t kEmptyPollsBeforeSleep = 128;
 
 void bump(std::atomic<std::uint64_t>& counter) {
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -89,7 +86,9 @@ std::vector<WorkerInfo> RunLoop::worker_info() const {
   for (const auto& worker : workers_) {
     out.push_back(WorkerInfo{worker->lcore_id, worker->counters.polls.load(std::memory_order_relaxed),
                              worker->counters.busy_polls.load(std::memory_order_relaxed),
-                             worker->counters.idle_sleeps.load(std::memory_order_relaxed)});
+                             worker->counters.idle_sleeps.load(std::memory_order_relaxed),
+                             worker->counters.spin_polls.load(std::memory_order_relaxed),
+                             worker->counters.spin_yields.load(std::memory_order_relaxed)});
   }
   return out;
 }
@@ -106,9 +105,7 @@ void RunLoop::run(Worker& worker) {
   const std::uint16_t queue = worker.queue;
   const bool polls_uplink = queue < params_.uplink_rx_queues;
   const bool drains_injected = queue == 0;
-  const std::uint32_t max_sleep_us = params_.idle_sleep_us;
-  std::uint32_t empty_polls = 0;
-  std::uint32_t sleep_us = 0;
+  IdleBackoff backoff(rte_get_tsc_hz() / 1000000 * params_.idle_spin_us, params_.idle_sleep_us);
   rte_mbuf* pkts[kBurstSize];
 
   spdlog::debug("worker {} running on lcore {}", queue, worker.lcore_id);
@@ -138,19 +135,26 @@ void RunLoop::run(Worker& worker) {
 
     if (received != 0) {
       bump(worker.counters.busy_polls);
-      empty_polls = 0;
-      sleep_us = 0;
-      continue;
     }
-    if (max_sleep_us == 0 || ++empty_polls < kEmptyPollsBeforeSleep) {
-      continue;
+    switch (backoff.after_poll(received, rte_rdtsc())) {
+      case IdleBackoff::Step::kPoll:
+        break;
+      case IdleBackoff::Step::kSpin:
+        bump(worker.counters.spin_polls);
+        rte_pause();
+        break;
+      case IdleBackoff::Step::kYield:
+        bump(worker.counters.spin_polls);
+        bump(worker.counters.spin_yields);
+        sched_yield();  // a thread waiting for this CPU (the container we forward for) runs first
+        break;
+      case IdleBackoff::Step::kSleep:
+        ctx.offline();
+        rte_delay_us_sleep(backoff.sleep_us());
+        ctx.online();
+        bump(worker.counters.idle_sleeps);
+        break;
     }
-    // Idle: sleep 1, 2, 4, ... us up to the bound; any frame resets it.
-    sleep_us = std::min(max_sleep_us, sleep_us == 0 ? 1U : sleep_us * 2);
-    ctx.offline();
-    rte_delay_us_sleep(sleep_us);
-    ctx.online();
-    bump(worker.counters.idle_sleeps);
   }
   ctx.offline();
 }

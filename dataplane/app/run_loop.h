@@ -3,9 +3,10 @@
 // Each worker w, run to completion: receive a burst (32) from uplink RX queue
 // w and from RX queue w of every endpoint port, hand it to the pipeline
 // (which transmits on TX queue w before returning), worker 0 also sends the
-// control thread's frames, report an RCU quiescent state, and when nothing
-// came in for a while sleep with exponential back-off up to --idle-sleep-us,
-// offline for RCU so it never holds up a grace period while asleep.
+// control thread's frames, report an RCU quiescent state; when nothing comes
+// in, keep polling for --idle-spin-us after the last frame (IdleBackoff),
+// then sleep with exponential back-off up to --idle-sleep-us, offline for
+// RCU so it never holds up a grace period while asleep.
 //
 // The endpoint list is an immutable array published by pointer; the control
 // thread swaps it and waits one grace period (the tables' QSBR variable,
@@ -30,11 +31,13 @@ struct alignas(64) WorkerCounters {
   std::atomic<std::uint64_t> polls{0};
   std::atomic<std::uint64_t> busy_polls{0};
   std::atomic<std::uint64_t> idle_sleeps{0};
+  std::atomic<std::uint64_t> spin_polls{0};   // empty polls followed by another poll, not a sleep
+  std::atomic<std::uint64_t> spin_yields{0};  // sched_yield() calls among them
 };
 
 struct WorkerInfo {
   unsigned lcore_id;
-  std::uint64_t polls, busy_polls, idle_sleeps;
+  std::uint64_t polls, busy_polls, idle_sleeps, spin_polls, spin_yields;
 };
 
 class RunLoop {
@@ -43,6 +46,7 @@ class RunLoop {
     PortId uplink = 0;
     std::uint16_t uplink_rx_queues = 1;  // workers with index >= this do not poll the uplink
     std::uint32_t idle_sleep_us = 100;
+    std::uint32_t idle_spin_us = 200;
   };
 
   RunLoop(Pipeline& pipeline, Params params);

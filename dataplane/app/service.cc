@@ -360,6 +360,15 @@ v1::Reply Service::on(const dp_api::StatsCmd&) {
       l->set_idle_sleeps(workers[i].idle_sleeps);
     }
   }
+  // The spin window's polls (no per-lcore field in v1): totals over the workers.
+  std::uint64_t spin_polls = 0;
+  std::uint64_t spin_yields = 0;
+  for (const auto& w : workers) {
+    spin_polls += w.spin_polls;
+    spin_yields += w.spin_yields;
+  }
+  (*stats->mutable_counters())["idle_spin_polls"] = spin_polls;
+  (*stats->mutable_counters())["idle_spin_yields"] = spin_yields;
   return out;
 }
 

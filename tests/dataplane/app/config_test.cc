@@ -35,6 +35,7 @@ TEST(Config, MinimalFlagsGiveDefaults) {
   EXPECT_FALSE(c.gateway);
   EXPECT_EQ(c.api_path, "/run/ferry/dp.sock");
   EXPECT_EQ(c.idle_sleep_us, 100U);
+  EXPECT_EQ(c.idle_spin_us, 200U);
   EXPECT_EQ(c.endpoint_driver, PortDriver::kAfPacket);
   EXPECT_FALSE(c.no_huge);
   EXPECT_EQ(c.uplink_mtu, 0U);  // from the interface
@@ -44,8 +45,8 @@ TEST(Config, MinimalFlagsGiveDefaults) {
 
 TEST(Config, AllFlagsAndEalArgs) {
   auto parsed = parse(
-      with({"--gateway", "192.168.1.1", "--lcores", "0,2", "--no-huge", "--idle-sleep-us", "0", "--endpoint-driver",
-            "af_packet", "--vxlan-port", "8472", "--", "--log-level=debug", "--vdev=net_null0"}));
+      with({"--gateway", "192.168.1.1", "--lcores", "0,2", "--no-huge", "--idle-sleep-us", "0", "--idle-spin-us", "50",
+            "--endpoint-driver", "af_packet", "--vxlan-port", "8472", "--", "--log-level=debug", "--vdev=net_null0"}));
   ASSERT_TRUE(parsed) << parsed.error().message;
   const Config& c = parsed->config;
   EXPECT_EQ(dp_api::format_ipv4(*c.gateway), "192.168.1.1");
@@ -53,6 +54,7 @@ TEST(Config, AllFlagsAndEalArgs) {
   EXPECT_TRUE(c.no_huge);
   EXPECT_EQ(c.uplink_driver, PortDriver::kAfPacket);  // --no-huge: af_xdp impossible
   EXPECT_EQ(c.idle_sleep_us, 0U);
+  EXPECT_EQ(c.idle_spin_us, 50U);
   EXPECT_EQ(c.vxlan_port, 8472);
   EXPECT_EQ(c.eal_args, (std::vector<std::string>{"--log-level=debug", "--vdev=net_null0"}));
 }
@@ -102,6 +104,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{with({"--gateway", "192.168.1.10"}), "VTEP address itself"},
         BadCase{with({"--idle-sleep-us", "1000000"}), "100000"},
         BadCase{with({"--idle-sleep-us", "-1"}), "idle-sleep-us"},
+        BadCase{with({"--idle-spin-us", "100001"}), "100000"}, BadCase{with({"--idle-spin-us", "x"}), "idle-spin-us"},
         BadCase{with({"--no-huge", "--uplink-driver", "af_xdp"}), "hugepages"},
         BadCase{with({"--no-huge", "--endpoint-driver", "af_xdp"}), "hugepages"},
         BadCase{with({"--endpoint-driver", "tap"}), "af_packet"}, BadCase{with({"--uplink-driver", "pcap"}), "af_xdp"},
