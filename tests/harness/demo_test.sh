@@ -10,11 +10,12 @@ set -euo pipefail
 [[ $EUID -eq 0 ]] || { echo "SKIP: needs root"; exit 77; }
 build="${1:?usage: demo_test.sh BUILD_DIR}"
 demo="$(cd "$(dirname "$0")/../.." && pwd)/scripts/demo"
-out="$(mktemp /tmp/ferry-demo-test.XXXXXX)"
+work="$(mktemp -d /tmp/ferry-demo-test.XXXXXX)"
+out="$work/demo.log"
 pid=""
 cleanup() {
   [[ -z "$pid" ]] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
-  rm -f "$out"
+  rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -22,7 +23,11 @@ trap 'exit 143' TERM
 
 fail() {
   echo "FAIL: $*" >&2
-  sed 's/^/  | /' "$out" >&2
+  if [[ -f "$out" ]]; then
+    sed 's/^/  | /' "$out" >&2
+  else
+    echo "  (the demo's output $out is gone; $work holds: $(ls -A "$work" 2>&1))" >&2
+  fi
   exit 1
 }
 
@@ -36,7 +41,7 @@ left_behind() {
   [[ -e "/run/ferry/demo-$prefix" ]] && { echo "/run/ferry/demo-$prefix"; return 0; }
   return 1
 }
-prefix_of() { grep -o 'prefix fy[0-9a-z]*' "$out" | head -1 | cut -d' ' -f2; }
+prefix_of() { grep -o 'prefix fy[0-9a-z]*' "$out" 2>/dev/null | head -1 | cut -d' ' -f2; }
 
 # 1. A whole run.
 rc=0
@@ -60,10 +65,12 @@ until grep -q "gossip: every host knows all" "$out"; do
   ((SECONDS < deadline)) || fail "containers not up within 60 s"
   sleep 0.1
 done
+# Read now, while the run is known to be up: what to look for afterwards.
+prefix="$(prefix_of)"
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
 pid=""
 ((rc == 143)) || fail "demo exited $rc after SIGTERM, not 143"
-if what="$(left_behind "$(prefix_of)")"; then fail "left behind after SIGTERM: $what"; fi
+if what="$(left_behind "$prefix")"; then fail "left behind after SIGTERM: $what"; fi
 echo "ok: SIGTERM tears down"
