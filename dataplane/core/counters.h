@@ -51,7 +51,7 @@ namespace ferry::dataplane {
   X(Drop, spoofed_src_ip6, "endpoint IPv6 frame (or NA target) not from the endpoint's own, link-local or ::")     \
   X(Drop, bad_nd, "malformed Neighbor Discovery from an endpoint (hop limit, code, length, options, addresses)")   \
   X(Drop, bad_nd_checksum, "Neighbor Discovery message from an endpoint with a wrong ICMPv6 checksum")             \
-  X(Drop, ra_guard, "Router Advertisement or Redirect from an endpoint (RA guard: containers are not routers)")     \
+  X(Drop, ra_guard, "Router Advertisement or Redirect from an endpoint (RA guard: containers are not routers)")    \
   X(Drop, unknown_unicast, "unicast to an unknown MAC in a network that does not flood")                           \
   X(Drop, hairpin, "frame whose destination is the port it came from")                                             \
   X(Drop, flood_no_target, "broadcast/multicast/unknown frame with no other port and no flood VTEP to go to")      \
