@@ -573,6 +573,34 @@ struct Pipeline::Burst {
     return true;
   }
 
+  // RA guard behind extension headers (RFC 7113): walks at most
+  // kMaxExtHeaders hop-by-hop / routing / destination-options / fragment
+  // headers. True when they lead to an ICMPv6 Router Advertisement or
+  // Redirect, or when the chain is cut short by the frame or too long to
+  // tell (an endpoint gets no benefit of the doubt). MLD (hop-by-hop, then
+  // ICMPv6 143) and everything else is not affected.
+  static bool ra_behind_extensions(const std::uint8_t* ip, std::uint32_t size) {
+    constexpr unsigned kMaxExtHeaders = 4;
+    constexpr std::uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOpts = 60;
+    std::uint8_t next = ip[6];
+    std::uint32_t at = kIpv6Size;
+    for (unsigned i = 0; i < kMaxExtHeaders; ++i) {
+      if (next != kHopByHop && next != kRouting && next != kDestOpts && next != kFragment) return false;
+      if (size - at < 8) return true;
+      const std::uint8_t* h = ip + at;
+      if (next == kFragment && (load_be16(h + 2) & 0xfff8) != 0) return false;  // not the first fragment
+      const std::uint32_t hlen = next == kFragment ? 8 : (h[1] + 1u) * 8;
+      next = h[0];
+      at += hlen;
+      if (at > size) return true;
+      if (next == kProtoIcmpv6) {
+        if (size - at < 1) return true;
+        return ip[at] == kNdRa || ip[at] == kNdRedirect;
+      }
+    }
+    return next == kHopByHop || next == kRouting || next == kDestOpts || next == kFragment;
+  }
+
   // IPv6 from an endpoint (EtherType 0x86dd, frame f of len bytes): the
   // source check, ND validation and the ND proxy. Out of line and after the
   // IPv4 and ARP branches, so the IPv4 fast path does not carry it.
@@ -588,9 +616,17 @@ struct Pipeline::Burst {
       return V6Verdict::kDrop;
     }
     // Only ICMPv6 right after the fixed header is parsed; behind extension
-    // headers everything (ND included) is forwarded, source-checked only.
+    // headers everything is forwarded, source-checked only, except what the
+    // RA guard must see (ra_behind_extensions).
     const std::uint8_t* icmp = ip + kIpv6Size;
-    if (ip[6] != kProtoIcmpv6 || len < kEthSize + kIpv6Size + 1) return V6Verdict::kForward;
+    if (ip[6] != kProtoIcmpv6) {
+      if (ra_behind_extensions(ip, len - kEthSize)) {
+        why = Counter::ra_guard;
+        return V6Verdict::kDrop;
+      }
+      return V6Verdict::kForward;
+    }
+    if (len < kEthSize + kIpv6Size + 1) return V6Verdict::kForward;
     const std::uint8_t type = icmp[0];
     if (type < kNdFirst || type > kNdLast) return V6Verdict::kForward;
 

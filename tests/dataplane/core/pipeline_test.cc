@@ -818,6 +818,64 @@ TEST_F(PipelineTest, MalformedNeighborDiscoveryIsDroppedWithItsReason) {
   EXPECT_EQ(h.from_endpoint(kLocalPort, ns_edit([](Bytes&) {})).size(), 1u);
 }
 
+// RA guard behind extension headers: what follows the chain decides; MLD
+// (hop-by-hop, then ICMPv6) and other traffic behind extension headers go on.
+TEST_F(PipelineTest, RaGuardSeesThroughExtensionHeaders) {
+  const Ipv6Addr all_nodes = ipv6_addr("ff02::1");
+  // An extension header: next header, length in 8-byte units beyond the
+  // first 8, then padding (a PadN option).
+  auto ext = [](std::uint8_t next, std::uint8_t units) {
+    Bytes h(8u * (units + 1u), 0);
+    h[0] = next;
+    h[1] = units;
+    h[2] = 1;  // PadN
+    h[3] = static_cast<std::uint8_t>(h.size() - 4);
+    return h;
+  };
+  auto fragment = [](std::uint8_t next, std::uint16_t offset) {
+    Bytes h(8, 0);
+    h[0] = next;
+    h[2] = static_cast<std::uint8_t>(offset >> 8);
+    h[3] = static_cast<std::uint8_t>(offset & 0xf8);
+    return h;
+  };
+  auto icmp = [](std::uint8_t type) {
+    Bytes m(16, 0);
+    m[0] = type;
+    return m;
+  };
+  auto chain = [&](std::uint8_t first, const std::vector<Bytes>& parts, const Ipv6Addr& dst) {
+    Bytes payload;
+    for (const Bytes& p : parts) payload.insert(payload.end(), p.begin(), p.end());
+    return ether(kAllNodesMac, kLocalMac, 0x86dd, ipv6(kLinkLocal, dst, first, payload, 255));
+  };
+  struct Case {
+    const char* what;
+    Bytes frame;
+    bool dropped;
+  };
+  const std::vector<Case> cases = {
+      {"RA behind hop-by-hop", chain(0, {ext(58, 0), icmp(134)}, all_nodes), true},
+      {"redirect behind destination options", chain(60, {ext(58, 1), icmp(137)}, kRemoteIp6), true},
+      {"RA behind hop-by-hop and destination options", chain(0, {ext(60, 0), ext(58, 0), icmp(134)}, all_nodes), true},
+      {"RA in a first fragment", chain(44, {fragment(58, 0), icmp(134)}, all_nodes), true},
+      {"chain cut short", chain(0, {Bytes{58, 1, 0, 0}}, all_nodes), true},
+      {"chain too long to tell",
+       chain(0, {ext(0, 0), ext(0, 0), ext(0, 0), ext(0, 0), ext(58, 0), icmp(134)}, all_nodes), true},
+      {"MLD report behind hop-by-hop", chain(0, {ext(58, 0), icmp(143)}, ipv6_addr("ff02::16")), false},
+      {"UDP behind destination options", chain(60, {ext(17, 0), Bytes(16, 0)}, kRemoteIp6), false},
+      {"a later fragment", chain(44, {fragment(58, 8), icmp(134)}, all_nodes), false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const Stats before = h.stats();
+    const bool forwarded = !h.from_endpoint(kLocalPort, c.frame).empty();
+    const Stats after = h.stats();
+    EXPECT_EQ(forwarded, !c.dropped);
+    EXPECT_EQ(after[Counter::ra_guard] - before[Counter::ra_guard], c.dropped ? 1u : 0u);
+  }
+}
+
 TEST_F(PipelineTest, NdAnswerNeedsRoomOrTheSolicitationFloods) {
   // A DAD probe (78 bytes) in an mbuf whose data ends at the buffer's end:
   // no room for the 86-byte answer, so it is flooded unanswered, not cut.
