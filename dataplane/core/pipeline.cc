@@ -687,7 +687,9 @@ struct Pipeline::Burst {
       // DAD probe: to the target's solicited-node group ff02::1:ffXX:XXXX,
       // without a source link-layer address option.
       static constexpr std::uint8_t kSolicitedNode[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
-      if (source_ll || std::memcmp(ip + 24, kSolicitedNode, 13) != 0) return V6Verdict::kDrop;
+      if (source_ll || std::memcmp(ip + 24, kSolicitedNode, 13) != 0 || std::memcmp(ip + 37, target + 13, 3) != 0) {
+        return V6Verdict::kDrop;
+      }
     }
     // ND proxy: a known target whose MAC is not the asker's own (that would
     // tell a DAD probe its address is taken) is answered here.

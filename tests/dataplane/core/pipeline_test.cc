@@ -783,6 +783,12 @@ TEST_F(PipelineTest, MalformedNeighborDiscoveryIsDroppedWithItsReason) {
          Bytes ip = icmpv6(Ipv6Addr{}, ipv6_addr("ff02::1"), 135, 0, nd_body(0, kRemoteIp6));
          return ether(kAllNodesMac, kLocalMac, 0x86dd, ip);
        }()},
+      {"DAD probe to another address's solicited-node group", Counter::bad_nd,
+       [&] {
+         const Ipv6Addr other = solicited_node(kLocalIp6);
+         Bytes ip = icmpv6(Ipv6Addr{}, other, 135, 0, nd_body(0, kRemoteIp6));
+         return ether(ipv6_multicast_mac(other), kLocalMac, 0x86dd, ip);
+       }()},
       {"source option with a foreign MAC", Counter::spoofed_src_mac, ns_edit([](Bytes& ip) { ip[71] ^= 1; })},
       {"NA for a foreign target", Counter::spoofed_src_ip6,
        ether(kAllNodesMac, kLocalMac, 0x86dd,
