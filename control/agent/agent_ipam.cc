@@ -13,9 +13,9 @@
 // release_orphans() frees on the next start.
 #include <spdlog/spdlog.h>
 
+#include "common/ip_address.h"
 #include "control/agent/agent.h"
 #include "control/agent/state_file.h"
-#include "netns/address.h"
 
 namespace ferry::agent {
 
@@ -26,16 +26,16 @@ namespace {
 // The address part of "ADDR/LEN", canonical; "" if it does not parse.
 std::string address_of(const std::string& cidr) {
   if (cidr.empty()) return {};
-  auto p = netns::parse_prefix(cidr);
+  auto p = parse_prefix(cidr);
   return p ? p->address.to_string() : std::string();
 }
 
 }  // namespace
 
 std::string first_host(std::string_view subnet) {
-  auto p = netns::parse_prefix(subnet);
+  auto p = parse_prefix(subnet);
   if (!p) return {};
-  netns::IpAddress a = p->network().address;
+  IpAddress a = p->network().address;
   for (std::size_t i = a.size(); i-- > 0;) {
     if (++a.bytes[i] != 0) break;
   }
@@ -123,10 +123,10 @@ void Agent::release_address(const std::string& network, const std::string& addre
 
 std::set<std::string> Agent::used_addresses(const std::string& subnet) const {
   std::set<std::string> used;
-  auto net = netns::parse_prefix(subnet);
+  auto net = parse_prefix(subnet);
   if (!net) return used;
   auto add = [&](const std::string& cidr) {
-    auto p = netns::parse_prefix(cidr);
+    auto p = parse_prefix(cidr);
     if (p && net->contains(p->address)) used.insert(p->address.to_string());
   };
   for (const auto& [n, ep] : state_.endpoints) {

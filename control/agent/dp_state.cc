@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/ip_address.h"
 #include "dataplane/api/addr.h"
-#include "netns/address.h"
 
 namespace ferry::agent {
 
@@ -21,15 +21,15 @@ std::string canon_mac(const std::string& text) {
 // "ADDR/LEN" of either family, a bare address as a host route (/32, /128),
 // IPv6 in RFC 5952 form: how the agent and the data plane's dump compare.
 std::string canon_cidr(const std::string& text) {
-  if (auto p = netns::parse_prefix(text)) return p->to_string();
-  if (auto a = netns::parse_ip(text)) {
-    return netns::IpPrefix{*a, a->family == netns::Family::kIPv4 ? 32U : 128U}.to_string();
+  if (auto p = parse_prefix(text)) return p->to_string();
+  if (auto a = parse_ip(text)) {
+    return IpPrefix{*a, a->family == Family::kIPv4 ? 32U : 128U}.to_string();
   }
   return text;
 }
 
 std::string canon_ip(const std::string& text) {
-  auto a = netns::parse_ip(text);
+  auto a = parse_ip(text);
   return a ? a->to_string() : text;
 }
 

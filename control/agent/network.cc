@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "netns/address.h"
+#include "common/ip_address.h"
 
 namespace ferry::agent {
 
@@ -21,13 +21,13 @@ Result<std::string> canonical_subnet(std::string_view text) {
 }
 
 Result<std::string> canonical_subnet6(std::string_view text) {
-  auto p = netns::parse_prefix(text);
+  auto p = parse_prefix(text);
   if (!p) return make_error("subnet {}: {}", text, p.error().message);
-  if (p->address.family != netns::Family::kIPv6) return make_error("subnet {}: not an IPv6 subnet", text);
+  if (p->address.family != Family::kIPv6) return make_error("subnet {}: not an IPv6 subnet", text);
   if (p->prefix_length < 48 || p->prefix_length > 126) {
     return make_error("subnet {}: IPv6 prefix length must be 48..126", text);
   }
-  const netns::IpPrefix net = p->network();
+  const IpPrefix net = p->network();
   if (net.address != p->address) {
     return make_error("subnet {}: host bits are set (did you mean {}?)", text, net.to_string());
   }

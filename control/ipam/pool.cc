@@ -1,10 +1,10 @@
 #include "control/ipam/pool.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
+
+#include "common/ip_address.h"
 
 namespace ferry::ipam {
 
@@ -14,12 +14,8 @@ Addr low32(const Ipv6Bytes& a) { return (Addr{a[12]} << 24) | (Addr{a[13]} << 16
 
 // Every bit of `a` from bit `len` on (counted from the top) is zero.
 bool host_bits_zero(const Ipv6Bytes& a, std::uint32_t len) {
-  for (std::uint32_t i = 0; i < 16; ++i) {
-    const std::uint32_t keep = len >= 8 * (i + 1) ? 8 : (len > 8 * i ? len - 8 * i : 0);  // network bits of byte i
-    const auto host_mask = static_cast<std::uint8_t>(keep == 8 ? 0 : 0xffU >> keep);
-    if ((a[i] & host_mask) != 0) return false;
-  }
-  return true;
+  const IpPrefix p{IpAddress{Family::kIPv6, a}, len};
+  return p.network().address == p.address;
 }
 
 // Reserved for other uses or unassignable: IPv4-compatible and -mapped
@@ -30,9 +26,10 @@ bool special_v6(const Ipv6Bytes& a) {
 
 std::uint32_t window_bits(std::uint32_t prefix6) { return std::min(128 - prefix6, kMaxWindowBits); }
 
-std::string format_v6(const Ipv6Bytes& a) {
-  char buf[INET6_ADDRSTRLEN];
-  return inet_ntop(AF_INET6, a.data(), buf, sizeof buf) != nullptr ? std::string(buf) : std::string("?");
+std::string format_v6(const Ipv6Bytes& a) { return IpAddress{Family::kIPv6, a}.to_string(); }
+
+Addr host_order_v4(const IpAddress& a) {
+  return (Addr{a.bytes[0]} << 24) | (Addr{a.bytes[1]} << 16) | (Addr{a.bytes[2]} << 8) | Addr{a.bytes[3]};
 }
 
 }  // namespace
@@ -66,26 +63,13 @@ Result<PoolSpec> PoolSpec::make(std::string name, Addr subnet, std::uint32_t pre
 
 Result<PoolSpec> PoolSpec::make(std::string name, std::string_view cidr, std::string genesis,
                                 std::uint32_t max_blocks) {
-  const auto slash = cidr.find('/');
-  if (slash == std::string_view::npos) return make_error("pool {}: '{}' is not a CIDR (address/length)", name, cidr);
-  const std::string addr(cidr.substr(0, slash));
-  const std::string_view len_text = cidr.substr(slash + 1);
-  std::uint32_t len = 0;
-  const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-  if (ec != std::errc{} || end != len_text.data() + len_text.size() || len_text.empty() || len_text.size() > 3) {
-    return make_error("pool {}: '{}' has a bad prefix length", name, cidr);
+  auto prefix = parse_prefix(cidr);
+  if (!prefix) return make_error("pool {}: {}", name, prefix.error().message);
+  const std::uint32_t len = prefix->prefix_length;
+  if (prefix->address.family == Family::kIPv4) {
+    return make(std::move(name), host_order_v4(prefix->address), len, std::move(genesis), max_blocks);
   }
-  if (addr.find(':') == std::string::npos) {
-    in_addr v4{};
-    if (inet_pton(AF_INET, addr.c_str(), &v4) != 1) {
-      return make_error("pool {}: '{}' is not an IPv4 address", name, addr);
-    }
-    return make(std::move(name), ntohl(v4.s_addr), len, std::move(genesis), max_blocks);
-  }
-  Ipv6Bytes net{};
-  if (inet_pton(AF_INET6, addr.c_str(), net.data()) != 1) {
-    return make_error("pool {}: '{}' is not an IPv6 address", name, addr);
-  }
+  Ipv6Bytes net = prefix->address.bytes;
   if (len < 1 || len > 126) {
     return make_error("pool {}: IPv6 prefix /{} outside /1../126 (a pool needs at least 4 addresses)", name, len);
   }
@@ -139,22 +123,18 @@ Result<Addr> PoolSpec::parse(std::string_view address) const {
   if (address.find('/') != std::string_view::npos) {
     return make_error("'{}': expected an address of pool {} without a prefix length", address, name);
   }
-  if (address.size() > INET6_ADDRSTRLEN) return make_error("'{}' is not an IP address", address);
-  const std::string text(address);
+  auto parsed = parse_ip(address);
+  const Family want = is_v6() ? Family::kIPv6 : Family::kIPv4;
+  if (!parsed || parsed->family != want) {
+    return make_error("'{}' is not an {} address (pool {} is {})", address, is_v6() ? "IPv6" : "IPv4", name, cidr());
+  }
   Addr ip = 0;
   if (!is_v6()) {
-    in_addr v4{};
-    if (text.find(':') != std::string::npos || inet_pton(AF_INET, text.c_str(), &v4) != 1) {
-      return make_error("'{}' is not an IPv4 address (pool {} is {})", address, name, cidr());
-    }
-    ip = ntohl(v4.s_addr);
+    ip = host_order_v4(*parsed);
     if (!contains(ip)) return make_error("address {} is outside pool {} ({})", address, name, cidr());
     return ip;
   }
-  Ipv6Bytes a{};
-  if (text.find(':') == std::string::npos || inet_pton(AF_INET6, text.c_str(), a.data()) != 1) {
-    return make_error("'{}' is not an IPv6 address (pool {} is {})", address, name, cidr());
-  }
+  const Ipv6Bytes& a = parsed->bytes;
   ip = low32(a);
   if (!std::equal(a.begin(), a.begin() + 12, net6.begin()) || !contains(ip)) {
     return make_error("address {} is outside the addresses pool {} manages ({}: the first {} of {})", address, name,

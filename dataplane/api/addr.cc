@@ -1,9 +1,10 @@
 #include "dataplane/api/addr.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <charconv>
+
+#include "common/ip_address.h"
 
 namespace ferry::dp_api {
 namespace {
@@ -100,29 +101,35 @@ std::string format_ipv4(Ipv4 ip) {
   return fmt::format("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
 }
 
-Result<Ipv4Prefix> parse_ipv4_prefix(std::string_view text, bool allow_bare) {
+namespace {
+
+// "ADDR/LEN" (or a bare address as a host route when allowed) for either
+// family's address type: one rule for the length after the slash.
+template <typename Prefix, typename Parse>
+Result<Prefix> parse_prefix_of(std::string_view text, bool allow_bare, unsigned max_length, std::string_view form,
+                               Parse parse) {
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) {
-    if (!allow_bare) {
-      return make_error("bad prefix '{}': expected A.B.C.D/LEN", text);
-    }
-    auto ip = parse_ipv4(text);
-    if (!ip) {
-      return ip.error();
-    }
-    return Ipv4Prefix{*ip, 32};
+    if (!allow_bare) return make_error("bad prefix '{}': expected {}/LEN", text, form);
+    auto ip = parse(text);
+    if (!ip) return ip.error();
+    return Prefix{*ip, static_cast<std::uint8_t>(max_length)};
   }
-  auto ip = parse_ipv4(text.substr(0, slash));
-  if (!ip) {
-    return ip.error();
-  }
+  auto ip = parse(text.substr(0, slash));
+  if (!ip) return ip.error();
   const auto len_text = text.substr(slash + 1);
   unsigned length = 0;
   const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
-  if (len_text.empty() || ec != std::errc{} || end != len_text.data() + len_text.size() || length > 32) {
-    return make_error("bad prefix '{}': the length after '/' must be 0..32", text);
+  if (len_text.empty() || ec != std::errc{} || end != len_text.data() + len_text.size() || length > max_length) {
+    return make_error("bad prefix '{}': the length after '/' must be 0..{}", text, max_length);
   }
-  return Ipv4Prefix{*ip, static_cast<std::uint8_t>(length)};
+  return Prefix{*ip, static_cast<std::uint8_t>(length)};
+}
+
+}  // namespace
+
+Result<Ipv4Prefix> parse_ipv4_prefix(std::string_view text, bool allow_bare) {
+  return parse_prefix_of<Ipv4Prefix>(text, allow_bare, 32, "A.B.C.D", parse_ipv4);
 }
 
 std::string format_ipv4_prefix(const Ipv4Prefix& prefix) {
@@ -141,54 +148,17 @@ Result<Ipv4> parse_unicast_ipv4(std::string_view text) {
 }
 
 Result<Ipv6> parse_ipv6(std::string_view text) {
-  // inet_pton needs a terminated string; the longest text form is 45 characters.
-  char buf[64];
-  if (text.empty() || text.size() >= sizeof(buf)) {
-    return make_error("bad IPv6 address '{}'", text);
-  }
-  text.copy(buf, text.size());
-  buf[text.size()] = '\0';
-  Ipv6 ip;
-  if (inet_pton(AF_INET6, buf, ip.bytes.data()) != 1) {
-    return make_error("bad IPv6 address '{}'", text);
-  }
-  return ip;
+  auto ip = ferry::parse_ip(text);
+  if (!ip || ip->family != ferry::Family::kIPv6) return make_error("bad IPv6 address '{}'", text);
+  return Ipv6{ip->bytes};
 }
 
-std::string format_ipv6(const Ipv6& ip) {
-  // glibc's inet_ntop writes RFC 5952 text (lowercase, no leading zeros, the
-  // first longest run of >= 2 zero groups as "::") for every address but the
-  // IPv4-embedded ones, which no endpoint or neighbour may have.
-  char buf[INET6_ADDRSTRLEN];
-  if (inet_ntop(AF_INET6, ip.bytes.data(), buf, sizeof(buf)) == nullptr) {
-    return "?";
-  }
-  return buf;
-}
+// RFC 5952 text (common/ip_address.h) for every address but the
+// IPv4-embedded ones, which no endpoint or neighbour may have.
+std::string format_ipv6(const Ipv6& ip) { return ferry::IpAddress{ferry::Family::kIPv6, ip.bytes}.to_string(); }
 
 Result<Ipv6Prefix> parse_ipv6_prefix(std::string_view text, bool allow_bare) {
-  const auto slash = text.find('/');
-  if (slash == std::string_view::npos) {
-    if (!allow_bare) {
-      return make_error("bad prefix '{}': expected ADDR/LEN", text);
-    }
-    auto ip = parse_ipv6(text);
-    if (!ip) {
-      return ip.error();
-    }
-    return Ipv6Prefix{*ip, 128};
-  }
-  auto ip = parse_ipv6(text.substr(0, slash));
-  if (!ip) {
-    return ip.error();
-  }
-  const auto len_text = text.substr(slash + 1);
-  unsigned length = 0;
-  const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
-  if (len_text.empty() || ec != std::errc{} || end != len_text.data() + len_text.size() || length > 128) {
-    return make_error("bad prefix '{}': the length after '/' must be 0..128", text);
-  }
-  return Ipv6Prefix{*ip, static_cast<std::uint8_t>(length)};
+  return parse_prefix_of<Ipv6Prefix>(text, allow_bare, 128, "ADDR", parse_ipv6);
 }
 
 std::string format_ipv6_prefix(const Ipv6Prefix& prefix) {

@@ -7,6 +7,8 @@
 // (raw) or drives the structured generator (mostly valid messages with a
 // few fields damaged, ipam_fuzz_world.h). A crash, a sanitizer report or a
 // broken property of World::feed (abort) is a finding.
+#include <google/protobuf/stubs/logging.h>  // SetLogHandler
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

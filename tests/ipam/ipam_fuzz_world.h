@@ -14,8 +14,6 @@
 // Timers run now and then, with a hand-over among them.
 #pragma once
 
-#include <google/protobuf/stubs/logging.h>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
