@@ -120,4 +120,15 @@ class DataplaneTest : public harness::TopologyTest {
   std::vector<std::string> logs_;  // removed when the test passes
 };
 
+// Two hosts, each with a ferry-dataplane running from the start.
+class TwoHosts : public DataplaneTest {
+ protected:
+  void SetUp() override {
+    DataplaneTest::SetUp();
+    if (HasFatalFailure()) return;
+    start_dataplane(1);
+    start_dataplane(2);
+  }
+};
+
 }  // namespace ferry::dptest

@@ -11,15 +11,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Ipv6TwoHosts : public DataplaneTest {
+class Ipv6TwoHosts : public TwoHosts {
  protected:
-  void SetUp() override {
-    DataplaneTest::SetUp();
-    if (HasFatalFailure()) return;
-    start_dataplane(1);
-    start_dataplane(2);
-  }
-
   // add_container() turns IPv6 off in the container; turn it back on and
   // give eth0 `ip6` without duplicate address detection (a fresh address
   // would otherwise be tentative for a second or two).

@@ -15,16 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class TwoHosts : public DataplaneTest {
- protected:
-  void SetUp() override {
-    DataplaneTest::SetUp();
-    if (HasFatalFailure()) return;
-    start_dataplane(1);
-    start_dataplane(2);
-  }
-};
-
 TEST_F(TwoHosts, PingAndTcpBothWays) {
   auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
   auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
