@@ -730,7 +730,7 @@ struct Pipeline::Burst {
     const void* key_ptrs[kBurstSize];
     std::uint8_t key_of[kBurstSize];  // packet index -> key index
     std::uint32_t n_keys = 0;
-    const std::uint64_t vni_bits = std::uint64_t{pr->vni} << 48;
+    const std::uint64_t slot_bits = mac_key(pr->network_slot, 0);
 
     for (std::uint16_t i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
@@ -817,7 +817,7 @@ struct Pipeline::Burst {
         next[i] = kNextFlood;
         continue;
       }
-      keys[n_keys] = vni_bits | dst;
+      keys[n_keys] = slot_bits | dst;
       key_of[i] = static_cast<std::uint8_t>(n_keys++);
       next[i] = kNextRemote;  // resolved below
     }
@@ -1053,7 +1053,7 @@ struct Pipeline::Burst {
         next[i] = kNextFlood;
         continue;
       }
-      keys[n_mac_keys] = (std::uint64_t{net->vni} << 48) | dst;
+      keys[n_mac_keys] = mac_key(net->slot, dst);
       mac_key_of[i] = static_cast<std::uint8_t>(n_mac_keys++);
     }
 

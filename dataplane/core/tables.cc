@@ -416,7 +416,7 @@ Result<void> Tables::add_port(const EndpointPort& p) {
       return make_error("endpoint IPv6 {} is not a global or unique-local unicast address", ip.to_string());
     }
   }
-  const std::uint64_t key = mac_key(p.vni, p.mac.to_u64());
+  const std::uint64_t key = mac_key(net->second.slot, p.mac.to_u64());
   void* existing = nullptr;
   if (rte_hash_lookup_data(mac_hash_, &key, &existing) >= 0) {
     return make_error("MAC {} is already in use in network {}", p.mac.to_string(), p.vni);
@@ -453,7 +453,7 @@ Result<void> Tables::del_port(PortId port) {
   reclaim();
   if (port >= kMaxPorts || ports_[port].load() == nullptr) return make_error("port {} is not an endpoint", port);
   const PortRecord* r = ports_[port].exchange(nullptr, std::memory_order_acq_rel);
-  const std::uint64_t key = mac_key(r->vni, r->mac_u64);
+  const std::uint64_t key = mac_key(r->network_slot, r->mac_u64);
   rte_hash_del_key(mac_hash_, &key);
   --impl_->mac_entries;
   for (std::uint32_t i = 0; i < r->ip_count; ++i) {
@@ -485,9 +485,10 @@ Result<void> Tables::del_port(PortId port) {
 
 Result<void> Tables::add_remote_mac(Vni vni, const MacAddr& mac, Ipv4Addr vtep) {
   reclaim();
-  if (impl_->networks.count(vni) == 0) return make_error("network {} does not exist", vni);
+  const auto net = impl_->networks.find(vni);
+  if (net == impl_->networks.end()) return make_error("network {} does not exist", vni);
   if (mac.is_zero() || mac.is_multicast()) return make_error("MAC {} is not a unicast address", mac.to_string());
-  const std::uint64_t key = mac_key(vni, mac.to_u64());
+  const std::uint64_t key = mac_key(net->second.slot, mac.to_u64());
   void* existing = nullptr;
   std::optional<Ipv4Addr> old_vtep;
   if (rte_hash_lookup_data(mac_hash_, &key, &existing) >= 0) {
@@ -515,7 +516,9 @@ Result<void> Tables::add_remote_mac(Vni vni, const MacAddr& mac, Ipv4Addr vtep) 
 
 Result<void> Tables::del_remote_mac(Vni vni, const MacAddr& mac) {
   reclaim();
-  const std::uint64_t key = mac_key(vni, mac.to_u64());
+  const auto net = impl_->networks.find(vni);
+  if (net == impl_->networks.end()) return make_error("network {} does not exist", vni);
+  const std::uint64_t key = mac_key(net->second.slot, mac.to_u64());
   void* existing = nullptr;
   if (rte_hash_lookup_data(mac_hash_, &key, &existing) < 0) {
     return make_error("no MAC {} in network {}", mac.to_string(), vni);
@@ -662,7 +665,11 @@ std::vector<MacEntryInfo> Tables::macs(std::optional<Vni> vni) const {
   while (rte_hash_iterate(mac_hash_, &key, &data, &next) >= 0) {
     std::uint64_t k = 0;
     std::memcpy(&k, key, sizeof(k));
-    const Vni v = static_cast<Vni>(k >> 48);
+    // Every key's slot names a live network: del_network removes a network's
+    // keys before its slot is released.
+    const NetworkRecord* net = networks_[static_cast<std::uint32_t>(k >> kMacKeySlotShift)].load();
+    if (net == nullptr) continue;
+    const Vni v = net->vni;
     if (vni && *vni != v) continue;
     const std::uint64_t d = from_data(data);
     MacEntryInfo e{v, MacAddr::from_u64(k & kMac48), (d & MacDest::kKindMask) == MacDest::kLocal, kInvalidPort, {}};

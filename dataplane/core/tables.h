@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dataplane/core/counters.h"
 #include "dataplane/core/types.h"
 
 struct rte_hash;
@@ -133,8 +134,18 @@ struct MacDest {
   static std::uint64_t remote(std::uint32_t vtep_slot) { return kRemote | vtep_slot; }
 };
 
-// Packs a table key: (VNI << 48) | MAC, the MAC table's 8-byte key.
-inline std::uint64_t mac_key(Vni vni, std::uint64_t mac48) { return (std::uint64_t{vni} << 48) | mac48; }
+// Packs the MAC table's 8-byte key: (network slot << 48) | MAC. The key holds
+// the network's slot, not its VNI: a 24-bit VNI does not fit beside a 48-bit
+// MAC, and truncating it let networks whose VNIs share their low 16 bits see
+// each other's MACs. A slot names one live network; it is handed out again only
+// after del_network has removed every key of it and an RCU grace period has
+// passed, so a worker still holding the old network's records cannot find the
+// next owner's entries.
+inline constexpr unsigned kMacKeySlotShift = 48;
+static_assert(kMaxNetworks <= (std::size_t{1} << (64 - kMacKeySlotShift)), "a network slot must fit above the MAC");
+inline constexpr std::uint64_t mac_key(std::uint32_t network_slot, std::uint64_t mac48) {
+  return (std::uint64_t{network_slot} << kMacKeySlotShift) | mac48;
+}
 
 // The IPv6 neighbour table's 20-byte key: VNI (host order), address (wire order).
 struct Neighbour6Key {
@@ -263,7 +274,7 @@ class Tables {
   [[nodiscard]] const VtepRecord* vtep_at(std::uint32_t slot) const {
     return vteps_[slot].load(std::memory_order_acquire);
   }
-  // MAC table: keys are mac_key(vni, mac); values MacDest-encoded.
+  // MAC table: keys are mac_key(network slot, mac); values MacDest-encoded.
   [[nodiscard]] rte_hash* mac_hash() const { return mac_hash_; }
   // Peer table: key (VNI << 32 | VTEP IPv4 host order) -> network slot (low 32 bits).
   [[nodiscard]] rte_hash* peer_hash() const { return peer_hash_; }
