@@ -54,20 +54,40 @@ std::vector<int> allowed_cpus() {
   return cpus;
 }
 
-// The daemon's endpoint-port backend: DPDK hot plug + the run loop's list.
-class DpdkPorts final : public PortBackend {
+// The daemon's endpoint-port backend: opens ports of the requested type,
+// gives them Ferry PortIds (PortTable) and tells the run loop what to poll.
+class EndpointPorts final : public PortBackend {
  public:
-  DpdkPorts(PortSetup& setup, RunLoop& loop) : setup_(setup), loop_(loop) {}
+  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop) : table_(table), setup_(setup), loop_(loop) {}
   Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
-    return setup_.attach_interface(iface, driver, true);
+    std::unique_ptr<Port> port;
+    auto ethdev = setup_.attach_interface(iface, driver, true);
+    if (!ethdev) {
+      return ethdev.error();
+    }
+    port = std::move(*ethdev);
+    OpenedPort opened{kInvalidPort, port->devname(), port->driver()};
+    auto id = table_.add(std::move(port));  // closes the port on failure
+    if (!id) {
+      return id.error();
+    }
+    opened.id = *id;
+    return opened;
   }
   void set_polled(const std::vector<PortId>& ports) override { loop_.set_endpoints(ports); }
-  void detach(const OpenedPort& port) override { setup_.detach(port); }
-  [[nodiscard]] PortCounters counters(PortId port) const override { return setup_.counters(port); }
-  [[nodiscard]] bool link_up(PortId port) const override { return PortSetup::link_up(port); }
+  void detach(const OpenedPort& port) override { table_.remove(port.id); }
+  [[nodiscard]] PortCounters counters(PortId id) const override {
+    Port* port = table_.get(id);
+    return port != nullptr ? port->counters() : PortCounters{};
+  }
+  [[nodiscard]] bool link_up(PortId id) const override {
+    const Port* port = table_.get(id);
+    return port != nullptr && port->link_up();
+  }
   [[nodiscard]] std::vector<WorkerInfo> workers() const override { return loop_.worker_info(); }
 
  private:
+  PortTable& table_;
   PortSetup& setup_;
   RunLoop& loop_;
 };
@@ -143,11 +163,12 @@ struct Daemon::Impl {
   bool eal_up = false;
   rte_mempool* pool = nullptr;
   std::unique_ptr<PortSetup> setup;
+  PortTable ports;  // every port, the uplink included, by Ferry PortId
   OpenedPort uplink;
   MacAddr uplink_mac;
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<RunLoop> loop;
-  std::unique_ptr<DpdkPorts> backend;
+  std::unique_ptr<EndpointPorts> backend;
   std::unique_ptr<UnderlayResolver> resolver;
   std::unique_ptr<Service> service;
   std::unique_ptr<ApiServer> api;
@@ -164,9 +185,7 @@ struct Daemon::Impl {
     service.reset();
     backend.reset();
     loop.reset();
-    if (setup && uplink.id != kInvalidPort) {
-      setup->detach(uplink);
-    }
+    ports.clear();  // the uplink (workers stopped)
     pipeline.reset();
     if (eal_up) {
       rte_eal_cleanup();
@@ -310,14 +329,21 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
                rte_mempool_avail_count(impl->pool), sizes.mbuf_data_room, sizes.af_packet_frame_size,
                sizes.af_packet_frame_count);
   impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()), sizes);
-  auto uplink = impl->setup->open_uplink(cfg);
-  if (!uplink) {
-    return uplink.error();
+  auto opened = impl->setup->open_uplink(cfg);
+  if (!opened) {
+    return opened.error();
   }
-  impl->uplink = *uplink;
-  impl->uplink_mac = PortSetup::mac(uplink->id);
-  spdlog::info("uplink {}: DPDK port {} ({}), MAC {}, MTU {} (endpoints {})", cfg.uplink, uplink->id, uplink->driver,
-               impl->uplink_mac.to_string(), *mtu, *mtu - kEncapHeaderSize);
+  impl->uplink_mac = (*opened)->mac();
+  impl->uplink.devname = (*opened)->devname();
+  impl->uplink.driver = (*opened)->driver();
+  auto uplink_id = impl->ports.add(std::move(*opened));
+  if (!uplink_id) {
+    return uplink_id.error().wrap("uplink " + cfg.uplink);
+  }
+  impl->uplink.id = *uplink_id;
+  const OpenedPort* uplink = &impl->uplink;
+  spdlog::info("uplink {}: port {} ({}) on {}, MAC {}, MTU {} (endpoints {})", cfg.uplink, uplink->id, uplink->driver,
+               uplink->devname, impl->uplink_mac.to_string(), *mtu, *mtu - kEncapHeaderSize);
 
   PipelineConfig pc;
   pc.underlay.vtep_ip = Ipv4Addr{cfg.vtep.addr.value};
@@ -338,11 +364,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   rp.uplink_rx_queues = static_cast<std::uint16_t>(workers.size());
   rp.idle_sleep_us = cfg.idle_sleep_us;
   rp.idle_spin_us = cfg.idle_spin_us;
-  impl->loop = std::make_unique<RunLoop>(*impl->pipeline, rp);
+  impl->loop = std::make_unique<RunLoop>(*impl->pipeline, impl->ports, rp);
   if (auto started = impl->loop->start(workers, impl->pool); !started) {
     return started.error();
   }
-  impl->backend = std::make_unique<DpdkPorts>(*impl->setup, *impl->loop);
+  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop);
 
   UnderlayResolver::Params params;
   params.local = cfg.vtep;
@@ -393,7 +419,7 @@ int Daemon::run(const std::atomic<bool>& stop) {
       next_reclaim = now + kReclaimEvery;
     }
     if (now >= next_ring_drops) {
-      d.setup->poll_ring_drops();
+      d.ports.poll_all();
       next_ring_drops = now + kRingDropsEvery;
     }
   }

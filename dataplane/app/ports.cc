@@ -112,7 +112,7 @@ Result<rte_mempool*> create_packet_pool(const Config& config, const FrameSizes& 
   return pool;
 }
 
-Result<void> PortSetup::configure(PortId port, bool rss, bool promiscuous, std::uint32_t mtu) {
+Result<void> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous, std::uint32_t mtu) {
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
     return make_sys_error(-rc, "port {}: rte_eth_dev_info_get", port);
@@ -168,7 +168,8 @@ Result<void> PortSetup::configure(PortId port, bool rss, bool promiscuous, std::
   return ok();
 }
 
-Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDriver driver, bool promiscuous) {
+Result<std::unique_ptr<EthdevPort>> PortSetup::attach_interface(const std::string& iface, PortDriver driver,
+                                                                bool promiscuous) {
   if (!interface_exists(iface)) {
     return make_error("interface '{}' does not exist in this network namespace", iface);
   }
@@ -183,68 +184,74 @@ Result<OpenedPort> PortSetup::attach_interface(const std::string& iface, PortDri
     return make_error("interface {} has MTU {}, above the underlay MTU {} the data plane's buffers are sized for",
                       iface, mtu, sizes_.mtu);
   }
-  OpenedPort port;
-  port.driver = xdp ? "af_xdp" : "af_packet";
-  port.devname = fmt::format("{}{}", xdp ? "net_af_xdp" : "net_af_packet", next_vdev_++);
+  if (driver != PortDriver::kAfXdp && driver != PortDriver::kAfPacket) {
+    return make_error("attach {}: {} is not a DPDK port type", iface, driver_name(driver));
+  }
+  const std::string devname = fmt::format("{}{}", xdp ? "net_af_xdp" : "net_af_packet", next_vdev_++);
   // af_packet: slots sized for the MTU, and a deeper ring than the PMD's
   // default 512 frames, so a worker that was asleep or preempted for a
   // moment does not cost frames. Each queue is a socket of one fanout group.
   const auto fds_before = socket_fds();  // the PMD's ring sockets are the new ones
   const std::string devargs =
-      xdp ? fmt::format("{},iface={},queue_count={}", port.devname, iface, queues_)
-          : fmt::format("{},iface={},qpairs={},framesz={},blocksz={},framecnt={}", port.devname, iface, queues_,
+      xdp ? fmt::format("{},iface={},queue_count={}", devname, iface, queues_)
+          : fmt::format("{},iface={},qpairs={},framesz={},blocksz={},framecnt={}", devname, iface, queues_,
                         sizes_.af_packet_frame_size, sizes_.af_packet_block_size, sizes_.af_packet_frame_count);
   if (int rc = rte_dev_probe(devargs.c_str()); rc != 0) {
     return make_sys_error(-rc, "attach {} as {}", iface, devargs);
   }
-  if (int rc = rte_eth_dev_get_port_by_name(port.devname.c_str(), &port.id); rc != 0) {
-    rte_eal_hotplug_remove("vdev", port.devname.c_str());
-    return make_sys_error(-rc, "attach {}: no ethdev named {} after probing", iface, port.devname);
+  std::uint16_t ethdev = 0;
+  if (int rc = rte_eth_dev_get_port_by_name(devname.c_str(), &ethdev); rc != 0) {
+    rte_eal_hotplug_remove("vdev", devname.c_str());
+    return make_sys_error(-rc, "attach {}: no ethdev named {} after probing", iface, devname);
   }
-  if (auto configured = configure(port.id, false, promiscuous, 0); !configured) {
-    detach(port);
-    return configured.error().wrap(fmt::format("attach {} ({})", iface, port.driver));
+  auto port = std::make_unique<EthdevPort>(*this, ethdev, driver_name(driver), devname);
+  if (auto configured = configure(ethdev, false, promiscuous, 0); !configured) {
+    return configured.error().wrap(fmt::format("attach {} ({})", iface, port->driver()));  // port closes it
   }
   const RingKind kind = xdp ? RingKind::kAfXdp : RingKind::kAfPacket;
   const auto sockets = ring_sockets(kind, if_nametoindex(iface.c_str()), new_sockets(fds_before, socket_fds()));
   if (sockets.size() != queues_) {
     spdlog::warn("{} ({}): found {} of its {} ring sockets: rx_missed misses the kernel's ring drops of the others",
-                 iface, port.devname, sockets.size(), queues_);
+                 iface, devname, sockets.size(), queues_);
   }
-  ring_drops_.add(port.id, kind, sockets);
+  ring_drops_.add(ethdev, kind, sockets);
   return port;
 }
 
-void PortSetup::detach(const OpenedPort& port) {
-  if (port.id == kInvalidPort) {
-    return;
+void PortSetup::detach(std::uint16_t ethdev, const std::string& devname) {
+  ring_drops_.remove(ethdev);  // stopping closes the sockets
+  if (int rc = rte_eth_dev_stop(ethdev); rc != 0) {
+    spdlog::warn("ethdev {} ({}): stop failed: {}", ethdev, devname, rte_strerror(-rc));
   }
-  ring_drops_.remove(port.id);  // stopping closes the sockets
-  if (int rc = rte_eth_dev_stop(port.id); rc != 0) {
-    spdlog::warn("port {} ({}): stop failed: {}", port.id, port.devname, rte_strerror(-rc));
+  if (int rc = rte_eth_dev_close(ethdev); rc != 0) {
+    spdlog::warn("ethdev {} ({}): close failed: {}", ethdev, devname, rte_strerror(-rc));
   }
-  if (int rc = rte_eth_dev_close(port.id); rc != 0) {
-    spdlog::warn("port {} ({}): close failed: {}", port.id, port.devname, rte_strerror(-rc));
-  }
-  if (port.devname.rfind("net_", 0) == 0) {
-    if (int rc = rte_eal_hotplug_remove("vdev", port.devname.c_str()); rc != 0) {
-      spdlog::warn("port {} ({}): hot-unplug failed: {}", port.id, port.devname, rte_strerror(-rc));
+  if (devname.rfind("net_", 0) == 0) {
+    if (int rc = rte_eal_hotplug_remove("vdev", devname.c_str()); rc != 0) {
+      spdlog::warn("ethdev {} ({}): hot-unplug failed: {}", ethdev, devname, rte_strerror(-rc));
     }
   }
 }
 
-Result<OpenedPort> PortSetup::open_uplink(const Config& config) {
+EthdevPort::~EthdevPort() { setup_.detach(ethdev_, devname()); }
+
+PortCounters EthdevPort::counters() { return setup_.counters(ethdev_); }
+bool EthdevPort::link_up() const { return PortSetup::link_up(ethdev_); }
+MacAddr EthdevPort::mac() const { return PortSetup::mac(ethdev_); }
+void EthdevPort::poll() { setup_.poll_ring_drops(ethdev_); }
+
+Result<std::unique_ptr<EthdevPort>> PortSetup::open_uplink(const Config& config) {
   if (config.uplink_kind == UplinkKind::kPci) {
-    OpenedPort port;
-    port.devname = config.uplink;
-    if (rte_eth_dev_get_port_by_name(config.uplink.c_str(), &port.id) != 0) {
+    std::uint16_t ethdev = 0;
+    if (rte_eth_dev_get_port_by_name(config.uplink.c_str(), &ethdev) != 0) {
       return make_error("uplink {}: no DPDK port for this PCI address (is it bound to vfio-pci? see docs/dataplane.md)",
                         config.uplink);
     }
     rte_eth_dev_info info{};
-    rte_eth_dev_info_get(port.id, &info);
-    port.driver = info.driver_name != nullptr ? info.driver_name : "pci";
-    if (auto configured = configure(port.id, true, false, sizes_.mtu); !configured) {
+    rte_eth_dev_info_get(ethdev, &info);
+    auto port = std::make_unique<EthdevPort>(*this, ethdev, info.driver_name != nullptr ? info.driver_name : "pci",
+                                             config.uplink);
+    if (auto configured = configure(ethdev, true, false, sizes_.mtu); !configured) {
       return configured.error().wrap("uplink " + config.uplink);
     }
     return port;
@@ -265,7 +272,7 @@ Result<OpenedPort> PortSetup::open_uplink(const Config& config) {
   return attach_interface(config.uplink, PortDriver::kAfPacket, false);
 }
 
-PortCounters PortSetup::counters(PortId port) {
+PortCounters PortSetup::counters(std::uint16_t port) {
   rte_eth_stats stats{};
   PortCounters out;
   if (rte_eth_stats_get(port, &stats) == 0) {
@@ -276,12 +283,12 @@ PortCounters PortSetup::counters(PortId port) {
   return out;
 }
 
-bool PortSetup::link_up(PortId port) {
+bool PortSetup::link_up(std::uint16_t port) {
   rte_eth_link link{};
   return rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
 }
 
-MacAddr PortSetup::mac(PortId port) {
+MacAddr PortSetup::mac(std::uint16_t port) {
   rte_ether_addr addr{};
   rte_eth_macaddr_get(port, &addr);
   MacAddr mac;

@@ -1,6 +1,8 @@
-// DPDK ports: the packet mempool, the uplink (PCI, or a kernel interface via
-// net_af_xdp with a net_af_packet fallback) and endpoint ports hot-plugged at
-// run time as vdevs and removed again (stop, close, rte_dev_remove).
+// DPDK ethdev ports: the packet mempool, the uplink (PCI, or a kernel
+// interface via net_af_xdp with a net_af_packet fallback) and endpoint ports
+// hot-plugged at run time as vdevs and removed again (stop, close,
+// rte_dev_remove). Each is an EthdevPort, one Port type of the PortTable
+// (port.h); ports Ferry implements on sockets live beside it (vnet_port.h).
 //
 // Every port gets one RX and one TX queue per worker: worker w polls RX
 // queue w of every port and transmits on TX queue w, so no queue is shared.
@@ -13,10 +15,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/result.h"
 #include "dataplane/app/config.h"
+#include "dataplane/app/port.h"
 #include "dataplane/app/ring_drops.h"
 #include "dataplane/core/types.h"
 
@@ -54,14 +58,36 @@ Result<std::uint32_t> underlay_mtu(const Config& config);
 // Kernel MTU of an interface (sysfs), 0 when unknown.
 std::uint32_t interface_mtu(const std::string& iface);
 
+// An endpoint or uplink port once it is in the PortTable.
 struct OpenedPort {
-  PortId id = kInvalidPort;
-  std::string devname;  // vdev name ("net_af_packet3") or PCI address
-  std::string driver;   // "af_xdp", "af_packet" or the PCI PMD's name
+  PortId id = kInvalidPort;  // Ferry's PortId (PortTable), not an ethdev id
+  std::string devname;       // "net_af_packet3", "vnet:veth12ab", a PCI address
+  std::string driver;        // "vnet", "af_xdp", "af_packet" or the PCI PMD's name
 };
 
-struct PortCounters {
-  std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0, rx_missed = 0, tx_errors = 0;
+class PortSetup;
+
+// A DPDK ethdev as a Port: workers use rte_eth_rx_burst / rte_eth_tx_burst
+// on its ethdev id. Destroying it stops and closes the ethdev and hot-unplugs
+// a vdev.
+class EthdevPort final : public Port {
+ public:
+  EthdevPort(PortSetup& setup, std::uint16_t ethdev, std::string driver, std::string devname)
+      : Port(std::move(driver), std::move(devname)), setup_(setup), ethdev_(ethdev) {}
+  ~EthdevPort() override;
+  EthdevPort(const EthdevPort&) = delete;
+  EthdevPort& operator=(const EthdevPort&) = delete;
+
+  [[nodiscard]] PortIo io() const override { return PortIo::for_ethdev(ethdev_); }
+  [[nodiscard]] PortCounters counters() override;
+  [[nodiscard]] bool link_up() const override;
+  [[nodiscard]] MacAddr mac() const override;
+  void poll() override;
+  [[nodiscard]] std::uint16_t ethdev() const { return ethdev_; }
+
+ private:
+  PortSetup& setup_;
+  std::uint16_t ethdev_;
 };
 
 class PortSetup {
@@ -71,27 +97,28 @@ class PortSetup {
 
   // The uplink as configured: PCI port, or af_xdp (falling back to af_packet
   // when af_xdp cannot start and the driver is kAuto).
-  Result<OpenedPort> open_uplink(const Config& config);
+  Result<std::unique_ptr<EthdevPort>> open_uplink(const Config& config);
 
-  // Hot-plugs `iface` as a vdev of `driver`, configures and starts it.
-  Result<OpenedPort> attach_interface(const std::string& iface, PortDriver driver, bool promiscuous);
+  // Hot-plugs `iface` as a vdev of `driver` (af_packet or af_xdp),
+  // configures and starts it.
+  Result<std::unique_ptr<EthdevPort>> attach_interface(const std::string& iface, PortDriver driver, bool promiscuous);
 
-  // Stops, closes and removes a port. No worker may touch it any more.
-  void detach(const OpenedPort& port);
+  // Stops, closes and (a vdev) removes an ethdev. No worker may touch it any more.
+  void detach(std::uint16_t ethdev, const std::string& devname);
 
   // The PMD's counters; rx_missed also holds the frames the kernel dropped
   // in the port's socket rings (RingDrops), read now.
-  [[nodiscard]] PortCounters counters(PortId port);
-  // Reads every port's ring drop counters (control thread, periodically).
-  void poll_ring_drops() { ring_drops_.poll(); }
-  [[nodiscard]] static bool link_up(PortId port);
-  [[nodiscard]] static MacAddr mac(PortId port);
+  [[nodiscard]] PortCounters counters(std::uint16_t port);
+  // Reads one port's ring drop counters (control thread, periodically).
+  void poll_ring_drops(std::uint16_t ethdev) { ring_drops_.poll(ethdev); }
+  [[nodiscard]] static bool link_up(std::uint16_t port);
+  [[nodiscard]] static MacAddr mac(std::uint16_t port);
   [[nodiscard]] std::uint16_t queues() const { return queues_; }
   [[nodiscard]] const FrameSizes& sizes() const { return sizes_; }
 
  private:
   // `mtu`: set on the port (PCI); 0 leaves a kernel interface's MTU alone.
-  Result<void> configure(PortId port, bool rss, bool promiscuous, std::uint32_t mtu);
+  Result<void> configure(std::uint16_t port, bool rss, bool promiscuous, std::uint32_t mtu);
 
   rte_mempool* pool_;
   std::uint16_t queues_;

@@ -1,7 +1,6 @@
 #include "dataplane/app/run_loop.h"
 
 #include <rte_cycles.h>
-#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
@@ -19,8 +18,8 @@ void bump(std::atomic<std::uint64_t>& counter) {
 
 }  // namespace
 
-RunLoop::RunLoop(Pipeline& pipeline, Params params)
-    : pipeline_(pipeline), params_(params), endpoints_(new PortList{}) {}
+RunLoop::RunLoop(Pipeline& pipeline, PortTable& ports, Params params)
+    : pipeline_(pipeline), ports_(ports), params_(params), endpoints_(new PortList{}) {}
 
 RunLoop::~RunLoop() {
   stop();
@@ -38,6 +37,7 @@ Result<void> RunLoop::start(const std::vector<unsigned>& worker_lcores, rte_memp
       return ctx.error().wrap(fmt::format("worker {} (lcore {})", i, worker_lcores[i]));
     }
     worker->ctx = std::move(*ctx);
+    worker->ctx->set_tx(&PortTable::tx_burst, &ports_);
     workers_.push_back(std::move(worker));
   }
   for (auto& worker : workers_) {
@@ -101,6 +101,7 @@ int RunLoop::worker_main(void* arg) {
 
 void RunLoop::run(Worker& worker) {
   LcoreContext& ctx = *worker.ctx;
+  const PortTable& ports = ports_;
   const PortId uplink = params_.uplink;
   const std::uint16_t queue = worker.queue;
   const bool polls_uplink = queue < params_.uplink_rx_queues;
@@ -112,7 +113,7 @@ void RunLoop::run(Worker& worker) {
   while (!stop_.load(std::memory_order_relaxed)) {
     std::uint32_t received = 0;
     if (polls_uplink) {
-      const std::uint16_t n = rte_eth_rx_burst(uplink, queue, pkts, kBurstSize);
+      const std::uint16_t n = ports.rx_burst(uplink, queue, pkts, kBurstSize);
       if (n != 0) {
         pipeline_.process_uplink(ctx, pkts, n);
         received += n;
@@ -121,7 +122,7 @@ void RunLoop::run(Worker& worker) {
     const PortList* list = endpoints_.load(std::memory_order_acquire);
     for (std::uint16_t i = 0; i < list->count; ++i) {
       const PortId port = list->ports[i];
-      const std::uint16_t n = rte_eth_rx_burst(port, queue, pkts, kBurstSize);
+      const std::uint16_t n = ports.rx_burst(port, queue, pkts, kBurstSize);
       if (n != 0) {
         pipeline_.process_endpoint(ctx, port, pkts, n);
         received += n;

@@ -8,6 +8,10 @@
 // then sleep with exponential back-off up to --idle-sleep-us, offline for
 // RCU so it never holds up a grace period while asleep.
 //
+// Ports are Ferry PortIds of a PortTable (port.h), of any port type: the
+// worker receives through PortTable::rx_burst and the pipeline transmits
+// through PortTable::tx_burst.
+//
 // The endpoint list is an immutable array published by pointer; the control
 // thread swaps it and waits one grace period (the tables' QSBR variable,
 // which every worker reports to) before freeing the old one, and before a
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dataplane/app/port.h"
 #include "dataplane/core/pipeline.h"
 
 struct rte_mempool;
@@ -43,13 +48,13 @@ struct WorkerInfo {
 class RunLoop {
  public:
   struct Params {
-    PortId uplink = 0;
+    PortId uplink = 0;                   // a PortId of the PortTable
     std::uint16_t uplink_rx_queues = 1;  // workers with index >= this do not poll the uplink
     std::uint32_t idle_sleep_us = 100;
     std::uint32_t idle_spin_us = 200;
   };
 
-  RunLoop(Pipeline& pipeline, Params params);
+  RunLoop(Pipeline& pipeline, PortTable& ports, Params params);
   ~RunLoop();
   RunLoop(const RunLoop&) = delete;
   RunLoop& operator=(const RunLoop&) = delete;
@@ -84,6 +89,7 @@ class RunLoop {
   void run(Worker& worker);
 
   Pipeline& pipeline_;
+  PortTable& ports_;
   Params params_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<const PortList*> endpoints_;

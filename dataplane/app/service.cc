@@ -189,9 +189,9 @@ v1::Reply Service::on(const dp_api::PortAddCmd& cmd) {
   }
   endpoints_[cmd.iface] = Endpoint{*opened, cmd.vni, cmd.mac, cmd.ips, cmd.ips6};
   ports_.set_polled(polled_ports());
-  spdlog::info("port {} attached: DPDK port {} ({}), network {}, MAC {}", cmd.iface, opened->id, opened->driver,
-               cmd.vni, text(cmd.mac));
-  v1::Reply out = reply_ok(fmt::format("port {} attached as DPDK port {} ({})", cmd.iface, opened->id, opened->driver));
+  spdlog::info("port {} attached: port {} ({}, {}), network {}, MAC {}", cmd.iface, opened->id, opened->driver,
+               opened->devname, cmd.vni, text(cmd.mac));
+  v1::Reply out = reply_ok(fmt::format("port {} attached as port {} ({})", cmd.iface, opened->id, opened->driver));
   out.mutable_port_added()->set_port_id(opened->id);
   out.mutable_port_added()->set_driver(opened->driver);
   return out;
@@ -212,7 +212,7 @@ v1::Reply Service::on(const dp_api::PortDelCmd& cmd) {
   ports_.set_polled(polled_ports());
   pipeline_.tables().synchronize();
   ports_.detach(port);
-  spdlog::info("port {} detached (DPDK port {})", cmd.iface, port.id);
+  spdlog::info("port {} detached (port {}, {})", cmd.iface, port.id, port.devname);
   return reply_ok(fmt::format("port {} detached", cmd.iface));
 }
 

@@ -22,8 +22,9 @@ namespace ferry::dataplane::app {
 
 namespace v1 = ::ferry::dataplane::v1;
 
-// How endpoint ports come and go; the daemon's one uses DPDK hot plug and the
-// run loop, tests use a fake.
+// How endpoint ports come and go; the daemon's one opens ports of any type
+// into its PortTable and updates the run loop, tests use a fake. PortIds are
+// Ferry's (PortTable), not DPDK ethdev ids.
 class PortBackend {
  public:
   virtual ~PortBackend() = default;

@@ -10,13 +10,16 @@
 
 namespace ferry::dataplane {
 
-// A DPDK ethdev port id (0 .. RTE_MAX_ETHPORTS-1; Debian's DPDK 22.11 is built
-// with RTE_MAX_ETHPORTS = 32, so at most 31 endpoint ports beside the uplink).
+// A port of the data plane: a small dense id (0 .. kMaxPorts-1) that indexes
+// the pipeline's per-port arrays. ferry-dataplane assigns them (its PortTable,
+// dataplane/app/port.h) and maps each to a DPDK ethdev or a socket port; it
+// is not an ethdev id.
 using PortId = std::uint16_t;
 inline constexpr PortId kInvalidPort = 0xffff;
 
-// Most ports the pipeline tracks (array sizes); equals RTE_MAX_ETHPORTS of the
-// DPDK we build against (checked by a static_assert in pipeline.cc).
+// Most ports the pipeline tracks (array sizes): the uplink and up to 31
+// endpoints. Also RTE_MAX_ETHPORTS of the DPDK we build against (checked by
+// a static_assert in pipeline.cc), so every ethdev fits too.
 inline constexpr std::size_t kMaxPorts = 32;
 
 // Burst size of the run loop: process_* take at most this many frames.

@@ -5,41 +5,14 @@
 #include "dataplane/app/service.h"
 
 #include <gtest/gtest.h>
-#include <rte_eal.h>
-#include <unistd.h>
 
 #include <set>
 
 #include "dataplane/app/run_loop.h"
+#include "tests/dataplane/app/eal_env.h"
 
 namespace ferry::dataplane::app {
 namespace {
-
-bool g_eal_up = false;
-
-class EalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    std::vector<std::string> args{"service_test",
-                                  "--no-huge",
-                                  "-m",
-                                  "512",
-                                  "--no-pci",
-                                  "--no-shconf",
-                                  "--no-telemetry",
-                                  "--lcores=0",
-                                  "--log-level=error",
-                                  fmt::format("--file-prefix=ferry-svc-{}", getpid())};
-    std::vector<char*> argv;
-    argv.reserve(args.size());
-    for (auto& a : args) argv.push_back(a.data());
-    g_eal_up = rte_eal_init(static_cast<int>(argv.size()), argv.data()) >= 0;
-  }
-  void TearDown() override {
-    if (g_eal_up) rte_eal_cleanup();
-  }
-};
-const auto* const kEal = ::testing::AddGlobalTestEnvironment(new EalEnvironment);
 
 class FakePorts final : public PortBackend {
  public:
@@ -68,7 +41,7 @@ class FakePorts final : public PortBackend {
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!g_eal_up) GTEST_SKIP() << "EAL could not start (--no-huge) here";
+    if (!testing::eal_up()) GTEST_SKIP() << "EAL could not start (--no-huge) here";
     auto parsed_vtep = dp_api::parse_ipv4_prefix("172.31.0.101/24");
     config_.uplink = "ul0";
     config_.vtep = *parsed_vtep;
