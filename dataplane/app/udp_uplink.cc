@@ -5,6 +5,7 @@
 #include <netinet/udp.h>
 #include <rte_errno.h>
 #include <rte_ip.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
@@ -94,22 +95,22 @@ bool complete_tx_checksum(rte_mbuf* m) {
 struct UdpUplink::RxBuffer {
   rte_mbuf_ext_shared_info shinfo{};
   std::uint8_t* data = nullptr;
-  rte_ring* home = nullptr;  // its queue's free list
+  Queue* home = nullptr;
 };
-
-// The extbuf free callback: the last datagram of a buffer was freed (by any
-// thread). The ring has room for every buffer: it cannot be full.
-void UdpUplink::free_rx_buffer(void* /*addr*/, void* opaque) {
-  auto* buf = static_cast<RxBuffer*>(opaque);
-  rte_ring_mp_enqueue(buf->home, buf);
-}
 
 struct alignas(64) UdpUplink::Queue {
   int rx_fd = -1;
   std::uint8_t* region = nullptr;  // rx_buffers * 64 KiB, mmap'ed
   std::size_t region_size = 0;
   std::vector<RxBuffer> buffers;
-  rte_ring* free_buffers = nullptr;  // RxBuffer*: freed by any thread (MP), taken by the owner (SC)
+  // Free buffers. The queue's own thread keeps the ones it frees on a stack
+  // and reuses the most recent first (still in cache: the kernel's copy into
+  // a cold 64 KiB buffer costs more than everything else per datagram);
+  // other threads return theirs through the ring (MP enqueue, SC dequeue).
+  rte_ring* free_buffers = nullptr;
+  std::vector<RxBuffer*> hot;
+  std::uint32_t hot_count = 0;
+  unsigned owner_lcore = LCORE_ID_ANY;  // the thread calling rx_burst, once known
 
   // recvmmsg
   std::array<mmsghdr, kMaxRxBatch> rx_msgs{};
@@ -143,12 +144,33 @@ struct alignas(64) UdpUplink::Queue {
   std::array<std::uint64_t, kUdpCounterCount> counters{};
 
   void count(UdpCounter c, std::uint64_t n = 1) { counters[index(c)] += n; }
+  void give_back(RxBuffer* b) {
+    if (owner_lcore != LCORE_ID_ANY && rte_lcore_id() == owner_lcore) {
+      hot[hot_count++] = b;
+    } else {
+      rte_ring_mp_enqueue(free_buffers, b);  // room for every buffer: never full
+    }
+  }
+  // Up to n free buffers, the most recently used first.
+  unsigned take(RxBuffer** out, unsigned n) {
+    unsigned got = 0;
+    while (got < n && hot_count != 0) out[got++] = hot[--hot_count];
+    if (got < n) got += rte_ring_sc_dequeue_burst(free_buffers, reinterpret_cast<void**>(out + got), n - got, nullptr);
+    return got;
+  }
   bool push(rte_mbuf* m) {
     if (pending_count == kPendingCapacity) return false;
     pending[pending_count++] = m;
     return true;
   }
 };
+
+// The extbuf free callback: the last datagram of a buffer was freed (by any
+// thread).
+void UdpUplink::free_rx_buffer(void* /*addr*/, void* opaque) {
+  auto* buf = static_cast<RxBuffer*>(opaque);
+  buf->home->give_back(buf);
+}
 
 std::uint64_t UdpUplinkStats::tx_drops() const {
   std::uint64_t total = 0;
@@ -270,10 +292,11 @@ Result<void> UdpUplink::open_sockets() {
       return make_error("UDP uplink: free-buffer ring: {}", rte_strerror(rte_errno));
     }
     queue.buffers.resize(config_.rx_buffers);
+    queue.hot.resize(config_.rx_buffers);
     for (std::uint32_t i = 0; i < config_.rx_buffers; ++i) {
       RxBuffer& b = queue.buffers[i];
       b.data = queue.region + std::size_t{i} * kRxBufferStride;
-      b.home = queue.free_buffers;
+      b.home = &queue;
       b.shinfo.free_cb = free_rx_buffer;
       b.shinfo.fcb_opaque = &b;
       rte_mbuf_ext_refcnt_set(&b.shinfo, 1);
@@ -347,6 +370,7 @@ UdpUplinkStats UdpUplink::stats() const {
 
 std::uint16_t UdpUplink::rx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {
   Queue& q = *queues_[queue];
+  if (q.owner_lcore == LCORE_ID_ANY) q.owner_lcore = rte_lcore_id();
   if (q.pending_count == 0) {
     q.pending_head = 0;
     receive(q);
@@ -359,8 +383,7 @@ std::uint16_t UdpUplink::rx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
 }
 
 std::uint32_t UdpUplink::receive(Queue& q) {
-  const unsigned want =
-      rte_ring_sc_dequeue_burst(q.free_buffers, reinterpret_cast<void**>(q.rx_bufs.data()), config_.rx_batch, nullptr);
+  const unsigned want = q.take(q.rx_bufs.data(), config_.rx_batch);
   if (want == 0) return 0;  // every buffer is still held by frames in flight
   for (unsigned i = 0; i < want; ++i) {
     q.rx_iov[i] = iovec{q.rx_bufs[i]->data, kRxBufferSize};
@@ -407,12 +430,12 @@ std::uint32_t UdpUplink::receive(Queue& q) {
       made = deliver(q, buf, q.rx_msgs[i].msg_len, gro_size, src);
     }
     if (made == 0) {
-      rte_ring_mp_enqueue(q.free_buffers, buf);
+      q.give_back(buf);
     } else {
       rte_mbuf_ext_refcnt_set(&buf->shinfo, static_cast<std::uint16_t>(made));
     }
   }
-  for (unsigned i = received; i < want; ++i) rte_ring_mp_enqueue(q.free_buffers, q.rx_bufs[i]);
+  for (unsigned i = received; i < want; ++i) q.give_back(q.rx_bufs[i]);
   return received;
 }
 
