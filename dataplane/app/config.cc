@@ -47,6 +47,17 @@ Result<void> Config::validate() const {
   if (uplink.empty()) {
     return make_error("--uplink is required (a kernel interface name or a PCI address)");
   }
+  if (uplink_mode == UplinkMode::kUdp) {
+    if (uplink_kind == UplinkKind::kPci) {
+      return make_error("--uplink-mode udp needs a kernel interface as --uplink, not PCI address {}", uplink);
+    }
+    if (gateway) {
+      return make_error("--gateway does not apply with --uplink-mode udp: the kernel routes the underlay");
+    }
+    if (udp_send_sockets == 0 || udp_send_sockets > 64) {
+      return make_error("--udp-send-sockets {} is outside 1..64", udp_send_sockets);
+    }
+  }
   if (uplink_kind == UplinkKind::kInterface) {
     if (uplink.size() > 15 || uplink.find_first_of(",=/: ") != std::string::npos) {
       return make_error("--uplink '{}' is neither a PCI address nor a valid interface name", uplink);
@@ -157,6 +168,7 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
   std::string vtep_text;
   std::string gateway_text;
   std::string uplink_driver = "auto";
+  std::string uplink_mode = "dpdk";
   std::string endpoint_driver = "af_packet";
   app.add_option("--uplink", config.uplink, "underlay port: kernel interface name or PCI address")->required();
   app.add_option("--vtep-ip", vtep_text, "our VTEP address with its prefix length, A.B.C.D/LEN")->required();
@@ -171,6 +183,10 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--idle-spin-us", config.idle_spin_us,
                  "keep polling this long after the last frame before sleeping, us")
+      ->capture_default_str();
+  app.add_option("--uplink-mode", uplink_mode, "dpdk (a DPDK port owns the VTEP address) or udp (kernel UDP sockets)")
+      ->capture_default_str();
+  app.add_option("--udp-send-sockets", config.udp_send_sockets, "udp mode: send sockets (outer source ports)")
       ->capture_default_str();
   app.add_option("--uplink-driver", uplink_driver, "auto, af_xdp or af_packet (interface uplinks)")
       ->capture_default_str();
@@ -204,6 +220,14 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
     config.gateway = *gw;
   }
   config.uplink_kind = looks_like_pci_address(config.uplink) ? UplinkKind::kPci : UplinkKind::kInterface;
+  if (uplink_mode == "udp") {
+    config.uplink_mode = UplinkMode::kUdp;
+  } else if (uplink_mode != "dpdk") {
+    return make_error("--uplink-mode '{}': use dpdk or udp", uplink_mode);
+  }
+  if (config.uplink_mode == UplinkMode::kUdp && uplink_driver != "auto") {
+    return make_error("--uplink-driver applies to --uplink-mode dpdk (udp mode uses kernel sockets)");
+  }
   auto ud = parse_driver(uplink_driver, true, "--uplink-driver");
   if (!ud) {
     return ud.error();

@@ -14,6 +14,13 @@ namespace ferry::dataplane::app {
 
 enum class UplinkKind : std::uint8_t { kPci, kInterface };
 
+// --uplink-mode: how VXLAN reaches the underlay. kDpdk: the uplink is a DPDK
+// port (a PCI NIC, or af_xdp/af_packet on a kernel interface) and the data
+// plane owns the VTEP address (answers ARP, resolves next hops). kUdp:
+// kernel UDP sockets on the VTEP address, which the kernel owns (routing,
+// ARP, other traffic on the same interface); see docs/dataplane.md.
+enum class UplinkMode : std::uint8_t { kDpdk, kUdp };
+
 // How a kernel interface becomes a DPDK port. kAuto (uplink only): af_xdp,
 // falling back to af_packet when af_xdp cannot start (or under --no-huge).
 enum class PortDriver : std::uint8_t { kAuto, kAfXdp, kAfPacket };
@@ -29,6 +36,11 @@ struct Config {
   // interface name.
   std::string uplink;
   UplinkKind uplink_kind = UplinkKind::kInterface;
+  UplinkMode uplink_mode = UplinkMode::kDpdk;  // --uplink-mode dpdk|udp
+  // --udp-send-sockets: kUdp's send sockets, one outer UDP source port each
+  // (bound to VTEP:49152+i, skipping ports in use); the inner-flow hash
+  // picks one per flow (RFC 7348 entropy for the receivers' RSS / reuseport).
+  std::uint16_t udp_send_sockets = 16;
   PortDriver uplink_driver = PortDriver::kAuto;  // --uplink-driver, interfaces only
 
   dp_api::Ipv4Prefix vtep;              // --vtep-ip A.B.C.D/LEN: our underlay address

@@ -20,6 +20,7 @@
 #include "dataplane/app/ports.h"
 #include "dataplane/app/run_loop.h"
 #include "dataplane/app/service.h"
+#include "dataplane/app/udp_uplink_port.h"
 #include "dataplane/core/pipeline.h"
 
 namespace ferry::dataplane::app {
@@ -58,7 +59,8 @@ std::vector<int> allowed_cpus() {
 // gives them Ferry PortIds (PortTable) and tells the run loop what to poll.
 class EndpointPorts final : public PortBackend {
  public:
-  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop) : table_(table), setup_(setup), loop_(loop) {}
+  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, const UdpUplinkPort* udp_uplink)
+      : table_(table), setup_(setup), loop_(loop), udp_uplink_(udp_uplink) {}
   Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
     std::unique_ptr<Port> port;
     auto ethdev = setup_.attach_interface(iface, driver, true);
@@ -85,11 +87,16 @@ class EndpointPorts final : public PortBackend {
     return port != nullptr && port->link_up();
   }
   [[nodiscard]] std::vector<WorkerInfo> workers() const override { return loop_.worker_info(); }
+  [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> extra_counters() const override {
+    return udp_uplink_ != nullptr ? udp_uplink_->named_counters()
+                                  : std::vector<std::pair<std::string, std::uint64_t>>{};
+  }
 
  private:
   PortTable& table_;
   PortSetup& setup_;
   RunLoop& loop_;
+  const UdpUplinkPort* udp_uplink_;  // --uplink-mode udp
 };
 
 }  // namespace
@@ -125,7 +132,14 @@ Result<void> preflight(const Config& config) {
       return make_error("uplink PCI device {} does not exist", config.uplink);
     }
   }
-  if (config.uplink_driver == PortDriver::kAfXdp) {
+  if (config.uplink_mode == UplinkMode::kUdp) {
+    // Before EAL: the VTEP address is the kernel's, no vxlan device holds
+    // the port (read-only; opening the uplink checks again and enables GRO).
+    auto host = check_udp_uplink_host(udp_uplink_host_check(config, false));
+    if (!host) {
+      return host.error();
+    }
+  } else if (config.uplink_driver == PortDriver::kAfXdp) {
     auto mtu = underlay_mtu(config);
     if (!mtu) {
       return mtu.error();
@@ -169,6 +183,7 @@ struct Daemon::Impl {
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<RunLoop> loop;
   std::unique_ptr<EndpointPorts> backend;
+  const UdpUplinkPort* udp_uplink = nullptr;  // --uplink-mode udp: the uplink port (owned by `ports`)
   std::unique_ptr<UnderlayResolver> resolver;
   std::unique_ptr<Service> service;
   std::unique_ptr<ApiServer> api;
@@ -236,8 +251,25 @@ struct Daemon::Impl {
     }
   }
 
+  // --uplink-mode udp: the kernel resolves the underlay, so every VTEP the
+  // tables reference counts as resolved (its "next hop" is our own MAC: the
+  // outer Ethernet header is never sent).
+  void mark_vteps_resolved() {
+    for (const auto& v : pipeline->tables().vteps()) {
+      if (!v.resolved) {
+        if (auto r = pipeline->tables().set_vtep_next_hop(v.ip, uplink_mac); !r) {
+          spdlog::warn("VTEP {}: {}", v.ip.to_string(), r.error().message);
+        }
+      }
+    }
+  }
+
   // Keeps every referenced VTEP's next hop resolved and programmed.
   void resolve() {
+    if (config.uplink_mode == UplinkMode::kUdp) {
+      mark_vteps_resolved();
+      return;
+    }
     const auto now = Clock::now();
     const auto vteps = pipeline->tables().vteps();
     std::vector<dp_api::Ipv4> ips;
@@ -329,14 +361,25 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
                rte_mempool_avail_count(impl->pool), sizes.mbuf_data_room, sizes.af_packet_frame_size,
                sizes.af_packet_frame_count);
   impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()), sizes);
-  auto opened = impl->setup->open_uplink(cfg);
-  if (!opened) {
-    return opened.error();
+  std::unique_ptr<Port> opened;
+  if (cfg.uplink_mode == UplinkMode::kUdp) {
+    auto udp = UdpUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu);
+    if (!udp) {
+      return udp.error();
+    }
+    impl->udp_uplink = udp->get();
+    opened = std::move(*udp);
+  } else {
+    auto ethdev = impl->setup->open_uplink(cfg);
+    if (!ethdev) {
+      return ethdev.error();
+    }
+    opened = std::move(*ethdev);
   }
-  impl->uplink_mac = (*opened)->mac();
-  impl->uplink.devname = (*opened)->devname();
-  impl->uplink.driver = (*opened)->driver();
-  auto uplink_id = impl->ports.add(std::move(*opened));
+  impl->uplink_mac = opened->mac();
+  impl->uplink.devname = opened->devname();
+  impl->uplink.driver = opened->driver();
+  auto uplink_id = impl->ports.add(std::move(opened));
   if (!uplink_id) {
     return uplink_id.error().wrap("uplink " + cfg.uplink);
   }
@@ -368,7 +411,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   if (auto started = impl->loop->start(workers, impl->pool); !started) {
     return started.error();
   }
-  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop);
+  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, impl->udp_uplink);
 
   UnderlayResolver::Params params;
   params.local = cfg.vtep;
@@ -401,7 +444,14 @@ int Daemon::run(const std::atomic<bool>& stop) {
   auto next_resolve = Clock::now();
   auto next_reclaim = Clock::now() + kReclaimEvery;
   auto next_ring_drops = Clock::now() + kRingDropsEvery;
-  const auto handler = [&d](std::span<const std::uint8_t> bytes) { return d.service->handle_bytes(bytes); };
+  const bool udp = d.config.uplink_mode == UplinkMode::kUdp;
+  const auto handler = [&d, udp](std::span<const std::uint8_t> bytes) {
+    auto reply = d.service->handle_bytes(bytes);
+    if (udp) {
+      d.mark_vteps_resolved();  // a VTEP an fdb/flood add just made is usable at once
+    }
+    return reply;
+  };
   while (!stop.load()) {
     auto served = d.api->serve(kApiPoll, handler);
     if (!served) {

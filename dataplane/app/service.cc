@@ -367,6 +367,9 @@ v1::Reply Service::on(const dp_api::StatsCmd&) {
     spin_polls += w.spin_polls;
     spin_yields += w.spin_yields;
   }
+  for (const auto& [name, value] : ports_.extra_counters()) {
+    (*stats->mutable_counters())[name] = value;
+  }
   (*stats->mutable_counters())["idle_spin_polls"] = spin_polls;
   (*stats->mutable_counters())["idle_spin_yields"] = spin_yields;
   return out;

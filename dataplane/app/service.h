@@ -9,6 +9,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -38,6 +39,9 @@ class PortBackend {
   [[nodiscard]] virtual bool link_up(PortId port) const = 0;
   // Per-worker run-loop counters (may be empty).
   [[nodiscard]] virtual std::vector<struct WorkerInfo> workers() const = 0;
+  // Counters of the port types in use beyond the pipeline's (the kernel-UDP
+  // uplink's), added to stats' counters by name.
+  [[nodiscard]] virtual std::vector<std::pair<std::string, std::uint64_t>> extra_counters() const { return {}; }
 };
 
 struct Identity {

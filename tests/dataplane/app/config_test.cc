@@ -41,6 +41,16 @@ TEST(Config, MinimalFlagsGiveDefaults) {
   EXPECT_EQ(c.uplink_mtu, 0U);  // from the interface
   EXPECT_EQ(c.mbufs, 0U);       // sized from the MTU
   EXPECT_TRUE(c.eal_args.empty());
+  EXPECT_EQ(c.uplink_mode, UplinkMode::kDpdk);
+  EXPECT_EQ(c.udp_send_sockets, 16U);
+}
+
+TEST(Config, UdpUplinkMode) {
+  auto parsed = parse(with({"--uplink-mode", "udp", "--udp-send-sockets", "8", "--no-huge"}));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->config.uplink_mode, UplinkMode::kUdp);
+  EXPECT_EQ(parsed->config.udp_send_sockets, 8U);
+  EXPECT_EQ(parse(with({"--uplink-mode", "dpdk"}))->config.uplink_mode, UplinkMode::kDpdk);
 }
 
 TEST(Config, AllFlagsAndEalArgs) {
@@ -113,7 +123,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--uplink", "a,b", "--vtep-ip", "10.0.0.1/24", "--api", "ipc:///tmp/a"}, "interface name"},
         BadCase{{"--uplink", "0000:3b:00.0", "--uplink-driver", "af_xdp", "--vtep-ip", "10.0.0.1/24", "--api",
                  "ipc:///tmp/a"},
-                "PCI"}));
+                "PCI"},
+        BadCase{with({"--uplink-mode", "kernel"}), "use dpdk or udp"},
+        BadCase{with({"--uplink-mode", "udp", "--gateway", "192.168.1.1"}), "the kernel routes"},
+        BadCase{with({"--uplink-mode", "udp", "--uplink-driver", "af_packet"}), "--uplink-mode dpdk"},
+        BadCase{with({"--uplink-mode", "udp", "--udp-send-sockets", "0"}), "1..64"},
+        BadCase{with({"--uplink-mode", "udp", "--udp-send-sockets", "65"}), "1..64"},
+        BadCase{
+            {"--uplink", "0000:3b:00.0", "--uplink-mode", "udp", "--vtep-ip", "10.0.0.1/24", "--api", "ipc:///tmp/a"},
+            "kernel interface"}));
 
 TEST(EalArguments, HugepagesUseInMemoryAndNoPciForInterfaces) {
   auto parsed = parse(kMinimal);
