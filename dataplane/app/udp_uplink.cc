@@ -267,10 +267,11 @@ Result<void> UdpUplink::open_sockets() {
     if (config_.gro && set_int(fd, IPPROTO_UDP, UDP_GRO, 1) != 0) return make_sys_error(errno, "UDP uplink: UDP_GRO");
     if (set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) != 0) return make_sys_error(errno, "UDP uplink: SO_RXQ_OVFL");
     if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(config_.rcvbuf_bytes)) != 0) {
+      const int err = errno;
       (void)set_int(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(config_.rcvbuf_bytes));
       if (qi == 0) {
         spdlog::warn("UDP uplink: SO_RCVBUFFORCE refused ({}): receive buffer capped by net.core.rmem_max",
-                     std::strerror(errno));
+                     errno_string(err));
       }
     }
     const socklen_t len = make_sockaddr(config_.local, config_.udp_port, addr);
@@ -311,8 +312,8 @@ Result<void> UdpUplink::open_sockets() {
     const int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return make_sys_error(errno, "UDP uplink: send socket");
     send_fds_.push_back(fd);
-    const int pmtu = set_int(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER,
-                             v6 ? IPV6_PMTUDISC_DO : IP_PMTUDISC_DO);
+    const int pmtu = v6 ? set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
+                        : set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
     if (pmtu != 0 || (v6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) != 0)) {
       return make_sys_error(errno, "UDP uplink: IP_MTU_DISCOVER");
     }
@@ -376,7 +377,7 @@ std::uint16_t UdpUplink::rx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
     receive(q);
   }
   const std::uint16_t take = static_cast<std::uint16_t>(std::min<std::uint32_t>(n, q.pending_count));
-  std::memcpy(pkts, &q.pending[q.pending_head], take * sizeof(rte_mbuf*));
+  std::copy_n(&q.pending[q.pending_head], take, pkts);
   q.pending_head += take;
   q.pending_count -= take;
   return take;
