@@ -6,7 +6,8 @@
 #   source tests/harness/ferry-host.sh
 #   ferry_hosts_init BUILD_DIR PREFIX RUNDIR   binaries, run directory, cluster key
 #   ferry_dp_start H                   ferry-dataplane on PREFIX-hH's ul0 (VTEP ferry_vtep H)
-#   ferry_mgmt_up H                    management link mg0 in PREFIX-hH (ferry_gossip H)
+#   ferry_mgmt_up H                    management link mg0 in PREFIX-hH (ferry_gossip H;
+#                                      not made with the UDP uplink mode)
 #   ferry_agent_start H [ARGS...]      ferry-agent in PREFIX-hH, gossiping on mg0 (made if
 #                                      missing); H > 1 joins through host 1
 #   ferry_dp_wait H / ferry_agent_wait H    until it answers (15 s at most; 1 if not, or it died)
@@ -14,12 +15,16 @@
 #   ferry_ctl H ARGS...                ferryctl ARGS against host H's agent
 #   ferry_hosts_stop                   SIGTERM the agents, then the data planes (SIGKILL after 10 s)
 #   ferry_vtep H, ferry_gossip H       host H's VTEP (172.31.0.100+H) and gossip address
-#                                      (172.31.1.H)
+#                                      (172.31.1.H on mg0; the VTEP on ul0 in udp mode)
 #   ferry_plugin_socket H              host H's Docker plugin socket (in RUNDIR)
 #
 # Logs: RUNDIR/dp-hH.log, RUNDIR/agent-hH.log. Extra arguments for every host:
 # FERRY_DP_ARGS (e.g. "--no-huge --uplink-driver af_packet"), FERRY_AGENT_ARGS;
 # FERRY_DP_IDLE_SLEEP_US sets the data planes' idle back-off (default 200 us).
+# FERRY_DP_UPLINK_MODE=udp runs the data planes with --uplink-mode udp: the
+# VTEP address goes on ul0 (the kernel owns it) and the agents gossip on ul0
+# too, with no management link; bring the topology up with `topo.sh up ...
+# --offload on` (UDP_SEGMENT needs TX checksum offload on ul0).
 # The data plane takes hugepages unless FERRY_DP_ARGS says --no-huge
 # (scripts/setup-hugepages). Addresses are for topo.sh's default underlay
 # subnet 172.31.0.0/24.
@@ -28,7 +33,8 @@
 # takes every frame arriving on ul0, so the kernel on ul0 never sees gossip;
 # on a NIC bound to vfio-pci the kernel does not see the NIC at all. So each
 # host gets a management link, as real hosts have: mg0 (172.31.1.H/24) on a
-# second bridge br1 in PREFIX-fab, used by the agents and nothing else.
+# second bridge br1 in PREFIX-fab, used by the agents and nothing else. With
+# the UDP uplink the kernel keeps ul0 and gossip shares it.
 
 ferry_hosts_init() {
   FERRY_BUILD="$1"
@@ -49,7 +55,8 @@ ferry_hosts_init() {
 }
 
 ferry_vtep() { echo "172.31.0.$((100 + $1))"; }
-ferry_gossip() { echo "172.31.1.$1"; }
+ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-dpdk}" == udp ]]; }
+ferry_gossip() { if ferry_udp_mode; then ferry_vtep "$1"; else echo "172.31.1.$1"; fi; }
 ferry_dp_api() { echo "ipc://$FERRY_RUNDIR/dp-h$1.sock"; }
 ferry_agent_socket() { echo "$FERRY_RUNDIR/agent-h$1.sock"; }
 ferry_plugin_socket() { echo "$FERRY_RUNDIR/plugin-h$1.sock"; }
@@ -70,7 +77,12 @@ ferry_dp_start() {
   local h="$1" extra=()
   read -r -a extra <<<"${FERRY_DP_ARGS:-}"
   # The data plane owns the VTEP address on ul0 (af_xdp, or af_packet as a
-  # fall-back); a 200 us idle back-off lets several share a few cores.
+  # fall-back), or in udp mode the kernel does; a 200 us idle back-off lets
+  # several share a few cores.
+  if ferry_udp_mode; then
+    ip -n "$FERRY_PREFIX-h$h" addr replace "$(ferry_vtep "$h")/24" dev ul0 || return 1
+    extra+=(--uplink-mode udp)
+  fi
   ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_DP_BIN" --uplink ul0 --vtep-ip "$(ferry_vtep "$h")/24" \
     --api "$(ferry_dp_api "$h")" --idle-sleep-us "${FERRY_DP_IDLE_SLEEP_US:-200}" --log-level info "${extra[@]}" \
     </dev/null >"$FERRY_RUNDIR/dp-h$h.log" 2>&1 &
@@ -94,7 +106,7 @@ ferry_agent_start() {
   shift
   local extra=() seeds=()
   read -r -a extra <<<"${FERRY_AGENT_ARGS:-}"
-  ferry_mgmt_up "$h" || return 1
+  ferry_udp_mode || ferry_mgmt_up "$h" || return 1
   ((h == 1)) || seeds=(--seeds "$(ferry_gossip 1):7946")
   ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_AGENT_BIN" --name "h$h" --advertise "$(ferry_vtep "$h")" \
     --gossip-bind "$(ferry_gossip "$h"):7946" "${seeds[@]}" --key-file "$FERRY_RUNDIR/cluster.key" \

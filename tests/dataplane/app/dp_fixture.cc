@@ -129,6 +129,13 @@ void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
   ASSERT_TRUE(up && proc->running()) << "ferry-dataplane on host " << host << " did not come up:\n" << proc->log();
 }
 
+void DataplaneTest::start_udp_dataplane(int host, std::vector<std::string> extra) {
+  auto r = exec(topo_->host(host), {"ip", "addr", "replace", vtep_ip(host) + "/24", "dev", "ul0"});
+  ASSERT_TRUE(r.succeeded()) << r.output;
+  extra.insert(extra.begin(), {"--uplink-mode", "udp"});
+  start_dataplane(host, std::move(extra));
+}
+
 int DataplaneTest::stop_dataplane(int host) {
   auto it = dataplanes_.find(host);
   if (it == dataplanes_.end()) return -1;

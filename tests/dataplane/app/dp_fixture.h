@@ -72,6 +72,10 @@ class DataplaneTest : public harness::TopologyTest {
   // Starts ferry-dataplane on host i (with --no-huge unless `extra` says
   // otherwise) and waits until its API answers.
   void start_dataplane(int host, std::vector<std::string> extra = {});
+  // The same with --uplink-mode udp: host i's kernel gets the VTEP address
+  // on ul0 first (it owns it in that mode). UDP_SEGMENT needs TX checksum
+  // offload on ul0 (TopologyConfig::underlay_tx_checksum).
+  void start_udp_dataplane(int host, std::vector<std::string> extra = {});
   // Stops it with SIGTERM; returns the exit status.
   int stop_dataplane(int host);
 

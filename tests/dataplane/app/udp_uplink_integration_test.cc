@@ -25,15 +25,7 @@ class UdpUplink : public DataplaneTest {
     return c;
   }
 
-  // The kernel of host i owns the VTEP address: it goes on ul0.
-  void give_vtep_address(int host) {
-    auto r = exec(topo_->host(host), {"ip", "addr", "add", vtep_ip(host) + "/24", "dev", "ul0"});
-    ASSERT_TRUE(r.succeeded()) << r.output;
-  }
-  void start_udp(int host) {
-    give_vtep_address(host);
-    ASSERT_NO_FATAL_FAILURE(start_dataplane(host, {"--uplink-mode", "udp"}));
-  }
+  void start_udp(int host) { ASSERT_NO_FATAL_FAILURE(start_udp_dataplane(host)); }
   // ethtool -K ul0 tx on|off on a host (a kernel VTEP's underlay offloads).
   void underlay_offloads(int host, bool on) {
     auto r = exec(topo_->host(host), {"ethtool", "-K", "ul0", "tx", on ? "on" : "off"});
@@ -177,7 +169,7 @@ TEST_F(UdpUplink, RefusesToStartWhereItCannotWork) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("is not configured on any interface"), std::string::npos) << r.output;
   // A kernel vxlan device holds the VXLAN port: the error names it.
-  give_vtep_address(1);
+  ASSERT_TRUE(exec(topo_->host(1), {"ip", "addr", "add", vtep_ip(1) + "/24", "dev", "ul0"}).succeeded());
   const std::vector<std::vector<std::string>> vxlan{
       {"ip", "-n", topo_->host(1), "link", "add", "vxtaken", "type", "vxlan", "id", "9", "dstport", "4789", "local",
        topo_->underlay_address(1), "dev", "ul0"},
