@@ -279,7 +279,7 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
         !prefix->contains(addr->address)) {
       return make_error("address {} is not in network {}'s subnet {}", addr->to_string(), net_name, subnet);
     }
-    if (used_addresses(subnet).count(addr->address.to_string()) != 0) {
+    if (used_addresses(net_name, subnet).count(addr->address.to_string()) != 0) {
       return make_error("address {} is already used by another endpoint", addr->address.to_string());
     }
   }
