@@ -118,6 +118,9 @@ class Agent {
   // show, local or gossiped. Another network with the same subnet is another
   // address space: its endpoints do not count.
   std::set<std::string> used_addresses(const std::string& network, const std::string& subnet) const;
+  // A local-space Docker pool in use on this host whose subnet overlaps
+  // `subnet` without being it ("" when none).
+  std::string overlapping_pool(const std::string& subnet) const;
   LocalEndpoint* find_endpoint(const std::string& docker_network, const std::string& endpoint_id);
   Result<void> unwire(LocalEndpoint& ep);  // withdraw, leave the data plane, delete the veth
 
