@@ -189,7 +189,7 @@ bool Coalescer::try_merge(Flow& f, const Packet& p) {
   if (p.payload == 0 || p.payload > f.mss || (p.flags & kCwr) != 0) return false;
   if (p.header_size != f.header_size || !own(p.m)) return false;
   // Data offset, reserved bits, flags but CWR/PSH/FIN, window.
-  const std::uint32_t word_mask = rte_cpu_to_be_32(~static_cast<std::uint32_t>(kCwr | kPsh | kFin) << 16);
+  const std::uint32_t word_mask = rte_cpu_to_be_32(~(static_cast<std::uint32_t>(kCwr | kPsh | kFin) << 16));
   if (((load32(th + 12) ^ load32(fth + 12)) & word_mask) != 0) return false;
   if (load32(th + 8) != load32(fth + 8)) return false;  // ACK number
   const std::uint32_t options = f.header_size - kEthSize - (f.ipv6 ? 40u : 20u) - 20u;

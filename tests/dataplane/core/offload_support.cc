@@ -60,6 +60,7 @@ bool ipv4_checksum_ok(const Bytes& f, std::size_t l3) {
 }
 
 Bytes make_payload(const FrameSpec& s) {
+  if (s.data) return *s.data;
   Bytes p(s.payload);
   if (s.random_payload) {
     std::mt19937 rng(s.payload_seed);
@@ -79,7 +80,8 @@ Bytes make_frame(const FrameSpec& s) {
   const std::size_t l3 = f.size();
   const std::uint8_t proto = s.udp ? 17 : 6;
   const std::size_t l4_header = s.udp ? 8 : 20 + s.options.size();
-  const std::size_t l4_size = l4_header + s.payload;
+  const Bytes payload = make_payload(s);
+  const std::size_t l4_size = l4_header + payload.size();
   if (s.ipv6) {
     Bytes ip(40, 0);
     const std::uint32_t word = 6u << 28 | static_cast<std::uint32_t>(s.tos) << 20 | (s.flow_label & 0xfffff);
@@ -123,7 +125,6 @@ Bytes make_frame(const FrameSpec& s) {
     for (std::size_t i = 0; i < s.options.size(); ++i) th[20 + i] = s.options[i];
   }
   f.insert(f.end(), th.begin(), th.end());
-  const Bytes payload = make_payload(s);
   f.insert(f.end(), payload.begin(), payload.end());
   const std::size_t check = l4 + (s.udp ? 6 : 16);
   const std::uint32_t ps = pseudo(f, l3, s.ipv6, proto, l4_size);

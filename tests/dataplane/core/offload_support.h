@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct FrameSpec {
   std::size_t payload = 1000;
   std::uint8_t payload_seed = 1;  // payload byte i = seed + i * 7 (mod 256), or random with seed
   bool random_payload = false;
+  std::optional<Bytes> data;  // the payload itself (overrides the three above)
   // TCP
   std::uint32_t seq = 1000000;
   std::uint32_t ack = 77777;
