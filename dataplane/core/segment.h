@@ -17,10 +17,10 @@
 //     computed over IPv6.
 // Each segment is a fresh header mbuf (from the header pool) holding the
 // headers, followed by mbufs attached to the input's buffers (indirect, or
-// sharing its external buffer) for the payload; a payload of at most
-// copy_max bytes is copied into the header mbuf instead. The input is
-// consumed: its buffers live on until the last segment that refers to them is
-// freed.
+// sharing its external buffer) for the payload, or, when the payload fits in
+// the header mbuf (and copy_max allows), one mbuf holding the payload copied
+// (the default: measured cheaper). The input is consumed: its buffers live
+// on until the last segment that refers to them is freed.
 //
 // A frame that asks only for checksums is completed in place and passed on;
 // a frame that asks for nothing is passed on untouched.
@@ -43,10 +43,13 @@ inline constexpr std::uint16_t kMaxSegments = 128;
 
 struct SegmentConfig {
   // Payloads of at most this many bytes are copied into the segment's header
-  // mbuf instead of being referenced by an indirect mbuf (an allocation, an
-  // atomic reference count, an extra chain element). 0: always reference.
-  // The default comes from `ferry-bench superframe` (docs/dataplane-offload.md).
-  std::uint16_t copy_max = 1024;
+  // mbuf (when they fit in it) instead of being referenced by an indirect mbuf
+  // (an allocation, an atomic reference count, an extra chain element).
+  // 0: always reference. Default: copy whatever fits, measured the cheaper
+  // way for every payload size up to a 2 KB mbuf (`ferry-bench pipeline`,
+  // docs/dataplane-offload.md, "Cost"); larger payloads (jumbo MSS) are
+  // referenced.
+  std::uint16_t copy_max = 0xffff;
 
   [[nodiscard]] Result<void> validate() const;
 };
