@@ -159,7 +159,7 @@ struct Options {
   double seconds = 0.4;
   std::vector<std::uint32_t> entries = {1, 1000, 1000000};
   std::vector<std::size_t> sizes = {64, 512, 1450};
-  bool superframes = true;       // the 64 KB super-frame rows (segmentation, coalescing)
+  bool superframes = true;  // the 64 KB super-frame rows (segmentation, coalescing)
   bool superframes_only = false;
 };
 

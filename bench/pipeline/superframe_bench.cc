@@ -36,10 +36,10 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 using dataplane::Coalescer;
 using dataplane::LcoreCounters;
-using dataplane::Segmenter;
 using dataplane::SegmentConfig;
+using dataplane::Segmenter;
 
-constexpr std::uint16_t kMss = 1398;    // a Ferry container's MTU 1450, with timestamps
+constexpr std::uint16_t kMss = 1398;         // a Ferry container's MTU 1450, with timestamps
 constexpr std::size_t kPayload = 46 * kMss;  // 64 308 B: the bulk super-frame of tests/data/gso
 
 double thread_cpu_seconds() {
@@ -78,8 +78,7 @@ Bytes tcp_superframe(std::size_t payload) {
   const std::uint8_t ts[12] = {1, 1, 8, 10, 0, 1, 2, 3, 0, 4, 5, 6};
   std::memcpy(th + 20, ts, 12);
   for (std::size_t i = 0; i < payload; ++i) th[32 + i] = static_cast<std::uint8_t>(i * 7 + 3);
-  dataplane::store16(th + 16,
-                     dataplane::pseudo_header_ipv4(ip, 6, static_cast<std::uint32_t>(32 + payload)));
+  dataplane::store16(th + 16, dataplane::pseudo_header_ipv4(ip, 6, static_cast<std::uint32_t>(32 + payload)));
   return f;
 }
 
@@ -167,10 +166,10 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
   std::vector<SuperframeResult> rows;
   static int instance = 0;
   const std::string tag = std::to_string(instance++);
-  Pool frames(rte_pktmbuf_pool_create(("sf_frames" + tag).c_str(), 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                      SOCKET_ID_ANY));
-  Pool headers(rte_pktmbuf_pool_create(("sf_headers" + tag).c_str(), 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                       SOCKET_ID_ANY));
+  Pool frames(
+      rte_pktmbuf_pool_create(("sf_frames" + tag).c_str(), 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY));
+  Pool headers(
+      rte_pktmbuf_pool_create(("sf_headers" + tag).c_str(), 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY));
   Pool indirect(rte_pktmbuf_pool_create(("sf_indirect" + tag).c_str(), 8191, 256, 0, 0, SOCKET_ID_ANY));
   if (!frames || !headers || !indirect) {
     error = "super-frame bench: cannot create mempools";
@@ -303,7 +302,8 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
     const SumCase sums[] = {
         {"csum_bytes", dataplane::csum_bytes},
         {"csum_bytes_scalar", dataplane::csum_bytes_scalar},
-        {"rte_raw_cksum (DPDK 22.11)", [](const void* p, std::size_t n) -> std::uint64_t { return rte_raw_cksum(p, n); }},
+        {"rte_raw_cksum (DPDK 22.11)",
+         [](const void* p, std::size_t n) -> std::uint64_t { return rte_raw_cksum(p, n); }},
     };
     for (const SumCase& c : sums) {
       const Timer t = measure(seconds, [&] { sink = sink + c.fn(buf.data(), buf.size()); });
@@ -317,8 +317,10 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
 }
 
 void print_superframe_table(const std::vector<SuperframeResult>& results) {
-  std::printf("| op       | variant                                | frame B | segs | ns/frame | Gbit/s | cycles/frame |\n");
-  std::printf("|----------|----------------------------------------|--------:|-----:|---------:|-------:|-------------:|\n");
+  std::printf(
+      "| op       | variant                                | frame B | segs | ns/frame | Gbit/s | cycles/frame |\n");
+  std::printf(
+      "|----------|----------------------------------------|--------:|-----:|---------:|-------:|-------------:|\n");
   for (const auto& r : results) {
     std::printf("| %-8s | %-38s | %7u | %4u | %8.0f | %6.1f | %12.0f |\n", r.op.c_str(), r.variant.c_str(),
                 r.frame_bytes, r.segments, r.ns_per_frame, r.gbit_per_s, r.cycles_per_frame);

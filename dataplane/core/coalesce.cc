@@ -254,7 +254,8 @@ void Coalescer::close(Flow* f) {
       store16(th + 16, pseudo_header_ipv4(ip, kProtoTcp, l4_size));
     }
     m->ol_flags &= ~(RTE_MBUF_F_RX_L4_CKSUM_MASK | offload_request_flags());
-    m->ol_flags |= (f->ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+    m->ol_flags |=
+        (f->ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
     m->l2_len = kEthSize;
     m->l3_len = l3;
     m->l4_len = static_cast<std::uint8_t>(f->header_size - kEthSize - l3);

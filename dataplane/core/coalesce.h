@@ -71,18 +71,18 @@ class Coalescer {
   struct Flow {
     std::uint32_t key;
     std::uint32_t hash;
-    std::uint32_t ports;   // source and destination port as they lie in the frame
+    std::uint32_t ports;    // source and destination port as they lie in the frame
     std::uint8_t addr[32];  // source + destination (IPv4: the first 8 bytes)
     bool ipv6;
     bool fixed_id;
     std::uint8_t header_size;  // Ethernet + IP + TCP
     std::uint16_t mss;         // payload of the first segment
     std::uint16_t segments;
-    std::uint16_t ip_id;       // the first segment's IPv4 id
-    std::uint32_t next_seq;    // sequence number the next segment must have
-    std::uint32_t ip_size;     // IP packet size of the merged frame so far
+    std::uint16_t ip_id;     // the first segment's IPv4 id
+    std::uint32_t next_seq;  // sequence number the next segment must have
+    std::uint32_t ip_size;   // IP packet size of the merged frame so far
     rte_mbuf* head;
-    rte_mbuf* tail;            // last mbuf of the chain
+    rte_mbuf* tail;  // last mbuf of the chain
   };
   void count(Counter c, std::uint64_t n = 1) { counters_->counters[static_cast<std::size_t>(c)] += n; }
   // Finds the flow of p.m and whether it can merge at all (shape, then

@@ -232,8 +232,8 @@ std::uint32_t complete_checksums(rte_mbuf* m, const OffloadLayout& l) {
     if (!l.partial_csum) {
       const std::uint32_t l4_size = m->pkt_len - l.l4;
       const std::uint8_t* ip = f + l.l3;
-      store16(f + l.l4 + (udp ? 6 : 16), l.ipv6 ? pseudo_header_ipv6(ip, l.l4_proto, l4_size)
-                                                : pseudo_header_ipv4(ip, l.l4_proto, l4_size));
+      store16(f + l.l4 + (udp ? 6 : 16),
+              l.ipv6 ? pseudo_header_ipv6(ip, l.l4_proto, l4_size) : pseudo_header_ipv4(ip, l.l4_proto, l4_size));
     }
     summed += csum_complete(m, l.l4, udp ? 6 : 16, udp);
   }

@@ -87,8 +87,7 @@ std::uint32_t patch_headers(std::uint8_t* d, const Template& t, std::uint16_t k,
     }
     std::uint8_t* field = l4 + (udp ? 6 : 16);
     store16(field, csum_fold(csum_add(t.l4_seed, csum_be32(l4_size))));
-    std::uint16_t c =
-        static_cast<std::uint16_t>(~csum_fold(csum_add(csum_bytes_scalar(l4, l4_header), payload_sum)));
+    std::uint16_t c = static_cast<std::uint16_t>(~csum_fold(csum_add(csum_bytes_scalar(l4, l4_header), payload_sum)));
     if (udp && c == 0) c = 0xffff;
     store16(field, c);
     summed += l4_size;
@@ -109,8 +108,8 @@ std::uint32_t patch_headers(std::uint8_t* d, const Template& t, std::uint16_t k,
     if (t.outer_udp_csum) {
       store16(udp + 6, 0);
       const std::uint32_t before_payload = l.headers - l.outer_l4;
-      const std::uint16_t pseudo = l.outer_ipv6 ? pseudo_header_ipv6(oip, kProtoUdp, udp_size)
-                                                : pseudo_header_ipv4(oip, kProtoUdp, udp_size);
+      const std::uint16_t pseudo =
+          l.outer_ipv6 ? pseudo_header_ipv6(oip, kProtoUdp, udp_size) : pseudo_header_ipv4(oip, kProtoUdp, udp_size);
       std::uint64_t sum = csum_add(pseudo, csum_bytes_scalar(udp, before_payload));
       sum = csum_add(sum, (before_payload & 1) != 0 ? csum_swap(payload_sum) : payload_sum);
       std::uint16_t c = static_cast<std::uint16_t>(~csum_fold(sum));
@@ -129,8 +128,8 @@ Segmenter::Segmenter(const SegmentConfig& config, rte_mempool* header_pool, rte_
                      LcoreCounters* counters)
     : config_(config), header_pool_(header_pool), indirect_pool_(indirect_pool), counters_(counters) {}
 
-Result<Segmenter> Segmenter::create(const SegmentConfig& config, rte_mempool* header_pool,
-                                    rte_mempool* indirect_pool, LcoreCounters* counters) {
+Result<Segmenter> Segmenter::create(const SegmentConfig& config, rte_mempool* header_pool, rte_mempool* indirect_pool,
+                                    LcoreCounters* counters) {
   if (auto r = config.validate(); !r) return r.error();
   if (header_pool == nullptr || indirect_pool == nullptr || counters == nullptr) {
     return make_error("segmenter needs a header pool, an indirect pool and counters");

@@ -70,13 +70,13 @@ class Segmenter {
   static Result<Segmenter> create(const SegmentConfig& config, rte_mempool* header_pool, rte_mempool* indirect_pool,
                                   LcoreCounters* counters);
 
-  // Splits `frame` into at most `room` wire-ready frames in out[]. On success
+  // Splits frame `m` into at most `room` wire-ready frames in out[]. On success
   // the input is consumed. On failure returns the drop reason with nothing in
-  // out and `frame` still the caller's (free it and count the reason); its
+  // out and `m` still the caller's (free it and count the reason); its
   // bytes are unchanged (headers may have moved into its first mbuf):
   // gso_bad_header, gso_bad_mss (tso_segsz 0 or more than `room` segments),
   // gso_too_big, gso_unsupported, gso_headers_split, no_mbuf.
-  SegmentResult segment(rte_mbuf* frame, rte_mbuf** out, std::uint16_t room);
+  SegmentResult segment(rte_mbuf* m, rte_mbuf** out, std::uint16_t room);
 
  private:
   // A read position in the input chain.
@@ -85,8 +85,7 @@ class Segmenter {
     std::uint32_t off;
   };
 
-  Segmenter(const SegmentConfig& config, rte_mempool* header_pool, rte_mempool* indirect_pool,
-            LcoreCounters* counters);
+  Segmenter(const SegmentConfig& config, rte_mempool* header_pool, rte_mempool* indirect_pool, LcoreCounters* counters);
   void count(Counter c, std::uint64_t n = 1) { counters_->counters[static_cast<std::size_t>(c)] += n; }
   // Chains indirect mbufs for `len` payload bytes from `cur` behind `h`,
   // summing them into `sum`. False when the indirect pool ran dry.

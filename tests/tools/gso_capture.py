@@ -5,10 +5,12 @@ GSO (tcp_gso_segment / __udp_gso_segment) cuts from the very same frames.
 
     sudo tests/tools/gso_capture.py tests/data/gso
 
-Needs root (network namespaces), iproute2, ethtool. Sends nothing outside the
+Needs root (network namespaces), iproute2, ethtool. Some cases depend on the
+sizes the kernel's TCP picks (a FIN riding on a super-frame); when one is
+missing the script says so: run it again. Sends nothing outside the
 namespaces it creates, and deletes them on exit (even on failure).
 
-How it works (three namespaces, names fgso<pid>{a,m,r,k}):
+How it works (five namespaces, named fgso<pid>{a,m,r,k,v}):
 
   a (sender, 10.77.0.1 / fd77::1) --veth-- m (forwarder) --veth-- r (receiver)
 
@@ -30,9 +32,14 @@ How it works (three namespaces, names fgso<pid>{a,m,r,k}):
     (validate_xmit_skb -> skb_gso_segment) with full checksums, and the
     segments are read on k1.
 
+  * v: kernel VXLAN devices (IPv4 outer without UDP checksum, IPv6 outer
+    with it) over a veth with TX checksum off: five of the super-frames are
+    sent into them and the kernel's VXLAN segments read from the peer veth.
+
 Output in OUT_DIR: superframes.pcap (the super-frames, Ethernet, partial
-checksums as sent), segments.pcap (the kernel's segments) and index.txt (one
-line per super-frame: its virtio-net header and which segments are its).
+checksums as sent), segments.pcap (the kernel's segments), index.txt (one
+line per super-frame: its virtio-net header and which segments are its),
+vxlan-segments.pcap and vxlan-index.txt (the VXLAN ones).
 """
 
 import os
@@ -213,15 +220,18 @@ def role_client(dst4, dst6):
         # in flight) a 100 KB write is mostly still queued when shutdown()
         # adds the FIN to the last queued skb, which leaves later as a
         # super-frame with FIN (and PSH).
+        # Whether the last skb holds more than one MSS depends on the sizes the
+        # stack chose, so a few sizes are tried (the first FIN super-frame is kept).
         phase(tag + "-fin")
-        c = socket.socket(family, socket.SOCK_STREAM)
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-        c.connect((dst, 5201))
-        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        c.sendall(bytes((i * 11) & 0xFF for i in range(100000)))
-        c.shutdown(socket.SHUT_WR)
-        time.sleep(0.3)
-        c.close()
+        for size in (100000, 150001, 77777, 123456, 50000):
+            c = socket.socket(family, socket.SOCK_STREAM)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            c.connect((dst, 5201))
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            c.sendall(bytes((i * 11) & 0xFF for i in range(size)))
+            c.shutdown(socket.SHUT_WR)
+            time.sleep(0.3)
+            c.close()
         phase(tag + "-udp")
         u = socket.socket(family, socket.SOCK_DGRAM)
         u.setsockopt(SOL_UDP, UDP_SEGMENT, 1400)
@@ -231,8 +241,19 @@ def role_client(dst4, dst6):
     phase("end")
 
 
-def role_segment(in_path, out_path, tx_if, rx_if):
-    """Sends each super-frame through tx_if (software GSO) and reads its segments on rx_if."""
+def outer_udp_dport(frame):
+    if frame[12:14] == b"\x08\x00" and frame[23] == 17:
+        l4 = 14 + (frame[14] & 0x0F) * 4
+    elif frame[12:14] == b"\x86\xdd" and frame[20] == 17:
+        l4 = 54
+    else:
+        return None
+    return frame[l4 + 2] << 8 | frame[l4 + 3]
+
+
+def role_segment(in_path, out_path, tx_if, rx_if, dport=None):
+    """Sends each super-frame through tx_if (software GSO) and reads its
+    segments on rx_if (with `dport`: only UDP to that port, VXLAN)."""
     tx = packet_socket(tx_if, True)
     rx = packet_socket(rx_if, False)
     supers = read_records(in_path)
@@ -252,7 +273,9 @@ def role_segment(in_path, out_path, tx_if, rx_if):
                 ready, _, _ = select.select([rx], [], [], 0.2)
                 if ready:
                     seg = rx.recv(1 << 18)
-                    if seg[12:14] in (b"\x08\x00", b"\x86\xdd"):
+                    if seg[12:14] not in (b"\x08\x00", b"\x86\xdd"):
+                        continue
+                    if dport is None or outer_udp_dport(seg) == int(dport):
                         got.append(seg)
             if len(got) != want:
                 sys.exit(f"{label}: {len(got)} segments came out, {want} expected")
@@ -308,6 +331,34 @@ def write_pcap(path, frames):
 # ---------------------------------------------------------------- orchestration
 
 
+# The super-frames also sent through a kernel VXLAN device: (label, outer IP version).
+TUNNELED = (("v4-tail", 4), ("v4-cwr", 4), ("v6-fin", 4), ("v4-tail", 6), ("v6-cwr", 6))
+
+
+def setup_vxlan(name):
+    """Namespace `name`: veth u0/u1 (TX checksum off on u0, so the kernel
+    segments tunnel super-frames in software), VXLAN devices vx4 (IPv4 outer,
+    outer UDP checksum 0, port 4789) and vx6 (IPv6 outer, checksum on, port
+    4790) over u0 towards a static peer."""
+    sh("ip", "link", "add", "u0", "type", "veth", "peer", "name", "u1", ns=name)
+    sh("sysctl", "-qw", "net.ipv6.conf.u1.disable_ipv6=1", ns=name)
+    sh("ip", "link", "set", "u0", "mtu", "9000", "up", ns=name)
+    sh("ip", "link", "set", "u1", "mtu", "9000", "promisc", "on", "up", ns=name)
+    sh("ethtool", "-K", "u0", "tx", "off", ns=name, stdout=subprocess.DEVNULL)
+    sh("ip", "addr", "add", "172.31.9.1/24", "dev", "u0", ns=name)
+    sh("ip", "addr", "add", "fd31::1/64", "dev", "u0", "nodad", ns=name)
+    sh("ip", "neigh", "add", "172.31.9.2", "lladdr", "02:00:00:00:09:02", "dev", "u0", "nud", "permanent", ns=name)
+    sh("ip", "neigh", "add", "fd31::2", "lladdr", "02:00:00:00:09:02", "dev", "u0", "nud", "permanent", ns=name)
+    sh("ip", "link", "add", "vx4", "type", "vxlan", "id", "4242", "local", "172.31.9.1", "remote", "172.31.9.2",
+       "dstport", "4789", "dev", "u0", "noudpcsum", "nolearning", ns=name)
+    sh("ip", "link", "add", "vx6", "type", "vxlan", "id", "4243", "local", "fd31::1", "remote", "fd31::2",
+       "dstport", "4790", "dev", "u0", "noudp6zerocsumtx", "nolearning", ns=name)
+    for dev in ("vx4", "vx6"):
+        sh("sysctl", "-qw", f"net.ipv6.conf.{dev}.disable_ipv6=1", ns=name)
+        sh("ip", "link", "set", dev, "up", ns=name)
+    time.sleep(0.5)  # let u0's own IPv6 chatter (MLD, RS) pass before capturing
+
+
 def choose(records):
     """The super-frames kept: per IP version the largest bulk one, the short
     tail, the exact multiple, the first with CWR, the one with FIN, UDP GSO."""
@@ -348,7 +399,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     me = os.path.abspath(__file__)
     base = f"fgso{os.getpid()}"
-    ns = {k: base + k for k in "amrk"}
+    ns = {k: base + k for k in "amrkv"}
     procs = []
     tmp = tempfile.mkdtemp(prefix="fgso")
     try:
@@ -407,6 +458,29 @@ def main():
                 f.write(f"{i} {label} {fl} {gt} {hl} {gs} {cs} {co} {first} {len(segs)}\n")
                 first += len(segs)
         print(f"{len(chosen)} super-frames, {first} segments written to {out_dir}")
+
+        # The same super-frames through the kernel's VXLAN devices.
+        setup_vxlan(ns["v"])
+        labels = [c[0] for c in chosen]
+        tunnel_segments = []
+        lines = []
+        for label, outer in TUNNELED:
+            i = labels.index(label)
+            one = os.path.join(tmp, "one.bin")
+            with open(one, "wb") as f:
+                lb = label.encode()
+                f.write(struct.pack("<HI", len(lb), len(chosen[i][2])) + lb + chosen[i][1] + chosen[i][2])
+            out_one = os.path.join(tmp, "one-segs.bin")
+            sh(sys.executable, me, "--role", "segment", one, out_one, f"vx{outer}", "u1",
+               "4789" if outer == 4 else "4790", ns=ns["v"])
+            segs = read_segments(out_one)[0]
+            lines.append(f"{i} {label} {outer} {len(tunnel_segments)} {len(segs)}\n")
+            tunnel_segments += segs
+        write_pcap(os.path.join(out_dir, "vxlan-segments.pcap"), tunnel_segments)
+        with open(os.path.join(out_dir, "vxlan-index.txt"), "w") as f:
+            f.write("# super-frame label outer_ip_version first_segment segments\n")
+            f.writelines(lines)
+        print(f"{len(TUNNELED)} super-frames through VXLAN, {len(tunnel_segments)} segments")
     finally:
         for p in procs:
             if p.poll() is None:

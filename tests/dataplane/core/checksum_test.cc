@@ -84,8 +84,7 @@ TEST(ChecksumTest, PseudoHeadersAndCompletionMakeValidChecksums) {
         const std::uint8_t* ip = partial.data() + 14;
         const std::uint8_t proto = udp ? 17 : 6;
         const std::uint32_t l4_size = static_cast<std::uint32_t>(partial.size() - l4);
-        const std::uint16_t ph =
-            ipv6 ? pseudo_header_ipv6(ip, proto, l4_size) : pseudo_header_ipv4(ip, proto, l4_size);
+        const std::uint16_t ph = ipv6 ? pseudo_header_ipv6(ip, proto, l4_size) : pseudo_header_ipv4(ip, proto, l4_size);
         std::uint8_t field[2];
         store16(field, ph);
         EXPECT_EQ(get16(partial, l4 + (udp ? 6 : 16)), field[0] << 8 | field[1]);

@@ -27,7 +27,8 @@ std::vector<Bytes> segments_of(const FrameSpec& s, std::size_t mss) {
   for (std::size_t k = 0; k < n; ++k) {
     FrameSpec t = s;
     const std::size_t from = k * mss, to = std::min(payload.size(), from + mss);
-    t.data = Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from), payload.begin() + static_cast<std::ptrdiff_t>(to));
+    t.data =
+        Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from), payload.begin() + static_cast<std::ptrdiff_t>(to));
     t.csum = Csum::Full;
     t.seq = s.seq + static_cast<std::uint32_t>(k * mss);
     t.ip_id = static_cast<std::uint16_t>(s.ip_id + k);
@@ -48,8 +49,7 @@ class CoalesceTest : public ::testing::Test {
   };
 
   // Coalesces `frames` (all of network `key` unless `keys` given) and frees the result.
-  std::vector<Out> run(const std::vector<Bytes>& frames, std::vector<std::uint32_t> keys = {},
-                       std::size_t piece = 0) {
+  std::vector<Out> run(const std::vector<Bytes>& frames, std::vector<std::uint32_t> keys = {}, std::size_t piece = 0) {
     if (keys.empty()) keys.assign(frames.size(), 7);
     std::vector<rte_mbuf*> in, out(frames.size());
     for (const Bytes& f : frames) in.push_back(pools.chain(f, piece));
@@ -78,8 +78,8 @@ class CoalesceTest : public ::testing::Test {
 TEST_F(CoalesceTest, SegmentsBecomeTheirSuperFrameAgain) {
   for (bool ipv6 : {false, true}) {
     for (std::size_t payload : {2896u, 10000u, 65535u - 40 - 32}) {
-      for (std::uint8_t flags : {std::uint8_t(kAck | kPsh), std::uint8_t(kAck | kCwr | kEce | kPsh | kFin),
-                                 std::uint8_t(kAck)}) {
+      for (std::uint8_t flags :
+           {std::uint8_t(kAck | kPsh), std::uint8_t(kAck | kCwr | kEce | kPsh | kFin), std::uint8_t(kAck)}) {
         for (std::size_t piece : {0u, 700u}) {
           FrameSpec s;
           s.ipv6 = ipv6;
@@ -93,8 +93,8 @@ TEST_F(CoalesceTest, SegmentsBecomeTheirSuperFrameAgain) {
           const auto out = run(segments_of(s, 1448), {}, piece);
           ASSERT_EQ(out.size(), 1u);
           EXPECT_EQ(out[0].bytes, make_frame(s));
-          EXPECT_EQ(out[0].flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4 |
-                                    RTE_MBUF_F_TX_IPV6),
+          EXPECT_EQ(out[0].flags &
+                        (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6),
                     RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | (ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4));
           EXPECT_EQ(out[0].mss, 1448);
           EXPECT_EQ(out[0].l2, 14);
@@ -170,7 +170,11 @@ TEST_F(CoalesceTest, EveryRuleThatStopsAMerge) {
       {"SYN", [](FrameSpec& s) { s.flags |= kSyn; }, false, 3},
       {"RST", [](FrameSpec& s) { s.flags |= kRst; }, false, 3},
       {"URG", [](FrameSpec& s) { s.flags |= kUrg; }, false, 3},
-      {"IPv4 options", [](FrameSpec& s) { s.ip_options = {1, 1, 1, 0}; }, false, 3},
+      {"IPv4 options",
+       [](FrameSpec& s) {
+         s.ip_options = {1, 1, 1, 0};
+       },
+       false, 3},
       {"empty payload (pure ACK)", [](FrameSpec& s) { s.data = Bytes{}; }, false, 3},
   };
   for (const Case& c : cases) {
@@ -199,8 +203,7 @@ TEST_F(CoalesceTest, EveryRuleThatStopsAMerge) {
       const std::size_t hs = 14 + (o.bytes[14] & 0x0f) * 4u + (o.bytes[14 + (o.bytes[14] & 0x0f) * 4 + 12] >> 4) * 4u;
       got.insert(got.end(), o.bytes.begin() + static_cast<std::ptrdiff_t>(hs), o.bytes.end());
     }
-    if (std::string(c.what).find("payload") == std::string::npos &&
-        std::string(c.what).rfind("shorter", 0) != 0) {
+    if (std::string(c.what).find("payload") == std::string::npos && std::string(c.what).rfind("shorter", 0) != 0) {
       EXPECT_EQ(got, payload);
     }
   }

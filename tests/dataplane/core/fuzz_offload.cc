@@ -42,7 +42,7 @@ struct State {
   Segmenter make() {
     auto s = Segmenter::create(SegmentConfig{}, pools.header(), pools.indirect(), &counters);
     if (!s) std::abort();
-    return std::move(*s);
+    return *s;
   }
 };
 
@@ -52,12 +52,10 @@ State& state() {
 }
 
 constexpr std::uint64_t kFlagTable[] = {
-    RTE_MBUF_F_TX_TCP_SEG,        RTE_MBUF_F_TX_UDP_SEG,        RTE_MBUF_F_TX_TCP_CKSUM,
-    RTE_MBUF_F_TX_UDP_CKSUM,      RTE_MBUF_F_TX_IPV4,           RTE_MBUF_F_TX_IPV6,
-    RTE_MBUF_F_TX_IP_CKSUM,       RTE_MBUF_F_TX_TUNNEL_VXLAN,   RTE_MBUF_F_TX_OUTER_IPV4,
-    RTE_MBUF_F_TX_OUTER_IPV6,     RTE_MBUF_F_TX_OUTER_IP_CKSUM, RTE_MBUF_F_TX_OUTER_UDP_CKSUM,
-    RTE_MBUF_F_TX_SCTP_CKSUM,     RTE_MBUF_F_TX_TUNNEL_GRE,     RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-    RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+    RTE_MBUF_F_TX_TCP_SEG,    RTE_MBUF_F_TX_UDP_SEG,    RTE_MBUF_F_TX_TCP_CKSUM,      RTE_MBUF_F_TX_UDP_CKSUM,
+    RTE_MBUF_F_TX_IPV4,       RTE_MBUF_F_TX_IPV6,       RTE_MBUF_F_TX_IP_CKSUM,       RTE_MBUF_F_TX_TUNNEL_VXLAN,
+    RTE_MBUF_F_TX_OUTER_IPV4, RTE_MBUF_F_TX_OUTER_IPV6, RTE_MBUF_F_TX_OUTER_IP_CKSUM, RTE_MBUF_F_TX_OUTER_UDP_CKSUM,
+    RTE_MBUF_F_TX_SCTP_CKSUM, RTE_MBUF_F_TX_TUNNEL_GRE, RTE_MBUF_F_RX_L4_CKSUM_GOOD,  RTE_MBUF_F_RX_IP_CKSUM_GOOD,
 };
 
 void fail(const char* what) {
@@ -131,7 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       frame = make_frame(spec);
       if (tunnel) frame = vxlan_wrap(frame, outer6, static_cast<std::uint16_t>(c[7]));
       for (int i = 11; i < 16; i += 2) {  // header mutations
-        if (c[i] != 0 && !frame.empty()) frame[c[i] % std::min<std::size_t>(frame.size(), 128)] ^= c[i + 1 < 16 ? i + 1 : 15];
+        if (c[i] != 0 && !frame.empty())
+          frame[c[i] % std::min<std::size_t>(frame.size(), 128)] ^= c[i + 1 < 16 ? i + 1 : 15];
       }
     } else {
       frame = bytes;

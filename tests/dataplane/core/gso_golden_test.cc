@@ -127,6 +127,69 @@ TEST(GsoGolden, SegmentationMatchesTheKernel) {
   EXPECT_EQ(counter(counters, Counter::gso_segments), segments);
 }
 
+// The same super-frames through the kernel's VXLAN devices (IPv4 outer with
+// the UDP checksum 0, IPv6 outer with it made): given the super-frame inside
+// the outer headers the kernel put on its first segment (lengths set for the
+// whole frame), segmentation makes the kernel's outer segments byte for byte:
+// outer lengths, outer IPv4 id counting and checksum, outer UDP checksum.
+TEST(GsoGolden, VxlanSegmentationMatchesTheKernel) {
+  Pools pools;
+  LcoreCounters counters;
+  const auto golden = load();
+  ASSERT_FALSE(golden.empty());
+  auto segs = read_pcap(FERRY_TEST_DATA "/gso/vxlan-segments.pcap");
+  ASSERT_TRUE(segs);
+  std::ifstream index(FERRY_TEST_DATA "/gso/vxlan-index.txt");
+  std::string line;
+  int cases = 0, outer6 = 0;
+  for (std::uint16_t copy_max : {std::uint16_t{0}, SegmentConfig{}.copy_max}) {
+    auto seg = Segmenter::create(SegmentConfig{copy_max}, pools.header(), pools.indirect(), &counters);
+    ASSERT_TRUE(seg);
+    index.clear();
+    index.seekg(0);
+    while (std::getline(index, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream in(line);
+      unsigned n, version, first, count;
+      std::string label;
+      in >> n >> label >> version >> first >> count;
+      ASSERT_TRUE(in) << line;
+      SCOPED_TRACE(testing::Message() << label << " in VXLAN over IPv" << version << ", copy_max " << copy_max);
+      const Golden& g = golden.at(n);
+      const std::size_t outer = version == 4 ? 50 : 70;
+      const Bytes& kernel_first = segs->at(first).bytes;
+      Bytes frame(kernel_first.begin(), kernel_first.begin() + static_cast<std::ptrdiff_t>(outer));
+      frame.insert(frame.end(), g.super.begin(), g.super.end());
+      const std::size_t udp = outer - 16;
+      if (version == 4) {
+        set16(frame, 16, static_cast<std::uint16_t>(frame.size() - 14));
+      } else {
+        set16(frame, 18, static_cast<std::uint16_t>(frame.size() - 54));
+      }
+      set16(frame, udp + 4, static_cast<std::uint16_t>(frame.size() - udp));
+      rte_mbuf* m = pools.chain(frame, 3000);
+      set_from_vnet(m, g);
+      m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | (version == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 : RTE_MBUF_F_TX_OUTER_IPV6);
+      m->outer_l2_len = 14;
+      m->outer_l3_len = version == 4 ? 20 : 40;
+      m->l2_len = 8 + 8 + 14;
+      rte_mbuf* out[kMaxSegments];
+      const SegmentResult r = seg->segment(m, out, kMaxSegments);
+      ASSERT_FALSE(r.drop) << counter_name(*r.drop);
+      ASSERT_EQ(r.count, count);
+      for (std::uint16_t i = 0; i < r.count; ++i) {
+        EXPECT_EQ(flatten(out[i]), segs->at(first + i).bytes) << "segment " << i;
+      }
+      rte_pktmbuf_free_bulk(out, r.count);
+      ASSERT_EQ(pools.in_use(), 0u);
+      ++cases;
+      outer6 += version == 6;
+    }
+  }
+  EXPECT_EQ(cases, 10);
+  EXPECT_EQ(outer6, 4);
+}
+
 // Linux's GRO would rebuild the super-frame from these segments; so does
 // ours, to the byte: headers of the first segment, lengths and IPv4 checksum
 // recomputed, PSH/FIN from the last, the pseudo-header sum in the TCP
@@ -144,7 +207,8 @@ TEST(GsoGolden, CoalescingRebuildsTheSuperFrame) {
     std::vector<rte_mbuf*> in, out(g.segments.size());
     for (const Bytes& s : g.segments) in.push_back(pools.chain(s));
     const std::vector<std::uint32_t> keys(in.size(), 4242);
-    const std::uint16_t n = coalescer.coalesce(in.data(), keys.data(), static_cast<std::uint16_t>(in.size()), out.data());
+    const std::uint16_t n =
+        coalescer.coalesce(in.data(), keys.data(), static_cast<std::uint16_t>(in.size()), out.data());
     ASSERT_EQ(n, 1);
     EXPECT_EQ(flatten(out[0]), g.super);
     EXPECT_EQ(out[0]->tso_segsz, g.gso_size);

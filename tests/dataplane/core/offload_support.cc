@@ -183,8 +183,8 @@ Pools::Pools(unsigned direct, unsigned header, unsigned indirect) {
   ensure_eal();
   direct_ = rte_pktmbuf_pool_create(unique_name("odirect").c_str(), direct, 0, 0,
                                     static_cast<std::uint16_t>(RTE_PKTMBUF_HEADROOM + 65535 - 128), SOCKET_ID_ANY);
-  header_ = rte_pktmbuf_pool_create(unique_name("oheader").c_str(), header, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                    SOCKET_ID_ANY);
+  header_ =
+      rte_pktmbuf_pool_create(unique_name("oheader").c_str(), header, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
   indirect_ = rte_pktmbuf_pool_create(unique_name("oindirect").c_str(), indirect, 0, 0, 0, SOCKET_ID_ANY);
   if (direct_ == nullptr || header_ == nullptr || indirect_ == nullptr) {
     std::fprintf(stderr, "offload test pools: %s\n", rte_strerror(rte_errno));
@@ -199,7 +199,7 @@ Pools::~Pools() {
 }
 
 rte_mbuf* Pools::chain(const Bytes& frame, std::size_t segment) const {
-  if (segment == 0) segment = frame.size() > 0 ? frame.size() : 1;
+  if (segment == 0) segment = frame.empty() ? 1 : frame.size();
   rte_mbuf* head = nullptr;
   std::size_t at = 0;
   // Small pieces come from the header pool (2 KB buffers, many of them).

@@ -17,8 +17,8 @@ namespace ferry::dataplane::test {
 
 using Bytes = std::vector<std::uint8_t>;
 
-inline constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20,
-                              kEce = 0x40, kCwr = 0x80;
+inline constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20, kEce = 0x40,
+                              kCwr = 0x80;
 
 enum class Csum { Full, Partial, Zero };
 

@@ -31,7 +31,8 @@ std::vector<Bytes> reference_segments(const FrameSpec& s, std::size_t mss) {
     FrameSpec t = s;
     const std::size_t from = k * mss;
     const std::size_t to = std::min(payload.size(), from + mss);
-    t.data = Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from), payload.begin() + static_cast<std::ptrdiff_t>(to));
+    t.data =
+        Bytes(payload.begin() + static_cast<std::ptrdiff_t>(from), payload.begin() + static_cast<std::ptrdiff_t>(to));
     t.csum = Csum::Full;
     t.seq = s.seq + static_cast<std::uint32_t>(k * mss);
     t.ip_id = static_cast<std::uint16_t>(s.ip_id + k);
@@ -82,7 +83,7 @@ class SegmentTest : public ::testing::Test {
     cfg.copy_max = copy_max;
     auto s = Segmenter::create(cfg, pools.header(), pools.indirect(), &counters);
     EXPECT_TRUE(s) << s.error().message;
-    return std::move(*s);
+    return *s;
   }
 
   // Segments `frame` (metadata set by `meta`) and checks the result against `want`.
@@ -111,15 +112,15 @@ TEST_F(SegmentTest, TcpSegmentsMatchTheKernelsRules) {
     for (std::uint16_t copy_max : {std::uint16_t{0}, std::uint16_t{1024}, std::uint16_t{1900}}) {
       for (std::size_t piece : {0u, 1000u, 1449u, 333u}) {
         for (std::size_t payload : {2896u, 10000u, 1449u, 60000u}) {
-          for (std::uint8_t flags : {std::uint8_t(kAck), std::uint8_t(kAck | kPsh),
-                                     std::uint8_t(kAck | kCwr | kEce | kPsh | kFin)}) {
+          for (std::uint8_t flags :
+               {std::uint8_t(kAck), std::uint8_t(kAck | kPsh), std::uint8_t(kAck | kCwr | kEce | kPsh | kFin)}) {
             FrameSpec s;
             s.ipv6 = ipv6;
             s.payload = payload;
             s.flags = flags;
             s.options = kTimestamps;
             s.csum = Csum::Partial;
-            s.ip_id = 0xfffe;  // wraps
+            s.ip_id = 0xfffe;    // wraps
             s.seq = 0xfffff000;  // wraps
             s.random_payload = true;
             s.payload_seed = static_cast<std::uint8_t>(cases);
@@ -269,8 +270,8 @@ TEST_F(SegmentTest, VxlanSuperFramesReplicateAndPatchTheOuterHeaders) {
           s.flags = kAck | kPsh | kCwr;
           s.random_payload = true;
           s.csum = Csum::Partial;
-          SCOPED_TRACE(testing::Message() << "outer ipv6 " << outer_ipv6 << " inner ipv6 " << inner_ipv6
-                                          << " outer id " << outer_id << " udp " << udp);
+          SCOPED_TRACE(testing::Message() << "outer ipv6 " << outer_ipv6 << " inner ipv6 " << inner_ipv6 << " outer id "
+                                          << outer_id << " udp " << udp);
           Segmenter seg = make(1024);
           rte_mbuf* m = pools.chain(vxlan_wrap(make_frame(s), outer_ipv6, outer_id), 3000);
           set_tunnel_offload(m, s, outer_ipv6, 1398);
@@ -364,8 +365,7 @@ TEST_F(SegmentTest, EveryDropReason) {
       {"TCP_SEG and UDP_SEG", Counter::gso_bad_header, nullptr,
        [](rte_mbuf* m) { m->ol_flags |= RTE_MBUF_F_TX_UDP_SEG; }},
       {"IPv4 flag on an IPv6 frame", Counter::gso_bad_header, [](Bytes& f, FrameSpec&) { f[14] = 0x60; }, nullptr},
-      {"no IP version flag", Counter::gso_bad_header, nullptr,
-       [](rte_mbuf* m) { m->ol_flags &= ~RTE_MBUF_F_TX_IPV4; }},
+      {"no IP version flag", Counter::gso_bad_header, nullptr, [](rte_mbuf* m) { m->ol_flags &= ~RTE_MBUF_F_TX_IPV4; }},
       {"both IP version flags", Counter::gso_bad_header, nullptr,
        [](rte_mbuf* m) { m->ol_flags |= RTE_MBUF_F_TX_IPV6; }},
       {"l3_len not the IHL", Counter::gso_bad_header, nullptr, [](rte_mbuf* m) { m->l3_len = 24; }},
