@@ -187,7 +187,9 @@ bool Coalescer::try_merge(Flow& f, const Packet& p) {
   const std::uint8_t* ip = p.ip;
   const std::uint8_t* th = p.th;
   if (p.payload == 0 || p.payload > f.mss || (p.flags & kCwr) != 0) return false;
-  if (p.header_size != f.header_size || !own(p.m)) return false;
+  // Mbufs whose fields change must be ours alone: the segment's first (data
+  // offset) and the merged chain's last (next pointer).
+  if (p.header_size != f.header_size || !own(p.m) || !own(f.tail)) return false;
   // Data offset, reserved bits, flags but CWR/PSH/FIN, window.
   const std::uint32_t word_mask = rte_cpu_to_be_32(~(static_cast<std::uint32_t>(kCwr | kPsh | kFin) << 16));
   if (((load32(th + 12) ^ load32(fth + 12)) & word_mask) != 0) return false;

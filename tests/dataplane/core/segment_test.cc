@@ -329,6 +329,62 @@ TEST_F(SegmentTest, ChecksumOnlyFramesAreCompletedInPlaceOrCopiedWhenShared) {
   EXPECT_EQ(pools.in_use(), 0u);
 }
 
+// What a kernel UDP socket uplink sends: a VXLAN header + the inner frame,
+// the outer headers being the kernel's. The VXLAN header is opaque L2
+// (l2_len 8 + 14, no tunnel flags) and repeats in every segment.
+TEST_F(SegmentTest, OpaqueL2PrefixForTheUdpSocketUplink) {
+  Segmenter seg = make(SegmentConfig{}.copy_max);
+  FrameSpec s;
+  s.payload = 30000;
+  s.options = kTimestamps;
+  s.flags = kAck | kPsh;
+  s.csum = Csum::Partial;
+  const Bytes vxlan_header = {0x08, 0, 0, 0, 0, 0x10, 0x92, 0};
+  Bytes frame = vxlan_header;
+  const Bytes inner = make_frame(s);
+  frame.insert(frame.end(), inner.begin(), inner.end());
+  rte_mbuf* m = pools.chain(frame, 2048);
+  set_offload(m, s, 1398);
+  m->l2_len = 8 + 14;
+  std::vector<Bytes> want;
+  for (Bytes& seg_bytes : reference_segments(s, 1398)) {
+    seg_bytes.insert(seg_bytes.begin(), vxlan_header.begin(), vxlan_header.end());
+    want.push_back(seg_bytes);
+  }
+  expect_segments(seg, m, want);
+  EXPECT_EQ(pools.in_use(), 0u);
+}
+
+// Checksums only, in a VXLAN frame: inner TCP (partial), outer IPv4 header and
+// outer UDP, all asked by flags and made in place.
+TEST_F(SegmentTest, TunnelChecksumsCompletedInPlace) {
+  Segmenter seg = make(SegmentConfig{}.copy_max);
+  for (bool outer_ipv6 : {false, true}) {
+    SCOPED_TRACE(outer_ipv6);
+    FrameSpec s;
+    s.payload = 1000;
+    s.csum = Csum::Partial;
+    Bytes frame = vxlan_wrap(make_frame(s), outer_ipv6);
+    if (!outer_ipv6) set16(frame, 24, 0);  // outer IPv4 checksum to be made
+    rte_mbuf* m = pools.chain(frame, 500);
+    set_tunnel_offload(m, s, outer_ipv6, 0);
+    m->ol_flags |= RTE_MBUF_F_TX_OUTER_UDP_CKSUM | (outer_ipv6 ? 0 : RTE_MBUF_F_TX_OUTER_IP_CKSUM);
+    rte_mbuf* out[2];
+    const SegmentResult r = seg.segment(m, out, 2);
+    ASSERT_EQ(r.count, 1);
+    EXPECT_EQ(out[0], m);
+    const Bytes done = flatten(m);
+    const std::size_t outer = outer_ipv6 ? 70 : 50;
+    EXPECT_TRUE(l4_checksum_ok(done, outer + 14, outer + 34, false, 6));
+    EXPECT_TRUE(l4_checksum_ok(done, 14, outer - 16, outer_ipv6, 17));
+    EXPECT_NE(get16(done, outer - 16 + 6), 0);
+    EXPECT_TRUE(outer_ipv6 || ipv4_checksum_ok(done, 14));
+    EXPECT_EQ(m->ol_flags & offload_request_flags(), 0u);
+    rte_pktmbuf_free(m);
+  }
+  EXPECT_EQ(pools.in_use(), 0u);
+}
+
 TEST_F(SegmentTest, OutputOutlivesTheInputAndReleasesItsBuffers) {
   Segmenter seg = make(0);
   FrameSpec s;
