@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "bench/command.h"
+#include "bench/pipeline/superframe_bench.h"
 #include "common/result.h"
 #include "dataplane/core/pipeline.h"
 
@@ -158,6 +159,8 @@ struct Options {
   double seconds = 0.4;
   std::vector<std::uint32_t> entries = {1, 1000, 1000000};
   std::vector<std::size_t> sizes = {64, 512, 1450};
+  bool superframes = true;  // the 64 KB super-frame rows (segmentation, coalescing)
+  bool superframes_only = false;
 };
 
 // A whole number of bursts, at least one; Options and Bench::run both check it.
@@ -310,8 +313,9 @@ std::string cpu_model() {
 int usage() {
   std::fprintf(stderr,
                "usage: ferry-bench pipeline [--json] [--seconds S] [--entries N,N,...] [--sizes B,B,...]\n"
-               "                            [--working-set MBUFS] [--huge]\n"
-               "  Measures encap, decap and local switching from memory on one core.\n"
+               "                            [--working-set MBUFS] [--huge] [--no-superframes | --superframes-only]\n"
+               "  Measures encap, decap and local switching from memory on one core, then\n"
+               "  segmenting and coalescing a 64 KB TCP super-frame.\n"
                "  --seconds S   measured time per case (default 0.4)\n"
                "  --entries     MAC-table populations (default 1,1000,1000000)\n"
                "  --sizes       frame sizes in bytes, without FCS (default 64,512,1450)\n"
@@ -353,6 +357,10 @@ int run_pipeline(int argc, char** argv) {
       opt.json = true;
     } else if (a == "--huge") {
       opt.huge = true;
+    } else if (a == "--no-superframes") {
+      opt.superframes = false;
+    } else if (a == "--superframes-only") {
+      opt.superframes_only = true;
     } else if (a == "--seconds" && i + 1 < argc) {
       const auto s = parse_number<double>(argv[++i]);
       if (!s || !std::isfinite(*s) || *s <= 0) {
@@ -445,6 +453,7 @@ int run_pipeline(int argc, char** argv) {
   std::vector<CaseResult> results;
   std::size_t memory_at_max = 0;
   double populate_seconds = 0;
+  if (opt.superframes_only) opt.entries.clear();
   for (std::uint32_t entries : opt.entries) {
     const std::uint64_t t0 = rte_rdtsc();
     if (!bench.populate(entries)) return 1;
@@ -465,6 +474,16 @@ int run_pipeline(int argc, char** argv) {
     memory_at_max = t.memory_bytes();
   }
 
+  std::vector<SuperframeResult> superframes;
+  if (opt.superframes || opt.superframes_only) {
+    std::string error;
+    superframes = run_superframe_cases(opt.seconds, error);
+    if (!error.empty()) {
+      std::fprintf(stderr, "pipeline bench: %s\n", error.c_str());
+      return 1;
+    }
+  }
+
   const std::string cpu = cpu_model();
   const double tsc_ghz = static_cast<double>(rte_get_tsc_hz()) / 1e9;
   if (opt.json) {
@@ -482,7 +501,7 @@ int run_pipeline(int argc, char** argv) {
           mode_name(r.mode), r.frame_size, r.entries, r.mpps, r.cycles_per_frame, r.cpu_share,
           i + 1 < results.size() ? "," : "");
     }
-    std::printf(" ]}\n");
+    std::printf(" ],\n \"superframes\": %s}\n", superframe_json(superframes).c_str());
   } else {
     std::printf("ferry-bench pipeline: one core (%s, TSC %.2f GHz), burst %u, %u mbufs, %s, frames from memory\n\n",
                 cpu.c_str(), tsc_ghz, dataplane::kBurstSize, opt.working_set,
@@ -495,6 +514,10 @@ int run_pipeline(int argc, char** argv) {
     }
     std::printf("\ntable memory at %zu MAC entries: %.1f MiB\n", t.mac_count(),
                 static_cast<double>(memory_at_max) / (1024.0 * 1024.0));
+    if (!superframes.empty()) {
+      std::printf("\n64 KB TCP super-frame (MSS 1398, 2 KB mbufs), one core, CPU time per super-frame:\n\n");
+      print_superframe_table(superframes);
+    }
   }
   p.release_lcore(**ctx);
   return 0;

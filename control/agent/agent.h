@@ -114,9 +114,13 @@ class Agent {
   void release_orphans();
   void check_conflicts();
   Result<void> save_ipam(const std::string& snapshot);
-  // Addresses (canonical text) inside `subnet` that local endpoints or the
-  // gossiped endpoints of networks with that subnet show.
-  std::set<std::string> used_addresses(const std::string& subnet) const;
+  // Addresses (canonical text) inside `subnet` that endpoints of `network`
+  // show, local or gossiped. Another network with the same subnet is another
+  // address space: its endpoints do not count.
+  std::set<std::string> used_addresses(const std::string& network, const std::string& subnet) const;
+  // A local-space Docker pool in use on this host whose subnet overlaps
+  // `subnet` without being it ("" when none).
+  std::string overlapping_pool(const std::string& subnet) const;
   LocalEndpoint* find_endpoint(const std::string& docker_network, const std::string& endpoint_id);
   Result<void> unwire(LocalEndpoint& ep);  // withdraw, leave the data plane, delete the veth
 

@@ -279,7 +279,7 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
         !prefix->contains(addr->address)) {
       return make_error("address {} is not in network {}'s subnet {}", addr->to_string(), net_name, subnet);
     }
-    if (used_addresses(subnet).count(addr->address.to_string()) != 0) {
+    if (used_addresses(net_name, subnet).count(addr->address.to_string()) != 0) {
       return make_error("address {} is already used by another endpoint", addr->address.to_string());
     }
   }
@@ -463,6 +463,14 @@ Result<pd::RequestPoolReply> Agent::ipam_request_pool(const pd::RequestPoolReque
   auto subnet = req.v6 ? canonical_subnet6(req.pool->to_string()) : canonical_subnet(req.pool->to_string());
   if (!subnet) return subnet.error();
   const std::string id = fmt::format("{}/{}", req.address_space, *subnet);
+  // Docker's own IPAM refuses overlapping pools in one address space; so does
+  // Ferry's local space (the global one is the cluster's). The same subnet
+  // again is the same pool: it is reference-counted below.
+  if (req.address_space == kLocalAddressSpace) {
+    if (auto overlap = overlapping_pool(*subnet); !overlap.empty()) {
+      return make_error("Pool overlaps with other one on this address space ({} overlaps {})", *subnet, overlap);
+    }
+  }
   const LocalState saved = state_;
   IpamPool& pool = state_.pools[id];
   pool.id = id;
@@ -475,6 +483,18 @@ Result<pd::RequestPoolReply> Agent::ipam_request_pool(const pd::RequestPoolReque
   }
   spdlog::info("IPAM pool {} requested ({} references)", id, refs);
   return pd::RequestPoolReply{id, req.pool->network(), {}};
+}
+
+std::string Agent::overlapping_pool(const std::string& subnet) const {
+  auto wanted = parse_prefix(subnet);
+  if (!wanted) return {};
+  const std::string prefix = std::string(kLocalAddressSpace) + "/";
+  for (const auto& [id, pool] : state_.pools) {
+    if (id.compare(0, prefix.size(), prefix) != 0 || pool.subnet == subnet || pool.refs == 0) continue;
+    auto have = parse_prefix(pool.subnet);
+    if (have && (have->contains(wanted->address) || wanted->contains(have->address))) return pool.subnet;
+  }
+  return {};
 }
 
 Result<void> Agent::ipam_release_pool(const pd::PoolRef& req) {

@@ -100,7 +100,7 @@ void Agent::allocate_address(const std::string& network, bool v6, const std::str
     if (!a) return done(make_error("address {}: {}", *requested, a.error().message));
     // Endpoints gossiped by hosts that predate a restore, or set up by hand:
     // never hand out an address another endpoint shows.
-    if (used_addresses(subnet).count(spec->format(*a)) != 0) {
+    if (used_addresses(network, subnet).count(spec->format(*a)) != 0) {
       return done(make_error("address {} is already in use", *requested));
     }
     want = *a;
@@ -121,7 +121,7 @@ void Agent::release_address(const std::string& network, const std::string& addre
   }
 }
 
-std::set<std::string> Agent::used_addresses(const std::string& subnet) const {
+std::set<std::string> Agent::used_addresses(const std::string& network, const std::string& subnet) const {
   std::set<std::string> used;
   auto net = parse_prefix(subnet);
   if (!net) return used;
@@ -130,11 +130,12 @@ std::set<std::string> Agent::used_addresses(const std::string& subnet) const {
     if (p && net->contains(p->address)) used.insert(p->address.to_string());
   };
   for (const auto& [n, ep] : state_.endpoints) {
+    if (ep.network != network) continue;
     add(ep.ip_cidr);
     add(ep.ip6_cidr);
   }
   for (const auto& e : network_view().active) {
-    if (e.record.subnet != subnet && e.record.subnet6 != subnet) continue;
+    if (e.record.name != network) continue;
     for (const auto& rec : endpoints_->list(e.record.name)) {
       if (rec.ipv4) add(rec.ipv4_string());
       if (rec.ipv6) add(rec.ipv6_string());

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace ferry::gossip {
@@ -76,7 +77,22 @@ Envelope::Envelope(const Keyring& keyring, EnvelopeConfig config, std::uint64_t 
   if (sodium_init() < 0) std::abort();
 }
 
-std::string Envelope::seal(Channel channel, std::string_view payload, std::int64_t wall_ms) {
+namespace {
+
+// Additional data: the outer header, then the recipient's address.
+using AdBytes = std::array<std::uint8_t, kEnvelopeOuterHeader + kEnvelopeRecipient>;
+AdBytes additional_data(const std::uint8_t* outer, const Address& recipient) {
+  AdBytes ad{};
+  std::memcpy(ad.data(), outer, kEnvelopeOuterHeader);
+  put_u32(ad.data() + kEnvelopeOuterHeader, recipient.ip);
+  ad[kEnvelopeOuterHeader + 4] = static_cast<std::uint8_t>(recipient.port >> 8);
+  ad[kEnvelopeOuterHeader + 5] = static_cast<std::uint8_t>(recipient.port);
+  return ad;
+}
+
+}  // namespace
+
+std::string Envelope::seal(Channel channel, const Address& to, std::string_view payload, std::int64_t wall_ms) {
   const std::size_t plain_size = kEnvelopeInnerHeader + payload.size();
   std::string out(kEnvelopeOuterHeader + kEnvelopeNonce + plain_size + kEnvelopeTag, '\0');
   auto* p = reinterpret_cast<std::uint8_t*>(out.data());
@@ -92,8 +108,9 @@ std::string Envelope::seal(Channel channel, std::string_view payload, std::int64
   put_u64(body + 16, static_cast<std::uint64_t>(wall_ms));
   if (!payload.empty()) std::memcpy(body + kEnvelopeInnerHeader, payload.data(), payload.size());
   unsigned long long cipher_size = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(body, &cipher_size, body, plain_size, p, kEnvelopeOuterHeader, nullptr,
-                                             nonce, keyring_.primary().data());
+  const AdBytes ad = additional_data(p, to);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(body, &cipher_size, body, plain_size, ad.data(), ad.size(), nullptr, nonce,
+                                             keyring_.primary().data());
   ++stats_.sealed;
   return out;
 }
@@ -103,7 +120,8 @@ EnvelopeDrop Envelope::drop(EnvelopeDrop reason) {
   return reason;
 }
 
-EnvelopeDrop Envelope::open(Channel channel, std::string_view wire, std::int64_t wall_ms, std::string& payload) {
+EnvelopeDrop Envelope::open(Channel channel, const Address& self, std::string_view wire, std::int64_t wall_ms,
+                            std::string& payload) {
   const std::size_t limit = channel == Channel::kDatagram ? config_.max_datagram_size : config_.max_frame_size;
   if (wire.size() < kEnvelopeOverhead) return drop(EnvelopeDrop::kTooShort);
   if (wire.size() > limit) return drop(EnvelopeDrop::kOversize);
@@ -118,9 +136,9 @@ EnvelopeDrop Envelope::open(Channel channel, std::string_view wire, std::int64_t
   const std::size_t cipher_size = wire.size() - kEnvelopeOuterHeader - kEnvelopeNonce;
   std::string plain(cipher_size - kEnvelopeTag, '\0');
   unsigned long long plain_size = 0;
+  const AdBytes ad = additional_data(p, self);
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<std::uint8_t*>(plain.data()), &plain_size, nullptr,
-                                                 cipher, cipher_size, p, kEnvelopeOuterHeader, nonce,
-                                                 key->data()) != 0) {
+                                                 cipher, cipher_size, ad.data(), ad.size(), nonce, key->data()) != 0) {
     return drop(EnvelopeDrop::kAuthFailed);
   }
   const auto* inner = reinterpret_cast<const std::uint8_t*>(plain.data());

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace ferry::gossip {
 
@@ -33,7 +34,9 @@ sockaddr_in to_sockaddr(const Address& a) {
 
 Address from_sockaddr(const sockaddr_in& sa) { return Address{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)}; }
 
-constexpr std::size_t kLenPrefix = 4;
+// A response is sealed for the requester's address with port 0: the
+// requester connects from an ephemeral port, and what identifies it is its IP.
+Address response_recipient(const Address& requester) { return Address{requester.ip, 0}; }
 
 }  // namespace
 
@@ -51,6 +54,9 @@ Result<void> NetTransportConfig::validate() const {
   }
   if (stream_timeout.count() <= 0) return make_error("stream_timeout must be > 0 ms");
   if (max_inbound_streams == 0) return make_error("max_inbound_streams must be >= 1");
+  if (max_inbound_per_source == 0 || max_inbound_per_source > max_inbound_streams) {
+    return make_error("max_inbound_per_source must be in [1, max_inbound_streams ({})]", max_inbound_streams);
+  }
   return envelope.validate();
 }
 
@@ -65,7 +71,7 @@ struct NetTransport::Conn {
   TimePoint deadline;
   std::string out;
   std::size_t out_off = 0;
-  std::string in;
+  std::optional<StreamReader> reader;  // inbound: the request; outbound: the response
 };
 
 NetTransport::NetTransport(NetTransportConfig config, const Keyring& keyring, Clock& clock, std::uint64_t instance)
@@ -110,7 +116,7 @@ NetTransport::~NetTransport() {
 }
 
 void NetTransport::send_packet(const Address& to, std::string data) {
-  const std::string wire = envelope_.seal(Channel::kDatagram, data, wall_clock_ms());
+  const std::string wire = envelope_.seal(Channel::kDatagram, to, data, wall_clock_ms());
   if (wire.size() > config_.envelope.max_datagram_size) {
     count(NetCounter::udp_tx_dropped);
     return;
@@ -157,11 +163,8 @@ void NetTransport::request(const Address& to, uint64_t request_id, std::string d
   c->request_id = request_id;
   c->peer = to;
   c->deadline = clock_.now() + config_.stream_timeout;
-  const std::string sealed = envelope_.seal(Channel::kStream, data, wall_clock_ms());
-  c->out.resize(kLenPrefix);
-  const auto n = static_cast<std::uint32_t>(sealed.size());
-  for (int i = 0; i < 4; ++i) c->out[i] = static_cast<char>(n >> (24 - 8 * i));
-  c->out += sealed;
+  c->out = seal_stream(envelope_, to, data, wall_clock_ms());
+  c->reader.emplace(envelope_, response_recipient(config_.bind), config_.envelope.max_frame_size);
   conns_.emplace(fd, std::move(c));
 }
 
@@ -245,8 +248,8 @@ void NetTransport::read_udp() {
     // The buffer (64 KiB) exceeds any IPv4 UDP payload (65 507 B), so nothing
     // is truncated; the envelope enforces max_datagram_size.
     const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(n), rx_buf_.size());
-    if (envelope_.open(Channel::kDatagram, std::string_view(rx_buf_.data(), size), wall_clock_ms(), payload) !=
-        EnvelopeDrop::kNone) {
+    if (envelope_.open(Channel::kDatagram, config_.bind, std::string_view(rx_buf_.data(), size), wall_clock_ms(),
+                       payload) != EnvelopeDrop::kNone) {
       count(NetCounter::udp_rx_dropped);
       continue;
     }
@@ -261,8 +264,8 @@ void NetTransport::accept_tcp() {
     socklen_t len = sizeof sa;
     const int fd = ::accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (inbound_ >= config_.max_inbound_streams) {
-      count(NetCounter::tcp_in_refused);
+    const Address peer = from_sockaddr(sa);
+    if (!admit(peer.ip)) {
       ::close(fd);
       continue;
     }
@@ -270,11 +273,43 @@ void NetTransport::accept_tcp() {
     auto c = std::make_unique<Conn>();
     c->serial = ++next_serial_;
     c->fd = fd;
-    c->peer = from_sockaddr(sa);
+    c->peer = peer;
     c->deadline = clock_.now() + config_.stream_timeout;
+    c->reader.emplace(envelope_, config_.bind, config_.envelope.max_frame_size);
     ++inbound_;
+    ++inbound_by_source_[peer.ip];
     conns_.emplace(fd, std::move(c));
   }
+}
+
+bool NetTransport::admit(std::uint32_t source) {
+  if (auto it = inbound_by_source_.find(source);
+      it != inbound_by_source_.end() && it->second >= config_.max_inbound_per_source) {
+    count(NetCounter::tcp_in_source_limit);
+    return false;
+  }
+  if (inbound_ < config_.max_inbound_streams) return true;
+  // Full: make room by dropping the oldest inbound connection whose peer has
+  // not yet shown the cluster key. Members complete their header within one
+  // round trip of connecting, so what is evicted is almost always a stranger.
+  const Conn* oldest = nullptr;
+  for (const auto& [fd, c] : conns_) {
+    if (c->outbound || c->responding || !c->reader || c->reader->authenticated()) continue;
+    if (oldest == nullptr || c->serial < oldest->serial) oldest = c.get();
+  }
+  if (oldest == nullptr) {
+    count(NetCounter::tcp_in_refused);
+    return false;
+  }
+  count(NetCounter::tcp_in_evicted);
+  close_conn(oldest->fd);
+  return true;
+}
+
+std::size_t NetTransport::buffered_bytes() const {
+  std::size_t n = 0;
+  for (const auto& [fd, c] : conns_) n += c->out.size() + (c->reader ? c->reader->buffered() : 0);
+  return n;
 }
 
 bool NetTransport::flush(Conn& c) {
@@ -287,26 +322,22 @@ bool NetTransport::flush(Conn& c) {
 }
 
 bool NetTransport::fill(Conn& c) {
-  char buf[65536];
+  // Reads only what the stream reader asks for: the fixed-size header first,
+  // then one chunk at a time, each verified before the next is read.
+  StreamReader& r = *c.reader;
   for (;;) {
-    std::size_t want = sizeof buf;
-    if (c.in.size() >= kLenPrefix) {
-      const auto* p = reinterpret_cast<const std::uint8_t*>(c.in.data());
-      const std::size_t frame = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
-      if (frame > config_.envelope.max_frame_size) {
-        count(NetCounter::tcp_frame_oversize);
-        return false;
-      }
-      if (c.in.size() >= kLenPrefix + frame) return true;
-      want = std::min(want, kLenPrefix + frame - c.in.size());
-    } else {
-      want = kLenPrefix - c.in.size();
-    }
-    const ssize_t n = ::recv(c.fd, buf, want, 0);
-    if (n == 0) return false;  // EOF before a whole frame
+    const std::size_t want = std::min(r.want(), rx_buf_.size());
+    if (want == 0) break;
+    const ssize_t n = ::recv(c.fd, rx_buf_.data(), want, 0);
+    if (n == 0) return false;  // EOF before a whole message
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
-    c.in.append(buf, static_cast<std::size_t>(n));
+    r.feed(std::string_view(rx_buf_.data(), static_cast<std::size_t>(n)), wall_clock_ms());
   }
+  if (r.status() == StreamReader::Status::kFailed) {
+    if (r.failure() == "oversize") count(NetCounter::tcp_frame_oversize);
+    return false;
+  }
+  return true;
 }
 
 void NetTransport::service(int fd, short revents) {
@@ -333,26 +364,21 @@ void NetTransport::service(int fd, short revents) {
     }
   }
   if ((revents & (POLLIN | POLLHUP | POLLERR)) == 0) return;
-  if (!fill(c)) {
-    fail(fd, "closed or bad frame");
+  if (!c.reader) {  // nothing more to read on this exchange
+    fail(fd, "unexpected input");
     return;
   }
-  if (c.in.size() >= kLenPrefix) {
-    const auto* p = reinterpret_cast<const std::uint8_t*>(c.in.data());
-    const std::size_t frame = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
-    if (c.in.size() == kLenPrefix + frame) on_frame(c);
+  if (!fill(c)) {
+    fail(fd, c.reader->failure().empty() ? "closed before a whole message" : c.reader->failure());
+    return;
   }
+  if (c.reader->status() == StreamReader::Status::kDone) on_frame(c);
 }
 
 void NetTransport::on_frame(Conn& c) {
   const int fd = c.fd;
-  std::string payload;
-  const EnvelopeDrop drop =
-      envelope_.open(Channel::kStream, std::string_view(c.in).substr(kLenPrefix), wall_clock_ms(), payload);
-  if (drop != EnvelopeDrop::kNone) {
-    fail(fd, envelope_drop_name(drop));
-    return;
-  }
+  std::string payload = c.reader->take_payload();
+  c.reader.reset();
   if (c.outbound) {
     finish_outbound(c, std::move(payload));
     close_conn(fd);
@@ -365,13 +391,8 @@ void NetTransport::on_frame(Conn& c) {
     close_conn(fd);
     return;
   }
-  const std::string sealed = envelope_.seal(Channel::kStream, response, wall_clock_ms());
   Conn& conn = *it->second;
-  conn.in.clear();
-  conn.out.assign(kLenPrefix, '\0');
-  const auto n = static_cast<std::uint32_t>(sealed.size());
-  for (int i = 0; i < 4; ++i) conn.out[i] = static_cast<char>(n >> (24 - 8 * i));
-  conn.out += sealed;
+  conn.out = seal_stream(envelope_, response_recipient(conn.peer), response, wall_clock_ms());
   conn.out_off = 0;
   conn.responding = true;
   if (!flush(conn)) {
@@ -407,7 +428,12 @@ void NetTransport::fail(int fd, std::string_view why) {
 void NetTransport::close_conn(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
-  if (!it->second->outbound) --inbound_;
+  if (!it->second->outbound) {
+    --inbound_;
+    if (auto s = inbound_by_source_.find(it->second->peer.ip); s != inbound_by_source_.end() && --s->second == 0) {
+      inbound_by_source_.erase(s);
+    }
+  }
   ::close(fd);
   conns_.erase(it);
 }

@@ -3,10 +3,14 @@
 // stream frame sealed by the Envelope (cluster key ring). A small poll(2)
 // loop drives it; EventLoop below runs a Node on top.
 //
-// TCP exchange: connect, one request frame, one response frame, close. A
-// frame is a 4-byte big-endian length then that many bytes of envelope; a
-// length above the envelope's max_frame_size closes the connection. Every
-// exchange, inbound or outbound, is bounded by stream_timeout.
+// TCP exchange: connect, one request message, one response message, close.
+// Messages are sealed by seal_stream (stream_seal.h): the length is
+// authenticated before any body byte is read, and the body is verified one
+// 64 KiB chunk at a time, so a peer without the key makes the transport hold
+// one ~100-byte header per connection at most. Inbound connections are
+// limited in total and per source IP; at the total limit the oldest one that
+// has not yet authenticated is dropped to make room. Every exchange, inbound
+// or outbound, is bounded by stream_timeout.
 #pragma once
 
 #include <chrono>
@@ -23,6 +27,7 @@
 #include "control/gossip/clock.h"
 #include "control/gossip/envelope.h"
 #include "control/gossip/keyring.h"
+#include "control/gossip/stream_seal.h"
 #include "control/gossip/transport.h"
 
 namespace ferry::gossip {
@@ -39,9 +44,11 @@ std::int64_t wall_clock_ms();
   X(tcp_out_ok, "outbound stream exchanges answered")                                 \
   X(tcp_out_failed, "outbound stream exchanges failed (connect, timeout, bad frame)") \
   X(tcp_in, "inbound stream connections accepted")                                    \
-  X(tcp_in_refused, "inbound connections refused (too many open)")                    \
+  X(tcp_in_refused, "inbound connections refused (too many open, none evictable)")    \
+  X(tcp_in_source_limit, "inbound connections refused (too many from one source IP)") \
+  X(tcp_in_evicted, "unauthenticated inbound connections closed to make room")        \
   X(tcp_in_dropped, "inbound streams dropped (bad frame, timeout, envelope)")         \
-  X(tcp_frame_oversize, "stream frames whose length prefix exceeds the limit")
+  X(tcp_frame_oversize, "stream messages whose authenticated length exceeds the limit")
 
 enum class NetCounter : std::size_t {
 #define FERRY_X(name, help) name,
@@ -55,6 +62,7 @@ struct NetTransportConfig {
   Address bind;                                    // IPv4 address and port for UDP and TCP
   std::chrono::milliseconds stream_timeout{5000};  // whole exchange, either side
   std::size_t max_inbound_streams = 128;           // concurrent inbound connections
+  std::size_t max_inbound_per_source = 8;          // of which from one source IP
   EnvelopeConfig envelope;                         // size limits, replay window
   [[nodiscard]] Result<void> validate() const;
 };
@@ -91,6 +99,8 @@ class NetTransport final : public Transport {
   [[nodiscard]] const EnvelopeStats& envelope_stats() const { return envelope_.stats(); }
   [[nodiscard]] std::uint64_t counter(NetCounter c) const { return counters_[static_cast<std::size_t>(c)]; }
   [[nodiscard]] std::size_t open_streams() const { return conns_.size(); }
+  // Bytes held for open streams (unverified input, verified bodies, unsent output).
+  [[nodiscard]] std::size_t buffered_bytes() const;
 
  private:
   struct Conn;
@@ -98,6 +108,7 @@ class NetTransport final : public Transport {
   Result<void> bind_sockets();
   void read_udp();
   void accept_tcp();
+  bool admit(std::uint32_t source);  // room for one more inbound connection from `source`?
   void service(int fd, short revents);
   void fail(int fd, std::string_view why);
   void finish_outbound(Conn& c, Result<std::string> result);
@@ -117,6 +128,7 @@ class NetTransport final : public Transport {
   std::map<int, std::function<void()>> watched_;
   std::vector<std::pair<std::uint64_t, std::string>> deferred_failures_;  // request id, reason
   std::size_t inbound_ = 0;
+  std::map<std::uint32_t, std::size_t> inbound_by_source_;  // source IP -> open inbound connections
   std::uint64_t next_serial_ = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(NetCounter::kCount)> counters_{};
   std::string rx_buf_;

@@ -15,19 +15,24 @@
 #include <vector>
 
 #include "common/result.h"
+#include "control/gossip/awareness.h"
 #include "control/gossip/broadcast_queue.h"
 #include "control/gossip/clock.h"
 #include "control/gossip/config.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/delegate.h"
 #include "control/gossip/member.h"
+#include "control/gossip/member_list.h"
 #include "control/gossip/names.h"
+#include "control/gossip/probe_order.h"
 #include "control/gossip/rng.h"
+#include "control/gossip/suspicion.h"
 #include "control/gossip/transport.h"
 
 namespace ferry::gossip::v1 {
 class Packet;
 class PushPull;
+class StreamRequest;
 }  // namespace ferry::gossip::v1
 
 namespace ferry::gossip {
@@ -78,12 +83,12 @@ class Node final : public PacketHandler {
   // --- introspection ---
   [[nodiscard]] const std::string& name() const { return names_->name(self_); }
   [[nodiscard]] Address address() const { return transport_.local_address(); }
-  [[nodiscard]] uint32_t incarnation() const { return members_[0].incarnation; }
-  [[nodiscard]] uint64_t boot_id() const { return members_[0].boot_id; }
-  [[nodiscard]] uint32_t health_score() const { return health_; }
+  [[nodiscard]] uint32_t incarnation() const { return members_.self().incarnation; }
+  [[nodiscard]] uint64_t boot_id() const { return members_.self().boot_id; }
+  [[nodiscard]] uint32_t health_score() const { return awareness_.score(); }
   [[nodiscard]] const Config& config() const { return config_; }
   // Members in state alive or suspect, including this node.
-  [[nodiscard]] size_t num_alive() const { return num_alive_; }
+  [[nodiscard]] size_t num_alive() const { return members_.num_up(); }
   // All known members (including this node and dead/left ones not yet reaped).
   [[nodiscard]] size_t num_members() const { return members_.size(); }
   [[nodiscard]] std::vector<MemberInfo> members() const;
@@ -101,22 +106,7 @@ class Node final : public PacketHandler {
   [[nodiscard]] size_t pending_broadcasts() const { return broadcasts_.size(); }
 
  private:
-  struct Member {
-    NameId name;
-    uint32_t incarnation;
-    Address address;
-    MemberState state;
-    uint64_t boot_id;
-    TimePoint state_change;
-  };
-  struct Suspicion {
-    TimePoint start;
-    Duration min;
-    Duration max;
-    uint32_t k;
-    std::vector<NameId> confirmers;  // the first suspector, then distinct confirmations
-    TimePoint deadline;
-  };
+  using Member = MemberList::Member;
   enum class TimerKind : uint8_t {
     kProbe,
     kProbeTimeout,
@@ -142,44 +132,55 @@ class Node final : public PacketHandler {
     uint32_t requester_seq;  // relay only
     bool want_nack;          // relay only
   };
+  // The probe of this protocol period.
+  struct Probe {
+    uint32_t seq = 0;
+    NameId target = kNoName;
+    bool acked = false;
+    uint32_t expected_nacks = 0;
+    uint32_t nacks = 0;
+  };
   enum class StreamKind : uint8_t { kJoin, kPushPull, kUser };
 
-  // Members.
-  Member* find(NameId id);
-  const Member* find(NameId id) const;
-  Member* find(std::string_view name);
+  // Members and timers (node.cc).
   Member& add_member(NameId id, const Address& addr, uint32_t incarnation, uint64_t boot_id);
   void set_state(Member& m, MemberState s);
   MemberInfo info(const Member& m) const;
   void remove_member(NameId id);
+  void reap();
+  void schedule(TimePoint when, TimerKind kind, uint32_t arg = 0);
+  void on_timer(const Timer& t);
+  void on_push_pull_timer(TimePoint now);
 
-  // State machine (SWIM + Lifeguard), shared by packets and push-pull.
+  // State machine (SWIM + Lifeguard), shared by packets and push-pull
+  // (node_suspicion.cc).
   void handle_alive(std::string_view name, uint32_t incarnation, const Address& addr, uint64_t boot_id);
   void handle_suspect(std::string_view name, uint32_t incarnation, std::string_view from);
   void handle_dead(std::string_view name, uint32_t incarnation, std::string_view from);
   void refute(uint32_t seen_incarnation);
   void start_suspicion(Member& m, NameId from);
+  void suspicion_expired(NameId id);
   void declare_dead(NameId id);
-  void broadcast_alive(const Member& m);
-  void broadcast_suspect(const Member& m, std::string_view from);
-  void broadcast_dead(const Member& m, std::string_view from);
-  void add_to_probe_order(NameId id);
 
-  // Probing.
+  // Probing, direct and indirect (node_probe.cc).
   void probe();
-  NameId next_probe_target();
   void probe_timeout(uint32_t seq);
   void finish_probe();
   void relay_timeout(uint32_t seq);
+  void serve_ping(const Address& from, uint32_t seq, const std::string& target);
+  void relay_indirect_ping(const Address& from, const std::string& target, const Address& target_address,
+                           uint32_t requester_seq, bool want_nack);
   void on_ack(uint32_t seq);
   void on_nack(uint32_t seq);
-  void adjust_health(int delta);
-  Duration scaled(Duration d) const;
 
-  // Sending.
+  // Dissemination: broadcasts, piggybacking, gossip rounds
+  // (node_broadcast.cc).
+  void broadcast_alive(const Member& m);
+  void broadcast_suspect(const Member& m, std::string_view from);
+  void broadcast_dead(const Member& m, std::string_view from);
   void gossip();
-  // Encodes the header plus `extra` (already-framed fields), fills the rest
-  // with piggybacked broadcasts and sends.
+  // Encodes the header plus `framed_messages` (already-framed fields), fills
+  // the rest with piggybacked broadcasts and sends.
   void send_packet(const Address& to, std::string&& framed_messages, bool piggyback = true);
   size_t fill_broadcasts(std::string& out, size_t budget);
   // Up to k distinct random members (slots) other than self and `exclude`:
@@ -188,16 +189,18 @@ class Node final : public PacketHandler {
   bool eligible(const Member& m, NameId exclude, bool include_recent_dead, TimePoint now) const;
   const Member* random_dead();
 
-  // Push-pull.
+  // Inbound datagrams (node_dispatch.cc).
+  void dispatch(const Address& from, const v1::Packet& pkt);
+  void dispatch_membership(const v1::Packet& pkt);
+
+  // Join and push-pull over streams (node_push_pull.cc).
+  void try_join();
   void push_pull_with(const Address& to, StreamKind kind);
   std::string encode_state(bool join);  // encoded PushPull
   void merge_state(const v1::PushPull& pp);
+  std::string serve_user_request(const v1::StreamRequest& req);
+  void on_user_response(uint64_t request_id, Result<std::string> response);
   void handle_push_pull_response(StreamKind kind, const v1::PushPull& pp);
-  void try_join();
-  void reap();
-
-  void schedule(TimePoint when, TimerKind kind, uint32_t arg = 0);
-  void on_timer(const Timer& t);
 
   Config config_;
   Clock& clock_;
@@ -207,23 +210,14 @@ class Node final : public PacketHandler {
   std::shared_ptr<NameTable> names_;
   NameId self_;
 
-  std::vector<Member> members_;         // [0] is this node
-  std::vector<uint32_t> slot_by_name_;  // NameId -> index in members_ + 1 (0: unknown)
-  size_t num_alive_ = 0;
+  MemberList members_;  // [0] is this node
   std::unordered_map<NameId, Suspicion> suspicions_;
 
-  std::vector<NameId> probe_order_;
-  size_t probe_index_ = 0;
+  ProbeOrder probe_order_;
   uint32_t next_seq_ = 1;
   std::unordered_map<uint32_t, AckWait> ack_waits_;
-  struct Probe {
-    uint32_t seq = 0;
-    NameId target = kNoName;
-    bool acked = false;
-    uint32_t expected_nacks = 0;
-    uint32_t nacks = 0;
-  } probe_;
-  uint32_t health_ = 0;
+  Probe probe_;
+  Awareness awareness_;
 
   BroadcastQueue broadcasts_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;

@@ -1,6 +1,7 @@
 // NodeRunner: one gossip node with replicated tables on real sockets, driven
 // by a poll loop, with a line-oriented control channel. It is what the test
-// program tests/control/gossip_node runs and what ferry-agent will embed.
+// program tests/control/gossip_node runs (built in the gossip_testing
+// library; ferry-agent drives its own Node and does not link it).
 //
 // Control channel: one command per line in, one JSON object per line out.
 //   put NET TABLE KEY VALUE        write an entry (NET "-" = global network)

@@ -161,6 +161,7 @@ void SimCluster::send_packet(size_t from, const Address& to, std::string&& data)
 
 void SimCluster::send_request(size_t from, const Address& to, uint64_t id, std::string&& data) {
   slots_[from].bytes_sent += data.size();
+  largest_stream_ = std::max(largest_stream_, data.size());
   const size_t dst = index_of(to);
   const TimePoint now = clock_.now();
   const auto gen = slots_[from].generation;
@@ -205,6 +206,7 @@ void SimCluster::dispatch(const Event& e) {
         return;
       }
       s.bytes_sent += response.size();
+      largest_stream_ = std::max(largest_stream_, response.size());
       push(Event{now + net_.stream_delay, 0, EventKind::kStreamResponse, e.from, e.to, e.generation, e.request_id,
                  store(std::move(response))});
       return;

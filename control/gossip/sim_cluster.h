@@ -93,6 +93,9 @@ class SimCluster {
   [[nodiscard]] const Config& config() const { return config_; }
   // Bytes node i sent (datagrams + stream frames), whatever happened to them.
   [[nodiscard]] uint64_t bytes_sent(size_t i) const { return slots_[i].bytes_sent; }
+  // The largest stream message (request or response) any node has sent, bytes:
+  // what the real transport's frame limit must admit.
+  [[nodiscard]] size_t largest_stream() const { return largest_stream_; }
   [[nodiscard]] uint64_t events_processed() const { return events_processed_; }
 
   // Convergence helpers: every live node sees every live node alive and
@@ -146,6 +149,7 @@ class SimCluster {
   ManualClock clock_;
   std::shared_ptr<NameTable> names_;
   std::vector<Slot> slots_;
+  size_t largest_stream_ = 0;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   uint64_t next_seq_ = 0;
   std::vector<std::string> payloads_;

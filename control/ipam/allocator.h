@@ -32,10 +32,14 @@
 #include "control/gossip/clock.h"
 #include "control/gossip/delegate.h"
 #include "control/gossip/rng.h"
+#include "control/ipam/allocations.h"
 #include "control/ipam/block_map.h"
 #include "control/ipam/config.h"
 #include "control/ipam/counters.h"
 #include "control/ipam/pool.h"
+#include "control/ipam/quorum.h"
+#include "control/ipam/shortage.h"
+#include "control/ipam/wire.h"
 
 namespace ferry::gossip {
 class Node;
@@ -48,7 +52,6 @@ class Records;
 class DonationRequest;
 class DonationResponse;
 class SyncRequest;
-class IpamMessage;
 }  // namespace v1
 
 // An allocation found in a block this host no longer owns (the block was
@@ -89,7 +92,7 @@ class Allocator final : public gossip::Delegate {
   // push-pull state or request, and required (then stripped) on every one it
   // receives: lets a DelegateMux share one Node with another layer. Set it
   // before any traffic; every host must use the same.
-  void set_wire_prefix(std::string prefix) { wire_prefix_ = std::move(prefix); }
+  void set_wire_prefix(std::string prefix) { framing_.set_prefix(std::move(prefix)); }
   // Restores a snapshot taken by a previous life of this host (same name),
   // before joining. Fails, changing nothing, if it is malformed or another
   // host's.
@@ -176,71 +179,98 @@ class Allocator final : public gossip::Delegate {
     Pool(PoolSpec s, BlockMap m) : spec(std::move(s)), map(std::move(m)) {}
     PoolSpec spec;
     BlockMap map;
-    std::map<Addr, std::string> allocs;
-    std::map<std::string, Addr> by_handle;                // non-empty handles
-    std::map<std::uint32_t, std::uint32_t> used;          // block -> allocations in it
+    Allocations allocs;
     std::map<std::uint32_t, gossip::TimePoint> settling;  // reclaimed blocks not usable yet
     std::deque<Pending> pending;
-    // The donation in flight, and this shortage's history.
-    std::uint64_t request = 0;
-    std::string asked;
-    std::uint32_t attempts = 0;
-    std::set<std::string> refused;
-    std::vector<std::string> failures;
-    gossip::TimePoint retry_at{};   // all reachable donors refused: ask again then
-    std::string hint;               // a refusing donor's tip: ask this host next
+    Shortage shortage;              // the donation in flight, and this shortage's history
     std::set<std::uint32_t> relay;  // blocks whose news waits for the next relay flush
-  };
-  struct DeadOwner {
-    gossip::TimePoint since;
-    std::size_t voters;  // cluster size (without left members) when first seen dead
   };
   using Completion = std::pair<Done, Result<Addr>>;
 
+  // Pools (allocator.cc).
   Pool& add_pool(const PoolSpec& spec);
   Result<PoolSpec> ensure_spec(const PoolSpec& spec);
   Pool* find_pool(const std::string& name);
   const Pool* find_pool(const std::string& name) const;
+
+  // Local allocation and the queue of waiting allocations
+  // (allocator_local.cc).
   [[nodiscard]] bool usable(const Pool& p, std::uint32_t block) const;
   std::optional<Addr> lowest_free(const Pool& p) const;
   // What allocate() can do right now: an address, an error, or nullopt
   // (needs a donation or a reclaimed block to settle).
   std::optional<Result<Addr>> try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want);
+  std::optional<Result<Addr>> try_allocate_address(Pool& p, const std::string& handle, Addr ip);
   Result<Addr> commit(Pool& p, Addr ip, const std::string& handle);
   void serve_pending(Pool& p, std::vector<Completion>& done);
-  void ask_donation(Pool& p, std::vector<Completion>& done);
   void fail_pending(Pool& p, const std::string& why, std::vector<Completion>& done);
+  void fail_front(Pool& p, Error error, std::vector<Completion>& done);
   static void run(std::vector<Completion>& done);
-  [[nodiscard]] std::string exhausted_message(const Pool& p) const;
 
+  // Donations, both sides (allocator_donation.cc).
+  void ask_donation(Pool& p, std::vector<Completion>& done);
+  // The donor for the request at the front of `p.pending`, or "" when none
+  // is to be asked now (what happened instead is done).
+  std::string choose_donor(Pool& p, std::vector<Completion>& done);
   std::string serve_donation(const std::string& from, const v1::DonationRequest& req);
+  Result<std::vector<std::uint32_t>> donation_blocks(const Pool& p, const std::string& from,
+                                                     const v1::DonationRequest& req, v1::DonationResponse& resp) const;
+  void on_donation_answer(std::uint64_t request_id, const Result<std::string>& response);
   void on_donation(Pool& p, const v1::DonationResponse& resp, std::vector<Completion>& done);
+  [[nodiscard]] bool forged_donation(const Pool& p, const std::vector<Run>& runs, const std::string& donor) const;
 
+  // Ownership records: received, written, broadcast (allocator_records.cc).
+  // A pool of a Records message, checked, and a record in it that takes
+  // this host's block without its say.
+  struct CheckedPool {
+    PoolSpec spec;
+    std::vector<Run> runs;
+  };
+  struct ForgedRecord {
+    std::size_t pool;  // into the checked pools
+    std::uint32_t block;
+    std::uint64_t version;
+  };
   // Validates a whole Records message, then applies it (or nothing).
   void receive(const v1::Records& msg, bool rebroadcast);
+  // False (counted) when any of the message is unsound.
+  bool check_records(const v1::Records& msg, std::vector<CheckedPool>& checked, std::vector<ForgedRecord>& forged);
+  // Answers forged records with higher records of this host's own.
+  void reassert(const std::vector<CheckedPool>& checked, const std::vector<ForgedRecord>& forged);
+  void apply_records(const std::vector<CheckedPool>& checked, bool rebroadcast);
   // A block changed hands in this map: conflicts, settling.
   void on_block_change(Pool& p, std::uint32_t block, const Record& before, const Record& after);
   // This host writes `record` (owner-only rule checked by callers).
   void write(Pool& p, std::uint32_t block, const Record& record);
   void broadcast(const Pool& p, const std::vector<Run>& runs, gossip::BroadcastQueue& queue);
   void flush_relay();
+  [[nodiscard]] std::vector<Run> runs_of(const Pool& p, const std::vector<std::uint32_t>& blocks) const;
+
+  // Graceful hand-over (allocator_handover.cc): one pool's free blocks and
+  // their records before.
+  struct HandOver {
+    Pool* pool;
+    std::vector<std::uint32_t> blocks;
+    std::vector<std::pair<std::uint32_t, Record>> before;
+  };
+  // Gives the plan's blocks to `live` hosts in equal contiguous shares.
+  void share_out(HandOver& plan, const std::vector<std::string>& live);
+  // Broadcasts the handed-over records and sends them to every recipient.
+  void deliver(const std::vector<HandOver>& plans, const std::vector<std::string>& live);
+
+  // Persistence (allocator_state.cc).
+  bool persist();
+
+  // Anti-entropy (allocator_sync.cc).
   void start_sync();
   std::string serve_sync(const v1::SyncRequest& req);
   void on_sync(uint64_t request_id, const Result<std::string>& response);
-  [[nodiscard]] std::vector<Run> runs_of(const Pool& p, const std::vector<std::uint32_t>& blocks) const;
-  bool persist();
 
+  // Liveness and reclaim (allocator_reclaim.cc).
   void check(gossip::TimePoint now);
-  [[nodiscard]] bool alive(const std::string& name) const;
-  // Members not known to have left, or owners of space if more.
-  [[nodiscard]] std::size_t cluster_size() const;
-  [[nodiscard]] bool has_quorum(std::size_t voters) const;
   // Takes the blocks of `doomed` owners (dead past reclaim_after, seen by a
   // quorum) for which this host is the heir.
   void reclaim(Pool& p, const std::set<std::string>& doomed);
-
-  [[nodiscard]] std::string framed(const v1::IpamMessage& msg) const;
-  bool unframe(gossip::Bytes data, v1::IpamMessage& msg) const;
 
   void count(Counter c, std::uint64_t n = 1) { counters_[static_cast<std::size_t>(c)] += n; }
 
@@ -249,20 +279,17 @@ class Allocator final : public gossip::Delegate {
   gossip::Clock& clock_;
   gossip::Rng rng_;
   std::string self_;
+  Quorum quorum_;
+  Framing framing_;
   std::map<std::string, Pool> pools_;
   gossip::BroadcastQueue queue_;        // records this host wrote
   gossip::BroadcastQueue relay_queue_;  // records it learned and passes on
   gossip::TimePoint relay_flush_ = gossip::kNever;
-  std::unordered_map<std::string, DeadOwner> dead_;
-  std::set<std::string> left_;
-  std::size_t owners_ = 0;  // distinct owners of space, not known to have left (refreshed by check())
-  gossip::TimePoint no_quorum_since_ = gossip::kNever;
   std::unordered_map<std::uint64_t, std::string> requests_;  // donation request id -> pool
   std::unordered_map<std::uint64_t, std::string> syncs_;     // sync request id -> peer
   std::set<std::uint64_t> handoffs_;                         // hand-over deliveries awaiting an answer
   std::vector<Conflict> conflicts_;
   PersistFn persist_;
-  std::string wire_prefix_;
   gossip::TimePoint next_check_;
   gossip::TimePoint next_sync_;
   Counters counters_{};

@@ -1,5 +1,6 @@
 #include "dataplane/app/api_server.h"
 
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,8 +10,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "common/log.h"
+#include "dataplane/app/config.h"
 
 namespace ferry::dataplane::app {
 
@@ -47,7 +51,56 @@ Result<SocketPathState> probe_socket_path(const std::string& path) {
   return make_sys_error(err, "probing API path {}", path);
 }
 
-Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path) {
+Result<void> wait_for_api_path(const std::string& path, std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  bool told = false;
+  for (;;) {
+    auto state = probe_socket_path(path);
+    if (!state) {
+      return state.error();
+    }
+    if (*state != SocketPathState::kLive) {
+      return ok();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error("API path {} is in use by a running process (another ferry-dataplane?){}", path,
+                        told ? fmt::format("; still in use after {} ms", patience.count()) : "");
+    }
+    if (!told) {
+      spdlog::info("API path {} is in use; waiting up to {} ms for the process serving it to exit", path,
+                   patience.count());
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Result<ApiServer::Access> api_access(const Config& config) {
+  ApiServer::Access access;
+  if (config.api_group.empty()) {
+    return access;
+  }
+  group entry{};
+  group* found = nullptr;
+  std::vector<char> buffer(16384);
+  const int rc = getgrnam_r(config.api_group.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (rc != 0) {
+    return make_sys_error(rc, "--api-group {}: looking up the group", config.api_group);
+  }
+  if (found == nullptr) {
+    return make_error("--api-group {}: no such group", config.api_group);
+  }
+  access.mode = 0660;
+  access.group = entry.gr_gid;
+  return access;
+}
+
+mode_t ApiServer::mode() const {
+  struct stat st {};
+  return stat(path_.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, const Access& access) {
   auto state = probe_socket_path(path);
   if (!state) {
     return state.error();
@@ -79,9 +132,30 @@ Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path) {
   }
   const int linger = 0;
   zmq_setsockopt(server->socket_, ZMQ_LINGER, &linger, sizeof linger);
-  const std::string endpoint = "ipc://" + path;
-  if (zmq_bind(server->socket_, endpoint.c_str()) != 0) {
-    return make_error("cannot bind the API socket {}: {}", endpoint, zmq_strerror(zmq_errno()));
+  // Bind under a private name with no access for anyone but the owner, set
+  // the final mode and group, then move it into place.
+  const std::string temporary = fmt::format("{}.{}.tmp", path, getpid());
+  unlink(temporary.c_str());
+  const std::string endpoint = "ipc://" + temporary;
+  const mode_t old_umask = umask(0177);
+  const int bound = zmq_bind(server->socket_, endpoint.c_str());
+  const int bind_errno = zmq_errno();
+  umask(old_umask);
+  if (bound != 0) {
+    return make_error("cannot bind the API socket {}: {}", endpoint, zmq_strerror(bind_errno));
+  }
+  const auto undo = [&](Error e) {
+    unlink(temporary.c_str());
+    return e;
+  };
+  if (chmod(temporary.c_str(), access.mode) != 0) {
+    return undo(make_sys_error(errno, "chmod {:o} {}", access.mode, temporary));
+  }
+  if (access.group && chown(temporary.c_str(), static_cast<uid_t>(-1), *access.group) != 0) {
+    return undo(make_sys_error(errno, "chown {} to group {}", temporary, *access.group));
+  }
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    return undo(make_sys_error(errno, "rename {} to {}", temporary, path));
   }
   struct stat st {};
   if (stat(path.c_str(), &st) == 0) {

@@ -2,12 +2,20 @@
 // served from the control thread between its other chores (poll with a
 // timeout, answer, return). A stale socket file left by a dead process is
 // reused; a path a live process listens on is refused.
+//
+// The socket file's mode is set explicitly, never left to the umask: it is
+// bound under a temporary name with umask 0177, given its mode (0600, or
+// 0660 and a group) and only then renamed onto PATH, so no client can reach
+// it before its permissions are final.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -20,13 +28,23 @@ namespace ferry::dataplane::app {
 enum class SocketPathState { kFree, kStale, kLive };
 Result<SocketPathState> probe_socket_path(const std::string& path);
 
+// Waits up to `patience` for a live listener on `path` to go away (a killed
+// process whose memory the kernel is still releasing keeps its sockets until
+// then). Ok once the path is free or stale; an error naming the path after.
+Result<void> wait_for_api_path(const std::string& path, std::chrono::milliseconds patience);
+
 class ApiServer {
  public:
   // Turns request bytes into reply bytes.
   using Handler = std::function<std::string(std::span<const std::uint8_t>)>;
 
+  struct Access {
+    mode_t mode = 0600;          // permission bits of the socket file
+    std::optional<gid_t> group;  // chown the socket file to this group when set
+  };
+
   // Binds ipc://path (creating the parent directory if needed).
-  static Result<std::unique_ptr<ApiServer>> bind(const std::string& path);
+  static Result<std::unique_ptr<ApiServer>> bind(const std::string& path, const Access& access);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -36,6 +54,7 @@ class ApiServer {
   Result<int> serve(std::chrono::milliseconds timeout, const Handler& handler);
 
   [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] mode_t mode() const;  // the socket file's mode bits now
 
  private:
   ApiServer() = default;
@@ -45,5 +64,10 @@ class ApiServer {
   std::string path_;
   std::uint64_t inode_ = 0;  // the socket file we created (removed on close if still ours)
 };
+
+struct Config;
+// The API socket's access from the configuration: 0600, or 0660 and the gid
+// of --api-group (an unknown group is an error).
+Result<ApiServer::Access> api_access(const Config& config);
 
 }  // namespace ferry::dataplane::app

@@ -84,6 +84,9 @@ Result<void> Config::validate() const {
   if (api_path.size() >= 107) {
     return make_error("--api path {} is too long for a unix socket (max 107 bytes)", api_path);
   }
+  if (api_wait_s > 300) {
+    return make_error("--api-wait-s {} is out of range 0..300", api_wait_s);
+  }
   if (no_huge && uplink_driver == PortDriver::kAfXdp) {
     return make_error("--uplink-driver af_xdp needs hugepages: drop --no-huge or use af_packet");
   }
@@ -174,6 +177,9 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
   app.add_option("--vtep-ip", vtep_text, "our VTEP address with its prefix length, A.B.C.D/LEN")->required();
   app.add_option("--gateway", gateway_text, "underlay gateway for VTEPs outside the VTEP subnet");
   app.add_option("--api", config.api_endpoint, "programming API endpoint, ipc://PATH")->required();
+  app.add_option("--api-group", config.api_group, "group allowed to use the API socket (mode 0660; default 0600)");
+  app.add_option("--api-wait-s", config.api_wait_s, "wait this long for a previous process to free the API path")
+      ->capture_default_str();
   app.add_option("--lcores", config.lcores, "EAL lcores: first = control, others = workers (default 0,1)");
   app.add_flag("--no-huge", config.no_huge, "run without hugepages (af_packet ports only)");
   app.add_option("--memory-mb", config.memory_mb, "memory with --no-huge, MiB")->capture_default_str();

@@ -48,6 +48,14 @@ struct Config {
 
   std::string api_endpoint;  // --api ipc://PATH
   std::string api_path;      // PATH (the socket file)
+  // --api-group NAME: the API socket is mode 0660 and owned by this group
+  // (members may program the data plane); unset: mode 0600, root only.
+  // Either way the mode is set explicitly, whatever the umask.
+  std::string api_group;
+  // --api-wait-s: when another process still listens on the API path (a
+  // killed data plane whose memory the kernel is still tearing down), wait
+  // this long for it to go away before giving up.
+  std::uint32_t api_wait_s = 10;
 
   // --lcores: EAL lcore list; the first lcore is the control (main) lcore,
   // every other one a worker. Empty: "0,1" floating over the CPUs this

@@ -151,12 +151,11 @@ Result<void> preflight(const Config& config) {
           config.uplink, std::max(*mtu, kernel), kAfXdpMaxMtu);
     }
   }
-  auto state = probe_socket_path(config.api_path);
-  if (!state) {
-    return state.error();
+  if (auto freed = wait_for_api_path(config.api_path, std::chrono::seconds(config.api_wait_s)); !freed) {
+    return freed.error();
   }
-  if (*state == SocketPathState::kLive) {
-    return make_error("API path {} is in use by a running process (another ferry-dataplane?)", config.api_path);
+  if (auto access = api_access(config); !access) {
+    return access.error();
   }
   if (!config.no_huge) {
     const auto huge = hugepage_state();
@@ -429,7 +428,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   identity.underlay_mtu = *mtu;
   impl->service = std::make_unique<Service>(impl->config, *impl->pipeline, *impl->backend, *impl->resolver, identity);
 
-  auto api = ApiServer::bind(cfg.api_path);
+  auto access = api_access(cfg);
+  if (!access) {
+    return access.error();
+  }
+  auto api = ApiServer::bind(cfg.api_path, *access);
   if (!api) {
     return api.error();
   }

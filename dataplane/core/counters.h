@@ -30,6 +30,12 @@ namespace ferry::dataplane {
   X(Count, injected, "frames from the control thread sent on the uplink")                                          \
   X(Count, tx, "frames accepted by a TX queue")                                                                    \
   X(Count, linearized, "multi-segment frames (scattered RX) made contiguous on ingress")                           \
+  X(Count, superframes_in, "super-frames (TCP or UDP GSO) split into segments in software")                        \
+  X(Count, gso_segments, "segments (TCP segments, UDP datagrams) made by software segmentation")                   \
+  X(Count, superframes_out, "super-frames made by coalescing two or more TCP segments")                            \
+  X(Count, coalesced, "TCP segments merged into super-frames (every segment of each)")                             \
+  X(Count, sw_csum_bytes, "bytes summed in software to make, complete or verify L4 checksums")                     \
+  X(Count, gro_bad_checksum, "TCP segments with a wrong TCP/IPv4 checksum seen by coalescing (passed on)")         \
   X(Drop, truncated, "frame too short for the headers it claims (outer or inner)")                                 \
   X(Drop, bad_ip_header, "outer IPv4 header malformed (version, IHL, total length)")                               \
   X(Drop, bad_ip_checksum, "outer IPv4 header checksum wrong")                                                     \
@@ -60,6 +66,14 @@ namespace ferry::dataplane {
   X(Drop, no_headroom, "mbuf without the 50 bytes of headroom encapsulation needs")                                \
   X(Drop, no_mbuf, "mempool empty while copying a frame (flooding, linearizing)")                                  \
   X(Drop, chain_too_long, "multi-segment frame larger than one mbuf of the pool: cannot be made contiguous")       \
+  X(Drop, gso_bad_header,                                                                                          \
+    "offload frame whose headers disagree with its metadata (flags, l2/l3/l4 lengths, version, protocol, "         \
+    "length fields)")                                                                                              \
+  X(Drop, gso_bad_mss, "super-frame with segment size 0, or needing more segments than the output holds")          \
+  X(Drop, gso_too_big, "super-frame whose IPv4 total or IPv6 payload length would exceed 65 535")                  \
+  X(Drop, gso_unsupported,                                                                                         \
+    "offload not done in software (tunnel other than VXLAN, IPv6 fragment/unknown extension header, SCTP)")        \
+  X(Drop, gso_headers_split, "offload frame whose headers span mbufs and cannot be gathered in the first")         \
   X(Drop, tx_full, "frames a TX queue did not accept")
 
 enum class Counter : std::uint16_t {

@@ -24,13 +24,15 @@ Reply run(std::string_view method, std::string_view body, std::string (*error)(s
           Call call, Encode encode) {
   auto request = decode(body);
   if (!request) {
+    // The log names the method; the reply does not, since Docker's client
+    // puts "NetworkDriver.<Method>: " in front of whatever we answer.
     spdlog::warn("docker plugin: {}: refused: {}", method, request.error().message);
-    return Reply{500, error(fmt::format("{}: {}", method, request.error().message))};
+    return Reply{500, error(request.error().message)};
   }
   auto result = call(*request);
   if (!result) {
     spdlog::warn("docker plugin: {}: {}", method, result.error().message);
-    return Reply{500, error(fmt::format("{}: {}", method, result.error().message))};
+    return Reply{500, error(result.error().message)};
   }
   spdlog::debug("docker plugin: {}: ok", method);
   return Reply{200, encode(*request, *result)};
@@ -61,11 +63,11 @@ Reply Dispatcher::handle(std::string_view target, std::string_view body) const {
   } catch (const std::exception& e) {
     spdlog::error("docker plugin: {}: internal error: {}", method, e.what());
     const bool ipam = method.starts_with(kIpamPrefix);
-    const std::string message = fmt::format("{}: internal error: {}", method, e.what());
+    const std::string message = fmt::format("internal error: {}", e.what());
     return Reply{500, ipam ? encode_ipam_error(message) : encode_network_error(message)};
   } catch (...) {
     spdlog::error("docker plugin: {}: internal error", method);
-    return Reply{500, encode_network_error(fmt::format("{}: internal error", method))};
+    return Reply{500, encode_network_error("internal error")};
   }
 }
 

@@ -133,9 +133,19 @@ class UnixHttpServer::Impl {
     connections_.store(sessions_.size(), std::memory_order_relaxed);
   }
   HttpResponse call_handler(const HttpRequest& request);
+  // Makes room for one more connection at the limit: closes the connection
+  // that has waited longest for its next request. False when every
+  // connection is in the middle of a request (those are never cut).
+  bool evict_idle();
+  std::uint64_t next_idle_mark() { return ++idle_marks_; }
+  void count_idle(int delta) {
+    idle_connections_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
+  }
+  std::size_t idle_count() const { return idle_connections_.load(std::memory_order_relaxed); }
 
   const UnixHttpServerConfig& config() const { return config_; }
   std::size_t connection_count() const { return connections_.load(std::memory_order_relaxed); }
+  std::uint64_t evicted() const { return evicted_.load(std::memory_order_relaxed); }
 
  private:
   UnixHttpServerConfig config_;
@@ -144,7 +154,10 @@ class UnixHttpServer::Impl {
   Local::acceptor acceptor_;
   std::thread thread_;
   std::unordered_set<Session*> sessions_;  // io thread only
+  std::uint64_t idle_marks_ = 0;           // io thread only
   std::atomic<std::size_t> connections_{0};
+  std::atomic<std::uint64_t> evicted_{0};
+  std::atomic<std::size_t> idle_connections_{0};
   std::atomic<bool> stopped_{false};
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;
@@ -156,11 +169,21 @@ class Session : public std::enable_shared_from_this<Session> {
       : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {
     server_.add(this);
   }
-  ~Session() { server_.remove(this); }
+  ~Session() {
+    set_idle(false);
+    server_.remove(this);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   void start() { wait_for_request(); }
+  void set_idle(bool idle) {
+    if (idle != idle_) server_.count_idle(idle ? 1 : -1);
+    idle_ = idle;
+  }
+  // Waiting for the first byte of a request (none buffered), since idle_mark().
+  [[nodiscard]] bool idle() const { return idle_; }
+  [[nodiscard]] std::uint64_t idle_mark() const { return idle_mark_; }
 
   void close() {
     error_code ignored;
@@ -188,7 +211,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     arm_timer(server_.config().idle_timeout, "idle");
+    set_idle(true);
+    idle_mark_ = server_.next_idle_mark();
     socket_.async_wait(Local::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      self->set_idle(false);
       if (ec) {
         self->close();
         return;
@@ -263,6 +289,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   UnixHttpServer::Impl& server_;
+  bool idle_ = false;
+  std::uint64_t idle_mark_ = 0;
   Local::socket socket_;
   net::steady_timer timer_;
   boost::beast::flat_buffer buffer_;
@@ -329,8 +357,9 @@ void UnixHttpServer::Impl::accept() {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
       set_cloexec(socket.native_handle());
-      if (sessions_.size() >= config_.max_connections) {
-        spdlog::warn("plugin socket {}: {} connections open, refusing another", config_.socket_path, sessions_.size());
+      if (sessions_.size() >= config_.max_connections && !evict_idle()) {
+        spdlog::warn("plugin socket {}: {} connections open, all mid-request; refusing another", config_.socket_path,
+                     sessions_.size());
         error_code ignored;
         socket.close(ignored);
       } else {
@@ -341,6 +370,21 @@ void UnixHttpServer::Impl::accept() {
     }
     accept();
   });
+}
+
+bool UnixHttpServer::Impl::evict_idle() {
+  Session* oldest = nullptr;
+  for (Session* s : sessions_) {
+    if (s->idle() && (oldest == nullptr || s->idle_mark() < oldest->idle_mark())) oldest = s;
+  }
+  if (oldest == nullptr) return false;
+  ++evicted_;
+  spdlog::debug("plugin socket {}: {} connections open, closing the longest idle one", config_.socket_path,
+                sessions_.size());
+  // Its pending wait completes with an error and the session goes away; the
+  // count drops once that handler has run.
+  oldest->close();
+  return true;
 }
 
 HttpResponse UnixHttpServer::Impl::call_handler(const HttpRequest& request) {
@@ -391,5 +435,7 @@ UnixHttpServer::~UnixHttpServer() { stop(); }
 void UnixHttpServer::stop() { impl_->stop(); }
 
 std::size_t UnixHttpServer::connection_count() const { return impl_->connection_count(); }
+std::uint64_t UnixHttpServer::evicted_count() const { return impl_->evicted(); }
+std::size_t UnixHttpServer::idle_count() const { return impl_->idle_count(); }
 
 }  // namespace ferry::plugins

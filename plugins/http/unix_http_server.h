@@ -5,6 +5,9 @@
 //   process's user: root for ferry-agent) and optionally chowned to a group.
 //   A stale socket file (nobody listening) is replaced; a live one makes
 //   start() fail with a message saying another process is serving it.
+// - At most `max_connections` at once; at the limit the longest-idle
+//   keep-alive connection is closed to admit a new one (never one in the
+//   middle of a request).
 // - Keep-alive; bodies over `max_body_size` get 413 and the connection is
 //   closed; a request not fully read within `request_timeout` of its first
 //   byte, or a connection idle for `idle_timeout`, is closed. Connections are
@@ -42,7 +45,10 @@ struct UnixHttpServerConfig {
   std::chrono::milliseconds request_timeout{10'000};  // first byte of a request to its last byte
   std::chrono::milliseconds idle_timeout{120'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10'000};    // to write one reply
-  std::size_t max_connections = 128;                  // further connections are closed at once
+  // At this many open connections a new one closes the connection that has
+  // waited longest for its next request; only when all are mid-request is
+  // the new one closed instead. Idle clients can never lock others out.
+  std::size_t max_connections = 128;
   std::string content_type = "application/vnd.docker.plugins.v1.2+json";
 
   [[nodiscard]] Result<void> validate() const;
@@ -77,6 +83,10 @@ class UnixHttpServer {
 
   // Open connections right now (thread-safe; for tests and metrics).
   [[nodiscard]] std::size_t connection_count() const;
+  // Idle connections closed to make room for new ones (thread-safe).
+  [[nodiscard]] std::uint64_t evicted_count() const;
+  // Connections waiting for their next request right now (thread-safe).
+  [[nodiscard]] std::size_t idle_count() const;
 
   class Impl;
 

@@ -236,5 +236,34 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   EXPECT_TRUE(agent_ctl(3, {"detach", "d3"}).succeeded());
 }
 
+// Two networks may use the same subnet: each is its own address space. An
+// address one of them uses is free in the other, by request as by
+// allocation; within one network it is refused.
+class AgentOneHostTest : public AgentClusterTest {
+ protected:
+  AgentOneHostTest() { hosts_ = 1; }
+};
+
+TEST_F(AgentOneHostTest, NetworksSharingASubnetAreSeparateAddressSpaces) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  ASSERT_NO_FATAL_FAILURE(start_agent(1, {}));
+  ASSERT_TRUE(agent_ctl(1, {"net", "create", "blue", "--subnet", "10.78.0.0/24"}).succeeded());
+  ASSERT_TRUE(agent_ctl(1, {"net", "create", "red", "--subnet", "10.78.0.0/24"}).succeeded());
+  const Attached b = attach(1, "b1", "blue");
+  ASSERT_FALSE(b.ip.empty());
+  auto ns = topo_->add_container("r1");
+  ASSERT_TRUE(ns) << ns.error().message;
+  const json r =
+      agent_json(1, {"attach", "--net", "red", "--netns", harness::netns_path(*ns), "--name", "r1", "--ip", b.ip});
+  ASSERT_TRUE(r.is_object() && r.contains("endpoint")) << r.dump();
+  EXPECT_EQ(r["endpoint"]["ip"].get<std::string>().substr(0, b.ip.size() + 1), b.ip + "/");
+  auto ns2 = topo_->add_container("r2");
+  ASSERT_TRUE(ns2) << ns2.error().message;
+  const auto again =
+      agent_ctl(1, {"attach", "--net", "red", "--netns", harness::netns_path(*ns2), "--name", "r2", "--ip", b.ip});
+  EXPECT_FALSE(again.succeeded());
+  EXPECT_NE(again.output.find("already in use"), std::string::npos) << again.output;
+}
+
 }  // namespace
 }  // namespace ferry::agenttest

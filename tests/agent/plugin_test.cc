@@ -223,7 +223,7 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
     const char* err;  // a piece of the message
   };
   const std::vector<Bad> bad{
-      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":", 500, "CreateNetwork"},
+      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":", 500, "malformed JSON body"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":42,"IPv4Data":[]})", 500, "NetworkID"},
       {"NetworkDriver.CreateNetwork", create_network_body(nid), 500, "already exists"},
       {"NetworkDriver.CreateNetwork",
@@ -257,6 +257,11 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
       {"IpamDriver.RequestPool", R"({"AddressSpace":"Other","Pool":"10.10.0.0/24","SubPool":"","V6":false})", 500,
        "unknown address space"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":[],"SubPool":"","V6":false})", 500, "Pool"},
+      // Overlapping another local pool in use here, as Docker's own IPAM words it.
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"10.10.0.0/16","SubPool":"","V6":false})", 500,
+       "Pool overlaps with other one on this address space (10.10.0.0/16 overlaps 10.10.0.0/24)"},
+      {"IpamDriver.RequestPool", R"({"AddressSpace":"FerryLocal","Pool":"10.10.0.128/25","SubPool":"","V6":false})",
+       500, "Pool overlaps with other one on this address space"},
       {"IpamDriver.RequestAddress", R"({"PoolID":"FerryLocal/10.99.0.0/24","Address":"","Options":null})", 500,
        "unknown pool"},
       {"IpamDriver.RequestAddress",
@@ -288,6 +293,10 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
     EXPECT_EQ(r.status, b.status) << b.method << " " << b.body.substr(0, 200) << " -> " << r.body;
     EXPECT_NE(r.body.find("\"Err\""), std::string::npos) << b.method << ": " << r.body;
     EXPECT_NE(r.body.find(b.err), std::string::npos) << b.method << ": " << r.body;
+    // Docker's client prefixes the method itself; the reply must not repeat it.
+    const std::string method(b.method);
+    const std::string short_method = method.substr(method.find('.') + 1);
+    EXPECT_EQ(r.body.find("\"" + short_method + ": "), std::string::npos) << r.body;
   }
   EXPECT_EQ(read_text(state_dir(1) + "/state.json"), state_before) << "bad input changed the state";
   EXPECT_TRUE(agents_[1]->running());
@@ -406,6 +415,10 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
     const ParsedResponse r = post(1, b.method, b.body);
     EXPECT_EQ(r.status, 500U) << b.method << " " << b.body << " -> " << r.body;
     EXPECT_NE(r.body.find(b.err), std::string::npos) << b.method << ": " << r.body;
+    // Docker's client prefixes the method itself; the reply must not repeat it.
+    const std::string method(b.method);
+    const std::string short_method = method.substr(method.find('.') + 1);
+    EXPECT_EQ(r.body.find("\"" + short_method + ": "), std::string::npos) << r.body;
   }
   EXPECT_EQ(read_text(state_dir(1) + "/state.json"), state_before) << "bad input changed the state";
 

@@ -72,16 +72,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
   const Bytes bytes = as_bytes(body);
   constexpr std::int64_t kNow = 1'700'000'000'000;
+  const Address kTo{0x0a000001, 7946};
   std::string out;
   switch (mode) {
     case 0:  // raw bytes at the UDP socket: must never open (no key)
-      if (w.opener.open(Channel::kDatagram, body, kNow, out) == EnvelopeDrop::kNone) std::abort();
+      if (w.opener.open(Channel::kDatagram, kTo, body, kNow, out) == EnvelopeDrop::kNone) std::abort();
       break;
     case 1:
-      if (w.opener.open(Channel::kStream, body, kNow, out) == EnvelopeDrop::kNone) std::abort();
+      if (w.opener.open(Channel::kStream, kTo, body, kNow, out) == EnvelopeDrop::kNone) std::abort();
       break;
     case 2:  // an authenticated peer sending garbage: through the envelope into the node
-      if (w.opener.open(Channel::kDatagram, w.sealer.seal(Channel::kDatagram, body, kNow), kNow, out) ==
+      if (w.opener.open(Channel::kDatagram, kTo, w.sealer.seal(Channel::kDatagram, kTo, body, kNow), kNow, out) ==
           EnvelopeDrop::kNone) {
         w.node.on_packet(Address{0x0a000002, 7946}, as_bytes(out));
       }

@@ -14,6 +14,7 @@ namespace ferry::gossip {
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000'000;
+const Address kTo{0x0a000002, 7946};  // the receiving node
 
 Keyring ring_of(std::initializer_list<Key> keys) {
   Keyring r;
@@ -95,14 +96,14 @@ struct Pair {
 
 TEST(Envelope, SealOpenRoundTrip) {
   Pair p(Keyring::generate());
-  const std::string wire = p.sender.seal(Channel::kDatagram, "hello", kNow);
+  const std::string wire = p.sender.seal(Channel::kDatagram, kTo, "hello", kNow);
   EXPECT_EQ(wire.size(), 5 + kEnvelopeOverhead);
   EXPECT_EQ(wire.find("hello"), std::string::npos);  // encrypted
   std::string out;
-  ASSERT_EQ(p.receiver.open(Channel::kDatagram, wire, kNow, out), EnvelopeDrop::kNone);
+  ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, wire, kNow, out), EnvelopeDrop::kNone);
   EXPECT_EQ(out, "hello");
-  const std::string empty = p.sender.seal(Channel::kStream, "", kNow);
-  ASSERT_EQ(p.receiver.open(Channel::kStream, empty, kNow, out), EnvelopeDrop::kNone);
+  const std::string empty = p.sender.seal(Channel::kStream, kTo, "", kNow);
+  ASSERT_EQ(p.receiver.open(Channel::kStream, kTo, empty, kNow, out), EnvelopeDrop::kNone);
   EXPECT_EQ(out, "");
 }
 
@@ -111,65 +112,78 @@ TEST(Envelope, WrongKeyIsRefused) {
   Keyring theirs = ring_of({Keyring::generate()});
   Envelope tx(theirs, {}, 1), rx(mine, {}, 2);
   std::string out = "unchanged";
-  EXPECT_EQ(rx.open(Channel::kDatagram, tx.seal(Channel::kDatagram, "join", kNow), kNow, out),
+  EXPECT_EQ(rx.open(Channel::kDatagram, kTo, tx.seal(Channel::kDatagram, kTo, "join", kNow), kNow, out),
             EnvelopeDrop::kUnknownKey);
   EXPECT_EQ(out, "unchanged");
   // Same key id but a different key (an attacker copying the header): auth fails.
-  std::string forged = tx.seal(Channel::kDatagram, "join", kNow);
+  std::string forged = tx.seal(Channel::kDatagram, kTo, "join", kNow);
   const KeyId id = mine.primary_id();
   forged[2] = static_cast<char>(id >> 24);
   forged[3] = static_cast<char>(id >> 16);
   forged[4] = static_cast<char>(id >> 8);
   forged[5] = static_cast<char>(id);
-  EXPECT_EQ(rx.open(Channel::kDatagram, forged, kNow, out), EnvelopeDrop::kAuthFailed);
+  EXPECT_EQ(rx.open(Channel::kDatagram, kTo, forged, kNow, out), EnvelopeDrop::kAuthFailed);
   EXPECT_EQ(rx.stats().dropped(), 2u);
   EXPECT_EQ(rx.stats().opened, 0u);
 }
 
 TEST(Envelope, EveryFlippedBitIsDetected) {
   Pair p(Keyring::generate());
-  const std::string wire = p.sender.seal(Channel::kDatagram, "payload bytes", kNow);
+  const std::string wire = p.sender.seal(Channel::kDatagram, kTo, "payload bytes", kNow);
   std::string out;
   for (std::size_t i = 0; i < wire.size() * 8; ++i) {
     std::string bad = wire;
     bad[i / 8] = static_cast<char>(bad[i / 8] ^ (1 << (i % 8)));
-    ASSERT_NE(p.receiver.open(Channel::kDatagram, bad, kNow, out), EnvelopeDrop::kNone) << "bit " << i;
+    ASSERT_NE(p.receiver.open(Channel::kDatagram, kTo, bad, kNow, out), EnvelopeDrop::kNone) << "bit " << i;
   }
   EXPECT_EQ(p.receiver.stats().opened, 0u);
   // The untouched original still opens: tampered copies did not poison the window.
-  EXPECT_EQ(p.receiver.open(Channel::kDatagram, wire, kNow, out), EnvelopeDrop::kNone);
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, wire, kNow, out), EnvelopeDrop::kNone);
 }
 
 TEST(Envelope, TruncationAndOversize) {
   Pair p(Keyring::generate());
-  const std::string wire = p.sender.seal(Channel::kDatagram, std::string(100, 'x'), kNow);
+  const std::string wire = p.sender.seal(Channel::kDatagram, kTo, std::string(100, 'x'), kNow);
   std::string out;
   for (std::size_t n = 0; n < wire.size(); ++n) {
-    const EnvelopeDrop d = p.receiver.open(Channel::kDatagram, wire.substr(0, n), kNow, out);
+    const EnvelopeDrop d = p.receiver.open(Channel::kDatagram, kTo, wire.substr(0, n), kNow, out);
     ASSERT_TRUE(d == EnvelopeDrop::kTooShort || d == EnvelopeDrop::kAuthFailed) << n;
   }
   EnvelopeConfig small;
   small.max_datagram_size = 200;
   Keyring ring = ring_of({p.sender_ring.primary()});
   Envelope rx(ring, small, 3);
-  const std::string big = p.sender.seal(Channel::kDatagram, std::string(300, 'x'), kNow);
-  EXPECT_EQ(rx.open(Channel::kDatagram, big, kNow, out), EnvelopeDrop::kOversize);
+  const std::string big = p.sender.seal(Channel::kDatagram, kTo, std::string(300, 'x'), kNow);
+  EXPECT_EQ(rx.open(Channel::kDatagram, kTo, big, kNow, out), EnvelopeDrop::kOversize);
   // Streams have their own, larger limit.
-  const std::string frame = p.sender.seal(Channel::kStream, std::string(300, 'x'), kNow);
-  EXPECT_EQ(rx.open(Channel::kStream, frame, kNow, out), EnvelopeDrop::kNone);
+  const std::string frame = p.sender.seal(Channel::kStream, kTo, std::string(300, 'x'), kNow);
+  EXPECT_EQ(rx.open(Channel::kStream, kTo, frame, kNow, out), EnvelopeDrop::kNone);
 }
 
 TEST(Envelope, ChannelAndVersionAreAuthenticated) {
   Pair p(Keyring::generate());
-  const std::string wire = p.sender.seal(Channel::kDatagram, "x", kNow);
+  const std::string wire = p.sender.seal(Channel::kDatagram, kTo, "x", kNow);
   std::string out;
-  EXPECT_EQ(p.receiver.open(Channel::kStream, wire, kNow, out), EnvelopeDrop::kBadChannel);
-  std::string v2 = wire;
-  v2[0] = 2;
-  EXPECT_EQ(p.receiver.open(Channel::kDatagram, v2, kNow, out), EnvelopeDrop::kBadVersion);
+  EXPECT_EQ(p.receiver.open(Channel::kStream, kTo, wire, kNow, out), EnvelopeDrop::kBadChannel);
+  std::string v1 = wire;
+  v1[0] = 1;  // the version before recipient binding
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, v1, kNow, out), EnvelopeDrop::kBadVersion);
   std::string relabeled = wire;
   relabeled[1] = static_cast<char>(Channel::kStream);
-  EXPECT_EQ(p.receiver.open(Channel::kStream, relabeled, kNow, out), EnvelopeDrop::kAuthFailed);
+  EXPECT_EQ(p.receiver.open(Channel::kStream, kTo, relabeled, kNow, out), EnvelopeDrop::kAuthFailed);
+}
+
+// A message sealed for one node does not open at another: the recipient's
+// address is part of the additional data.
+TEST(Envelope, SealedForAnotherNodeDoesNotOpen) {
+  Pair p(Keyring::generate());
+  const std::string wire = p.sender.seal(Channel::kDatagram, kTo, "for B", kNow);
+  std::string out = "unchanged";
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, Address{0x0a000003, 7946}, wire, kNow, out), EnvelopeDrop::kAuthFailed);
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, Address{kTo.ip, 7947}, wire, kNow, out), EnvelopeDrop::kAuthFailed);
+  EXPECT_EQ(out, "unchanged");
+  ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, wire, kNow, out), EnvelopeDrop::kNone);
+  EXPECT_EQ(out, "for B");
 }
 
 TEST(Envelope, ReplayIsDropped) {
@@ -177,20 +191,21 @@ TEST(Envelope, ReplayIsDropped) {
   std::string out;
   std::vector<std::string> sent;
   sent.reserve(10);
-  for (int i = 0; i < 10; ++i) sent.push_back(p.sender.seal(Channel::kDatagram, std::to_string(i), kNow));
+  for (int i = 0; i < 10; ++i) sent.push_back(p.sender.seal(Channel::kDatagram, kTo, std::to_string(i), kNow));
   // Out of order is fine; each exactly once.
   for (int i : {3, 1, 0, 9, 2, 8, 4, 5, 7, 6}) {
-    ASSERT_EQ(p.receiver.open(Channel::kDatagram, sent[i], kNow, out), EnvelopeDrop::kNone);
+    ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, sent[i], kNow, out), EnvelopeDrop::kNone);
     ASSERT_EQ(out, std::to_string(i));
   }
-  for (const auto& w : sent) EXPECT_EQ(p.receiver.open(Channel::kDatagram, w, kNow + 10, out), EnvelopeDrop::kReplay);
+  for (const auto& w : sent)
+    EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, w, kNow + 10, out), EnvelopeDrop::kReplay);
   // Far behind the window: refused even though never seen.
-  const std::string old = p.sender.seal(Channel::kDatagram, "old", kNow);
+  const std::string old = p.sender.seal(Channel::kDatagram, kTo, "old", kNow);
   for (std::size_t i = 0; i < kReplaySlots + 5; ++i) {
-    ASSERT_EQ(p.receiver.open(Channel::kDatagram, p.sender.seal(Channel::kDatagram, "", kNow), kNow, out),
+    ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, p.sender.seal(Channel::kDatagram, kTo, "", kNow), kNow, out),
               EnvelopeDrop::kNone);
   }
-  EXPECT_EQ(p.receiver.open(Channel::kDatagram, old, kNow, out), EnvelopeDrop::kReplay);
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, old, kNow, out), EnvelopeDrop::kReplay);
   EXPECT_EQ(p.receiver.stats().drops[static_cast<std::size_t>(EnvelopeDrop::kReplay)], 11u);
 }
 
@@ -198,17 +213,17 @@ TEST(Envelope, StaleTimestampsAndForgottenWindows) {
   Pair p(Keyring::generate());
   std::string out;
   const std::int64_t window = p.receiver.config().replay_window_ms;
-  const std::string early = p.sender.seal(Channel::kDatagram, "x", kNow);
-  EXPECT_EQ(p.receiver.open(Channel::kDatagram, early, kNow + window + 1, out), EnvelopeDrop::kStale);
-  EXPECT_EQ(p.receiver.open(Channel::kDatagram, early, kNow - window - 1, out), EnvelopeDrop::kStale);
-  ASSERT_EQ(p.receiver.open(Channel::kDatagram, early, kNow + window, out), EnvelopeDrop::kNone);
+  const std::string early = p.sender.seal(Channel::kDatagram, kTo, "x", kNow);
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, early, kNow + window + 1, out), EnvelopeDrop::kStale);
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, early, kNow - window - 1, out), EnvelopeDrop::kStale);
+  ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, early, kNow + window, out), EnvelopeDrop::kNone);
   EXPECT_EQ(p.receiver.remembered_senders(), 1u);
   // Long after: the window is forgotten, and the replay still fails (stale).
   const std::int64_t later = kNow + 3 * window + 1;
-  const std::string other = Envelope(p.sender_ring, {}, 77).seal(Channel::kDatagram, "y", later);
-  ASSERT_EQ(p.receiver.open(Channel::kDatagram, other, later, out), EnvelopeDrop::kNone);
+  const std::string other = Envelope(p.sender_ring, {}, 77).seal(Channel::kDatagram, kTo, "y", later);
+  ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, other, later, out), EnvelopeDrop::kNone);
   EXPECT_EQ(p.receiver.remembered_senders(), 1u);
-  EXPECT_EQ(p.receiver.open(Channel::kDatagram, early, later, out), EnvelopeDrop::kStale);
+  EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, early, later, out), EnvelopeDrop::kStale);
 }
 
 // Rotation without downtime, with three nodes moving one step at a time:
@@ -225,7 +240,7 @@ TEST(Envelope, KeyRotationWithoutDowntime) {
     for (std::size_t a = 0; a < env.size(); ++a) {
       for (std::size_t b = 0; b < env.size(); ++b) {
         if (a == b) continue;
-        ASSERT_EQ(env[b]->open(Channel::kDatagram, env[a]->seal(Channel::kDatagram, "m", kNow), kNow, out),
+        ASSERT_EQ(env[b]->open(Channel::kDatagram, kTo, env[a]->seal(Channel::kDatagram, kTo, "m", kNow), kNow, out),
                   EnvelopeDrop::kNone)
             << step << " " << a << "->" << b;
       }
@@ -248,7 +263,7 @@ TEST(Envelope, KeyRotationWithoutDowntime) {
   Keyring stale = ring_of({old_key});
   Envelope straggler(stale, {}, 99);
   std::string out;
-  EXPECT_EQ(env[0]->open(Channel::kDatagram, straggler.seal(Channel::kDatagram, "m", kNow), kNow, out),
+  EXPECT_EQ(env[0]->open(Channel::kDatagram, kTo, straggler.seal(Channel::kDatagram, kTo, "m", kNow), kNow, out),
             EnvelopeDrop::kUnknownKey);
 }
 
@@ -268,7 +283,7 @@ TEST(Envelope, GarbageNeverOpens) {
       junk[4] = static_cast<char>(id >> 8);
       junk[5] = static_cast<char>(id);
     }
-    ASSERT_NE(p.receiver.open(Channel::kDatagram, junk, kNow, out), EnvelopeDrop::kNone);
+    ASSERT_NE(p.receiver.open(Channel::kDatagram, kTo, junk, kNow, out), EnvelopeDrop::kNone);
   }
   EXPECT_EQ(p.receiver.stats().dropped(), 20000u);
   EXPECT_EQ(p.receiver.remembered_senders(), 0u);

@@ -3,6 +3,8 @@
 // FERRY_SIM_SEED=<seed> replays one.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -65,6 +67,10 @@ TEST(SimMembership, ThousandNodesJoinAndAgree) {
   ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 60s, 1s))
       << "disagreements: " << w.sim.disagreements();
   EXPECT_EQ(w.counter.false_dead_, 0u);
+  // Joins and push-pulls carry the whole member list: the largest legitimate
+  // stream message, against which the transport's frame limit is set.
+  RecordProperty("largest_stream_bytes", static_cast<int>(w.sim.largest_stream()));
+  std::printf("1000 nodes: largest stream message %zu bytes (sim)\n", w.sim.largest_stream());
 }
 
 // Everyone (live) sees `i` as dead or left, or has forgotten it.

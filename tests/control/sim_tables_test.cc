@@ -109,6 +109,9 @@ TEST(SimTables, ThousandNodesAgreeOnAnUpdate) {
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(t.sim().now() - start);
   RecordProperty("global_update_all_ms", static_cast<int>(took.count()));
   std::printf("1000 nodes: global update everywhere after %lld ms (sim)\n", static_cast<long long>(took.count()));
+  // The stream frame limit is set from this, not guessed (docs/gossip.md).
+  RecordProperty("largest_stream_bytes", static_cast<int>(t.sim().largest_stream()));
+  std::printf("1000 nodes: largest stream message %zu bytes (sim)\n", t.sim().largest_stream());
   EXPECT_LE(took, 5s);
 
   // An update overrides it everywhere, and a later delete removes it.

@@ -2,6 +2,8 @@
 // round-trip requests, time out cleanly, and handle stale/live socket paths.
 #include "dataplane/app/api_server.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "dataplane/api/client.h"
+#include "dataplane/app/config.h"
 
 namespace ferry::dataplane::app {
 namespace {
@@ -61,7 +64,7 @@ class ServingThread {
 TEST(ApiServer, RoundTripsAndRemovesItsSocket) {
   const auto path = temp_path("rt.sock");
   {
-    auto server = ApiServer::bind(path);
+    auto server = ApiServer::bind(path, {});
     ASSERT_TRUE(server) << server.error().message;
     EXPECT_TRUE(std::filesystem::exists(path));
     ServingThread serving(**server);
@@ -106,10 +109,10 @@ TEST(ApiServer, StaleSocketIsReusedLiveOneRefused) {
   ASSERT_TRUE(state);
   EXPECT_EQ(*state, SocketPathState::kStale);
 
-  auto first = ApiServer::bind(path);
+  auto first = ApiServer::bind(path, {});
   ASSERT_TRUE(first) << first.error().message;
   EXPECT_EQ(*probe_socket_path(path), SocketPathState::kLive);
-  auto second = ApiServer::bind(path);
+  auto second = ApiServer::bind(path, {});
   ASSERT_FALSE(second);
   EXPECT_NE(second.error().message.find("in use"), std::string::npos) << second.error().message;
   first->reset();
@@ -122,10 +125,73 @@ TEST(ApiServer, RegularFileIsNotTakenOver) {
     std::FILE* f = std::fopen(path.c_str(), "w");
     std::fclose(f);
   }
-  auto server = ApiServer::bind(path);
+  auto server = ApiServer::bind(path, {});
   EXPECT_FALSE(server);
   EXPECT_TRUE(std::filesystem::exists(path));
   std::filesystem::remove(path);
+}
+
+// The socket's mode never follows the umask: with umask 000 it was once
+// world-writable, and any local user could program the data plane.
+TEST(ApiServer, SocketModeIsExplicitWhateverTheUmask) {
+  const mode_t old = umask(0);
+  {
+    const auto path = temp_path("mode.sock");
+    auto server = ApiServer::bind(path, {});
+    ASSERT_TRUE(server) << server.error().message;
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ((*server)->mode(), 0600u);
+  }
+  {
+    const auto path = temp_path("group.sock");
+    auto server = ApiServer::bind(path, ApiServer::Access{0660, getgid()});
+    ASSERT_TRUE(server) << server.error().message;
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
+    EXPECT_EQ(st.st_gid, getgid());
+    // Nothing left under the temporary name.
+    for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+      EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+    }
+  }
+  umask(old);
+}
+
+TEST(ApiServer, UnknownGroupIsRefused) {
+  Config c;
+  c.api_group = "no-such-group-ferry";
+  auto access = api_access(c);
+  ASSERT_FALSE(access);
+  EXPECT_NE(access.error().message.find("no such group"), std::string::npos) << access.error().message;
+  c.api_group.clear();
+  ASSERT_TRUE(api_access(c));
+  EXPECT_EQ(api_access(c)->mode, 0600u);
+}
+
+// A data plane started while the killed one still holds the path waits for
+// it instead of giving up at once.
+TEST(ApiServer, WaitsForAPreviousProcessToLetGoOfThePath) {
+  const auto path = temp_path("busy.sock");
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  auto refused = wait_for_api_path(path, 200ms);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("still in use"), std::string::npos) << refused.error().message;
+  std::thread releaser([fd] {
+    std::this_thread::sleep_for(300ms);
+    close(fd);
+  });
+  EXPECT_TRUE(wait_for_api_path(path, 10s));
+  releaser.join();
+  auto server = ApiServer::bind(path, {});
+  EXPECT_TRUE(server) << server.error().message;
 }
 
 }  // namespace

@@ -1084,6 +1084,9 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
 
   for (const auto& info : kCounterInfo) {
     if (info.kind != CounterKind::Drop) continue;
+    // The segmenter's reasons (gso_*) are reached in segment_test.cc until the
+    // pipeline segments super-frames itself.
+    if (info.name.rfind("gso_", 0) == 0) continue;
     bool covered = false;
     for (Counter c : seen) covered |= counter_name(c) == info.name;
     EXPECT_TRUE(covered) << "drop reason '" << info.name << "' has no test";

@@ -175,10 +175,9 @@ TEST(LocalIpamTest, ThroughTheDispatcherWithDockersBodies) {
   const Reply exhausted =
       dispatcher.handle("/IpamDriver.RequestPool", "{\"AddressSpace\":\"FerryLocal\",\"Pool\":\"\",\"V6\":false}\n");
   EXPECT_EQ(exhausted.status, 500u);
-  EXPECT_EQ(
-      exhausted.body,
-      R"x({"Err":"RequestPool: no subnet given: Ferry networks need one (docker network create --subnet CIDR)",)x"
-      R"x("Error":"RequestPool: no subnet given: Ferry networks need one (docker network create --subnet CIDR)"})x");
+  EXPECT_EQ(exhausted.body,
+            R"x({"Err":"no subnet given: Ferry networks need one (docker network create --subnet CIDR)",)x"
+            R"x("Error":"no subnet given: Ferry networks need one (docker network create --subnet CIDR)"})x");
 }
 
 }  // namespace

@@ -201,8 +201,7 @@ TEST_F(PluginServerTest, FailedJoinIsRolledBack) {
                   kNetworkId, kEndpointId) +
           "\n");
   EXPECT_EQ(join.status, 500u);
-  EXPECT_EQ(join.body,
-            fmt::format(R"({{"Err":"Join: cannot create veth for endpoint {}: injected failure"}})", kEndpointId));
+  EXPECT_EQ(join.body, fmt::format(R"({{"Err":"cannot create veth for endpoint {}: injected failure"}})", kEndpointId));
   // Docker's rollback: DeleteEndpoint, then ReleaseAddress.
   expect_reply("NetworkDriver.DeleteEndpoint", network_endpoint_body(), 200, "{}");
   expect_reply("IpamDriver.ReleaseAddress", fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.2"}})", kPoolId) + "\n",
@@ -267,71 +266,68 @@ struct BadInput {
 TEST_F(PluginServerTest, BadInputIsRefusedAndChangesNothing) {
   const std::string net = std::string(kNetworkId);
   const std::vector<BadInput> cases = {
-      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":", "CreateNetwork: malformed JSON body"},
-      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":\"a\"} trailing", "CreateNetwork: malformed JSON body"},
-      {"NetworkDriver.CreateNetwork", "", "CreateNetwork: empty body, expected a JSON object"},
-      {"NetworkDriver.CreateNetwork", "[]\n", "CreateNetwork: body must be a JSON object, got array"},
-      {"NetworkDriver.CreateNetwork", "\"x\"", "CreateNetwork: body must be a JSON object, got string"},
-      {"NetworkDriver.CreateNetwork", "{}\n", "CreateNetwork: missing field \"NetworkID\""},
-      {"NetworkDriver.CreateNetwork", R"({"NetworkID":7})",
-       "CreateNetwork: field \"NetworkID\": expected a string, got number"},
-      {"NetworkDriver.CreateNetwork", R"({"NetworkID":null})",
-       "CreateNetwork: field \"NetworkID\": expected a string, got null"},
-      {"NetworkDriver.CreateNetwork", R"({"NetworkID":""})", "CreateNetwork: field \"NetworkID\": must not be empty"},
+      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":", "malformed JSON body"},
+      {"NetworkDriver.CreateNetwork", "{\"NetworkID\":\"a\"} trailing", "malformed JSON body"},
+      {"NetworkDriver.CreateNetwork", "", "empty body, expected a JSON object"},
+      {"NetworkDriver.CreateNetwork", "[]\n", "body must be a JSON object, got array"},
+      {"NetworkDriver.CreateNetwork", "\"x\"", "body must be a JSON object, got string"},
+      {"NetworkDriver.CreateNetwork", "{}\n", "missing field \"NetworkID\""},
+      {"NetworkDriver.CreateNetwork", R"({"NetworkID":7})", "field \"NetworkID\": expected a string, got number"},
+      {"NetworkDriver.CreateNetwork", R"({"NetworkID":null})", "field \"NetworkID\": expected a string, got null"},
+      {"NetworkDriver.CreateNetwork", R"({"NetworkID":""})", "field \"NetworkID\": must not be empty"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"a b"})",
-       "CreateNetwork: field \"NetworkID\": contains a non-printable character"},
+       "field \"NetworkID\": contains a non-printable character"},
       {"NetworkDriver.CreateNetwork", fmt::format(R"({{"NetworkID":"{}"}})", std::string(300, 'a')),
-       "CreateNetwork: field \"NetworkID\": longer than 256 bytes"},
+       "field \"NetworkID\": longer than 256 bytes"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","Options":[]})",
-       "CreateNetwork: field \"Options\": expected an object, got array"},
+       "field \"Options\": expected an object, got array"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","Options":{"com.docker.network.enable_ipv6":"yes"}})",
-       "CreateNetwork: field \"Options.com.docker.network.enable_ipv6\": expected a boolean, got string"},
+       "field \"Options.com.docker.network.enable_ipv6\": expected a boolean, got string"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","Options":{"com.docker.network.generic":"x"}})",
-       "CreateNetwork: field \"Options.com.docker.network.generic\": expected an object, got string"},
+       "field \"Options.com.docker.network.generic\": expected an object, got string"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","Options":{"com.docker.network.generic":{"k":[1]}}})",
-       "CreateNetwork: field \"Options.com.docker.network.generic.k\": expected a string, got array"},
+       "field \"Options.com.docker.network.generic.k\": expected a string, got array"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv4Data":{}})",
-       "CreateNetwork: field \"IPv4Data\": expected an array, got object"},
+       "field \"IPv4Data\": expected an array, got object"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv4Data":[7]})",
-       "CreateNetwork: field \"IPv4Data[0]\": expected an object, got number"},
+       "field \"IPv4Data[0]\": expected an object, got number"},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv4Data":[{"AddressSpace":"x"}]})",
-       "CreateNetwork: missing field \"IPv4Data[0].Pool\""},
+       "missing field \"IPv4Data[0].Pool\""},
       {"NetworkDriver.CreateNetwork", R"({"NetworkID":"n1","IPv4Data":[{"Pool":"10.10.0.0"}]})",
-       "CreateNetwork: field \"IPv4Data[0].Pool\": invalid CIDR \"10.10.0.0\": no prefix length"},
+       "field \"IPv4Data[0].Pool\": invalid CIDR \"10.10.0.0\": no prefix length"},
       {"NetworkDriver.CreateNetwork",
        R"({"NetworkID":"n1","IPv4Data":[{"Pool":"10.10.0.0/24","Gateway":"10.11.0.1/24"}]})",
-       "CreateNetwork: field \"IPv4Data[0].Gateway\": 10.11.0.1/24 is outside pool 10.10.0.0/24"},
+       "field \"IPv4Data[0].Gateway\": 10.11.0.1/24 is outside pool 10.10.0.0/24"},
       {"NetworkDriver.CreateNetwork",
        R"({"NetworkID":"n1","IPv6Data":[{"Pool":"fd00::/64","AuxAddresses":{"a":"x"}}]})",
-       "CreateNetwork: field \"IPv6Data[0].AuxAddresses.a\": invalid CIDR \"x\": no prefix length"},
+       "field \"IPv6Data[0].AuxAddresses.a\": invalid CIDR \"x\": no prefix length"},
       {"NetworkDriver.CreateNetwork", std::string(100, '[') + std::string(100, ']'),
-       "CreateNetwork: JSON nested deeper than 32 levels"},
-      {"NetworkDriver.DeleteNetwork", R"({"NetworkId":"n1"})", "DeleteNetwork: missing field \"NetworkID\""},
-      {"NetworkDriver.CreateEndpoint", fmt::format(R"({{"NetworkID":"{}"}})", net),
-       "CreateEndpoint: missing field \"EndpointID\""},
+       "JSON nested deeper than 32 levels"},
+      {"NetworkDriver.DeleteNetwork", R"({"NetworkId":"n1"})", "missing field \"NetworkID\""},
+      {"NetworkDriver.CreateEndpoint", fmt::format(R"({{"NetworkID":"{}"}})", net), "missing field \"EndpointID\""},
       {"NetworkDriver.CreateEndpoint",
        fmt::format(R"({{"NetworkID":"{}","EndpointID":"e","Interface":{{"MacAddress":"zz"}}}})", net),
-       "CreateEndpoint: field \"Interface.MacAddress\": invalid MAC address \"zz\""},
+       "field \"Interface.MacAddress\": invalid MAC address \"zz\""},
       {"NetworkDriver.CreateEndpoint",
        fmt::format(R"({{"NetworkID":"{}","EndpointID":"e","Interface":{{"Address":"10.10.0.300/24"}}}})", net),
-       "CreateEndpoint: field \"Interface.Address\": invalid CIDR \"10.10.0.300/24\": bad address"},
+       "field \"Interface.Address\": invalid CIDR \"10.10.0.300/24\": bad address"},
       {"NetworkDriver.CreateEndpoint",
        fmt::format(R"({{"NetworkID":"{}","EndpointID":"e","Interface":{{"Address":"fd00::1/64"}}}})", net),
-       "CreateEndpoint: field \"Interface.Address\": expected an IPv4 address"},
+       "field \"Interface.Address\": expected an IPv4 address"},
       {"NetworkDriver.CreateEndpoint", fmt::format(R"({{"NetworkID":"{}","EndpointID":"e","Interface":"x"}})", net),
-       "CreateEndpoint: field \"Interface\": expected an object, got string"},
+       "field \"Interface\": expected an object, got string"},
       {"NetworkDriver.Join", fmt::format(R"({{"NetworkID":"{}","EndpointID":"e"}})", net),
-       "Join: missing field \"SandboxKey\""},
+       "missing field \"SandboxKey\""},
       {"NetworkDriver.Join", fmt::format(R"({{"NetworkID":"{}","EndpointID":"e","SandboxKey":""}})", net),
-       "Join: field \"SandboxKey\": must not be empty"},
+       "field \"SandboxKey\": must not be empty"},
       {"NetworkDriver.Leave", fmt::format(R"({{"NetworkID":"{}","EndpointID":true}})", net),
-       "Leave: field \"EndpointID\": expected a string, got boolean"},
+       "field \"EndpointID\": expected a string, got boolean"},
       {"NetworkDriver.DiscoverNew", R"({"DiscoveryType":"1"})",
-       "DiscoverNew: field \"DiscoveryType\": expected an integer, got string"},
-      {"NetworkDriver.DiscoverNew", R"({})", "DiscoverNew: missing field \"DiscoveryType\""},
+       "field \"DiscoveryType\": expected an integer, got string"},
+      {"NetworkDriver.DiscoverNew", R"({})", "missing field \"DiscoveryType\""},
       {"NetworkDriver.ProgramExternalConnectivity",
        fmt::format(R"({{"NetworkID":"{}","EndpointID":"e","Options":5}})", net),
-       "ProgramExternalConnectivity: field \"Options\": expected an object, got number"},
+       "field \"Options\": expected an object, got number"},
   };
   for (const BadInput& bad : cases) {
     const ParsedResponse response = call(bad.method, bad.body);
@@ -339,24 +335,23 @@ TEST_F(PluginServerTest, BadInputIsRefusedAndChangesNothing) {
     EXPECT_EQ(response.body, nlohmann::json({{"Err", bad.message}}).dump()) << bad.method << " " << bad.body;
   }
   const std::vector<BadInput> ipam_cases = {
-      {"IpamDriver.RequestPool", "{", "RequestPool: malformed JSON body"},
-      {"IpamDriver.RequestPool", R"({"Pool":"10.0.0.0/8"})", "RequestPool: missing field \"AddressSpace\""},
+      {"IpamDriver.RequestPool", "{", "malformed JSON body"},
+      {"IpamDriver.RequestPool", R"({"Pool":"10.0.0.0/8"})", "missing field \"AddressSpace\""},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"x","Pool":"fd00::/64","V6":false})",
-       "RequestPool: field \"Pool\": fd00::/64 is not an IPv4 prefix (V6 is false)"},
+       "field \"Pool\": fd00::/64 is not an IPv4 prefix (V6 is false)"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"x","Pool":"10.0.0.0/8","SubPool":"11.0.0.0/16"})",
-       "RequestPool: field \"SubPool\": 11.0.0.0/16 is not inside pool 10.0.0.0/8"},
+       "field \"SubPool\": 11.0.0.0/16 is not inside pool 10.0.0.0/8"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"x","Pool":"10.0.0.0/8","Options":{"a":1}})",
-       "RequestPool: field \"Options.a\": expected a string, got number"},
+       "field \"Options.a\": expected a string, got number"},
       {"IpamDriver.RequestPool", R"({"AddressSpace":"x","Pool":"10.0.0.0/8","V6":"no"})",
-       "RequestPool: field \"V6\": expected a boolean, got string"},
-      {"IpamDriver.RequestAddress", R"({"Address":"10.10.0.5"})", "RequestAddress: missing field \"PoolID\""},
+       "field \"V6\": expected a boolean, got string"},
+      {"IpamDriver.RequestAddress", R"({"Address":"10.10.0.5"})", "missing field \"PoolID\""},
       {"IpamDriver.RequestAddress", fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.x"}})", kPoolId),
-       "RequestAddress: field \"Address\": invalid IP address \"10.10.0.x\""},
+       "field \"Address\": invalid IP address \"10.10.0.x\""},
       {"IpamDriver.RequestAddress", fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.5/24"}})", kPoolId),
-       "RequestAddress: field \"Address\": invalid IP address \"10.10.0.5/24\""},
-      {"IpamDriver.ReleaseAddress", fmt::format(R"({{"PoolID":"{}"}})", kPoolId),
-       "ReleaseAddress: missing field \"Address\""},
-      {"IpamDriver.ReleasePool", R"({"PoolID":42})", "ReleasePool: field \"PoolID\": expected a string, got number"},
+       "field \"Address\": invalid IP address \"10.10.0.5/24\""},
+      {"IpamDriver.ReleaseAddress", fmt::format(R"({{"PoolID":"{}"}})", kPoolId), "missing field \"Address\""},
+      {"IpamDriver.ReleasePool", R"({"PoolID":42})", "field \"PoolID\": expected a string, got number"},
   };
   for (const BadInput& bad : ipam_cases) {
     const ParsedResponse response = call(bad.method, bad.body);
@@ -376,25 +371,24 @@ TEST_F(PluginServerTest, UnknownIdsAndDuplicatesAreRefusedByTheBackend) {
   create_network_and_endpoint();
   const std::string create_network = fmt::format(R"({{"NetworkID":"{}","Options":{{}},"IPv4Data":[]}})", kNetworkId);
   expect_reply("NetworkDriver.CreateNetwork", create_network, 500,
-               fmt::format(R"({{"Err":"CreateNetwork: network {} already exists"}})", kNetworkId));
+               fmt::format(R"({{"Err":"network {} already exists"}})", kNetworkId));
   expect_reply("NetworkDriver.CreateEndpoint",
                fmt::format(R"({{"NetworkID":"{}","EndpointID":"{}","Interface":{{}}}})", kNetworkId, kEndpointId), 500,
-               fmt::format(R"({{"Err":"CreateEndpoint: endpoint {} already exists"}})", kEndpointId));
-  expect_reply("NetworkDriver.DeleteNetwork", R"({"NetworkID":"nope"})", 500,
-               R"({"Err":"DeleteNetwork: network nope not found"})");
+               fmt::format(R"({{"Err":"endpoint {} already exists"}})", kEndpointId));
+  expect_reply("NetworkDriver.DeleteNetwork", R"({"NetworkID":"nope"})", 500, R"({"Err":"network nope not found"})");
   expect_reply("NetworkDriver.CreateEndpoint", R"({"NetworkID":"nope","EndpointID":"e9","Interface":{}})", 500,
-               R"({"Err":"CreateEndpoint: network nope not found"})");
+               R"({"Err":"network nope not found"})");
   expect_reply("NetworkDriver.Join",
                fmt::format(R"({{"NetworkID":"{}","EndpointID":"nope","SandboxKey":"/x"}})", kNetworkId), 500,
-               R"({"Err":"Join: endpoint nope not found"})");
+               R"({"Err":"endpoint nope not found"})");
   expect_reply("NetworkDriver.Leave", fmt::format(R"({{"NetworkID":"{}","EndpointID":"nope"}})", kNetworkId), 500,
-               R"({"Err":"Leave: endpoint nope is not joined"})");
+               R"({"Err":"endpoint nope is not joined"})");
   expect_reply("IpamDriver.ReleasePool", R"({"PoolID":"nope"})", 500,
-               R"({"Err":"ReleasePool: pool nope not found","Error":"ReleasePool: pool nope not found"})");
+               R"({"Err":"pool nope not found","Error":"pool nope not found"})");
   expect_reply("IpamDriver.RequestAddress",
                fmt::format(R"({{"PoolID":"{}","Address":"10.10.0.1","Options":{{}}}})", kPoolId), 500,
-               R"({"Err":"RequestAddress: address 10.10.0.1 is in use",)"
-               R"("Error":"RequestAddress: address 10.10.0.1 is in use"})");
+               R"({"Err":"address 10.10.0.1 is in use",)"
+               R"("Error":"address 10.10.0.1 is in use"})");
   // Nothing changed: one network, one endpoint, two addresses.
   EXPECT_EQ(network_.networks.size(), 1u);
   EXPECT_EQ(network_.endpoints.size(), 1u);

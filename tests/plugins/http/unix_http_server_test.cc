@@ -306,7 +306,10 @@ TEST_F(UnixHttpServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(eventually([&] { return server_->connection_count() == 0; }, 2s));
 }
 
-TEST_F(UnixHttpServerTest, ConnectionsOverTheLimitAreClosed) {
+// At the limit a new connection closes the one that has waited longest for
+// its next request: 128 idle connections once locked dockerd out for the
+// whole idle timeout (120 s).
+TEST_F(UnixHttpServerTest, AtTheLimitTheLongestIdleConnectionMakesRoom) {
   UnixHttpServerConfig c = config();
   c.max_connections = 2;
   start(c);
@@ -314,15 +317,42 @@ TEST_F(UnixHttpServerTest, ConnectionsOverTheLimitAreClosed) {
   UnixClient b;
   UnixClient extra;
   ASSERT_TRUE(a.connect(c.socket_path));
+  ASSERT_TRUE(eventually([&] { return server_->connection_count() == 1; }, 2s));
   ASSERT_TRUE(b.connect(c.socket_path));
   ASSERT_TRUE(eventually([&] { return server_->connection_count() == 2; }, 2s));
-  ASSERT_TRUE(extra.connect(c.socket_path));  // the kernel accepts; the server hangs up
-  EXPECT_TRUE(extra.wait_closed(2s));
-  EXPECT_TRUE(a.post("/a", ""));
-  b.close();
-  ASSERT_TRUE(eventually([&] { return server_->connection_count() == 1; }, 2s));
+  EXPECT_TRUE(a.post("/a", ""));  // a is idle again, now more recently than b
   ASSERT_TRUE(extra.connect(c.socket_path));
-  EXPECT_TRUE(extra.post("/again", ""));
+  EXPECT_TRUE(extra.post("/extra", ""));
+  EXPECT_TRUE(b.wait_closed(2s));
+  EXPECT_TRUE(a.post("/a-again", ""));
+  EXPECT_EQ(server_->evicted_count(), 1u);
+}
+
+// A connection in the middle of a request is never cut to make room; when
+// every connection is mid-request the new one is refused instead.
+TEST_F(UnixHttpServerTest, AtTheLimitRequestsInFlightAreNeverCut) {
+  UnixHttpServerConfig c = config();
+  c.max_connections = 2;
+  start(c);
+  UnixClient slow;
+  UnixClient idle;
+  ASSERT_TRUE(slow.connect(c.socket_path));
+  ASSERT_TRUE(idle.connect(c.socket_path));
+  ASSERT_TRUE(eventually([&] { return server_->connection_count() == 2; }, 2s));
+  const std::string head = "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
+  ASSERT_TRUE(slow.send(head + "{"));
+  UnixClient first;
+  ASSERT_TRUE(first.connect(c.socket_path));  // evicts `idle`, not `slow`
+  EXPECT_TRUE(idle.wait_closed(2s));
+  ASSERT_TRUE(first.send(head + "{"));  // now both are mid-request
+  ASSERT_TRUE(eventually([&] { return server_->connection_count() == 2 && server_->idle_count() == 0; }, 2s));
+  UnixClient refused;
+  ASSERT_TRUE(refused.connect(c.socket_path));
+  EXPECT_TRUE(refused.wait_closed(2s));
+  ASSERT_TRUE(slow.send("}"));  // both requests still complete
+  ASSERT_TRUE(first.send("}"));
+  EXPECT_TRUE(slow.read_response(2s));
+  EXPECT_TRUE(first.read_response(2s));
 }
 
 TEST_F(UnixHttpServerTest, StopClosesOpenConnections) {

@@ -1,0 +1,129 @@
+// Node: the SWIM state machine with Lifeguard's suspicion. News about a
+// member (Alive, Suspect, Dead, from datagrams or push-pull) changes its
+// state only at an incarnation at least as new as the one known; a suspect
+// member gets a Suspicion timer that distinct confirmations shorten, and is
+// declared dead when it expires. News of this node's own suspicion or death
+// is refuted with a higher incarnation.
+#include "control/gossip/node.h"
+
+#include <algorithm>
+
+namespace ferry::gossip {
+
+void Node::handle_alive(std::string_view name, uint32_t incarnation, const Address& addr, uint64_t boot_id) {
+  NameId id = names_->find(name);
+  if (id == self_) {
+    if (leaving_) return;
+    const Member& me = members_.self();
+    // Someone believes in another life of ours (a previous boot or address)
+    // at our incarnation or above: jump above it.
+    const bool other_life = boot_id != me.boot_id || addr != me.address;
+    if ((other_life && incarnation >= me.incarnation) || incarnation > me.incarnation) refute(incarnation);
+    return;
+  }
+  Member* m = id == kNoName ? nullptr : members_.find(id);
+  if (m == nullptr) {
+    if (id == kNoName) id = names_->intern(name);
+    Member& added = add_member(id, addr, incarnation, boot_id);
+    broadcast_alive(added);
+    if (delegate_ != nullptr) delegate_->notify_join(info(added));
+    return;
+  }
+  if (incarnation <= m->incarnation) return;
+  const bool was_down = !m->up();
+  m->incarnation = incarnation;
+  m->address = addr;
+  m->boot_id = boot_id;
+  suspicions_.erase(id);
+  set_state(*m, MemberState::kAlive);
+  if (was_down) probe_order_.add(id, rng_);
+  broadcast_alive(*m);
+  if (delegate_ != nullptr) {
+    if (was_down) {
+      delegate_->notify_join(info(*m));
+    } else {
+      delegate_->notify_update(info(*m));
+    }
+  }
+}
+
+void Node::handle_suspect(std::string_view name, uint32_t incarnation, std::string_view from) {
+  const NameId id = names_->find(name);
+  if (id == kNoName) return;
+  if (id == self_) {
+    if (leaving_ || incarnation < members_.self().incarnation) return;
+    awareness_.apply(1);  // Lifeguard: being suspected hints at our own slowness
+    refute(incarnation);
+    return;
+  }
+  Member* m = members_.find(id);
+  if (m == nullptr || incarnation < m->incarnation) return;
+  const NameId from_id = names_->find(from);
+  if (m->state == MemberState::kSuspect) {
+    auto it = suspicions_.find(id);
+    if (it == suspicions_.end() || from_id == kNoName) return;
+    if (!it->second.confirm(from_id, clock_.now())) return;
+    schedule(it->second.deadline(), TimerKind::kSuspicion, id);
+    broadcast_suspect(*m, from);  // new confirmation: pass it on
+    return;
+  }
+  if (m->state == MemberState::kLeft && incarnation <= m->incarnation) {
+    // The suspector missed the leave: tell it (and everyone) again.
+    broadcast_dead(*m, name);
+    return;
+  }
+  if (m->state != MemberState::kAlive) return;
+  m->incarnation = incarnation;
+  set_state(*m, MemberState::kSuspect);
+  start_suspicion(*m, from_id);
+  broadcast_suspect(*m, from);
+}
+
+void Node::handle_dead(std::string_view name, uint32_t incarnation, std::string_view from) {
+  const NameId id = names_->find(name);
+  if (id == kNoName) return;
+  if (id == self_) {
+    // A leave echo of our own, or news of a previous life: refute the latter.
+    if (leaving_ || incarnation < members_.self().incarnation) return;
+    refute(incarnation);
+    return;
+  }
+  Member* m = members_.find(id);
+  if (m == nullptr || incarnation < m->incarnation) return;
+  if (m->state == MemberState::kDead || m->state == MemberState::kLeft) return;
+  m->incarnation = incarnation;
+  suspicions_.erase(id);
+  set_state(*m, from == name ? MemberState::kLeft : MemberState::kDead);
+  broadcast_dead(*m, from);
+  if (delegate_ != nullptr) delegate_->notify_leave(info(*m));
+}
+
+void Node::refute(uint32_t seen_incarnation) {
+  Member& me = members_.self();
+  me.incarnation = std::max(me.incarnation, seen_incarnation) + 1;
+  ++counters_[Counter::refutes];
+  broadcast_alive(me);
+}
+
+void Node::start_suspicion(Member& m, NameId from) {
+  const Suspicion& s =
+      suspicions_.insert_or_assign(m.name, Suspicion(config_, members_.num_up(), from, clock_.now())).first->second;
+  schedule(s.deadline(), TimerKind::kSuspicion, m.name);
+}
+
+void Node::suspicion_expired(NameId id) {
+  const auto it = suspicions_.find(id);
+  if (it != suspicions_.end() && it->second.deadline() <= clock_.now()) declare_dead(id);
+}
+
+void Node::declare_dead(NameId id) {
+  suspicions_.erase(id);
+  Member* m = members_.find(id);
+  if (m == nullptr || m->state != MemberState::kSuspect) return;
+  ++counters_[Counter::dead_declared];
+  set_state(*m, MemberState::kDead);
+  broadcast_dead(*m, names_->name(self_));
+  if (delegate_ != nullptr) delegate_->notify_leave(info(*m));
+}
+
+}  // namespace ferry::gossip

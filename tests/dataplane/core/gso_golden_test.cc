@@ -1,0 +1,229 @@
+// Byte for byte against the running kernel (tests/data/gso, made by
+// tests/tools/gso_capture.py): segment(super-frame) == the segments Linux's
+// own GSO cut from it, and coalesce(those segments) == the super-frame.
+#include <gtest/gtest.h>
+#include <rte_mbuf.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "dataplane/core/coalesce.h"
+#include "dataplane/core/segment.h"
+#include "tests/dataplane/core/offload_support.h"
+#include "tests/dataplane/core/pcap.h"
+
+namespace ferry::dataplane::test {
+namespace {
+
+constexpr std::uint8_t kGsoTcpV4 = 1, kGsoUdpL4 = 5, kGsoTcpV6 = 4, kGsoEcn = 0x80;
+
+struct Golden {
+  std::string label;
+  std::uint8_t vnet_flags, gso_type;
+  std::uint16_t hdr_len, gso_size, csum_start, csum_offset;
+  Bytes super;
+  std::vector<Bytes> segments;
+};
+
+std::vector<Golden> load() {
+  std::vector<Golden> out;
+  auto supers = read_pcap(FERRY_TEST_DATA "/gso/superframes.pcap");
+  auto segs = read_pcap(FERRY_TEST_DATA "/gso/segments.pcap");
+  EXPECT_TRUE(supers && segs);
+  if (!supers || !segs) return out;
+  std::ifstream index(FERRY_TEST_DATA "/gso/index.txt");
+  std::string line;
+  while (std::getline(index, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream in(line);
+    Golden g;
+    unsigned n, flags, type, hdr, size, start, offset, first, count;
+    in >> n >> g.label >> flags >> type >> hdr >> size >> start >> offset >> first >> count;
+    EXPECT_TRUE(in) << line;
+    g.vnet_flags = static_cast<std::uint8_t>(flags);
+    g.gso_type = static_cast<std::uint8_t>(type);
+    g.hdr_len = static_cast<std::uint16_t>(hdr);
+    g.gso_size = static_cast<std::uint16_t>(size);
+    g.csum_start = static_cast<std::uint16_t>(start);
+    g.csum_offset = static_cast<std::uint16_t>(offset);
+    g.super = supers->at(n).bytes;
+    for (unsigned i = first; i < first + count; ++i) g.segments.push_back(segs->at(i).bytes);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// The DPDK metadata a virtio-net header stands for (what an endpoint port
+// that reads PACKET_VNET_HDR sets).
+void set_from_vnet(rte_mbuf* m, const Golden& g) {
+  const bool udp = (g.gso_type & 0x7f) == kGsoUdpL4 || g.csum_offset == 6;
+  const bool ipv6 = (g.super[12] << 8 | g.super[13]) == 0x86dd;
+  m->ol_flags = ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4;
+  m->l2_len = 14;
+  m->l3_len = static_cast<std::uint16_t>(g.csum_start - 14);
+  m->l4_len = static_cast<std::uint8_t>(udp ? 8 : (g.super[g.csum_start + 12] >> 4) * 4);
+  if ((g.vnet_flags & 1) != 0) m->ol_flags |= udp ? RTE_MBUF_F_TX_UDP_CKSUM : RTE_MBUF_F_TX_TCP_CKSUM;
+  if (g.gso_type != 0) {
+    m->ol_flags |= udp ? RTE_MBUF_F_TX_UDP_SEG : RTE_MBUF_F_TX_TCP_SEG;
+    m->tso_segsz = g.gso_size;
+  }
+}
+
+TEST(GsoGolden, TheCaptureCoversTheCases) {
+  const auto golden = load();
+  ASSERT_EQ(golden.size(), 12u);
+  int v4 = 0, v6 = 0, udp = 0, cwr = 0, fin = 0, tail = 0, exact = 0, full = 0;
+  for (const Golden& g : golden) {
+    const std::uint8_t type = g.gso_type & 0x7f;
+    v4 += type == kGsoTcpV4;
+    v6 += type == kGsoTcpV6;
+    udp += type == kGsoUdpL4;
+    if (type == kGsoUdpL4) continue;
+    const std::uint8_t flags = g.super[g.csum_start + 13];
+    cwr += (flags & kCwr) != 0 && (g.gso_type & kGsoEcn) != 0;
+    fin += (flags & kFin) != 0;
+    const std::size_t last = g.segments.back().size(), first = g.segments.front().size();
+    tail += last < first;
+    exact += last == first && g.segments.size() > 1;
+    full += g.super.size() > 60000;
+  }
+  EXPECT_EQ(v4, 5);
+  EXPECT_EQ(v6, 5);
+  EXPECT_EQ(udp, 2);
+  EXPECT_EQ(cwr, 2);
+  EXPECT_EQ(fin, 2);
+  EXPECT_GE(tail, 4);
+  EXPECT_GE(exact, 2);
+  EXPECT_EQ(full, 2);
+}
+
+TEST(GsoGolden, SegmentationMatchesTheKernel) {
+  Pools pools;
+  LcoreCounters counters;
+  const auto golden = load();
+  ASSERT_FALSE(golden.empty());
+  std::size_t segments = 0;
+  for (std::uint16_t copy_max : {std::uint16_t{0}, SegmentConfig{}.copy_max, std::uint16_t{1900}}) {
+    auto seg = Segmenter::create(SegmentConfig{copy_max}, pools.header(), pools.indirect(), &counters);
+    ASSERT_TRUE(seg);
+    for (std::size_t piece : {0u, 4000u}) {
+      for (const Golden& g : golden) {
+        SCOPED_TRACE(testing::Message() << g.label << ", copy_max " << copy_max << ", pieces " << piece);
+        rte_mbuf* m = pools.chain(g.super, piece);
+        set_from_vnet(m, g);
+        rte_mbuf* out[kMaxSegments];
+        const SegmentResult r = seg->segment(m, out, kMaxSegments);
+        ASSERT_FALSE(r.drop) << counter_name(*r.drop);
+        ASSERT_EQ(r.count, g.segments.size());
+        for (std::uint16_t i = 0; i < r.count; ++i) {
+          EXPECT_EQ(flatten(out[i]), g.segments[i]) << "segment " << i;
+        }
+        segments += r.count;
+        rte_pktmbuf_free_bulk(out, r.count);
+        ASSERT_EQ(pools.in_use(), 0u);
+      }
+    }
+  }
+  EXPECT_EQ(counter(counters, Counter::gso_segments), segments);
+}
+
+// The same super-frames through the kernel's VXLAN devices (IPv4 outer with
+// the UDP checksum 0, IPv6 outer with it made): given the super-frame inside
+// the outer headers the kernel put on its first segment (lengths set for the
+// whole frame), segmentation makes the kernel's outer segments byte for byte:
+// outer lengths, outer IPv4 id counting and checksum, outer UDP checksum.
+TEST(GsoGolden, VxlanSegmentationMatchesTheKernel) {
+  Pools pools;
+  LcoreCounters counters;
+  const auto golden = load();
+  ASSERT_FALSE(golden.empty());
+  auto segs = read_pcap(FERRY_TEST_DATA "/gso/vxlan-segments.pcap");
+  ASSERT_TRUE(segs);
+  std::ifstream index(FERRY_TEST_DATA "/gso/vxlan-index.txt");
+  std::string line;
+  int cases = 0, outer6 = 0;
+  for (std::uint16_t copy_max : {std::uint16_t{0}, SegmentConfig{}.copy_max}) {
+    auto seg = Segmenter::create(SegmentConfig{copy_max}, pools.header(), pools.indirect(), &counters);
+    ASSERT_TRUE(seg);
+    index.clear();
+    index.seekg(0);
+    while (std::getline(index, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream in(line);
+      unsigned n, version, first, count;
+      std::string label;
+      in >> n >> label >> version >> first >> count;
+      ASSERT_TRUE(in) << line;
+      SCOPED_TRACE(testing::Message() << label << " in VXLAN over IPv" << version << ", copy_max " << copy_max);
+      const Golden& g = golden.at(n);
+      const std::size_t outer = version == 4 ? 50 : 70;
+      const Bytes& kernel_first = segs->at(first).bytes;
+      Bytes frame(kernel_first.begin(), kernel_first.begin() + static_cast<std::ptrdiff_t>(outer));
+      frame.insert(frame.end(), g.super.begin(), g.super.end());
+      const std::size_t udp = outer - 16;
+      if (version == 4) {
+        set16(frame, 16, static_cast<std::uint16_t>(frame.size() - 14));
+      } else {
+        set16(frame, 18, static_cast<std::uint16_t>(frame.size() - 54));
+      }
+      set16(frame, udp + 4, static_cast<std::uint16_t>(frame.size() - udp));
+      rte_mbuf* m = pools.chain(frame, 3000);
+      set_from_vnet(m, g);
+      m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | (version == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 : RTE_MBUF_F_TX_OUTER_IPV6);
+      m->outer_l2_len = 14;
+      m->outer_l3_len = version == 4 ? 20 : 40;
+      m->l2_len = 8 + 8 + 14;
+      rte_mbuf* out[kMaxSegments];
+      const SegmentResult r = seg->segment(m, out, kMaxSegments);
+      ASSERT_FALSE(r.drop) << counter_name(*r.drop);
+      ASSERT_EQ(r.count, count);
+      for (std::uint16_t i = 0; i < r.count; ++i) {
+        EXPECT_EQ(flatten(out[i]), segs->at(first + i).bytes) << "segment " << i;
+      }
+      rte_pktmbuf_free_bulk(out, r.count);
+      ASSERT_EQ(pools.in_use(), 0u);
+      ++cases;
+      outer6 += version == 6;
+    }
+  }
+  EXPECT_EQ(cases, 10);
+  EXPECT_EQ(outer6, 4);
+}
+
+// Linux's GRO would rebuild the super-frame from these segments; so does
+// ours, to the byte: headers of the first segment, lengths and IPv4 checksum
+// recomputed, PSH/FIN from the last, the pseudo-header sum in the TCP
+// checksum field (what the sender's kernel had there), gso_size the MSS.
+TEST(GsoGolden, CoalescingRebuildsTheSuperFrame) {
+  Pools pools;
+  LcoreCounters counters;
+  Coalescer coalescer(&counters);
+  const auto golden = load();
+  ASSERT_FALSE(golden.empty());
+  int rebuilt = 0;
+  for (const Golden& g : golden) {
+    if ((g.gso_type & 0x7f) == kGsoUdpL4) continue;  // UDP is not coalesced
+    SCOPED_TRACE(g.label);
+    std::vector<rte_mbuf*> in, out(g.segments.size());
+    for (const Bytes& s : g.segments) in.push_back(pools.chain(s));
+    const std::vector<std::uint32_t> keys(in.size(), 4242);
+    const std::uint16_t n =
+        coalescer.coalesce(in.data(), keys.data(), static_cast<std::uint16_t>(in.size()), out.data());
+    ASSERT_EQ(n, 1);
+    EXPECT_EQ(flatten(out[0]), g.super);
+    EXPECT_EQ(out[0]->tso_segsz, g.gso_size);
+    EXPECT_TRUE(out[0]->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    EXPECT_TRUE(out[0]->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
+    EXPECT_EQ(out[0]->l2_len + out[0]->l3_len, g.csum_start);
+    EXPECT_EQ((g.super[g.csum_start + 13] & kCwr) != 0, (g.gso_type & kGsoEcn) != 0);
+    rte_pktmbuf_free(out[0]);
+    ++rebuilt;
+  }
+  EXPECT_EQ(rebuilt, 10);
+  EXPECT_EQ(counter(counters, Counter::superframes_out), 10u);
+  EXPECT_EQ(counter(counters, Counter::gro_bad_checksum), 0u);
+  EXPECT_EQ(pools.in_use(), 0u);
+}
+
+}  // namespace
+}  // namespace ferry::dataplane::test
