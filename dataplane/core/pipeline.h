@@ -134,7 +134,7 @@ class Pipeline {
 
  private:
   explicit Pipeline(const PipelineConfig& config);
-  struct Burst;
+  struct Burst;  // the packet path (burst.h, private to dataplane/core)
 
   PipelineConfig config_;
   std::unique_ptr<Tables> tables_;
