@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/mac_address.h"
 #include "control/agent/docker_backend.h"
 #include "control/agent/state_file.h"
 #include "control/gossip/counters.h"
@@ -59,7 +60,7 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   spec.netns_path = ep.netns_path;
   spec.container_ifname = ep.container_ifname;
   spec.mtu = ep.mtu;
-  auto mac = netns::parse_mac(ep.mac);
+  auto mac = parse_unicast_mac(ep.mac);
   if (!mac) return mac.error();
   spec.mac = *mac;
   // Each address with the network's gateway (its first host address, which

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/ip_address.h"
+#include "common/mac_address.h"
 #include "dataplane/api/addr.h"
 
 namespace ferry::agent {
@@ -14,8 +15,8 @@ namespace v1 = dp_api::v1;
 namespace {
 
 std::string canon_mac(const std::string& text) {
-  auto m = dp_api::parse_mac(text);
-  return m ? dp_api::format_mac(*m) : text;
+  auto m = parse_mac(text);
+  return m ? m->to_string() : text;
 }
 
 // "ADDR/LEN" of either family, a bare address as a host route (/32, /128),

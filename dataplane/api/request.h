@@ -39,7 +39,7 @@ struct NetworkSetFloodCmd {
 struct PortAddCmd {
   std::string iface;
   std::uint32_t vni;
-  MacAddr mac;
+  MacAddress mac;
   std::vector<Ipv4Prefix> ips;   // PortAdd.ips without ':'
   std::vector<Ipv6Prefix> ips6;  // PortAdd.ips with ':' (global or unique-local unicast)
   EndpointDriver driver;
@@ -49,17 +49,17 @@ struct PortDelCmd {
 };
 struct FdbAddCmd {
   std::uint32_t vni;
-  MacAddr mac;
+  MacAddress mac;
   Ipv4 vtep;
 };
 struct FdbDelCmd {
   std::uint32_t vni;
-  MacAddr mac;
+  MacAddress mac;
 };
 struct NeighAddCmd {
   std::uint32_t vni;
   IpAddress ip;  // IPv4 (ARP proxy) or IPv6 (ND proxy)
-  MacAddr mac;
+  MacAddress mac;
 };
 struct NeighDelCmd {
   std::uint32_t vni;

@@ -15,14 +15,11 @@
 namespace ferry::dataplane::app {
 namespace {
 
-MacAddr to_core(const dp_api::MacAddr& mac) { return MacAddr{mac.bytes}; }
 Ipv4Addr to_core(dp_api::Ipv4 ip) { return Ipv4Addr{ip.value}; }
 Ipv6Addr to_core(const dp_api::Ipv6& ip) { return Ipv6Addr{ip.bytes}; }
-dp_api::MacAddr from_core(const MacAddr& mac) { return dp_api::MacAddr{mac.bytes}; }
-std::string text(const MacAddr& mac) { return dp_api::format_mac(from_core(mac)); }
 std::string text(Ipv4Addr ip) { return dp_api::format_ipv4(dp_api::Ipv4{ip.value}); }
 std::string text(dp_api::Ipv4 ip) { return dp_api::format_ipv4(ip); }
-std::string text(const dp_api::MacAddr& mac) { return dp_api::format_mac(mac); }
+std::string text(const MacAddress& mac) { return mac.to_string(); }
 std::string text(const Ipv6Addr& ip) { return dp_api::format_ipv6(dp_api::Ipv6{ip.bytes}); }
 std::string text(const dp_api::IpAddress& ip) { return dp_api::format_ip(ip); }
 
@@ -176,7 +173,7 @@ v1::Reply Service::on(const dp_api::PortAddCmd& cmd) {
   EndpointPort record;
   record.port = opened->id;
   record.vni = cmd.vni;
-  record.mac = to_core(cmd.mac);
+  record.mac = cmd.mac;
   for (const auto& ip : cmd.ips) {
     record.ips.push_back(to_core(ip.addr));
   }
@@ -226,7 +223,7 @@ v1::Reply Service::on(const dp_api::FdbAddCmd& cmd) {
   if (cmd.vtep == config_.vtep.addr) {
     return reply(v1::STATUS_INVALID_ARGUMENT, fmt::format("VTEP {} is our own address", text(cmd.vtep)));
   }
-  if (auto r = pipeline_.tables().add_remote_mac(cmd.vni, to_core(cmd.mac), to_core(cmd.vtep)); !r) {
+  if (auto r = pipeline_.tables().add_remote_mac(cmd.vni, cmd.mac, to_core(cmd.vtep)); !r) {
     return reply(v1::STATUS_FAILED_PRECONDITION, r.error().message);
   }
   return reply_ok(fmt::format("network {}: MAC {} -> VTEP {}", cmd.vni, text(cmd.mac), text(cmd.vtep)));
@@ -237,7 +234,7 @@ v1::Reply Service::on(const dp_api::FdbDelCmd& cmd) {
   if (find_network(cmd.vni, nets) == nullptr) {
     return reply(v1::STATUS_NOT_FOUND, fmt::format("network {} does not exist", cmd.vni));
   }
-  if (auto r = pipeline_.tables().del_remote_mac(cmd.vni, to_core(cmd.mac)); !r) {
+  if (auto r = pipeline_.tables().del_remote_mac(cmd.vni, cmd.mac); !r) {
     const bool local = r.error().message.find("local port") != std::string::npos;
     return reply(local ? v1::STATUS_FAILED_PRECONDITION : v1::STATUS_NOT_FOUND, r.error().message);
   }
@@ -250,7 +247,7 @@ v1::Reply Service::on(const dp_api::NeighAddCmd& cmd) {
     return reply(v1::STATUS_NOT_FOUND, fmt::format("network {} does not exist", cmd.vni));
   }
   auto added = std::visit(
-      [&](const auto& ip) { return pipeline_.tables().add_neighbour(cmd.vni, to_core(ip), to_core(cmd.mac)); }, cmd.ip);
+      [&](const auto& ip) { return pipeline_.tables().add_neighbour(cmd.vni, to_core(ip), cmd.mac); }, cmd.ip);
   if (auto& r = added; !r) {
     return reply(v1::STATUS_FAILED_PRECONDITION, r.error().message);
   }

@@ -64,7 +64,7 @@ class Service {
   struct Endpoint {
     OpenedPort port;
     std::uint32_t vni;
-    dp_api::MacAddr mac;
+    MacAddress mac;
     std::vector<dp_api::Ipv4Prefix> ips;
     std::vector<dp_api::Ipv6Prefix> ips6;
   };

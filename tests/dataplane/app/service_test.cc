@@ -76,7 +76,7 @@ class ServiceTest : public ::testing::Test {
     config_.api_endpoint = "ipc:///tmp/unused";
     PipelineConfig pc;
     pc.underlay.vtep_ip = Ipv4Addr{config_.vtep.addr.value};
-    pc.underlay.uplink_mac = *MacAddr::parse("02:fe:00:00:00:01");
+    pc.underlay.uplink_mac = *parse_mac("02:fe:00:00:00:01");
     pc.uplink_port = 0;
     pc.tables.mac_capacity = 1024;
     pc.tables.neighbour_capacity = 1024;
