@@ -19,6 +19,12 @@ namespace ferry::dp_api {
 inline constexpr std::uint32_t kMinVni = 1;
 inline constexpr std::uint32_t kMaxVni = (1U << 24) - 1;
 
+// Longest text a request's address, interface or driver field may hold (the
+// longest address, IPv6 with a prefix length, is 49 characters), and longest
+// address text a reply may hold: longer text is refused before it is parsed
+// or echoed in an error.
+inline constexpr std::size_t kMaxTextFieldSize = 64;
+
 // IPv4 address in host byte order (10.0.0.1 == 0x0a000001).
 struct Ipv4 {
   std::uint32_t value = 0;
