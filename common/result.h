@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -14,15 +15,34 @@
 
 namespace ferry {
 
+// What kind of failure an error is, for a caller that acts on the kind
+// rather than on the words (the data-plane API's reply code, a reconciler
+// that counts "already gone" as done). Most errors leave it kNone.
+enum class ErrorCode : std::uint8_t {
+  kNone,      // not classified
+  kNotFound,  // the thing named does not exist
+  kExists,    // it exists already
+  kInvalid,   // the input is wrong, or unfit for what was asked
+  kBusy,      // the current state forbids it (still in use, no room)
+  kInternal,  // the system failed
+};
+
 // What went wrong, in words a user can act on. `sys_errno` carries the errno
-// (or negated DPDK/libnl code turned into errno) when a system call failed.
+// (or negated DPDK/libnl code turned into errno) when a system call failed;
+// `code` the kind, when the code that failed knows it.
 struct Error {
   std::string message;
   int sys_errno = 0;
+  ErrorCode code = ErrorCode::kNone;
 
   // Prefixes the message with context: "attach port veth1: <message>".
   [[nodiscard]] Error wrap(std::string_view context) const {
-    return Error{fmt::format("{}: {}", context, message), sys_errno};
+    return Error{fmt::format("{}: {}", context, message), sys_errno, code};
+  }
+  // The same error, of kind `kind`: `return make_error(...).with_code(ErrorCode::kNotFound);`
+  [[nodiscard]] Error with_code(ErrorCode kind) && {
+    code = kind;
+    return std::move(*this);
   }
 };
 

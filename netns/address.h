@@ -1,33 +1,19 @@
-// Addresses as the netns library takes them: Ethernet MACs, and the checks
-// an interface address or a gateway must pass (the IPv4/IPv6 types and their
-// parsing are common/ip_address.h). Parsing and validation are pure functions,
-// so bad input is rejected before anything touches the kernel.
+// Addresses as the netns library takes them: the checks an interface address
+// or a gateway must pass. The IPv4/IPv6 types and their parsing are
+// common/ip_address.h; MACs are common/mac_address.h's MacAddress, an
+// interface's own one parsed by parse_unicast_mac. Parsing and validation
+// are pure functions, so bad input is rejected before anything touches the
+// kernel.
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "common/ip_address.h"
+#include "common/mac_address.h"
 #include "common/result.h"
 
 namespace ferry::netns {
-
-struct MacAddress {
-  std::array<std::uint8_t, 6> bytes{};
-
-  [[nodiscard]] bool is_zero() const;
-  [[nodiscard]] bool is_multicast() const { return (bytes[0] & 0x01) != 0; }  // includes broadcast
-  [[nodiscard]] bool is_locally_administered() const { return (bytes[0] & 0x02) != 0; }
-  [[nodiscard]] std::string to_string() const;  // "02:42:0a:00:00:02"
-  friend bool operator==(const MacAddress&, const MacAddress&) = default;
-};
-
-// Parses "aa:bb:cc:dd:ee:ff" (hex digits in either case, ':' between each of
-// the six octets). Rejects multicast/broadcast and all-zero addresses: neither
-// can be an interface's own address.
-Result<MacAddress> parse_mac(std::string_view text);
 
 // IP addresses and prefixes: common/ip_address.h, used here under these names.
 using ferry::Family;

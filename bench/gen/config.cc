@@ -95,7 +95,7 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
 namespace {
 
 // Converts the address options given as text; empty text keeps the default.
-Result<void> set_mac(const std::string& text, const char* option, MacAddr* out) {
+Result<void> set_mac(const std::string& text, const char* option, MacAddress* out) {
   if (text.empty()) return ok();
   auto mac = parse_mac(text);
   if (!mac) return mac.error().wrap(option);

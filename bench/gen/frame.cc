@@ -1,13 +1,10 @@
 #include "bench/gen/frame.h"
 
-#include <arpa/inet.h>
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 
 #include "bench/gen/checksum.h"
+#include "common/ip_address.h"
 
 namespace ferry::bench::gen {
 
@@ -20,7 +17,7 @@ constexpr std::uint8_t kVxlanFlagVni = 0x08;
 constexpr std::uint16_t kIpFlagDontFragment = 0x4000;
 constexpr std::uint8_t kDefaultTtl = 64;
 
-void write_eth(std::uint8_t* p, const MacAddr& dst, const MacAddr& src) {
+void write_eth(std::uint8_t* p, const MacAddress& dst, const MacAddress& src) {
   std::memcpy(p, dst.bytes.data(), 6);
   std::memcpy(p + 6, src.bytes.data(), 6);
   put_be16(p + 12, kEtherTypeIpv4);
@@ -51,43 +48,17 @@ std::uint64_t pseudo_header_sum(std::uint32_t src, std::uint32_t dst, std::uint1
 
 }  // namespace
 
-Result<MacAddr> parse_mac(std::string_view text) {
-  MacAddr mac;
-  std::size_t pos = 0;
-  for (std::size_t i = 0; i < mac.bytes.size(); ++i) {
-    if (i > 0) {
-      if (pos >= text.size() || (text[pos] != ':' && text[pos] != '-')) break;
-      ++pos;
-    }
-    unsigned value = 0;
-    std::size_t digits = 0;
-    while (pos < text.size() && digits < 2 && std::isxdigit(static_cast<unsigned char>(text[pos]))) {
-      const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[pos])));
-      value = value * 16 + static_cast<unsigned>(c <= '9' ? c - '0' : c - 'a' + 10);
-      ++pos;
-      ++digits;
-    }
-    if (digits == 0) return make_error("bad MAC address '{}' (expected aa:bb:cc:dd:ee:ff)", text);
-    mac.bytes[i] = static_cast<std::uint8_t>(value);
-    if (i == mac.bytes.size() - 1 && pos == text.size()) return mac;
-  }
-  return make_error("bad MAC address '{}' (expected aa:bb:cc:dd:ee:ff)", text);
-}
-
-std::string format_mac(const MacAddr& mac) {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac.bytes[0], mac.bytes[1], mac.bytes[2],
-                     mac.bytes[3], mac.bytes[4], mac.bytes[5]);
-}
-
 Result<std::uint32_t> parse_ipv4(std::string_view text) {
-  const std::string copy(text);
-  in_addr address{};
-  if (inet_pton(AF_INET, copy.c_str(), &address) != 1) return make_error("bad IPv4 address '{}'", text);
-  return ntohl(address.s_addr);
+  auto ip = parse_ip(text);
+  if (!ip || ip->family != Family::kIPv4) return make_error("bad IPv4 address '{}'", text);
+  const auto& b = ip->bytes;
+  return std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
 }
 
 std::string format_ipv4(std::uint32_t address) {
-  return fmt::format("{}.{}.{}.{}", address >> 24, (address >> 16) & 0xFF, (address >> 8) & 0xFF, address & 0xFF);
+  IpAddress ip;
+  for (std::size_t i = 0; i < 4; ++i) ip.bytes[i] = static_cast<std::uint8_t>(address >> (24 - 8 * i));
+  return ip.to_string();
 }
 
 Result<void> FrameSpec::validate() const {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/gen/stamp.h"
+#include "common/mac_address.h"
 #include "common/result.h"
 
 namespace ferry::bench::gen {
@@ -34,16 +35,10 @@ inline constexpr std::uint32_t kMaxFrameSize = 9216;
 // Flow i varies the UDP source port over this many values, then the source IP.
 inline constexpr std::uint32_t kFlowPortSpan = 4096;
 
-struct MacAddr {
-  std::array<std::uint8_t, 6> bytes{};
-  bool operator==(const MacAddr&) const = default;
-};
+// MACs are common/mac_address.h's MacAddress (parse_mac, to_string).
+inline constexpr MacAddress kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
-inline constexpr MacAddr kBroadcastMac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-
-Result<MacAddr> parse_mac(std::string_view text);
-std::string format_mac(const MacAddr& mac);
-// Dotted quad to a host-order address.
+// Dotted quad to a host-order address (common/ip_address.h's parser).
 Result<std::uint32_t> parse_ipv4(std::string_view text);
 std::string format_ipv4(std::uint32_t address);
 
@@ -57,8 +52,8 @@ struct FrameSpec {
   std::uint32_t frame_size = 64;  // bytes on the wire including FCS
   std::uint32_t flows = 1;        // flow i: UDP sport + i % 4096, source IP + i / 4096
   std::uint16_t stream = 1;       // stream id written in every stamp
-  MacAddr src_mac{{0x02, 0, 0, 0, 0, 0x01}};
-  MacAddr dst_mac = kBroadcastMac;
+  MacAddress src_mac{{0x02, 0, 0, 0, 0, 0x01}};
+  MacAddress dst_mac = kBroadcastMac;
   std::uint32_t src_ip = 0xC6120001;  // 198.18.0.1 (RFC 2544 benchmarking range)
   std::uint32_t dst_ip = 0xC6120002;  // 198.18.0.2
   std::uint16_t src_port = 1024;
@@ -67,8 +62,8 @@ struct FrameSpec {
 
   bool vxlan = false;
   std::uint32_t vni = 100;
-  MacAddr outer_src_mac{{0x02, 0, 0, 0, 1, 0x01}};
-  MacAddr outer_dst_mac{{0x02, 0, 0, 0, 1, 0x02}};
+  MacAddress outer_src_mac{{0x02, 0, 0, 0, 1, 0x01}};
+  MacAddress outer_dst_mac{{0x02, 0, 0, 0, 1, 0x02}};
   std::uint32_t outer_src_ip = 0xC6130001;  // 198.19.0.1
   std::uint32_t outer_dst_ip = 0xC6130002;  // 198.19.0.2
   std::uint16_t vxlan_port = 4789;

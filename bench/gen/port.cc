@@ -55,9 +55,9 @@ std::string port_name(std::uint16_t port) {
 
 std::uint16_t port_count() { return rte_eth_dev_count_avail(); }
 
-MacAddr port_mac(std::uint16_t port) {
+MacAddress port_mac(std::uint16_t port) {
   rte_ether_addr address{};
-  MacAddr mac;
+  MacAddress mac;
   if (rte_eth_macaddr_get(port, &address) == 0) std::memcpy(mac.bytes.data(), address.addr_bytes, 6);
   return mac;
 }

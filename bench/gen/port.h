@@ -17,7 +17,7 @@ namespace ferry::bench::gen {
 Result<std::uint16_t> find_port(const std::string& name_or_id);
 std::string port_name(std::uint16_t port);
 std::uint16_t port_count();
-MacAddr port_mac(std::uint16_t port);
+MacAddress port_mac(std::uint16_t port);
 
 // A pool whose every mbuf already holds `frame` at its data offset, so TX
 // only allocates, sets the length and patches (pktgen's trick: mbuf data

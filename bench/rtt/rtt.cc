@@ -14,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/ip_address.h"
+
 namespace ferry::bench::rtt {
 
 namespace {
@@ -41,7 +43,9 @@ Result<sockaddr_in> make_address(const std::string& ip, std::uint16_t port) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
-  if (::inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1) return make_error("'{}' is not an IPv4 address", ip);
+  const auto parsed = parse_ip(ip);  // common/ip_address.h
+  if (!parsed || parsed->family != Family::kIPv4) return make_error("'{}' is not an IPv4 address", ip);
+  std::memcpy(&sa.sin_addr, parsed->bytes.data(), 4);
   return sa;
 }
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/mac_address.h"
 #include "control/agent/docker_backend.h"
 #include "control/agent/state_file.h"
 #include "control/gossip/counters.h"
@@ -59,7 +60,7 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   spec.netns_path = ep.netns_path;
   spec.container_ifname = ep.container_ifname;
   spec.mtu = ep.mtu;
-  auto mac = netns::parse_mac(ep.mac);
+  auto mac = parse_unicast_mac(ep.mac);
   if (!mac) return mac.error();
   spec.mac = *mac;
   // Each address with the network's gateway (its first host address, which
@@ -281,9 +282,7 @@ void Agent::scrape(const MetricsServer::Respond& respond) {
   if (!reconciler_->status().dataplane_up) return respond(body);
   scrapes_.push_back({std::move(body), respond});
   if (!stats_probe_->in_flight()) {
-    dp_api::v1::Request req;
-    req.mutable_stats_get();
-    stats_probe_->start(req, std::chrono::steady_clock::now());
+    stats_probe_->start(dp_api::encode_request(dp_api::StatsCmd{}), std::chrono::steady_clock::now());
   }
 }
 
@@ -292,10 +291,11 @@ void Agent::poll_stats() {
   auto reply = stats_probe_->poll(std::chrono::steady_clock::now());
   if (!reply) return;
   std::string dp;
-  if (*reply && (*reply)->status() == dp_api::v1::STATUS_OK && (*reply)->has_stats()) {
-    dp = dataplane_metrics((*reply)->stats());
+  Result<dp_api::Reply> stats = *reply ? dp_api::parse_reply(**reply) : Result<dp_api::Reply>(reply->error());
+  if (stats && stats->ok() && stats->get<dp_api::Stats>() != nullptr) {
+    dp = dataplane_metrics(*stats->get<dp_api::Stats>());
   } else {
-    spdlog::debug("metrics: data-plane stats: {}", *reply ? (*reply)->message() : reply->error().message);
+    spdlog::debug("metrics: data-plane stats: {}", stats ? stats->message : stats.error().message);
   }
   std::vector<Scrape> waiting;
   waiting.swap(scrapes_);
@@ -432,9 +432,7 @@ int Agent::run(int signal_fd) {
       next_resync_ = clock_.now() + config_.resync_interval;
       // Non-blocking: gossip keeps its timing while the data plane is down.
       if (!probe_->in_flight()) {
-        dp_api::v1::Request health;
-        health.mutable_health_get();
-        probe_->start(health, std::chrono::steady_clock::now());
+        probe_->start(dp_api::encode_request(dp_api::HealthCmd{}), std::chrono::steady_clock::now());
       }
       for (int fd : admin_->expire()) transport_->unwatch(fd);
       for (int fd : metrics_->expire()) transport_->unwatch(fd);
@@ -893,31 +891,31 @@ std::string Agent::render_metrics() const {
   return w.text();
 }
 
-std::string Agent::dataplane_metrics(const dp_api::v1::Stats& st) {
+std::string Agent::dataplane_metrics(const dp_api::Stats& st) {
   MetricsWriter w;
   struct PortField {
     const char* name;
-    std::uint64_t (dp_api::v1::PortStats::*get)() const;
+    std::uint64_t dp_api::PortStats::*value;
   };
   const PortField fields[] = {
-      {"rx_packets", &dp_api::v1::PortStats::rx_packets}, {"rx_bytes", &dp_api::v1::PortStats::rx_bytes},
-      {"tx_packets", &dp_api::v1::PortStats::tx_packets}, {"tx_bytes", &dp_api::v1::PortStats::tx_bytes},
-      {"rx_missed", &dp_api::v1::PortStats::rx_missed},   {"tx_dropped", &dp_api::v1::PortStats::tx_dropped}};
+      {"rx_packets", &dp_api::PortStats::rx_packets}, {"rx_bytes", &dp_api::PortStats::rx_bytes},
+      {"tx_packets", &dp_api::PortStats::tx_packets}, {"tx_bytes", &dp_api::PortStats::tx_bytes},
+      {"rx_missed", &dp_api::PortStats::rx_missed},   {"tx_dropped", &dp_api::PortStats::tx_dropped}};
   for (const auto& f : fields) {
     const std::string name = fmt::format("ferry_dataplane_port_{}_total", f.name);
     w.family(name, "counter", "data-plane port counter");
-    for (const auto& p : st.ports()) {
-      w.sample(name, {{"port", p.name()}, {"vni", std::to_string(p.vni())}}, static_cast<double>((p.*f.get)()));
+    for (const auto& p : st.ports) {
+      w.sample(name, {{"port", p.name}, {"vni", std::to_string(p.vni)}}, static_cast<double>(p.*f.value));
     }
   }
   w.family("ferry_dataplane_drops_total", "counter", "data-plane drops by reason");
-  for (const auto& d : st.drops()) {
-    w.sample("ferry_dataplane_drops_total", {{"reason", d.reason()}}, static_cast<double>(d.packets()));
+  for (const auto& d : st.drops) {
+    w.sample("ferry_dataplane_drops_total", {{"reason", d.reason}}, static_cast<double>(d.packets));
   }
   w.family("ferry_dataplane_vni_total", "counter", "data-plane per-network counters");
-  for (const auto& v : st.vnis()) {
-    for (const auto& [counter, value] : v.counters()) {
-      w.sample("ferry_dataplane_vni_total", {{"vni", std::to_string(v.vni())}, {"counter", counter}},
+  for (const auto& v : st.vnis) {
+    for (const auto& [counter, value] : v.counters) {
+      w.sample("ferry_dataplane_vni_total", {{"vni", std::to_string(v.vni)}, {"counter", counter}},
                static_cast<double>(value));
     }
   }

@@ -78,7 +78,7 @@ class Agent {
   // counters (scrape() adds them once the data plane answered).
   std::string render_metrics() const;
   // The data plane's counters as Prometheus text.
-  static std::string dataplane_metrics(const dp_api::v1::Stats& stats);
+  static std::string dataplane_metrics(const dp_api::Stats& stats);
 
  private:
   friend class DockerBackend;

@@ -7,6 +7,7 @@
 
 #include <charconv>
 
+#include "common/mac_address.h"
 #include "control/agent/agent.h"
 #include "control/agent/docker_backend.h"
 #include "netns/endpoint.h"
@@ -300,7 +301,7 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   ep.docker = true;
   ep.docker_network = req.network_id;
   ep.joined = false;
-  auto mac = pd::parse_mac(ep.mac);
+  auto mac = parse_mac(ep.mac);
   if (!mac) return mac.error();
 
   const LocalState saved = state_;
@@ -397,7 +398,7 @@ Result<pd::JoinReply> Agent::docker_join(const pd::JoinRequest& req) {
     if (found->netns_path == req.sandbox_key) return reply;  // a retried Join
     return make_error("endpoint {} is already joined to sandbox {}", req.endpoint_id, found->netns_path);
   }
-  auto mac = netns::parse_mac(found->mac);
+  auto mac = parse_unicast_mac(found->mac);
   if (!mac) return mac.error();
   netns::DockerVethSpec spec;
   spec.endpoint_id = found->id;

@@ -5,17 +5,16 @@
 #include <fmt/format.h>
 
 #include "common/ip_address.h"
+#include "common/mac_address.h"
 #include "dataplane/api/addr.h"
 
 namespace ferry::agent {
 
-namespace v1 = dp_api::v1;
-
 namespace {
 
 std::string canon_mac(const std::string& text) {
-  auto m = dp_api::parse_mac(text);
-  return m ? dp_api::format_mac(*m) : text;
+  auto m = parse_mac(text);
+  return m ? m->to_string() : text;
 }
 
 // "ADDR/LEN" of either family, a bare address as a host route (/32, /128),
@@ -64,28 +63,29 @@ DpState compute_desired(const DesiredInputs& in) {
   return s;
 }
 
-DpState from_dump(const v1::Dump& dump) {
+DpState from_dump(const dp_api::Dump& dump) {
   DpState s;
-  for (const auto& n : dump.networks()) {
-    s.networks.insert(n.vni());
-    for (const auto& v : n.flood_vteps()) s.flood.insert({n.vni(), v});
+  for (const auto& n : dump.networks) {
+    s.networks.insert(n.vni);
+    for (const auto& v : n.flood_vteps) s.flood.insert({n.vni, dp_api::format_ipv4(v)});
   }
   std::set<VniKey> port_macs;
-  for (const auto& p : dump.ports()) {
-    PortSpec spec{p.vni(), canon_mac(p.mac()), {}};
-    for (const auto& ip : p.ips()) spec.ips.push_back(canon_cidr(ip));
+  for (const auto& p : dump.ports) {
+    PortSpec spec{p.vni, p.mac.to_string(), {}};
+    for (const auto& ip : p.ips) spec.ips.push_back(dp_api::format_ipv4_prefix(ip));
+    for (const auto& ip : p.ips6) spec.ips.push_back(dp_api::format_ipv6_prefix(ip));
     std::sort(spec.ips.begin(), spec.ips.end());
-    port_macs.insert({p.vni(), spec.mac});
-    s.ports[p.iface()] = std::move(spec);
+    port_macs.insert({p.vni, spec.mac});
+    s.ports[p.iface] = std::move(spec);
   }
-  for (const auto& f : dump.fdb()) {
-    if (f.vtep().empty()) continue;  // a local port's MAC
-    s.fdb[{f.vni(), canon_mac(f.mac())}] = f.vtep();
+  for (const auto& f : dump.fdb) {
+    if (!f.vtep) continue;  // a local port's MAC
+    s.fdb[{f.vni, f.mac.to_string()}] = dp_api::format_ipv4(*f.vtep);
   }
-  for (const auto& n : dump.neighbors()) {
-    const std::string mac = canon_mac(n.mac());
-    if (port_macs.count({n.vni(), mac}) != 0) continue;
-    s.neigh[{n.vni(), canon_ip(n.ip())}] = mac;
+  for (const auto& n : dump.neighbors) {
+    const std::string mac = n.mac.to_string();
+    if (port_macs.count({n.vni, mac}) != 0) continue;
+    s.neigh[{n.vni, dp_api::format_ip(n.ip)}] = mac;
   }
   return s;
 }
@@ -168,56 +168,34 @@ void apply_op(DpState& s, const Op& op) {
   }
 }
 
-v1::Request to_request(const Op& op) {
-  v1::Request r;
-  r.set_api_version(dp_api::kApiVersion);
+Result<dp_api::Command> to_command(const Op& op) {
+  const auto command = [](auto built) -> Result<dp_api::Command> {
+    if (!built) return std::move(built).error();
+    return dp_api::Command{std::move(built).value()};
+  };
   switch (op.kind) {
     case OpKind::kPortDel:
-      r.mutable_port_del()->set_iface(op.key);
-      break;
+      return command(dp_api::make_port_del(op.key));
     case OpKind::kFdbDel:
-      r.mutable_fdb_del()->set_vni(op.vni);
-      r.mutable_fdb_del()->set_mac(op.key);
-      break;
+      return command(dp_api::make_fdb_del(op.vni, op.key));
     case OpKind::kNeighDel:
-      r.mutable_neigh_del()->set_vni(op.vni);
-      r.mutable_neigh_del()->set_ip(op.key);
-      break;
+      return command(dp_api::make_neigh_del(op.vni, op.key));
     case OpKind::kFloodDel:
-      r.mutable_flood_del()->set_vni(op.vni);
-      r.mutable_flood_del()->set_vtep(op.key);
-      break;
+      return command(dp_api::make_flood_del(op.vni, op.key));
     case OpKind::kNetworkDel:
-      r.mutable_network_del()->set_vni(op.vni);
-      break;
+      return command(dp_api::make_network_del(op.vni));
     case OpKind::kNetworkAdd:
-      r.mutable_network_add()->set_vni(op.vni);
-      r.mutable_network_add()->set_flood_unknown(false);
-      break;
-    case OpKind::kPortAdd: {
-      auto* p = r.mutable_port_add();
-      p->set_iface(op.key);
-      p->set_vni(op.port.vni);
-      p->set_mac(op.port.mac);
-      for (const auto& ip : op.port.ips) p->add_ips(ip);
-      break;
-    }
+      return command(dp_api::make_network_add(op.vni, /*flood_unknown=*/false));
+    case OpKind::kPortAdd:
+      return command(dp_api::make_port_add(op.key, op.port.vni, op.port.mac, op.port.ips, /*driver=*/""));
     case OpKind::kFdbAdd:
-      r.mutable_fdb_add()->set_vni(op.vni);
-      r.mutable_fdb_add()->set_mac(op.key);
-      r.mutable_fdb_add()->set_vtep(op.value);
-      break;
+      return command(dp_api::make_fdb_add(op.vni, op.key, op.value));
     case OpKind::kNeighAdd:
-      r.mutable_neigh_add()->set_vni(op.vni);
-      r.mutable_neigh_add()->set_ip(op.key);
-      r.mutable_neigh_add()->set_mac(op.value);
-      break;
+      return command(dp_api::make_neigh_add(op.vni, op.key, op.value));
     case OpKind::kFloodAdd:
-      r.mutable_flood_add()->set_vni(op.vni);
-      r.mutable_flood_add()->set_vtep(op.key);
-      break;
+      return command(dp_api::make_flood_add(op.vni, op.key));
   }
-  return r;
+  return make_error("unknown operation {}", static_cast<int>(op.kind));
 }
 
 const char* op_kind_name(OpKind kind) {

@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "control/gossip/endpoint_table.h"
+#include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
 
 namespace ferry::agent {
@@ -58,7 +59,7 @@ DpState compute_desired(const DesiredInputs& in);
 
 // The data plane's dump as a DpState. Neighbour entries that the data plane
 // derives from its own ports (same VNI and MAC as a port) are left out.
-DpState from_dump(const dp_api::v1::Dump& dump);
+DpState from_dump(const dp_api::Dump& dump);
 
 enum class OpKind : std::uint8_t {
   kPortDel,
@@ -91,8 +92,9 @@ std::vector<Op> diff(const DpState& desired, const DpState& actual);
 // The effect of a successful `op` on `state`.
 void apply_op(DpState& state, const Op& op);
 
-// The v1 API request for `op`.
-dp_api::v1::Request to_request(const Op& op);
+// The data-plane command for `op`, checked as the data plane checks it (an
+// entry the data plane would refuse is an error here, and is not sent).
+Result<dp_api::Command> to_command(const Op& op);
 std::string describe(const Op& op);
 
 }  // namespace ferry::agent

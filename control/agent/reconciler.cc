@@ -12,11 +12,13 @@ void Reconciler::set_desired(DpState desired) {
   dirty_ = true;
 }
 
-bool Reconciler::check() {
-  v1::Request req;
-  req.mutable_health_get();
-  return check_reply(link_.call(req));
+Result<dp_api::Reply> Reconciler::call(const dp_api::Command& command) {
+  auto reply = link_.call(dp_api::encode_request(command));
+  if (!reply) return std::move(reply).error();
+  return dp_api::parse_reply(*reply);
 }
+
+bool Reconciler::check() { return check_reply(link_.call(dp_api::encode_request(dp_api::HealthCmd{}))); }
 
 void Reconciler::on_health(const Result<v1::Reply>& reply) {
   if (check_reply(reply)) send_diff();
@@ -26,28 +28,28 @@ void Reconciler::run_known() {
   if (status_.dataplane_up) send_diff();
 }
 
-bool Reconciler::check_reply(const Result<v1::Reply>& reply) {
-  if (!reply || reply->status() != v1::STATUS_OK || !reply->has_health()) {
-    if (status_.dataplane_up) {
-      spdlog::warn("data plane not answering: {}", reply ? reply->message() : reply.error().message);
-    }
+bool Reconciler::check_reply(const Result<v1::Reply>& wire) {
+  Result<dp_api::Reply> reply = wire ? dp_api::parse_reply(*wire) : Result<dp_api::Reply>(wire.error());
+  const dp_api::Health* health = reply ? reply->get<dp_api::Health>() : nullptr;
+  if (!reply || !reply->ok() || health == nullptr) {
+    const std::string why = reply ? reply->message : reply.error().message;
+    if (status_.dataplane_up) spdlog::warn("data plane not answering: {}", why);
     status_.dataplane_up = false;
-    status_.last_error = reply ? reply->message() : reply.error().message;
+    status_.last_error = why;
     return false;
   }
-  const std::string& boot = reply->health().boot_id();
-  status_.endpoint_mtu = reply->health().endpoint_mtu();
+  const std::string& boot = health->boot_id;
+  status_.endpoint_mtu = health->endpoint_mtu;
   if (status_.dataplane_up && boot == status_.boot_id) return true;
   // New to us: read what it holds.
-  v1::Request dump_req;
-  dump_req.mutable_dump_get();
-  auto dump = link_.call(dump_req);
-  if (!dump || dump->status() != v1::STATUS_OK || !dump->has_dump()) {
+  auto dump = call(dp_api::DumpCmd{});
+  const dp_api::Dump* tables = dump ? dump->get<dp_api::Dump>() : nullptr;
+  if (!dump || !dump->ok() || tables == nullptr) {
     status_.dataplane_up = false;
-    status_.last_error = dump ? dump->message() : dump.error().message;
+    status_.last_error = dump ? dump->message : dump.error().message;
     return false;
   }
-  applied_ = from_dump(dump->dump());
+  applied_ = from_dump(*tables);
   spdlog::info("data plane {} (boot id {}): {} entries found, re-syncing",
                status_.boot_id.empty() ? "found" : "restarted", boot, applied_.size());
   status_.boot_id = boot;
@@ -70,7 +72,17 @@ void Reconciler::send_diff() {
   const std::vector<Op> ops = diff(desired_, applied_);
   bool failed = false;
   for (const Op& op : ops) {
-    auto reply = link_.call(to_request(op));
+    auto command = to_command(op);
+    if (!command) {
+      // An entry the data plane would refuse: counted, retried with the
+      // next change (it fails the same way until its source changes).
+      ++status_.ops_failed;
+      failed = true;
+      status_.last_error = command.error().message;
+      spdlog::warn("data plane: {} not sent: {}", describe(op), command.error().message);
+      continue;
+    }
+    auto reply = call(*command);
     if (!reply) {
       // Transport failure: the data plane is gone; the next health check
       // decides whether it restarted.
@@ -81,9 +93,10 @@ void Reconciler::send_diff() {
       spdlog::warn("data plane: {} failed: {}", describe(op), reply.error().message);
       break;
     }
+    // Removing what is gone, or adding what is there, is done.
     const bool add = op.kind >= OpKind::kNetworkAdd;
-    const bool done = reply->status() == v1::STATUS_OK || (add && reply->status() == v1::STATUS_ALREADY_EXISTS) ||
-                      (!add && reply->status() == v1::STATUS_NOT_FOUND);
+    const bool done =
+        reply->ok() || (add && reply->code == ErrorCode::kExists) || (!add && reply->code == ErrorCode::kNotFound);
     if (done) {
       apply_op(applied_, op);
       ++status_.ops_applied;
@@ -91,9 +104,8 @@ void Reconciler::send_diff() {
     } else {
       ++status_.ops_failed;
       failed = true;
-      status_.last_error = reply->message();
-      spdlog::warn("data plane: {} refused: {} ({})", describe(op), reply->message(),
-                   dp_api::status_name(reply->status()));
+      status_.last_error = reply->message;
+      spdlog::warn("data plane: {} refused: {} ({})", describe(op), reply->message, dp_api::status_name(reply->status));
     }
   }
   status_.pending = failed ? diff(desired_, applied_).size() : 0;

@@ -17,7 +17,9 @@
 
 namespace ferry::agent {
 
-// The data-plane API as the reconciler uses it (a fake in tests).
+// The data-plane API's transport as the reconciler uses it (a fake in
+// tests): wire messages in and out; the reconciler encodes typed commands
+// (dataplane/api/request.h) and reads typed replies (reply.h).
 class DataplaneLink {
  public:
   virtual ~DataplaneLink() = default;
@@ -71,6 +73,9 @@ class Reconciler {
  private:
   bool check();
   bool check_reply(const Result<dp_api::v1::Reply>& reply);
+  // Sends `command` and reads the reply; an error when nothing (or nothing
+  // readable) came back.
+  Result<dp_api::Reply> call(const dp_api::Command& command);
   void send_diff();
   DataplaneLink& link_;
   DpState desired_;

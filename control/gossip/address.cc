@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "common/ip_address.h"
+
 namespace ferry::gossip {
 
 std::string Address::to_string() const {
@@ -14,19 +16,10 @@ Result<Address> Address::parse(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return make_error("address '{}': expected a.b.c.d:port", text);
   Address out;
-  std::string_view host = text.substr(0, colon);
-  for (int i = 0; i < 4; ++i) {
-    unsigned octet = 0;
-    const auto [ptr, ec] = std::from_chars(host.data(), host.data() + host.size(), octet);
-    if (ec != std::errc() || octet > 255 || ptr == host.data()) return make_error("address '{}': bad IPv4", text);
-    out.ip = (out.ip << 8) | octet;
-    host.remove_prefix(static_cast<size_t>(ptr - host.data()));
-    if (i < 3) {
-      if (host.empty() || host.front() != '.') return make_error("address '{}': bad IPv4", text);
-      host.remove_prefix(1);
-    }
-  }
-  if (!host.empty()) return make_error("address '{}': bad IPv4", text);
+  // The host through common/ip_address.h, the one IPv4 parser.
+  const auto host = parse_ip(text.substr(0, colon));
+  if (!host || host->family != Family::kIPv4) return make_error("address '{}': bad IPv4", text);
+  for (std::size_t i = 0; i < 4; ++i) out.ip = (out.ip << 8) | host->bytes[i];
   const std::string_view port_text = text.substr(colon + 1);
   unsigned port = 0;
   const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);

@@ -1,11 +1,9 @@
 #include "control/gossip/endpoint_table.h"
 
-#include <arpa/inet.h>
-
-#include <array>
-#include <charconv>
+#include <algorithm>
 #include <cstring>
 
+#include "common/ip_address.h"
 #include "control/gossip/tables.pb.h"
 
 namespace ferry::gossip {
@@ -14,32 +12,23 @@ namespace {
 
 std::string bytes_of(const std::uint8_t* p, std::size_t n) { return {reinterpret_cast<const char*>(p), n}; }
 
-Result<std::pair<std::string, int>> split_cidr(std::string_view text, int max_prefix) {
-  const std::size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return std::pair<std::string, int>{std::string(text), max_prefix};
-  int prefix = 0;
-  const std::string_view p = text.substr(slash + 1);
-  if (p.empty() || p.size() > 3) return make_error("bad prefix length in '{}'", text);
-  for (char c : p) {
-    if (c < '0' || c > '9') return make_error("bad prefix length in '{}'", text);
-    prefix = prefix * 10 + (c - '0');
+// "ADDR/LEN" or a bare address (the family's full length) of `family`,
+// through common/ip_address.h.
+Result<IpPrefix> parse_cidr(std::string_view text, Family family) {
+  const unsigned full_length = family == Family::kIPv4 ? 32 : 128;
+  auto prefix = text.find('/') == std::string_view::npos ? parse_prefix(fmt::format("{}/{}", text, full_length))
+                                                         : parse_prefix(text);
+  if (!prefix || prefix->address.family != family) {
+    return make_error("bad {} '{}'", family == Family::kIPv4 ? "IPv4" : "IPv6", text);
   }
-  if (prefix > max_prefix) return make_error("prefix length {} > {} in '{}'", prefix, max_prefix, text);
-  return std::pair<std::string, int>{std::string(text.substr(0, slash)), prefix};
+  return prefix;
 }
 
-// "02:42:0a:00:00:02": exactly six hex pairs separated by ':'.
-Result<std::array<std::uint8_t, 6>> parse_mac(std::string_view text) {
-  std::array<std::uint8_t, 6> mac{};
-  if (text.size() != 17) return make_error("bad MAC '{}': expected six hex pairs like 02:42:0a:00:00:02", text);
-  for (std::size_t i = 0; i < mac.size(); ++i) {
-    const char* pair = text.data() + i * 3;
-    const auto [end, ec] = std::from_chars(pair, pair + 2, mac[i], 16);
-    if (ec != std::errc() || end != pair + 2 || (i < 5 && pair[2] != ':')) {
-      return make_error("bad MAC '{}': expected six hex pairs like 02:42:0a:00:00:02", text);
-    }
-  }
-  return mac;
+std::string prefix_string(Family family, const std::uint8_t* bytes, unsigned length) {
+  IpAddress ip;
+  ip.family = family;
+  std::memcpy(ip.bytes.data(), bytes, ip.size());
+  return IpPrefix{ip, length}.to_string();
 }
 
 }  // namespace
@@ -48,7 +37,7 @@ std::string EndpointRecord::encode() const {
   v1::Endpoint ep;
   ep.set_network(network);
   ep.set_endpoint_id(endpoint_id);
-  ep.set_mac(bytes_of(mac.data(), mac.size()));
+  ep.set_mac(bytes_of(mac.bytes.data(), mac.bytes.size()));
   if (ipv4) {
     ep.set_ipv4(bytes_of(ipv4->data(), ipv4->size()));
     ep.set_ipv4_prefix_len(ipv4_prefix_len);
@@ -70,7 +59,7 @@ Result<EndpointRecord> EndpointRecord::decode(std::string_view bytes) {
   r.endpoint_id = ep.endpoint_id();
   if (r.endpoint_id.empty()) return make_error("endpoint: empty endpoint id");
   if (ep.mac().size() != 6) return make_error("endpoint {}: MAC of {} bytes", r.endpoint_id, ep.mac().size());
-  std::memcpy(r.mac.data(), ep.mac().data(), 6);
+  std::memcpy(r.mac.bytes.data(), ep.mac().data(), 6);
   if (!ep.ipv4().empty()) {
     if (ep.ipv4().size() != 4 || ep.ipv4_prefix_len() > 32) return make_error("endpoint {}: bad IPv4", r.endpoint_id);
     r.ipv4.emplace();
@@ -89,29 +78,22 @@ Result<EndpointRecord> EndpointRecord::decode(std::string_view bytes) {
   return r;
 }
 
-std::string EndpointRecord::mac_string() const {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
+std::string EndpointRecord::mac_string() const { return mac.to_string(); }
 
 std::string EndpointRecord::ipv4_string() const {
-  if (!ipv4) return {};
-  char buf[INET_ADDRSTRLEN];
-  ::inet_ntop(AF_INET, ipv4->data(), buf, sizeof buf);
-  return fmt::format("{}/{}", buf, ipv4_prefix_len);
+  return ipv4 ? prefix_string(Family::kIPv4, ipv4->data(), ipv4_prefix_len) : std::string();
 }
 
 std::string EndpointRecord::ipv6_string() const {
-  if (!ipv6) return {};
-  char buf[INET6_ADDRSTRLEN];
-  ::inet_ntop(AF_INET6, ipv6->data(), buf, sizeof buf);
-  return fmt::format("{}/{}", buf, ipv6_prefix_len);
+  return ipv6 ? prefix_string(Family::kIPv6, ipv6->data(), ipv6_prefix_len) : std::string();
 }
 
 std::string EndpointRecord::vtep_string() const {
-  char buf[INET6_ADDRSTRLEN] = "";
-  if (vtep.size() == 4) ::inet_ntop(AF_INET, vtep.data(), buf, sizeof buf);
-  if (vtep.size() == 16) ::inet_ntop(AF_INET6, vtep.data(), buf, sizeof buf);
-  return buf;
+  if (vtep.size() != 4 && vtep.size() != 16) return {};
+  IpAddress ip;
+  ip.family = vtep.size() == 4 ? Family::kIPv4 : Family::kIPv6;
+  std::copy(vtep.begin(), vtep.end(), ip.bytes.begin());
+  return ip.to_string();
 }
 
 Result<EndpointRecord> EndpointRecord::from_strings(std::string network, std::string endpoint_id, std::string_view mac,
@@ -125,28 +107,22 @@ Result<EndpointRecord> EndpointRecord::from_strings(std::string network, std::st
   if (!parsed_mac) return parsed_mac.error();
   r.mac = *parsed_mac;
   if (!ipv4_cidr.empty()) {
-    auto c = split_cidr(ipv4_cidr, 32);
+    auto c = parse_cidr(ipv4_cidr, Family::kIPv4);
     if (!c) return c.error();
     r.ipv4.emplace();
-    if (::inet_pton(AF_INET, c->first.c_str(), r.ipv4->data()) != 1) return make_error("bad IPv4 '{}'", ipv4_cidr);
-    r.ipv4_prefix_len = static_cast<std::uint8_t>(c->second);
+    std::memcpy(r.ipv4->data(), c->address.bytes.data(), 4);
+    r.ipv4_prefix_len = static_cast<std::uint8_t>(c->prefix_length);
   }
   if (!ipv6_cidr.empty()) {
-    auto c = split_cidr(ipv6_cidr, 128);
+    auto c = parse_cidr(ipv6_cidr, Family::kIPv6);
     if (!c) return c.error();
     r.ipv6.emplace();
-    if (::inet_pton(AF_INET6, c->first.c_str(), r.ipv6->data()) != 1) return make_error("bad IPv6 '{}'", ipv6_cidr);
-    r.ipv6_prefix_len = static_cast<std::uint8_t>(c->second);
+    std::memcpy(r.ipv6->data(), c->address.bytes.data(), 16);
+    r.ipv6_prefix_len = static_cast<std::uint8_t>(c->prefix_length);
   }
-  const std::string vtep_s(vtep);
-  std::uint8_t buf[16];
-  if (::inet_pton(AF_INET, vtep_s.c_str(), buf) == 1) {
-    r.vtep.assign(buf, buf + 4);
-  } else if (::inet_pton(AF_INET6, vtep_s.c_str(), buf) == 1) {
-    r.vtep.assign(buf, buf + 16);
-  } else {
-    return make_error("bad VTEP address '{}'", vtep);
-  }
+  auto vtep_ip = parse_ip(vtep);
+  if (!vtep_ip) return make_error("bad VTEP address '{}'", vtep);
+  r.vtep.assign(vtep_ip->bytes.begin(), vtep_ip->bytes.begin() + static_cast<long>(vtep_ip->size()));
   return r;
 }
 

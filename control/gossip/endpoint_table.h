@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mac_address.h"
 #include "common/result.h"
 #include "control/gossip/table_db.h"
 
@@ -21,7 +22,7 @@ inline constexpr const char* kEndpointTable = "endpoints";
 struct EndpointRecord {
   std::string network;
   std::string endpoint_id;
-  std::array<std::uint8_t, 6> mac{};
+  MacAddress mac;
   std::optional<std::array<std::uint8_t, 4>> ipv4;
   std::uint8_t ipv4_prefix_len = 0;
   std::optional<std::array<std::uint8_t, 16>> ipv6;

@@ -2,134 +2,55 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "common/ip_address.h"
 
 namespace ferry::dp_api {
+
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
+Ipv4 to_ipv4(const ferry::IpAddress& ip) {
+  const auto& b = ip.bytes;
+  return Ipv4{std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3]};
+}
+
+// "ADDR/LEN" through common/ip_address.h's parse_prefix, the address of the
+// wanted family (parsed alone first, for its family's message); a bare
+// address is a host route when allowed.
+template <typename Prefix, typename Parse>
+Result<Prefix> parse_prefix_of(std::string_view text, bool allow_bare, ferry::Family family, std::string_view form,
+                               Parse parse) {
+  const std::uint8_t max_length = family == ferry::Family::kIPv4 ? 32 : 128;
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos && !allow_bare) return make_error("bad prefix '{}': expected {}/LEN", text, form);
+  // The address first, for the family's own message.
+  auto ip = parse(text.substr(0, slash));
+  if (!ip) return ip.error();
+  if (slash == std::string_view::npos) return Prefix{*ip, max_length};
+  auto prefix = ferry::parse_prefix(text);
+  if (!prefix || prefix->address.family != family) {
+    return make_error("bad prefix '{}': the length after '/' must be 0..{}", text, max_length);
   }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
+  return Prefix{*ip, static_cast<std::uint8_t>(prefix->prefix_length)};
 }
 
 }  // namespace
 
-Result<MacAddr> parse_mac(std::string_view text) {
-  // Exactly 17 characters: six hex pairs and five separators of one kind.
-  if (text.size() != 17) {
-    return make_error("bad MAC '{}': expected six hex pairs like 02:00:0a:00:00:01", text);
-  }
-  const char sep = text[2];
-  if (sep != ':' && sep != '-') {
-    return make_error("bad MAC '{}': expected ':' between hex pairs", text);
-  }
-  MacAddr mac;
-  for (std::size_t i = 0; i < 6; ++i) {
-    const std::size_t at = i * 3;
-    const int hi = hex_digit(text[at]);
-    const int lo = hex_digit(text[at + 1]);
-    if (hi < 0 || lo < 0 || (i < 5 && text[at + 2] != sep)) {
-      return make_error("bad MAC '{}': expected six hex pairs like 02:00:0a:00:00:01", text);
-    }
-    mac.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
-  return mac;
-}
-
-std::string format_mac(const MacAddr& mac) {
-  const auto& b = mac.bytes;
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5]);
-}
-
-Result<MacAddr> parse_unicast_mac(std::string_view text) {
-  auto mac = parse_mac(text);
-  if (!mac) {
-    return mac.error();
-  }
-  if (mac->is_multicast()) {
-    return make_error("bad MAC '{}': multicast/broadcast MAC where a unicast one is needed", text);
-  }
-  if (mac->is_zero()) {
-    return make_error("bad MAC '{}': the all-zero MAC is not an endpoint address", text);
-  }
-  return mac;
-}
-
 Result<Ipv4> parse_ipv4(std::string_view text) {
-  std::uint32_t value = 0;
-  std::size_t pos = 0;
-  for (int part = 0; part < 4; ++part) {
-    if (part > 0) {
-      if (pos >= text.size() || text[pos] != '.') {
-        return make_error("bad IPv4 address '{}': expected A.B.C.D", text);
-      }
-      ++pos;
-    }
-    const std::size_t start = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      ++pos;
-    }
-    unsigned octet = 0;
-    const auto digits = pos - start;
-    if (digits == 0 || digits > 3) {
-      return make_error("bad IPv4 address '{}': expected A.B.C.D", text);
-    }
-    std::from_chars(text.data() + start, text.data() + pos, octet);
-    if (octet > 255) {
-      return make_error("bad IPv4 address '{}': {} is not 0..255", text, octet);
-    }
-    value = (value << 8) | octet;
+  auto ip = ferry::parse_ip(text);
+  if (!ip || ip->family != ferry::Family::kIPv4) {
+    return make_error("bad IPv4 address '{}': expected A.B.C.D, four numbers 0..255 without leading zeros", text);
   }
-  if (pos != text.size()) {
-    return make_error("bad IPv4 address '{}': expected A.B.C.D", text);
-  }
-  return Ipv4{value};
+  return to_ipv4(*ip);
 }
 
 std::string format_ipv4(Ipv4 ip) {
-  const auto v = ip.value;
-  return fmt::format("{}.{}.{}.{}", v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+  ferry::IpAddress out;
+  for (std::size_t i = 0; i < 4; ++i) out.bytes[i] = static_cast<std::uint8_t>(ip.value >> (24 - 8 * i));
+  return out.to_string();
 }
-
-namespace {
-
-// "ADDR/LEN" (or a bare address as a host route when allowed) for either
-// family's address type: one rule for the length after the slash.
-template <typename Prefix, typename Parse>
-Result<Prefix> parse_prefix_of(std::string_view text, bool allow_bare, unsigned max_length, std::string_view form,
-                               Parse parse) {
-  const auto slash = text.find('/');
-  if (slash == std::string_view::npos) {
-    if (!allow_bare) return make_error("bad prefix '{}': expected {}/LEN", text, form);
-    auto ip = parse(text);
-    if (!ip) return ip.error();
-    return Prefix{*ip, static_cast<std::uint8_t>(max_length)};
-  }
-  auto ip = parse(text.substr(0, slash));
-  if (!ip) return ip.error();
-  const auto len_text = text.substr(slash + 1);
-  unsigned length = 0;
-  const auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
-  if (len_text.empty() || ec != std::errc{} || end != len_text.data() + len_text.size() || length > max_length) {
-    return make_error("bad prefix '{}': the length after '/' must be 0..{}", text, max_length);
-  }
-  return Prefix{*ip, static_cast<std::uint8_t>(length)};
-}
-
-}  // namespace
 
 Result<Ipv4Prefix> parse_ipv4_prefix(std::string_view text, bool allow_bare) {
-  return parse_prefix_of<Ipv4Prefix>(text, allow_bare, 32, "A.B.C.D", parse_ipv4);
+  return parse_prefix_of<Ipv4Prefix>(text, allow_bare, ferry::Family::kIPv4, "A.B.C.D", parse_ipv4);
 }
 
 std::string format_ipv4_prefix(const Ipv4Prefix& prefix) {
@@ -158,7 +79,7 @@ Result<Ipv6> parse_ipv6(std::string_view text) {
 std::string format_ipv6(const Ipv6& ip) { return ferry::IpAddress{ferry::Family::kIPv6, ip.bytes}.to_string(); }
 
 Result<Ipv6Prefix> parse_ipv6_prefix(std::string_view text, bool allow_bare) {
-  return parse_prefix_of<Ipv6Prefix>(text, allow_bare, 128, "ADDR", parse_ipv6);
+  return parse_prefix_of<Ipv6Prefix>(text, allow_bare, ferry::Family::kIPv6, "ADDR", parse_ipv6);
 }
 
 std::string format_ipv6_prefix(const Ipv6Prefix& prefix) {

@@ -1,7 +1,8 @@
-// Text forms of the addresses the API carries (MAC, IPv4, IPv4/LEN, IPv6,
-// IPv6/LEN) and the
-// VNI range, parsed strictly: the API server and ferryctl share these so a
-// value ferryctl accepts is one the server accepts.
+// The address types the API carries (IPv4, IPv4/LEN, IPv6, IPv6/LEN; MACs
+// are common/mac_address.h's MacAddress) with the API's rules on top of
+// common/ip_address.h's one parser and formatter, and the VNI range: the API
+// server, ferryctl and the agent share these so a value one accepts is one
+// the others accept.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/mac_address.h"
 #include "common/result.h"
 
 namespace ferry::dp_api {
@@ -17,21 +19,11 @@ namespace ferry::dp_api {
 inline constexpr std::uint32_t kMinVni = 1;
 inline constexpr std::uint32_t kMaxVni = (1U << 24) - 1;
 
-struct MacAddr {
-  std::array<std::uint8_t, 6> bytes{};
-
-  [[nodiscard]] bool is_multicast() const { return (bytes[0] & 0x01) != 0; }
-  [[nodiscard]] bool is_zero() const {
-    for (auto b : bytes) {
-      if (b != 0) {
-        return false;
-      }
-    }
-    return true;
-  }
-  friend bool operator==(const MacAddr&, const MacAddr&) = default;
-  friend auto operator<=>(const MacAddr&, const MacAddr&) = default;
-};
+// Longest text a request's address, interface or driver field may hold (the
+// longest address, IPv6 with a prefix length, is 49 characters), and longest
+// address text a reply may hold: longer text is refused before it is parsed
+// or echoed in an error.
+inline constexpr std::size_t kMaxTextFieldSize = 64;
 
 // IPv4 address in host byte order (10.0.0.1 == 0x0a000001).
 struct Ipv4 {
@@ -73,14 +65,8 @@ struct Ipv6Prefix {
 // A neighbour entry's address: either family.
 using IpAddress = std::variant<Ipv4, Ipv6>;
 
-// "02:00:0a:00:00:01" (also accepts '-' separators); any case.
-Result<MacAddr> parse_mac(std::string_view text);
-std::string format_mac(const MacAddr& mac);
-
-// A unicast endpoint MAC: not multicast/broadcast, not all zeros.
-Result<MacAddr> parse_unicast_mac(std::string_view text);
-
-// Dotted quad, exactly four decimal parts 0..255, no leading '+' or spaces.
+// Dotted quad, exactly four decimal parts 0..255 without leading zeros, no
+// '+' or spaces (common/ip_address.h's parse_ip).
 Result<Ipv4> parse_ipv4(std::string_view text);
 std::string format_ipv4(Ipv4 ip);
 

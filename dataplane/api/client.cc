@@ -1,5 +1,6 @@
 #include "dataplane/api/client.h"
 
+#include <fmt/format.h>
 #include <zmq.h>
 
 #include <cerrno>
@@ -16,6 +17,14 @@ struct SocketDeleter {
 };
 
 }  // namespace
+
+Result<Reply> Client::call(const Command& command) const {
+  auto reply = call(encode_request(command));
+  if (!reply) return std::move(reply).error();
+  auto typed = parse_reply(*reply);
+  if (!typed) return typed.error().wrap(fmt::format("the reply from {}", endpoint_));
+  return typed;
+}
 
 Result<v1::Reply> Client::call(v1::Request request) const {
   request.set_api_version(kApiVersion);

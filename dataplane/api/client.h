@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
 
 namespace ferry::dp_api {
@@ -17,9 +18,14 @@ class Client {
   explicit Client(std::string endpoint, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000))
       : endpoint_(std::move(endpoint)), timeout_(timeout) {}
 
-  // Sends `request` (api_version filled in) and returns the reply, whatever
-  // its status. Errors only for transport failures (no reply in time, or a
-  // reply that is not a Reply).
+  // Sends `command` and returns the typed reply, whatever its status. Errors
+  // only for transport failures (no reply in time) and replies that are not
+  // a Reply or carry an address that does not parse.
+  Result<Reply> call(const Command& command) const;
+
+  // The wire form: sends `request` (api_version filled in) and returns the
+  // reply, whatever its status. Errors only for transport failures (no reply
+  // in time, or a reply that is not a Reply).
   Result<v1::Reply> call(v1::Request request) const;
 
   // Raw form for tests: sends arbitrary bytes.

@@ -2,131 +2,120 @@
 
 #include <fmt/format.h>
 
+#include <climits>
+#include <type_traits>
+
 namespace ferry::dp_api {
 namespace {
 
 RequestError invalid(const Error& error) { return RequestError{v1::STATUS_INVALID_ARGUMENT, error.message}; }
 
-Result<std::uint32_t> vni_field(std::uint32_t vni) { return check_vni(vni); }
-
-Result<EndpointDriver> parse_driver(const std::string& name) {
-  if (name.empty()) {
-    return EndpointDriver::kDefault;
+// A text field of a request: bounded before it is parsed (and echoed in an
+// error), so a hostile request costs a few checks and a short reply.
+Result<std::string_view> field(std::string_view name, std::string_view text) {
+  if (text.size() > kMaxTextFieldSize) {
+    return make_error("field {} is {} bytes long, at most {}", name, text.size(), kMaxTextFieldSize);
   }
-  if (name == "af_packet") {
-    return EndpointDriver::kAfPacket;
-  }
-  if (name == "af_xdp") {
-    return EndpointDriver::kAfXdp;
-  }
-  return make_error("bad driver '{}': use af_packet or af_xdp", name);
+  return text;
 }
 
-// Each parse_* returns the command or the first bad field's error; every
-// such error is an invalid argument (see parse_request).
-Result<Command> parse(const v1::PortAdd& m) {
-  FERRY_TRY_VOID(check_iface_name(m.iface()));
-  FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
-  std::vector<Ipv4Prefix> ips;
-  std::vector<Ipv6Prefix> ips6;
-  for (const auto& text : m.ips()) {
-    if (text.find(':') != std::string::npos) {
-      FERRY_TRY(prefix6, parse_ipv6_prefix(text, /*allow_bare=*/true));
-      if (auto why = ipv6_endpoint_refusal(prefix6.addr); !why.empty()) {
-        return make_error("bad IP '{}': {}", text, why);
-      }
-      for (const auto& seen : ips6) {
-        if (seen.addr == prefix6.addr) {
-          return make_error("IP '{}' given twice", text);
-        }
-      }
-      ips6.push_back(prefix6);
-      continue;
+Result<EndpointDriver> parse_driver(std::string_view name) {
+  FERRY_TRY(text, field("driver", name));
+  if (text.empty()) return EndpointDriver::kDefault;
+  if (text == "af_packet") return EndpointDriver::kAfPacket;
+  if (text == "af_xdp") return EndpointDriver::kAfXdp;
+  return make_error("bad driver '{}': use af_packet or af_xdp", text);
+}
+
+const char* driver_name(EndpointDriver driver) {
+  switch (driver) {
+    case EndpointDriver::kAfPacket:
+      return "af_packet";
+    case EndpointDriver::kAfXdp:
+      return "af_xdp";
+    case EndpointDriver::kDefault:
+      break;
+  }
+  return "";
+}
+
+Result<MacAddress> unicast_mac(std::string_view text) {
+  FERRY_TRY(checked, field("mac", text));
+  return parse_unicast_mac(checked);
+}
+
+Result<Ipv4> vtep_field(std::string_view text) {
+  FERRY_TRY(checked, field("vtep", text));
+  return parse_unicast_ipv4(checked);
+}
+
+Result<IpAddress> neighbour_field(std::string_view text) {
+  FERRY_TRY(checked, field("ip", text));
+  return parse_neighbour_ip(checked);
+}
+
+// One address of a PortAdd, added to `ips` or `ips6`; refuses repeats.
+Result<void> add_port_address(std::string_view text, std::vector<Ipv4Prefix>& ips, std::vector<Ipv6Prefix>& ips6) {
+  FERRY_TRY(checked, field("ips", text));
+  if (checked.find(':') != std::string_view::npos) {
+    FERRY_TRY(prefix6, parse_ipv6_prefix(checked, /*allow_bare=*/true));
+    if (auto why = ipv6_endpoint_refusal(prefix6.addr); !why.empty()) {
+      return make_error("bad IP '{}': {}", checked, why);
     }
-    FERRY_TRY(prefix, parse_ipv4_prefix(text, /*allow_bare=*/true));
-    if (prefix.addr.value == 0 || prefix.addr.value >= 0xe0000000U) {
-      return make_error("bad IP '{}': not a unicast host address", text);
+    for (const auto& seen : ips6) {
+      if (seen.addr == prefix6.addr) return make_error("IP '{}' given twice", checked);
     }
-    for (const auto& seen : ips) {
-      if (seen.addr == prefix.addr) {
-        return make_error("IP '{}' given twice", text);
-      }
-    }
-    ips.push_back(prefix);
+    ips6.push_back(prefix6);
+    return ok();
   }
-  FERRY_TRY(driver, parse_driver(m.driver()));
-  return Command{PortAddCmd{m.iface(), vni, mac, std::move(ips), std::move(ips6), driver}};
-}
-
-Result<Command> parse(const v1::FdbAdd& m) {
-  FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
-  FERRY_TRY(vtep, parse_unicast_ipv4(m.vtep()));
-  return Command{FdbAddCmd{vni, mac, vtep}};
-}
-
-Result<Command> parse(const v1::FdbDel& m) {
-  FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
-  return Command{FdbDelCmd{vni, mac}};
-}
-
-Result<Command> parse(const v1::NeighAdd& m) {
-  FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(ip, parse_neighbour_ip(m.ip()));
-  FERRY_TRY(mac, parse_unicast_mac(m.mac()));
-  return Command{NeighAddCmd{vni, ip, mac}};
-}
-
-Result<Command> parse(const v1::NeighDel& m) {
-  FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(ip, parse_neighbour_ip(m.ip()));
-  return Command{NeighDelCmd{vni, ip}};
-}
-
-template <typename Cmd, typename Msg>
-Result<Command> parse_flood(const Msg& m) {
-  FERRY_TRY(vni, vni_field(m.vni()));
-  FERRY_TRY(vtep, parse_unicast_ipv4(m.vtep()));
-  return Command{Cmd{vni, vtep}};
+  FERRY_TRY(prefix, parse_ipv4_prefix(checked, /*allow_bare=*/true));
+  if (prefix.addr.value == 0 || prefix.addr.value >= 0xe0000000U) {
+    return make_error("bad IP '{}': not a unicast host address", checked);
+  }
+  for (const auto& seen : ips) {
+    if (seen.addr == prefix.addr) return make_error("IP '{}' given twice", checked);
+  }
+  ips.push_back(prefix);
+  return ok();
 }
 
 template <typename Cmd>
-Result<Command> parse_vni_only(std::uint32_t raw_vni) {
-  FERRY_TRY(vni, vni_field(raw_vni));
-  return Command{Cmd{vni}};
+Result<Command> as_command(Result<Cmd> cmd) {
+  if (!cmd) return std::move(cmd).error();
+  return Command{std::move(cmd).value()};
 }
 
 Result<Command> parse_op(const v1::Request& request) {
   switch (request.op_case()) {
-    case v1::Request::kNetworkAdd: {
-      FERRY_TRY(vni, vni_field(request.network_add().vni()));
-      return Command{NetworkAddCmd{vni, request.network_add().flood_unknown()}};
-    }
+    case v1::Request::kNetworkAdd:
+      return as_command(make_network_add(request.network_add().vni(), request.network_add().flood_unknown()));
     case v1::Request::kNetworkDel:
-      return parse_vni_only<NetworkDelCmd>(request.network_del().vni());
-    case v1::Request::kNetworkSetFlood: {
-      FERRY_TRY(vni, vni_field(request.network_set_flood().vni()));
-      return Command{NetworkSetFloodCmd{vni, request.network_set_flood().flood_unknown()}};
+      return as_command(make_network_del(request.network_del().vni()));
+    case v1::Request::kNetworkSetFlood:
+      return as_command(
+          make_network_set_flood(request.network_set_flood().vni(), request.network_set_flood().flood_unknown()));
+    case v1::Request::kPortAdd: {
+      const auto& m = request.port_add();
+      if (static_cast<std::size_t>(m.ips_size()) > kMaxPortAddresses) {
+        return make_error("{} addresses for one port, at most {}", m.ips_size(), kMaxPortAddresses);
+      }
+      const std::vector<std::string> ips(m.ips().begin(), m.ips().end());
+      return as_command(make_port_add(m.iface(), m.vni(), m.mac(), ips, m.driver()));
     }
-    case v1::Request::kPortAdd:
-      return parse(request.port_add());
     case v1::Request::kPortDel:
-      FERRY_TRY_VOID(check_iface_name(request.port_del().iface()));
-      return Command{PortDelCmd{request.port_del().iface()}};
+      return as_command(make_port_del(request.port_del().iface()));
     case v1::Request::kFdbAdd:
-      return parse(request.fdb_add());
+      return as_command(make_fdb_add(request.fdb_add().vni(), request.fdb_add().mac(), request.fdb_add().vtep()));
     case v1::Request::kFdbDel:
-      return parse(request.fdb_del());
+      return as_command(make_fdb_del(request.fdb_del().vni(), request.fdb_del().mac()));
     case v1::Request::kNeighAdd:
-      return parse(request.neigh_add());
+      return as_command(make_neigh_add(request.neigh_add().vni(), request.neigh_add().ip(), request.neigh_add().mac()));
     case v1::Request::kNeighDel:
-      return parse(request.neigh_del());
+      return as_command(make_neigh_del(request.neigh_del().vni(), request.neigh_del().ip()));
     case v1::Request::kFloodAdd:
-      return parse_flood<FloodAddCmd>(request.flood_add());
+      return as_command(make_flood_add(request.flood_add().vni(), request.flood_add().vtep()));
     case v1::Request::kFloodDel:
-      return parse_flood<FloodDelCmd>(request.flood_del());
+      return as_command(make_flood_del(request.flood_del().vni(), request.flood_del().vtep()));
     case v1::Request::kStatsGet:
       return Command{StatsCmd{}};
     case v1::Request::kDumpGet:
@@ -141,14 +130,143 @@ Result<Command> parse_op(const v1::Request& request) {
   return make_error("request has no operation set (or one this server does not know)");
 }
 
+// ---- command -> wire ---------------------------------------------------------
+
+void encode(const NetworkAddCmd& c, v1::Request& r) {
+  r.mutable_network_add()->set_vni(c.vni);
+  r.mutable_network_add()->set_flood_unknown(c.flood_unknown);
+}
+void encode(const NetworkDelCmd& c, v1::Request& r) { r.mutable_network_del()->set_vni(c.vni); }
+void encode(const NetworkSetFloodCmd& c, v1::Request& r) {
+  r.mutable_network_set_flood()->set_vni(c.vni);
+  r.mutable_network_set_flood()->set_flood_unknown(c.flood_unknown);
+}
+void encode(const PortAddCmd& c, v1::Request& r) {
+  auto* m = r.mutable_port_add();
+  m->set_iface(c.iface);
+  m->set_vni(c.vni);
+  m->set_mac(c.mac.to_string());
+  for (const auto& ip : c.ips) m->add_ips(format_ipv4_prefix(ip));
+  for (const auto& ip : c.ips6) m->add_ips(format_ipv6_prefix(ip));
+  m->set_driver(driver_name(c.driver));
+}
+void encode(const PortDelCmd& c, v1::Request& r) { r.mutable_port_del()->set_iface(c.iface); }
+void encode(const FdbAddCmd& c, v1::Request& r) {
+  r.mutable_fdb_add()->set_vni(c.vni);
+  r.mutable_fdb_add()->set_mac(c.mac.to_string());
+  r.mutable_fdb_add()->set_vtep(format_ipv4(c.vtep));
+}
+void encode(const FdbDelCmd& c, v1::Request& r) {
+  r.mutable_fdb_del()->set_vni(c.vni);
+  r.mutable_fdb_del()->set_mac(c.mac.to_string());
+}
+void encode(const NeighAddCmd& c, v1::Request& r) {
+  r.mutable_neigh_add()->set_vni(c.vni);
+  r.mutable_neigh_add()->set_ip(format_ip(c.ip));
+  r.mutable_neigh_add()->set_mac(c.mac.to_string());
+}
+void encode(const NeighDelCmd& c, v1::Request& r) {
+  r.mutable_neigh_del()->set_vni(c.vni);
+  r.mutable_neigh_del()->set_ip(format_ip(c.ip));
+}
+void encode(const FloodAddCmd& c, v1::Request& r) {
+  r.mutable_flood_add()->set_vni(c.vni);
+  r.mutable_flood_add()->set_vtep(format_ipv4(c.vtep));
+}
+void encode(const FloodDelCmd& c, v1::Request& r) {
+  r.mutable_flood_del()->set_vni(c.vni);
+  r.mutable_flood_del()->set_vtep(format_ipv4(c.vtep));
+}
+void encode(const StatsCmd&, v1::Request& r) { r.mutable_stats_get(); }
+void encode(const DumpCmd&, v1::Request& r) { r.mutable_dump_get(); }
+void encode(const HealthCmd&, v1::Request& r) { r.mutable_health_get(); }
+void encode(const VersionCmd&, v1::Request& r) { r.mutable_version_get(); }
+
 }  // namespace
+
+// ---- commands from text ------------------------------------------------------
+
+Result<NetworkAddCmd> make_network_add(std::uint32_t vni, bool flood_unknown) {
+  FERRY_TRY(checked, check_vni(vni));
+  return NetworkAddCmd{checked, flood_unknown};
+}
+
+Result<NetworkDelCmd> make_network_del(std::uint32_t vni) {
+  FERRY_TRY(checked, check_vni(vni));
+  return NetworkDelCmd{checked};
+}
+
+Result<NetworkSetFloodCmd> make_network_set_flood(std::uint32_t vni, bool flood_unknown) {
+  FERRY_TRY(checked, check_vni(vni));
+  return NetworkSetFloodCmd{checked, flood_unknown};
+}
+
+Result<PortAddCmd> make_port_add(std::string_view iface, std::uint32_t vni, std::string_view mac,
+                                 std::span<const std::string> ips, std::string_view driver) {
+  FERRY_TRY_VOID(check_iface_name(iface));
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  if (ips.size() > kMaxPortAddresses)
+    return make_error("{} addresses for one port, at most {}", ips.size(), kMaxPortAddresses);
+  PortAddCmd cmd{std::string(iface), checked_vni, checked_mac, {}, {}, EndpointDriver::kDefault};
+  for (const auto& text : ips) FERRY_TRY_VOID(add_port_address(text, cmd.ips, cmd.ips6));
+  FERRY_TRY(checked_driver, parse_driver(driver));
+  cmd.driver = checked_driver;
+  return cmd;
+}
+
+Result<PortDelCmd> make_port_del(std::string_view iface) {
+  FERRY_TRY_VOID(check_iface_name(iface));
+  return PortDelCmd{std::string(iface)};
+}
+
+Result<FdbAddCmd> make_fdb_add(std::uint32_t vni, std::string_view mac, std::string_view vtep) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  FERRY_TRY(checked_vtep, vtep_field(vtep));
+  return FdbAddCmd{checked_vni, checked_mac, checked_vtep};
+}
+
+Result<FdbDelCmd> make_fdb_del(std::uint32_t vni, std::string_view mac) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  return FdbDelCmd{checked_vni, checked_mac};
+}
+
+Result<NeighAddCmd> make_neigh_add(std::uint32_t vni, std::string_view ip, std::string_view mac) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_ip, neighbour_field(ip));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  return NeighAddCmd{checked_vni, checked_ip, checked_mac};
+}
+
+Result<NeighDelCmd> make_neigh_del(std::uint32_t vni, std::string_view ip) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_ip, neighbour_field(ip));
+  return NeighDelCmd{checked_vni, checked_ip};
+}
+
+Result<FloodAddCmd> make_flood_add(std::uint32_t vni, std::string_view vtep) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_vtep, vtep_field(vtep));
+  return FloodAddCmd{checked_vni, checked_vtep};
+}
+
+Result<FloodDelCmd> make_flood_del(std::uint32_t vni, std::string_view vtep) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_vtep, vtep_field(vtep));
+  return FloodDelCmd{checked_vni, checked_vtep};
+}
+
+// ---- checks ------------------------------------------------------------------
 
 Result<void> check_iface_name(std::string_view name) {
   if (name.empty()) {
     return make_error("missing interface name");
   }
   if (name.size() > kMaxIfaceLength) {
-    return make_error("bad interface name '{}': longer than {} bytes", name, kMaxIfaceLength);
+    FERRY_TRY(shown, field("iface", name));
+    return make_error("bad interface name '{}': longer than {} bytes", shown, kMaxIfaceLength);
   }
   if (name == "." || name == "..") {
     return make_error("bad interface name '{}'", name);
@@ -162,9 +280,11 @@ Result<void> check_iface_name(std::string_view name) {
   return ok();
 }
 
+// ---- wire <-> command --------------------------------------------------------
+
 std::variant<Command, RequestError> parse_request_bytes(std::span<const std::uint8_t> bytes) {
   v1::Request request;
-  if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX) ||
       !request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return RequestError{v1::STATUS_MALFORMED, "request is not a ferry.dataplane.v1.Request"};
   }
@@ -183,34 +303,13 @@ std::variant<Command, RequestError> parse_request(const v1::Request& request) {
   return std::move(command).value();
 }
 
-const char* status_name(v1::Status status) {
-  switch (status) {
-    case v1::STATUS_OK:
-      return "ok";
-    case v1::STATUS_INVALID_ARGUMENT:
-      return "invalid argument";
-    case v1::STATUS_NOT_FOUND:
-      return "not found";
-    case v1::STATUS_ALREADY_EXISTS:
-      return "already exists";
-    case v1::STATUS_FAILED_PRECONDITION:
-      return "failed precondition";
-    case v1::STATUS_MALFORMED:
-      return "malformed request";
-    case v1::STATUS_UNSUPPORTED_VERSION:
-      return "unsupported version";
-    case v1::STATUS_INTERNAL:
-      return "internal error";
-    default:
-      return "unspecified";
-  }
+v1::Request encode_request(const Command& command) {
+  v1::Request request;
+  request.set_api_version(kApiVersion);
+  std::visit([&request](const auto& cmd) { encode(cmd, request); }, command);
+  return request;
 }
 
-v1::Reply make_reply(v1::Status status, std::string message) {
-  v1::Reply reply;
-  reply.set_status(status);
-  reply.set_message(std::move(message));
-  return reply;
-}
+std::string encode_request_bytes(const Command& command) { return encode_request(command).SerializeAsString(); }
 
 }  // namespace ferry::dp_api

@@ -22,8 +22,8 @@ void store32(std::uint8_t* p, std::uint32_t v) {
     p[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
   }
 }
-dp_api::MacAddr load_mac(const std::uint8_t* p) {
-  dp_api::MacAddr mac;
+MacAddress load_mac(const std::uint8_t* p) {
+  MacAddress mac;
   std::memcpy(mac.bytes.data(), p, 6);
   return mac;
 }
@@ -55,7 +55,7 @@ std::optional<ArpPacket> parse_arp(std::span<const std::uint8_t> frame) {
   return arp;
 }
 
-void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& eth_dst, const ArpPacket& arp) {
+void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const MacAddress& eth_dst, const ArpPacket& arp) {
   std::uint8_t* p = out.data();
   std::memset(p, 0, kArpFrameSize);
   std::memcpy(p, eth_dst.bytes.data(), 6);
@@ -73,7 +73,7 @@ void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr
   store32(a + 24, arp.target_ip.value);
 }
 
-void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
+void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const MacAddress& our_mac, dp_api::Ipv4 our_ip,
                        dp_api::Ipv4 target) {
   ArpPacket arp;
   arp.op = kArpRequest;
@@ -81,12 +81,12 @@ void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api:
   arp.sender_mac = our_mac;
   arp.sender_ip = our_ip;
   arp.target_ip = target;  // target MAC all zeros
-  dp_api::MacAddr broadcast;
+  MacAddress broadcast;
   broadcast.bytes.fill(0xff);
   build_arp(out, broadcast, arp);
 }
 
-void build_arp_reply(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
+void build_arp_reply(std::span<std::uint8_t, kArpFrameSize> out, const MacAddress& our_mac, dp_api::Ipv4 our_ip,
                      const ArpPacket& request) {
   ArpPacket arp;
   arp.op = kArpReply;
@@ -121,7 +121,7 @@ void UnderlayResolver::set_vteps(const std::vector<dp_api::Ipv4>& vteps) {
   std::erase_if(entries_, [](const auto& item) { return item.second.vteps.empty(); });
 }
 
-bool UnderlayResolver::on_arp(dp_api::Ipv4 ip, const dp_api::MacAddr& mac, TimePoint now) {
+bool UnderlayResolver::on_arp(dp_api::Ipv4 ip, const MacAddress& mac, TimePoint now) {
   auto it = entries_.find(ip);
   if (it == entries_.end() || mac.is_multicast() || mac.is_zero()) {
     return false;
@@ -165,7 +165,7 @@ std::vector<dp_api::Ipv4> UnderlayResolver::due_probes(TimePoint now) {
   return due;
 }
 
-std::optional<dp_api::MacAddr> UnderlayResolver::resolved_mac(dp_api::Ipv4 vtep, TimePoint now) const {
+std::optional<MacAddress> UnderlayResolver::resolved_mac(dp_api::Ipv4 vtep, TimePoint now) const {
   const auto hop = next_hop_for(vtep);
   if (!hop) {
     return std::nullopt;

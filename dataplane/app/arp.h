@@ -26,10 +26,10 @@ inline constexpr std::size_t kArpFrameSize = 60;  // 14 + 28, padded to the Ethe
 
 struct ArpPacket {
   std::uint16_t op = 0;
-  dp_api::MacAddr eth_src;
-  dp_api::MacAddr sender_mac;
+  MacAddress eth_src;
+  MacAddress sender_mac;
   dp_api::Ipv4 sender_ip;
-  dp_api::MacAddr target_mac;
+  MacAddress target_mac;
   dp_api::Ipv4 target_ip;
 };
 
@@ -38,14 +38,14 @@ struct ArpPacket {
 std::optional<ArpPacket> parse_arp(std::span<const std::uint8_t> frame);
 
 // Writes a 60-byte ARP frame.
-void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& eth_dst, const ArpPacket& arp);
+void build_arp(std::span<std::uint8_t, kArpFrameSize> out, const MacAddress& eth_dst, const ArpPacket& arp);
 
 // A broadcast who-has `target` from (our_mac, our_ip).
-void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
+void build_arp_request(std::span<std::uint8_t, kArpFrameSize> out, const MacAddress& our_mac, dp_api::Ipv4 our_ip,
                        dp_api::Ipv4 target);
 
 // The reply to `request` (whose target is our_ip) saying our_ip is-at our_mac.
-void build_arp_reply(std::span<std::uint8_t, kArpFrameSize> out, const dp_api::MacAddr& our_mac, dp_api::Ipv4 our_ip,
+void build_arp_reply(std::span<std::uint8_t, kArpFrameSize> out, const MacAddress& our_mac, dp_api::Ipv4 our_ip,
                      const ArpPacket& request);
 
 class UnderlayResolver {
@@ -74,17 +74,17 @@ class UnderlayResolver {
 
   // An ARP packet (request or reply) from `ip` at `mac`. Returns true when
   // `ip` is a tracked next hop (its entry is then confirmed).
-  bool on_arp(dp_api::Ipv4 ip, const dp_api::MacAddr& mac, TimePoint now);
+  bool on_arp(dp_api::Ipv4 ip, const MacAddress& mac, TimePoint now);
 
   // Expires old answers and returns the next hops to probe now.
   std::vector<dp_api::Ipv4> due_probes(TimePoint now);
 
   // The MAC frames to `vtep` should go to now, if resolved.
-  [[nodiscard]] std::optional<dp_api::MacAddr> resolved_mac(dp_api::Ipv4 vtep, TimePoint now) const;
+  [[nodiscard]] std::optional<MacAddress> resolved_mac(dp_api::Ipv4 vtep, TimePoint now) const;
 
   struct EntryView {
     dp_api::Ipv4 ip;
-    std::optional<dp_api::MacAddr> mac;
+    std::optional<MacAddress> mac;
     std::string state;  // incomplete, reachable, stale (refreshing), failed
     std::vector<dp_api::Ipv4> vteps;
   };
@@ -94,7 +94,7 @@ class UnderlayResolver {
 
  private:
   struct Entry {
-    std::optional<dp_api::MacAddr> mac;
+    std::optional<MacAddress> mac;
     TimePoint confirmed{};
     std::optional<TimePoint> last_probe;
     std::uint32_t probes = 0;  // since the last answer

@@ -227,7 +227,7 @@ struct Daemon::Impl {
   void drain_slow_path() {
     void* objs[32];
     const auto dp_vtep = config.vtep.addr;
-    const dp_api::MacAddr our_mac{uplink_mac.bytes};
+    const MacAddress our_mac{uplink_mac.bytes};
     for (;;) {
       const unsigned n = rte_ring_dequeue_burst(pipeline->slow_path_rx(), objs, 32, nullptr);
       for (unsigned i = 0; i < n; ++i) {
@@ -277,7 +277,7 @@ struct Daemon::Impl {
       ips.push_back(dp_api::Ipv4{v.ip.value});
     }
     resolver->set_vteps(ips);
-    const dp_api::MacAddr our_mac{uplink_mac.bytes};
+    const MacAddress our_mac{uplink_mac.bytes};
     for (const auto target : resolver->due_probes(now)) {
       std::array<std::uint8_t, kArpFrameSize> frame{};
       build_arp_request(frame, our_mac, config.vtep.addr, target);
@@ -289,7 +289,7 @@ struct Daemon::Impl {
         if (auto r = pipeline->tables().set_vtep_next_hop(v.ip, MacAddr{mac->bytes}); !r) {
           spdlog::warn("VTEP {}: {}", v.ip.to_string(), r.error().message);
         } else {
-          spdlog::info("VTEP {} reachable via {}", v.ip.to_string(), dp_api::format_mac(*mac));
+          spdlog::info("VTEP {} reachable via {}", v.ip.to_string(), mac->to_string());
         }
       } else if (!mac && v.resolved) {
         (void)pipeline->tables().clear_vtep_next_hop(v.ip);

@@ -133,7 +133,8 @@ Result<void> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous
     // room), the pipeline makes chains contiguous on ingress.
     if (mtu > info.max_mtu) {
       return make_error("port {} ({}): MTU {} is above its maximum {} (lower --uplink-mtu)", port, info.driver_name,
-                        mtu, info.max_mtu);
+                        mtu, info.max_mtu)
+          .with_code(ErrorCode::kInvalid);
     }
     conf.rxmode.mtu = mtu;
     const std::uint32_t room = sizes_.mbuf_data_room - RTE_PKTMBUF_HEADROOM;
@@ -171,18 +172,20 @@ Result<void> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous
 Result<std::unique_ptr<EthdevPort>> PortSetup::attach_interface(const std::string& iface, PortDriver driver,
                                                                 bool promiscuous) {
   if (!interface_exists(iface)) {
-    return make_error("interface '{}' does not exist in this network namespace", iface);
+    return make_error("interface '{}' does not exist in this network namespace", iface).with_code(ErrorCode::kNotFound);
   }
   const bool xdp = driver == PortDriver::kAfXdp;
   if (xdp && !sizes_.af_xdp_capable) {
     return make_error("af_xdp cannot carry MTU {} frames (at most {}: one 4 KiB XDP frame); use af_packet", sizes_.mtu,
-                      kAfXdpMaxMtu);
+                      kAfXdpMaxMtu)
+        .with_code(ErrorCode::kInvalid);
   }
   // A kernel interface with a larger MTU than the buffers could hand us
   // truncated frames (af_packet cuts what does not fit its slot).
   if (const std::uint32_t mtu = interface_mtu(iface); mtu > sizes_.mtu) {
     return make_error("interface {} has MTU {}, above the underlay MTU {} the data plane's buffers are sized for",
-                      iface, mtu, sizes_.mtu);
+                      iface, mtu, sizes_.mtu)
+        .with_code(ErrorCode::kInvalid);
   }
   if (driver != PortDriver::kAfXdp && driver != PortDriver::kAfPacket) {
     return make_error("attach {}: {} is not a DPDK port type", iface, driver_name(driver));

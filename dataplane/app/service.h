@@ -1,7 +1,10 @@
 // The v1 API's semantics: turns checked commands into table and port changes
-// and builds replies. Runs on the control thread only. Every request is
-// checked in full (dp_api::parse_request, then existence/duplicates here)
-// before anything changes, so a refused request leaves no trace.
+// and answers with typed replies (dataplane/api/reply.h). Runs on the control
+// thread only. Every request is checked in full (dp_api::parse_request, then
+// existence/duplicates here) before anything changes, so a refused request
+// leaves no trace. A refusal's code comes from the check that refused it, or
+// from the error code of the table or port backend that failed; never from
+// the words of a message.
 #pragma once
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
 #include "dataplane/app/arp.h"
 #include "dataplane/app/config.h"
@@ -58,7 +62,7 @@ class Service {
 
   // Request bytes in, reply bytes out; never throws.
   std::string handle_bytes(std::span<const std::uint8_t> bytes);
-  v1::Reply handle(const dp_api::Command& command);
+  dp_api::Reply handle(const dp_api::Command& command);
 
   // Detaches every endpoint port (shutdown).
   void detach_all();
@@ -69,26 +73,26 @@ class Service {
   struct Endpoint {
     OpenedPort port;
     std::uint32_t vni;
-    dp_api::MacAddr mac;
+    MacAddress mac;
     std::vector<dp_api::Ipv4Prefix> ips;
     std::vector<dp_api::Ipv6Prefix> ips6;
   };
 
-  v1::Reply on(const dp_api::NetworkAddCmd& cmd);
-  v1::Reply on(const dp_api::NetworkDelCmd& cmd);
-  v1::Reply on(const dp_api::NetworkSetFloodCmd& cmd);
-  v1::Reply on(const dp_api::PortAddCmd& cmd);
-  v1::Reply on(const dp_api::PortDelCmd& cmd);
-  v1::Reply on(const dp_api::FdbAddCmd& cmd);
-  v1::Reply on(const dp_api::FdbDelCmd& cmd);
-  v1::Reply on(const dp_api::NeighAddCmd& cmd);
-  v1::Reply on(const dp_api::NeighDelCmd& cmd);
-  v1::Reply on(const dp_api::FloodAddCmd& cmd);
-  v1::Reply on(const dp_api::FloodDelCmd& cmd);
-  v1::Reply on(const dp_api::StatsCmd& cmd);
-  v1::Reply on(const dp_api::DumpCmd& cmd);
-  v1::Reply on(const dp_api::HealthCmd& cmd);
-  v1::Reply on(const dp_api::VersionCmd& cmd);
+  dp_api::Reply on(const dp_api::NetworkAddCmd& cmd);
+  dp_api::Reply on(const dp_api::NetworkDelCmd& cmd);
+  dp_api::Reply on(const dp_api::NetworkSetFloodCmd& cmd);
+  dp_api::Reply on(const dp_api::PortAddCmd& cmd);
+  dp_api::Reply on(const dp_api::PortDelCmd& cmd);
+  dp_api::Reply on(const dp_api::FdbAddCmd& cmd);
+  dp_api::Reply on(const dp_api::FdbDelCmd& cmd);
+  dp_api::Reply on(const dp_api::NeighAddCmd& cmd);
+  dp_api::Reply on(const dp_api::NeighDelCmd& cmd);
+  dp_api::Reply on(const dp_api::FloodAddCmd& cmd);
+  dp_api::Reply on(const dp_api::FloodDelCmd& cmd);
+  dp_api::Reply on(const dp_api::StatsCmd& cmd);
+  dp_api::Reply on(const dp_api::DumpCmd& cmd);
+  dp_api::Reply on(const dp_api::HealthCmd& cmd);
+  dp_api::Reply on(const dp_api::VersionCmd& cmd);
 
   [[nodiscard]] const NetworkInfo* find_network(std::uint32_t vni, std::vector<NetworkInfo>& scratch) const;
   [[nodiscard]] std::vector<PortId> polled_ports() const;

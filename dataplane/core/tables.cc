@@ -517,15 +517,16 @@ Result<void> Tables::add_remote_mac(Vni vni, const MacAddr& mac, Ipv4Addr vtep) 
 Result<void> Tables::del_remote_mac(Vni vni, const MacAddr& mac) {
   reclaim();
   const auto net = impl_->networks.find(vni);
-  if (net == impl_->networks.end()) return make_error("network {} does not exist", vni);
+  if (net == impl_->networks.end()) return make_error("network {} does not exist", vni).with_code(ErrorCode::kNotFound);
   const std::uint64_t key = mac_key(net->second.slot, mac.to_u64());
   void* existing = nullptr;
   if (rte_hash_lookup_data(mac_hash_, &key, &existing) < 0) {
-    return make_error("no MAC {} in network {}", mac.to_string(), vni);
+    return make_error("no MAC {} in network {}", mac.to_string(), vni).with_code(ErrorCode::kNotFound);
   }
   const std::uint64_t v = from_data(existing);
   if ((v & MacDest::kKindMask) != MacDest::kRemote) {
-    return make_error("MAC {} in network {} is a local port's; remove the port instead", mac.to_string(), vni);
+    return make_error("MAC {} in network {} is a local port's; remove the port instead", mac.to_string(), vni)
+        .with_code(ErrorCode::kBusy);
   }
   const VtepRecord* rec = vteps_[v & 0xffffffffu].load();
   rte_hash_del_key(mac_hash_, &key);

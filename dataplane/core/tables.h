@@ -217,6 +217,8 @@ class Tables {
   // Adds or replaces (VNI, MAC) -> remote VTEP. Fails for a local port's MAC
   // or a multicast MAC.
   Result<void> add_remote_mac(Vni vni, const MacAddr& mac, Ipv4Addr vtep);
+  // Fails with ErrorCode::kNotFound when there is no such entry, kBusy when
+  // the MAC is a local port's.
   Result<void> del_remote_mac(Vni vni, const MacAddr& mac);
   // Adds or replaces (VNI, IPv4) -> MAC for the ARP proxy.
   Result<void> add_neighbour(Vni vni, Ipv4Addr ip, const MacAddr& mac);

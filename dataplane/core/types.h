@@ -1,5 +1,6 @@
 // Value types shared by the pipeline, its tables and the API layer: MAC,
 // IPv4 and IPv6 addresses, VNIs, port ids. Plain, trivially copyable, no DPDK.
+// Text forms go through common/ (mac_address.h, ip_address.h).
 #pragma once
 
 #include <array>
@@ -7,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/mac_address.h"
 
 namespace ferry::dataplane {
 
@@ -29,34 +32,10 @@ inline constexpr std::uint16_t kBurstSize = 32;
 using Vni = std::uint32_t;
 inline constexpr Vni kMaxVni = (1u << 24) - 1;
 
-// A 48-bit MAC address in wire order.
-struct MacAddr {
-  std::array<std::uint8_t, 6> bytes{};
-
-  // The MAC as the low 48 bits of an integer, first wire byte most significant.
-  [[nodiscard]] constexpr std::uint64_t to_u64() const {
-    std::uint64_t v = 0;
-    for (auto b : bytes) v = (v << 8) | b;
-    return v;
-  }
-  [[nodiscard]] static constexpr MacAddr from_u64(std::uint64_t v) {
-    MacAddr m;
-    for (int i = 5; i >= 0; --i) {
-      m.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v & 0xff);
-      v >>= 8;
-    }
-    return m;
-  }
-  // Group bit (broadcast or multicast).
-  [[nodiscard]] constexpr bool is_multicast() const { return (bytes[0] & 1) != 0; }
-  [[nodiscard]] constexpr bool is_zero() const { return to_u64() == 0; }
-
-  // "aa:bb:cc:dd:ee:ff" (also accepts '-' separators); nullopt when malformed.
-  static std::optional<MacAddr> parse(std::string_view text);
-  [[nodiscard]] std::string to_string() const;
-
-  friend constexpr bool operator==(const MacAddr&, const MacAddr&) = default;
-};
+// A 48-bit MAC address in wire order: the common type (common/mac_address.h),
+// named as the pipeline and its tables have always named it. to_u64() is the
+// key form of the MAC and neighbour tables.
+using MacAddr = ::ferry::MacAddress;
 
 // An IPv4 address in HOST byte order (10.1.0.1 == 0x0a010001).
 struct Ipv4Addr {

@@ -1,8 +1,6 @@
 #include "plugins/docker/address.h"
 
-#include <arpa/inet.h>
-
-#include <charconv>
+#include "common/ip_address.h"
 
 namespace ferry::plugins::docker {
 
@@ -22,10 +20,7 @@ std::uint32_t IpAddress::v4_value() const {
 }
 
 std::string IpAddress::to_string() const {
-  char text[INET6_ADDRSTRLEN] = {};
-  const int af = family == IpFamily::kV4 ? AF_INET : AF_INET6;
-  if (inet_ntop(af, bytes.data(), text, sizeof(text)) == nullptr) return "?";
-  return text;
+  return ferry::IpAddress{family == IpFamily::kV4 ? ferry::Family::kIPv4 : ferry::Family::kIPv6, bytes}.to_string();
 }
 
 IpPrefix IpPrefix::network() const {
@@ -49,25 +44,15 @@ bool IpPrefix::contains(const IpAddress& ip) const {
 
 std::string IpPrefix::to_string() const { return fmt::format("{}/{}", address.to_string(), length); }
 
-std::string MacAddress::to_string() const {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
-                     bytes[5]);
-}
-
+// Text goes through common/ip_address.h, the one IPv4/IPv6 parser; the
+// messages are the plugin's own (Docker shows them to its user).
 Result<IpAddress> parse_ip(std::string_view text) {
-  // inet_pton needs a NUL-terminated string; the longest valid form fits.
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return make_error("invalid IP address \"{}\"", text);
-  char buffer[INET6_ADDRSTRLEN] = {};
-  text.copy(buffer, text.size());
+  auto parsed = ferry::parse_ip(text);
+  if (!parsed) return make_error("invalid IP address \"{}\"", text);
   IpAddress ip;
-  if (text.find(':') == std::string_view::npos) {
-    ip.family = IpFamily::kV4;
-    if (inet_pton(AF_INET, buffer, ip.bytes.data()) == 1) return ip;
-  } else {
-    ip.family = IpFamily::kV6;
-    if (inet_pton(AF_INET6, buffer, ip.bytes.data()) == 1) return ip;
-  }
-  return make_error("invalid IP address \"{}\"", text);
+  ip.family = parsed->family == ferry::Family::kIPv4 ? IpFamily::kV4 : IpFamily::kV6;
+  ip.bytes = parsed->bytes;
+  return ip;
 }
 
 Result<IpPrefix> parse_cidr(std::string_view text) {
@@ -75,43 +60,9 @@ Result<IpPrefix> parse_cidr(std::string_view text) {
   if (slash == std::string_view::npos) return make_error("invalid CIDR \"{}\": no prefix length", text);
   auto ip = parse_ip(text.substr(0, slash));
   if (!ip) return make_error("invalid CIDR \"{}\": bad address", text);
-  const std::string_view digits = text.substr(slash + 1);
-  unsigned length = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
-  if (digits.empty() || digits.size() > 3 || ec != std::errc{} || end != digits.data() + digits.size() ||
-      length > ip->max_prefix_length()) {
-    return make_error("invalid CIDR \"{}\": bad prefix length", text);
-  }
-  return IpPrefix{*ip, static_cast<std::uint8_t>(length)};
-}
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
-Result<MacAddress> parse_mac(std::string_view text) {
-  // "xx:xx:xx:xx:xx:xx" is 17 characters.
-  if (text.size() != 17) return make_error("invalid MAC address \"{}\"", text);
-  const char separator = text[2];
-  if (separator != ':' && separator != '-') return make_error("invalid MAC address \"{}\"", text);
-  MacAddress mac;
-  for (std::size_t i = 0; i < mac.bytes.size(); ++i) {
-    const std::size_t at = i * 3;
-    const int high = hex_value(text[at]);
-    const int low = hex_value(text[at + 1]);
-    if (high < 0 || low < 0 || (i < 5 && text[at + 2] != separator)) {
-      return make_error("invalid MAC address \"{}\"", text);
-    }
-    mac.bytes[i] = static_cast<std::uint8_t>((high << 4) | low);
-  }
-  return mac;
+  auto prefix = ferry::parse_prefix(text);
+  if (!prefix) return make_error("invalid CIDR \"{}\": bad prefix length", text);
+  return IpPrefix{*ip, static_cast<std::uint8_t>(prefix->prefix_length)};
 }
 
 }  // namespace ferry::plugins::docker

@@ -1,6 +1,6 @@
 // Typed network values parsed at the Docker API boundary: IP addresses,
 // CIDR prefixes (which keep their host bits: "10.10.0.5/24" is an interface
-// address, not a network) and MAC addresses. Small pure functions; the
+// address, not a network). MAC addresses are common/mac_address.h's. Small pure functions; the
 // codec turns every address string Docker sends into one of these.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/mac_address.h"
 #include "common/result.h"
 
 namespace ferry::plugins::docker {
@@ -47,22 +48,10 @@ struct IpPrefix {
   auto operator<=>(const IpPrefix&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 };
 
-struct MacAddress {
-  std::array<std::uint8_t, 6> bytes{};
-
-  // Lower-case, colon-separated: "02:42:ac:11:00:02".
-  [[nodiscard]] std::string to_string() const;
-  [[nodiscard]] bool is_multicast() const { return (bytes[0] & 0x01) != 0; }
-
-  auto operator<=>(const MacAddress&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
-};
-
 // "10.0.0.1" or "fd00::1". No zone ("%eth0"), no prefix, no surrounding space.
 [[nodiscard]] Result<IpAddress> parse_ip(std::string_view text);
 // "10.0.0.1/24" or "fd00::/64": an address, '/', and a decimal length within
 // the family's range. Host bits are kept.
 [[nodiscard]] Result<IpPrefix> parse_cidr(std::string_view text);
-// Six hex byte pairs separated by ':' or '-' (one separator kind throughout).
-[[nodiscard]] Result<MacAddress> parse_mac(std::string_view text);
 
 }  // namespace ferry::plugins::docker

@@ -175,7 +175,7 @@ class Fields {
     if (!text) return std::move(text).error();
     if (text->empty()) return std::optional<MacAddress>();
     auto mac = parse_mac(*text);
-    if (!mac) return mac.error().wrap(fmt::format("field \"{}\"", path(name)));
+    if (!mac) return make_error("field \"{}\": invalid MAC address \"{}\"", path(name), *text);
     return std::optional<MacAddress>(*mac);
   }
 
@@ -408,7 +408,10 @@ Result<RequestAddressRequest> decode_request_address(std::string_view body) {
   if (const auto it = request.options.find("com.docker.network.endpoint.macaddress");
       it != request.options.end() && !it->second.empty()) {
     auto mac = parse_mac(it->second);
-    if (!mac) return mac.error().wrap("field \"Options.com.docker.network.endpoint.macaddress\"");
+    if (!mac) {
+      return make_error("field \"Options.com.docker.network.endpoint.macaddress\": invalid MAC address \"{}\"",
+                        it->second);
+    }
     request.mac_address = *mac;
   }
   return request;

@@ -216,7 +216,7 @@ TEST(EndpointRecord, RoundTripAndValidation) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, *r);
   EXPECT_FALSE(EndpointRecord::from_strings("n", "e", "02:42:0a:00:00", "", "", "1.2.3.4", ""));
-  for (const char* bad : {"02:42:0a:00:00:0g", "02-42-0a-00-00-02", "02:42:0a:00:00:02:", "2:42:0a:00:00:002",
+  for (const char* bad : {"02:42:0a:00:00:0g", "02-42:0a-00:00-02", "02:42:0a:00:00:02:", "2:42:0a:00:00:002",
                           "+2:42:0a:00:00:02", "02:42:0a:00:00:2 "}) {
     EXPECT_FALSE(EndpointRecord::from_strings("n", "e", bad, "", "", "1.2.3.4", "")) << bad;
   }

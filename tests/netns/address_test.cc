@@ -14,26 +14,28 @@ struct MacCase {
   std::string canonical;  // to_string() of the result when valid
 };
 
+// An interface's own MAC: common/mac_address.h's parse_unicast_mac.
 TEST(ParseMac, Table) {
   const std::vector<MacCase> cases = {
       {"02:42:0a:00:00:02", true, "02:42:0a:00:00:02"},
       {"02:42:0A:FF:Ee:02", true, "02:42:0a:ff:ee:02"},
       {"00:16:3e:00:00:01", true, "00:16:3e:00:00:01"},  // globally administered unicast is fine
       {"", false, ""},
-      {"02:42:0a:00:00", false, ""},        // five octets
-      {"02:42:0a:00:00:02:03", false, ""},  // seven
-      {"02-42-0a-00-00-02", false, ""},     // wrong separator
-      {"0242.0a00.0002", false, ""},        // Cisco style
-      {"02:42:0g:00:00:02", false, ""},     // not hex
-      {"2:42:0a:00:00:02x", false, ""},     // wrong field widths
-      {"00:00:00:00:00:00", false, ""},     // zero
-      {"01:00:5e:00:00:01", false, ""},     // IPv4 multicast
-      {"33:33:00:00:00:01", false, ""},     // IPv6 multicast
-      {"ff:ff:ff:ff:ff:ff", false, ""},     // broadcast
-      {"03:00:00:00:00:01", false, ""},     // multicast bit with local bit
+      {"02:42:0a:00:00", false, ""},                     // five octets
+      {"02:42:0a:00:00:02:03", false, ""},               // seven
+      {"02-42-0a-00-00-02", true, "02:42:0a:00:00:02"},  // '-' separators
+      {"02-42:0a-00:00-02", false, ""},                  // mixed separators
+      {"0242.0a00.0002", false, ""},                     // Cisco style
+      {"02:42:0g:00:00:02", false, ""},                  // not hex
+      {"2:42:0a:00:00:02x", false, ""},                  // wrong field widths
+      {"00:00:00:00:00:00", false, ""},                  // zero
+      {"01:00:5e:00:00:01", false, ""},                  // IPv4 multicast
+      {"33:33:00:00:00:01", false, ""},                  // IPv6 multicast
+      {"ff:ff:ff:ff:ff:ff", false, ""},                  // broadcast
+      {"03:00:00:00:00:01", false, ""},                  // multicast bit with local bit
   };
   for (const auto& c : cases) {
-    auto mac = parse_mac(c.text);
+    auto mac = parse_unicast_mac(c.text);
     EXPECT_EQ(mac.has_value(), c.valid) << "'" << c.text << "'";
     if (mac && c.valid) {
       EXPECT_EQ(mac->to_string(), c.canonical);
@@ -45,8 +47,8 @@ TEST(ParseMac, Table) {
 }
 
 TEST(ParseMac, ErrorSaysWhy) {
-  EXPECT_NE(parse_mac("01:00:5e:00:00:01").error().message.find("multicast"), std::string::npos);
-  EXPECT_NE(parse_mac("00:00:00:00:00:00").error().message.find("zero"), std::string::npos);
+  EXPECT_NE(parse_unicast_mac("01:00:5e:00:00:01").error().message.find("multicast"), std::string::npos);
+  EXPECT_NE(parse_unicast_mac("00:00:00:00:00:00").error().message.find("zero"), std::string::npos);
 }
 
 struct PrefixCase {

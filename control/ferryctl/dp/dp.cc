@@ -30,30 +30,27 @@ void add_dp_command(CLI::App& app, Runner& runner) {
 
 namespace dp {
 
-int call(const Options& options, v1::Request request, v1::Reply& reply) {
-  if (auto parsed = dp_api::parse_request(request); std::holds_alternative<dp_api::RequestError>(parsed)) {
-    return fail(kExitUsage, std::get<dp_api::RequestError>(parsed).message);
-  }
+int call(const Options& options, const dp_api::Command& command, dp_api::Reply& reply) {
   if (options.api.rfind("ipc://", 0) != 0) {
     return fail(kExitUsage, "--api must be ipc://PATH, got '" + options.api + "'");
   }
   dp_api::Client client(options.api, std::chrono::milliseconds(options.timeout_ms));
-  auto result = client.call(std::move(request));
+  auto result = client.call(command);
   if (!result) {
     return fail(kExitUnreachable, result.error().message);
   }
   reply = std::move(*result);
-  if (reply.status() != v1::STATUS_OK) {
-    return fail(kExitRefused, std::string(dp_api::status_name(reply.status())) + ": " + reply.message());
+  if (!reply.ok()) {
+    return fail(kExitRefused, std::string(dp_api::status_name(reply.status)) + ": " + reply.message);
   }
   return kExitOk;
 }
 
-int call_and_report(const Options& options, v1::Request request) {
-  v1::Reply reply;
-  const int code = call(options, std::move(request), reply);
-  if (code == kExitOk && !reply.message().empty()) {
-    std::cout << reply.message() << '\n';
+int call_and_report(const Options& options, const dp_api::Command& command) {
+  dp_api::Reply reply;
+  const int code = call(options, command, reply);
+  if (code == kExitOk && !reply.message.empty()) {
+    std::cout << reply.message << '\n';
   }
   return code;
 }

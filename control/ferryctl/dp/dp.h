@@ -1,29 +1,38 @@
 // `ferryctl dp --api ipc://PATH ...`: drives one ferry-dataplane through its
-// v1 API. One file per subcommand; this header is what they share.
+// v1 API. One file per subcommand; this header is what they share. Each
+// subcommand builds a typed command from its flags (dataplane/api/request.h's
+// make_*, the server's own checks) and prints the typed reply.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <string>
 
 #include "control/ferryctl/command.h"
+#include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
 
 namespace ferry::ctl::dp {
-
-namespace v1 = ::ferry::dataplane::v1;
 
 struct Options {
   std::string api;        // --api ipc://PATH (or $FERRY_DP_API)
   int timeout_ms = 3000;  // --timeout-ms
 };
 
-// Checks `request` locally (same rules as the server), sends it, and on
-// success stores the reply in `reply`. Returns an exit code; prints the error.
-int call(const Options& options, v1::Request request, v1::Reply& reply);
+// Sends `command` and on success stores the reply in `reply`. Returns an
+// exit code; prints the error (a refusal as "STATUS: message").
+int call(const Options& options, const dp_api::Command& command, dp_api::Reply& reply);
 
 // For commands whose success has nothing to show: call() and print the
 // server's message (e.g. "network 42 added").
-int call_and_report(const Options& options, v1::Request request);
+int call_and_report(const Options& options, const dp_api::Command& command);
+
+// The same for a command built from flags: a flag the server would refuse is
+// a usage error, reported before anything is sent.
+template <typename Cmd>
+int call_and_report(const Options& options, Result<Cmd> command) {
+  if (!command) return fail(kExitUsage, command.error().message);
+  return call_and_report(options, dp_api::Command{std::move(command).value()});
+}
 
 void add_net(CLI::App& dp, Options& options, Runner& runner);
 void add_port(CLI::App& dp, Options& options, Runner& runner);

@@ -20,12 +20,7 @@ void add_fdb(CLI::App& dp, Options& options, Runner& runner) {
   add->add_option("--vtep", args.vtep, "remote VTEP IPv4")->required();
   add->callback([&options, &runner] {
     runner.action = [&options] {
-      v1::Request request;
-      auto* m = request.mutable_fdb_add();
-      m->set_vni(args.vni);
-      m->set_mac(args.mac);
-      m->set_vtep(args.vtep);
-      return call_and_report(options, std::move(request));
+      return call_and_report(options, dp_api::make_fdb_add(args.vni, args.mac, args.vtep));
     };
   });
 
@@ -33,12 +28,7 @@ void add_fdb(CLI::App& dp, Options& options, Runner& runner) {
   del->add_option("--vni", args.vni, "network")->required();
   del->add_option("--mac", args.mac, "remote endpoint MAC")->required();
   del->callback([&options, &runner] {
-    runner.action = [&options] {
-      v1::Request request;
-      request.mutable_fdb_del()->set_vni(args.vni);
-      request.mutable_fdb_del()->set_mac(args.mac);
-      return call_and_report(options, std::move(request));
-    };
+    runner.action = [&options] { return call_and_report(options, dp_api::make_fdb_del(args.vni, args.mac)); };
   });
 }
 

@@ -20,15 +20,8 @@ void add_flood(CLI::App& dp, Options& options, Runner& runner) {
     sub->add_option("--vtep", args.vtep, "remote VTEP IPv4")->required();
     sub->callback([&options, &runner, adding] {
       runner.action = [&options, adding] {
-        v1::Request request;
-        if (adding) {
-          request.mutable_flood_add()->set_vni(args.vni);
-          request.mutable_flood_add()->set_vtep(args.vtep);
-        } else {
-          request.mutable_flood_del()->set_vni(args.vni);
-          request.mutable_flood_del()->set_vtep(args.vtep);
-        }
-        return call_and_report(options, std::move(request));
+        return adding ? call_and_report(options, dp_api::make_flood_add(args.vni, args.vtep))
+                      : call_and_report(options, dp_api::make_flood_del(args.vni, args.vtep));
       };
     });
   }

@@ -13,56 +13,57 @@ void add_health(CLI::App& dp, Options& options, Runner& runner) {
   health->add_flag("--json", json, "print JSON");
   health->callback([&options, &runner] {
     runner.action = [&options] {
-      v1::Request request;
-      request.mutable_health_get();
-      v1::Reply reply;
-      if (const int code = call(options, std::move(request), reply); code != kExitOk) {
+      dp_api::Reply reply;
+      if (const int code = call(options, dp_api::HealthCmd{}, reply); code != kExitOk) {
         return code;
       }
-      v1::Request version_request;
-      version_request.mutable_version_get();
-      v1::Reply version_reply;
-      if (const int code = call(options, std::move(version_request), version_reply); code != kExitOk) {
+      dp_api::Reply version_reply;
+      if (const int code = call(options, dp_api::VersionCmd{}, version_reply); code != kExitOk) {
         return code;
       }
-      const auto& h = reply.health();
-      const auto& v = version_reply.version();
+      const dp_api::Health no_health;
+      const dp_api::Version no_version;
+      const dp_api::Health& h = reply.get<dp_api::Health>() != nullptr ? *reply.get<dp_api::Health>() : no_health;
+      const dp_api::Version& v =
+          version_reply.get<dp_api::Version>() != nullptr ? *version_reply.get<dp_api::Version>() : no_version;
+      const std::string vtep_ip = h.vtep_ip ? dp_api::format_ipv4_prefix(*h.vtep_ip) : std::string();
+      const std::string gateway = h.gateway ? dp_api::format_ipv4(*h.gateway) : std::string();
       if (json) {
-        nlohmann::json out{{"boot_id", h.boot_id()},
-                           {"start_time_unix_ms", h.start_time_unix_ms()},
-                           {"uptime_ms", h.uptime_ms()},
-                           {"uplink", h.uplink()},
-                           {"uplink_driver", h.uplink_driver()},
-                           {"uplink_link_up", h.uplink_link_up()},
-                           {"vtep_ip", h.vtep_ip()},
-                           {"gateway", h.gateway()},
-                           {"workers", h.workers()},
-                           {"ports", h.ports()},
-                           {"networks", h.networks()},
-                           {"pid", h.pid()},
-                           {"underlay_mtu", h.underlay_mtu()},
-                           {"endpoint_mtu", h.endpoint_mtu()},
-                           {"version", v.software()},
-                           {"api_version", v.api_version()},
-                           {"dpdk", v.dpdk()}};
+        nlohmann::json out{{"boot_id", h.boot_id},
+                           {"start_time_unix_ms", h.start_time_unix_ms},
+                           {"uptime_ms", h.uptime_ms},
+                           {"uplink", h.uplink},
+                           {"uplink_driver", h.uplink_driver},
+                           {"uplink_link_up", h.uplink_link_up},
+                           {"vtep_ip", vtep_ip},
+                           {"gateway", gateway},
+                           {"workers", h.workers},
+                           {"ports", h.ports},
+                           {"networks", h.networks},
+                           {"pid", h.pid},
+                           {"underlay_mtu", h.underlay_mtu},
+                           {"endpoint_mtu", h.endpoint_mtu},
+                           {"version", v.software},
+                           {"api_version", v.api_version},
+                           {"dpdk", v.dpdk}};
         std::cout << out.dump(2) << '\n';
         return static_cast<int>(kExitOk);
       }
       Table table({"field", "value"});
       table.add_row({"status", "ok"});
-      table.add_row({"boot-id", h.boot_id()});
-      table.add_row({"pid", std::to_string(h.pid())});
-      table.add_row({"uptime", std::to_string(h.uptime_ms() / 1000) + " s"});
+      table.add_row({"boot-id", h.boot_id});
+      table.add_row({"pid", std::to_string(h.pid)});
+      table.add_row({"uptime", std::to_string(h.uptime_ms / 1000) + " s"});
       table.add_row(
-          {"uplink", h.uplink() + " (" + h.uplink_driver() + ", link " + (h.uplink_link_up() ? "up" : "down") + ")"});
-      table.add_row({"vtep-ip", h.vtep_ip()});
-      table.add_row({"gateway", h.gateway().empty() ? "-" : h.gateway()});
+          {"uplink", h.uplink + " (" + h.uplink_driver + ", link " + (h.uplink_link_up ? "up" : "down") + ")"});
+      table.add_row({"vtep-ip", vtep_ip});
+      table.add_row({"gateway", gateway.empty() ? "-" : gateway});
       table.add_row(
-          {"mtu", std::to_string(h.underlay_mtu()) + " underlay, " + std::to_string(h.endpoint_mtu()) + " endpoints"});
-      table.add_row({"workers", std::to_string(h.workers())});
-      table.add_row({"networks", std::to_string(h.networks())});
-      table.add_row({"ports", std::to_string(h.ports())});
-      table.add_row({"version", v.software() + " (api v" + std::to_string(v.api_version()) + ", " + v.dpdk() + ")"});
+          {"mtu", std::to_string(h.underlay_mtu) + " underlay, " + std::to_string(h.endpoint_mtu) + " endpoints"});
+      table.add_row({"workers", std::to_string(h.workers)});
+      table.add_row({"networks", std::to_string(h.networks)});
+      table.add_row({"ports", std::to_string(h.ports)});
+      table.add_row({"version", v.software + " (api v" + std::to_string(v.api_version) + ", " + v.dpdk + ")"});
       table.print(std::cout);
       return static_cast<int>(kExitOk);
     };

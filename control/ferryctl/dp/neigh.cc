@@ -20,12 +20,7 @@ void add_neigh(CLI::App& dp, Options& options, Runner& runner) {
   add->add_option("--mac", args.mac, "its MAC")->required();
   add->callback([&options, &runner] {
     runner.action = [&options] {
-      v1::Request request;
-      auto* m = request.mutable_neigh_add();
-      m->set_vni(args.vni);
-      m->set_ip(args.ip);
-      m->set_mac(args.mac);
-      return call_and_report(options, std::move(request));
+      return call_and_report(options, dp_api::make_neigh_add(args.vni, args.ip, args.mac));
     };
   });
 
@@ -33,12 +28,7 @@ void add_neigh(CLI::App& dp, Options& options, Runner& runner) {
   del->add_option("--vni", args.vni, "network")->required();
   del->add_option("--ip", args.ip, "IPv4 or IPv6 address")->required();
   del->callback([&options, &runner] {
-    runner.action = [&options] {
-      v1::Request request;
-      request.mutable_neigh_del()->set_vni(args.vni);
-      request.mutable_neigh_del()->set_ip(args.ip);
-      return call_and_report(options, std::move(request));
-    };
+    runner.action = [&options] { return call_and_report(options, dp_api::make_neigh_del(args.vni, args.ip)); };
   });
 }
 

@@ -18,22 +18,13 @@ void add_net(CLI::App& dp, Options& options, Runner& runner) {
   add->add_option("--vni", args.vni, "VXLAN network id, 1..16777215")->required();
   add->add_flag("--flood", args.flood, "flood unknown unicast (default: drop it)");
   add->callback([&options, &runner] {
-    runner.action = [&options] {
-      v1::Request request;
-      request.mutable_network_add()->set_vni(args.vni);
-      request.mutable_network_add()->set_flood_unknown(args.flood);
-      return call_and_report(options, std::move(request));
-    };
+    runner.action = [&options] { return call_and_report(options, dp_api::make_network_add(args.vni, args.flood)); };
   });
 
   auto* del = net->add_subcommand("del", "remove a network (its ports first)");
   del->add_option("--vni", args.vni, "VXLAN network id")->required();
   del->callback([&options, &runner] {
-    runner.action = [&options] {
-      v1::Request request;
-      request.mutable_network_del()->set_vni(args.vni);
-      return call_and_report(options, std::move(request));
-    };
+    runner.action = [&options] { return call_and_report(options, dp_api::make_network_del(args.vni)); };
   });
 
   auto* flood = net->add_subcommand("flood", "turn flooding of unknown unicast on or off");
@@ -41,10 +32,7 @@ void add_net(CLI::App& dp, Options& options, Runner& runner) {
   flood->add_option("state", args.state, "on or off")->required()->check(CLI::IsMember({"on", "off"}));
   flood->callback([&options, &runner] {
     runner.action = [&options] {
-      v1::Request request;
-      request.mutable_network_set_flood()->set_vni(args.vni);
-      request.mutable_network_set_flood()->set_flood_unknown(args.state == "on");
-      return call_and_report(options, std::move(request));
+      return call_and_report(options, dp_api::make_network_set_flood(args.vni, args.state == "on"));
     };
   });
 }

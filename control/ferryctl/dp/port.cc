@@ -1,6 +1,4 @@
 // ferryctl dp port add --vni N --iface IF --mac MAC --ip ADDR/LEN... [--driver D] | port del --iface IF
-#include <iostream>
-
 #include "control/ferryctl/dp/dp.h"
 
 namespace ferry::ctl::dp {
@@ -28,27 +26,14 @@ void add_port(CLI::App& dp, Options& options, Runner& runner) {
       ->check(CLI::IsMember({"af_packet", "af_xdp"}));
   add->callback([&options, &runner] {
     runner.action = [&options] {
-      v1::Request request;
-      auto* m = request.mutable_port_add();
-      m->set_vni(args.vni);
-      m->set_iface(args.iface);
-      m->set_mac(args.mac);
-      for (const auto& ip : args.ips) {
-        m->add_ips(ip);
-      }
-      m->set_driver(args.driver);
-      return call_and_report(options, std::move(request));
+      return call_and_report(options, dp_api::make_port_add(args.iface, args.vni, args.mac, args.ips, args.driver));
     };
   });
 
   auto* del = port->add_subcommand("del", "detach an endpoint port");
   del->add_option("--iface", args.iface, "host-side interface name")->required();
   del->callback([&options, &runner] {
-    runner.action = [&options] {
-      v1::Request request;
-      request.mutable_port_del()->set_iface(args.iface);
-      return call_and_report(options, std::move(request));
-    };
+    runner.action = [&options] { return call_and_report(options, dp_api::make_port_del(args.iface)); };
   });
 }
 

@@ -53,7 +53,7 @@ TEST(CommandLine, FillsTheConfig) {
   EXPECT_EQ(c.frame.vni, 77U);
   EXPECT_TRUE(c.dst_mac_given);
   EXPECT_FALSE(c.src_mac_given);
-  EXPECT_EQ(c.frame.dst_mac, (MacAddr{{2, 0, 0, 0, 0, 9}}));
+  EXPECT_EQ(c.frame.dst_mac, (MacAddress{{2, 0, 0, 0, 0, 9}}));
   EXPECT_EQ(c.frame.src_ip, 0x0A000001U);
   EXPECT_TRUE(c.json);
   EXPECT_EQ(line->user_eal_args, (std::vector<std::string>{"-l", "0-1", "--no-huge"}));

@@ -7,9 +7,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using dp_api::Ipv4;
-using dp_api::MacAddr;
 
-MacAddr mac(const char* text) { return *dp_api::parse_mac(text); }
+MacAddress mac(const char* text) { return *parse_mac(text); }
 Ipv4 ip(const char* text) { return *dp_api::parse_ipv4(text); }
 
 TEST(ArpFrames, RequestIsByteExact) {

@@ -23,7 +23,7 @@ Command expect_command(const v1::Request& request) {
 TEST(Addr, MacRoundTripAndStrictness) {
   auto mac = parse_mac("02:AB:cd:00:10:ff");
   ASSERT_TRUE(mac);
-  EXPECT_EQ(format_mac(*mac), "02:ab:cd:00:10:ff");
+  EXPECT_EQ(mac->to_string(), "02:ab:cd:00:10:ff");
   EXPECT_TRUE(parse_mac("02-ab-cd-00-10-ff"));
   for (const char* bad : {"", "02:ab:cd:00:10", "02:ab:cd:00:10:ff:00", "02:ab:cd:00:10:fg", "02:ab-cd:00:10:ff",
                           "2:ab:cd:00:10:ff0", " 02:ab:cd:00:10:f"}) {
@@ -278,7 +278,7 @@ TEST(Request, GoodRequestsBecomeCommands) {
   const auto& port = std::get<PortAddCmd>(cmd);
   EXPECT_EQ(port.vni, 4242U);
   EXPECT_EQ(port.iface, "veth1a2b");
-  EXPECT_EQ(format_mac(port.mac), "02:00:0a:00:00:01");
+  EXPECT_EQ(port.mac.to_string(), "02:00:0a:00:00:01");
   ASSERT_EQ(port.ips.size(), 2U);
   EXPECT_EQ(format_ipv4_prefix(port.ips[1]), "10.0.0.9/32");
   EXPECT_EQ(port.driver, EndpointDriver::kAfXdp);

@@ -17,13 +17,20 @@ namespace {
 class FakePorts final : public PortBackend {
  public:
   std::set<std::string> interfaces{"veth1", "veth2", "veth3"};
+  std::set<std::string> unfit;   // refused like an interface whose MTU is too large
+  std::set<std::string> broken;  // refused like a failed probe
   std::vector<std::string> log;
   PortId next = 1;
 
   Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
     if (interfaces.count(iface) == 0) {
-      return make_error("interface '{}' does not exist in this network namespace", iface);
+      return make_error("interface '{}' does not exist in this network namespace", iface)
+          .with_code(ErrorCode::kNotFound);
     }
+    if (unfit.count(iface) != 0) {
+      return make_error("interface {} has MTU 9000, above the underlay MTU 1500", iface).with_code(ErrorCode::kInvalid);
+    }
+    if (broken.count(iface) != 0) return make_error("attach {}: probe failed", iface);
     log.push_back(fmt::format("attach {}", iface));
     return OpenedPort{next++, fmt::format("net_fake{}", iface), driver == PortDriver::kAfXdp ? "af_xdp" : "af_packet"};
   }
@@ -49,7 +56,7 @@ class ServiceTest : public ::testing::Test {
     config_.api_endpoint = "ipc:///tmp/unused";
     PipelineConfig pc;
     pc.underlay.vtep_ip = Ipv4Addr{config_.vtep.addr.value};
-    pc.underlay.uplink_mac = *MacAddr::parse("02:fe:00:00:00:01");
+    pc.underlay.uplink_mac = *parse_mac("02:fe:00:00:00:01");
     pc.uplink_port = 0;
     pc.tables.mac_capacity = 1024;
     pc.tables.neighbour_capacity = 1024;
@@ -183,6 +190,51 @@ TEST_F(ServiceTest, RefusedRequestsChangeNothing) {
   EXPECT_EQ(reply.status(), v1::STATUS_MALFORMED);
   EXPECT_EQ(dump(), before);
   EXPECT_EQ(ports_.log, log_before) << "a refused request touched a port";
+}
+
+// Each refusal carries the kind a client acts on, in the reply's code beside
+// the status it always had; the kind comes from the check or from the backend
+// or table that failed, not from the words of its message.
+TEST_F(ServiceTest, RefusalsCarryTheirKind) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  const auto added = call(port_add("veth1", 100, "02:00:00:00:00:01"));
+  ASSERT_EQ(added.status(), v1::STATUS_OK);
+  EXPECT_EQ(added.code(), v1::ERROR_CODE_NONE);
+  ports_.unfit.insert("veth2");
+  ports_.broken.insert("veth3");
+  auto fdb_del = [](const char* mac) {
+    v1::Request r;
+    r.mutable_fdb_del()->set_vni(100);
+    r.mutable_fdb_del()->set_mac(mac);
+    return r;
+  };
+  v1::Request net_del_busy;
+  net_del_busy.mutable_network_del()->set_vni(100);
+  struct Case {
+    v1::Request request;
+    v1::Status status;
+    v1::ErrorCode code;
+  };
+  const std::vector<Case> cases{
+      {net_add(100), v1::STATUS_ALREADY_EXISTS, v1::ERROR_CODE_EXISTS},
+      {net_add(0), v1::STATUS_INVALID_ARGUMENT, v1::ERROR_CODE_INVALID},
+      {net_del_busy, v1::STATUS_FAILED_PRECONDITION, v1::ERROR_CODE_BUSY},
+      {port_add("nosuch", 100, "02:00:00:00:00:05"), v1::STATUS_NOT_FOUND, v1::ERROR_CODE_NOT_FOUND},
+      {port_add("veth2", 100, "02:00:00:00:00:05"), v1::STATUS_FAILED_PRECONDITION, v1::ERROR_CODE_INVALID},
+      {port_add("veth3", 100, "02:00:00:00:00:06"), v1::STATUS_INTERNAL, v1::ERROR_CODE_INTERNAL},
+      {fdb_del("02:00:00:00:00:01"), v1::STATUS_FAILED_PRECONDITION, v1::ERROR_CODE_BUSY},  // a local port's
+      {fdb_del("02:00:00:00:00:99"), v1::STATUS_NOT_FOUND, v1::ERROR_CODE_NOT_FOUND},
+  };
+  for (const auto& c : cases) {
+    const auto reply = call(c.request);
+    EXPECT_EQ(reply.status(), c.status) << c.request.ShortDebugString() << " -> " << reply.message();
+    EXPECT_EQ(reply.code(), c.code) << c.request.ShortDebugString() << " -> " << reply.message();
+  }
+  const std::uint8_t garbage[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff};
+  v1::Reply reply;
+  ASSERT_TRUE(reply.ParseFromString(service_->handle_bytes(garbage)));
+  EXPECT_EQ(reply.status(), v1::STATUS_MALFORMED);
+  EXPECT_EQ(reply.code(), v1::ERROR_CODE_INVALID);
 }
 
 TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {

@@ -98,36 +98,5 @@ TEST(IpPrefixTest, Contains) {
   EXPECT_FALSE(parse_cidr("fd00::/64")->contains(parse_ip("fd00:0:0:1::1").value()));
 }
 
-TEST(ParseMacTest, Table) {
-  const struct {
-    const char* text;
-    bool valid;
-    const char* canonical;
-  } cases[] = {
-      {"02:42:ac:11:00:02", true, "02:42:ac:11:00:02"},
-      {"02:42:AC:11:00:02", true, "02:42:ac:11:00:02"},
-      {"02-42-ac-11-00-02", true, "02:42:ac:11:00:02"},
-      {"ff:ff:ff:ff:ff:ff", true, "ff:ff:ff:ff:ff:ff"},
-      {"", false, nullptr},
-      {"02:42:ac:11:00", false, nullptr},
-      {"02:42:ac:11:00:02:03", false, nullptr},
-      {"02:42-ac:11:00:02", false, nullptr},
-      {"02:42:ac:11:00:0g", false, nullptr},
-      {"0242.ac11.0002", false, nullptr},
-      {"02:42:ac:11:00:2 ", false, nullptr},
-  };
-  for (const auto& c : cases) {
-    const auto mac = parse_mac(c.text);
-    ASSERT_EQ(mac.has_value(), c.valid) << c.text;
-    if (c.valid) {
-      EXPECT_EQ(mac->to_string(), c.canonical);
-    } else {
-      EXPECT_EQ(mac.error().message, fmt::format("invalid MAC address \"{}\"", c.text));
-    }
-  }
-  EXPECT_TRUE(parse_mac("01:00:5e:00:00:01")->is_multicast());
-  EXPECT_FALSE(parse_mac("02:42:ac:11:00:02")->is_multicast());
-}
-
 }  // namespace
 }  // namespace ferry::plugins::docker
