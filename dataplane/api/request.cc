@@ -19,7 +19,10 @@ Result<EndpointDriver> parse_driver(const std::string& name) {
   if (name == "af_xdp") {
     return EndpointDriver::kAfXdp;
   }
-  return make_error("bad driver '{}': use af_packet or af_xdp", name);
+  if (name == "vnet") {
+    return EndpointDriver::kVnet;
+  }
+  return make_error("bad driver '{}': use vnet, af_packet or af_xdp", name);
 }
 
 // Each parse_* returns the command or the first bad field's error; every

@@ -23,7 +23,7 @@ inline constexpr std::uint32_t kApiVersion = 1;
 // Longest interface name Linux accepts (IFNAMSIZ - 1).
 inline constexpr std::size_t kMaxIfaceLength = 15;
 
-enum class EndpointDriver { kDefault, kAfPacket, kAfXdp };
+enum class EndpointDriver { kDefault, kAfPacket, kAfXdp, kVnet };
 
 struct NetworkAddCmd {
   std::uint32_t vni;

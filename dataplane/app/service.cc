@@ -69,6 +69,18 @@ std::vector<PortId> Service::polled_ports() const {
   return out;
 }
 
+std::string Service::port_driver(PortId port) const {
+  if (port == identity_.uplink.id) {
+    return identity_.uplink.driver;
+  }
+  for (const auto& [iface, endpoint] : endpoints_) {
+    if (endpoint.port.id == port) {
+      return endpoint.port.driver;
+    }
+  }
+  return "";
+}
+
 std::string Service::port_name(PortId port) const {
   if (port == identity_.uplink.id) {
     return "uplink";
@@ -160,6 +172,8 @@ v1::Reply Service::on(const dp_api::PortAddCmd& cmd) {
     driver = PortDriver::kAfPacket;
   } else if (cmd.driver == dp_api::EndpointDriver::kAfXdp) {
     driver = PortDriver::kAfXdp;
+  } else if (cmd.driver == dp_api::EndpointDriver::kVnet) {
+    driver = PortDriver::kVnet;
   }
   if (driver == PortDriver::kAfXdp && config_.no_huge) {
     return reply(v1::STATUS_INVALID_ARGUMENT, "af_xdp needs hugepages; this data plane runs with --no-huge");
@@ -323,6 +337,7 @@ v1::Reply Service::on(const dp_api::StatsCmd&) {
     p->set_tx_bytes(c.tx_bytes);
     p->set_rx_missed(c.rx_missed);
     p->set_tx_dropped(sum.port(port, PortCounter::tx_dropped) + c.tx_errors);
+    p->set_driver(port_driver(port));
   }
   for (const auto& net : pipeline_.tables().networks()) {
     auto* v = stats->add_vnis();
@@ -342,7 +357,19 @@ v1::Reply Service::on(const dp_api::StatsCmd&) {
       (*stats->mutable_counters())[std::string(info.name)] = sum.counters[i];
     }
   }
-  (*stats->mutable_counters())["drops_total"] = sum.total_drops();
+  std::uint64_t drops_total = sum.total_drops();
+  for (const auto& c : ports_.type_counters()) {
+    if (c.drop) {
+      auto* d = stats->add_drops();
+      d->set_reason(std::string(c.name));
+      d->set_packets(c.value);
+      d->set_help(std::string(c.help));
+      drops_total += c.value;
+    } else {
+      (*stats->mutable_counters())[std::string(c.name)] = c.value;
+    }
+  }
+  (*stats->mutable_counters())["drops_total"] = drops_total;
   (*stats->mutable_counters())["mac_entries"] = pipeline_.tables().mac_count();
   (*stats->mutable_counters())["table_memory_bytes"] = pipeline_.tables().memory_bytes();
 
@@ -397,6 +424,9 @@ v1::Reply Service::on(const dp_api::DumpCmd&) {
     }
     p->set_driver(endpoint.port.driver);
     p->set_link_up(ports_.link_up(endpoint.port.id));
+    for (auto& name : offload_names(ports_.offloads(endpoint.port.id))) {
+      p->add_offloads(std::move(name));
+    }
   }
   for (const auto& mac : pipeline_.tables().macs()) {
     auto* f = dump->add_fdb();
@@ -460,6 +490,7 @@ v1::Reply Service::on(const dp_api::HealthCmd&) {
   h->set_pid(static_cast<std::uint32_t>(getpid()));
   h->set_underlay_mtu(identity_.underlay_mtu);
   h->set_endpoint_mtu(identity_.underlay_mtu - static_cast<std::uint32_t>(kEncapHeaderSize));
+  h->set_endpoint_driver(driver_name(config_.endpoint_driver));
   return out;
 }
 

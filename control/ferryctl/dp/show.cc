@@ -36,6 +36,7 @@ nlohmann::json to_json(const v1::Dump& dump) {
                             {"mac", p.mac()},
                             {"ips", std::vector<std::string>(p.ips().begin(), p.ips().end())},
                             {"driver", p.driver()},
+                            {"offloads", std::vector<std::string>(p.offloads().begin(), p.offloads().end())},
                             {"link_up", p.link_up()}});
   }
   for (const auto& f : dump.fdb()) {
@@ -65,10 +66,10 @@ void print_text(const v1::Dump& dump) {
   nets.print(std::cout);
 
   std::cout << "\nPorts\n";
-  Table ports({"port", "iface", "vni", "mac", "ips", "driver", "link"});
+  Table ports({"port", "iface", "vni", "mac", "ips", "driver", "offloads", "link"});
   for (const auto& p : dump.ports()) {
     ports.add_row({std::to_string(p.port_id()), p.iface(), std::to_string(p.vni()), p.mac(), join(p.ips()), p.driver(),
-                   p.link_up() ? "up" : "down"});
+                   join(p.offloads()), p.link_up() ? "up" : "down"});
   }
   ports.print(std::cout);
 
