@@ -37,6 +37,7 @@ bool Reconciler::check_reply(const Result<v1::Reply>& reply) {
   }
   const std::string& boot = reply->health().boot_id();
   status_.endpoint_mtu = reply->health().endpoint_mtu();
+  status_.endpoint_driver = reply->health().endpoint_driver();
   if (status_.dataplane_up && boot == status_.boot_id) return true;
   // New to us: read what it holds.
   v1::Request dump_req;

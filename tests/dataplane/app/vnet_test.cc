@@ -60,7 +60,7 @@ TEST_F(VnetHost, PingAndTcpBothWaysWithDefaultOffloads) {
   for (const auto* c : {&a, &b}) {
     const std::string f = features(*c);
     EXPECT_NE(f.find("tx-checksumming: on"), std::string::npos) << f;
-    EXPECT_NE(f.find("tcp-segmentation-offload: on"), std::string::npos) << f;
+    EXPECT_NE(f.find("tx-tcp-segmentation: on"), std::string::npos) << f;
   }
   // Port type and offloads in the dump.
   const auto show = ctl_json(1, {"show"});
