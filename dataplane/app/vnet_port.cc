@@ -410,8 +410,8 @@ std::uint16_t VnetPort::tx_burst(void* state, std::uint16_t queue, rte_mbuf** pk
     q.tx_done[msgs] = m;
     ++msgs;
   }
-  std::uint16_t sent = 0;
-  std::uint16_t freed = 0;
+  std::uint16_t sent = 0;  // messages done with: sent, or refused by the kernel
+  std::uint16_t refused = 0;
   std::uint64_t bytes = 0;
   std::uint64_t super = 0;
   while (sent < msgs) {
@@ -431,8 +431,7 @@ std::uint16_t VnetPort::tx_burst(void* state, std::uint16_t queue, rte_mbuf** pk
     // This frame was refused (ENOBUFS: the peer's backlog is full; ENETDOWN,
     // ENXIO: the veth went away, EMSGSIZE, EINVAL): drop it, go on.
     q.drop(VnetDrop::vnet_tx_error);
-    std::swap(q.tx_done[sent], q.tx_done[freed]);  // keep the dropped ones apart for freeing
-    ++freed;
+    ++refused;
     ++sent;
   }
   // tx_done[0..sent) are done with (sent or dropped); the caller keeps the rest
@@ -442,7 +441,7 @@ std::uint16_t VnetPort::tx_burst(void* state, std::uint16_t queue, rte_mbuf** pk
   for (std::uint16_t j = 0; j < left; ++j) {
     pkts[n - left + j] = q.tx_done[sent + j];
   }
-  bump(q.tx_packets, sent - freed);
+  bump(q.tx_packets, sent - refused);
   bump(q.tx_bytes, bytes);
   if (super != 0) bump(q.tx_super, super);
   if (left != 0) bump(q.tx_full, left);
@@ -494,6 +493,7 @@ VnetPort::Extra VnetPort::extra() const {
 
 std::vector<NamedCounter> VnetPort::counter_template() {
   std::vector<NamedCounter> out;
+  out.reserve(kVnetDropCount + 4);
   for (const auto& info : kVnetDropInfo) {
     out.push_back(NamedCounter{info.name, info.help, true, 0});
   }
