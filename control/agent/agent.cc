@@ -17,6 +17,7 @@
 #include "control/agent/state_file.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/envelope.h"
+#include "dataplane/api/port_types.h"
 #include "netns/endpoint.h"
 #include "netns/naming.h"
 #include "plugins/docker/plugin_server.h"
@@ -45,6 +46,7 @@ json endpoint_json(const LocalEndpoint& ep) {
               {"ip6", ep.ip6_cidr},
               {"mac", ep.mac},
               {"mtu", ep.mtu},
+              {"container_offloads", ep.container_offloads},
               {"host_ifname", ep.host_ifname}};
 }
 
@@ -55,6 +57,7 @@ bool path_exists(const std::string& path) {
 
 Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   netns::EndpointSpec spec;
+  spec.container_tx_checksum = ep.container_offloads;
   spec.endpoint_id = ep.id;
   spec.host_ifname = ep.host_ifname;
   spec.netns_path = ep.netns_path;
@@ -614,6 +617,10 @@ void Agent::attach(const json& req, const AdminServer::Respond& respond) {
       });
 }
 
+bool Agent::container_offloads() const {
+  return dp_api::container_keeps_offloads(reconciler_->status().endpoint_driver);
+}
+
 unsigned Agent::endpoint_mtu() const {
   if (config_.endpoint_mtu != 0) return config_.endpoint_mtu;
   const unsigned dp = reconciler_->status().endpoint_mtu;
@@ -648,6 +655,7 @@ json Agent::attach_with(const json& req, const std::string& id, const std::strin
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.netns_path = netns_path;
   ep.mtu = endpoint_mtu();
+  ep.container_offloads = container_offloads();
   auto spec = endpoint_spec(ep);
   if (!spec) return fail(spec.error().message);
   // Durable first: a crash after this point finds the record and re-creates
@@ -753,6 +761,7 @@ json Agent::list_endpoints() const {
                    {"ip6", ep.ip6_cidr},
                    {"mac", ep.mac},
                    {"mtu", ep.mtu},
+                   {"container_offloads", ep.container_offloads},
                    {"host_ifname", ep.host_ifname},
                    {"netns", ep.netns_path},
                    {"docker", ep.docker},
@@ -797,6 +806,7 @@ json Agent::status() const {
               {"dataplane",
                {{"up", s.dataplane_up},
                 {"boot_id", s.boot_id},
+                {"endpoint_driver", s.endpoint_driver},
                 {"resyncs", s.resyncs},
                 {"ops_applied", s.ops_applied},
                 {"ops_failed", s.ops_failed},

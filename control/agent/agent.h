@@ -154,6 +154,10 @@ class Agent {
   nlohmann::json list_ipam() const;
   // MTU for a new endpoint: --endpoint-mtu, else the data plane's.
   unsigned endpoint_mtu() const;
+  // Whether the veths made now keep the kernel's default offloads: the data
+  // plane's endpoint port type decides (dp_api::container_keeps_offloads);
+  // off while it has never answered.
+  bool container_offloads() const;
   nlohmann::json detach(const nlohmann::json& req);
   nlohmann::json list_members() const;
   nlohmann::json list_networks() const;

@@ -296,6 +296,7 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   ep.ip_cidr = addr.to_string();
   if (req.interface.address_ipv6) ep.ip6_cidr = req.interface.address_ipv6->to_string();
   ep.mtu = endpoint_mtu();
+  ep.container_offloads = container_offloads();
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.container_ifname = netns::derive_peer_ifname(ep.id);
   ep.docker = true;
@@ -406,6 +407,7 @@ Result<pd::JoinReply> Agent::docker_join(const pd::JoinRequest& req) {
   spec.peer_ifname = found->container_ifname;
   spec.mac = *mac;
   spec.mtu = found->mtu;
+  spec.container_tx_checksum = found->container_offloads;
   if (auto v = spec.validate(); !v) return v.error();
 
   // Durable first: a crash after this point finds the endpoint joined and

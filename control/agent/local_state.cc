@@ -27,6 +27,7 @@ std::string LocalState::encode() const {
                               {"container_ifname", e.container_ifname},
                               {"netns", e.netns_path},
                               {"mtu", e.mtu},
+                              {"container_offloads", e.container_offloads},
                               {"docker", e.docker},
                               {"docker_network", e.docker_network},
                               {"joined", e.joined}});
@@ -70,6 +71,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
       ep.container_ifname = e.at("container_ifname").get<std::string>();
       ep.netns_path = e.at("netns").get<std::string>();
       ep.mtu = e.at("mtu").get<unsigned>();
+      ep.container_offloads = e.value("container_offloads", false);
       ep.docker = e.value("docker", false);
       ep.docker_network = e.value("docker_network", std::string());
       ep.joined = e.value("joined", true);

@@ -24,6 +24,10 @@ struct LocalEndpoint {
   std::string container_ifname = "eth0";
   std::string netns_path;  // the container's namespace
   unsigned mtu = 1450;     // the data plane's endpoint MTU when the endpoint was made
+  // The container side keeps the kernel's default offloads (TX checksum,
+  // TSO): what the data plane's endpoint port type allowed when the endpoint
+  // was made (dp_api::container_keeps_offloads); false: TX checksum off.
+  bool container_offloads = false;
   // Docker endpoints (plugin): created by CreateEndpoint, wired by Join
   // (joined), unwired by Leave. ferryctl attach endpoints are always joined.
   bool docker = false;

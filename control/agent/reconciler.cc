@@ -40,6 +40,7 @@ bool Reconciler::check_reply(const Result<v1::Reply>& wire) {
   }
   const std::string& boot = health->boot_id;
   status_.endpoint_mtu = health->endpoint_mtu;
+  status_.endpoint_driver = health->endpoint_driver;
   if (status_.dataplane_up && boot == status_.boot_id) return true;
   // New to us: read what it holds.
   auto dump = call(dp_api::DumpCmd{});

@@ -39,6 +39,7 @@ struct ReconcilerStatus {
   bool dataplane_up = false;
   std::string boot_id;
   std::uint32_t endpoint_mtu = 0;  // from the last health reply (0: never answered)
+  std::string endpoint_driver;     // the data plane's endpoint port type, likewise ("": never answered)
   std::uint64_t resyncs = 0;       // dumps read (agent start, data-plane restarts)
   std::uint64_t ops_applied = 0;
   std::uint64_t ops_failed = 0;

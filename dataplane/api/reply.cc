@@ -27,6 +27,7 @@ void encode(const Stats& in, v1::Stats& out) {
     o->set_tx_bytes(p.tx_bytes);
     o->set_rx_missed(p.rx_missed);
     o->set_tx_dropped(p.tx_dropped);
+    o->set_driver(p.driver);
   }
   for (const auto& v : in.vnis) {
     auto* o = out.add_vnis();
@@ -68,6 +69,7 @@ void encode(const Dump& in, v1::Dump& out) {
     for (const auto& ip : p.ips6) o->add_ips(format_ipv6_prefix(ip));
     o->set_driver(p.driver);
     o->set_link_up(p.link_up);
+    for (const auto& name : p.offloads) o->add_offloads(name);
   }
   for (const auto& f : in.fdb) {
     auto* o = out.add_fdb();
@@ -106,6 +108,7 @@ void encode(const Health& in, v1::Health& out) {
   out.set_pid(in.pid);
   out.set_underlay_mtu(in.underlay_mtu);
   out.set_endpoint_mtu(in.endpoint_mtu);
+  out.set_endpoint_driver(in.endpoint_driver);
 }
 
 void encode(const Version& in, v1::Version& out) {
@@ -172,7 +175,7 @@ Stats parse(const v1::Stats& in) {
   Stats out;
   for (const auto& p : in.ports()) {
     out.ports.push_back(PortStats{p.port_id(), p.name(), p.vni(), p.rx_packets(), p.rx_bytes(), p.tx_packets(),
-                                  p.tx_bytes(), p.rx_missed(), p.tx_dropped()});
+                                  p.tx_bytes(), p.rx_missed(), p.tx_dropped(), p.driver()});
   }
   for (const auto& v : in.vnis()) {
     out.vnis.push_back(VniStats{v.vni(), {v.counters().begin(), v.counters().end()}});
@@ -187,7 +190,8 @@ Stats parse(const v1::Stats& in) {
 }
 
 Result<PortEntry> parse(const v1::PortEntry& in) {
-  PortEntry out{in.port_id(), in.iface(), in.vni(), {}, {}, {}, in.driver(), in.link_up()};
+  PortEntry out{in.port_id(), in.iface(), in.vni(), {}, {}, {}, in.driver(), in.link_up(), {}};
+  out.offloads.assign(in.offloads().begin(), in.offloads().end());
   const std::string what = fmt::format("dump: port {}", in.port_id());
   FERRY_TRY(mac, address(what + " mac", in.mac(), parse_mac));
   out.mac = mac;
@@ -268,6 +272,7 @@ Result<Health> parse(const v1::Health& in) {
   out.pid = in.pid();
   out.underlay_mtu = in.underlay_mtu();
   out.endpoint_mtu = in.endpoint_mtu();
+  out.endpoint_driver = in.endpoint_driver();
   return out;
 }
 

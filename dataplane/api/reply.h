@@ -30,7 +30,7 @@ namespace v1 = ::ferry::dataplane::v1;
 
 struct PortAdded {
   std::uint32_t port_id = 0;
-  std::string driver;  // "af_packet" or "af_xdp"
+  std::string driver;  // "vnet", "af_packet" or "af_xdp"
   friend bool operator==(const PortAdded&, const PortAdded&) = default;
 };
 
@@ -44,6 +44,7 @@ struct PortStats {
   std::uint64_t tx_bytes = 0;
   std::uint64_t rx_missed = 0;
   std::uint64_t tx_dropped = 0;
+  std::string driver;  // the port type: "vnet", "af_packet", "af_xdp", a PCI PMD
   friend bool operator==(const PortStats&, const PortStats&) = default;
 };
 
@@ -95,6 +96,9 @@ struct PortEntry {
   std::vector<Ipv6Prefix> ips6;  // these, in one list
   std::string driver;
   bool link_up = false;
+  // What the port carries whole ("vnet_hdr", "rx_gso", "tx_gso",
+  // "rx_csum_partial", "tx_csum_partial"); empty for af_packet and af_xdp.
+  std::vector<std::string> offloads;
   friend bool operator==(const PortEntry&, const PortEntry&) = default;
 };
 
@@ -148,6 +152,7 @@ struct Health {
   std::uint32_t pid = 0;
   std::uint32_t underlay_mtu = 0;
   std::uint32_t endpoint_mtu = 0;
+  std::string endpoint_driver;  // the port type of endpoints added without one
   friend bool operator==(const Health&, const Health&) = default;
 };
 

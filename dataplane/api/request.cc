@@ -24,7 +24,8 @@ Result<EndpointDriver> parse_driver(std::string_view name) {
   if (text.empty()) return EndpointDriver::kDefault;
   if (text == "af_packet") return EndpointDriver::kAfPacket;
   if (text == "af_xdp") return EndpointDriver::kAfXdp;
-  return make_error("bad driver '{}': use af_packet or af_xdp", text);
+  if (text == "vnet") return EndpointDriver::kVnet;
+  return make_error("bad driver '{}': use vnet, af_packet or af_xdp", text);
 }
 
 const char* driver_name(EndpointDriver driver) {
@@ -33,6 +34,8 @@ const char* driver_name(EndpointDriver driver) {
       return "af_packet";
     case EndpointDriver::kAfXdp:
       return "af_xdp";
+    case EndpointDriver::kVnet:
+      return "vnet";
     case EndpointDriver::kDefault:
       break;
   }

@@ -34,7 +34,7 @@ inline constexpr std::size_t kMaxIfaceLength = 15;
 // hostile request from costing more than a few checks.
 inline constexpr std::size_t kMaxPortAddresses = 64;
 
-enum class EndpointDriver { kDefault, kAfPacket, kAfXdp };
+enum class EndpointDriver { kDefault, kAfPacket, kAfXdp, kVnet };
 
 struct NetworkAddCmd {
   std::uint32_t vni;

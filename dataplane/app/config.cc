@@ -17,6 +17,8 @@ const char* driver_name(PortDriver driver) {
       return "af_xdp";
     case PortDriver::kAfPacket:
       return "af_packet";
+    case PortDriver::kVnet:
+      return "vnet";
   }
   return "?";
 }
@@ -94,7 +96,10 @@ Result<void> Config::validate() const {
     return make_error("--endpoint-driver af_xdp needs hugepages: drop --no-huge or use af_packet");
   }
   if (endpoint_driver == PortDriver::kAuto) {
-    return make_error("--endpoint-driver must be af_packet or af_xdp");
+    return make_error("--endpoint-driver must be vnet, af_packet or af_xdp");
+  }
+  if (uplink_driver == PortDriver::kVnet) {
+    return make_error("--uplink-driver vnet: vnet is an endpoint port type; use auto, af_xdp or af_packet");
   }
   if (idle_sleep_us > 100000) {
     return make_error("--idle-sleep-us {} is above the 100000 (100 ms) limit", idle_sleep_us);
@@ -122,17 +127,21 @@ Result<void> Config::validate() const {
 
 namespace {
 
-Result<PortDriver> parse_driver(const std::string& text, bool allow_auto, const char* flag) {
+// `uplink`: auto, af_xdp, af_packet; else (endpoints): vnet, af_packet, af_xdp.
+Result<PortDriver> parse_driver(const std::string& text, bool uplink, const char* flag) {
   if (text == "af_xdp") {
     return PortDriver::kAfXdp;
   }
   if (text == "af_packet") {
     return PortDriver::kAfPacket;
   }
-  if (allow_auto && text == "auto") {
+  if (uplink && text == "auto") {
     return PortDriver::kAuto;
   }
-  return make_error("{} '{}': use {}af_xdp or af_packet", flag, text, allow_auto ? "auto, " : "");
+  if (!uplink && text == "vnet") {
+    return PortDriver::kVnet;
+  }
+  return make_error("{} '{}': use {}", flag, text, uplink ? "auto, af_xdp or af_packet" : "vnet, af_packet or af_xdp");
 }
 
 // CLI11 error text can span lines; the contract is one line.
@@ -196,7 +205,7 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--uplink-driver", uplink_driver, "auto, af_xdp or af_packet (interface uplinks)")
       ->capture_default_str();
-  app.add_option("--endpoint-driver", endpoint_driver, "af_packet or af_xdp for container veths")
+  app.add_option("--endpoint-driver", endpoint_driver, "vnet, af_packet or af_xdp for container veths")
       ->capture_default_str();
   app.add_option("--vxlan-port", config.vxlan_port, "VXLAN UDP port")->capture_default_str();
   app.add_option("--arp-timeout-s", config.arp_timeout_s, "underlay ARP entry lifetime, s")->capture_default_str();

@@ -21,9 +21,11 @@ enum class UplinkKind : std::uint8_t { kPci, kInterface };
 // ARP, other traffic on the same interface); see docs/dataplane.md.
 enum class UplinkMode : std::uint8_t { kDpdk, kUdp };
 
-// How a kernel interface becomes a DPDK port. kAuto (uplink only): af_xdp,
+// How a kernel interface becomes a port. kAuto (uplink only): af_xdp,
 // falling back to af_packet when af_xdp cannot start (or under --no-huge).
-enum class PortDriver : std::uint8_t { kAuto, kAfXdp, kAfPacket };
+// kVnet (endpoints only): Ferry's AF_PACKET port with virtio-net headers
+// (vnet_port.h); the others are DPDK PMDs.
+enum class PortDriver : std::uint8_t { kAuto, kAfXdp, kAfPacket, kVnet };
 
 const char* driver_name(PortDriver driver);
 
@@ -82,8 +84,8 @@ struct Config {
   // a short run of empty polls (the old behaviour). Ignored when busy polling.
   std::uint32_t idle_spin_us = 200;
 
-  // --endpoint-driver: PMD for container veths. af_packet by default: works
-  // with and without hugepages and on any veth; see docs/dataplane.md.
+  // --endpoint-driver: port type for container veths: vnet, af_packet or
+  // af_xdp. See docs/dataplane.md, "Endpoint port types".
   PortDriver endpoint_driver = PortDriver::kAfPacket;
 
   std::uint16_t vxlan_port = 4789;    // --vxlan-port: UDP destination port

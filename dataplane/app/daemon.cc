@@ -21,6 +21,7 @@
 #include "dataplane/app/run_loop.h"
 #include "dataplane/app/service.h"
 #include "dataplane/app/udp_uplink_port.h"
+#include "dataplane/app/vnet_port.h"
 #include "dataplane/core/pipeline.h"
 
 namespace ferry::dataplane::app {
@@ -59,15 +60,30 @@ std::vector<int> allowed_cpus() {
 // gives them Ferry PortIds (PortTable) and tells the run loop what to poll.
 class EndpointPorts final : public PortBackend {
  public:
-  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, const UdpUplinkPort* udp_uplink)
-      : table_(table), setup_(setup), loop_(loop), udp_uplink_(udp_uplink) {}
+  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, rte_mempool* pool,
+                const UdpUplinkPort* udp_uplink)
+      : table_(table),
+        setup_(setup),
+        loop_(loop),
+        pool_(pool),
+        udp_uplink_(udp_uplink),
+        retired_(VnetPort::counter_template()) {}
+
   Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
     std::unique_ptr<Port> port;
-    auto ethdev = setup_.attach_interface(iface, driver, true);
-    if (!ethdev) {
-      return ethdev.error();
+    if (driver == PortDriver::kVnet) {
+      auto vnet = open_vnet(iface);
+      if (!vnet) {
+        return vnet.error();
+      }
+      port = std::move(*vnet);
+    } else {
+      auto ethdev = setup_.attach_interface(iface, driver, true);
+      if (!ethdev) {
+        return ethdev.error();
+      }
+      port = std::move(*ethdev);
     }
-    port = std::move(*ethdev);
     OpenedPort opened{kInvalidPort, port->devname(), port->driver()};
     auto id = table_.add(std::move(port));  // closes the port on failure
     if (!id) {
@@ -77,7 +93,12 @@ class EndpointPorts final : public PortBackend {
     return opened;
   }
   void set_polled(const std::vector<PortId>& ports) override { loop_.set_endpoints(ports); }
-  void detach(const OpenedPort& port) override { table_.remove(port.id); }
+  void detach(const OpenedPort& port) override {
+    if (const Port* p = table_.get(port.id); p != nullptr) {
+      add(retired_, p->type_counters());  // totals never go backwards
+    }
+    table_.remove(port.id);
+  }
   [[nodiscard]] PortCounters counters(PortId id) const override {
     Port* port = table_.get(id);
     return port != nullptr ? port->counters() : PortCounters{};
@@ -86,6 +107,19 @@ class EndpointPorts final : public PortBackend {
     const Port* port = table_.get(id);
     return port != nullptr && port->link_up();
   }
+  [[nodiscard]] PortOffloads offloads(PortId id) const override {
+    const Port* port = table_.get(id);
+    return port != nullptr ? port->offloads() : PortOffloads{};
+  }
+  [[nodiscard]] std::vector<NamedCounter> type_counters() const override {
+    auto out = retired_;
+    for (std::size_t id = 0; id < kMaxPorts; ++id) {
+      if (const Port* port = table_.get(static_cast<PortId>(id)); port != nullptr) {
+        add(out, port->type_counters());
+      }
+    }
+    return out;
+  }
   [[nodiscard]] std::vector<WorkerInfo> workers() const override { return loop_.worker_info(); }
   [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> extra_counters() const override {
     return udp_uplink_ != nullptr ? udp_uplink_->named_counters()
@@ -93,10 +127,41 @@ class EndpointPorts final : public PortBackend {
   }
 
  private:
+  // Adds `more` into `sum` by name (names not in `sum` are appended).
+  static void add(std::vector<NamedCounter>& sum, const std::vector<NamedCounter>& more) {
+    for (const auto& c : more) {
+      auto it = std::find_if(sum.begin(), sum.end(), [&c](const NamedCounter& s) { return s.name == c.name; });
+      if (it == sum.end()) {
+        sum.push_back(c);
+      } else {
+        it->value += c.value;
+      }
+    }
+  }
+
+  Result<std::unique_ptr<VnetPort>> open_vnet(const std::string& iface) {
+    if (vnet_buffers_ == nullptr) {
+      auto buffers = VnetBuffers::create(pool_, setup_.queues());
+      if (!buffers) {
+        return buffers.error();
+      }
+      vnet_buffers_ = std::move(*buffers);
+      spdlog::info("vnet receive buffers: {} large buffers of {} bytes ({} MiB) beside the packet pool's heads",
+                   vnet_buffers_->large_count(), kVnetLargeBufSize, vnet_buffers_->memory_bytes() >> 20);
+    }
+    VnetConfig vc;
+    vc.queues = setup_.queues();
+    vc.max_mtu = setup_.sizes().mtu;
+    return VnetPort::open(iface, *vnet_buffers_, vc);
+  }
+
   PortTable& table_;
   PortSetup& setup_;
   RunLoop& loop_;
-  const UdpUplinkPort* udp_uplink_;  // --uplink-mode udp
+  rte_mempool* pool_;
+  const UdpUplinkPort* udp_uplink_;            // --uplink-mode udp
+  std::unique_ptr<VnetBuffers> vnet_buffers_;  // made with the first vnet port; freed after the workers stopped
+  std::vector<NamedCounter> retired_;          // type counters of ports already removed
 };
 
 }  // namespace
@@ -410,7 +475,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   if (auto started = impl->loop->start(workers, impl->pool); !started) {
     return started.error();
   }
-  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, impl->udp_uplink);
+  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, impl->pool, impl->udp_uplink);
 
   UnderlayResolver::Params params;
   params.local = cfg.vtep;

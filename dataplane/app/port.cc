@@ -4,6 +4,19 @@
 
 namespace ferry::dataplane::app {
 
+std::vector<std::string> offload_names(const PortOffloads& offloads) {
+  std::vector<std::string> names;
+  for (const auto& [on, name] :
+       {std::pair{offloads.vnet_header, "vnet_hdr"}, std::pair{offloads.rx_gso, "rx_gso"},
+        std::pair{offloads.tx_gso, "tx_gso"}, std::pair{offloads.rx_csum_partial, "rx_csum_partial"},
+        std::pair{offloads.tx_csum_partial, "tx_csum_partial"}}) {
+    if (on) {
+      names.emplace_back(name);
+    }
+  }
+  return names;
+}
+
 Result<PortId> PortTable::add(std::unique_ptr<Port> port) {
   if (port == nullptr) {
     return make_error("no port to add");

@@ -29,6 +29,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "dataplane/core/types.h"
@@ -70,8 +72,21 @@ struct PortOffloads {
   bool vnet_header = false;      // frames carry virtio-net headers (GSO, partial checksums)
   bool rx_gso = false;           // receives GSO super-frames whole
   bool tx_gso = false;           // sends GSO super-frames whole (the kernel segments them)
-  bool rx_csum_partial = false;  // accepts frames whose L4 checksum is partial
+  bool rx_csum_partial = false;  // receives frames whose L4 checksum is partial
   bool tx_csum_partial = false;  // may send frames whose L4 checksum is partial
+};
+
+// The names of the offloads that are on ("vnet_hdr", "rx_gso", "tx_gso",
+// "rx_csum_partial", "tx_csum_partial"), as the API lists them.
+std::vector<std::string> offload_names(const PortOffloads& offloads);
+
+// A counter a port type keeps beyond PortCounters (its own drop reasons,
+// super-frames in and out); stats list them beside the pipeline's.
+struct NamedCounter {
+  std::string_view name;
+  std::string_view help;
+  bool drop = false;  // a drop reason: one per frame freed
+  std::uint64_t value = 0;
 };
 
 // A port of any type, as the control thread sees it. Destroying it closes it;
@@ -89,6 +104,8 @@ class Port {
   [[nodiscard]] virtual bool link_up() const = 0;
   [[nodiscard]] virtual MacAddr mac() const = 0;
   [[nodiscard]] virtual PortOffloads offloads() const { return {}; }
+  // The port type's own counters (the same names for every port of a type).
+  [[nodiscard]] virtual std::vector<NamedCounter> type_counters() const { return {}; }
   // Housekeeping on the control thread, about once a second (e.g. reading a
   // kernel drop counter that resets on read before it can wrap).
   virtual void poll() {}

@@ -72,6 +72,18 @@ std::vector<PortId> Service::polled_ports() const {
   return out;
 }
 
+std::string Service::port_driver(PortId port) const {
+  if (port == identity_.uplink.id) {
+    return identity_.uplink.driver;
+  }
+  for (const auto& [iface, endpoint] : endpoints_) {
+    if (endpoint.port.id == port) {
+      return endpoint.port.driver;
+    }
+  }
+  return "";
+}
+
 std::string Service::port_name(PortId port) const {
   if (port == identity_.uplink.id) {
     return "uplink";
@@ -163,6 +175,8 @@ Reply Service::on(const dp_api::PortAddCmd& cmd) {
     driver = PortDriver::kAfPacket;
   } else if (cmd.driver == dp_api::EndpointDriver::kAfXdp) {
     driver = PortDriver::kAfXdp;
+  } else if (cmd.driver == dp_api::EndpointDriver::kVnet) {
+    driver = PortDriver::kVnet;
   }
   if (driver == PortDriver::kAfXdp && config_.no_huge) {
     return error_reply(ErrorCode::kInvalid, "af_xdp needs hugepages; this data plane runs with --no-huge");
@@ -322,7 +336,8 @@ Reply Service::on(const dp_api::StatsCmd&) {
     const PortCounters c = ports_.counters(port);
     stats.ports.push_back(dp_api::PortStats{port, port_name(port), vni, c.rx_packets, c.rx_bytes, c.tx_packets,
                                             c.tx_bytes, c.rx_missed,
-                                            sum.port(port, PortCounter::tx_dropped) + c.tx_errors});
+                                            sum.port(port, PortCounter::tx_dropped) + c.tx_errors,
+                                            port_driver(port)});
   }
   for (const auto& net : pipeline_.tables().networks()) {
     dp_api::VniStats v{net.vni, {}};
@@ -339,7 +354,16 @@ Reply Service::on(const dp_api::StatsCmd&) {
       stats.counters[std::string(info.name)] = sum.counters[i];
     }
   }
-  stats.counters["drops_total"] = sum.total_drops();
+  std::uint64_t drops_total = sum.total_drops();
+  for (const auto& c : ports_.type_counters()) {
+    if (c.drop) {
+      stats.drops.push_back(dp_api::DropStat{std::string(c.name), c.value, std::string(c.help)});
+      drops_total += c.value;
+    } else {
+      stats.counters[std::string(c.name)] = c.value;
+    }
+  }
+  stats.counters["drops_total"] = drops_total;
   stats.counters["mac_entries"] = pipeline_.tables().mac_count();
   stats.counters["table_memory_bytes"] = pipeline_.tables().memory_bytes();
 
@@ -380,7 +404,8 @@ Reply Service::on(const dp_api::DumpCmd&) {
   }
   for (const auto& [iface, endpoint] : endpoints_) {
     dump.ports.push_back(dp_api::PortEntry{endpoint.port.id, iface, endpoint.vni, endpoint.mac, endpoint.ips,
-                                           endpoint.ips6, endpoint.port.driver, ports_.link_up(endpoint.port.id)});
+                                           endpoint.ips6, endpoint.port.driver, ports_.link_up(endpoint.port.id),
+                                           offload_names(ports_.offloads(endpoint.port.id))});
   }
   for (const auto& mac : pipeline_.tables().macs()) {
     dp_api::FdbEntry entry{mac.vni, mac.mac, std::nullopt, {}};
@@ -425,6 +450,7 @@ Reply Service::on(const dp_api::HealthCmd&) {
   h.pid = static_cast<std::uint32_t>(getpid());
   h.underlay_mtu = identity_.underlay_mtu;
   h.endpoint_mtu = identity_.underlay_mtu - static_cast<std::uint32_t>(kEncapHeaderSize);
+  h.endpoint_driver = driver_name(config_.endpoint_driver);
   return ok_reply("", std::move(h));
 }
 

@@ -41,6 +41,10 @@ class PortBackend {
   virtual void detach(const OpenedPort& port) = 0;
   [[nodiscard]] virtual PortCounters counters(PortId port) const = 0;
   [[nodiscard]] virtual bool link_up(PortId port) const = 0;
+  [[nodiscard]] virtual PortOffloads offloads(PortId /*port*/) const { return {}; }
+  // Port-type counters summed over every port there is and was (each name
+  // once, drops first); stats add them to the pipeline's.
+  [[nodiscard]] virtual std::vector<NamedCounter> type_counters() const { return {}; }
   // Per-worker run-loop counters (may be empty).
   [[nodiscard]] virtual std::vector<struct WorkerInfo> workers() const = 0;
   // Counters of the port types in use beyond the pipeline's (the kernel-UDP
@@ -97,6 +101,7 @@ class Service {
   [[nodiscard]] const NetworkInfo* find_network(std::uint32_t vni, std::vector<NetworkInfo>& scratch) const;
   [[nodiscard]] std::vector<PortId> polled_ports() const;
   [[nodiscard]] std::string port_name(PortId port) const;
+  [[nodiscard]] std::string port_driver(PortId port) const;
 
   const Config& config_;
   Pipeline& pipeline_;

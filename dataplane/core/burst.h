@@ -146,7 +146,10 @@ struct Pipeline::Burst {
     for (std::uint16_t i = 0; i < n; ++i) {
       rte_mbuf* m = pkts[i];
       bytes += rte_pktmbuf_pkt_len(m);
-      if (m->nb_segs != 1) [[unlikely]] {
+      // A GSO super-frame (a vnet endpoint's, up to 64 KB) stays a chain:
+      // its headers lie in the first segment, and it is switched between
+      // endpoints as it is (encapsulation drops it as mtu_exceeded).
+      if (m->nb_segs != 1 && (m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) == 0) [[unlikely]] {
         m = contiguous(m);
         if (m == nullptr) continue;
       }

@@ -265,5 +265,52 @@ TEST_F(AgentOneHostTest, NetworksSharingASubnetAreSeparateAddressSpaces) {
   EXPECT_NE(again.output.find("already in use"), std::string::npos) << again.output;
 }
 
+// `ferryctl attach` wires containers for the data plane's endpoint port
+// type: on vnet ports they keep the kernel's default offloads, and TCP
+// between two of them on one host runs as super-frames.
+class AgentVnetTest : public AgentClusterTest {
+ protected:
+  AgentVnetTest() { hosts_ = 1; }
+};
+
+TEST_F(AgentVnetTest, AttachKeepsTheContainersOffloadsOnVnetPorts) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1, {"--endpoint-driver", "vnet"}));
+  ASSERT_NO_FATAL_FAILURE(start_agent(1, {}));
+  // The agent learns the port type from the data plane's health.
+  ASSERT_TRUE(harness::wait_until(
+      [&] {
+        const json s = json::parse(agent_ctl(1, {"status"}).output, nullptr, false);  // JSON without --json
+        return s.is_object() && s["dataplane"].value("endpoint_driver", "") == "vnet";
+      },
+      seconds(10), milliseconds(100)))
+      << agent_ctl(1, {"status"}).output;
+  ASSERT_TRUE(agent_ctl(1, {"net", "create", "blue", "--subnet", "10.77.0.0/24", "--vni", "77"}).succeeded());
+  ASSERT_TRUE(harness::wait_until([&] { return has_network(1, "blue"); }, seconds(10), milliseconds(100)));
+  std::vector<Attached> eps{attach(1, "c1"), attach(1, "c2")};
+  ASSERT_FALSE(HasFailure());
+  const json listed = agent_json(1, {"endpoints"});
+  ASSERT_TRUE(listed.is_array()) << agent_ctl(1, {"endpoints"}).output;
+  for (const auto& e : listed) EXPECT_EQ(e.value("container_offloads", false), true) << e.dump();
+  for (const auto& e : eps) {
+    const auto features = topo_->exec(e.ns, {"ethtool", "-k", "eth0"});
+    ASSERT_TRUE(features);
+    EXPECT_NE(features->output.find("tx-checksumming: on"), std::string::npos) << features->output;
+  }
+  ASSERT_TRUE(harness::wait_until(
+      [&] {
+        return dptest::DataplaneTest::ctl(1, {"show", "--json"}).output.find("\"vnet\"") != std::string::npos;
+      },
+      seconds(10), milliseconds(100)))
+      << dptest::DataplaneTest::ctl(1, {"show"}).output;
+  expect_all_pairs_ping(eps, seconds(5));
+  const double bps = iperf(dptest::Container{eps[0].ns, "", eps[0].mac, eps[0].ip, 1},
+                           dptest::Container{eps[1].ns, "", eps[1].mac, eps[1].ip, 1}, 2, false);
+  dptest::report_throughput("agent_vnet_local_tcp", bps);
+  EXPECT_GT(bps, 0);
+  EXPECT_GT(dptest::stat_value(stats_json(1), "counters", "vnet_rx_super_frames"), 0U);
+  EXPECT_TRUE(agent_ctl(1, {"detach", "c1"}).succeeded());
+  EXPECT_TRUE(agent_ctl(1, {"detach", "c2"}).succeeded());
+}
+
 }  // namespace
 }  // namespace ferry::agenttest

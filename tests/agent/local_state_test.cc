@@ -42,6 +42,7 @@ TEST_F(StateDir, SaveLoadRoundTripAndNoTemporaryLeft) {
   ep.ip_cidr = "10.10.0.2/24";
   ep.host_ifname = "fy0123456789ab";
   ep.netns_path = "/var/run/netns/c1";
+  ep.container_offloads = true;
   s.endpoints["c1"] = ep;
   ASSERT_TRUE(s.save(dir_));
   auto back = LocalState::load(dir_);

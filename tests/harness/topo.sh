@@ -19,9 +19,12 @@
 #   topo.sh up PREFIX NHOSTS [--mtu N] [--subnet A.B.C] [--offload on|off]
 #   topo.sh container PREFIX NAME         make namespace PREFIX-NAME, print its path
 #   topo.sh wire PREFIX HOST NAME ADDR/LEN [--gw IP] [--host-addr ADDR/LEN] [--mtu N]
-#                                         plain ip(8) wiring for shell users and
+#                [--offload on|off]       plain ip(8) wiring for shell users and
 #                                         baselines: veth v-NAME in PREFIX-hHOST,
-#                                         eth0 (TX offload off) in PREFIX-NAME
+#                                         eth0 in PREFIX-NAME with TX checksum
+#                                         offload off (default: what af_packet
+#                                         and af_xdp endpoint ports need) or on
+#                                         (the kernel's defaults: vnet ports)
 #   topo.sh exec PREFIX NODE CMD...       run CMD in PREFIX-NODE (fab, h1, NAME)
 #   topo.sh down PREFIX                   kill what runs inside, delete all; idempotent
 #   topo.sh list [PREFIX]                 namespaces of PREFIX (default: all fy* runs)
@@ -132,22 +135,24 @@ cmd_container() {
 
 cmd_wire() {
   local prefix="$1" host="$2" name="$3" addr="$4"; shift 4
-  local gw="" host_addr="" mtu=1500
+  local gw="" host_addr="" mtu=1500 offload=off
   while (($#)); do
     case "$1" in
       --gw) gw="$2"; shift 2 ;;
       --host-addr) host_addr="$2"; shift 2 ;;
       --mtu) mtu="$2"; shift 2 ;;
+      --offload) offload="$2"; shift 2 ;;
       *) die "wire: unknown option $1" ;;
     esac
   done
+  [[ "$offload" == on || "$offload" == off ]] || die "wire: --offload on|off"
   check_prefix "$prefix"
   [[ "$host" =~ ^[0-9]+$ ]] || die "wire: HOST is a host number (1 for $prefix-h1)"
   ((${#name} <= 13)) || die "wire: NAME '$name' too long for v-NAME (15 characters)"
   local hns="$prefix-h$host" cns="$prefix-$name"
   netns_names | grep -qx "$cns" || cmd_container "$prefix" "$name" >/dev/null
   ip -n "$hns" link add "v-$name" mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$cns"
-  ip netns exec "$cns" ethtool -K eth0 tx off >/dev/null
+  [[ "$offload" == on ]] || ip netns exec "$cns" ethtool -K eth0 tx off >/dev/null
   ip -n "$cns" addr add "$addr" dev eth0
   ip -n "$cns" link set eth0 up
   ip -n "$hns" link set "v-$name" up
@@ -226,7 +231,7 @@ case "$sub" in
   prefix) cmd_prefix "$@" ;;
   up) (($# >= 2)) || die "usage: up PREFIX NHOSTS [--mtu N] [--subnet A.B.C] [--offload on|off]"; cmd_up "$@" ;;
   container) (($# == 2)) || die "usage: container PREFIX NAME"; cmd_container "$@" ;;
-  wire) (($# >= 4)) || die "usage: wire PREFIX HOST NAME ADDR/LEN [--gw IP] [--host-addr ADDR/LEN] [--mtu N]"; cmd_wire "$@" ;;
+  wire) (($# >= 4)) || die "usage: wire PREFIX HOST NAME ADDR/LEN [--gw IP] [--host-addr ADDR/LEN] [--mtu N] [--offload on|off]"; cmd_wire "$@" ;;
   exec) (($# >= 3)) || die "usage: exec PREFIX NODE CMD..."; cmd_exec "$@" ;;
   down) (($# == 1)) || die "usage: down PREFIX"; cmd_down "$@" ;;
   list) cmd_list "$@" ;;

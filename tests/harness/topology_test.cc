@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "dataplane/api/port_types.h"
 #include "netns/endpoint.h"
 
 namespace ferry::harness {
@@ -40,27 +41,38 @@ TEST_F(TopologyTest, HostsPingEachOtherOverTheUnderlay) {
   EXPECT_NE(features->output.find("tx-checksumming: off"), std::string::npos) << features->output;
 }
 
-TEST_F(TopologyTest, ContainerWiredByTheNetnsLibraryReachesItsHost) {
-  auto c1 = topo_->add_container("c1");
+// The container side's offloads follow the endpoint port type
+// (dp_api::container_keeps_offloads): TX checksum off for af_packet and
+// af_xdp ports, the kernel's defaults for vnet ports.
+void wire_container(Topology& topo, bool keeps_offloads) {
+  auto c1 = topo.add_container("c1");
   ASSERT_TRUE(c1) << c1.error().message;
 
   netns::EndpointSpec spec;
-  spec.endpoint_id = "harness-" + topo_->prefix() + "-c1";
-  spec.host_netns_path = netns_path(topo_->host(1));
+  spec.endpoint_id = "harness-" + topo.prefix() + "-c1";
+  spec.host_netns_path = netns_path(topo.host(1));
   spec.netns_path = netns_path(*c1);
   spec.mac = netns::derive_mac(spec.endpoint_id);
   spec.mtu = 1450;
   spec.addresses = {*netns::parse_interface_address("10.20.0.2/24")};
   spec.host_addresses = {*netns::parse_interface_address("10.20.0.1/24")};
   spec.gateways = {*netns::parse_ip("10.20.0.1")};
+  spec.container_tx_checksum = keeps_offloads;
   auto ep = netns::create_endpoint(spec);
   ASSERT_TRUE(ep) << ep.error().message;
 
-  ASSERT_TRUE(topo_->ping(*c1, "10.20.0.1"));
-  auto features = topo_->exec(*c1, {"ethtool", "-k", "eth0"});
+  ASSERT_TRUE(topo.ping(*c1, "10.20.0.1"));
+  auto features = topo.exec(*c1, {"ethtool", "-k", "eth0"});
   ASSERT_TRUE(features);
-  EXPECT_NE(features->output.find("tx-checksumming: off"), std::string::npos) << features->output;
-  auto route = topo_->exec(*c1, {"ip", "route", "show", "default"});
+  const std::string& f = features->output;
+  if (keeps_offloads) {
+    EXPECT_NE(f.find("tx-checksumming: on"), std::string::npos) << f;
+    EXPECT_NE(f.find("tx-tcp-segmentation: on"), std::string::npos) << f;
+  } else {
+    EXPECT_NE(f.find("tx-checksumming: off"), std::string::npos) << f;
+    EXPECT_NE(f.find("tx-tcp-segmentation: off"), std::string::npos) << f;
+  }
+  auto route = topo.exec(*c1, {"ip", "route", "show", "default"});
   ASSERT_TRUE(route);
   EXPECT_NE(route->output.find("via 10.20.0.1 dev eth0"), std::string::npos) << route->output;
   // The container cannot reach host 2's underlay: it has no route there
@@ -68,6 +80,13 @@ TEST_F(TopologyTest, ContainerWiredByTheNetnsLibraryReachesItsHost) {
   auto del = netns::delete_endpoint(spec);
   ASSERT_TRUE(del) << del.error().message;
   EXPECT_TRUE(*del);
+}
+
+TEST_F(TopologyTest, ContainerWiredByTheNetnsLibraryReachesItsHost) {
+  for (const char* driver : {"af_packet", "af_xdp", "vnet"}) {
+    SCOPED_TRACE(driver);
+    wire_container(*topo_, dp_api::container_keeps_offloads(driver));
+  }
 }
 
 class JumboTopologyTest : public TopologyTest {

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "dataplane/api/port_types.h"
 #include "netns/naming.h"
 #include "tests/harness/topology.h"
 
@@ -294,6 +295,44 @@ TEST_F(EndpointTest, DeleteIsIdempotentAndOnlyDeletesVeths) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("not a veth"), std::string::npos) << refused.error().message;
   EXPECT_TRUE(link_names(host_path_).count("notaveth"));
+}
+
+// The container side's offloads follow the endpoint port type
+// (dp_api::container_keeps_offloads): the kernel's defaults for vnet ports,
+// TX checksum (and with it TSO) off for af_packet and af_xdp ports; a
+// re-created endpoint is brought to whichever the spec says.
+TEST_F(EndpointTest, ContainerOffloadsFollowThePortType) {
+  for (const char* driver : {"af_packet", "vnet", "af_xdp"}) {
+    SCOPED_TRACE(driver);
+    EndpointSpec s = spec();
+    s.container_tx_checksum = dp_api::container_keeps_offloads(driver);
+    auto ep = create_endpoint(s);
+    ASSERT_TRUE(ep) << ep.error().message;
+    const std::string on = s.container_tx_checksum ? "on" : "off";
+    const std::string features = run_in(ctr_ns_, {"ethtool", "-k", "eth0"});
+    EXPECT_NE(features.find("tx-checksumming: " + on), std::string::npos) << features;
+    EXPECT_NE(features.find("tx-tcp-segmentation: " + on), std::string::npos) << features;
+    // Docker mode: the peer is prepared the same way before Docker moves it.
+    DockerVethSpec d;
+    d.endpoint_id = std::string(64, 'd');
+    d.host_netns_path = host_path_;
+    d.mtu = 1450;
+    d.container_tx_checksum = s.container_tx_checksum;
+    auto docker = create_docker_veth(d);
+    ASSERT_TRUE(docker) << docker.error().message;
+    EXPECT_NE(run_in(topo_->host(1), {"ethtool", "-k", d.resolved_peer_ifname()}).find("tx-checksumming: " + on),
+              std::string::npos);
+    ASSERT_TRUE(delete_endpoint(d));
+    ASSERT_TRUE(delete_endpoint(s));
+  }
+  // An endpoint made for af_packet and wired again for vnet gets its offloads back.
+  EndpointSpec s = spec();
+  ASSERT_TRUE(create_endpoint(s));
+  s.container_tx_checksum = true;
+  auto again = create_endpoint(s);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->created);
+  EXPECT_NE(run_in(ctr_ns_, {"ethtool", "-k", "eth0"}).find("tx-checksumming: on"), std::string::npos);
 }
 
 TEST_F(EndpointTest, DockerModeLeavesAPreparedPeerForDockerToMove) {

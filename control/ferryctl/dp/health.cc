@@ -4,6 +4,7 @@
 
 #include "control/ferryctl/dp/dp.h"
 #include "control/ferryctl/table.h"
+#include "dataplane/api/port_types.h"
 
 namespace ferry::ctl::dp {
 
@@ -43,6 +44,8 @@ void add_health(CLI::App& dp, Options& options, Runner& runner) {
                            {"pid", h.pid},
                            {"underlay_mtu", h.underlay_mtu},
                            {"endpoint_mtu", h.endpoint_mtu},
+                           {"endpoint_driver", h.endpoint_driver},
+                           {"container_offloads", dp_api::container_keeps_offloads(h.endpoint_driver)},
                            {"version", v.software},
                            {"api_version", v.api_version},
                            {"dpdk", v.dpdk}};
@@ -60,6 +63,9 @@ void add_health(CLI::App& dp, Options& options, Runner& runner) {
       table.add_row({"gateway", gateway.empty() ? "-" : gateway});
       table.add_row(
           {"mtu", std::to_string(h.underlay_mtu) + " underlay, " + std::to_string(h.endpoint_mtu) + " endpoints"});
+      table.add_row(
+          {"endpoints", h.endpoint_driver + " ports, container offloads " +
+                            (dp_api::container_keeps_offloads(h.endpoint_driver) ? "on" : "TX checksum off")});
       table.add_row({"workers", std::to_string(h.workers)});
       table.add_row({"networks", std::to_string(h.networks)});
       table.add_row({"ports", std::to_string(h.ports)});

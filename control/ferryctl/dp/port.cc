@@ -22,8 +22,8 @@ void add_port(CLI::App& dp, Options& options, Runner& runner) {
   add->add_option("--mac", args.mac, "the container's MAC")->required();
   add->add_option("--ip", args.ips,
                   "the container's address, IPv4 A.B.C.D/LEN or IPv6 ADDR/LEN (repeatable, at most 4 per family)");
-  add->add_option("--driver", args.driver, "af_packet or af_xdp (default: the data plane's)")
-      ->check(CLI::IsMember({"af_packet", "af_xdp"}));
+  add->add_option("--driver", args.driver, "port type: vnet, af_packet or af_xdp (default: the data plane's)")
+      ->check(CLI::IsMember({"vnet", "af_packet", "af_xdp"}));
   add->callback([&options, &runner] {
     runner.action = [&options] {
       return call_and_report(options, dp_api::make_port_add(args.iface, args.vni, args.mac, args.ips, args.driver));

@@ -55,6 +55,7 @@ nlohmann::json to_json(const dp_api::Dump& dump) {
                             {"mac", p.mac.to_string()},
                             {"ips", texts(p)},
                             {"driver", p.driver},
+                            {"offloads", p.offloads},
                             {"link_up", p.link_up}});
   }
   for (const auto& f : dump.fdb) {
@@ -82,10 +83,10 @@ void print_text(const dp_api::Dump& dump) {
   nets.print(std::cout);
 
   std::cout << "\nPorts\n";
-  Table ports({"port", "iface", "vni", "mac", "ips", "driver", "link"});
+  Table ports({"port", "iface", "vni", "mac", "ips", "driver", "offloads", "link"});
   for (const auto& p : dump.ports) {
     ports.add_row({std::to_string(p.port_id), p.iface, std::to_string(p.vni), p.mac.to_string(), join(texts(p)),
-                   p.driver, p.link_up ? "up" : "down"});
+                   p.driver, join(p.offloads), p.link_up ? "up" : "down"});
   }
   ports.print(std::cout);
 

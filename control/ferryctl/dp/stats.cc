@@ -19,6 +19,7 @@ nlohmann::json to_json(const dp_api::Stats& stats) {
   for (const auto& p : stats.ports) {
     out["ports"].push_back({{"port_id", p.port_id},
                             {"name", p.name},
+                            {"driver", p.driver},
                             {"vni", p.vni},
                             {"rx_packets", p.rx_packets},
                             {"rx_bytes", p.rx_bytes},
@@ -49,11 +50,12 @@ nlohmann::json to_json(const dp_api::Stats& stats) {
 
 void print_text(const dp_api::Stats& stats, bool all) {
   std::cout << "Ports\n";
-  Table ports({"port", "name", "vni", "rx-pkts", "rx-bytes", "tx-pkts", "tx-bytes", "rx-missed", "tx-dropped"});
+  Table ports(
+      {"port", "name", "driver", "vni", "rx-pkts", "rx-bytes", "tx-pkts", "tx-bytes", "rx-missed", "tx-dropped"});
   for (const auto& p : stats.ports) {
-    ports.add_row({std::to_string(p.port_id), p.name, std::to_string(p.vni), std::to_string(p.rx_packets),
-                   std::to_string(p.rx_bytes), std::to_string(p.tx_packets), std::to_string(p.tx_bytes),
-                   std::to_string(p.rx_missed), std::to_string(p.tx_dropped)});
+    ports.add_row({std::to_string(p.port_id), p.name, p.driver.empty() ? "-" : p.driver, std::to_string(p.vni),
+                   std::to_string(p.rx_packets), std::to_string(p.rx_bytes), std::to_string(p.tx_packets),
+                   std::to_string(p.tx_bytes), std::to_string(p.rx_missed), std::to_string(p.tx_dropped)});
   }
   ports.print(std::cout);
 

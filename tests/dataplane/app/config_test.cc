@@ -69,6 +69,19 @@ TEST(Config, AllFlagsAndEalArgs) {
   EXPECT_EQ(c.eal_args, (std::vector<std::string>{"--log-level=debug", "--vdev=net_null0"}));
 }
 
+TEST(Config, VnetIsAnEndpointPortType) {
+  for (const auto& extra : {std::vector<std::string>{"--endpoint-driver", "vnet"},
+                            std::vector<std::string>{"--no-huge", "--endpoint-driver", "vnet"}}) {
+    auto parsed = parse(with(extra));
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    EXPECT_EQ(parsed->config.endpoint_driver, PortDriver::kVnet);
+    EXPECT_STREQ(driver_name(parsed->config.endpoint_driver), "vnet");
+  }
+  auto uplink = parse(with({"--uplink-driver", "vnet"}));
+  ASSERT_FALSE(uplink);
+  EXPECT_NE(uplink.error().message.find("auto, af_xdp or af_packet"), std::string::npos) << uplink.error().message;
+}
+
 TEST(Config, PciUplinkIsRecognised) {
   auto parsed = parse({"--uplink", "0000:3b:00.0", "--vtep-ip", "10.1.0.5/16", "--api", "ipc:///tmp/x.sock"});
   ASSERT_TRUE(parsed) << parsed.error().message;

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "dataplane/api/port_types.h"
+
 #ifndef FERRY_DATAPLANE_BIN
 #error "FERRY_DATAPLANE_BIN must name the ferry-dataplane executable"
 #endif
@@ -166,7 +168,8 @@ harness::CommandResult DataplaneTest::exec(const std::string& ns, const std::vec
 }
 
 Container DataplaneTest::add_container(const std::string& name, int host, const std::string& iface,
-                                       const std::string& mac, const std::string& ip, unsigned mtu, unsigned host_mtu) {
+                                       const std::string& mac, const std::string& ip, unsigned mtu, unsigned host_mtu,
+                                       const std::string& driver) {
   Container c;
   auto ns = topo_->add_container(name);
   EXPECT_TRUE(ns) << ns.error().message;
@@ -176,16 +179,19 @@ Container DataplaneTest::add_container(const std::string& name, int host, const 
   c.ip = ip;
   c.host = host;
   const std::string h = topo_->host(host);
-  const std::vector<std::vector<std::string>> steps{
+  std::vector<std::vector<std::string>> steps{
       {"ip", "-n", h, "link", "add", iface, "type", "veth", "peer", "name", "eth0", "netns", c.ns},
       {"ip", "-n", h, "link", "set", iface, "mtu", std::to_string(host_mtu != 0 ? host_mtu : mtu + 50), "up"},
       {"ip", "netns", "exec", h, "sysctl", "-qw", "net.ipv6.conf." + iface + ".disable_ipv6=1"},
       {"ip", "netns", "exec", c.ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"},
       {"ip", "-n", c.ns, "link", "set", "eth0", "address", mac, "mtu", std::to_string(mtu), "up"},
       {"ip", "-n", c.ns, "addr", "add", ip + "/24", "dev", "eth0"},
-      // FACTS.md: TCP through a userspace forwarder needs complete checksums.
-      {"ip", "netns", "exec", c.ns, "ethtool", "-K", "eth0", "tx", "off"},
   };
+  if (!dp_api::container_keeps_offloads(driver)) {
+    // FACTS.md: TCP through a forwarder without virtio-net headers needs
+    // complete checksums.
+    steps.push_back({"ip", "netns", "exec", c.ns, "ethtool", "-K", "eth0", "tx", "off"});
+  }
   for (const auto& step : steps) {
     auto r = harness::run_command(step);
     EXPECT_TRUE(r && r->succeeded()) << harness::join_argv(step) << ": " << (r ? r->output : r.error().message);

@@ -84,11 +84,14 @@ class DataplaneTest : public harness::TopologyTest {
   // Same, and fails the test unless it exits 0.
   void ctl_ok(int host, const std::vector<std::string>& args);
 
-  // A container namespace NAME on `host` with eth0 (MAC, IP/24, MTU `mtu`,
-  // TX checksum offload off) whose host end is `iface` in the host namespace
-  // (MTU `host_mtu`; 0 = mtu + 50, the underlay MTU).
+  // A container namespace NAME on `host` with eth0 (MAC, IP/24, MTU `mtu`)
+  // whose host end is `iface` in the host namespace (MTU `host_mtu`; 0 = mtu
+  // + 50, the underlay MTU). eth0's offloads are what an endpoint port of type
+  // `driver` needs (dp_api::container_keeps_offloads): TX checksum off for
+  // af_packet and af_xdp, the kernel's defaults for vnet.
   Container add_container(const std::string& name, int host, const std::string& iface, const std::string& mac,
-                          const std::string& ip, unsigned mtu = 1450, unsigned host_mtu = 0);
+                          const std::string& ip, unsigned mtu = 1450, unsigned host_mtu = 0,
+                          const std::string& driver = "af_packet");
 
   // Programs `host`'s data plane: port for `local`, and for every remote
   // container (on other hosts, same VNI) its MAC, neighbour entry and flood

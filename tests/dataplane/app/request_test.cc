@@ -282,6 +282,8 @@ TEST(Request, GoodRequestsBecomeCommands) {
   ASSERT_EQ(port.ips.size(), 2U);
   EXPECT_EQ(format_ipv4_prefix(port.ips[1]), "10.0.0.9/32");
   EXPECT_EQ(port.driver, EndpointDriver::kAfXdp);
+  p->set_driver("vnet");
+  EXPECT_EQ(std::get<PortAddCmd>(expect_command(r)).driver, EndpointDriver::kVnet);
 
   v1::Request f;
   f.mutable_fdb_add()->set_vni(kMaxVni);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "dataplane/app/run_loop.h"
@@ -32,7 +33,9 @@ class FakePorts final : public PortBackend {
     }
     if (broken.count(iface) != 0) return make_error("attach {}: probe failed", iface);
     log.push_back(fmt::format("attach {}", iface));
-    return OpenedPort{next++, fmt::format("net_fake{}", iface), driver == PortDriver::kAfXdp ? "af_xdp" : "af_packet"};
+    const PortId id = next++;
+    drivers[id] = driver;
+    return OpenedPort{id, fmt::format("fake:{}", iface), driver_name(driver)};
   }
   void set_polled(const std::vector<PortId>& ports) override {
     std::string entry = "poll";
@@ -42,7 +45,16 @@ class FakePorts final : public PortBackend {
   void detach(const OpenedPort& port) override { log.push_back(fmt::format("detach {}", port.id)); }
   [[nodiscard]] PortCounters counters(PortId) const override { return {}; }
   [[nodiscard]] bool link_up(PortId) const override { return true; }
+  [[nodiscard]] PortOffloads offloads(PortId port) const override {
+    auto it = drivers.find(port);
+    return it != drivers.end() && it->second == PortDriver::kVnet ? PortOffloads{true, true, true, true, true}
+                                                                  : PortOffloads{};
+  }
+  [[nodiscard]] std::vector<NamedCounter> type_counters() const override {
+    return {{"fake_bad", "a fake port type's drop", true, 7}, {"fake_frames", "a fake count", false, 3}};
+  }
   [[nodiscard]] std::vector<WorkerInfo> workers() const override { return {}; }
+  std::map<PortId, PortDriver> drivers;
 };
 
 class ServiceTest : public ::testing::Test {
@@ -327,6 +339,15 @@ TEST_F(ServiceTest, StatsHealthVersion) {
   EXPECT_TRUE(drops.count("vtep_unresolved"));
   EXPECT_EQ(stats.stats().ports_size(), 1);  // the uplink
   EXPECT_EQ(stats.stats().ports(0).name(), "uplink");
+  EXPECT_EQ(stats.stats().ports(0).driver(), "af_packet");
+  // Port-type counters: drops with their help, counted in drops_total; the rest as counters.
+  bool fake_drop = false;
+  for (const auto& d : stats.stats().drops()) {
+    fake_drop = fake_drop || (d.reason() == "fake_bad" && d.packets() == 7 && !d.help().empty());
+  }
+  EXPECT_TRUE(fake_drop);
+  EXPECT_EQ(stats.stats().counters().at("fake_frames"), 3U);
+  EXPECT_GE(stats.stats().counters().at("drops_total"), 7U);
 
   v1::Request h;
   h.mutable_health_get();
@@ -334,11 +355,41 @@ TEST_F(ServiceTest, StatsHealthVersion) {
   EXPECT_EQ(health.health().boot_id(), "0123");
   EXPECT_EQ(health.health().vtep_ip(), "172.31.0.101/24");
   EXPECT_EQ(health.health().networks(), 1U);
+  EXPECT_EQ(health.health().endpoint_driver(), "af_packet");
   v1::Request v;
   v.mutable_version_get();
   auto version = call(v);
   EXPECT_EQ(version.version().api_version(), dp_api::kApiVersion);
   EXPECT_NE(version.version().dpdk().find("22.11"), std::string::npos);
+}
+
+TEST_F(ServiceTest, PortTypeIsChosenPerPortAndShownWithItsOffloads) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  v1::Request vnet = port_add("veth1", 100, "02:00:00:00:00:01");
+  vnet.mutable_port_add()->set_driver("vnet");
+  auto added = call(vnet);
+  ASSERT_EQ(added.status(), v1::STATUS_OK) << added.message();
+  EXPECT_EQ(added.port_added().driver(), "vnet");
+  auto plain = call(port_add("veth2", 100, "02:00:00:00:00:02"));  // the default: af_packet here
+  ASSERT_EQ(plain.status(), v1::STATUS_OK) << plain.message();
+  EXPECT_EQ(plain.port_added().driver(), "af_packet");
+
+  v1::Request d;
+  d.mutable_dump_get();
+  const auto dumped = call(d).dump();
+  ASSERT_EQ(dumped.ports_size(), 2);
+  EXPECT_EQ(dumped.ports(0).driver(), "vnet");
+  EXPECT_EQ(std::vector<std::string>(dumped.ports(0).offloads().begin(), dumped.ports(0).offloads().end()),
+            (std::vector<std::string>{"vnet_hdr", "rx_gso", "tx_gso", "rx_csum_partial", "tx_csum_partial"}));
+  EXPECT_EQ(dumped.ports(1).offloads_size(), 0);
+  v1::Request s;
+  s.mutable_stats_get();
+  const auto stats = call(s).stats();
+  std::map<std::string, std::string> drivers;
+  for (const auto& p : stats.ports()) drivers[p.name()] = p.driver();
+  EXPECT_EQ(drivers["veth1"], "vnet");
+  EXPECT_EQ(drivers["veth2"], "af_packet");
+  service_->detach_all();
 }
 
 TEST_F(ServiceTest, UnderlayNextHopsAppearInTheDump) {
