@@ -13,7 +13,8 @@ MacAddr interface_mac(const std::string& iface) {
   std::ifstream in("/sys/class/net/" + iface + "/address");
   std::string text;
   in >> text;
-  return MacAddr::parse(text).value_or(MacAddr{});
+  auto mac = parse_mac(text);
+  return mac ? *mac : MacAddr{};
 }
 
 }  // namespace

@@ -109,7 +109,8 @@ TEST(RequestCodec, BuildersApplyTheServersRules) {
 
 std::vector<Reply> every_reply() {
   Stats stats;
-  stats.ports = {PortStats{0, "uplink", 0, 1, 2, 3, 4, 5, 6}, PortStats{3, "veth1", 42, 7, 8, 9, 10, 11, 12}};
+  stats.ports = {PortStats{0, "uplink", 0, 1, 2, 3, 4, 5, 6, "net_af_xdp"},
+                 PortStats{3, "veth1", 42, 7, 8, 9, 10, 11, 12, "vnet"}};
   stats.vnis = {VniStats{42, {{"decap", 5}, {"encap", 6}}}, VniStats{43, {}}};
   stats.drops = {DropStat{"no_route", 9, "no VTEP for the MAC"}, DropStat{"tx_full", 0, "queue full"}};
   stats.lcores = {LcoreStats{1, 2, 3, 4, 5, 6}, LcoreStats{2, 0, 0, 0, 0, 0}};
@@ -118,8 +119,15 @@ std::vector<Reply> every_reply() {
   const auto m = mac("02:42:0a:00:00:02");
   Dump dump;
   dump.networks = {NetworkEntry{42, true, {v4("172.31.0.102"), v4("172.31.0.103")}}, NetworkEntry{43, false, {}}};
-  dump.ports = {
-      PortEntry{3, "veth1", 42, m, {v4p("10.0.0.2/24")}, {v6p("fd00::2/64"), v6p("fd00:1::2/128")}, "af_xdp", false}};
+  dump.ports = {PortEntry{3,
+                          "veth1",
+                          42,
+                          m,
+                          {v4p("10.0.0.2/24")},
+                          {v6p("fd00::2/64"), v6p("fd00:1::2/128")},
+                          "vnet",
+                          false,
+                          {"vnet_hdr", "rx_gso", "tx_gso"}}};
   dump.fdb = {FdbEntry{42, m, std::nullopt, "veth1"}, FdbEntry{42, mac("02:42:0a:00:00:09"), v4("10.9.9.9"), ""}};
   dump.neighbors = {NeighEntry{42, IpAddress{v4("10.0.0.9")}, m}, NeighEntry{42, IpAddress{v6("fd00::9")}, m}};
   dump.underlay = {UnderlayNeighbor{v4("172.31.0.1"), mac("02:fe:00:00:00:01"), "stale", {v4("10.1.1.1")}},

@@ -157,7 +157,7 @@ TEST(Golden, DumpDecodesEveryKindOfEntry) {
   const auto m3 = mac("02:00:0a:00:00:03");
   Dump want;
   want.networks = {NetworkEntry{100, true, {}}, NetworkEntry{4242, false, {v4("172.31.0.102")}}};
-  want.ports = {PortEntry{1, "fyaaaa", 4242, m2, {v4p("10.0.0.2/24")}, {v6p("fd00:10::2/64")}, "af_packet", true}};
+  want.ports = {PortEntry{1, "fyaaaa", 4242, m2, {v4p("10.0.0.2/24")}, {v6p("fd00:10::2/64")}, "af_packet", true, {}}};
   want.fdb = {FdbEntry{4242, m2, std::nullopt, "fyaaaa"}, FdbEntry{4242, m3, v4("172.31.0.102"), ""}};
   want.neighbors = {NeighEntry{4242, IpAddress{v4("10.0.0.2")}, m2}, NeighEntry{4242, IpAddress{v4("10.0.0.3")}, m3},
                     NeighEntry{4242, IpAddress{v6("fd00:10::2")}, m2},
@@ -175,8 +175,8 @@ TEST(Golden, StatsHealthAndVersion) {
   const Reply stats_reply = decoded_reply("reply_stats");
   const Stats* stats = stats_reply.get<Stats>();
   ASSERT_NE(stats, nullptr);
-  EXPECT_EQ(stats->ports, (std::vector<PortStats>{PortStats{0, "uplink", 0, 100, 6400, 90, 5760, 3, 1},
-                                                  PortStats{1, "fyaaaa", 4242, 101, 6401, 91, 5761, 3, 1}}));
+  EXPECT_EQ(stats->ports, (std::vector<PortStats>{PortStats{0, "uplink", 0, 100, 6400, 90, 5760, 3, 1, ""},
+                                                  PortStats{1, "fyaaaa", 4242, 101, 6401, 91, 5761, 3, 1, ""}}));
   ASSERT_EQ(stats->vnis.size(), 2U);
   EXPECT_EQ(stats->vnis[0].vni, 100U);
   EXPECT_EQ(stats->vnis[1].vni, 4242U);
