@@ -60,8 +60,7 @@ std::vector<int> allowed_cpus() {
 // gives them Ferry PortIds (PortTable) and tells the run loop what to poll.
 class EndpointPorts final : public PortBackend {
  public:
-  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, rte_mempool* pool,
-                const UdpUplinkPort* udp_uplink)
+  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, rte_mempool* pool, const UdpUplinkPort* udp_uplink)
       : table_(table),
         setup_(setup),
         loop_(loop),

@@ -336,8 +336,7 @@ Reply Service::on(const dp_api::StatsCmd&) {
     const PortCounters c = ports_.counters(port);
     stats.ports.push_back(dp_api::PortStats{port, port_name(port), vni, c.rx_packets, c.rx_bytes, c.tx_packets,
                                             c.tx_bytes, c.rx_missed,
-                                            sum.port(port, PortCounter::tx_dropped) + c.tx_errors,
-                                            port_driver(port)});
+                                            sum.port(port, PortCounter::tx_dropped) + c.tx_errors, port_driver(port)});
   }
   for (const auto& net : pipeline_.tables().networks()) {
     dp_api::VniStats v{net.vni, {}};
