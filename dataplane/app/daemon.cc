@@ -270,22 +270,28 @@ struct Daemon::Impl {
     }
   }
 
-  void send_frame(std::span<const std::uint8_t, kArpFrameSize> frame) {
+  // Queues a frame the control thread built for `port` (the workers send
+  // it); false when there is no buffer or the ring is full.
+  bool queue_frame(std::span<const std::uint8_t> frame, PortId port) {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) {
-      return;
+      return false;
     }
     auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
     std::memcpy(data, frame.data(), frame.size());
     m->data_len = static_cast<std::uint16_t>(frame.size());
     m->pkt_len = static_cast<std::uint32_t>(frame.size());
-    if (!pipeline->inject(m)) {
+    if (!pipeline->inject(m, port)) {
       rte_pktmbuf_free(m);
       if (inject_warnings.allow(Clock::now())) {
-        spdlog::warn("uplink injection ring full: ARP frame dropped");
+        spdlog::warn("injection ring full: a frame the data plane built was dropped");
       }
+      return false;
     }
+    return true;
   }
+
+  void send_frame(std::span<const std::uint8_t, kArpFrameSize> frame) { queue_frame(frame, uplink.id); }
 
   // ARP for our VTEP IP (requests to answer, replies to our probes).
   void drain_slow_path() {
@@ -491,6 +497,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   identity.uplink = impl->uplink;
   identity.underlay_mtu = *mtu;
   impl->service = std::make_unique<Service>(impl->config, *impl->pipeline, *impl->backend, *impl->resolver, identity);
+  impl->service->set_frame_sender(
+      [impl = impl.get()](std::span<const std::uint8_t> frame, PortId port) { return impl->queue_frame(frame, port); });
 
   auto access = api_access(cfg);
   if (!access) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 
 #include "common/log.h"
 #include "dataplane/app/run_loop.h"
@@ -206,12 +207,16 @@ Reply Service::on(const dp_api::PortAddCmd& cmd) {
   for (const auto& ip : cmd.ips6) {
     record.ips6.push_back(to_core(ip.addr));
   }
+  std::vector<std::pair<dp_api::IpAddress, std::optional<MacAddress>>> addresses;
+  for (const auto& ip : cmd.ips) addresses.emplace_back(ip.addr, neighbour_mac(cmd.vni, ip.addr));
+  for (const auto& ip : cmd.ips6) addresses.emplace_back(ip.addr, neighbour_mac(cmd.vni, ip.addr));
   if (auto r = pipeline_.tables().add_port(record); !r) {
     ports_.detach(*opened);
     return error_reply(ErrorCode::kBusy, r.error().message);
   }
   endpoints_[cmd.iface] = Endpoint{*opened, cmd.vni, cmd.mac, cmd.ips, cmd.ips6};
   ports_.set_polled(polled_ports());
+  for (const auto& [ip, before] : addresses) neighbour_added(cmd.vni, ip, cmd.mac, before, opened->id);
   spdlog::info("port {} attached: port {} ({}, {}), network {}, MAC {}", cmd.iface, opened->id, opened->driver,
                opened->devname, cmd.vni, text(cmd.mac));
   return ok_reply(fmt::format("port {} attached as port {} ({})", cmd.iface, opened->id, opened->driver),
@@ -227,6 +232,8 @@ Reply Service::on(const dp_api::PortDelCmd& cmd) {
   if (auto r = pipeline_.tables().del_port(port.id); !r) {
     return error_reply(ErrorCode::kInternal, r.error().message);
   }
+  for (const auto& ip : it->second.ips) neighbour_removed(it->second.vni, ip.addr, it->second.mac);
+  for (const auto& ip : it->second.ips6) neighbour_removed(it->second.vni, ip.addr, it->second.mac);
   endpoints_.erase(it);
   // Stop polling it and wait a grace period: after that no worker receives
   // from, or sends to, the port, and it can be closed.
@@ -271,11 +278,13 @@ Reply Service::on(const dp_api::NeighAddCmd& cmd) {
   if (find_network(cmd.vni, nets) == nullptr) {
     return error_reply(ErrorCode::kNotFound, fmt::format("network {} does not exist", cmd.vni));
   }
+  const std::optional<MacAddress> before = neighbour_mac(cmd.vni, cmd.ip);
   auto added = std::visit(
       [&](const auto& ip) { return pipeline_.tables().add_neighbour(cmd.vni, to_core(ip), cmd.mac); }, cmd.ip);
   if (auto& r = added; !r) {
     return error_reply(ErrorCode::kBusy, r.error().message);
   }
+  neighbour_added(cmd.vni, cmd.ip, cmd.mac, before, kInvalidPort);
   return ok_reply(fmt::format("network {}: {} is at {}", cmd.vni, text(cmd.ip), text(cmd.mac)));
 }
 
@@ -284,11 +293,13 @@ Reply Service::on(const dp_api::NeighDelCmd& cmd) {
   if (find_network(cmd.vni, nets) == nullptr) {
     return error_reply(ErrorCode::kNotFound, fmt::format("network {} does not exist", cmd.vni));
   }
+  const std::optional<MacAddress> before = neighbour_mac(cmd.vni, cmd.ip);
   auto removed =
       std::visit([&](const auto& ip) { return pipeline_.tables().del_neighbour(cmd.vni, to_core(ip)); }, cmd.ip);
   if (auto& r = removed; !r) {
     return error_reply(ErrorCode::kNotFound, r.error().message);
   }
+  if (before) neighbour_removed(cmd.vni, cmd.ip, *before);
   return ok_reply(fmt::format("network {}: neighbour {} removed", cmd.vni, text(cmd.ip)));
 }
 
@@ -391,6 +402,8 @@ Reply Service::on(const dp_api::StatsCmd&) {
   for (const auto& [name, value] : ports_.extra_counters()) {
     stats.counters[name] = value;
   }
+  stats.counters["neighbour_announcements"] = announced_;
+  stats.counters["neighbour_announcements_failed"] = announce_failed_;
   stats.counters["idle_spin_polls"] = spin_polls;
   stats.counters["idle_spin_yields"] = spin_yields;
   return ok_reply("", std::move(stats));
@@ -472,6 +485,45 @@ void Service::detach_all() {
   for (const auto& port : closing) {
     ports_.detach(port);
   }
+}
+
+// ---- neighbour announcements -------------------------------------------------
+
+std::optional<MacAddress> Service::neighbour_mac(std::uint32_t vni, const NeighbourMoves::Address& ip) const {
+  return std::visit([&](const auto& addr) { return pipeline_.tables().neighbour_mac(vni, to_core(addr)); }, ip);
+}
+
+void Service::neighbour_removed(std::uint32_t vni, const NeighbourMoves::Address& ip, const MacAddress& mac) {
+  moves_.removed(vni, ip, mac, NeighbourMoves::Clock::now());
+}
+
+// A moved address is announced on every local port of the network but the
+// new owner's own (`except`), one frame each, through the worker that drains
+// injected frames.
+void Service::neighbour_added(std::uint32_t vni, const NeighbourMoves::Address& ip, const MacAddress& mac,
+                              std::optional<MacAddress> before, PortId except) {
+  if (!moves_.added(vni, ip, mac, before, NeighbourMoves::Clock::now()) || !send_frame_) return;
+  std::array<std::uint8_t, kUnsolicitedNaFrameSize> buf{};
+  std::span<const std::uint8_t> frame;
+  if (const auto* v4 = std::get_if<dp_api::Ipv4>(&ip)) {
+    build_gratuitous_arp(std::span<std::uint8_t, kGarpFrameSize>(buf.data(), kGarpFrameSize), mac, *v4);
+    frame = {buf.data(), kGarpFrameSize};
+  } else {
+    build_unsolicited_na(std::span<std::uint8_t, kUnsolicitedNaFrameSize>(buf), mac, std::get<dp_api::Ipv6>(ip));
+    frame = {buf.data(), kUnsolicitedNaFrameSize};
+  }
+  std::uint32_t sent = 0;
+  for (const auto& [iface, endpoint] : endpoints_) {
+    if (endpoint.vni != vni || endpoint.port.id == except) continue;
+    if (send_frame_(frame, endpoint.port.id)) {
+      ++announced_;
+      ++sent;
+    } else {
+      ++announce_failed_;
+    }
+  }
+  spdlog::info("network {}: {} moved to {} (was {}): announced on {} local port(s)", vni, text(ip), text(mac),
+               before ? text(*before) : std::string("a removed entry"), sent);
 }
 
 }  // namespace ferry::dataplane::app

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "common/result.h"
 #include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
+#include "dataplane/app/announce.h"
 #include "dataplane/app/arp.h"
 #include "dataplane/app/config.h"
 #include "dataplane/app/ports.h"
@@ -62,7 +65,14 @@ struct Identity {
 
 class Service {
  public:
+  // Queues a whole Ethernet frame the data plane built out of `port`; false
+  // when it could not be queued (no buffer, ring full).
+  using FrameSender = std::function<bool(std::span<const std::uint8_t> frame, PortId port)>;
+
   Service(const Config& config, Pipeline& pipeline, PortBackend& ports, UnderlayResolver& resolver, Identity identity);
+
+  // Where neighbour announcements go (announce.h); without one none are sent.
+  void set_frame_sender(FrameSender sender) { send_frame_ = std::move(sender); }
 
   // Request bytes in, reply bytes out; never throws.
   std::string handle_bytes(std::span<const std::uint8_t> bytes);
@@ -102,6 +112,12 @@ class Service {
   [[nodiscard]] std::vector<PortId> polled_ports() const;
   [[nodiscard]] std::string port_name(PortId port) const;
   [[nodiscard]] std::string port_driver(PortId port) const;
+  // Neighbour bookkeeping around table changes (announce.h): an address that
+  // moved to another MAC is announced to the network's local ports.
+  void neighbour_removed(std::uint32_t vni, const NeighbourMoves::Address& ip, const MacAddress& mac);
+  void neighbour_added(std::uint32_t vni, const NeighbourMoves::Address& ip, const MacAddress& mac,
+                       std::optional<MacAddress> before, PortId except);
+  [[nodiscard]] std::optional<MacAddress> neighbour_mac(std::uint32_t vni, const NeighbourMoves::Address& ip) const;
 
   const Config& config_;
   Pipeline& pipeline_;
@@ -109,6 +125,10 @@ class Service {
   UnderlayResolver& resolver_;
   Identity identity_;
   std::map<std::string, Endpoint> endpoints_;  // by iface
+  FrameSender send_frame_;
+  NeighbourMoves moves_;
+  std::uint64_t announced_ = 0;        // announcement frames queued
+  std::uint64_t announce_failed_ = 0;  // ... that could not be queued
 };
 
 }  // namespace ferry::dataplane::app

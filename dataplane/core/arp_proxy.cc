@@ -72,6 +72,9 @@ Verdict Pipeline::Burst::arp_from_endpoint(std::uint8_t* f, std::uint32_t len, c
   if (rte_hash_lookup_data(t.neighbour_hash(), &nk, &data) < 0) return Verdict::kForward;
   const std::uint64_t mac = reinterpret_cast<std::uintptr_t>(data) & kNeighbourMacMask;
   if (mac == pr.mac_u64) return Verdict::kForward;
+  // A request unicast to another MAC comes from a stale entry (the address
+  // moved): answering it with the known MAC repairs the asker's cache.
+  if ((f[0] & 1) == 0 && load_mac(f) != mac) count(Counter::arp_proxied_stale);
   make_arp_reply(f, mac);
   count(Counter::arp_proxied);
   return Verdict::kReply;

@@ -26,8 +26,12 @@ namespace ferry::dataplane {
   X(Count, flood_copies, "extra copies made for flooding (local ports + flood-list VTEPs)")                        \
   X(Count, arp_proxied, "ARP requests from endpoints answered by the data plane")                                  \
   X(Count, nd_proxied, "IPv6 Neighbor Solicitations from endpoints answered by the data plane")                    \
+  X(Count, arp_proxied_stale,                                                                                      \
+    "ARP requests answered that were unicast to another MAC than the known one (a stale neighbour entry)")         \
+  X(Count, nd_proxied_stale,                                                                                       \
+    "Neighbor Solicitations answered that were unicast to another MAC than the known one (a stale entry)")         \
   X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                          \
-  X(Count, injected, "frames from the control thread sent on the uplink")                                          \
+  X(Count, injected, "frames from the control thread sent (uplink ARP; neighbour announcements to endpoints)")     \
   X(Count, tx, "frames accepted by a TX queue")                                                                    \
   X(Count, linearized, "multi-segment frames (scattered RX) made contiguous on ingress")                           \
   X(Count, superframes_in, "super-frames (TCP or UDP GSO) split into segments in software")                        \
@@ -74,6 +78,7 @@ namespace ferry::dataplane {
   X(Drop, gso_unsupported,                                                                                         \
     "offload not done in software (tunnel other than VXLAN, IPv6 fragment/unknown extension header, SCTP)")        \
   X(Drop, gso_headers_split, "offload frame whose headers span mbufs and cannot be gathered in the first")         \
+  X(Drop, inject_no_port, "frames from the control thread whose port was removed before they were sent")           \
   X(Drop, tx_full, "frames a TX queue did not accept")
 
 enum class Counter : std::uint16_t {

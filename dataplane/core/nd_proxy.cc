@@ -79,7 +79,10 @@ Verdict Pipeline::Burst::nd_proxy(rte_mbuf* m, std::uint8_t* f, const std::uint8
   void* data = nullptr;
   if (rte_hash_lookup_data(t.neighbour6_hash(), &key, &data) < 0) return Verdict::kForward;
   const std::uint64_t mac = reinterpret_cast<std::uintptr_t>(data) & kNeighbourMacMask;
-  if (mac == pr.mac_u64 || !make_na(m, f, mac)) return Verdict::kForward;
+  if (mac == pr.mac_u64) return Verdict::kForward;
+  const bool stale = (f[0] & 1) == 0 && load_mac(f) != mac;  // unicast to a MAC the address left
+  if (!make_na(m, f, mac)) return Verdict::kForward;
+  if (stale) count(Counter::nd_proxied_stale);
   count(Counter::nd_proxied);
   return Verdict::kReply;
 }

@@ -113,8 +113,8 @@ class Pipeline {
   // each is sent, handed to the slow path or freed (and counted).
   void process_uplink(LcoreContext& ctx, rte_mbuf** pkts, std::uint16_t n);
   void process_endpoint(LcoreContext& ctx, PortId port, rte_mbuf** pkts, std::uint16_t n);
-  // Sends up to a burst of frames the control thread queued with inject()
-  // out of the uplink. Call it from ONE worker's loop (e.g. worker 0).
+  // Sends up to a burst of frames the control thread queued with inject(),
+  // each out of its port. Call it from ONE worker's loop (e.g. worker 0).
   void drain_injected(LcoreContext& ctx);
 
   // ---- control thread: slow path
@@ -123,9 +123,11 @@ class Pipeline {
   // frames. Multi-producer (workers), single consumer (control): dequeue with
   // rte_ring_dequeue_burst and free them after use.
   [[nodiscard]] rte_ring* slow_path_rx() const { return slow_rx_; }
-  // Queues a whole Ethernet frame for the uplink (ARP request/reply built by
-  // the control thread). False (frame not taken) when the ring is full.
-  bool inject(rte_mbuf* frame);
+  // Queues a whole Ethernet frame the control thread built for `port`: the
+  // uplink (ARP for the VTEP) or an endpoint port (neighbour announcements;
+  // dropped as inject_no_port if the port is gone by the time it is sent).
+  // False (frame not taken) when the ring is full.
+  bool inject(rte_mbuf* frame, PortId port);
 
   // Sum of every context's counters (relaxed reads; may lag a burst).
   [[nodiscard]] Stats stats() const;

@@ -18,7 +18,10 @@ void Pipeline::Burst::to_slow_path(rte_mbuf** frames, std::uint32_t n) {
   }
 }
 
-bool Pipeline::inject(rte_mbuf* frame) { return rte_ring_sp_enqueue(slow_tx_, frame) == 0; }
+bool Pipeline::inject(rte_mbuf* frame, PortId port) {
+  frame->port = port;
+  return rte_ring_sp_enqueue(slow_tx_, frame) == 0;
+}
 
 void Pipeline::drain_injected(LcoreContext& ctx) {
   rte_mbuf* frames[kBurstSize];
@@ -26,7 +29,14 @@ void Pipeline::drain_injected(LcoreContext& ctx) {
   if (n == 0) return;
   Burst b(*this, ctx);
   b.count(Counter::injected, n);
-  for (unsigned i = 0; i < n; ++i) b.send(config_.uplink_port, frames[i]);
+  for (unsigned i = 0; i < n; ++i) {
+    const PortId port = frames[i]->port;
+    if (port == config_.uplink_port || b.t.port(port) != nullptr) {
+      b.send(port, frames[i]);
+    } else {
+      b.drop(frames[i], Counter::inject_no_port);
+    }
+  }
   b.flush_all();
 }
 

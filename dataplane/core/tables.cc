@@ -701,6 +701,20 @@ std::vector<NeighbourInfo> Tables::neighbours(std::optional<Vni> vni) const {
   return out;
 }
 
+std::optional<MacAddr> Tables::neighbour_mac(Vni vni, Ipv4Addr ip) const {
+  const std::uint64_t key = neighbour_key(vni, ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(neighbour_hash_, &key, &data) < 0) return std::nullopt;
+  return MacAddr::from_u64(from_data(data) & kMac48);
+}
+
+std::optional<MacAddr> Tables::neighbour_mac(Vni vni, const Ipv6Addr& ip) const {
+  const Neighbour6Key key = neighbour6_key(vni, ip);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(neighbour6_hash_, &key, &data) < 0) return std::nullopt;
+  return MacAddr::from_u64(from_data(data) & kMac48);
+}
+
 std::vector<Neighbour6Info> Tables::neighbours6(std::optional<Vni> vni) const {
   std::vector<Neighbour6Info> out;
   const void* key = nullptr;

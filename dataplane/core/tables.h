@@ -247,6 +247,9 @@ class Tables {
   [[nodiscard]] std::vector<MacEntryInfo> macs(std::optional<Vni> vni = std::nullopt) const;
   [[nodiscard]] std::vector<NeighbourInfo> neighbours(std::optional<Vni> vni = std::nullopt) const;
   [[nodiscard]] std::vector<Neighbour6Info> neighbours6(std::optional<Vni> vni = std::nullopt) const;
+  // The MAC a neighbour entry names now, if there is one.
+  [[nodiscard]] std::optional<MacAddr> neighbour_mac(Vni vni, Ipv4Addr ip) const;
+  [[nodiscard]] std::optional<MacAddr> neighbour_mac(Vni vni, const Ipv6Addr& ip) const;
   // Every remote VTEP currently referenced (the ones the control thread must
   // keep resolved), with its next-hop state.
   [[nodiscard]] std::vector<VtepInfo> vteps() const;

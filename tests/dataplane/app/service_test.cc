@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <set>
 
@@ -323,6 +324,71 @@ TEST_F(ServiceTest, Ipv6AddressesAndNeighboursRoundTrip) {
   auto refused = call(many);
   EXPECT_EQ(refused.status(), v1::STATUS_INVALID_ARGUMENT) << refused.message();
   EXPECT_EQ(dump(), before);
+}
+
+// An address that moves to another MAC is announced on the network's other
+// local ports (gratuitous ARP, unsolicited NA), whether the entry changes in
+// place or is removed and added back; a first entry or the same MAC is not.
+TEST_F(ServiceTest, MovedNeighboursAreAnnouncedOnLocalPorts) {
+  std::vector<std::pair<PortId, std::vector<std::uint8_t>>> sent;
+  service_->set_frame_sender([&](std::span<const std::uint8_t> frame, PortId port) {
+    sent.emplace_back(port, std::vector<std::uint8_t>(frame.begin(), frame.end()));
+    return true;
+  });
+  const auto neigh = [](bool add, const std::string& ip, const std::string& mac) {
+    v1::Request r;
+    auto* n = add ? r.mutable_neigh_add() : nullptr;
+    if (add) {
+      n->set_vni(100);
+      n->set_ip(ip);
+      n->set_mac(mac);
+    } else {
+      r.mutable_neigh_del()->set_vni(100);
+      r.mutable_neigh_del()->set_ip(ip);
+    }
+    return r;
+  };
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(net_add(200)).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(port_add("veth1", 100, "02:00:00:00:00:01")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(port_add("veth3", 200, "02:00:00:00:00:03")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(neigh(true, "10.0.0.9", "02:00:00:00:00:09")).status(), v1::STATUS_OK);
+  EXPECT_TRUE(sent.empty()) << "a first entry is not a move";
+  ASSERT_EQ(call(neigh(true, "10.0.0.9", "02:00:00:00:00:09")).status(), v1::STATUS_OK);
+  EXPECT_TRUE(sent.empty()) << "same MAC";
+  ASSERT_EQ(call(neigh(true, "10.0.0.9", "02:00:00:00:00:0a")).status(), v1::STATUS_OK);
+  ASSERT_EQ(sent.size(), 1u) << "only network 100's port";
+  EXPECT_EQ(sent[0].first, PortId{1});
+  std::array<std::uint8_t, kGarpFrameSize> garp{};
+  build_gratuitous_arp(garp, *parse_mac("02:00:00:00:00:0a"), dp_api::Ipv4{0x0a000009});
+  EXPECT_EQ(sent[0].second, std::vector<std::uint8_t>(garp.begin(), garp.end()));
+  sent.clear();
+  // Removed, then back with another MAC: a move too.
+  ASSERT_EQ(call(neigh(false, "10.0.0.9", "")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(neigh(true, "10.0.0.9", "02:00:00:00:00:0b")).status(), v1::STATUS_OK);
+  ASSERT_EQ(sent.size(), 1u);
+  sent.clear();
+  // IPv6: an unsolicited NA.
+  ASSERT_EQ(call(neigh(true, "fd00::9", "02:00:00:00:00:09")).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(neigh(true, "fd00::9", "02:00:00:00:00:0c")).status(), v1::STATUS_OK);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].second.size(), kUnsolicitedNaFrameSize);
+  sent.clear();
+  // A local endpoint re-created with the same IP and a new MAC: announced on
+  // the network's other ports, not on its own.
+  v1::Request p2 = port_add("veth2", 100, "02:00:00:00:00:02");
+  p2.mutable_port_add()->clear_ips();
+  p2.mutable_port_add()->add_ips("10.0.0.2/24");
+  ASSERT_EQ(call(p2).status(), v1::STATUS_OK);
+  EXPECT_TRUE(sent.empty());
+  ASSERT_EQ(call(port_del("veth2")).status(), v1::STATUS_OK);
+  p2.mutable_port_add()->set_mac("02:00:00:00:00:22");
+  ASSERT_EQ(call(p2).status(), v1::STATUS_OK);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first, PortId{1});
+  v1::Request stats;
+  stats.mutable_stats_get();
+  EXPECT_EQ(call(stats).stats().counters().at("neighbour_announcements"), 4u);
 }
 
 TEST_F(ServiceTest, StatsHealthVersion) {

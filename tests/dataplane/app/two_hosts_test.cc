@@ -43,6 +43,54 @@ TEST_F(TwoHosts, PingAndTcpBothWays) {
   EXPECT_NE(stats.output.find("\"encap\""), std::string::npos);
 }
 
+// A container "re-created" under the same IP with a new MAC: the data plane
+// of the other host announces the move to its local port, so the peer's
+// cached entry (REACHABLE, then STALE) names the new MAC right after the
+// entries change, before any probe.
+TEST_F(TwoHosts, AMovedAddressIsAnnouncedToPeersAtOnce) {
+  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
+  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
+  ctl_ok(1, {"net", "add", "--vni", "100"});
+  ctl_ok(2, {"net", "add", "--vni", "100"});
+  program(1, 100, a, {b});
+  program(2, 100, b, {a});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"show"}).output;
+  const auto cached = [&] { return exec(a.ns, {"ip", "neigh", "show", b.ip, "dev", "eth0"}).output; };
+  ASSERT_NE(cached().find(b.mac), std::string::npos) << cached();
+
+  // Moves b to `mac` the way a re-created container does: new MAC behind the
+  // same veth, host 2's port re-added, host 1's entries replaced.
+  const auto move = [&](const std::string& mac) {
+    ASSERT_TRUE(exec(b.ns, {"ip", "link", "set", "eth0", "address", mac}).succeeded());
+    ctl_ok(2, {"port", "del", "--iface", b.iface});
+    ctl_ok(2, {"port", "add", "--vni", "100", "--iface", b.iface, "--mac", mac, "--ip", b.ip + "/24"});
+    ctl_ok(1, {"fdb", "del", "--vni", "100", "--mac", b.mac});
+    ctl_ok(1, {"fdb", "add", "--vni", "100", "--mac", mac, "--vtep", vtep_ip(2)});
+    ctl_ok(1, {"neigh", "add", "--vni", "100", "--ip", b.ip, "--mac", mac});
+    b.mac = mac;
+  };
+  const auto announced = [&] { return stat_value(stats_json(1), "counters", "neighbour_announcements"); };
+
+  ASSERT_NE(cached().find("REACHABLE"), std::string::npos) << cached();
+  ASSERT_NO_FATAL_FAILURE(move("02:00:00:00:02:02"));
+  EXPECT_TRUE(harness::wait_until([&] { return cached().find(b.mac) != std::string::npos; }, 2s, 10ms))
+      << "a's entry after the move: " << cached();
+  EXPECT_EQ(announced(), 1u);
+  auto ping = exec(a.ns, {"ping", "-n", "-q", "-c", "3", "-i", "0.1", "-W", "1", b.ip});
+  EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
+
+  // The same from a STALE entry.
+  ASSERT_TRUE(exec(a.ns, {"ip", "neigh", "change", b.ip, "lladdr", b.mac, "dev", "eth0", "nud", "stale"}).succeeded());
+  ASSERT_NE(cached().find("STALE"), std::string::npos) << cached();
+  ASSERT_NO_FATAL_FAILURE(move("02:00:00:00:02:03"));
+  EXPECT_TRUE(harness::wait_until([&] { return cached().find(b.mac) != std::string::npos; }, 2s, 10ms))
+      << "a's entry after the move: " << cached();
+  EXPECT_EQ(announced(), 2u);
+  ping = exec(a.ns, {"ping", "-n", "-q", "-c", "3", "-i", "0.1", "-W", "1", b.ip});
+  EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
+}
+
 TEST_F(TwoHosts, SameAddressesInTwoNetworksStayIsolated) {
   // Network 100 and network 200 both use 10.0.0.1 (host 1) and 10.0.0.2 (host 2).
   auto a1 = add_container("a1", 1, "va1", "02:00:00:01:01:01", "10.0.0.1");

@@ -464,6 +464,23 @@ TEST_F(PipelineTest, ArpProxyAnswersForNeighbourTableIps) {
   EXPECT_EQ(h.stats()[Counter::arp_proxied], 1u);
 }
 
+// A request unicast to the MAC an address had before it moved (a stale
+// cache entry) is answered with the known MAC and counted as stale; one to
+// the right MAC is answered and not counted.
+TEST_F(PipelineTest, ArpProxyAnswersUnicastRequestsToAStaleMac) {
+  const Bytes stale = ether(kOtherMac, kLocalMac, 0x0806, arp(1, kLocalMac, kLocalIp, kOtherMac, kRemoteIp));
+  auto sent = h.from_endpoint(kLocalPort, stale);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kLocalPort);
+  EXPECT_EQ(sent[0].bytes, ether(kLocalMac, kRemoteMac, 0x0806, arp(2, kRemoteMac, kRemoteIp, kLocalMac, kLocalIp)));
+  EXPECT_EQ(h.stats()[Counter::arp_proxied_stale], 1u);
+  const Bytes fresh = ether(kRemoteMac, kLocalMac, 0x0806, arp(1, kLocalMac, kLocalIp, kRemoteMac, kRemoteIp));
+  sent = h.from_endpoint(kLocalPort, fresh);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(h.stats()[Counter::arp_proxied], 2u);
+  EXPECT_EQ(h.stats()[Counter::arp_proxied_stale], 1u);
+}
+
 TEST_F(PipelineTest, ArpProxyAnswersForLocalEndpointIpsAndKeepsPadding) {
   const MacAddr mac2{{0x02, 0, 0, 0, 0, 2}};
   const Ipv4Addr ip2{0x0a010003};
@@ -513,13 +530,24 @@ TEST_F(PipelineTest, ArpForOurVtepIpGoesToTheSlowPathAndInjectedFramesLeave) {
   rte_pktmbuf_free(got[0]);
   // The control thread's reply goes out of the uplink through drain_injected.
   const Bytes reply = ether(kRemoteHostMac, kUplinkMac, 0x0806, arp(2, kUplinkMac, kVtepA, kRemoteHostMac, kVtepB));
-  ASSERT_TRUE(h.pipeline().inject(h.mbuf(reply)));
+  ASSERT_TRUE(h.pipeline().inject(h.mbuf(reply), kUplink));
   h.pipeline().drain_injected(h.ctx());
   ASSERT_EQ(h.sent.size(), 1u);
   EXPECT_EQ(h.sent[0].port, kUplink);
   EXPECT_EQ(h.sent[0].bytes, reply);
   h.sent.clear();
   EXPECT_EQ(h.stats()[Counter::injected], 1u);
+  // A frame for an endpoint port (a neighbour announcement) leaves there; one
+  // for a port removed meanwhile is dropped and counted.
+  const Bytes garp = ether(kBroadcast, kRemoteMac, 0x0806, arp(1, kRemoteMac, kRemoteIp, kZeroMac, kRemoteIp));
+  ASSERT_TRUE(h.pipeline().inject(h.mbuf(garp), kLocalPort));
+  ASSERT_TRUE(h.pipeline().inject(h.mbuf(garp), PortId{9}));
+  h.pipeline().drain_injected(h.ctx());
+  ASSERT_EQ(h.sent.size(), 1u);
+  EXPECT_EQ(h.sent[0].port, kLocalPort);
+  EXPECT_EQ(h.sent[0].bytes, garp);
+  h.sent.clear();
+  EXPECT_EQ(h.stats()[Counter::inject_no_port], 1u);
 }
 
 // ---------------------------------------------------------------------------
@@ -621,6 +649,21 @@ TEST_F(PipelineTest, Ipv6AntiSpoofing) {
   s = h.stats();
   EXPECT_EQ(s[Counter::spoofed_src_ip6], 8u);
   EXPECT_EQ(s[Counter::nd_proxied], 0u);
+}
+
+// Linux re-checks a STALE entry with a Neighbor Solicitation unicast to the
+// MAC it has cached: after a move that MAC is gone, and the proxy answers
+// with the known one (counted as stale).
+TEST_F(PipelineTest, NdProxyAnswersUnicastSolicitationsToAStaleMac) {
+  const Bytes ns = ether(kOtherMac, kLocalMac, 0x86dd,
+                         icmpv6(kLocalIp6, kRemoteIp6, 135, 0, nd_body(0, kRemoteIp6, nd_ll_option(1, kLocalMac))));
+  const auto sent = h.from_endpoint(kLocalPort, ns);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kLocalPort);
+  ASSERT_GE(sent[0].bytes.size(), 86u);
+  EXPECT_EQ(Bytes(sent[0].bytes.begin() + 80, sent[0].bytes.begin() + 86), mac_bytes(kRemoteMac));
+  EXPECT_EQ(h.stats()[Counter::nd_proxied], 1u);
+  EXPECT_EQ(h.stats()[Counter::nd_proxied_stale], 1u);
 }
 
 TEST_F(PipelineTest, NdProxyAnswersWithAByteExactNeighborAdvertisement) {
@@ -1080,6 +1123,16 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
     for (unsigned i = 0; i < n; ++i) rte_pktmbuf_free(got[i]);
     EXPECT_EQ(h.mbufs_in_use(), 0u);
     seen.insert(Counter::slow_path_full);
+  }
+  {
+    Harness h;
+    h.program_host_a();
+    ASSERT_TRUE(h.pipeline().inject(h.mbuf(ether(kBroadcast, kRemoteMac, 0x88b5, Bytes(50, 0))), PortId{9}));
+    h.pipeline().drain_injected(h.ctx());
+    EXPECT_EQ(h.stats()[Counter::inject_no_port], 1u);
+    EXPECT_EQ(h.stats().total_drops(), 1u);
+    EXPECT_EQ(h.mbufs_in_use(), 0u);
+    seen.insert(Counter::inject_no_port);
   }
 
   for (const auto& info : kCounterInfo) {
