@@ -234,6 +234,27 @@ def goals(cmp):
     return out
 
 
+def counted(items):
+    """Distinct items in first-seen order, with " (N rounds)" when repeated."""
+    seen = {}
+    for i in items:
+        seen[i] = seen.get(i, 0) + 1
+    return [i if k == 1 else f"{i} ({k} rounds)" for i, k in seen.items()]
+
+
+def error_lines(cmp):
+    out = []
+    for n in paths_of(cmp):
+        if not ok(cmp, n):
+            out.append(f"  {label(n)}: {cmp[n]['error']}")
+        for e in counted(get(cmp, n, "round_errors") or []):
+            out.append(f"  {label(n)}: a round failed: {e}")
+        for c, _ in CASES:
+            for e in counted(get(cmp, n, "tcp", c, "errors") or []):
+                out.append(f"  {label(n)}, TCP {SHORT[c]}: {e}")
+    return out
+
+
 def noise_note(cmp):
     busy = [b for b in [cmp.get("idle_busy_cpus")] + list(cmp.get("round_busy_cpus") or []) if isinstance(b, (int, float))]
     if busy and max(busy) > 0.2:
@@ -482,14 +503,8 @@ def main():
     for name, met, detail in goals(cmp):
         state = "" if met is None else ("met" if met else "NOT met")
         print(f"  {name:<64} {state:<8} {detail}")
-    for n in paths_of(cmp):
-        if not ok(cmp, n):
-            print(f"  {label(n)}: {cmp[n]['error']}")
-        for e in get(cmp, n, "round_errors") or []:
-            print(f"  {label(n)}: a round failed: {e}")
-        for c, _ in CASES:
-            for e in get(cmp, n, "tcp", c, "errors") or []:
-                print(f"  {label(n)}, TCP {c}: {e}")
+    for line in error_lines(cmp):
+        print(line)
     note = noise_note(cmp)
     if note:
         print("  " + note)

@@ -37,7 +37,7 @@ def run_main(*args):
 def window(rounds, busy=4.0):
     """A TCP case as compare aggregates it: median and per-round Gbit/s."""
     s = sorted(rounds)
-    return {"gbps": s[len(s) // 2], "gbps_rounds": rounds, "cpu_s_per_gbit": busy / s[len(s) // 2] / 3,
+    return {"gbps": s[len(s) // 2], "gbps_rounds": rounds, "cpu_s_per_gbit": busy / max(s[len(s) // 2], 0.01) / 3,
             "cpu": {"busy_s": busy, "softirq_s": 0.5, "dataplane_s": 1.0, "iperf3_s": 0.3, "datapath_s": 1.5}}
 
 
@@ -120,6 +120,14 @@ class ReportTest(unittest.TestCase):
         self.assertRegex(out, r"Ferry: round trip p50 <= kernel overlay\s+NOT met\s+50\.0 vs 25\.0 us")
         self.assertIn("plain bridge: set-up failed", out)
         self.assertNotIn("note: the machine kept", out)
+
+    def test_errors_are_listed_once_with_their_count(self):
+        vnet = path_result("ferry-vnet", 0, 0, 0, 0, 1.0)
+        vnet["tcp"]["1_fwd"]["errors"] = ["unable to connect", "unable to connect", "other"]
+        self.write(dict(DOC, compare=dict(COMPARE, **{"ferry-vnet": vnet})))
+        out = self.run_report()
+        self.assertIn("Ferry, vnet + UDP uplink, TCP 1→: unable to connect (2 rounds)\n", out)
+        self.assertIn("Ferry, vnet + UDP uplink, TCP 1→: other\n", out)
 
     def test_busy_machine_is_flagged(self):
         self.write(dict(DOC, compare=dict(COMPARE, round_busy_cpus=[0.1, 1.5, 0.2])))
