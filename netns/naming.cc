@@ -55,6 +55,15 @@ MacAddress derive_mac(std::string_view endpoint_id) {
   return mac;
 }
 
+MacAddress derive_mac(std::string_view network, const IpAddress& ip) {
+  MacAddress mac;
+  mac.bytes[0] = 0x02;  // locally administered, unicast
+  mac.bytes[1] = static_cast<std::uint8_t>(endpoint_hash(network));
+  const std::size_t from = ip.family == ferry::Family::kIPv4 ? 0 : 12;
+  for (std::size_t i = 0; i < 4; ++i) mac.bytes[2 + i] = ip.bytes[from + i];
+  return mac;
+}
+
 Result<void> validate_endpoint_id(std::string_view endpoint_id) {
   if (endpoint_id.empty()) return make_error("invalid endpoint ID: empty");
   if (endpoint_id.size() > 256) return make_error("invalid endpoint ID: {} bytes, at most 256", endpoint_id.size());

@@ -38,6 +38,13 @@ std::string derive_peer_ifname(std::string_view endpoint_id);
 // 40 bits of the hash.
 MacAddress derive_mac(std::string_view endpoint_id);
 
+// The MAC of an endpoint that holds `ip` in `network`, for callers asked to
+// choose one: 02, one byte of the network name's hash, then the IPv4 address
+// (the last 4 bytes of an IPv6 one). A container re-created under the same
+// address gets the same MAC, so its peers' cached neighbour entries stay
+// right; within one network two addresses never share a MAC (IPv4).
+MacAddress derive_mac(std::string_view network, const IpAddress& ip);
+
 // Endpoint IDs: non-empty, at most 256 bytes, printable ASCII.
 Result<void> validate_endpoint_id(std::string_view endpoint_id);
 

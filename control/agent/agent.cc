@@ -646,7 +646,14 @@ json Agent::attach_with(const json& req, const std::string& id, const std::strin
   ep.id = id;
   ep.name = name;
   ep.network = net_name;
-  ep.mac = netns::derive_mac(ep.id).to_string();
+  auto address = parse_ip(ip);
+  if (!address) return fail(address.error().message);
+  const MacAddress mac = netns::derive_mac(net_name, *address);
+  if (auto owner = mac_owner(net_name, mac)) {
+    return fail(fmt::format("MAC address {} (derived from {}) is already used in network {} by endpoint {}",
+                            mac.to_string(), ip, net_name, *owner));
+  }
+  ep.mac = mac.to_string();
   ep.ip_cidr = fmt::format("{}/{}", ip, net->record.prefix().length);
   if (!ip6.empty()) {
     const std::string& s6 = net->record.subnet6;

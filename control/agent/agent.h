@@ -118,6 +118,9 @@ class Agent {
   // show, local or gossiped. Another network with the same subnet is another
   // address space: its endpoints do not count.
   std::set<std::string> used_addresses(const std::string& network, const std::string& subnet) const;
+  // The endpoint in `network` (this host's or one gossip knows) that uses
+  // `mac`, as "endpoint ID (host)"; nullopt when the MAC is free there.
+  std::optional<std::string> mac_owner(const std::string& network, const MacAddress& mac) const;
   // A local-space Docker pool in use on this host whose subnet overlaps
   // `subnet` without being it ("" when none).
   std::string overlapping_pool(const std::string& subnet) const;

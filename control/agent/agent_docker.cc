@@ -292,7 +292,17 @@ Result<pd::EndpointInterface> Agent::docker_create_endpoint(const pd::CreateEndp
   if (state_.endpoints.count(ep.name) != 0) ep.name = "dk-" + req.endpoint_id;
   if (state_.endpoints.count(ep.name) != 0) return make_error("endpoint name {} is taken", ep.name);
   ep.network = net_name;
-  ep.mac = req.interface.mac_address ? req.interface.mac_address->to_string() : netns::derive_mac(ep.id).to_string();
+  // Docker sends no MAC unless the user gave one (--mac-address): derive it
+  // from the network and the address, so a container re-created under the
+  // same address keeps its MAC and peers' neighbour caches stay right.
+  auto ip = parse_ip(addr.address.to_string());
+  if (!ip) return ip.error();
+  const MacAddress chosen = req.interface.mac_address ? *req.interface.mac_address : netns::derive_mac(net_name, *ip);
+  if (auto owner = mac_owner(net_name, chosen)) {
+    return make_error("MAC address {} is already used in network {} by endpoint {}{}", chosen.to_string(), net_name,
+                      *owner, req.interface.mac_address ? "" : " (it is the MAC derived from this address)");
+  }
+  ep.mac = chosen.to_string();
   ep.ip_cidr = addr.to_string();
   if (req.interface.address_ipv6) ep.ip6_cidr = req.interface.address_ipv6->to_string();
   ep.mtu = endpoint_mtu();

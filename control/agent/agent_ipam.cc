@@ -144,6 +144,17 @@ std::set<std::string> Agent::used_addresses(const std::string& network, const st
   return used;
 }
 
+std::optional<std::string> Agent::mac_owner(const std::string& network, const MacAddress& mac) const {
+  for (const auto& [n, ep] : state_.endpoints) {
+    if (ep.network != network) continue;
+    if (auto m = parse_mac(ep.mac); m && *m == mac) return fmt::format("{} (this host)", ep.id);
+  }
+  for (const auto& rec : endpoints_->list(network)) {
+    if (rec.mac == mac) return fmt::format("{} ({})", rec.endpoint_id, rec.owner);
+  }
+  return std::nullopt;
+}
+
 void Agent::release_orphans() {
   for (const auto& pool : ipam_->pool_names()) {
     const ipam::PoolSpec* spec = ipam_->spec(pool);

@@ -100,7 +100,8 @@ struct Call {
 // its first allocation is the lowest address after the gateway.
 std::vector<Call> docker_sequence(const std::string& nid, const std::string& eid, const std::string& sandbox) {
   const std::string ip = "10.10.0.2";
-  const std::string mac = netns::derive_mac(eid).to_string();
+  // Docker sends no MAC: Ferry's is derived from the network and the address.
+  const std::string mac = netns::derive_mac("blue", *parse_ip(ip)).to_string();
   const std::string peer = netns::derive_peer_ifname(eid);
   return {
       {"Plugin.Activate", "", 200, R"({"Implements":["NetworkDriver","IpamDriver"]})"},
@@ -323,7 +324,7 @@ TEST_F(AgentPluginTest, DualStackNetworkAsDockerCreatesIt) {
   ASSERT_NO_FATAL_FAILURE(start_agent(1));
   const std::string nid = network_id(6), eid = endpoint_id(6);
   const std::string pool4 = "FerryLocal/10.20.0.0/24", pool6 = "FerryLocal/fd00:78::/64";
-  const std::string mac = netns::derive_mac(eid).to_string();
+  const std::string mac = netns::derive_mac("green", *parse_ip("10.20.0.2")).to_string();
   auto address_request = [](const std::string& pool, const std::string& address, bool gateway) {
     return nl(fmt::format(R"({{"PoolID":"{}","Address":"{}","Options":{}}})", pool, address,
                           gateway ? R"({"RequestAddressType":"com.docker.network.gateway"})" : "null"));

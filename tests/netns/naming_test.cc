@@ -80,5 +80,20 @@ TEST(ValidateEndpointId, Table) {
   EXPECT_TRUE(validate_endpoint_id(std::string(256, 'a')));
 }
 
+// The MAC of an address in a network: the same for a re-created container,
+// distinct across addresses of one network, locally administered unicast.
+TEST(DeriveMac, FromNetworkAndAddressIsStablePerAddress) {
+  const IpAddress a = *parse_ip("10.10.0.2");
+  const IpAddress b = *parse_ip("10.10.0.3");
+  EXPECT_EQ(derive_mac("blue", a), derive_mac("blue", a));
+  EXPECT_NE(derive_mac("blue", a), derive_mac("blue", b));
+  const MacAddress m = derive_mac("blue", a);
+  EXPECT_EQ(m.bytes[0], 0x02);
+  EXPECT_EQ(m.bytes[2], 10);
+  EXPECT_EQ(m.bytes[5], 2);
+  EXPECT_EQ(derive_mac("blue", *parse_ip("fd00::a0a:2")).bytes[2], 0x0a);
+  EXPECT_EQ(derive_mac("blue", *parse_ip("fd00::a0a:2")).bytes[5], 0x02);
+}
+
 }  // namespace
 }  // namespace ferry::netns
