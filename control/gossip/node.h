@@ -3,6 +3,11 @@
 // anti-entropy. Single-threaded and clock-driven: the owner delivers inbound
 // traffic through the PacketHandler methods and calls tick() whenever
 // next_deadline() has passed (an epoll timeout, or the simulator's queue).
+//
+// What it logs (docs/gossip.md, "Logging"): every membership change at info,
+// many members unreachable at once (a partition) at warn and its end at info,
+// undecodable traffic from key holders and failing joins as rate-limited
+// warnings (LogLimiter, on the node's clock).
 #pragma once
 
 #include <cstdint>
@@ -21,13 +26,19 @@
 #include "control/gossip/config.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/delegate.h"
+#include "control/gossip/log_limiter.h"
 #include "control/gossip/member.h"
 #include "control/gossip/member_list.h"
 #include "control/gossip/names.h"
+#include "control/gossip/partition_watch.h"
 #include "control/gossip/probe_order.h"
 #include "control/gossip/rng.h"
 #include "control/gossip/suspicion.h"
 #include "control/gossip/transport.h"
+
+namespace spdlog {
+class logger;
+}  // namespace spdlog
 
 namespace ferry::gossip::v1 {
 class Packet;
@@ -48,6 +59,9 @@ class Node final : public PacketHandler {
   Node& operator=(const Node&) = delete;
 
   void set_delegate(Delegate* delegate) { delegate_ = delegate; }
+  // Where the node's lines go; null (the default) is spdlog's default logger
+  // at the time of each line. The simulator gives each node its own.
+  void set_logger(std::shared_ptr<spdlog::logger> logger) { logger_ = std::move(logger); }
 
   // Starts the timers; the node is alone until join() succeeds.
   void start();
@@ -104,6 +118,9 @@ class Node final : public PacketHandler {
   // Capacity hint for large simulated clusters (avoids vector doubling).
   void reserve(size_t members);
   [[nodiscard]] size_t pending_broadcasts() const { return broadcasts_.size(); }
+
+  // Rate-limited log reports (one line per reason per kLogInterval).
+  static constexpr Duration kLogInterval = std::chrono::seconds(10);
 
  private:
   using Member = MemberList::Member;
@@ -189,9 +206,26 @@ class Node final : public PacketHandler {
   bool eligible(const Member& m, NameId exclude, bool include_recent_dead, TimePoint now) const;
   const Member* random_dead();
 
+  // Logging (node_log.cc): the logger, partition episodes from every state
+  // change, rate-limited reports.
+  enum class LogReason : uint8_t { kMalformed, kInvalid, kJoinFailed, kCount };
+  [[nodiscard]] spdlog::logger& log() const;
+  void note_change(NameId id, std::optional<MemberState> before, std::optional<MemberState> after);
+  void note_drop(LogReason reason, const Address& from);
+  void flush_log(TimePoint now);
+  void report(const LogLimiter::Report& r);
+  // "node-3 (10.0.0.4:7946)" for lines about a member, formatted only if
+  // the line is logged.
+  struct MemberRef {
+    const std::string& name;
+    Address address;
+  };
+  [[nodiscard]] MemberRef describe(const Member& m) const { return MemberRef{names_->name(m.name), m.address}; }
+  friend struct fmt::formatter<MemberRef>;
+
   // Inbound datagrams (node_dispatch.cc).
   void dispatch(const Address& from, const v1::Packet& pkt);
-  void dispatch_membership(const v1::Packet& pkt);
+  void dispatch_membership(const Address& from, const v1::Packet& pkt);
 
   // Join and push-pull over streams (node_push_pull.cc).
   void try_join();
@@ -232,8 +266,24 @@ class Node final : public PacketHandler {
   std::unordered_map<uint64_t, StreamKind> requests_;
 
   Counters counters_;
+  std::shared_ptr<spdlog::logger> logger_;
+  PartitionWatch partition_;
+  LogLimiter log_limiter_{static_cast<size_t>(LogReason::kCount), kLogInterval};
+  // Set while merging the state of this node's own join exchange: the
+  // members it learns then are summed up in one line, not one line each.
+  bool quiet_joins_ = false;
+  std::vector<LogLimiter::Report> log_scratch_;
   std::vector<std::string> user_scratch_;
   std::vector<uint32_t> select_scratch_;
 };
 
 }  // namespace ferry::gossip
+
+template <>
+struct fmt::formatter<ferry::gossip::Node::MemberRef> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }  // no format spec
+  template <typename Context>
+  auto format(const ferry::gossip::Node::MemberRef& m, Context& ctx) const {
+    return fmt::format_to(ctx.out(), "{} ({})", m.name, m.address);
+  }
+};

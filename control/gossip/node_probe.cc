@@ -5,6 +5,8 @@
 // all raises a suspicion; missed nacks count against this node's own health.
 #include "control/gossip/node.h"
 
+#include <spdlog/spdlog.h>
+
 #include "control/gossip/gossip.pb.h"
 #include "control/gossip/wire_format.h"
 
@@ -67,6 +69,10 @@ void Node::finish_probe() {
   Member* m = members_.find(p.target);
   if (m == nullptr || m->state != MemberState::kAlive) return;
   ++counters_[Counter::suspect_raised];
+  log().info(
+      "gossip: member {} suspected by this node: no ack to a probe, directly or through {} other members "
+      "(incarnation {})",
+      describe(*m), p.expected_nacks, m->incarnation);
   set_state(*m, MemberState::kSuspect);
   start_suspicion(*m, self_);
   broadcast_suspect(*m, names_->name(self_));

@@ -5,6 +5,7 @@
 #include "control/gossip/node.h"
 
 #include <google/protobuf/arena.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <utility>
@@ -42,7 +43,10 @@ void Node::join(const std::vector<Address>& seeds) {
 void Node::try_join() {
   if (joined_ || leaving_) return;
   if (config_.join_max_attempts != 0 && join_attempts_ >= config_.join_max_attempts) return;
-  if (join_attempts_ > 0) ++counters_[Counter::join_failed];
+  if (join_attempts_ > 0) {
+    ++counters_[Counter::join_failed];
+    note_drop(LogReason::kJoinFailed, seeds_.front());
+  }
   ++join_attempts_;
   for (const auto& seed : seeds_) push_pull_with(seed, StreamKind::kJoin);
   schedule(clock_.now() + Duration(config_.join_retry_interval), TimerKind::kJoin);
@@ -141,8 +145,16 @@ void Node::push_pull_with(const Address& to, StreamKind kind) {
 
 void Node::handle_push_pull_response(StreamKind kind, const v1::PushPull& pp) {
   ++counters_[Counter::push_pull_ok];
+  const bool joining = kind == StreamKind::kJoin && !joined_;
+  quiet_joins_ = joining;  // one summary line below instead of a line per member
   merge_state(pp);
-  if (kind == StreamKind::kJoin) joined_ = true;
+  quiet_joins_ = false;
+  if (kind != StreamKind::kJoin) return;
+  joined_ = true;
+  if (joining) {
+    log().info("gossip: joined the cluster: {} members known, {} of them up (this node included)", members_.size(),
+               members_.num_up());
+  }
 }
 
 // ---------------------------------------------------------------- streams
@@ -160,7 +172,6 @@ uint64_t Node::user_request(const Address& to, std::string payload) {
 }
 
 std::string Node::on_stream_request(const Address& from, Bytes request) {
-  (void)from;
   ++counters_[Counter::stream_rx];
   counters_[Counter::stream_bytes_rx] += request.size();
   // Big frames decode into an arena: one bulk free instead of one per record.
@@ -169,6 +180,7 @@ std::string Node::on_stream_request(const Address& from, Bytes request) {
   if (request.size() > config_.max_stream_size ||
       !req.ParseFromArray(request.data(), static_cast<int>(request.size())) || !wire::valid_name(req.from())) {
     ++counters_[Counter::malformed];
+    note_drop(LogReason::kMalformed, from);
     return {};
   }
   if (req.body_case() == v1::StreamRequest::kPushPull) {
@@ -212,6 +224,8 @@ void Node::on_stream_response(uint64_t request_id, Result<std::string> response)
   }
   if (!response) {
     ++counters_[Counter::push_pull_failed];
+    log().debug("gossip: {} exchange failed: {}", kind == StreamKind::kJoin ? "join" : "push-pull",
+                response.error().message);
     return;
   }
   counters_[Counter::stream_bytes_rx] += response->size();

@@ -6,11 +6,13 @@
 #include <cstdio>
 
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include "control/gossip/rng.h"
 #include "control/gossip/sim_cluster.h"
+#include "tests/common/log_capture.h"
 
 namespace ferry::gossip {
 namespace {
@@ -222,6 +224,42 @@ TEST(SimMembership, FastRestartWithEmptyStateRelearnsThroughPushPull) {
   EXPECT_EQ(w.sim.node(9).num_alive(), 200u);  // the whole view in one exchange
   EXPECT_TRUE(w.sim.node(9).joined());
   ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms));
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+}
+
+// What an operator reads on the other hosts when one dies: each logs the
+// suspicion, then the death, at info; nobody logs a partition.
+TEST(SimMembership, DeadNodeIsLoggedSuspectThenDeadOnEveryOtherNode) {
+  const uint64_t seed = test_seed(8);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  testing::LogCapture log;
+  World w(5, SimNetConfig{}, seed);
+  w.sim.set_log_sink(log.sink());
+  w.sim.join_all(0, 1s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms));
+  log.clear();
+  w.sim.crash(3);
+  ASSERT_TRUE(w.sim.run_until([&] { return all_see_down(w.sim, 3); }, 30s, 100ms));
+  const auto lines = log.lines();
+  for (size_t j = 0; j < 5; ++j) {
+    if (j == 3) continue;
+    const std::string who = SimCluster::name_of(j);
+    std::optional<size_t> suspected, dead;
+    for (size_t k = 0; k < lines.size(); ++k) {
+      const auto& l = lines[k];
+      if (l.logger != who || l.text.find("member node-3 (10.0.0.4:7946) ") == std::string::npos) continue;
+      EXPECT_EQ(l.level, spdlog::level::info) << l.text;
+      if (!suspected && l.text.find("suspected by") != std::string::npos) suspected = k;
+      if (!dead && (l.text.find("confirmed dead") != std::string::npos ||
+                    l.text.find("declared dead by") != std::string::npos)) {
+        dead = k;
+      }
+    }
+    ASSERT_TRUE(suspected) << who << '\n' << log.dump();
+    ASSERT_TRUE(dead) << who << '\n' << log.dump();
+    EXPECT_LT(*suspected, *dead) << who;
+  }
+  EXPECT_TRUE(log.find(spdlog::level::warn, {}).empty()) << log.dump();
   EXPECT_EQ(w.counter.false_dead_, 0u);
 }
 
