@@ -190,6 +190,9 @@ void Node::on_timer(const Timer& t) {
     case TimerKind::kRelayTimeout:
       relay_timeout(t.arg);
       break;
+    case TimerKind::kVerifyTimeout:
+      verify_timeout(t.arg);
+      break;
     case TimerKind::kGossip:
       schedule(now + Duration(config_.gossip_interval), TimerKind::kGossip);
       gossip();

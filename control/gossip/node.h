@@ -133,7 +133,8 @@ class Node final : public PacketHandler {
     kJoin,
     kReap,
     kSuspicion,
-    kRelayTimeout
+    kRelayTimeout,
+    kVerifyTimeout
   };
   struct Timer {
     TimePoint when;
@@ -141,13 +142,17 @@ class Node final : public PacketHandler {
     uint32_t arg;  // seq number or NameId
     bool operator>(const Timer& o) const { return when > o.when; }
   };
-  // A probe this node started (kind probe) or serves for another (relay).
+  // A ping this node sent: the probe of this period, one it serves for
+  // another node (relay), or a check of a peer's stale-looking accusation
+  // (verify, see merge_accusation).
+  enum class WaitKind : uint8_t { kProbe, kRelay, kVerify };
   struct AckWait {
-    bool relay;  // serving an IndirectPing for `requester`
+    WaitKind kind;
     NameId target;
-    Address requester;       // relay only
-    uint32_t requester_seq;  // relay only
-    bool want_nack;          // relay only
+    Address requester;         // relay only
+    uint32_t requester_seq;    // relay only
+    bool want_nack;            // relay only
+    uint32_t incarnation = 0;  // verify only: the incarnation accused
   };
   // The probe of this protocol period.
   struct Probe {
@@ -178,6 +183,8 @@ class Node final : public PacketHandler {
   void start_suspicion(Member& m, NameId from);
   void suspicion_expired(NameId id);
   void declare_dead(NameId id);
+  // A peer's push-pull state lists a member as suspect or dead.
+  void merge_accusation(std::string_view name, uint32_t incarnation, bool dead, std::string_view peer);
 
   // Probing, direct and indirect (node_probe.cc).
   void probe();
@@ -189,6 +196,10 @@ class Node final : public PacketHandler {
                            uint32_t requester_seq, bool want_nack);
   void on_ack(uint32_t seq);
   void on_nack(uint32_t seq);
+  // Pings `m` (alive here) and hands it the peer's accusation so that it
+  // refutes it; suspects it only if it does not answer (node_probe.cc).
+  void verify(const Member& m, bool dead, std::string_view peer);
+  void verify_timeout(uint32_t seq);
 
   // Dissemination: broadcasts, piggybacking, gossip rounds
   // (node_broadcast.cc).
@@ -231,10 +242,11 @@ class Node final : public PacketHandler {
   void try_join();
   void push_pull_with(const Address& to, StreamKind kind);
   std::string encode_state(bool join);  // encoded PushPull
-  void merge_state(const v1::PushPull& pp);
+  // `peer` names the other side of the exchange, for log lines.
+  void merge_state(const v1::PushPull& pp, std::string_view peer);
   std::string serve_user_request(const v1::StreamRequest& req);
   void on_user_response(uint64_t request_id, Result<std::string> response);
-  void handle_push_pull_response(StreamKind kind, const v1::PushPull& pp);
+  void handle_push_pull_response(StreamKind kind, const Address& peer, const v1::PushPull& pp);
 
   Config config_;
   Clock& clock_;
@@ -250,6 +262,7 @@ class Node final : public PacketHandler {
   ProbeOrder probe_order_;
   uint32_t next_seq_ = 1;
   std::unordered_map<uint32_t, AckWait> ack_waits_;
+  std::unordered_map<NameId, uint32_t> verifying_;  // member -> seq of its verify ping
   Probe probe_;
   Awareness awareness_;
 
@@ -263,7 +276,11 @@ class Node final : public PacketHandler {
   bool leaving_ = false;
   uint32_t join_attempts_ = 0;
   uint64_t next_request_id_ = 1;
-  std::unordered_map<uint64_t, StreamKind> requests_;
+  struct PendingStream {
+    StreamKind kind;
+    Address to;
+  };
+  std::unordered_map<uint64_t, PendingStream> requests_;
 
   Counters counters_;
   std::shared_ptr<spdlog::logger> logger_;

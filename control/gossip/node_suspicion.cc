@@ -134,6 +134,29 @@ void Node::handle_dead(std::string_view name, uint32_t incarnation, std::string_
   if (delegate_ != nullptr) delegate_->notify_leave(info(*m));
 }
 
+// Push-pull carries a peer's whole view, verdicts included, however old: a
+// member the peer declared dead while a partition cut it off is still "dead"
+// there after the partition healed, while here it answered all along.
+// Suspecting it here would spread that stale verdict (every healthy member
+// on this side briefly suspect at each heal). So a member alive here at the
+// accused incarnation is checked first: a ping, with the accusation handed to
+// it alone so that it refutes it (its new incarnation is what convinces the
+// peer). Only if it does not answer is it suspected. An accusation at a newer
+// incarnation than the one known here is news, and handled as a Suspect.
+void Node::merge_accusation(std::string_view name, uint32_t incarnation, bool dead, std::string_view peer) {
+  const NameId id = names_->find(name);
+  if (id == kNoName) return;
+  if (id != self_) {
+    const Member* m = members_.find(id);
+    if (m == nullptr || incarnation < m->incarnation) return;
+    if (m->state == MemberState::kAlive && incarnation == m->incarnation) {
+      if (!leaving_) verify(*m, dead, peer);
+      return;
+    }
+  }
+  handle_suspect(name, incarnation, id == self_ ? peer : names_->name(self_));
+}
+
 void Node::refute(uint32_t seen_incarnation) {
   Member& me = members_.self();
   me.incarnation = std::max(me.incarnation, seen_incarnation) + 1;
