@@ -26,6 +26,18 @@ struct Address {
 
 }  // namespace ferry::gossip
 
+// Formats as to_string() does, without a temporary string: log lines that
+// are filtered out cost nothing.
+template <>
+struct fmt::formatter<ferry::gossip::Address> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }  // no format spec
+  template <typename Context>
+  auto format(const ferry::gossip::Address& a, Context& ctx) const {
+    return fmt::format_to(ctx.out(), "{}.{}.{}.{}:{}", a.ip >> 24, (a.ip >> 16) & 0xff, (a.ip >> 8) & 0xff, a.ip & 0xff,
+                          a.port);
+  }
+};
+
 template <>
 struct std::hash<ferry::gossip::Address> {
   size_t operator()(const ferry::gossip::Address& a) const noexcept { return std::hash<uint64_t>{}(a.key()); }

@@ -29,6 +29,8 @@ namespace ferry::gossip {
   X(suspect_raised, "suspicions started by this node's own probes")                   \
   X(dead_declared, "members this node declared dead (suspicion timed out)")           \
   X(refutes, "times this node refuted a suspicion/death of itself")                   \
+  X(verify_probes, "pings checking a member a peer's push-pull holds down")           \
+  X(verify_failed, "of those, unanswered: the member is then suspected")              \
   X(gossip_sent, "gossip datagrams sent")                                             \
   X(user_rx, "user payloads delivered to the delegate")                               \
   X(stream_rx, "stream requests served")                                              \

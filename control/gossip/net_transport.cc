@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -33,6 +35,76 @@ sockaddr_in to_sockaddr(const Address& a) {
 }
 
 Address from_sockaddr(const sockaddr_in& sa) { return Address{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)}; }
+
+constexpr std::string_view kTimedOut = "timed out";
+
+// ---- rate-limited warnings
+// Reasons: the envelope's drops on datagrams, the same on stream headers,
+// then the transport's own.
+constexpr std::size_t kDrops = static_cast<std::size_t>(EnvelopeDrop::kCount);
+
+#define FERRY_NET_LOG_REASONS(X)                                                                               \
+  X(kStreamOversize, "a stream message longer than the limit", "stream messages longer than the limit",        \
+    "a key holder announced more than max_frame_size bytes")                                                   \
+  X(kStreamBadBody, "a stream message whose body did not verify", "stream messages whose body did not verify", \
+    "damaged, cut or spliced after a valid header")                                                            \
+  X(kStreamUnauthenticated, "a connection that ended before proving the cluster key",                          \
+    "connections that ended before proving the cluster key",                                                   \
+    "closed or timed out within the sealed header: not a member")                                              \
+  X(kEvicted, "evicted an unauthenticated connection", "unauthenticated connections evicted",                  \
+    "max_inbound_streams reached, room made for a new one: a connection flood?")                               \
+  X(kRefusedFull, "refused a connection", "connections refused",                                               \
+    "max_inbound_streams reached and none of them unauthenticated")                                            \
+  X(kRefusedSource, "refused a connection", "connections refused",                                             \
+    "max_inbound_per_source reached for that IP: a connection flood?")
+
+enum class NetLogReason : std::size_t {
+  kFirst = 2 * kDrops - 1,  // the enumerators below follow the envelope's reasons
+#define FERRY_X(name, one, many, why) name,
+  FERRY_NET_LOG_REASONS(FERRY_X)
+#undef FERRY_X
+      kEnd
+};
+constexpr std::size_t kNetLogReasons = static_cast<std::size_t>(NetLogReason::kEnd);
+
+struct ReasonText {
+  const char* one;
+  const char* many;
+  const char* why;
+};
+constexpr ReasonText kNetReasonText[] = {
+#define FERRY_X(name, one, many, why) {one, many, why},
+    FERRY_NET_LOG_REASONS(FERRY_X)
+#undef FERRY_X
+};
+
+std::size_t datagram_reason(EnvelopeDrop d) { return static_cast<std::size_t>(d); }
+std::size_t stream_reason(EnvelopeDrop d) { return kDrops + static_cast<std::size_t>(d); }
+std::size_t reason(NetLogReason r) { return static_cast<std::size_t>(r); }
+
+// What an envelope drop usually means, for the operator reading the line.
+const char* drop_hint(EnvelopeDrop d) {
+  switch (d) {
+    case EnvelopeDrop::kTooShort:
+    case EnvelopeDrop::kBadChannel:
+      return "garbage, not Ferry gossip";
+    case EnvelopeDrop::kOversize:
+      return "garbage, or a peer with a larger size limit";
+    case EnvelopeDrop::kBadVersion:
+      return "garbage, or a host running an incompatible Ferry version";
+    case EnvelopeDrop::kUnknownKey:
+      return "a host with another cluster key, or a key this host has not installed yet";
+    case EnvelopeDrop::kAuthFailed:
+      return "";  // the help text says it all
+    case EnvelopeDrop::kStale:
+      return "a clock off by more than the replay window, or a replay";
+    case EnvelopeDrop::kReplay:
+      return "a replayed message";
+    case EnvelopeDrop::kCount:
+      break;
+  }
+  return "";
+}
 
 // A response is sealed for the requester's address with port 0: the
 // requester connects from an ephemeral port, and what identifies it is its IP.
@@ -75,7 +147,10 @@ struct NetTransport::Conn {
 };
 
 NetTransport::NetTransport(NetTransportConfig config, const Keyring& keyring, Clock& clock, std::uint64_t instance)
-    : config_(config), clock_(clock), envelope_(keyring, config.envelope, instance) {}
+    : config_(config),
+      clock_(clock),
+      envelope_(keyring, config.envelope, instance),
+      log_limiter_(kNetLogReasons, kLogInterval) {}
 
 Result<std::unique_ptr<NetTransport>> NetTransport::open(NetTransportConfig config, const Keyring& keyring,
                                                          Clock& clock, std::uint64_t instance) {
@@ -228,13 +303,14 @@ void NetTransport::poll_once(TimePoint deadline) {
   for (const auto& [fd, c] : conns_) {
     if (c->deadline <= after) expired.push_back(fd);
   }
-  for (int fd : expired) fail(fd, "timed out");
+  for (int fd : expired) fail(fd, kTimedOut);
   auto failures = std::move(deferred_failures_);
   deferred_failures_.clear();
   for (auto& [id, why] : failures) {
     count(NetCounter::tcp_out_failed);
     if (handler_ != nullptr) handler_->on_stream_response(id, make_error("{}", why));
   }
+  flush_log();
 }
 
 void NetTransport::read_udp() {
@@ -248,9 +324,11 @@ void NetTransport::read_udp() {
     // The buffer (64 KiB) exceeds any IPv4 UDP payload (65 507 B), so nothing
     // is truncated; the envelope enforces max_datagram_size.
     const std::size_t size = std::min<std::size_t>(static_cast<std::size_t>(n), rx_buf_.size());
-    if (envelope_.open(Channel::kDatagram, config_.bind, std::string_view(rx_buf_.data(), size), wall_clock_ms(),
-                       payload) != EnvelopeDrop::kNone) {
+    const EnvelopeDrop drop = envelope_.open(Channel::kDatagram, config_.bind, std::string_view(rx_buf_.data(), size),
+                                             wall_clock_ms(), payload);
+    if (drop != EnvelopeDrop::kNone) {
       count(NetCounter::udp_rx_dropped);
+      note_drop(datagram_reason(drop), from_sockaddr(sa));
       continue;
     }
     count(NetCounter::udp_rx);
@@ -265,7 +343,7 @@ void NetTransport::accept_tcp() {
     const int fd = ::accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     const Address peer = from_sockaddr(sa);
-    if (!admit(peer.ip)) {
+    if (!admit(peer)) {
       ::close(fd);
       continue;
     }
@@ -282,10 +360,11 @@ void NetTransport::accept_tcp() {
   }
 }
 
-bool NetTransport::admit(std::uint32_t source) {
-  if (auto it = inbound_by_source_.find(source);
+bool NetTransport::admit(const Address& source) {
+  if (auto it = inbound_by_source_.find(source.ip);
       it != inbound_by_source_.end() && it->second >= config_.max_inbound_per_source) {
     count(NetCounter::tcp_in_source_limit);
+    note_drop(reason(NetLogReason::kRefusedSource), source);
     return false;
   }
   if (inbound_ < config_.max_inbound_streams) return true;
@@ -299,9 +378,11 @@ bool NetTransport::admit(std::uint32_t source) {
   }
   if (oldest == nullptr) {
     count(NetCounter::tcp_in_refused);
+    note_drop(reason(NetLogReason::kRefusedFull), source);
     return false;
   }
   count(NetCounter::tcp_in_evicted);
+  note_drop(reason(NetLogReason::kEvicted), oldest->peer);
   close_conn(oldest->fd);
   return true;
 }
@@ -421,8 +502,76 @@ void NetTransport::fail(int fd, std::string_view why) {
     finish_outbound(c, make_error("stream to {}: {}", c.peer.to_string(), why));
   } else {
     count(NetCounter::tcp_in_dropped);
+    note_inbound_failure(c, why == kTimedOut);
   }
   close_conn(fd);
+}
+
+void NetTransport::note_inbound_failure(const Conn& c, bool timed_out) {
+  if (!c.reader) return;  // failed while answering: the peer went away
+  const StreamReader& r = *c.reader;
+  if (r.status() == StreamReader::Status::kFailed) {
+    const std::string& f = r.failure();
+    // The header has a fixed size, so "oversize" is the length it announced.
+    if (f == "oversize") {
+      note_drop(reason(NetLogReason::kStreamOversize), c.peer);
+      return;
+    }
+    for (std::size_t d = 0; d < kDrops; ++d) {
+      if (f == envelope_drop_name(static_cast<EnvelopeDrop>(d))) {
+        note_drop(stream_reason(static_cast<EnvelopeDrop>(d)), c.peer);
+        return;
+      }
+    }
+    note_drop(reason(NetLogReason::kStreamBadBody), c.peer);  // bad_chunk, bad_header
+    return;
+  }
+  // Cut short: a stranger that sent part of a header, or held the connection
+  // open until the timeout. One that connects and closes at once (a port
+  // probe) is not worth a line; a member cut off mid-body neither.
+  if (!r.authenticated() && (timed_out || r.buffered() > 0)) {
+    note_drop(reason(NetLogReason::kStreamUnauthenticated), c.peer);
+  }
+}
+
+void NetTransport::note_drop(std::size_t reason, const Address& source) {
+  auto r = log_limiter_.note(reason, source, clock_.now());
+  if (!r) return;
+  log_scratch_.clear();
+  log_scratch_.push_back(*r);
+  flush_log();
+}
+
+void NetTransport::flush_log() {
+  if (log_scratch_.empty() && log_limiter_.next_flush() > clock_.now()) return;
+  log_limiter_.flush(clock_.now(), log_scratch_);
+  const auto interval_s = std::chrono::duration_cast<std::chrono::seconds>(log_limiter_.interval()).count();
+  for (const LogLimiter::Report& r : log_scratch_) {
+    const char* one = nullptr;
+    const char* many = nullptr;
+    std::string why;
+    if (r.reason < 2 * kDrops) {
+      const bool datagram = r.reason < kDrops;
+      const auto drop = static_cast<EnvelopeDrop>(r.reason % kDrops);
+      one = datagram ? "dropped a datagram" : "dropped a stream message";
+      many = datagram ? "datagrams dropped" : "stream messages dropped";
+      const char* hint = drop_hint(drop);
+      why = fmt::format("{} ({}){}{}", envelope_drop_help(drop), envelope_drop_name(drop), *hint != '\0' ? ": " : "",
+                        hint);
+    } else {
+      const ReasonText& t = kNetReasonText[r.reason - 2 * kDrops];
+      one = t.one;
+      many = t.many;
+      why = t.why;
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(r.span).count();
+    if (r.first) {
+      spdlog::warn("gossip: {} from {}: {}; more are summed up every {} s", one, r.last_source, why, interval_s);
+    } else {
+      spdlog::warn("gossip: {} {} in the last {} s (last from {}): {}", r.count, many, seconds, r.last_source, why);
+    }
+  }
+  log_scratch_.clear();
 }
 
 void NetTransport::close_conn(int fd) {

@@ -11,6 +11,12 @@
 // limited in total and per source IP; at the total limit the oldest one that
 // has not yet authenticated is dropped to make room. Every exchange, inbound
 // or outbound, is bounded by stream_timeout.
+//
+// Security drops (datagrams and streams the envelope refuses, oversized or
+// damaged stream bodies, unauthenticated connections cut short, evicted or
+// refused) are counted always and logged as warnings through a LogLimiter:
+// one line per reason per kLogInterval with the count and the last source,
+// so a flood makes a handful of lines (docs/gossip.md, "Logging").
 #pragma once
 
 #include <chrono>
@@ -27,6 +33,7 @@
 #include "control/gossip/clock.h"
 #include "control/gossip/envelope.h"
 #include "control/gossip/keyring.h"
+#include "control/gossip/log_limiter.h"
 #include "control/gossip/stream_seal.h"
 #include "control/gossip/transport.h"
 
@@ -102,13 +109,16 @@ class NetTransport final : public Transport {
   // Bytes held for open streams (unverified input, verified bodies, unsent output).
   [[nodiscard]] std::size_t buffered_bytes() const;
 
+  // Security drops are logged at most once per reason per this interval.
+  static constexpr Duration kLogInterval = std::chrono::seconds(10);
+
  private:
   struct Conn;
   NetTransport(NetTransportConfig config, const Keyring& keyring, Clock& clock, std::uint64_t instance);
   Result<void> bind_sockets();
   void read_udp();
   void accept_tcp();
-  bool admit(std::uint32_t source);  // room for one more inbound connection from `source`?
+  bool admit(const Address& source);  // room for one more inbound connection from `source`?
   void service(int fd, short revents);
   void fail(int fd, std::string_view why);
   void finish_outbound(Conn& c, Result<std::string> result);
@@ -117,6 +127,10 @@ class NetTransport final : public Transport {
   bool fill(Conn& c);  // false on error/EOF before a full frame
   void on_frame(Conn& c);
   void count(NetCounter c) { ++counters_[static_cast<std::size_t>(c)]; }
+  // Rate-limited warnings (reasons in net_transport.cc).
+  void note_drop(std::size_t reason, const Address& source);
+  void note_inbound_failure(const Conn& c, bool timed_out);
+  void flush_log();
 
   NetTransportConfig config_;
   Clock& clock_;
@@ -132,6 +146,8 @@ class NetTransport final : public Transport {
   std::uint64_t next_serial_ = 0;
   std::array<std::uint64_t, static_cast<std::size_t>(NetCounter::kCount)> counters_{};
   std::string rx_buf_;
+  LogLimiter log_limiter_;
+  std::vector<LogLimiter::Report> log_scratch_;
 };
 
 }  // namespace ferry::gossip

@@ -6,6 +6,8 @@
 // (inbound datagrams).
 #include "control/gossip/node.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -40,14 +42,24 @@ Node::~Node() = default;
 Node::Member& Node::add_member(NameId id, const Address& addr, uint32_t incarnation, uint64_t boot_id) {
   Member& m = members_.add(id, addr, incarnation, boot_id, clock_.now(), names_->size());
   probe_order_.add(id, rng_);
+  note_change(id, std::nullopt, MemberState::kAlive);
   return m;
 }
 
 void Node::remove_member(NameId id) {
-  if (members_.remove(id)) suspicions_.erase(id);
+  const Member* m = members_.find(id);
+  if (m == nullptr) return;
+  const MemberState before = m->state;
+  if (!members_.remove(id)) return;
+  suspicions_.erase(id);
+  note_change(id, before, std::nullopt);
 }
 
-void Node::set_state(Member& m, MemberState s) { members_.set_state(m, s, clock_.now()); }
+void Node::set_state(Member& m, MemberState s) {
+  const MemberState before = m.state;
+  members_.set_state(m, s, clock_.now());
+  if (before != s && m.name != self_) note_change(m.name, before, s);
+}
 
 MemberInfo Node::info(const Member& m) const {
   return MemberInfo{names_->name(m.name), m.address, m.incarnation, m.state, m.boot_id, m.state_change};
@@ -101,6 +113,8 @@ void Node::reap() {
   for (size_t i = members_.size(); i-- > 1;) {
     const Member& m = members_[i];
     if ((m.state == MemberState::kDead || m.state == MemberState::kLeft) && now - m.state_change >= keep) {
+      log().info("gossip: member {} forgotten ({} for {} min)", describe(m), to_string(m.state),
+                 std::chrono::duration_cast<std::chrono::minutes>(now - m.state_change).count());
       remove_member(m.name);
       ++counters_[Counter::reaped];
     }
@@ -132,6 +146,7 @@ void Node::start() {
 void Node::leave() {
   if (leaving_) return;
   leaving_ = true;
+  log().info("gossip: leaving the cluster (incarnation {})", members_.self().incarnation);
   Member& me = members_.self();
   set_state(me, MemberState::kLeft);
   broadcast_dead(me, names_->name(self_));
@@ -149,6 +164,7 @@ TimePoint Node::next_deadline() const {
 
 void Node::tick() {
   const TimePoint now = clock_.now();
+  flush_log(now);
   while (!timers_.empty() && timers_.top().when <= now) {
     const Timer t = timers_.top();
     timers_.pop();
@@ -173,6 +189,9 @@ void Node::on_timer(const Timer& t) {
       break;
     case TimerKind::kRelayTimeout:
       relay_timeout(t.arg);
+      break;
+    case TimerKind::kVerifyTimeout:
+      verify_timeout(t.arg);
       break;
     case TimerKind::kGossip:
       schedule(now + Duration(config_.gossip_interval), TimerKind::kGossip);

@@ -3,6 +3,11 @@
 // anti-entropy. Single-threaded and clock-driven: the owner delivers inbound
 // traffic through the PacketHandler methods and calls tick() whenever
 // next_deadline() has passed (an epoll timeout, or the simulator's queue).
+//
+// What it logs (docs/gossip.md, "Logging"): every membership change at info,
+// many members unreachable at once (a partition) at warn and its end at info,
+// undecodable traffic from key holders and failing joins as rate-limited
+// warnings (LogLimiter, on the node's clock).
 #pragma once
 
 #include <cstdint>
@@ -21,13 +26,19 @@
 #include "control/gossip/config.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/delegate.h"
+#include "control/gossip/log_limiter.h"
 #include "control/gossip/member.h"
 #include "control/gossip/member_list.h"
 #include "control/gossip/names.h"
+#include "control/gossip/partition_watch.h"
 #include "control/gossip/probe_order.h"
 #include "control/gossip/rng.h"
 #include "control/gossip/suspicion.h"
 #include "control/gossip/transport.h"
+
+namespace spdlog {
+class logger;
+}  // namespace spdlog
 
 namespace ferry::gossip::v1 {
 class Packet;
@@ -48,6 +59,9 @@ class Node final : public PacketHandler {
   Node& operator=(const Node&) = delete;
 
   void set_delegate(Delegate* delegate) { delegate_ = delegate; }
+  // Where the node's lines go; null (the default) is spdlog's default logger
+  // at the time of each line. The simulator gives each node its own.
+  void set_logger(std::shared_ptr<spdlog::logger> logger) { logger_ = std::move(logger); }
 
   // Starts the timers; the node is alone until join() succeeds.
   void start();
@@ -105,6 +119,9 @@ class Node final : public PacketHandler {
   void reserve(size_t members);
   [[nodiscard]] size_t pending_broadcasts() const { return broadcasts_.size(); }
 
+  // Rate-limited log reports (one line per reason per kLogInterval).
+  static constexpr Duration kLogInterval = std::chrono::seconds(10);
+
  private:
   using Member = MemberList::Member;
   enum class TimerKind : uint8_t {
@@ -116,7 +133,8 @@ class Node final : public PacketHandler {
     kJoin,
     kReap,
     kSuspicion,
-    kRelayTimeout
+    kRelayTimeout,
+    kVerifyTimeout
   };
   struct Timer {
     TimePoint when;
@@ -124,13 +142,17 @@ class Node final : public PacketHandler {
     uint32_t arg;  // seq number or NameId
     bool operator>(const Timer& o) const { return when > o.when; }
   };
-  // A probe this node started (kind probe) or serves for another (relay).
+  // A ping this node sent: the probe of this period, one it serves for
+  // another node (relay), or a check of a peer's stale-looking accusation
+  // (verify, see merge_accusation).
+  enum class WaitKind : uint8_t { kProbe, kRelay, kVerify };
   struct AckWait {
-    bool relay;  // serving an IndirectPing for `requester`
+    WaitKind kind;
     NameId target;
-    Address requester;       // relay only
-    uint32_t requester_seq;  // relay only
-    bool want_nack;          // relay only
+    Address requester;         // relay only
+    uint32_t requester_seq;    // relay only
+    bool want_nack;            // relay only
+    uint32_t incarnation = 0;  // verify only: the incarnation accused
   };
   // The probe of this protocol period.
   struct Probe {
@@ -161,6 +183,8 @@ class Node final : public PacketHandler {
   void start_suspicion(Member& m, NameId from);
   void suspicion_expired(NameId id);
   void declare_dead(NameId id);
+  // A peer's push-pull state lists a member as suspect or dead.
+  void merge_accusation(std::string_view name, uint32_t incarnation, bool dead, std::string_view peer);
 
   // Probing, direct and indirect (node_probe.cc).
   void probe();
@@ -172,6 +196,10 @@ class Node final : public PacketHandler {
                            uint32_t requester_seq, bool want_nack);
   void on_ack(uint32_t seq);
   void on_nack(uint32_t seq);
+  // Pings `m` (alive here) and hands it the peer's accusation so that it
+  // refutes it; suspects it only if it does not answer (node_probe.cc).
+  void verify(const Member& m, bool dead, std::string_view peer);
+  void verify_timeout(uint32_t seq);
 
   // Dissemination: broadcasts, piggybacking, gossip rounds
   // (node_broadcast.cc).
@@ -189,18 +217,36 @@ class Node final : public PacketHandler {
   bool eligible(const Member& m, NameId exclude, bool include_recent_dead, TimePoint now) const;
   const Member* random_dead();
 
+  // Logging (node_log.cc): the logger, partition episodes from every state
+  // change, rate-limited reports.
+  enum class LogReason : uint8_t { kMalformed, kInvalid, kJoinFailed, kCount };
+  [[nodiscard]] spdlog::logger& log() const;
+  void note_change(NameId id, std::optional<MemberState> before, std::optional<MemberState> after);
+  void note_drop(LogReason reason, const Address& from);
+  void flush_log(TimePoint now);
+  void report(const LogLimiter::Report& r);
+  // "node-3 (10.0.0.4:7946)" for lines about a member, formatted only if
+  // the line is logged.
+  struct MemberRef {
+    const std::string& name;
+    Address address;
+  };
+  [[nodiscard]] MemberRef describe(const Member& m) const { return MemberRef{names_->name(m.name), m.address}; }
+  friend struct fmt::formatter<MemberRef>;
+
   // Inbound datagrams (node_dispatch.cc).
   void dispatch(const Address& from, const v1::Packet& pkt);
-  void dispatch_membership(const v1::Packet& pkt);
+  void dispatch_membership(const Address& from, const v1::Packet& pkt);
 
   // Join and push-pull over streams (node_push_pull.cc).
   void try_join();
   void push_pull_with(const Address& to, StreamKind kind);
   std::string encode_state(bool join);  // encoded PushPull
-  void merge_state(const v1::PushPull& pp);
+  // `peer` names the other side of the exchange, for log lines.
+  void merge_state(const v1::PushPull& pp, std::string_view peer);
   std::string serve_user_request(const v1::StreamRequest& req);
   void on_user_response(uint64_t request_id, Result<std::string> response);
-  void handle_push_pull_response(StreamKind kind, const v1::PushPull& pp);
+  void handle_push_pull_response(StreamKind kind, const Address& peer, const v1::PushPull& pp);
 
   Config config_;
   Clock& clock_;
@@ -216,6 +262,7 @@ class Node final : public PacketHandler {
   ProbeOrder probe_order_;
   uint32_t next_seq_ = 1;
   std::unordered_map<uint32_t, AckWait> ack_waits_;
+  std::unordered_map<NameId, uint32_t> verifying_;  // member -> seq of its verify ping
   Probe probe_;
   Awareness awareness_;
 
@@ -229,11 +276,31 @@ class Node final : public PacketHandler {
   bool leaving_ = false;
   uint32_t join_attempts_ = 0;
   uint64_t next_request_id_ = 1;
-  std::unordered_map<uint64_t, StreamKind> requests_;
+  struct PendingStream {
+    StreamKind kind;
+    Address to;
+  };
+  std::unordered_map<uint64_t, PendingStream> requests_;
 
   Counters counters_;
+  std::shared_ptr<spdlog::logger> logger_;
+  PartitionWatch partition_;
+  LogLimiter log_limiter_{static_cast<size_t>(LogReason::kCount), kLogInterval};
+  // Set while merging the state of this node's own join exchange: the
+  // members it learns then are summed up in one line, not one line each.
+  bool quiet_joins_ = false;
+  std::vector<LogLimiter::Report> log_scratch_;
   std::vector<std::string> user_scratch_;
   std::vector<uint32_t> select_scratch_;
 };
 
 }  // namespace ferry::gossip
+
+template <>
+struct fmt::formatter<ferry::gossip::Node::MemberRef> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }  // no format spec
+  template <typename Context>
+  auto format(const ferry::gossip::Node::MemberRef& m, Context& ctx) const {
+    return fmt::format_to(ctx.out(), "{} ({})", m.name, m.address);
+  }
+};

@@ -31,22 +31,25 @@ void Node::on_packet(const Address& from, Bytes data) {
   pkt.Clear();
   if (data.size() > config_.max_stream_size || !pkt.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     ++counters_[Counter::malformed];
+    note_drop(LogReason::kMalformed, from);
     return;
   }
   if (!pkt.GetReflection()->GetUnknownFields(pkt).empty()) ++counters_[Counter::unknown_fields];
   if (!wire::valid_name(pkt.from())) {
     ++counters_[Counter::invalid_msg];
+    note_drop(LogReason::kInvalid, from);
     return;
   }
   dispatch(from, pkt);
 }
 
 void Node::dispatch(const Address& from, const v1::Packet& pkt) {
-  dispatch_membership(pkt);
+  dispatch_membership(from, pkt);
   for (const auto& p : pkt.ping()) serve_ping(from, p.seq(), p.target());
   for (const auto& ip : pkt.indirect_ping()) {
     if (!wire::valid_name(ip.target()) || !wire::valid_port(ip.target_port())) {
       ++counters_[Counter::invalid_msg];
+      note_drop(LogReason::kInvalid, from);
       continue;
     }
     relay_indirect_ping(from, ip.target(), wire::make_address(ip.target_ip(), ip.target_port()), ip.seq(), ip.nack());
@@ -61,10 +64,11 @@ void Node::dispatch(const Address& from, const v1::Packet& pkt) {
   }
 }
 
-void Node::dispatch_membership(const v1::Packet& pkt) {
+void Node::dispatch_membership(const Address& from, const v1::Packet& pkt) {
   for (const auto& a : pkt.alive()) {
     if (!wire::valid_name(a.name()) || !wire::valid_port(a.port())) {
       ++counters_[Counter::invalid_msg];
+      note_drop(LogReason::kInvalid, from);
       continue;
     }
     handle_alive(a.name(), a.incarnation(), wire::make_address(a.ip(), a.port()), a.boot_id());
@@ -72,6 +76,7 @@ void Node::dispatch_membership(const v1::Packet& pkt) {
   for (const auto& s : pkt.suspect()) {
     if (!wire::valid_name(s.name()) || !wire::valid_name(s.from())) {
       ++counters_[Counter::invalid_msg];
+      note_drop(LogReason::kInvalid, from);
       continue;
     }
     handle_suspect(s.name(), s.incarnation(), s.from());
@@ -79,6 +84,7 @@ void Node::dispatch_membership(const v1::Packet& pkt) {
   for (const auto& d : pkt.dead()) {
     if (!wire::valid_name(d.name()) || !wire::valid_name(d.from())) {
       ++counters_[Counter::invalid_msg];
+      note_drop(LogReason::kInvalid, from);
       continue;
     }
     handle_dead(d.name(), d.incarnation(), d.from());

@@ -5,6 +5,8 @@
 // all raises a suspicion; missed nacks count against this node's own health.
 #include "control/gossip/node.h"
 
+#include <spdlog/spdlog.h>
+
 #include "control/gossip/gossip.pb.h"
 #include "control/gossip/wire_format.h"
 
@@ -21,7 +23,7 @@ void Node::probe() {
   const Member* m = members_.find(target);
   const uint32_t seq = next_seq_++;
   probe_ = Probe{seq, target, false, 0, 0};
-  ack_waits_[seq] = AckWait{false, target, {}, 0, false};
+  ack_waits_[seq] = AckWait{WaitKind::kProbe, target, {}, 0, false};
   ++counters_[Counter::probes];
   v1::Ping ping;
   ping.set_seq(seq);
@@ -67,6 +69,10 @@ void Node::finish_probe() {
   Member* m = members_.find(p.target);
   if (m == nullptr || m->state != MemberState::kAlive) return;
   ++counters_[Counter::suspect_raised];
+  log().info(
+      "gossip: member {} suspected by this node: no ack to a probe, directly or through {} other members "
+      "(incarnation {})",
+      describe(*m), p.expected_nacks, m->incarnation);
   set_state(*m, MemberState::kSuspect);
   start_suspicion(*m, self_);
   broadcast_suspect(*m, names_->name(self_));
@@ -89,7 +95,7 @@ void Node::relay_indirect_ping(const Address& from, const std::string& target, c
                                uint32_t requester_seq, bool want_nack) {
   ++counters_[Counter::indirect_relayed];
   const uint32_t seq = next_seq_++;
-  ack_waits_[seq] = AckWait{true, names_->find(target), from, requester_seq, want_nack};
+  ack_waits_[seq] = AckWait{WaitKind::kRelay, names_->find(target), from, requester_seq, want_nack};
   v1::Ping ping;
   ping.set_seq(seq);
   ping.set_target(target);
@@ -101,7 +107,7 @@ void Node::relay_indirect_ping(const Address& from, const std::string& target, c
 
 void Node::relay_timeout(uint32_t seq) {
   const auto it = ack_waits_.find(seq);
-  if (it == ack_waits_.end() || !it->second.relay) return;
+  if (it == ack_waits_.end() || it->second.kind != WaitKind::kRelay) return;
   if (it->second.want_nack) {
     v1::Nack nack;
     nack.set_seq(it->second.requester_seq);
@@ -122,7 +128,12 @@ void Node::on_ack(uint32_t seq) {
     ++counters_[Counter::unexpected_ack];
     return;
   }
-  if (it->second.relay) {
+  if (it->second.kind == WaitKind::kVerify) {
+    verifying_.erase(it->second.target);
+    ack_waits_.erase(it);  // alive: the accusation was stale
+    return;
+  }
+  if (it->second.kind == WaitKind::kRelay) {
     v1::Ack ack;
     ack.set_seq(it->second.requester_seq);
     std::string framed;
@@ -137,6 +148,47 @@ void Node::on_ack(uint32_t seq) {
     ++counters_[Counter::probe_acked];
     awareness_.apply(-1);
   }
+}
+
+void Node::verify(const Member& m, bool dead, std::string_view peer) {
+  if (verifying_.contains(m.name)) return;
+  const uint32_t seq = next_seq_++;
+  ack_waits_[seq] = AckWait{WaitKind::kVerify, m.name, {}, 0, false, m.incarnation};
+  verifying_[m.name] = seq;
+  ++counters_[Counter::verify_probes];
+  const std::string& name = names_->name(m.name);
+  log().debug("gossip: {} holds member {} {} at incarnation {}: checking with a ping", peer, describe(m),
+              dead ? "dead" : "suspect", m.incarnation);
+  v1::Ping ping;
+  ping.set_seq(seq);
+  ping.set_target(name);
+  std::string framed;
+  append_message(framed, wire::kPing, ping);
+  // The accusation itself goes to the accused alone: it refutes it, and its
+  // new incarnation reaches the peer that still holds the old verdict.
+  framed += dead ? wire::framed_accusation<v1::Dead>(wire::kDead, name, m.incarnation, peer)
+                 : wire::framed_accusation<v1::Suspect>(wire::kSuspect, name, m.incarnation, peer);
+  send_packet(m.address, std::move(framed));
+  schedule(clock_.now() + awareness_.scale(config_.probe_interval), TimerKind::kVerifyTimeout, seq);
+}
+
+void Node::verify_timeout(uint32_t seq) {
+  const auto it = ack_waits_.find(seq);
+  if (it == ack_waits_.end() || it->second.kind != WaitKind::kVerify) return;
+  const AckWait wait = it->second;
+  ack_waits_.erase(it);
+  verifying_.erase(wait.target);
+  Member* m = members_.find(wait.target);
+  if (m == nullptr || m->state != MemberState::kAlive || m->incarnation != wait.incarnation) return;
+  ++counters_[Counter::verify_failed];
+  ++counters_[Counter::suspect_raised];
+  log().info(
+      "gossip: member {} suspected by this node: a peer reported it down and it did not answer a ping "
+      "(incarnation {})",
+      describe(*m), m->incarnation);
+  set_state(*m, MemberState::kSuspect);
+  start_suspicion(*m, self_);
+  broadcast_suspect(*m, names_->name(self_));
 }
 
 void Node::on_nack(uint32_t seq) {

@@ -5,6 +5,7 @@
 #include "control/gossip/node.h"
 
 #include <google/protobuf/arena.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <utility>
@@ -42,7 +43,10 @@ void Node::join(const std::vector<Address>& seeds) {
 void Node::try_join() {
   if (joined_ || leaving_) return;
   if (config_.join_max_attempts != 0 && join_attempts_ >= config_.join_max_attempts) return;
-  if (join_attempts_ > 0) ++counters_[Counter::join_failed];
+  if (join_attempts_ > 0) {
+    ++counters_[Counter::join_failed];
+    note_drop(LogReason::kJoinFailed, seeds_.front());
+  }
   ++join_attempts_;
   for (const auto& seed : seeds_) push_pull_with(seed, StreamKind::kJoin);
   schedule(clock_.now() + Duration(config_.join_retry_interval), TimerKind::kJoin);
@@ -97,8 +101,7 @@ std::string Node::encode_state(bool join) {
   return out;
 }
 
-void Node::merge_state(const v1::PushPull& pp) {
-  const std::string self_name = names_->name(self_);
+void Node::merge_state(const v1::PushPull& pp, std::string_view peer) {
   for (const auto& r : pp.members()) {
     if (!wire::valid_name(r.name()) || !wire::valid_port(r.port())) {
       ++counters_[Counter::invalid_msg];
@@ -110,9 +113,7 @@ void Node::merge_state(const v1::PushPull& pp) {
         break;
       case v1::SUSPECT:
       case v1::DEAD:
-        // A peer's "dead" may come from a partition we did not see: suspect
-        // it here and let our own probes and its refutation decide.
-        handle_suspect(r.name(), r.incarnation(), self_name);
+        merge_accusation(r.name(), r.incarnation(), r.status() == v1::DEAD, peer);
         break;
       case v1::LEFT:
         handle_dead(r.name(), r.incarnation(), r.name());
@@ -134,15 +135,23 @@ void Node::push_pull_with(const Address& to, StreamKind kind) {
   append_field(bytes, 1, names_->name(self_));
   append_field(bytes, 2, encode_state(kind == StreamKind::kJoin));
   const uint64_t id = next_request_id_++;
-  requests_[id] = kind;
+  requests_[id] = PendingStream{kind, to};
   counters_[Counter::stream_bytes_tx] += bytes.size();
   transport_.request(to, id, std::move(bytes));
 }
 
-void Node::handle_push_pull_response(StreamKind kind, const v1::PushPull& pp) {
+void Node::handle_push_pull_response(StreamKind kind, const Address& peer, const v1::PushPull& pp) {
   ++counters_[Counter::push_pull_ok];
-  merge_state(pp);
-  if (kind == StreamKind::kJoin) joined_ = true;
+  const bool joining = kind == StreamKind::kJoin && !joined_;
+  quiet_joins_ = joining;  // one summary line below instead of a line per member
+  merge_state(pp, peer.to_string());
+  quiet_joins_ = false;
+  if (kind != StreamKind::kJoin) return;
+  joined_ = true;
+  if (joining) {
+    log().info("gossip: joined the cluster: {} members known, {} of them up (this node included)", members_.size(),
+               members_.num_up());
+  }
 }
 
 // ---------------------------------------------------------------- streams
@@ -152,7 +161,7 @@ uint64_t Node::user_request(const Address& to, std::string payload) {
   req.set_from(names_->name(self_));
   req.set_user(std::move(payload));
   const uint64_t id = next_request_id_++;
-  requests_[id] = StreamKind::kUser;
+  requests_[id] = PendingStream{StreamKind::kUser, to};
   std::string bytes = req.SerializeAsString();
   counters_[Counter::stream_bytes_tx] += bytes.size();
   transport_.request(to, id, std::move(bytes));
@@ -160,7 +169,6 @@ uint64_t Node::user_request(const Address& to, std::string payload) {
 }
 
 std::string Node::on_stream_request(const Address& from, Bytes request) {
-  (void)from;
   ++counters_[Counter::stream_rx];
   counters_[Counter::stream_bytes_rx] += request.size();
   // Big frames decode into an arena: one bulk free instead of one per record.
@@ -169,12 +177,13 @@ std::string Node::on_stream_request(const Address& from, Bytes request) {
   if (request.size() > config_.max_stream_size ||
       !req.ParseFromArray(request.data(), static_cast<int>(request.size())) || !wire::valid_name(req.from())) {
     ++counters_[Counter::malformed];
+    note_drop(LogReason::kMalformed, from);
     return {};
   }
   if (req.body_case() == v1::StreamRequest::kPushPull) {
     // Merge first, answer second: a peer that believed us dead then hears
     // our refutation in this very response (heals partitions in one step).
-    merge_state(req.push_pull());
+    merge_state(req.push_pull(), req.from());
     std::string out;  // StreamResponse{push_pull = 1}
     append_field(out, 1, encode_state(req.push_pull().join()));
     counters_[Counter::stream_bytes_tx] += out.size();
@@ -204,7 +213,8 @@ std::string Node::serve_user_request(const v1::StreamRequest& req) {
 void Node::on_stream_response(uint64_t request_id, Result<std::string> response) {
   const auto it = requests_.find(request_id);
   if (it == requests_.end()) return;
-  const StreamKind kind = it->second;
+  const StreamKind kind = it->second.kind;
+  const Address peer = it->second.to;
   requests_.erase(it);
   if (kind == StreamKind::kUser) {
     on_user_response(request_id, std::move(response));
@@ -212,6 +222,8 @@ void Node::on_stream_response(uint64_t request_id, Result<std::string> response)
   }
   if (!response) {
     ++counters_[Counter::push_pull_failed];
+    log().debug("gossip: {} exchange failed: {}", kind == StreamKind::kJoin ? "join" : "push-pull",
+                response.error().message);
     return;
   }
   counters_[Counter::stream_bytes_rx] += response->size();
@@ -222,7 +234,7 @@ void Node::on_stream_response(uint64_t request_id, Result<std::string> response)
     ++counters_[Counter::push_pull_failed];
     return;
   }
-  handle_push_pull_response(kind, resp.push_pull());
+  handle_push_pull_response(kind, peer, resp.push_pull());
 }
 
 void Node::on_user_response(uint64_t request_id, Result<std::string> response) {

@@ -55,10 +55,33 @@ void SimCluster::make_node(size_t i) {
   Slot& s = slots_[i];
   const uint64_t node_seed = mix_seed(seed_ ^ (uint64_t{i} << 24) ^ (uint64_t{s.generation} << 52));
   s.node = std::make_unique<Node>(config_, name_of(i), clock_, *s.transport, node_seed, nullptr, names_);
+  give_logger(i);
   s.wake = kNever;
   if (hook_) hook_(i, *s.node);
   s.node->start();
   reschedule(i);
+}
+
+void SimCluster::set_log_sink(std::shared_ptr<spdlog::sinks::sink> sink, spdlog::level::level_enum level) {
+  log_sink_ = std::move(sink);
+  log_level_ = level;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].node) give_logger(i);
+  }
+}
+
+void SimCluster::give_logger(size_t i) {
+  if (!log_sink_) {
+    if (!quiet_logger_) {
+      quiet_logger_ = std::make_shared<spdlog::logger>("sim", spdlog::sinks_init_list{});
+      quiet_logger_->set_level(spdlog::level::off);
+    }
+    slots_[i].node->set_logger(quiet_logger_);
+    return;
+  }
+  auto logger = std::make_shared<spdlog::logger>(name_of(i), log_sink_);
+  logger->set_level(log_level_);
+  slots_[i].node->set_logger(std::move(logger));
 }
 
 void SimCluster::join(size_t i, const std::vector<size_t>& seeds) {

@@ -9,6 +9,8 @@
 // calls node.set_delegate().
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,6 +53,11 @@ class SimCluster {
   size_t add_node();
   void add_nodes(size_t n);
   void set_node_hook(NodeHook hook) { hook_ = std::move(hook); }
+  // Where the nodes' log lines go: each node (also those already added, and
+  // restarted ones) logs through its own logger, named after the node, into
+  // `sink` at `level` and above. Without a sink the nodes log nothing: a
+  // thousand nodes' membership lines would be noise.
+  void set_log_sink(std::shared_ptr<spdlog::sinks::sink> sink, spdlog::level::level_enum level = spdlog::level::info);
 
   // Node i joins through `seeds` (node indices).
   void join(size_t i, const std::vector<size_t>& seeds);
@@ -133,6 +140,7 @@ class SimCluster {
   };
 
   void make_node(size_t i);
+  void give_logger(size_t i);
   void push(Event e);
   uint32_t store(std::string&& data);
   std::string take(uint32_t payload);
@@ -155,6 +163,9 @@ class SimCluster {
   std::vector<std::string> payloads_;
   std::vector<uint32_t> free_payloads_;
   NodeHook hook_;
+  std::shared_ptr<spdlog::sinks::sink> log_sink_;
+  spdlog::level::level_enum log_level_ = spdlog::level::info;
+  std::shared_ptr<spdlog::logger> quiet_logger_;
   uint64_t events_processed_ = 0;
 };
 

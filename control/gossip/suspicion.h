@@ -28,6 +28,7 @@ class Suspicion {
   bool confirm(NameId from, TimePoint now);
 
   [[nodiscard]] TimePoint deadline() const { return deadline_; }
+  [[nodiscard]] TimePoint start() const { return start_; }
   [[nodiscard]] Duration min() const { return min_; }
   [[nodiscard]] Duration max() const { return max_; }
   [[nodiscard]] uint32_t k() const { return k_; }

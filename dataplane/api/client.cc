@@ -6,8 +6,22 @@
 #include <cerrno>
 #include <memory>
 
+#include "common/unix_socket_probe.h"
+
 namespace ferry::dp_api {
 namespace {
+
+// The socket path of an ipc:// endpoint; empty for other transports and
+// abstract names, which have no file to look at.
+std::string socket_path(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) != 0 || endpoint.size() <= 6 || endpoint[6] == '@') return {};
+  return endpoint.substr(6);
+}
+
+// Why the data plane at `path` cannot be used, in words that say what to do.
+std::string explain(const std::string& path, const UnixSocketProbe& probe, long long timeout_ms) {
+  return explain_unreachable(path, probe, "ferry-dataplane", "--api", "--api-group", timeout_ms);
+}
 
 struct ContextDeleter {
   void operator()(void* ctx) const { zmq_ctx_term(ctx); }
@@ -39,6 +53,15 @@ Result<v1::Reply> Client::call_raw(const std::string& bytes) const {
   if (endpoint_.rfind("ipc://", 0) != 0 && endpoint_.rfind("tcp://", 0) != 0) {
     return make_error("bad API endpoint '{}': expected ipc://PATH", endpoint_);
   }
+  // A socket that is missing, refused or not ours to use fails at once, with
+  // the reason, instead of after the timeout (ZeroMQ connects in the
+  // background and would only time out).
+  const std::string path = socket_path(endpoint_);
+  if (!path.empty()) {
+    if (const UnixSocketProbe probe = probe_unix_socket(path); probe.state != UnixSocketState::kAccepting) {
+      return make_error("{}", explain(path, probe, 0));
+    }
+  }
   std::unique_ptr<void, ContextDeleter> ctx(zmq_ctx_new());
   if (!ctx) {
     return make_sys_error(errno, "zmq_ctx_new");
@@ -57,8 +80,9 @@ Result<v1::Reply> Client::call_raw(const std::string& bytes) const {
     return make_error("cannot connect to {}: {}", endpoint_, zmq_strerror(zmq_errno()));
   }
   if (zmq_send(socket.get(), bytes.data(), bytes.size(), 0) < 0) {
-    return make_error("cannot send to {}: {} (is ferry-dataplane running there?)", endpoint_,
-                      zmq_strerror(zmq_errno()));
+    const int err = zmq_errno();
+    if (err == EAGAIN && !path.empty()) return make_error("{}", explain(path, probe_unix_socket(path), timeout_ms));
+    return make_error("cannot send to {}: {}", endpoint_, zmq_strerror(err));
   }
   zmq_msg_t msg;
   zmq_msg_init(&msg);
@@ -66,6 +90,8 @@ Result<v1::Reply> Client::call_raw(const std::string& bytes) const {
     const int err = zmq_errno();
     zmq_msg_close(&msg);
     if (err == EAGAIN) {
+      // Tell a data plane that went away (or a socket replaced) meanwhile from one that is there and silent.
+      if (!path.empty()) return make_error("{}", explain(path, probe_unix_socket(path), timeout_ms));
       return make_error("no reply from {} within {} ms (is ferry-dataplane running there?)", endpoint_, timeout_ms);
     }
     return make_error("cannot receive from {}: {}", endpoint_, zmq_strerror(err));

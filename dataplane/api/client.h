@@ -2,6 +2,11 @@
 // with send/receive timeouts and linger 0, so a dead or wedged server costs
 // at most `timeout` and never hangs the caller (REQ sockets cannot recover
 // from a lost reply, hence one per call).
+//
+// For an ipc:// endpoint the socket file is probed first
+// (common/unix_socket_probe.h): a missing socket, a refused connection or a
+// permission denied fails at once and says so; a timeout after that says the
+// server accepted but did not answer.
 #pragma once
 
 #include <chrono>

@@ -15,6 +15,8 @@
 #include <map>
 #include <random>
 
+#include "tests/common/log_capture.h"
+
 namespace ferry::gossip {
 namespace {
 
@@ -63,7 +65,7 @@ struct Peer {
   Keyring ring;
   Recorder rec;
   std::unique_ptr<NetTransport> t;
-  Peer(SteadyClock& clock, int host, const Key& key, NetTransportConfig cfg = {}) {
+  Peer(Clock& clock, int host, const Key& key, NetTransportConfig cfg = {}) {
     EXPECT_TRUE(ring.install(key));
     cfg.bind = addr(host);
     auto r = NetTransport::open(cfg, ring, clock);
@@ -203,6 +205,7 @@ TEST(NetTransport, GarbageOnBothSocketsNeverReachesTheHandler) {
 // Now each holds at most one header; per-source limits and eviction keep
 // room for a real member, whose exchange completes.
 TEST(NetTransport, UnauthenticatedFloodHoldsOnlyHeadersAndMembersGetIn) {
+  testing::LogCapture log;
   SteadyClock clock;
   const Key key = Keyring::generate();
   NetTransportConfig cfg;
@@ -234,12 +237,86 @@ TEST(NetTransport, UnauthenticatedFloodHoldsOnlyHeadersAndMembersGetIn) {
   EXPECT_LE(b.t->open_streams(), cfg.max_inbound_streams);
   EXPECT_LE(b.t->buffered_bytes(), cfg.max_inbound_streams * kStreamHeaderWireSize);
   EXPECT_GE(b.t->counter(NetCounter::tcp_in_source_limit), 8u);  // the 5th from each source
+  // Logged, but not once per connection.
+  const auto refused = log.find(spdlog::level::warn, {"max_inbound_per_source reached"});
+  EXPECT_GE(refused.size(), 1u) << log.dump();
+  EXPECT_LE(refused.size(), 2u) << log.dump();
   // A member's join-sized exchange still completes, by eviction if need be.
   a.t->request(addr(21), 1, std::string(300'000, 'm'));
   ASSERT_TRUE(pump(
       {a.t.get(), b.t.get()}, [&] { return a.rec.outcomes.size() == 1; }, clock));
   EXPECT_EQ(a.rec.responses[1].size(), 300'003u) << a.rec.responses[1].substr(0, 100);
   for (int fd : fds) ::close(fd);
+}
+
+// 10 000 datagrams of four kinds of garbage: every one counted, and a line
+// per kind when it starts and one with the count after the interval, each
+// naming the last source; nothing per datagram.
+TEST(NetTransport, GarbageFloodMakesAFewWarningsWithTheCount) {
+  testing::LogCapture log;
+  ManualClock clock;
+  const Key key = Keyring::generate();
+  Peer b(clock, 40, key);
+  const int udp = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  src.sin_port = htons(5555);
+  ::inet_pton(AF_INET, ip(41).c_str(), &src.sin_addr);
+  ASSERT_EQ(::bind(udp, reinterpret_cast<sockaddr*>(&src), sizeof src), 0);
+  sockaddr_in to_b{};
+  to_b.sin_family = AF_INET;
+  to_b.sin_port = htons(7946);
+  ::inet_pton(AF_INET, ip(40).c_str(), &to_b.sin_addr);
+
+  Envelope member(b.ring, {}, 99);
+  const KeyId wrong = Keyring::id_of(Keyring::generate());
+  std::string unknown_key = std::string("\x02\x01", 2) + std::string(4, '\0') + std::string(90, 'u');
+  for (int i = 0; i < 4; ++i) unknown_key[2 + i] = static_cast<char>(wrong >> (24 - 8 * i));
+  const std::string garbage[] = {
+      std::string("\x02\x01zz", 4),                                             // too_short
+      std::string(1, '\x09') + std::string(90, 'v'),                            // bad_version
+      unknown_key,                                                              // unknown_key
+      member.seal(Channel::kDatagram, addr(42), "for someone else", kNowMs()),  // auth_failed
+  };
+  const EnvelopeDrop kinds[] = {EnvelopeDrop::kTooShort, EnvelopeDrop::kBadVersion, EnvelopeDrop::kUnknownKey,
+                                EnvelopeDrop::kAuthFailed};
+  auto dropped = [&] { return b.t->counter(NetCounter::udp_rx_dropped); };
+  for (int batch = 0; batch < 50; ++batch) {  // 200 at a time: the socket buffer holds them
+    for (int i = 0; i < 200; ++i) {
+      const std::string& g = garbage[i % 4];
+      ::sendto(udp, g.data(), g.size(), 0, reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
+    }
+    const std::uint64_t want = (batch + 1) * 200u;
+    for (int k = 0; k < 1000 && dropped() < want; ++k) b.t->poll_once(clock.now());
+    ASSERT_EQ(dropped(), want);
+    clock.advance(20ms);  // the whole flood within one second
+  }
+  ::close(udp);
+  for (EnvelopeDrop d : kinds) EXPECT_EQ(b.t->envelope_stats().drops[static_cast<std::size_t>(d)], 2'500u);
+  EXPECT_TRUE(b.rec.packets.empty());
+
+  auto warnings = log.find(spdlog::level::warn, {"gossip: "});
+  EXPECT_EQ(warnings.size(), 4u) << log.dump();  // the first of each kind
+  EXPECT_EQ(log.find(spdlog::level::warn,
+                     {"dropped a datagram from " + ip(41) + ":5555", "unknown_key", "a host with another cluster key"})
+                .size(),
+            1u)
+      << log.dump();
+  clock.advance(10s);           // 11 s after the first lines
+  b.t->poll_once(clock.now());  // the poll loop reports what the interval gathered
+  warnings = log.find(spdlog::level::warn, {"gossip: "});
+  EXPECT_EQ(warnings.size(), 8u) << log.dump();
+  for (EnvelopeDrop d : kinds) {
+    EXPECT_EQ(log.find(spdlog::level::warn, {"2499 datagrams dropped in the last 11 s", "last from " + ip(41) + ":5555",
+                                             envelope_drop_name(d)})
+                  .size(),
+              1u)
+        << envelope_drop_name(d) << '\n'
+        << log.dump();
+  }
+  clock.advance(60s);
+  b.t->poll_once(clock.now());
+  EXPECT_EQ(log.find(spdlog::level::warn, {}).size(), 8u);  // quiet now: nothing more
 }
 
 TEST(NetTransport, RefusedSilentAndTimedOutExchangesEndOnce) {

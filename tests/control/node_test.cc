@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <set>
 
 #include "control/gossip/gossip.pb.h"
+#include "tests/common/log_capture.h"
 
 namespace ferry::gossip {
 namespace {
@@ -65,7 +67,10 @@ const Address kPeer3{0x0a000004, 7946};
 
 class NodeTest : public ::testing::Test {
  protected:
-  NodeTest() : node_(Config{}, "me", clock_, transport_, 42, &delegate_, nullptr, 1000) { node_.start(); }
+  NodeTest() : node_(Config{}, "me", clock_, transport_, 42, &delegate_, nullptr, 1000) {
+    node_.set_logger(log_.logger("me"));
+    node_.start();
+  }
 
   void deliver(const v1::Packet& p, Address from = kPeer) { node_.on_packet(from, as_bytes(p.SerializeAsString())); }
   static v1::Packet packet(const std::string& from = "peer") {
@@ -102,6 +107,37 @@ class NodeTest : public ::testing::Test {
     return false;
   }
 
+  // Like advance(), but every member not in `down` acks this node's pings.
+  void advance_answering(Duration d, const std::set<std::string>& down) {
+    const TimePoint end = clock_.now() + d;
+    while (clock_.now() < end) {
+      advance(std::min<Duration>(10ms, end - clock_.now()));
+      while (!transport_.sent.empty()) {
+        const auto sent = std::move(transport_.sent.front());
+        transport_.sent.pop_front();
+        for (const auto& ping : sent.packet.ping()) {
+          if (down.count(ping.target()) != 0) continue;
+          auto ack = packet(ping.target());
+          ack.add_ack()->set_seq(ping.seq());
+          deliver(ack, sent.to);
+        }
+      }
+    }
+  }
+  void suspect(const std::string& name, uint32_t inc, const std::string& from) {
+    auto p = packet(from);
+    auto* s = p.add_suspect();
+    s->set_name(name);
+    s->set_incarnation(inc);
+    s->set_from(from);
+    deliver(p);
+  }
+  // Lines at `level` holding all of `parts`.
+  size_t lines(spdlog::level::level_enum level, std::initializer_list<std::string_view> parts) const {
+    return log_.find(level, parts).size();
+  }
+
+  testing::LogCapture log_;
   ManualClock clock_;
   FakeTransport transport_;
   RecordingDelegate delegate_;
@@ -449,6 +485,92 @@ TEST_F(NodeTest, LeaveIsAnnouncedAsDeadFromItself) {
   }
   EXPECT_TRUE(announced);
   for (const auto& s : transport_.sent) EXPECT_EQ(s.packet.ping_size(), 0);  // no more probing
+}
+
+// ------------------------------------------------------------------ logging
+
+TEST_F(NodeTest, EveryMembershipChangeIsLoggedAtInfo) {
+  using spdlog::level::info;
+  add_alive("a", 1, kPeer);
+  add_alive("b", 1, kPeer2);
+  add_alive("c", 1, kPeer3);
+  EXPECT_EQ(lines(info, {"member a (10.0.0.2:7946) joined", "incarnation 1"}), 1u) << log_.dump();
+  suspect("a", 1, "b");
+  EXPECT_EQ(lines(info, {"member a (10.0.0.2:7946) suspected by b", "incarnation 1"}), 1u) << log_.dump();
+  advance_answering(5s, {"a"});
+  ASSERT_EQ(node_.state_of("a"), MemberState::kDead);
+  EXPECT_EQ(lines(info, {"member a (10.0.0.2:7946) confirmed dead", "no refutation"}), 1u) << log_.dump();
+  add_alive("a", 2, kPeer, /*boot=*/8);
+  EXPECT_EQ(lines(info, {"member a (10.0.0.2:7946) is alive again", "was dead", "incarnation 2", "restarted"}), 1u)
+      << log_.dump();
+  suspect("c", 1, "b");
+  add_alive("c", 2, kPeer3);
+  EXPECT_EQ(lines(info, {"member c (10.0.0.4:7946) refuted the suspicion", "incarnation 2"}), 1u) << log_.dump();
+  auto p = packet();
+  auto* d = p.add_dead();
+  d->set_name("b");
+  d->set_incarnation(1);
+  d->set_from("b");
+  auto* dead = p.add_dead();
+  dead->set_name("c");
+  dead->set_incarnation(2);
+  dead->set_from("peer");
+  deliver(p);
+  EXPECT_EQ(lines(info, {"member b (10.0.0.3:7946) left the cluster"}), 1u) << log_.dump();
+  EXPECT_EQ(lines(info, {"member c (10.0.0.4:7946) declared dead by peer", "was alive"}), 1u) << log_.dump();
+  // This node's own suspicion and its refutation.
+  suspect("me", node_.incarnation(), "a");
+  EXPECT_EQ(lines(info, {"this node is suspected by a", "refuting"}), 1u) << log_.dump();
+  // Nothing above info for single-member events, and no partition.
+  EXPECT_TRUE(log_.find(spdlog::level::warn, {}).empty()) << log_.dump();
+}
+
+TEST_F(NodeTest, ManyMembersUnreachableAtOnceIsLoggedAsAPartitionAndItsEnd) {
+  add_alive("a", 1, kPeer);
+  add_alive("b", 1, kPeer2);
+  add_alive("c", 1, kPeer3);
+  suspect("a", 1, "peer");
+  EXPECT_TRUE(log_.find(spdlog::level::warn, {}).empty());  // one member: a host failure, not a partition
+  suspect("b", 1, "peer");
+  EXPECT_EQ(lines(spdlog::level::warn, {"2 of 3 members unreachable at once (a, b)", "partition"}), 1u) << log_.dump();
+  advance_answering(6s, {"a", "b"});  // both declared dead: still the same episode
+  EXPECT_EQ(lines(spdlog::level::warn, {"unreachable at once"}), 1u);
+  add_alive("a", 2, kPeer);
+  EXPECT_EQ(lines(spdlog::level::info, {"partition over after 6 s", "1 members back", "1 still unreachable"}), 1u)
+      << log_.dump();
+  add_alive("b", 2, kPeer2);
+  EXPECT_EQ(lines(spdlog::level::info, {"partition over"}), 1u);
+}
+
+TEST_F(NodeTest, UndecodableDatagramsFloodMakesAFewLinesWithTheCount) {
+  const Address garbage_source{0x0a0000fe, 5555};
+  const std::string junk("\xff\xff\xff\xff", 4);
+  for (int i = 0; i < 10'000; ++i) {
+    node_.on_packet(i == 9'999 ? garbage_source : kPeer, as_bytes(junk));
+    clock_.advance(100us);  // 10 000 in one second
+  }
+  EXPECT_EQ(node_.counters()[Counter::malformed], 10'000u);
+  auto warns = log_.find(spdlog::level::warn, {"did not decode"});
+  ASSERT_EQ(warns.size(), 1u) << log_.dump();
+  EXPECT_NE(warns[0].text.find("from 10.0.0.2:7946"), std::string::npos) << warns[0].text;
+  advance(10s);  // the node's timers flush the rest
+  warns = log_.find(spdlog::level::warn, {"did not decode"});
+  ASSERT_EQ(warns.size(), 2u) << log_.dump();
+  EXPECT_NE(warns[1].text.find("9999 messages that did not decode dropped"), std::string::npos) << warns[1].text;
+  EXPECT_NE(warns[1].text.find("last from 10.0.0.254:5555"), std::string::npos) << warns[1].text;
+}
+
+TEST_F(NodeTest, FailingJoinIsReportedEveryTenSecondsNotEveryAttempt) {
+  node_.join({kPeer});
+  for (int i = 0; i < 30; ++i) {  // a seed that never answers, 30 attempts
+    node_.on_stream_response(transport_.requests.back().id, make_error("connection refused"));
+    advance(1s);
+  }
+  EXPECT_EQ(node_.counters()[Counter::join_failed], 30u);
+  const auto warns = log_.find(spdlog::level::warn, {"join attempt"});
+  EXPECT_GE(warns.size(), 3u) << log_.dump();
+  EXPECT_LE(warns.size(), 4u) << log_.dump();
+  EXPECT_NE(warns.back().text.find("seed 10.0.0.2:7946"), std::string::npos) << warns.back().text;
 }
 
 }  // namespace

@@ -6,16 +6,23 @@
 #include <cstdio>
 
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "control/gossip/rng.h"
 #include "control/gossip/sim_cluster.h"
+#include "tests/common/log_capture.h"
 
 namespace ferry::gossip {
 namespace {
 
 using namespace std::chrono_literals;
+
+std::string fmt_seed(size_t nodes, uint64_t seed) {
+  return std::to_string(nodes) + " nodes, seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays from it)";
+}
 
 uint64_t test_seed(uint64_t fallback) {
   // NOLINTNEXTLINE(concurrency-mt-unsafe): tests read the environment before any thread exists
@@ -223,6 +230,108 @@ TEST(SimMembership, FastRestartWithEmptyStateRelearnsThroughPushPull) {
   EXPECT_TRUE(w.sim.node(9).joined());
   ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms));
   EXPECT_EQ(w.counter.false_dead_, 0u);
+}
+
+// What an operator reads on the other hosts when one dies: each logs the
+// suspicion, then the death, at info; nobody logs a partition.
+TEST(SimMembership, DeadNodeIsLoggedSuspectThenDeadOnEveryOtherNode) {
+  const uint64_t seed = test_seed(8);
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (FERRY_SIM_SEED replays)");
+  testing::LogCapture log;
+  World w(5, SimNetConfig{}, seed);
+  w.sim.set_log_sink(log.sink());
+  w.sim.join_all(0, 1s);
+  ASSERT_TRUE(w.sim.run_until([&] { return w.sim.converged(); }, 30s, 100ms));
+  log.clear();
+  w.sim.crash(3);
+  ASSERT_TRUE(w.sim.run_until([&] { return all_see_down(w.sim, 3); }, 30s, 100ms));
+  const auto lines = log.lines();
+  for (size_t j = 0; j < 5; ++j) {
+    if (j == 3) continue;
+    const std::string who = SimCluster::name_of(j);
+    std::optional<size_t> suspected, dead;
+    for (size_t k = 0; k < lines.size(); ++k) {
+      const auto& l = lines[k];
+      if (l.logger != who || l.text.find("member node-3 (10.0.0.4:7946) ") == std::string::npos) continue;
+      EXPECT_EQ(l.level, spdlog::level::info) << l.text;
+      if (!suspected && l.text.find("suspected by") != std::string::npos) suspected = k;
+      if (!dead && (l.text.find("confirmed dead") != std::string::npos ||
+                    l.text.find("declared dead by") != std::string::npos)) {
+        dead = k;
+      }
+    }
+    ASSERT_TRUE(suspected) << who << '\n' << log.dump();
+    ASSERT_TRUE(dead) << who << '\n' << log.dump();
+    EXPECT_LT(*suspected, *dead) << who;
+  }
+  EXPECT_TRUE(log.find(spdlog::level::warn, {}).empty()) << log.dump();
+  EXPECT_EQ(w.counter.false_dead_, 0u);
+}
+
+// Lines after `from` in which a node suspects, or declares dead, a member of
+// its own side of a partition (`group_of`), as "observer -> subject: text".
+std::vector<std::string> same_side_accusations(const std::vector<testing::LogLine>& lines, size_t from,
+                                               const std::vector<uint32_t>& group_of) {
+  std::vector<std::string> out;
+  for (size_t k = from; k < lines.size(); ++k) {
+    const auto& l = lines[k];
+    const bool accusation = l.text.find(" suspected") != std::string::npos || l.text.find(" dead") != std::string::npos;
+    const auto at = l.text.find("member node-");
+    if (!accusation || at == std::string::npos) continue;
+    const size_t observer = std::strtoul(l.logger.c_str() + 5, nullptr, 10);
+    const size_t subject = std::strtoul(l.text.c_str() + at + 12, nullptr, 10);
+    if (group_of[observer] == group_of[subject]) out.push_back(l.logger + ": " + l.text);
+  }
+  return out;
+}
+
+// At a heal, the side that was cut off still holds the members of the other
+// side dead, and its push-pulls carry that view across. A member of the other
+// side that answered all along must not be suspected on that word: this
+// used to happen at every heal (each healthy member briefly suspect, then
+// refuting). Several seeds and two shapes; each must converge, with no
+// member accused by its own side after the heal.
+TEST(SimMembership, HealDoesNotSuspectHealthyMembers) {
+  struct Shape {
+    size_t nodes;
+    size_t cut;  // nodes [0, cut) on one side
+    int seeds;
+  };
+  const uint64_t base = test_seed(100);
+  for (const Shape& shape : {Shape{3, 1, 20}, Shape{10, 3, 5}}) {
+    for (uint64_t seed = base; seed < base + static_cast<uint64_t>(shape.seeds); ++seed) {
+      SCOPED_TRACE(fmt_seed(shape.nodes, seed));
+      testing::LogCapture log;
+      SimCluster sim(Config{}, SimNetConfig{}, seed);
+      sim.set_log_sink(log.sink());
+      sim.add_nodes(shape.nodes);
+      sim.join_all(0, 1s);
+      ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 120s, 100ms));
+      std::vector<uint32_t> groups(shape.nodes);
+      for (size_t i = 0; i < shape.nodes; ++i) groups[i] = i < shape.cut ? 1 : 2;
+      sim.partition(groups);
+      auto split_seen = [&] {
+        for (size_t j = 0; j < shape.nodes; ++j) {
+          if (sim.node(j).num_alive() != (j < shape.cut ? shape.cut : shape.nodes - shape.cut)) return false;
+        }
+        return true;
+      };
+      ASSERT_TRUE(sim.run_until(split_seen, 60s, 100ms));
+      sim.run_for(20s);
+      const size_t healed_at = log.lines().size();
+      std::vector<uint64_t> refutes_before(shape.nodes);
+      for (size_t j = 0; j < shape.nodes; ++j) refutes_before[j] = sim.node(j).counters()[Counter::refutes];
+      sim.heal();
+      ASSERT_TRUE(sim.run_until([&] { return sim.converged(); }, 120s, 100ms)) << sim.disagreements();
+      sim.run_for(5s);
+      const auto accused = same_side_accusations(log.lines(), healed_at, groups);
+      EXPECT_TRUE(accused.empty()) << accused.size() << " same-side accusations, first: " << accused.front();
+      // Each member refuted its death on the other side once, no more.
+      for (size_t j = 0; j < shape.nodes; ++j) {
+        EXPECT_EQ(sim.node(j).counters()[Counter::refutes] - refutes_before[j], 1u) << SimCluster::name_of(j);
+      }
+    }
+  }
 }
 
 TEST(SimMembership, SameSeedSameRun) {

@@ -84,16 +84,53 @@ TEST(ApiServer, RoundTripsAndRemovesItsSocket) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
-TEST(ApiServer, ClientTimesOutWhenNobodyAnswers) {
+// No data plane at the path: said at once, not after the timeout; a socket
+// file left by a data plane that exited is told apart.
+TEST(ApiServer, ClientSaysWhenNoDataPlaneIsThere) {
   const auto path = temp_path("none.sock");
   dp_api::Client client("ipc://" + path, 200ms);
   v1::Request request;
   request.mutable_health_get();
   const auto start = std::chrono::steady_clock::now();
   auto reply = client.call(request);
-  EXPECT_FALSE(reply);
+  ASSERT_FALSE(reply);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
-  EXPECT_NE(reply.error().message.find("no reply"), std::string::npos) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("no socket at " + path + ": ferry-dataplane is not running"), std::string::npos)
+      << reply.error().message;
+
+  const auto stale = temp_path("left.sock");
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, stale.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  close(fd);
+  auto refused = dp_api::Client("ipc://" + stale, 200ms).call(request);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("nothing listens on " + stale), std::string::npos) << refused.error().message;
+  std::filesystem::remove(stale);
+}
+
+// Something accepts on the path and never answers: that is the timeout.
+TEST(ApiServer, ClientTimesOutWhenNobodyAnswers) {
+  const auto path = temp_path("silent.sock");
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 8), 0);
+  dp_api::Client client("ipc://" + path, 200ms);
+  v1::Request request;
+  request.mutable_health_get();
+  auto reply = client.call(request);
+  close(fd);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(reply);
+  EXPECT_NE(reply.error().message.find("no reply from " + path + " within 200 ms"), std::string::npos)
+      << reply.error().message;
+  EXPECT_NE(reply.error().message.find("accepted the connection but did not answer"), std::string::npos)
+      << reply.error().message;
 }
 
 TEST(ApiServer, StaleSocketIsReusedLiveOneRefused) {
