@@ -500,10 +500,23 @@ Result<void> Agent::ipam_release_pool(const pd::PoolRef& req) {
   auto it = state_.pools.find(req.pool_id);
   if (it == state_.pools.end()) return make_error("unknown pool {}", req.pool_id);
   const LocalState saved = state_;
-  if (--it->second.refs == 0) state_.pools.erase(it);
+  // Addresses still reserved when the last reference goes were never
+  // released by Docker (it leaks the IPv4 address when the IPv6 request
+  // of the same endpoint fails): they go back to the allocator with it.
+  std::set<std::string> leftover;
+  const std::string subnet = it->second.subnet;
+  if (--it->second.refs == 0) {
+    leftover = it->second.addresses;
+    state_.pools.erase(it);
+  }
   if (auto r = save_state(); !r) {
     state_ = saved;
     return r;
+  }
+  for (const auto& address : leftover) {
+    free_in_allocator(subnet, address);
+    spdlog::warn("IPAM pool {}: address {} was still reserved when the pool was released: freed", req.pool_id,
+                 address);
   }
   spdlog::info("IPAM pool {} released", req.pool_id);
   return ok();
