@@ -203,8 +203,10 @@ class Agent {
   std::vector<Scrape> scrapes_;
   std::unique_ptr<LoopExecutor> executor_;
   std::unique_ptr<DockerBackend> docker_;
-  // Joined Docker endpoints seen out of any container, since when.
+  // Joined Docker endpoints seen out of any container, since when; and those
+  // seen in their container since this agent started.
   std::map<std::string, std::chrono::steady_clock::time_point> orphans_;
+  std::set<std::string> seen_in_container_;
   plugins::docker::CallLog plugin_calls_;  // the latest Docker calls (ferryctl plugin-calls)
   std::unique_ptr<plugins::UnixHttpServer> plugin_server_;
   std::set<std::string> reassert_;  // held networks whose record was purged (dead host) or removed

@@ -629,32 +629,47 @@ void Agent::free_in_allocator(const std::string& subnet, const std::string& addr
 // sandbox without a Leave: Docker removed the container while this agent
 // was down (its calls then fail and Docker goes on without them; it moves
 // the interface back into the host's namespace, or the namespace goes and
-// the pair with it), or the host restarted. Once that has lasted
-// --docker-orphan-ms (Join to Docker's move takes a moment), no call will
-// ever use the endpoint again: it is withdrawn (as Leave would), forgotten
-// (as DeleteEndpoint would) and its addresses are released (as
-// ReleaseAddress would). A dockerd that cleans up the same sandbox later
-// gets "unknown endpoint" and "not allocated" answers, which it logs and
-// ignores.
+// the pair with it), or the host restarted. Once that has lasted long
+// enough, no call will ever use the endpoint again: it is withdrawn (as
+// Leave would), forgotten (as DeleteEndpoint would) and its addresses are
+// released (as ReleaseAddress would). A dockerd that cleans up the same
+// sandbox later gets "unknown endpoint" and "not allocated" answers, which
+// it logs and ignores.
+//
+// Long enough: --docker-orphan-ms when both sides of the pair are gone (only
+// the sandbox's end can take them) or when this agent has seen the
+// endpoint in its container before. An endpoint never seen in one since the
+// agent started may be between Join and Docker moving the interface into
+// the new container, which takes seconds on a busy host: it waits
+// kUnseenOrphanGrace at least.
 void Agent::reap_vanished_endpoints() {
   if (config_.docker_orphan_timeout.count() == 0) return;
+  constexpr std::chrono::milliseconds kUnseenOrphanGrace{5 * 60 * 1000};
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::string> gone;
   std::map<std::string, std::chrono::steady_clock::time_point> still_out;
+  std::set<std::string> seen;
   for (const auto& [name, ep] : state_.endpoints) {
     if (!ep.docker || !ep.joined || ep.host_ifname.empty()) continue;
     const bool host_side = ::if_nametoindex(ep.host_ifname.c_str()) != 0;
     const bool container_side_here = ::if_nametoindex(ep.container_ifname.c_str()) != 0;
-    if (host_side && !container_side_here) continue;  // in its container
+    if (host_side && !container_side_here) {  // in its container
+      seen.insert(name);
+      continue;
+    }
+    if (seen_in_container_.contains(name)) seen.insert(name);
     auto since = orphans_.find(name);
     const auto first = since == orphans_.end() ? now : since->second;
-    if (now - first >= config_.docker_orphan_timeout) {
+    const auto grace = !host_side || seen.contains(name) ? config_.docker_orphan_timeout
+                                                         : std::max(config_.docker_orphan_timeout, kUnseenOrphanGrace);
+    if (now - first >= grace) {
       gone.push_back(name);
     } else {
       still_out[name] = first;
     }
   }
   orphans_ = std::move(still_out);
+  seen_in_container_ = std::move(seen);
   for (const std::string& name : gone) {
     auto found = state_.endpoints.find(name);
     if (found == state_.endpoints.end()) continue;
