@@ -226,7 +226,7 @@ Result<void> Agent::start_plugin() {
   plugins::UnixHttpServerConfig hc;
   hc.socket_path = config_.plugin_socket;
   hc.socket_mode = 0660;
-  auto server = plugins::docker::start_plugin_server(hc, docker_.get(), docker_.get());
+  auto server = plugins::docker::start_plugin_server(hc, docker_.get(), docker_.get(), &plugin_calls_);
   if (!server) return server.error();
   plugin_server_ = std::move(*server);
   return ok();
@@ -440,6 +440,7 @@ int Agent::run(int signal_fd) {
       for (int fd : admin_->expire()) transport_->unwatch(fd);
       for (int fd : metrics_->expire()) transport_->unwatch(fd);
       expire_unclaimed();
+      reap_vanished_endpoints();
     }
     // Alone with seeds configured (they were down when we started, or we
     // were partitioned off): try them again every 5 s.
@@ -493,6 +494,8 @@ void Agent::handle_async(const json& req, const AdminServer::Respond& respond) {
     reply = status();
   } else if (op == "ipam") {
     reply = list_ipam();
+  } else if (op == "plugin-calls") {
+    reply = list_plugin_calls(req);
   } else if (op == "net-create") {
     reply = net_create(req);
   } else if (op == "net-rm") {
@@ -796,6 +799,24 @@ json Agent::list_peers() const {
     }
   }
   return json{{"ok", true}, {"peers", out}};
+}
+
+// The latest Docker plugin calls, oldest first: {"plugin-calls": [{seq,
+// time (ms since the epoch), method, status, micros, request, reply}],
+// "total": calls since start}. "limit" (optional) keeps the latest N.
+json Agent::list_plugin_calls(const json& req) const {
+  const auto limit = req.value("limit", 0);
+  json out = json::array();
+  for (const auto& c : plugin_calls_.recent(limit > 0 ? static_cast<std::size_t>(limit) : 0)) {
+    out.push_back({{"seq", c.seq},
+                   {"time", c.unix_ms},
+                   {"method", c.method},
+                   {"status", c.status},
+                   {"micros", c.micros},
+                   {"request", c.request},
+                   {"reply", c.reply}});
+  }
+  return {{"ok", true}, {"plugin-calls", out}, {"total", plugin_calls_.total()}};
 }
 
 json Agent::status() const {

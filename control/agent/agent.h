@@ -17,6 +17,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -41,6 +43,7 @@
 #include "control/gossip/table_db.h"
 #include "control/ipam/allocator.h"
 #include "control/ipam/delegate_mux.h"
+#include "plugins/docker/call_log.h"
 #include "plugins/docker/messages.h"
 #include "plugins/http/unix_http_server.h"
 
@@ -145,6 +148,12 @@ class Agent {
   // --docker-claim-ms.
   void claim(const std::string& address);
   void expire_unclaimed();
+  // `address` (canonical, no length) back to the allocator of the pool for
+  // `subnet`, if it holds it.
+  void free_in_allocator(const std::string& subnet, const std::string& address);
+  // Docker endpoints out of any container for --docker-orphan-ms (no Leave
+  // came): withdrawn, forgotten, addresses released (agent_docker.cc).
+  void reap_vanished_endpoints();
   static std::int64_t wall_ms();
 
   void refresh();  // tables changed: networks joined/left, desired state recomputed
@@ -167,6 +176,7 @@ class Agent {
   nlohmann::json list_endpoints() const;
   nlohmann::json list_peers() const;
   nlohmann::json status() const;
+  nlohmann::json list_plugin_calls(const nlohmann::json& req) const;
   Result<void> save_state();
   Result<void> publish_endpoint(const LocalEndpoint& ep);
   void watch_admin(int listen_fd);
@@ -196,6 +206,11 @@ class Agent {
   std::vector<Scrape> scrapes_;
   std::unique_ptr<LoopExecutor> executor_;
   std::unique_ptr<DockerBackend> docker_;
+  // Joined Docker endpoints seen out of any container, since when; and those
+  // seen in their container since this agent started.
+  std::map<std::string, std::chrono::steady_clock::time_point> orphans_;
+  std::set<std::string> seen_in_container_;
+  plugins::docker::CallLog plugin_calls_;  // the latest Docker calls (ferryctl plugin-calls)
   std::unique_ptr<plugins::UnixHttpServer> plugin_server_;
   std::set<std::string> reassert_;  // held networks whose record was purged (dead host) or removed
   gossip::TableStore::SubscriptionId subscription_ = 0;

@@ -3,6 +3,7 @@
 // (state saved before the reply) or changes nothing: each one snapshots
 // LocalState and restores it when a later step fails. docs/plugin.md lists
 // the semantics method by method.
+#include <net/if.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -98,12 +99,7 @@ void Agent::expire_unclaimed() {
           "IPAM pool {}: address {} was reserved by Docker {} s ago and no endpoint used it (Docker never got the "
           "reply): released",
           id, address, config_.docker_claim_timeout.count() / 1000);
-      for (const auto& name : ipam_->pool_names()) {
-        const ipam::PoolSpec* spec = ipam_->spec(name);
-        if (spec->cidr() != pool.subnet) continue;
-        auto a = spec->parse(address);
-        if (a && ipam_->allocations(name).count(*a) != 0) (void)ipam_->release(name, *a);
-      }
+      free_in_allocator(pool.subnet, address);
     }
   }
 }
@@ -514,10 +510,23 @@ Result<void> Agent::ipam_release_pool(const pd::PoolRef& req) {
   auto it = state_.pools.find(req.pool_id);
   if (it == state_.pools.end()) return make_error("unknown pool {}", req.pool_id);
   const LocalState saved = state_;
-  if (--it->second.refs == 0) state_.pools.erase(it);
+  // Addresses still reserved when the last reference goes were never
+  // released by Docker (it leaks the IPv4 address when the IPv6 request
+  // of the same endpoint fails): they go back to the allocator with it.
+  std::set<std::string> leftover;
+  const std::string subnet = it->second.subnet;
+  if (--it->second.refs == 0) {
+    leftover = it->second.addresses;
+    state_.pools.erase(it);
+  }
   if (auto r = save_state(); !r) {
     state_ = saved;
     return r;
+  }
+  for (const auto& address : leftover) {
+    free_in_allocator(subnet, address);
+    spdlog::warn("IPAM pool {}: address {} was still reserved when the pool was released: freed", req.pool_id,
+                 address);
   }
   spdlog::info("IPAM pool {} released", req.pool_id);
   return ok();
@@ -608,18 +617,101 @@ Result<void> Agent::ipam_release_address(const pd::ReleaseAddressRequest& req) {
   }
   // Back to the allocator of the pool holding it (after state.json: a crash
   // in between leaves an orphan that the next start frees).
+  free_in_allocator(subnet_text, text);
+  spdlog::info("IPAM pool {}: address {} released", req.pool_id, text);
+  return ok();
+}
+
+void Agent::free_in_allocator(const std::string& subnet, const std::string& address) {
   for (const auto& name : ipam_->pool_names()) {
     const ipam::PoolSpec* spec = ipam_->spec(name);
-    if (spec->cidr() != subnet_text) continue;
-    auto a = spec->parse(text);
+    if (spec->cidr() != subnet) continue;
+    auto a = spec->parse(address);
     if (a && ipam_->allocations(name).count(*a) != 0) {
       if (auto r = ipam_->release(name, *a); !r) {
-        spdlog::warn("pool {}: releasing {}: {}", name, text, r.error().message);
+        spdlog::warn("pool {}: releasing {}: {}", name, address, r.error().message);
       }
     }
   }
-  spdlog::info("IPAM pool {}: address {} released", req.pool_id, text);
-  return ok();
+}
+
+// A joined Docker endpoint that is in no container any more lost its
+// sandbox without a Leave: Docker removed the container while this agent
+// was down (its calls then fail and Docker goes on without them; it moves
+// the interface back into the host's namespace, or the namespace goes and
+// the pair with it), or the host restarted. Once that has lasted long
+// enough, no call will ever use the endpoint again: it is withdrawn (as
+// Leave would), forgotten (as DeleteEndpoint would) and its addresses are
+// released (as ReleaseAddress would). A dockerd that cleans up the same
+// sandbox later gets "unknown endpoint" and "not allocated" answers, which
+// it logs and ignores.
+//
+// Long enough: --docker-orphan-ms when both sides of the pair are gone (only
+// the sandbox's end can take them) or when this agent has seen the
+// endpoint in its container before. An endpoint never seen in one since the
+// agent started may be between Join and Docker moving the interface into
+// the new container, which takes seconds on a busy host: it waits
+// kUnseenOrphanGrace at least.
+void Agent::reap_vanished_endpoints() {
+  if (config_.docker_orphan_timeout.count() == 0) return;
+  constexpr std::chrono::milliseconds kUnseenOrphanGrace{5 * 60 * 1000};
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> gone;
+  std::map<std::string, std::chrono::steady_clock::time_point> still_out;
+  std::set<std::string> seen;
+  for (const auto& [name, ep] : state_.endpoints) {
+    if (!ep.docker || !ep.joined || ep.host_ifname.empty()) continue;
+    const bool host_side = ::if_nametoindex(ep.host_ifname.c_str()) != 0;
+    const bool container_side_here = ::if_nametoindex(ep.container_ifname.c_str()) != 0;
+    if (host_side && !container_side_here) {  // in its container
+      seen.insert(name);
+      continue;
+    }
+    if (seen_in_container_.contains(name)) seen.insert(name);
+    auto since = orphans_.find(name);
+    const auto first = since == orphans_.end() ? now : since->second;
+    const auto grace = !host_side || seen.contains(name) ? config_.docker_orphan_timeout
+                                                         : std::max(config_.docker_orphan_timeout, kUnseenOrphanGrace);
+    if (now - first >= grace) {
+      gone.push_back(name);
+    } else {
+      still_out[name] = first;
+    }
+  }
+  orphans_ = std::move(still_out);
+  seen_in_container_ = std::move(seen);
+  for (const std::string& name : gone) {
+    auto found = state_.endpoints.find(name);
+    if (found == state_.endpoints.end()) continue;
+    const LocalEndpoint ep = found->second;
+    if (auto r = unwire(found->second); !r) {
+      spdlog::warn("endpoint {}: in no container, but withdrawing it failed: {}", name, r.error().message);
+      continue;
+    }
+    const LocalState saved = state_;
+    state_.endpoints.erase(name);
+    std::vector<std::pair<std::string, std::string>> freed;  // (subnet, address)
+    if (auto d = state_.docker_networks.find(ep.docker_network); d != state_.docker_networks.end()) {
+      for (const auto& [pool_id, cidr] :
+           {std::pair{d->second.pool_id, ep.ip_cidr}, {d->second.pool6_id, ep.ip6_cidr}}) {
+        auto pool = state_.pools.find(pool_id);
+        if (cidr.empty() || pool == state_.pools.end()) continue;
+        const std::string address = cidr.substr(0, cidr.find('/'));
+        if (pool->second.addresses.erase(address) != 0) freed.emplace_back(pool->second.subnet, address);
+      }
+    }
+    if (auto r = save_state(); !r) {
+      state_ = saved;
+      spdlog::warn("endpoint {}: forgetting it: {}", name, r.error().message);
+      continue;
+    }
+    for (const auto& [subnet, address] : freed) free_in_allocator(subnet, address);
+    spdlog::warn(
+        "endpoint {} ({}): in no container for {} ms (Docker removed its sandbox without a Leave): withdrawn, "
+        "forgotten, {} address(es) released",
+        name, ep.id, config_.docker_orphan_timeout.count(), freed.size());
+    refresh();
+  }
 }
 
 }  // namespace ferry::agent

@@ -79,6 +79,7 @@ Result<void> Config::validate() {
     return make_error("--endpoint-mtu: {} is outside 1280..9166 (0: the data plane's)", endpoint_mtu);
   }
   if (docker_claim_timeout.count() < 0) return make_error("--docker-claim-ms: must not be negative");
+  if (docker_orphan_timeout.count() < 0) return make_error("--docker-orphan-ms: must not be negative");
   if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
   if (dataplane_timeout.count() < 10) {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
@@ -122,6 +123,10 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   std::int64_t claim_ms = c.docker_claim_timeout.count();
   app.add_option("--docker-claim-ms", claim_ms, "a Docker address reservation no endpoint uses is released after, ms")
       ->capture_default_str();
+  std::int64_t orphan_ms = c.docker_orphan_timeout.count();
+  app.add_option("--docker-orphan-ms", orphan_ms,
+                 "a Docker endpoint out of any container this long (no Leave came) is removed, ms (0: never)")
+      ->capture_default_str();
   app.add_option("--ipam-hand-over", c.ipam_hand_over,
                  "give free address space to other hosts on exit with no endpoints")
       ->capture_default_str();
@@ -151,6 +156,7 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.ipam_reclaim = std::chrono::milliseconds(ipam_reclaim_ms);
   c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);
   c.docker_claim_timeout = std::chrono::milliseconds(claim_ms);
+  c.docker_orphan_timeout = std::chrono::milliseconds(orphan_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

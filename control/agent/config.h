@@ -44,6 +44,14 @@ struct Config {
   // long is released: Docker never got the reply (it timed out, or dockerd
   // died in between) and would never release it. 0: never.
   std::chrono::milliseconds docker_claim_timeout{10 * 60 * 1000};
+  // --docker-orphan-ms: a joined Docker endpoint whose interface has been
+  // out of any container this long (both sides of its pair gone, or its
+  // container side back in the host's namespace after the agent saw it in
+  // its container: Docker removed the sandbox without a Leave, e.g. while
+  // this agent was down) is withdrawn, forgotten and its addresses
+  // released. One never seen in a container since the agent started (it
+  // may be between Join and Docker's move) waits 5 min at least. 0: never.
+  std::chrono::milliseconds docker_orphan_timeout{10 * 1000};
   // --ipam-hand-over: on a clean exit (SIGTERM) with no endpoint left here,
   // give this host's free address blocks to the other hosts, so a host
   // taken out of service does not hold space until --ipam-reclaim-ms.

@@ -91,7 +91,7 @@ Result<pd::RequestAddressReply> DockerBackend::request_address(const pd::Request
   // The allocator answers within its timeout (below timeout_, config.cc).
   std::unique_lock<std::mutex> lock(box->mutex);
   if (!box->cv.wait_for(lock, timeout_ * 2, [&] { return box->result.has_value(); })) {
-    return make_error("RequestAddress: no answer from the address allocator within {} ms", (timeout_ * 2).count());
+    return make_error("no answer from the address allocator within {} ms", (timeout_ * 2).count());
   }
   return std::move(*box->result);
 }

@@ -72,6 +72,9 @@ std::string Allocator::choose_donor(Pool& p, std::vector<Completion>& done) {
     case Shortage::Choice::kUnreachable:
       fail_pending(p, s.exhausted_message(p.spec), done);
       return {};
+    case Shortage::Choice::kFull:
+      fail_pending(p, s.full_message(p.spec), done);
+      return {};
     case Shortage::Choice::kRoundOver:
       // This round's donors said no. Space moves while donations spread by
       // gossip, so ask again a retry interval later; allocate_timeout ends it.
@@ -130,7 +133,7 @@ void Allocator::on_donation(Pool& p, const v1::DonationResponse& resp, std::vect
   const std::string donor = s.asked;
   if (resp.runs().empty()) {
     count(Counter::donations_refused);
-    s.refuse(donor, resp.error().empty() ? "refused" : resp.error());
+    s.refuse(donor, resp.error().empty() ? "refused" : resp.error(), resp.no_free_block(), resp.hint());
     if (!resp.hint().empty() && resp.hint() != self_ && !s.refused.contains(resp.hint()) &&
         quorum_.alive(resp.hint())) {
       s.hint = resp.hint();
@@ -254,6 +257,7 @@ Result<std::vector<std::uint32_t>> Allocator::donation_blocks(const Pool& p, con
         resp.set_hint(owner);
       }
     }
+    resp.set_no_free_block(true);
     return make_error("{} has no free block", self_);
   }
   auto n = static_cast<std::size_t>(std::floor(static_cast<double>(free_blocks.size()) * config_.donate_fraction));

@@ -38,9 +38,12 @@ void Allocator::check(gossip::TimePoint now) {
       }
     }
     while (!p.pending.empty() && p.pending.front().deadline <= now) {
+      const Shortage& s = p.shortage;
       fail_front(p,
-                 make_error("pool {}: no address within {} ms ({})", p.spec.name, config_.allocate_timeout.count(),
-                            p.shortage.exhausted_message(p.spec)),
+                 s.looks_full(p.map.owner_counts(), self_)
+                     ? make_error("{}", s.full_message(p.spec))
+                     : make_error("pool {}: no address within {} ms ({})", p.spec.name,
+                                  config_.allocate_timeout.count(), s.exhausted_message(p.spec)),
                  done);
     }
     if (settled || (!p.pending.empty() && p.shortage.request == 0 && p.shortage.retry_at <= now)) {

@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "plugins/docker/call_log.h"
 #include "plugins/docker/dispatcher.h"
 #include "plugins/http/unix_http_server.h"
 
@@ -16,8 +17,10 @@ namespace ferry::plugins::docker {
 inline constexpr const char* kDefaultSocketPath = "/run/docker/plugins/ferry.sock";
 
 // Either backend may be null (that driver is then not offered); both must
-// outlive the returned server.
+// outlive the returned server. With `calls`, every call is recorded there
+// (and logged at debug level with both bodies); it must outlive the server.
 [[nodiscard]] Result<std::unique_ptr<UnixHttpServer>> start_plugin_server(UnixHttpServerConfig config,
-                                                                          NetworkBackend* network, IpamBackend* ipam);
+                                                                          NetworkBackend* network, IpamBackend* ipam,
+                                                                          CallLog* calls = nullptr);
 
 }  // namespace ferry::plugins::docker

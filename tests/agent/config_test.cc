@@ -37,6 +37,8 @@ TEST_F(ConfigTest, MinimalFlagsGiveDocumentedDefaults) {
   EXPECT_EQ(c->state_dir, "/var/lib/ferry");
   EXPECT_EQ(c->metrics_address, "127.0.0.1:9475");
   EXPECT_EQ(c->ipam_timeout, std::chrono::milliseconds(4000));
+  EXPECT_EQ(c->docker_claim_timeout, std::chrono::minutes(10));
+  EXPECT_EQ(c->docker_orphan_timeout, std::chrono::seconds(10));
   EXPECT_TRUE(c->seed_addresses.empty());
 }
 
@@ -69,6 +71,9 @@ TEST_F(ConfigTest, EachBadSettingNamesItsFlag) {
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--bogus"}, "--bogus"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--endpoint-mtu", "1000"}, "--endpoint-mtu"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--endpoint-mtu", "9200"}, "--endpoint-mtu"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--docker-claim-ms", "-1"}, "--docker-claim-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--docker-orphan-ms", "-1"},
+       "--docker-orphan-ms"},
   };
   for (const auto& [args, flag] : cases) {
     auto c = parse(args);

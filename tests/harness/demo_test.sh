@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/demo (make demo) with 2 hosts, through tests/harness/ferry-host.sh:
-# a full run succeeds with every pair reachable, shows ferryctl's tables and
-# the Docker plugin exchange, and leaves nothing behind (namespaces,
-# processes, run directory); a run stopped by SIGTERM half-way exits 143 and
-# leaves nothing behind either. Exit 77 (skip) without root.
+# a full run succeeds with every pair reachable, shows ferryctl's tables, the
+# real Docker engine's commands and the plugin calls it made, and leaves
+# nothing behind (namespaces, processes, the Docker engine, run directory); a
+# run stopped by SIGTERM half-way exits 143 and leaves nothing behind either.
+# Exit 77 (skip) without root.
 #
 #   tests/harness/demo_test.sh BUILD_DIR
 set -euo pipefail
@@ -32,11 +33,14 @@ fail() {
 }
 
 # Nothing of run PREFIX is left: namespaces, processes using its run
-# directory, the run directory itself.
+# directory, its Docker engine (cgroups, shims), the run directory itself.
 left_behind() {
   local prefix="$1"
   [[ -n "$prefix" ]] || { echo "no prefix in the output"; return 0; }
   ip netns list | grep -q "^$prefix-" && { echo "namespaces $prefix-*"; return 0; }
+  ls -d /sys/fs/cgroup/*/"ferry-$prefix-"* /sys/fs/cgroup/"ferry-$prefix-"* 2>/dev/null | grep -q . \
+    && { echo "Docker cgroups ferry-$prefix-*"; return 0; }
+  pgrep -f -- "-namespace ferry-$prefix-" >/dev/null && { echo "containerd shims of $prefix"; return 0; }
   pgrep -f "/run/ferry/demo-$prefix/" >/dev/null && { echo "processes of $prefix"; return 0; }
   [[ -e "/run/ferry/demo-$prefix" ]] && { echo "/run/ferry/demo-$prefix"; return 0; }
   return 1
@@ -49,8 +53,9 @@ rc=0
 ((rc == 0)) || fail "demo exited $rc"
 [[ "$(tail -1 "$out")" == "12/12 pairs reachable" ]] || fail "last line is not '12/12 pairs reachable'"
 for want in "gossip: every host sees 2 alive members" "== ferryctl members (h1)" "== ferryctl endpoints (h2)" \
-  "POST /NetworkDriver.Join" "(dockerd)" "containers: 2 attached on h2 through the Docker plugin API" \
-  "TCP Mbit/s" "gossip: h1 no longer lists h2's endpoints"; do
+  "Docker on h2: docker 20.10" "dockerd 20.10" "docker network create -d ferry --ipam-driver ferry" \
+  "NetworkDriver.Join -> 200" "IpamDriver.RequestAddress -> 200" "containers: 2 started on h2 by Docker" \
+  "docker exec ... ping" "TCP Mbit/s" "NetworkDriver.Leave -> 200" "gossip: h1 no longer lists h2's endpoints"; do
   grep -qF -- "$want" "$out" || fail "output lacks '$want'"
 done
 if what="$(left_behind "$(prefix_of)")"; then fail "left behind after a run: $what"; fi
@@ -59,10 +64,10 @@ echo "ok: full run, $(grep -o '^\[ *[0-9.]*s\] tearing down' "$out")"
 # 2. SIGTERM once the containers are up: exit 143, everything removed.
 "$demo" "$build" 2 >"$out" 2>&1 &
 pid=$!
-deadline=$((SECONDS + 60))
+deadline=$((SECONDS + 120))
 until grep -q "gossip: every host knows all" "$out"; do
   kill -0 "$pid" 2>/dev/null || fail "demo ended before the containers were up"
-  ((SECONDS < deadline)) || fail "containers not up within 60 s"
+  ((SECONDS < deadline)) || fail "containers not up within 120 s"
   sleep 0.1
 done
 # Read now, while the run is known to be up: what to look for afterwards.

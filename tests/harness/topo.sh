@@ -26,7 +26,8 @@
 #                                         and af_xdp endpoint ports need) or on
 #                                         (the kernel's defaults: vnet ports)
 #   topo.sh exec PREFIX NODE CMD...       run CMD in PREFIX-NODE (fab, h1, NAME)
-#   topo.sh down PREFIX                   kill what runs inside, delete all; idempotent
+#   topo.sh down PREFIX                   kill what runs inside (Docker engines of
+#                                         dockerd.sh first), delete all; idempotent
 #   topo.sh list [PREFIX]                 namespaces of PREFIX (default: all fy* runs)
 #   topo.sh gc                            down every fy<pid>* prefix whose pid is gone
 #   topo.sh run NHOSTS [up options] [--timeout SECONDS] -- CMD...
@@ -53,9 +54,23 @@ cmd_prefix() {
   die "no free prefix for owner $owner"
 }
 
+# Docker engines of this prefix (tests/harness/dockerd.sh) go first: their
+# processes (dockerd, containerd, shims, containers) are tracked by cgroup,
+# and killing them one by one from here would leave the cgroups behind.
+dockerd_down_prefix() {
+  local cg
+  for cg in /sys/fs/cgroup/pids/ferry-"$1"-* /sys/fs/cgroup/ferry-"$1"-*; do
+    if [[ -d "$cg" ]]; then
+      "$(dirname "${BASH_SOURCE[0]}")/dockerd.sh" down-prefix "$1" || true
+      return
+    fi
+  done
+}
+
 cmd_down() {
   local prefix="$1" ns pids deadline
   check_prefix "$prefix"
+  dockerd_down_prefix "$prefix"
   local all
   all="$(ns_of_prefix "$prefix")"
   [[ -z "$all" ]] && return 0
@@ -177,6 +192,7 @@ cmd_list() {
 
 cmd_gc() {
   local p pid
+  "$(dirname "${BASH_SOURCE[0]}")/dockerd.sh" gc || true
   for p in $(netns_names | sed -nE 's/^(fy([0-9]+)[a-z]*)-.*/\1/p' | sort -u); do
     pid="$(sed -E 's/^fy([0-9]+).*/\1/' <<<"$p")"
     if ! kill -0 "$pid" 2>/dev/null; then

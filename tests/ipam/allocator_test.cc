@@ -119,6 +119,20 @@ TEST_F(AllocatorTest, SpecificAddressRules) {
   ASSERT_TRUE(out && !*out);
 }
 
+TEST_F(AllocatorTest, APoolThatIsAllThisHostsSaysItIsFullAtOnce) {
+  ASSERT_TRUE(alloc_->ensure_pool("small", "10.1.0.0/29", self()));
+  auto take = [&](const std::string& handle) {
+    std::optional<Result<Addr>> out;
+    alloc_->allocate("small", handle, std::nullopt, [&](Result<Addr> r) { out = std::move(r); });
+    EXPECT_TRUE(out.has_value()) << "allocation did not complete at once";
+    return out ? *out : Result<Addr>(make_error("pending"));
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(take("ep-" + std::to_string(i)));  // .2 to .6
+  auto full = take("one-too-many");
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().message, "no free address in 10.1.0.0/29");
+}
+
 TEST_F(AllocatorTest, AllocationIsPersistedBeforeItIsReturnedAndRolledBackOnFailure) {
   ASSERT_TRUE(alloc("a"));
   v1::Snapshot snap;

@@ -86,7 +86,52 @@ TEST(Shortage, NobodyReachable) {
   auto only_me = [](const std::string& name) { return name == "me"; };
   EXPECT_EQ(s.choose_donor(kOwners, "me", only_me, 4, rng, donor), Choice::kUnreachable);
   ASSERT_EQ(s.failures.size(), 1u);
-  EXPECT_EQ(s.choose_donor({{"me", 256}}, "me", all_alive, 4, rng, donor), Choice::kUnreachable);
+  auto spec = PoolSpec::make("net", "10.0.0.0/24", "a", 4096);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(s.exhausted_message(*spec),
+            "pool net (10.0.0.0/24): no free address on this host and no host reachable to donate space (no other "
+            "owner of space in the pool is reachable)");
+}
+
+TEST(Shortage, APoolAllOfItsOwnIsFull) {
+  Shortage s;
+  gossip::Rng rng(1);
+  std::string donor;
+  EXPECT_EQ(s.choose_donor({{"me", 256}}, "me", all_alive, 4, rng, donor), Choice::kFull);
+  EXPECT_TRUE(s.failures.empty());
+  auto spec = PoolSpec::make("net", "10.1.0.0/29", "me", 4096);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(s.full_message(*spec), "no free address in 10.1.0.0/29");
+}
+
+TEST(Shortage, LooksFullWhenEveryOwnerAndEveryHostTheyNamedHasNoFreeBlock) {
+  Shortage s;
+  s.refuse("a", "a has no free block", true);
+  s.refuse("b", "timeout");                         // a transient failure says nothing about space
+  s.refuse("z", "z has no free block", true, "q");  // z knows of q, which this host's map does not
+  EXPECT_FALSE(s.looks_full(kOwners, "me"));
+  s.no_free_block.insert("b");
+  EXPECT_FALSE(s.looks_full(kOwners, "me"));  // q has not answered
+  s.refuse("q", "q has no free block", true, "me");
+  EXPECT_TRUE(s.looks_full(kOwners, "me"));
+  // Not a proof (maps may be behind): the search still runs to its end.
+  gossip::Rng rng(1);
+  std::string donor;
+  s.end_round(gossip::TimePoint{});
+  EXPECT_EQ(s.choose_donor(kOwners, "me", all_alive, 4, rng, donor), Choice::kAsk);
+  auto spec = PoolSpec::make("net", "10.0.0.0/24", "a", 4096);
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(s.full_message(*spec),
+            "no free address in 10.0.0.0/24 (the other hosts with space in it have none free: a, b, q, z)");
+  auto big = PoolSpec::make("net", "10.0.0.0/16", "a", 4096);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(s.full_message(*big),
+            "no free address in 10.0.0.0/16 for this host (the other hosts with space in it have no free block: a, b, "
+            "q, z)");
+  s.clear();
+  EXPECT_TRUE(s.no_free_block.empty());
+  EXPECT_TRUE(s.hinted.empty());
+  EXPECT_FALSE(s.looks_full(kOwners, "me"));
 }
 
 TEST(Shortage, SameSeedSameDonors) {

@@ -260,7 +260,9 @@ TEST(IpamSim, PartitionedHostAllocatesFromItsOwnSpaceThenFailsClearly) {
   ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
   const auto& r = *s.outcomes()[last].result;
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message.find("no free address on this host"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("no free address on this host and no host reachable to donate space"),
+            std::string::npos)
+      << r.error().message;
   for (std::size_t k = last + 1; k < s.outcomes().size(); ++k) EXPECT_TRUE(*s.outcomes()[k].result);
 
   s.sim().heal();
@@ -268,6 +270,30 @@ TEST(IpamSim, PartitionedHostAllocatesFromItsOwnSpaceThenFailsClearly) {
   s.expect_no_duplicates("net");
   s.expect_allocations_owned("net");
   for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(s.at(i).conflicts().empty());
+}
+
+// A full pool is reported as full: at once on the host that owns all of it,
+// and at the end of the search on a host whose donors all have no free block.
+TEST(IpamSim, FullPoolIsReportedAsFull) {
+  IpamSim s(2, seed_or(5));
+  SCOPED_TRACE(testing::Message() << "seed " << s.sim().seed());
+  s.join_all();
+  s.ensure_everywhere("net", "10.1.0.0/29");  // 5 usable addresses, all node-0's
+  for (int k = 0; k < 5; ++k) s.allocate(0, "net", "ep-" + std::to_string(k));
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 5s));
+  for (const auto& o : s.outcomes()) ASSERT_TRUE(*o.result) << o.result->error().message;
+  s.sim().run_for(2s);
+  std::size_t first = s.outcomes().size();
+  s.allocate(0, "net", "one-too-many");
+  ASSERT_TRUE(s.outcomes()[first].result.has_value()) << "a full pool of one owner must fail at once";
+  ASSERT_FALSE(*s.outcomes()[first].result);
+  EXPECT_EQ(s.outcomes()[first].result->error().message, "no free address in 10.1.0.0/29");
+  first = s.outcomes().size();
+  s.allocate(1, "net", "elsewhere");
+  ASSERT_TRUE(s.sim().run_until([&] { return s.all_done(); }, 30s));
+  ASSERT_FALSE(*s.outcomes()[first].result);
+  EXPECT_EQ(s.outcomes()[first].result->error().message,
+            "no free address in 10.1.0.0/29 (the other hosts with space in it have none free: node-0)");
 }
 
 Config fast_reclaim() {

@@ -1,5 +1,10 @@
-// ferryctl members | networks | endpoints | peers | ipam | status [--json]
+// ferryctl members | networks | endpoints | peers | ipam | status |
+// plugin-calls [--json]
+#include <fmt/format.h>
+
+#include <ctime>
 #include <iostream>
+#include <memory>
 
 #include "control/ferryctl/agent/agent.h"
 #include "control/ferryctl/table.h"
@@ -81,6 +86,46 @@ void add_show_commands(CLI::App& app, Options& options, Runner& runner) {
       for (const auto& c : reply.at("conflicts")) {
         std::cout << "CONFLICT: network " << c.value("network", "") << " address " << c.value("address", "")
                   << " is in space now owned by " << c.value("new_owner", "") << '\n';
+      }
+      return static_cast<int>(kExitOk);
+    };
+  });
+  // What dockerd sent to the plugin and what it got back, oldest first.
+  struct CallsArgs {
+    int limit = 0;
+    bool full = false;
+  };
+  auto args = std::make_shared<CallsArgs>();
+  auto* calls = app.add_subcommand("plugin-calls", "the latest Docker plugin calls: what dockerd sent, what it got");
+  add_common(*calls, options, true);
+  calls->add_option("-n,--limit", args->limit, "only the latest N calls (default: all the agent keeps, 256)");
+  calls->add_flag("--full", args->full, "whole bodies (default: cut to 200 characters)");
+  calls->callback([&options, &runner, args] {
+    runner.action = [&options, args] {
+      nlohmann::json reply;
+      nlohmann::json request = {{"op", "plugin-calls"}};
+      if (args->limit > 0) request["limit"] = args->limit;
+      if (int rc = call(options, request, reply); rc != kExitOk) return rc;
+      if (options.json) {
+        std::cout << reply.at("plugin-calls").dump(2) << '\n';
+        return static_cast<int>(kExitOk);
+      }
+      const auto shown = [&](const std::string& body) {
+        constexpr std::size_t kCut = 200;
+        if (args->full || body.size() <= kCut) return body;
+        return body.substr(0, kCut) + "...";
+      };
+      for (const auto& c : reply.at("plugin-calls")) {
+        const auto ms = c.value("time", std::int64_t{0});
+        const std::time_t secs = ms / 1000;
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        std::cout << fmt::format("#{} {:02}:{:02}:{:02}.{:03}Z {} -> {} ({:.1f} ms)\n", c.value("seq", 0), tm.tm_hour,
+                                 tm.tm_min, tm.tm_sec, ms % 1000, c.value("method", ""), c.value("status", 0),
+                                 static_cast<double>(c.value("micros", 0)) / 1000.0);
+        const std::string req = c.value("request", "");
+        if (!req.empty()) std::cout << "  > " << shown(req) << '\n';
+        std::cout << "  < " << shown(c.value("reply", "")) << '\n';
       }
       return static_cast<int>(kExitOk);
     };
