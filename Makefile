@@ -16,7 +16,7 @@ HOSTS      ?= 3
 MESON_SETUP = meson setup --wipe
 NINJA       = ninja
 
-.PHONY: all deps build test unit asan demo bench lint format clean
+.PHONY: all deps build test unit asan demo fault bench lint format clean
 
 all: build
 
@@ -45,6 +45,10 @@ asan: deps $(ASAN_BUILD)/build.ninja
 
 demo: build
 	@./scripts/demo $(BUILD) $(HOSTS)
+
+# The full fault suite (about 12 minutes; its short form is in make test).
+fault: build
+	@./tests/fault/run $(BUILD) --full
 
 bench: build
 	@./scripts/bench $(BUILD)
