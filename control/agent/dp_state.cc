@@ -50,7 +50,7 @@ DpState compute_desired(const DesiredInputs& in) {
     auto net = in.networks.find(r.network);
     if (net == in.networks.end()) continue;
     const std::string vtep = r.vtep_string();
-    if (r.vtep.size() != 4 || vtep == in.self_vtep) continue;  // IPv4 underlay only for now
+    if (r.vtep.size() != 4 || vtep == in.self_vtep) continue;  // the underlay is IPv4
     const std::uint32_t vni = net->second;
     const std::string mac = canon_mac(r.mac_string());
     s.fdb[{vni, mac}] = vtep;

@@ -44,9 +44,10 @@ TEST(StateFormat, VersionThreeFileLoadsWithEveryField) {
   ASSERT_EQ(s->endpoints.size(), 2U);
   const LocalEndpoint& c1 = s->endpoints.at("c1");
   EXPECT_EQ(c1.network, "blue");
-  EXPECT_EQ(c1.mac, "02:47:be:8e:64:a7");
-  EXPECT_EQ(c1.ip_cidr, "10.10.0.2/24");
-  EXPECT_EQ(c1.ip6_cidr, "fd00:10::2/64");
+  EXPECT_EQ(c1.mac.to_string(), "02:47:be:8e:64:a7");
+  EXPECT_EQ(c1.ip.to_string(), "10.10.0.2/24");
+  ASSERT_TRUE(c1.ip6);
+  EXPECT_EQ(c1.ip6->to_string(), "fd00:10::2/64");
   EXPECT_EQ(c1.host_ifname, "fycc9fe2a7648e");
   EXPECT_EQ(c1.container_ifname, "eth0");
   EXPECT_EQ(c1.netns_path, "/var/run/netns/epsvcfix-c1");
@@ -58,8 +59,8 @@ TEST(StateFormat, VersionThreeFileLoadsWithEveryField) {
   EXPECT_TRUE(dk.docker);
   EXPECT_TRUE(dk.joined);
   EXPECT_EQ(dk.network, "red");
-  EXPECT_EQ(dk.ip_cidr, "10.20.0.2/24");
-  EXPECT_EQ(dk.ip6_cidr, "");
+  EXPECT_EQ(dk.ip.to_string(), "10.20.0.2/24");
+  EXPECT_FALSE(dk.ip6);
   EXPECT_EQ(dk.docker_network, "d0c4e70000000000000000000000000000000000000000000000000000000001");
   EXPECT_EQ(dk.container_ifname, "fcc39279b9a586");
 
@@ -71,13 +72,13 @@ TEST(StateFormat, VersionThreeFileLoadsWithEveryField) {
 
   ASSERT_EQ(s->pools.size(), 1U);
   const IpamPool& pool = s->pools.at("FerryLocal/10.20.0.0/24");
-  EXPECT_EQ(pool.subnet, "10.20.0.0/24");
+  EXPECT_EQ(pool.subnet.to_string(), "10.20.0.0/24");
   EXPECT_FALSE(pool.v6());
   EXPECT_EQ(pool.refs, 1U);
   ASSERT_EQ(pool.addresses.size(), 2U);
-  EXPECT_EQ(*pool.addresses.begin(), "10.20.0.2");
+  EXPECT_EQ(pool.addresses.begin()->to_string(), "10.20.0.2");
   ASSERT_EQ(pool.unclaimed.size(), 1U);
-  EXPECT_EQ(pool.unclaimed.begin()->first, "10.20.0.3");
+  EXPECT_EQ(pool.unclaimed.begin()->first.to_string(), "10.20.0.3");
   EXPECT_EQ(pool.unclaimed.begin()->second, 1796655889415);
 
   // Saved again (in today's version) it loads to the same state.
