@@ -14,6 +14,7 @@
 #include "control/agent/admin_api.h"
 #include "control/agent/docker_backend.h"
 #include "control/agent/endpoint_service.h"
+#include "control/agent/event_loop.h"
 #include "control/agent/state_file.h"
 #include "control/gossip/counters.h"
 #include "control/gossip/envelope.h"
@@ -28,7 +29,10 @@ json error_reply(const std::string& message) { return json{{"ok", false}, {"erro
 
 }  // namespace
 
-Agent::Agent(Config config) : config_(std::move(config)) {}
+Agent::Agent(Config config, gossip::Clock* clock)
+    : config_(std::move(config)),
+      clock_(clock != nullptr ? *clock : steady_clock_),
+      loop_(std::make_unique<EventLoop>(clock_)) {}
 
 Agent::~Agent() {
   // The plugin thread may wait on the loop: release it, then stop it, before
@@ -46,9 +50,9 @@ Agent::~Agent() {
   ipam_.reset();
 }
 
-Result<std::unique_ptr<Agent>> Agent::create(Config config) {
+Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock) {
   if (auto v = config.validate(); !v) return v.error();
-  std::unique_ptr<Agent> a(new Agent(std::move(config)));
+  std::unique_ptr<Agent> a(new Agent(std::move(config), clock));
   const Config& c = a->config_;
   if (auto r = ensure_dir(c.state_dir); !r) return r.error().wrap("--state-dir");
   auto state = LocalState::load(c.state_dir);
@@ -62,7 +66,7 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   if (auto v = gcfg.validate(); !v) return v.error();
   gossip::TablesConfig tcfg;
   tcfg.owner_grace = c.owner_grace;
-  tcfg.network_sync_interval = std::chrono::milliseconds(5000);
+  tcfg.network_sync_interval = c.network_sync_interval;
   gossip::NetTransportConfig ncfg;
   ncfg.bind = c.bind_address;
   ncfg.stream_timeout = gcfg.stream_timeout;
@@ -98,11 +102,21 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   a->stats_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   Agent* self = a.get();
-  a->service_ = std::make_unique<EndpointService>(a->config_, StateStore(c.state_dir, std::move(*state)), *a->tables_,
-                                                  *a->endpoints_, *a->ipam_, *a->reconciler_,
-                                                  [self] { self->refresh(); });
+  a->service_ =
+      std::make_unique<EndpointService>(a->config_, StateStore(c.state_dir, std::move(*state)), *a->tables_,
+                                        *a->endpoints_, *a->ipam_, *a->reconciler_, [self] { self->refresh(); });
   a->admin_api_ = std::make_unique<AdminApi>(*a->service_);
   a->transport_->set_handler(a->node_.get());
+  gossip::NetTransport* net = a->transport_.get();
+  gossip::Node* node = a->node_.get();
+  a->loop_->add_source({[net](std::vector<pollfd>& fds) { net->collect(fds); },
+                        [net](std::span<const pollfd> fds) { net->dispatch(fds); },
+                        [net] { return net->next_deadline(); }});
+  a->loop_->add_source({[](std::vector<pollfd>& /*fds*/) {},
+                        [node, clock = &a->clock_](std::span<const pollfd> /*fds*/) {
+                          if (clock->now() >= node->next_deadline()) node->tick();
+                        },
+                        [node] { return node->next_deadline(); }});
   a->node_->start();
   a->subscription_ = a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change& ch) {
     self->dirty_ = true;
@@ -125,8 +139,7 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   if (auto r = a->start_plugin(); !r) return r.error().wrap("--plugin-socket");
 
   if (!c.seed_addresses.empty()) a->node_->join(c.seed_addresses);
-  a->next_resync_ = a->clock_.now();
-  a->next_rejoin_ = a->clock_.now() + std::chrono::seconds(5);
+  a->start_timers();
   spdlog::info("agent {} up: gossip {}, VTEP {}, data plane {}, admin {}, Docker plugin {}", c.node_name, c.gossip_bind,
                c.advertise_address, c.dataplane_api, c.admin_socket,
                c.plugin_socket.empty() ? std::string("off") : c.plugin_socket);
@@ -137,7 +150,7 @@ Result<void> Agent::start_plugin() {
   auto exec = LoopExecutor::create();
   if (!exec) return exec.error();
   executor_ = std::move(*exec);
-  transport_->watch(executor_->fd(), [this] { executor_->run_pending(); });
+  loop_->watch(executor_->fd(), [this] { executor_->run_pending(); });
   if (config_.plugin_socket.empty()) return ok();
   auto plugin = DockerPlugin::start(config_.plugin_socket, *service_, *executor_, config_.plugin_timeout);
   if (!plugin) return plugin.error();
@@ -151,7 +164,7 @@ Result<void> Agent::save_ipam(const std::string& snapshot) {
 
 void Agent::poll_health() {
   if (!probe_->in_flight()) return;
-  auto reply = probe_->poll(std::chrono::steady_clock::now());
+  auto reply = probe_->poll(clock_.now());
   if (!reply) return;
   reconciler_->on_health(*reply);
 }
@@ -161,13 +174,13 @@ void Agent::scrape(const MetricsServer::Respond& respond) {
   if (!reconciler_->status().dataplane_up) return respond(body);
   scrapes_.push_back({std::move(body), respond});
   if (!stats_probe_->in_flight()) {
-    stats_probe_->start(dp_api::encode_request(dp_api::StatsCmd{}), std::chrono::steady_clock::now());
+    stats_probe_->start(dp_api::encode_request(dp_api::StatsCmd{}), clock_.now());
   }
 }
 
 void Agent::poll_stats() {
   if (!stats_probe_->in_flight()) return;
-  auto reply = stats_probe_->poll(std::chrono::steady_clock::now());
+  auto reply = stats_probe_->poll(clock_.now());
   if (!reply) return;
   std::string dp;
   Result<dp_api::Reply> stats = *reply ? dp_api::parse_reply(**reply) : Result<dp_api::Reply>(reply->error());
@@ -182,20 +195,20 @@ void Agent::poll_stats() {
 }
 
 void Agent::watch_admin(int listen_fd) {
-  transport_->watch(listen_fd, [this] {
+  loop_->watch(listen_fd, [this] {
     for (int fd : admin_->accept_all()) {
-      transport_->watch(fd, [this, fd] {
-        if (!admin_->on_readable(fd)) transport_->unwatch(fd);
+      loop_->watch(fd, [this, fd] {
+        if (!admin_->on_readable(fd)) loop_->unwatch(fd);
       });
     }
   });
 }
 
 void Agent::watch_metrics(int listen_fd) {
-  transport_->watch(listen_fd, [this] {
+  loop_->watch(listen_fd, [this] {
     for (int fd : metrics_->accept_all()) {
-      transport_->watch(fd, [this, fd] {
-        if (!metrics_->on_readable(fd)) transport_->unwatch(fd);
+      loop_->watch(fd, [this, fd] {
+        if (!metrics_->on_readable(fd)) loop_->unwatch(fd);
       });
     }
   });
@@ -249,18 +262,49 @@ void Agent::hand_over_space() {
   if (*given == 0) return;
   // The records travel by gossip and directly to each recipient: wait (a
   // little) for the recipients to confirm before leaving.
-  const gossip::TimePoint deadline = clock_.now() + std::chrono::seconds(2);
+  const gossip::TimePoint deadline = clock_.now() + config_.hand_over_timeout;
   while (ipam_->hand_over_in_flight() != 0 && clock_.now() < deadline) {
-    transport_->poll_once(std::min(node_->next_deadline(), clock_.now() + std::chrono::milliseconds(10)));
-    if (clock_.now() >= node_->next_deadline()) node_->tick();
+    loop_->run_once(std::min(deadline, clock_.now() + config_.dataplane_poll_interval));
   }
   spdlog::info("IPAM: {} free address blocks handed over to the other hosts ({} unconfirmed)", *given,
                ipam_->hand_over_in_flight());
 }
 
+void Agent::start_timers() {
+  // The data plane's health, idle connections, unclaimed reservations,
+  // Docker endpoints whose sandbox went without a Leave.
+  timers_.push_back(loop_->every(
+      config_.resync_interval,
+      [this] {
+        // Non-blocking: gossip keeps its timing while the data plane is down.
+        if (!probe_->in_flight()) probe_->start(dp_api::encode_request(dp_api::HealthCmd{}), clock_.now());
+        for (int fd : admin_->expire()) loop_->unwatch(fd);
+        for (int fd : metrics_->expire()) loop_->unwatch(fd);
+        service_->expire_unclaimed();
+        service_->reap_vanished_endpoints(clock_.now());
+      },
+      gossip::Duration{0}));
+  // Alone with seeds configured (they were down when we started, or we were
+  // partitioned off): try them again.
+  timers_.push_back(loop_->every(
+      config_.rejoin_interval,
+      [this] {
+        if (node_->num_alive() <= 1 && !config_.seed_addresses.empty()) node_->join(config_.seed_addresses);
+      },
+      config_.rejoin_interval));
+}
+
+void Agent::after_turn() {
+  service_->check_conflicts();
+  service_->reassert_networks();
+  if (dirty_) refresh();
+  poll_health();
+  poll_stats();
+}
+
 int Agent::run(int signal_fd) {
   if (signal_fd >= 0) {
-    transport_->watch(signal_fd, [this, signal_fd] {
+    loop_->watch(signal_fd, [this, signal_fd] {
       signalfd_siginfo info{};
       while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
         spdlog::info("signal {} received, leaving the cluster", info.ssi_signo);
@@ -269,48 +313,22 @@ int Agent::run(int signal_fd) {
     });
   }
   while (!stop_.load()) {
-    const gossip::TimePoint now = clock_.now();
-    // While a data-plane call is out, look for its reply every 10 ms.
+    // While a data-plane call is out, look for its reply every
+    // --dataplane-poll-ms; otherwise sleep until the next timer or I/O.
     const bool waiting = probe_->in_flight() || stats_probe_->in_flight();
-    const gossip::TimePoint probe_check =
-        waiting ? now + std::chrono::milliseconds(10) : now + std::chrono::milliseconds(500);
-    const gossip::TimePoint deadline = std::min({node_->next_deadline(), next_resync_, probe_check});
-    transport_->poll_once(deadline);
-    if (clock_.now() >= node_->next_deadline()) node_->tick();
-    service_->check_conflicts();
-    service_->reassert_networks();
-    if (dirty_) refresh();
-    poll_health();
-    poll_stats();
-    if (clock_.now() >= next_resync_) {
-      next_resync_ = clock_.now() + config_.resync_interval;
-      // Non-blocking: gossip keeps its timing while the data plane is down.
-      if (!probe_->in_flight()) {
-        probe_->start(dp_api::encode_request(dp_api::HealthCmd{}), std::chrono::steady_clock::now());
-      }
-      for (int fd : admin_->expire()) transport_->unwatch(fd);
-      for (int fd : metrics_->expire()) transport_->unwatch(fd);
-      service_->expire_unclaimed();
-      service_->reap_vanished_endpoints(clock_.now());
-    }
-    // Alone with seeds configured (they were down when we started, or we
-    // were partitioned off): try them again every 5 s.
-    if (clock_.now() >= next_rejoin_) {
-      next_rejoin_ = clock_.now() + std::chrono::seconds(5);
-      if (node_->num_alive() <= 1 && !config_.seed_addresses.empty()) node_->join(config_.seed_addresses);
-    }
+    loop_->run_once(waiting ? clock_.now() + config_.dataplane_poll_interval : gossip::kNever);
+    after_turn();
   }
   // Docker calls fail from here on instead of waiting for a loop that is gone.
   if (executor_) executor_->close();
   if (docker_) docker_->stop();
+  for (EventLoop::TimerId t : timers_) loop_->cancel(t);
+  timers_.clear();
   hand_over_space();
   node_->leave();
-  const gossip::TimePoint leave_deadline = clock_.now() + std::chrono::seconds(3);
-  while (!node_->leave_drained() && clock_.now() < leave_deadline) {
-    transport_->poll_once(std::min(node_->next_deadline(), leave_deadline));
-    if (clock_.now() >= node_->next_deadline()) node_->tick();
-  }
-  if (signal_fd >= 0) transport_->unwatch(signal_fd);
+  const gossip::TimePoint leave_deadline = clock_.now() + config_.leave_timeout;
+  while (!node_->leave_drained() && clock_.now() < leave_deadline) loop_->run_once(leave_deadline);
+  if (signal_fd >= 0) loop_->unwatch(signal_fd);
   spdlog::info("agent {} stopped", config_.node_name);
   return 0;
 }

@@ -4,8 +4,9 @@
 // endpoints and their durable state), the reconciler that programs
 // ferry-dataplane, and the servers of its front ends: the admin API
 // (admin_api.h), the Docker plugin (docker_backend.h) and the metrics. All
-// of it runs on one thread, in run()'s poll loop; the Docker plugin's thread
-// hands its calls to that loop through a LoopExecutor.
+// of it runs on one thread, in its own EventLoop (event_loop.h) timed by an
+// injected clock; the Docker plugin's thread hands its calls to that loop
+// through a LoopExecutor. Every interval is a Config field.
 //
 // Tables (gossip): global network "" table "networks" (NetworkRecord JSON,
 // key = name, owner = the last host that asserted it: its creator, or a host
@@ -41,14 +42,16 @@
 namespace ferry::agent {
 
 class AdminApi;
+class EventLoop;
 class DockerPlugin;
 class EndpointService;
 
 class Agent {
  public:
   // Loads the state, binds the gossip and admin sockets, republishes what
-  // this host owns and joins the seeds. Errors name what failed.
-  static Result<std::unique_ptr<Agent>> create(Config config);
+  // this host owns and joins the seeds. Errors name what failed. Time comes
+  // from `clock` (tests), or the steady clock when null.
+  static Result<std::unique_ptr<Agent>> create(Config config, gossip::Clock* clock = nullptr);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -71,7 +74,11 @@ class Agent {
   static std::string dataplane_metrics(const dp_api::Stats& stats);
 
  private:
-  explicit Agent(Config config);
+  Agent(Config config, gossip::Clock* clock);
+  void start_timers();
+  // After each loop turn: conflicts, networks to re-assert, the desired
+  // state when the tables changed, data-plane replies.
+  void after_turn();
   Result<void> start_plugin();
   void poll_health();
   // A metrics scrape: answered with render_metrics() plus the data plane's
@@ -96,7 +103,10 @@ class Agent {
 
   Config config_;
   gossip::Keyring keyring_;
-  gossip::SteadyClock clock_;
+  gossip::SteadyClock steady_clock_;
+  gossip::Clock& clock_;
+  std::unique_ptr<EventLoop> loop_;
+  std::vector<std::uint64_t> timers_;  // EventLoop::TimerId
   std::unique_ptr<gossip::NetTransport> transport_;
   std::unique_ptr<gossip::Node> node_;
   std::unique_ptr<gossip::TableDb> tables_;
@@ -121,8 +131,6 @@ class Agent {
   gossip::TableStore::SubscriptionId subscription_ = 0;
   bool dirty_ = true;
   std::atomic<bool> stop_{false};
-  gossip::TimePoint next_resync_{};
-  gossip::TimePoint next_rejoin_{};
 };
 
 }  // namespace ferry::agent

@@ -87,6 +87,16 @@ Result<void> Config::validate() {
   if (owner_grace.count() < 0) return make_error("--owner-grace-ms: must not be negative");
   if (push_pull.count() < 100) return make_error("--push-pull-ms: {} is below 100", push_pull.count());
   if (plugin_timeout.count() < 10) return make_error("--plugin-timeout-ms: {} is below 10", plugin_timeout.count());
+  if (rejoin_interval.count() < 100) return make_error("--rejoin-ms: {} is below 100", rejoin_interval.count());
+  if (network_sync_interval.count() < 100) {
+    return make_error("--network-sync-ms: {} is below 100", network_sync_interval.count());
+  }
+  if (leave_timeout.count() < 0) return make_error("--leave-timeout-ms: must not be negative");
+  if (hand_over_timeout.count() < 0) return make_error("--hand-over-timeout-ms: must not be negative");
+  if (dataplane_poll_interval.count() < 1 || dataplane_poll_interval > dataplane_timeout) {
+    return make_error("--dataplane-poll-ms: {} must be 1 up to --dataplane-timeout-ms ({})",
+                      dataplane_poll_interval.count(), dataplane_timeout.count());
+  }
   return ok();
 }
 
@@ -134,6 +144,20 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();
   app.add_option("--owner-grace-ms", grace_ms, "a dead host's entries are kept this long, ms")->capture_default_str();
   app.add_option("--push-pull-ms", push_pull_ms, "gossip full-state sync period, ms")->capture_default_str();
+  std::int64_t rejoin_ms = c.rejoin_interval.count(), network_sync_ms = c.network_sync_interval.count();
+  std::int64_t leave_ms = c.leave_timeout.count(), hand_over_ms = c.hand_over_timeout.count();
+  std::int64_t dp_poll_ms = c.dataplane_poll_interval.count();
+  app.add_option("--rejoin-ms", rejoin_ms, "alone with seeds configured: join them again this often, ms")
+      ->capture_default_str();
+  app.add_option("--network-sync-ms", network_sync_ms, "per-network gossip table sync period, ms")
+      ->capture_default_str();
+  app.add_option("--leave-timeout-ms", leave_ms, "on exit, wait at most this long for the leave to spread, ms")
+      ->capture_default_str();
+  app.add_option("--hand-over-timeout-ms", hand_over_ms,
+                 "on exit, wait at most this long for given address space to be confirmed, ms")
+      ->capture_default_str();
+  app.add_option("--dataplane-poll-ms", dp_poll_ms, "a data-plane reply is looked for this often, ms")
+      ->capture_default_str();
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp&) {
@@ -157,6 +181,11 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);
   c.docker_claim_timeout = std::chrono::milliseconds(claim_ms);
   c.docker_orphan_timeout = std::chrono::milliseconds(orphan_ms);
+  c.rejoin_interval = std::chrono::milliseconds(rejoin_ms);
+  c.network_sync_interval = std::chrono::milliseconds(network_sync_ms);
+  c.leave_timeout = std::chrono::milliseconds(leave_ms);
+  c.hand_over_timeout = std::chrono::milliseconds(hand_over_ms);
+  c.dataplane_poll_interval = std::chrono::milliseconds(dp_poll_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

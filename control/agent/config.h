@@ -63,6 +63,21 @@ struct Config {
   // --plugin-timeout-ms: a Docker call waits this long for the agent's loop
   // to take it; past that it fails with {"Err"} and changes nothing.
   std::chrono::milliseconds plugin_timeout{5000};
+  // --rejoin-ms: alone in the cluster with seeds configured (they were down
+  // at start, or this host was cut off), join them again this often.
+  std::chrono::milliseconds rejoin_interval{5000};
+  // --network-sync-ms: the period of each cluster network's full table
+  // exchange with one other member (gossip::TablesConfig).
+  std::chrono::milliseconds network_sync_interval{5000};
+  // --leave-timeout-ms: on exit, wait at most this long for the leave to
+  // reach the other members.
+  std::chrono::milliseconds leave_timeout{3000};
+  // --hand-over-timeout-ms: on exit with --ipam-hand-over, wait at most this
+  // long for the hosts given free address space to confirm.
+  std::chrono::milliseconds hand_over_timeout{2000};
+  // --dataplane-poll-ms: while a data-plane call is out (health, stats),
+  // its reply is looked for this often; at most --dataplane-timeout-ms.
+  std::chrono::milliseconds dataplane_poll_interval{10};
 
   // Fills in derived defaults (gossip_bind) and checks every field. The error
   // names the flag and what is wrong, on one line.

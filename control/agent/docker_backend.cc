@@ -58,8 +58,7 @@ Result<void> DockerBackend::create_network(const pd::CreateNetworkRequest& reque
 }
 
 Result<void> DockerBackend::do_create_network(const pd::CreateNetworkRequest& req) {
-  if (auto it = service_.state().docker_networks.find(req.network_id);
-      it != service_.state().docker_networks.end()) {
+  if (auto it = service_.state().docker_networks.find(req.network_id); it != service_.state().docker_networks.end()) {
     return make_error("network {} already exists (bound to cluster network {})", req.network_id, it->second.network);
   }
   if (req.ipv4_data.size() != 1) {
@@ -237,8 +236,8 @@ Result<pd::RequestPoolReply> DockerBackend::do_request_pool(const pd::RequestPoo
     for (const auto& [other_id, other] : service_.state().pools) {
       if (other_id.compare(0, local.size(), local) != 0 || other.subnet == *subnet || other.refs == 0) continue;
       if (other.subnet.contains(subnet->address) || subnet->contains(other.subnet.address)) {
-        return make_error("Pool overlaps with other one on this address space ({} overlaps {})",
-                          subnet->to_string(), other.subnet.to_string());
+        return make_error("Pool overlaps with other one on this address space ({} overlaps {})", subnet->to_string(),
+                          other.subnet.to_string());
       }
     }
   }

@@ -24,9 +24,9 @@ namespace ferry::agent {
 inline constexpr int kStateVersion = 3;
 
 struct LocalEndpoint {
-  std::string id;        // cluster-unique endpoint id (random hex)
-  std::string name;      // operator's name, unique on this host
-  std::string network;   // cluster network name
+  std::string id;               // cluster-unique endpoint id (random hex)
+  std::string name;             // operator's name, unique on this host
+  std::string network;          // cluster network name
   MacAddress mac;               // container side
   IpPrefix ip;                  // interface address with the subnet's length: 10.10.0.18/24
   std::optional<IpPrefix> ip6;  // fd00:10::12/64; absent when the network has no IPv6

@@ -134,8 +134,8 @@ Result<Addr> PoolSpec::parse(std::string_view address) const {
 Result<Addr> PoolSpec::addr_of(const IpAddress& address) const {
   const Family want = is_v6() ? Family::kIPv6 : Family::kIPv4;
   if (address.family != want) {
-    return make_error("'{}' is not an {} address (pool {} is {})", address.to_string(), is_v6() ? "IPv6" : "IPv4",
-                      name, cidr());
+    return make_error("'{}' is not an {} address (pool {} is {})", address.to_string(), is_v6() ? "IPv6" : "IPv4", name,
+                      cidr());
   }
   Addr ip = 0;
   if (!is_v6()) {

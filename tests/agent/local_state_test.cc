@@ -77,9 +77,11 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"};
   s.pools["FerryLocal/10.10.0.0/24"] =
       IpamPool{"FerryLocal/10.10.0.0/24", *parse_prefix("10.10.0.0/24"), 2, {*parse_ip("10.10.0.16")}};
-  s.pools["FerryLocal/fd00:10::/64"] =
-      IpamPool{"FerryLocal/fd00:10::/64", *parse_prefix("fd00:10::/64"), 1,
-               {*parse_ip("fd00:10::10"), *parse_ip("fd00:10::11")}, {{*parse_ip("fd00:10::11"), 1700}}};
+  s.pools["FerryLocal/fd00:10::/64"] = IpamPool{"FerryLocal/fd00:10::/64",
+                                                *parse_prefix("fd00:10::/64"),
+                                                1,
+                                                {*parse_ip("fd00:10::10"), *parse_ip("fd00:10::11")},
+                                                {{*parse_ip("fd00:10::11"), 1700}}};
   EXPECT_TRUE(s.pools.at("FerryLocal/fd00:10::/64").v6());
   EXPECT_FALSE(s.pools.at("FerryLocal/10.10.0.0/24").v6());
   ASSERT_TRUE(s.save(dir_));
