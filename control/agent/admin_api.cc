@@ -106,8 +106,9 @@ void AdminApi::attach(const json& req, const AdminServer::Respond& respond) {
     if (!req.contains(key) || req.at(key).get<std::string>().empty()) continue;
     const std::string text = req.at(key).get<std::string>();
     auto ip = parse_ip(text);
-    if (!ip)
+    if (!ip) {
       return respond(error_reply(fmt::format("network {}: address {}: {}", a.network, text, ip.error().message)));
+    }
     (v6 ? a.ip6 : a.ip) = *ip;
   }
   service_.attach(a, [respond](Result<AttachResult> r) {

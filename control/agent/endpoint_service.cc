@@ -339,7 +339,7 @@ Result<void> EndpointService::publish(const LocalEndpoint& ep) {
       gossip::EndpointRecord::make(ep.network, ep.id, ep.mac, ep.ip, ep.ip6, *vtep, config_.node_name));
 }
 
-void EndpointService::attach(const AttachRequest& request, std::function<void(Result<AttachResult>)> done) {
+void EndpointService::attach(const AttachRequest& request, const std::function<void(Result<AttachResult>)>& done) {
   const std::string& name = request.name;
   if (name.empty() || name.size() > 64) return done(make_error("endpoint name must be 1..64 bytes"));
   if (!path_exists(request.netns_path)) return done(make_error("namespace {} does not exist", request.netns_path));
@@ -600,7 +600,7 @@ Result<LocalEndpoint> EndpointService::join(const std::string& binding, const st
   LocalEndpoint& ep = tx.endpoint(found->name);
   ep.joined = true;
   ep.netns_path = netns_path;
-  const LocalEndpoint joined = ep;
+  LocalEndpoint joined = ep;
   if (auto r = tx.persist(); !r) return r.error();
   if (auto made = netns::create_docker_veth(spec); !made) {
     tx.roll_back();

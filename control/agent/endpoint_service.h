@@ -132,7 +132,7 @@ class EndpointService {
   Result<void> unbind_network(const std::string& id);
 
   // ---- endpoints ----
-  void attach(const AttachRequest& request, std::function<void(Result<AttachResult>)> done);
+  void attach(const AttachRequest& request, const std::function<void(Result<AttachResult>)>& done);
   // Unwires and forgets `name`; with `missing_ok` an unknown name is done
   // already (CNI DEL). Endpoints of a two-step front end are refused.
   Result<void> detach(const std::string& name, bool missing_ok = false);
@@ -145,7 +145,7 @@ class EndpointService {
   Result<void> leave(const std::string& binding, const std::string& id);
   Result<void> delete_endpoint(const std::string& binding, const std::string& id);
   [[nodiscard]] const LocalEndpoint* find(const std::string& binding, const std::string& id) const;
-  [[nodiscard]] PortState port_state(const LocalEndpoint& endpoint) const;
+  [[nodiscard]] PortState port_state(const LocalEndpoint& ep) const;
   // Endpoints of `network` across the cluster (gossiped records).
   [[nodiscard]] std::size_t cluster_endpoints(const std::string& network) const;
 
@@ -158,7 +158,7 @@ class EndpointService {
   // free one), kept until release_address() or, when no endpoint or
   // network uses it within Config::docker_claim_timeout, expire_unclaimed().
   void request_address(const std::string& pool_id, std::optional<IpAddress> wanted,
-                       std::function<void(Result<IpAddress>)> done);
+                       const std::function<void(Result<IpAddress>)>& done);
   Result<void> release_address(const std::string& pool_id, const IpAddress& address);
 
   // ---- upkeep (the agent's loop) ----
@@ -207,8 +207,8 @@ class EndpointService {
   void forget_vanished(const std::string& name);
   void finish_attach(const AttachRequest& request, const std::string& id, const IpAddress& ip,
                      const std::optional<IpAddress>& ip6, const std::function<void(Result<AttachResult>)>& done);
-  Result<void> publish(const LocalEndpoint& endpoint);
-  Result<void> unwire(const LocalEndpoint& endpoint);
+  Result<void> publish(const LocalEndpoint& ep);
+  Result<void> unwire(const LocalEndpoint& before);
   void forget_unused_network(StateTransaction& tx, const std::string& name);
   unsigned endpoint_mtu() const;
   bool container_offloads() const;

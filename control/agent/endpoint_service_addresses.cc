@@ -242,7 +242,7 @@ Result<void> EndpointService::release_pool(const std::string& id) {
 }
 
 void EndpointService::request_address(const std::string& pool_id, std::optional<IpAddress> wanted,
-                                      std::function<void(Result<IpAddress>)> done) {
+                                      const std::function<void(Result<IpAddress>)>& done) {
   auto it = state().pools.find(pool_id);
   if (it == state().pools.end()) return done(make_error("unknown pool {}", pool_id));
   const IpamPool& pool = it->second;

@@ -20,7 +20,8 @@ Result<std::string> canonical_subnet(std::string_view text) {
   return checked->to_string();
 }
 
-Result<IpPrefix> check_subnet(const IpPrefix& p) {
+Result<IpPrefix> check_subnet(const IpPrefix& subnet) {
+  const IpPrefix& p = subnet;
   const std::string text = p.to_string();
   if (p.family() != Family::kIPv4) return make_error("subnet {}: not an IPv4 subnet", text);
   if (p.prefix_length < 8 || p.prefix_length > 30) return make_error("subnet {}: prefix length must be 8..30", text);
@@ -40,7 +41,8 @@ Result<std::string> canonical_subnet6(std::string_view text) {
   return checked->to_string();
 }
 
-Result<IpPrefix> check_subnet6(const IpPrefix& p) {
+Result<IpPrefix> check_subnet6(const IpPrefix& subnet) {
+  const IpPrefix& p = subnet;
   const std::string text = p.to_string();
   if (p.address.family != Family::kIPv6) return make_error("subnet {}: not an IPv6 subnet", text);
   if (p.prefix_length < 48 || p.prefix_length > 126) {

@@ -32,7 +32,10 @@ void StateTransaction::commit() {
 
 void StateTransaction::roll_back() {
   if (!open_) return;
-  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
+  // Newest first, so an entry touched twice ends at its oldest value.
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {  // NOLINT(modernize-loop-convert): reverse order
+    (*it)();
+  }
   undo_.clear();
   touched_.clear();
   if (saved_) {

@@ -18,9 +18,9 @@ TEST(EventLoop, TimersRunWhenTheClockSaysSo) {
   gossip::ManualClock clock;
   EventLoop loop(clock);
   std::vector<std::string> ran;
-  loop.at(clock.now() + milliseconds(50), [&] { ran.push_back("once"); });
+  loop.at(clock.now() + milliseconds(50), [&] { ran.emplace_back("once"); });
   const auto every = loop.every(
-      milliseconds(100), [&] { ran.push_back("every"); }, milliseconds(0));
+      milliseconds(100), [&] { ran.emplace_back("every"); }, milliseconds(0));
   // Due now: the repeating timer's first run; the one-shot is not due yet.
   loop.run_once(gossip::kNever, milliseconds(0));
   EXPECT_EQ(ran, (std::vector<std::string>{"every"}));
