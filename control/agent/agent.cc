@@ -238,8 +238,7 @@ void Agent::refresh() {
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
   for (const auto& [name, ep] : state.endpoints) {
     if (ep.joined) {
-      in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac.to_string(), ep.ip.to_string(),
-                                ep.ip6 ? ep.ip6->to_string() : std::string()});
+      in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip, ep.ip6});
     }
   }
   for (const auto& e : view.active) {
