@@ -127,12 +127,14 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
   a->admin_ = std::make_unique<AdminServer>(
       c.admin_socket, AdminServer::AsyncHandler([self](const json& req, const AdminServer::Respond& respond) {
         self->handle_async(req, respond);
-      }));
+      }),
+      c.client_idle_timeout, c.client_reply_timeout);
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
   a->watch_admin(*admin_fd);
   a->metrics_ = std::make_unique<MetricsServer>(
-      c.metrics_bind, [self](const MetricsServer::Respond& respond) { self->scrape(respond); });
+      c.metrics_bind, [self](const MetricsServer::Respond& respond) { self->scrape(respond); }, c.client_idle_timeout,
+      c.client_reply_timeout);
   auto metrics_fd = a->metrics_->open();
   if (!metrics_fd) return metrics_fd.error().wrap("--metrics");
   a->watch_metrics(*metrics_fd);

@@ -80,6 +80,13 @@ Result<void> Config::validate() {
   }
   if (docker_claim_timeout.count() < 0) return make_error("--docker-claim-ms: must not be negative");
   if (docker_orphan_timeout.count() < 0) return make_error("--docker-orphan-ms: must not be negative");
+  if (docker_unseen_orphan_grace.count() < 0) return make_error("--docker-unseen-orphan-ms: must not be negative");
+  if (client_idle_timeout.count() < 100) {
+    return make_error("--client-idle-ms: {} is below 100", client_idle_timeout.count());
+  }
+  if (client_reply_timeout.count() < 10 || client_reply_timeout > std::chrono::seconds(10)) {
+    return make_error("--client-reply-ms: {} is outside 10..10000", client_reply_timeout.count());
+  }
   if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
   if (dataplane_timeout.count() < 10) {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
@@ -137,6 +144,10 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--docker-orphan-ms", orphan_ms,
                  "a Docker endpoint out of any container this long (no Leave came) is removed, ms (0: never)")
       ->capture_default_str();
+  std::int64_t unseen_ms = c.docker_unseen_orphan_grace.count();
+  app.add_option("--docker-unseen-orphan-ms", unseen_ms,
+                 "a Docker endpoint never seen in a container since start waits at least this long before, ms")
+      ->capture_default_str();
   app.add_option("--ipam-hand-over", c.ipam_hand_over,
                  "give free address space to other hosts on exit with no endpoints")
       ->capture_default_str();
@@ -157,6 +168,11 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
                  "on exit, wait at most this long for given address space to be confirmed, ms")
       ->capture_default_str();
   app.add_option("--dataplane-poll-ms", dp_poll_ms, "a data-plane reply is looked for this often, ms")
+      ->capture_default_str();
+  std::int64_t client_idle_ms = c.client_idle_timeout.count(), client_reply_ms = c.client_reply_timeout.count();
+  app.add_option("--client-idle-ms", client_idle_ms, "admin/metrics connection without a request closed after, ms")
+      ->capture_default_str();
+  app.add_option("--client-reply-ms", client_reply_ms, "admin/metrics client not reading its reply given up after, ms")
       ->capture_default_str();
   try {
     app.parse(static_cast<int>(args.size()), args.data());
@@ -186,6 +202,9 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.leave_timeout = std::chrono::milliseconds(leave_ms);
   c.hand_over_timeout = std::chrono::milliseconds(hand_over_ms);
   c.dataplane_poll_interval = std::chrono::milliseconds(dp_poll_ms);
+  c.docker_unseen_orphan_grace = std::chrono::milliseconds(unseen_ms);
+  c.client_idle_timeout = std::chrono::milliseconds(client_idle_ms);
+  c.client_reply_timeout = std::chrono::milliseconds(client_reply_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

@@ -17,7 +17,7 @@
 // the endpoint in its container before. An endpoint never seen in one since
 // the agent started may be between Join and Docker moving the interface
 // into the new container, which takes seconds on a busy host: it waits
-// kUnseenOrphanGrace at least.
+// Config::docker_unseen_orphan_grace at least.
 #include <net/if.h>
 
 #include <algorithm>
@@ -27,12 +27,6 @@
 #include "control/agent/endpoint_service.h"
 
 namespace ferry::agent {
-
-namespace {
-
-constexpr std::chrono::milliseconds kUnseenOrphanGrace{5 * 60 * 1000};
-
-}  // namespace
 
 void EndpointService::reap_vanished_endpoints(gossip::TimePoint now) {
   if (config_.docker_orphan_timeout.count() == 0) return;
@@ -51,8 +45,9 @@ void EndpointService::reap_vanished_endpoints(gossip::TimePoint now) {
     auto since = orphans_.find(name);
     const gossip::TimePoint first = since == orphans_.end() ? now : since->second;
     const gossip::Duration grace =
-        !host_side || seen.contains(name) ? gossip::Duration(config_.docker_orphan_timeout)
-                                          : gossip::Duration(std::max(config_.docker_orphan_timeout, kUnseenOrphanGrace));
+        !host_side || seen.contains(name)
+            ? gossip::Duration(config_.docker_orphan_timeout)
+            : gossip::Duration(std::max(config_.docker_orphan_timeout, config_.docker_unseen_orphan_grace));
     if (now - first >= grace) {
       gone.push_back(name);
     } else {
