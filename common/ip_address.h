@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ struct IpAddress {
   [[nodiscard]] bool is_ipv6_link_local() const;
   [[nodiscard]] std::string to_string() const;
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  // IPv4 before IPv6, then by bytes: the order of sets and map keys.
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
+  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 };
 
 // An address with a prefix length: an interface address ("10.0.0.2/24") or a
@@ -40,7 +44,10 @@ struct IpPrefix {
   [[nodiscard]] IpPrefix network() const;
   // True when `addr` lies inside this prefix.
   [[nodiscard]] bool contains(const IpAddress& addr) const;
+  [[nodiscard]] Family family() const { return address.family; }
   friend bool operator==(const IpPrefix&, const IpPrefix&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=> (llvm#53961)
+  friend auto operator<=>(const IpPrefix&, const IpPrefix&) = default;
 };
 
 // Parses a plain IPv4 or IPv6 address ("10.0.0.1", "fd00::1"), no prefix.

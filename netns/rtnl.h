@@ -58,7 +58,7 @@ struct Route {
 
 // What to create with Rtnl::create_veth.
 struct VethPairSpec {
-  std::string name;                       // the end created in this session's namespace
+  std::string name;                       // the end created in this Rtnl's namespace
   std::string peer_name;                  // the other end, created directly in `peer_netns`
   const Namespace* peer_netns = nullptr;  // nullptr: same namespace as `name`
   std::optional<MacAddress> peer_mac;     // unset: kernel picks a random one
@@ -74,7 +74,7 @@ class Rtnl {
   Rtnl& operator=(Rtnl&&) noexcept;
   ~Rtnl();
 
-  // Where this session works, for messages ("netns /var/run/netns/h1").
+  // The namespace this Rtnl works in, for messages ("netns /var/run/netns/h1").
   [[nodiscard]] const std::string& where() const { return where_; }
 
   // Links. find_link returns nullopt when no such link exists; get_link

@@ -1,7 +1,7 @@
 // The admin API's transport: a unix stream socket (mode 0600). A client
 // sends one JSON object on one line, gets one JSON object on one line back,
 // and the server closes the connection. Requests over 64 KiB, malformed
-// JSON and idle connections (5 s) get an error or are dropped; none of them
+// JSON and idle connections (5 s by default) get an error or are dropped; none of them
 // affects the agent. Single-threaded: the agent's poll loop calls in.
 #pragma once
 
@@ -26,9 +26,12 @@ class AdminServer {
   static constexpr std::size_t kMaxRequestSize = 64 * 1024;
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
+  // `idle`: a connection without a complete request is closed after this
+  // long; `reply`: a client that does not read its reply is given up after.
   AdminServer(std::string path, Handler handler);
-  AdminServer(std::string path, AsyncHandler handler)
-      : path_(std::move(path)), handler_(std::move(handler)), conns_(kMaxRequestSize, kIdleTimeout) {}
+  AdminServer(std::string path, AsyncHandler handler, std::chrono::milliseconds idle = kIdleTimeout,
+              std::chrono::milliseconds reply = ConnTable::kReplyTimeout)
+      : path_(std::move(path)), handler_(std::move(handler)), conns_(kMaxRequestSize, idle, reply) {}
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -40,7 +43,7 @@ class AdminServer {
   // Reads from a connection; answers and closes it once a line is complete.
   // Returns false when the connection is closed (the caller unwatches it).
   bool on_readable(int fd);
-  // Closes connections idle longer than kIdleTimeout (not those waiting for
+  // Closes connections idle longer than the idle timeout (not those waiting for
   // a deferred answer); returns their fds.
   std::vector<int> expire();
 

@@ -80,6 +80,13 @@ Result<void> Config::validate() {
   }
   if (docker_claim_timeout.count() < 0) return make_error("--docker-claim-ms: must not be negative");
   if (docker_orphan_timeout.count() < 0) return make_error("--docker-orphan-ms: must not be negative");
+  if (docker_unseen_orphan_grace.count() < 0) return make_error("--docker-unseen-orphan-ms: must not be negative");
+  if (client_idle_timeout.count() < 100) {
+    return make_error("--client-idle-ms: {} is below 100", client_idle_timeout.count());
+  }
+  if (client_reply_timeout.count() < 10 || client_reply_timeout > std::chrono::seconds(10)) {
+    return make_error("--client-reply-ms: {} is outside 10..10000", client_reply_timeout.count());
+  }
   if (resync_interval.count() < 10) return make_error("--resync-ms: {} is below 10", resync_interval.count());
   if (dataplane_timeout.count() < 10) {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
@@ -87,6 +94,16 @@ Result<void> Config::validate() {
   if (owner_grace.count() < 0) return make_error("--owner-grace-ms: must not be negative");
   if (push_pull.count() < 100) return make_error("--push-pull-ms: {} is below 100", push_pull.count());
   if (plugin_timeout.count() < 10) return make_error("--plugin-timeout-ms: {} is below 10", plugin_timeout.count());
+  if (rejoin_interval.count() < 100) return make_error("--rejoin-ms: {} is below 100", rejoin_interval.count());
+  if (network_sync_interval.count() < 100) {
+    return make_error("--network-sync-ms: {} is below 100", network_sync_interval.count());
+  }
+  if (leave_timeout.count() < 0) return make_error("--leave-timeout-ms: must not be negative");
+  if (hand_over_timeout.count() < 0) return make_error("--hand-over-timeout-ms: must not be negative");
+  if (dataplane_poll_interval.count() < 1 || dataplane_poll_interval > dataplane_timeout) {
+    return make_error("--dataplane-poll-ms: {} must be 1 up to --dataplane-timeout-ms ({})",
+                      dataplane_poll_interval.count(), dataplane_timeout.count());
+  }
   return ok();
 }
 
@@ -127,6 +144,10 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--docker-orphan-ms", orphan_ms,
                  "a Docker endpoint out of any container this long (no Leave came) is removed, ms (0: never)")
       ->capture_default_str();
+  std::int64_t unseen_ms = c.docker_unseen_orphan_grace.count();
+  app.add_option("--docker-unseen-orphan-ms", unseen_ms,
+                 "a Docker endpoint never seen in a container since start waits at least this long before, ms")
+      ->capture_default_str();
   app.add_option("--ipam-hand-over", c.ipam_hand_over,
                  "give free address space to other hosts on exit with no endpoints")
       ->capture_default_str();
@@ -134,6 +155,25 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();
   app.add_option("--owner-grace-ms", grace_ms, "a dead host's entries are kept this long, ms")->capture_default_str();
   app.add_option("--push-pull-ms", push_pull_ms, "gossip full-state sync period, ms")->capture_default_str();
+  std::int64_t rejoin_ms = c.rejoin_interval.count(), network_sync_ms = c.network_sync_interval.count();
+  std::int64_t leave_ms = c.leave_timeout.count(), hand_over_ms = c.hand_over_timeout.count();
+  std::int64_t dp_poll_ms = c.dataplane_poll_interval.count();
+  app.add_option("--rejoin-ms", rejoin_ms, "alone with seeds configured: join them again this often, ms")
+      ->capture_default_str();
+  app.add_option("--network-sync-ms", network_sync_ms, "per-network gossip table sync period, ms")
+      ->capture_default_str();
+  app.add_option("--leave-timeout-ms", leave_ms, "on exit, wait at most this long for the leave to spread, ms")
+      ->capture_default_str();
+  app.add_option("--hand-over-timeout-ms", hand_over_ms,
+                 "on exit, wait at most this long for given address space to be confirmed, ms")
+      ->capture_default_str();
+  app.add_option("--dataplane-poll-ms", dp_poll_ms, "a data-plane reply is looked for this often, ms")
+      ->capture_default_str();
+  std::int64_t client_idle_ms = c.client_idle_timeout.count(), client_reply_ms = c.client_reply_timeout.count();
+  app.add_option("--client-idle-ms", client_idle_ms, "admin/metrics connection without a request closed after, ms")
+      ->capture_default_str();
+  app.add_option("--client-reply-ms", client_reply_ms, "admin/metrics client not reading its reply given up after, ms")
+      ->capture_default_str();
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp&) {
@@ -157,6 +197,14 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);
   c.docker_claim_timeout = std::chrono::milliseconds(claim_ms);
   c.docker_orphan_timeout = std::chrono::milliseconds(orphan_ms);
+  c.rejoin_interval = std::chrono::milliseconds(rejoin_ms);
+  c.network_sync_interval = std::chrono::milliseconds(network_sync_ms);
+  c.leave_timeout = std::chrono::milliseconds(leave_ms);
+  c.hand_over_timeout = std::chrono::milliseconds(hand_over_ms);
+  c.dataplane_poll_interval = std::chrono::milliseconds(dp_poll_ms);
+  c.docker_unseen_orphan_grace = std::chrono::milliseconds(unseen_ms);
+  c.client_idle_timeout = std::chrono::milliseconds(client_idle_ms);
+  c.client_reply_timeout = std::chrono::milliseconds(client_reply_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

@@ -50,8 +50,10 @@ struct Config {
   // its container: Docker removed the sandbox without a Leave, e.g. while
   // this agent was down) is withdrawn, forgotten and its addresses
   // released. One never seen in a container since the agent started (it
-  // may be between Join and Docker's move) waits 5 min at least. 0: never.
+  // may be between Join and Docker's move) waits
+  // --docker-unseen-orphan-ms at least. 0: never.
   std::chrono::milliseconds docker_orphan_timeout{10 * 1000};
+  std::chrono::milliseconds docker_unseen_orphan_grace{5 * 60 * 1000};
   // --ipam-hand-over: on a clean exit (SIGTERM) with no endpoint left here,
   // give this host's free address blocks to the other hosts, so a host
   // taken out of service does not hold space until --ipam-reclaim-ms.
@@ -63,6 +65,27 @@ struct Config {
   // --plugin-timeout-ms: a Docker call waits this long for the agent's loop
   // to take it; past that it fails with {"Err"} and changes nothing.
   std::chrono::milliseconds plugin_timeout{5000};
+  // --rejoin-ms: alone in the cluster with seeds configured (they were down
+  // at start, or this host was cut off), join them again this often.
+  std::chrono::milliseconds rejoin_interval{5000};
+  // --network-sync-ms: the period of each cluster network's full table
+  // exchange with one other member (gossip::TablesConfig).
+  std::chrono::milliseconds network_sync_interval{5000};
+  // --leave-timeout-ms: on exit, wait at most this long for the leave to
+  // reach the other members.
+  std::chrono::milliseconds leave_timeout{3000};
+  // --hand-over-timeout-ms: on exit with --ipam-hand-over, wait at most this
+  // long for the hosts given free address space to confirm.
+  std::chrono::milliseconds hand_over_timeout{2000};
+  // --dataplane-poll-ms: while a data-plane call is out (health, stats),
+  // its reply is looked for this often; at most --dataplane-timeout-ms.
+  std::chrono::milliseconds dataplane_poll_interval{10};
+  // --client-idle-ms: an admin or metrics connection without a complete
+  // request is closed after this long. --client-reply-ms: a client that does
+  // not read its reply is given up after this long (the write waits on the
+  // loop thread, so keep it short).
+  std::chrono::milliseconds client_idle_timeout{5000};
+  std::chrono::milliseconds client_reply_timeout{1000};
 
   // Fills in derived defaults (gossip_bind) and checks every field. The error
   // names the flag and what is wrong, on one line.

@@ -43,7 +43,7 @@ ConnTable::ReadStatus ConnTable::read(int fd) {
 }
 
 bool ConnTable::reply_and_close(int fd, std::string_view reply) {
-  const bool delivered = write_all(fd, reply, kReplyTimeout);
+  const bool delivered = write_all(fd, reply, reply_timeout_);
   close_conn(fd);
   return delivered;
 }

@@ -23,8 +23,9 @@ class ConnTable {
     kTooLarge,  // more than the cap arrived: fd is still open for reply_and_close()
   };
 
-  ConnTable(std::size_t max_request_size, std::chrono::steady_clock::duration idle_timeout)
-      : max_request_size_(max_request_size), idle_timeout_(idle_timeout) {}
+  ConnTable(std::size_t max_request_size, std::chrono::steady_clock::duration idle_timeout,
+            std::chrono::milliseconds reply_timeout = kReplyTimeout)
+      : max_request_size_(max_request_size), idle_timeout_(idle_timeout), reply_timeout_(reply_timeout) {}
   ~ConnTable();  // closes every connection and the listener
   ConnTable(const ConnTable&) = delete;
   ConnTable& operator=(const ConnTable&) = delete;
@@ -36,7 +37,7 @@ class ConnTable {
   ReadStatus read(int fd);
   // The bytes received so far on a connection read() left open.
   [[nodiscard]] const std::string& request(int fd) const { return conns_.at(fd).buffer; }
-  // Sends `reply` (for at most kReplyTimeout), then closes and forgets fd;
+  // Sends `reply` (for at most the reply timeout), then closes and forgets fd;
   // false when the reply was not delivered in full.
   bool reply_and_close(int fd, std::string_view reply);
   // Closes connections open longer than the idle timeout (not those marked
@@ -62,6 +63,7 @@ class ConnTable {
 
   std::size_t max_request_size_;
   std::chrono::steady_clock::duration idle_timeout_;
+  std::chrono::milliseconds reply_timeout_;
   int listen_fd_ = -1;
   std::map<int, Conn> conns_;
   std::uint64_t next_serial_ = 1;

@@ -1,26 +1,37 @@
-// The agent's side of Docker's remote NetworkDriver and IpamDriver
-// (plugins/docker): every call that reads or changes agent state is handed
-// to the agent's loop thread through the LoopExecutor and answered from
-// there (Agent::docker_* / ipam_*, agent_docker.cc); the plugin server's
-// thread only waits. Calls with no state (discovery, external connectivity,
-// swarm allocation) are answered here directly. docs/plugin.md lists what
-// each method does.
+// Docker's remote NetworkDriver and IpamDriver (plugins/docker) as a front
+// end of the EndpointService. The plugin server's thread decodes each call
+// (plugins/docker/codec.h) and hands it to DockerBackend, which runs it on
+// the agent's loop thread through the LoopExecutor: Docker's typed request
+// becomes a service request (a Docker network is a binding, its endpoints
+// are two-step endpoints, its IPAM pools are the service's address pools)
+// and the result becomes Docker's reply. Docker's own rules live here: the
+// `ferry.network`/`ferry.vni` options, the address spaces, a gateway that
+// must be the subnet's first host, overlapping local pools. Calls with no
+// state (discovery, external connectivity, swarm allocation) are answered
+// on the plugin thread. docs/plugin.md lists what each method does.
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <string>
 
+#include "control/agent/endpoint_service.h"
 #include "control/agent/loop_executor.h"
+#include "plugins/docker/call_log.h"
 #include "plugins/docker/ipam_backend.h"
 #include "plugins/docker/network_backend.h"
+#include "plugins/http/unix_http_server.h"
 
 namespace ferry::agent {
 
-class Agent;
+// Docker's default address spaces for Ferry's IPAM driver.
+inline constexpr const char* kLocalAddressSpace = "FerryLocal";
+inline constexpr const char* kGlobalAddressSpace = "FerryGlobal";
 
 class DockerBackend final : public plugins::docker::NetworkBackend, public plugins::docker::IpamBackend {
  public:
-  DockerBackend(Agent& agent, LoopExecutor& executor, std::chrono::milliseconds timeout)
-      : agent_(agent), executor_(executor), timeout_(timeout) {}
+  DockerBackend(EndpointService& service, LoopExecutor& executor, std::chrono::milliseconds timeout)
+      : service_(service), executor_(executor), timeout_(timeout) {}
 
   // NetworkBackend
   Result<void> create_network(const plugins::docker::CreateNetworkRequest& request) override;
@@ -54,14 +65,40 @@ class DockerBackend final : public plugins::docker::NetworkBackend, public plugi
   Result<T> on_loop(const char* what, Fn fn) {
     return executor_.call<T>(what, timeout_, std::function<Result<T>()>(std::move(fn)));
   }
+  // The calls themselves, on the loop thread.
+  Result<void> do_create_network(const plugins::docker::CreateNetworkRequest& request);
+  Result<plugins::docker::EndpointInterface> do_create_endpoint(const plugins::docker::CreateEndpointRequest& request);
+  Result<plugins::docker::EndpointOperInfoReply> do_oper_info(const plugins::docker::EndpointRef& request);
+  Result<plugins::docker::JoinReply> do_join(const plugins::docker::JoinRequest& request);
+  Result<plugins::docker::RequestPoolReply> do_request_pool(const plugins::docker::RequestPoolRequest& request);
 
-  Agent& agent_;
+  EndpointService& service_;
   LoopExecutor& executor_;
   std::chrono::milliseconds timeout_;
 };
 
-// Docker's default address spaces for Ferry's IPAM driver.
-inline constexpr const char* kLocalAddressSpace = "FerryLocal";
-inline constexpr const char* kGlobalAddressSpace = "FerryGlobal";
+// The Docker plugin: its socket's HTTP server, the backend behind it and the
+// log of the latest calls (every call is also logged at debug level with
+// both bodies).
+class DockerPlugin {
+ public:
+  // Serves `socket_path` (mode 0660) from a thread of its own.
+  static Result<std::unique_ptr<DockerPlugin>> start(const std::string& socket_path, EndpointService& service,
+                                                     LoopExecutor& executor, std::chrono::milliseconds timeout);
+  ~DockerPlugin();
+  DockerPlugin(const DockerPlugin&) = delete;
+  DockerPlugin& operator=(const DockerPlugin&) = delete;
+  // Stops serving; calls in flight fail once the executor is closed.
+  void stop();
+  // The latest calls, what dockerd sent and what it got (ferryctl
+  // plugin-calls). Thread-safe.
+  [[nodiscard]] const plugins::docker::CallLog& calls() const { return calls_; }
+
+ private:
+  DockerPlugin() = default;
+  plugins::docker::CallLog calls_;
+  std::unique_ptr<DockerBackend> backend_;
+  std::unique_ptr<plugins::UnixHttpServer> server_;
+};
 
 }  // namespace ferry::agent

@@ -10,39 +10,15 @@
 
 namespace ferry::agent {
 
-namespace {
-
-std::string canon_mac(const std::string& text) {
-  auto m = parse_mac(text);
-  return m ? m->to_string() : text;
-}
-
-// "ADDR/LEN" of either family, a bare address as a host route (/32, /128),
-// IPv6 in RFC 5952 form: how the agent and the data plane's dump compare.
-std::string canon_cidr(const std::string& text) {
-  if (auto p = parse_prefix(text)) return p->to_string();
-  if (auto a = parse_ip(text)) {
-    return IpPrefix{*a, a->family == Family::kIPv4 ? 32U : 128U}.to_string();
-  }
-  return text;
-}
-
-std::string canon_ip(const std::string& text) {
-  auto a = parse_ip(text);
-  return a ? a->to_string() : text;
-}
-
-}  // namespace
-
 DpState compute_desired(const DesiredInputs& in) {
   DpState s;
   for (const auto& [name, vni] : in.networks) s.networks.insert(vni);
   for (const LocalPort& p : in.local_ports) {
     auto net = in.networks.find(p.network);
     if (net == in.networks.end()) continue;
-    PortSpec spec{net->second, canon_mac(p.mac), {}};
-    if (!p.ip_cidr.empty()) spec.ips.push_back(canon_cidr(p.ip_cidr));
-    if (!p.ip6_cidr.empty()) spec.ips.push_back(canon_cidr(p.ip6_cidr));
+    PortSpec spec{net->second, p.mac.to_string(), {}};
+    if (p.ip) spec.ips.push_back(p.ip->to_string());
+    if (p.ip6) spec.ips.push_back(p.ip6->to_string());
     std::sort(spec.ips.begin(), spec.ips.end());
     s.ports[p.iface] = std::move(spec);
   }
@@ -50,13 +26,12 @@ DpState compute_desired(const DesiredInputs& in) {
     auto net = in.networks.find(r.network);
     if (net == in.networks.end()) continue;
     const std::string vtep = r.vtep_string();
-    if (r.vtep.size() != 4 || vtep == in.self_vtep) continue;  // IPv4 underlay only for now
+    if (r.vtep.size() != 4 || vtep == in.self_vtep) continue;  // the underlay is IPv4
     const std::uint32_t vni = net->second;
-    const std::string mac = canon_mac(r.mac_string());
+    const std::string mac = r.mac.to_string();
     s.fdb[{vni, mac}] = vtep;
-    for (const std::string& cidr :
-         {r.ipv4 ? r.ipv4_string() : std::string(), r.ipv6 ? r.ipv6_string() : std::string()}) {
-      if (!cidr.empty()) s.neigh[{vni, canon_ip(cidr.substr(0, cidr.find('/')))}] = mac;
+    for (const std::optional<IpPrefix>& prefix : {r.ipv4_prefix(), r.ipv6_prefix()}) {
+      if (prefix) s.neigh[{vni, prefix->address.to_string()}] = mac;
     }
     s.flood.insert({vni, vtep});
   }

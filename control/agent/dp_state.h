@@ -6,11 +6,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/ip_address.h"
+#include "common/mac_address.h"
 #include "common/result.h"
 #include "control/gossip/endpoint_table.h"
 #include "dataplane/api/reply.h"
@@ -39,13 +42,14 @@ struct DpState {
   }
 };
 
-// One local endpoint port as the reconciler needs it.
+// One local endpoint port as the reconciler needs it, typed as the agent's
+// endpoint records hold it.
 struct LocalPort {
   std::string iface;
   std::string network;
-  std::string mac;
-  std::string ip_cidr;     // may be empty
-  std::string ip6_cidr{};  // may be empty
+  MacAddress mac;
+  std::optional<IpPrefix> ip;     // interface address with the subnet's length
+  std::optional<IpPrefix> ip6{};  // absent: no IPv6
 };
 
 struct DesiredInputs {

@@ -1,5 +1,8 @@
 #include "control/agent/local_state.h"
 
+#include <stdexcept>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "control/agent/state_file.h"
@@ -7,9 +10,22 @@
 namespace ferry::agent {
 
 namespace {
-// 1: no Docker fields; 2: no IPv6 fields (both still read).
-constexpr int kStateVersion = 3;
+
 std::string path_in(const std::string& dir) { return dir + "/state.json"; }
+
+// The file's text forms: an error names the field and the text.
+template <class T>
+T must(Result<T> value, const char* field) {
+  if (!value) throw std::invalid_argument(fmt::format("{}: {}", field, value.error().message));
+  return std::move(*value);
+}
+
+nlohmann::json address_list(const std::set<IpAddress>& addresses) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : addresses) out.push_back(a.to_string());
+  return out;
+}
+
 }  // namespace
 
 std::string LocalState::encode() const {
@@ -20,9 +36,9 @@ std::string LocalState::encode() const {
     j["endpoints"].push_back({{"id", e.id},
                               {"name", e.name},
                               {"network", e.network},
-                              {"mac", e.mac},
-                              {"ip", e.ip_cidr},
-                              {"ip6", e.ip6_cidr},
+                              {"mac", e.mac.to_string()},
+                              {"ip", e.ip.to_string()},
+                              {"ip6", e.ip6 ? e.ip6->to_string() : std::string()},
                               {"host_ifname", e.host_ifname},
                               {"container_ifname", e.container_ifname},
                               {"netns", e.netns_path},
@@ -39,8 +55,13 @@ std::string LocalState::encode() const {
   }
   j["pools"] = nlohmann::json::array();
   for (const auto& [id, p] : pools) {
-    j["pools"].push_back(
-        {{"id", p.id}, {"subnet", p.subnet}, {"refs", p.refs}, {"addresses", p.addresses}, {"unclaimed", p.unclaimed}});
+    nlohmann::json unclaimed = nlohmann::json::object();
+    for (const auto& [a, ms] : p.unclaimed) unclaimed[a.to_string()] = ms;
+    j["pools"].push_back({{"id", p.id},
+                          {"subnet", p.subnet.to_string()},
+                          {"refs", p.refs},
+                          {"addresses", address_list(p.addresses)},
+                          {"unclaimed", unclaimed}});
   }
   return j.dump(2) + "\n";
 }
@@ -52,7 +73,8 @@ Result<LocalState> LocalState::decode(std::string_view text) {
   try {
     const int version = j.at("version").get<int>();
     if (version < 1 || version > kStateVersion) {
-      return make_error("state file version {} is not {}", j.at("version").get<int>(), kStateVersion);
+      return make_error("state file version {} is not one this agent reads (1..{}): written by a newer ferry-agent?",
+                        version, kStateVersion);
     }
     for (const auto& n : j.at("networks")) {
       auto r = NetworkRecord::decode(n.dump());
@@ -64,9 +86,11 @@ Result<LocalState> LocalState::decode(std::string_view text) {
       ep.id = e.at("id").get<std::string>();
       ep.name = e.at("name").get<std::string>();
       ep.network = e.at("network").get<std::string>();
-      ep.mac = e.at("mac").get<std::string>();
-      ep.ip_cidr = e.at("ip").get<std::string>();
-      ep.ip6_cidr = e.value("ip6", std::string());
+      ep.mac = must(parse_mac(e.at("mac").get<std::string>()), "mac");
+      ep.ip = must(parse_prefix(e.at("ip").get<std::string>()), "ip");
+      if (const std::string ip6 = e.value("ip6", std::string()); !ip6.empty()) {
+        ep.ip6 = must(parse_prefix(ip6), "ip6");
+      }
       ep.host_ifname = e.at("host_ifname").get<std::string>();
       ep.container_ifname = e.at("container_ifname").get<std::string>();
       ep.netns_path = e.at("netns").get<std::string>();
@@ -88,14 +112,22 @@ Result<LocalState> LocalState::decode(std::string_view text) {
       for (const auto& p : j.at("pools")) {
         IpamPool pool;
         pool.id = p.at("id").get<std::string>();
-        pool.subnet = p.at("subnet").get<std::string>();
+        pool.subnet = must(parse_prefix(p.at("subnet").get<std::string>()), "pool subnet");
         pool.refs = p.at("refs").get<std::uint32_t>();
-        pool.addresses = p.at("addresses").get<std::set<std::string>>();
-        if (p.contains("unclaimed")) pool.unclaimed = p.at("unclaimed").get<std::map<std::string, std::int64_t>>();
+        for (const auto& a : p.at("addresses")) {
+          pool.addresses.insert(must(parse_ip(a.get<std::string>()), "pool address"));
+        }
+        if (p.contains("unclaimed")) {
+          for (const auto& [a, ms] : p.at("unclaimed").items()) {
+            pool.unclaimed[must(parse_ip(a), "pool reservation")] = ms.get<std::int64_t>();
+          }
+        }
         s.pools[pool.id] = pool;
       }
     }
   } catch (const nlohmann::json::exception& e) {
+    return make_error("state file: {}", e.what());
+  } catch (const std::invalid_argument& e) {
     return make_error("state file: {}", e.what());
   }
   return s;

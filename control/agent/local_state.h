@@ -1,25 +1,35 @@
-// What this host owns and must survive a restart: the networks it created
-// and its local endpoints. Saved as one JSON file in the state directory
-// (state.json), replaced atomically before a request is answered.
+// What this host owns and must survive a restart: the networks it keeps
+// alive, its local endpoints, the Docker networks bound here and the address
+// pools handed to Docker. Held as typed values; text only in the state file,
+// one JSON document in the state directory (state.json) whose "version"
+// names its format (kStateVersion; every earlier version still loads),
+// replaced atomically before a request is answered (state_transaction.h).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
+#include "common/ip_address.h"
+#include "common/mac_address.h"
 #include "common/result.h"
 #include "control/agent/network.h"
 
 namespace ferry::agent {
 
+// The state file's format: 1 had no Docker fields, 2 no IPv6 fields; 3 is
+// today's. decode() reads all of them; encode() writes kStateVersion.
+inline constexpr int kStateVersion = 3;
+
 struct LocalEndpoint {
-  std::string id;        // cluster-unique endpoint id (random hex)
-  std::string name;      // operator's name, unique on this host
-  std::string network;   // cluster network name
-  std::string mac;       // container side
-  std::string ip_cidr;   // "10.10.0.18/24"
-  std::string ip6_cidr;  // "fd00:10::12/64"; "" when the network has no IPv6
+  std::string id;               // cluster-unique endpoint id (random hex)
+  std::string name;             // operator's name, unique on this host
+  std::string network;          // cluster network name
+  MacAddress mac;               // container side
+  IpPrefix ip;                  // interface address with the subnet's length: 10.10.0.18/24
+  std::optional<IpPrefix> ip6;  // fd00:10::12/64; absent when the network has no IPv6
   std::string host_ifname;
   std::string container_ifname = "eth0";
   std::string netns_path;  // the container's namespace
@@ -48,16 +58,16 @@ struct DockerNetwork {
 // An IPAM pool handed to Docker (RequestPool), reference-counted, with the
 // endpoint addresses Docker reserved in it (RequestAddress).
 struct IpamPool {
-  std::string id;      // "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"
-  std::string subnet;  // canonical CIDR, IPv4 or IPv6
+  std::string id;   // "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"
+  IpPrefix subnet;  // IPv4 or IPv6, host bits clear
   std::uint32_t refs = 0;
-  std::set<std::string> addresses;  // reserved endpoint addresses, canonical, no length
+  std::set<IpAddress> addresses;  // reserved endpoint addresses
   // Reserved addresses no endpoint (CreateEndpoint) or network (an aux
   // address in CreateNetwork) has used yet, with the wall-clock time of the
   // reservation (ms since the epoch). One still unused after
   // Config::docker_claim_timeout is released: Docker never got the reply.
-  std::map<std::string, std::int64_t> unclaimed{};
-  [[nodiscard]] bool v6() const { return subnet.find(':') != std::string::npos; }
+  std::map<IpAddress, std::int64_t> unclaimed{};
+  [[nodiscard]] bool v6() const { return subnet.family() == Family::kIPv6; }
   bool operator==(const IpamPool&) const = default;
 };
 

@@ -41,8 +41,10 @@ class MetricsServer {
 
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
-  MetricsServer(gossip::Address address, Render render)
-      : address_(address), render_(std::move(render)), conns_(kMaxRequestSize, kIdleTimeout) {}
+  // `idle` and `reply` as for AdminServer.
+  MetricsServer(gossip::Address address, Render render, std::chrono::milliseconds idle = kIdleTimeout,
+                std::chrono::milliseconds reply = ConnTable::kReplyTimeout)
+      : address_(address), render_(std::move(render)), conns_(kMaxRequestSize, idle, reply) {}
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -9,26 +9,47 @@
 namespace ferry::agent {
 
 Result<std::string> canonical_subnet(std::string_view text) {
-  auto p = dp_api::parse_ipv4_prefix(text);
-  if (!p) return p.error();
-  if (p->length < 8 || p->length > 30) return make_error("subnet {}: prefix length must be 8..30", text);
-  const std::uint32_t host_mask = 0xffffffffU >> p->length;
-  if ((p->addr.value & host_mask) != 0) {
-    dp_api::Ipv4Prefix net{dp_api::Ipv4{p->addr.value & ~host_mask}, p->length};
-    return make_error("subnet {}: host bits are set (did you mean {}?)", text, dp_api::format_ipv4_prefix(net));
+  auto p = parse_prefix(text);
+  if (!p || p->family() != Family::kIPv4) {
+    auto v4 = dp_api::parse_ipv4_prefix(text);  // its message names what is wrong
+    if (!v4) return v4.error();
+    return make_error("subnet {}: not an IPv4 subnet", text);
   }
-  return dp_api::format_ipv4_prefix(*p);
+  auto checked = check_subnet(*p);
+  if (!checked) return checked.error();
+  return checked->to_string();
+}
+
+Result<IpPrefix> check_subnet(const IpPrefix& subnet) {
+  const IpPrefix& p = subnet;
+  const std::string text = p.to_string();
+  if (p.family() != Family::kIPv4) return make_error("subnet {}: not an IPv4 subnet", text);
+  if (p.prefix_length < 8 || p.prefix_length > 30) return make_error("subnet {}: prefix length must be 8..30", text);
+  const IpPrefix net = p.network();
+  if (net.address != p.address) {
+    return make_error("subnet {}: host bits are set (did you mean {}?)", text, net.to_string());
+  }
+  return net;
 }
 
 Result<std::string> canonical_subnet6(std::string_view text) {
   auto p = parse_prefix(text);
   if (!p) return make_error("subnet {}: {}", text, p.error().message);
   if (p->address.family != Family::kIPv6) return make_error("subnet {}: not an IPv6 subnet", text);
-  if (p->prefix_length < 48 || p->prefix_length > 126) {
+  auto checked = check_subnet6(*p);
+  if (!checked) return checked.error();
+  return checked->to_string();
+}
+
+Result<IpPrefix> check_subnet6(const IpPrefix& subnet) {
+  const IpPrefix& p = subnet;
+  const std::string text = p.to_string();
+  if (p.address.family != Family::kIPv6) return make_error("subnet {}: not an IPv6 subnet", text);
+  if (p.prefix_length < 48 || p.prefix_length > 126) {
     return make_error("subnet {}: IPv6 prefix length must be 48..126", text);
   }
-  const IpPrefix net = p->network();
-  if (net.address != p->address) {
+  const IpPrefix net = p.network();
+  if (net.address != p.address) {
     return make_error("subnet {}: host bits are set (did you mean {}?)", text, net.to_string());
   }
   const auto& b = net.address.bytes;
@@ -37,7 +58,7 @@ Result<std::string> canonical_subnet6(std::string_view text) {
   if (net.address.is_multicast() || net.address.is_ipv6_link_local() || mapped || b[0] == 0) {
     return make_error("subnet {}: not a unicast global or unique-local IPv6 subnet", text);
   }
-  return net.to_string();
+  return net;
 }
 
 Result<void> NetworkRecord::validate() const {
@@ -62,6 +83,14 @@ Result<void> NetworkRecord::validate() const {
 dp_api::Ipv4Prefix NetworkRecord::prefix() const {
   auto p = dp_api::parse_ipv4_prefix(subnet);
   return p ? *p : dp_api::Ipv4Prefix{};
+}
+
+std::optional<IpPrefix> NetworkRecord::subnet_prefix(bool v6) const {
+  const std::string& text = subnet_of(v6);
+  if (text.empty()) return std::nullopt;
+  auto p = parse_prefix(text);
+  if (!p) return std::nullopt;
+  return *p;
 }
 
 std::string NetworkRecord::encode() const {

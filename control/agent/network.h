@@ -10,9 +10,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 #include "control/gossip/table_store.h"
 #include "dataplane/api/addr.h"
@@ -45,6 +47,9 @@ struct NetworkRecord {
   }
   // The subnet of one family ("" when the network has no IPv6).
   [[nodiscard]] const std::string& subnet_of(bool v6) const { return v6 ? subnet6 : subnet; }
+  // The same, typed; nullopt when the network has none (or, before
+  // validate(), when the text does not parse).
+  [[nodiscard]] std::optional<IpPrefix> subnet_prefix(bool v6) const;
   bool operator==(const NetworkRecord&) const = default;
 };
 
@@ -81,9 +86,12 @@ std::uint32_t pick_vni(const NetworkView& view, const std::string& name);
 
 // Parses "10.10.0.0/24" (host bits must be zero) into the canonical form.
 Result<std::string> canonical_subnet(std::string_view text);
+// The same rules for a parsed subnet: IPv4, prefix /8../30, host bits zero.
+Result<IpPrefix> check_subnet(const IpPrefix& subnet);
 // The same for an IPv6 subnet: RFC 5952 text, prefix /48../126 (the
 // distributed IPAM hands out the first 2^24 addresses at most: docs/ipam.md),
 // not link-local, multicast or IPv4-mapped.
 Result<std::string> canonical_subnet6(std::string_view text);
+Result<IpPrefix> check_subnet6(const IpPrefix& subnet);
 
 }  // namespace ferry::agent

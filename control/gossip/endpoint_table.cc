@@ -126,6 +126,40 @@ Result<EndpointRecord> EndpointRecord::from_strings(std::string network, std::st
   return r;
 }
 
+std::optional<IpPrefix> EndpointRecord::ipv4_prefix() const {
+  if (!ipv4) return std::nullopt;
+  IpPrefix p{{Family::kIPv4, {}}, ipv4_prefix_len};
+  std::memcpy(p.address.bytes.data(), ipv4->data(), 4);
+  return p;
+}
+
+std::optional<IpPrefix> EndpointRecord::ipv6_prefix() const {
+  if (!ipv6) return std::nullopt;
+  return IpPrefix{{Family::kIPv6, *ipv6}, ipv6_prefix_len};
+}
+
+EndpointRecord EndpointRecord::make(std::string network, std::string endpoint_id, const MacAddress& mac,
+                                    const std::optional<IpPrefix>& ipv4, const std::optional<IpPrefix>& ipv6,
+                                    const IpAddress& vtep, std::string owner) {
+  EndpointRecord r;
+  r.network = std::move(network);
+  r.endpoint_id = std::move(endpoint_id);
+  r.owner = std::move(owner);
+  r.mac = mac;
+  if (ipv4) {
+    r.ipv4.emplace();
+    std::memcpy(r.ipv4->data(), ipv4->address.bytes.data(), 4);
+    r.ipv4_prefix_len = static_cast<std::uint8_t>(ipv4->prefix_length);
+  }
+  if (ipv6) {
+    r.ipv6.emplace();
+    std::memcpy(r.ipv6->data(), ipv6->address.bytes.data(), 16);
+    r.ipv6_prefix_len = static_cast<std::uint8_t>(ipv6->prefix_length);
+  }
+  r.vtep.assign(vtep.bytes.begin(), vtep.bytes.begin() + static_cast<long>(vtep.size()));
+  return r;
+}
+
 Result<void> EndpointTable::put(EndpointRecord record) {
   record.owner = db_.self();
   return db_.put(record.network, kEndpointTable, record.endpoint_id, record.encode());

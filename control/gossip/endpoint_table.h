@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/mac_address.h"
 #include "common/result.h"
 #include "control/gossip/table_db.h"
@@ -41,6 +42,13 @@ struct EndpointRecord {
   static Result<EndpointRecord> from_strings(std::string network, std::string endpoint_id, std::string_view mac,
                                              std::string_view ipv4_cidr, std::string_view ipv6_cidr,
                                              std::string_view vtep, std::string owner);
+  // Typed forms: the addresses with their lengths (absent when the record
+  // has none), and a record from typed values.
+  [[nodiscard]] std::optional<IpPrefix> ipv4_prefix() const;
+  [[nodiscard]] std::optional<IpPrefix> ipv6_prefix() const;
+  static EndpointRecord make(std::string network, std::string endpoint_id, const MacAddress& mac,
+                             const std::optional<IpPrefix>& ipv4, const std::optional<IpPrefix>& ipv6,
+                             const IpAddress& vtep, std::string owner);
   bool operator==(const EndpointRecord&) const = default;
 };
 

@@ -253,50 +253,42 @@ TimePoint NetTransport::next_deadline() const {
   return t;
 }
 
-void NetTransport::poll_once(TimePoint deadline) {
-  std::vector<pollfd> fds;
-  std::vector<std::uint64_t> serials;  // parallel to fds (0: not a stream)
-  fds.reserve(2 + conns_.size() + watched_.size());
+void NetTransport::collect(std::vector<pollfd>& fds) {
+  polled_serials_.clear();
   fds.push_back({udp_fd_, POLLIN, 0});
   fds.push_back({tcp_fd_, POLLIN, 0});
-  serials.assign(2, 0);
+  polled_serials_.assign(2, 0);
   for (const auto& [fd, c] : conns_) {
     short events = 0;
     if (c->connecting || c->out_off < c->out.size()) events |= POLLOUT;
     if (!c->connecting && c->out_off >= c->out.size()) events |= POLLIN;
     fds.push_back({fd, events, 0});
-    serials.push_back(c->serial);
+    polled_serials_.push_back(c->serial);
   }
-  for (const auto& [fd, fn] : watched_) {
-    fds.push_back({fd, POLLIN, 0});
-    serials.push_back(0);
-  }
+}
 
-  const TimePoint until = std::min(deadline, next_deadline());
-  const TimePoint now = clock_.now();
-  int timeout_ms = 0;
-  if (until > now) {
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-    timeout_ms = static_cast<int>(std::min<decltype(ms)>(ms, 1000));
-  }
-  const int n = ::poll(fds.data(), fds.size(), timeout_ms);
-  if (n > 0) {
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      const pollfd& p = fds[i];
-      if (p.revents == 0) continue;
-      if (i == 0) {
-        read_udp();
-      } else if (i == 1) {
-        accept_tcp();
-      } else if (serials[i] != 0) {
-        auto c = conns_.find(p.fd);
-        if (c != conns_.end() && c->second->serial == serials[i]) service(p.fd, p.revents);
-      } else if (auto w = watched_.find(p.fd); w != watched_.end()) {
-        auto fn = w->second;  // the callback may unwatch itself
-        fn();
-      }
+void NetTransport::dispatch(std::span<const pollfd> fds) {
+  handle_ready(fds);
+  expire();
+}
+
+void NetTransport::handle_ready(std::span<const pollfd> fds) {
+  for (std::size_t i = 0; i < fds.size() && i < polled_serials_.size(); ++i) {
+    const pollfd& p = fds[i];
+    if (p.revents == 0) continue;
+    if (i == 0) {
+      read_udp();
+    } else if (i == 1) {
+      accept_tcp();
+    } else {
+      auto c = conns_.find(p.fd);
+      if (c != conns_.end() && c->second->serial == polled_serials_[i]) service(p.fd, p.revents);
     }
   }
+  polled_serials_.clear();
+}
+
+void NetTransport::expire() {
   // Timeouts and failures queued by request().
   const TimePoint after = clock_.now();
   std::vector<int> expired;
@@ -311,6 +303,36 @@ void NetTransport::poll_once(TimePoint deadline) {
     if (handler_ != nullptr) handler_->on_stream_response(id, make_error("{}", why));
   }
   flush_log();
+}
+
+void NetTransport::poll_once(TimePoint deadline) {
+  std::vector<pollfd> fds;
+  fds.reserve(2 + conns_.size() + watched_.size());
+  collect(fds);
+  const std::size_t own = fds.size();
+  for (const auto& [fd, fn] : watched_) fds.push_back({fd, POLLIN, 0});
+
+  const TimePoint until = std::min(deadline, next_deadline());
+  const TimePoint now = clock_.now();
+  int timeout_ms = 0;
+  if (until > now) {
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
+    timeout_ms = static_cast<int>(std::min<decltype(ms)>(ms, 1000));
+  }
+  const int n = ::poll(fds.data(), fds.size(), timeout_ms);
+  // The transport's own descriptors first, then the watched ones, then
+  // timeouts.
+  handle_ready(std::span<const pollfd>(fds).first(n > 0 ? own : 0));
+  if (n > 0) {
+    for (std::size_t i = own; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      if (auto w = watched_.find(fds[i].fd); w != watched_.end()) {
+        auto fn = w->second;  // the callback may unwatch itself
+        fn();
+      }
+    }
+  }
+  expire();
 }
 
 void NetTransport::read_udp() {

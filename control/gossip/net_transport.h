@@ -19,11 +19,14 @@
 // so a flood makes a handful of lines (docs/gossip.md, "Logging").
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +103,12 @@ class NetTransport final : public Transport {
   // (delivering to the handler), expires timed-out exchanges and delivers
   // queued failures.
   void poll_once(TimePoint deadline);
+  // The same turn for a caller's own event loop: collect() appends the
+  // transport's descriptors to `fds`; after poll(2), dispatch() takes those
+  // same entries back, handles what is ready, expires timed-out exchanges
+  // and delivers queued failures (call it every turn, ready or not).
+  void collect(std::vector<pollfd>& fds);
+  void dispatch(std::span<const pollfd> fds);
   // The earliest stream timeout or queued failure.
   [[nodiscard]] TimePoint next_deadline() const;
 
@@ -120,6 +129,8 @@ class NetTransport final : public Transport {
   void accept_tcp();
   bool admit(const Address& source);  // room for one more inbound connection from `source`?
   void service(int fd, short revents);
+  void handle_ready(std::span<const pollfd> fds);
+  void expire();
   void fail(int fd, std::string_view why);
   void finish_outbound(Conn& c, Result<std::string> result);
   void close_conn(int fd);
@@ -140,6 +151,7 @@ class NetTransport final : public Transport {
   int tcp_fd_ = -1;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::map<int, std::function<void()>> watched_;
+  std::vector<std::uint64_t> polled_serials_;  // parallel to collect()'s entries (0: not a stream)
   std::vector<std::pair<std::uint64_t, std::string>> deferred_failures_;  // request id, reason
   std::size_t inbound_ = 0;
   std::map<std::uint32_t, std::size_t> inbound_by_source_;  // source IP -> open inbound connections

@@ -128,19 +128,43 @@ Result<Addr> PoolSpec::parse(std::string_view address) const {
   if (!parsed || parsed->family != want) {
     return make_error("'{}' is not an {} address (pool {} is {})", address, is_v6() ? "IPv6" : "IPv4", name, cidr());
   }
+  return addr_of(*parsed);
+}
+
+Result<Addr> PoolSpec::addr_of(const IpAddress& address) const {
+  const Family want = is_v6() ? Family::kIPv6 : Family::kIPv4;
+  if (address.family != want) {
+    return make_error("'{}' is not an {} address (pool {} is {})", address.to_string(), is_v6() ? "IPv6" : "IPv4", name,
+                      cidr());
+  }
   Addr ip = 0;
   if (!is_v6()) {
-    ip = host_order_v4(*parsed);
-    if (!contains(ip)) return make_error("address {} is outside pool {} ({})", address, name, cidr());
+    ip = host_order_v4(address);
+    if (!contains(ip)) return make_error("address {} is outside pool {} ({})", address.to_string(), name, cidr());
     return ip;
   }
-  const Ipv6Bytes& a = parsed->bytes;
+  const Ipv6Bytes& a = address.bytes;
   ip = low32(a);
   if (!std::equal(a.begin(), a.begin() + 12, net6.begin()) || !contains(ip)) {
-    return make_error("address {} is outside the addresses pool {} manages ({}: the first {} of {})", address, name,
-                      window(), size(), cidr());
+    return make_error("address {} is outside the addresses pool {} manages ({}: the first {} of {})",
+                      address.to_string(), name, window(), size(), cidr());
   }
   return ip;
+}
+
+IpAddress PoolSpec::ip_of(Addr ip) const {
+  if (is_v6()) return IpAddress{Family::kIPv6, v6_address(ip)};
+  IpAddress out;
+  out.bytes[0] = static_cast<std::uint8_t>(ip >> 24);
+  out.bytes[1] = static_cast<std::uint8_t>(ip >> 16);
+  out.bytes[2] = static_cast<std::uint8_t>(ip >> 8);
+  out.bytes[3] = static_cast<std::uint8_t>(ip);
+  return out;
+}
+
+IpPrefix PoolSpec::prefix() const {
+  if (is_v6()) return IpPrefix{IpAddress{Family::kIPv6, net6}, prefix6};
+  return IpPrefix{ip_of(subnet), prefix_len};
 }
 
 Result<void> PoolSpec::validate(std::uint32_t max_blocks, std::size_t max_name_size) const {

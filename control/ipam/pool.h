@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 
 namespace ferry::ipam {
@@ -76,6 +77,11 @@ struct PoolSpec {
   // A bare address (no "/len") of this pool's family inside the managed
   // addresses, or an error saying why not.
   [[nodiscard]] Result<Addr> parse(std::string_view address) const;
+  // The same for a typed address, and back: no text in between.
+  [[nodiscard]] Result<Addr> addr_of(const IpAddress& address) const;
+  [[nodiscard]] IpAddress ip_of(Addr ip) const;
+  // The network (the real L for IPv6, not the window).
+  [[nodiscard]] IpPrefix prefix() const;
 
   // Everything a peer's copy must satisfy; max_blocks/max_name bound it.
   [[nodiscard]] Result<void> validate(std::uint32_t max_blocks, std::size_t max_name_size) const;

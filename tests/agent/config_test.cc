@@ -39,6 +39,14 @@ TEST_F(ConfigTest, MinimalFlagsGiveDocumentedDefaults) {
   EXPECT_EQ(c->ipam_timeout, std::chrono::milliseconds(4000));
   EXPECT_EQ(c->docker_claim_timeout, std::chrono::minutes(10));
   EXPECT_EQ(c->docker_orphan_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(c->docker_unseen_orphan_grace, std::chrono::minutes(5));
+  EXPECT_EQ(c->rejoin_interval, std::chrono::seconds(5));
+  EXPECT_EQ(c->network_sync_interval, std::chrono::seconds(5));
+  EXPECT_EQ(c->leave_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c->hand_over_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->dataplane_poll_interval, std::chrono::milliseconds(10));
+  EXPECT_EQ(c->client_idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->client_reply_timeout, std::chrono::seconds(1));
   EXPECT_TRUE(c->seed_addresses.empty());
 }
 
@@ -74,6 +82,14 @@ TEST_F(ConfigTest, EachBadSettingNamesItsFlag) {
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--docker-claim-ms", "-1"}, "--docker-claim-ms"},
       {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--docker-orphan-ms", "-1"},
        "--docker-orphan-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--docker-unseen-orphan-ms", "-1"},
+       "--docker-unseen-orphan-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--rejoin-ms", "10"}, "--rejoin-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--dataplane-poll-ms", "0"},
+       "--dataplane-poll-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--client-idle-ms", "50"}, "--client-idle-ms"},
+      {{"--name", "h1", "--advertise", "10.0.0.1", "--key-file", key_, "--client-reply-ms", "20000"},
+       "--client-reply-ms"},
   };
   for (const auto& [args, flag] : cases) {
     auto c = parse(args);

@@ -16,6 +16,19 @@ gossip::EndpointRecord remote(const char* net, const char* id, const char* mac, 
   return *r;
 }
 
+LocalPort port(const char* iface, const char* net, const char* mac, const char* ip, const char* ip6 = "") {
+  auto m = parse_mac(mac);
+  auto p = parse_prefix(ip);
+  EXPECT_TRUE(m && p);
+  LocalPort out{iface, net, m ? *m : MacAddress{}, p ? std::optional<IpPrefix>(*p) : std::nullopt};
+  if (*ip6 != '\0') {
+    auto p6 = parse_prefix(ip6);
+    EXPECT_TRUE(p6);
+    if (p6) out.ip6 = *p6;
+  }
+  return out;
+}
+
 // A dump as the reconciler reads it: through the API's reply decoder.
 DpState from_wire(const v1::Dump& dump) {
   v1::Reply reply;
@@ -30,8 +43,8 @@ DesiredInputs sample() {
   DesiredInputs in;
   in.networks = {{"blue", 100}, {"red", 200}};
   in.self_vtep = "172.31.0.101";
-  in.local_ports = {{"fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24"},
-                    {"fybbbb", "gone", "02:00:00:00:00:02", "10.9.0.2/24"}};  // unknown network: skipped
+  in.local_ports = {port("fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24"),
+                    port("fybbbb", "gone", "02:00:00:00:00:02", "10.9.0.2/24")};  // unknown network: skipped
   in.remote_endpoints = {remote("blue", "e2", "02:00:00:00:00:0A", "10.0.0.3/24", "172.31.0.102", "h2"),
                          remote("blue", "e3", "02:00:00:00:00:0b", "10.0.0.4/24", "172.31.0.102", "h2"),
                          remote("red", "e4", "02:00:00:00:00:0c", "10.1.0.4/24", "172.31.0.103", "h3"),
@@ -55,7 +68,7 @@ TEST(ComputeDesired, DualStackPortsAndIpv6NeighboursInCanonicalForm) {
   DesiredInputs in;
   in.networks = {{"blue", 100}};
   in.self_vtep = "172.31.0.101";
-  in.local_ports = {{"fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24", "FD00:10:0:0::2/64"}};
+  in.local_ports = {port("fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24", "FD00:10:0:0::2/64")};
   auto r = gossip::EndpointRecord::from_strings("blue", "e2", "02:00:00:00:00:0a", "10.0.0.3/24", "fd00:10::3/64",
                                                 "172.31.0.102", "h2");
   ASSERT_TRUE(r) << r.error().message;

@@ -38,8 +38,8 @@ TEST_F(StateDir, SaveLoadRoundTripAndNoTemporaryLeft) {
   ep.id = "abc";
   ep.name = "c1";
   ep.network = "blue";
-  ep.mac = "02:11:22:33:44:55";
-  ep.ip_cidr = "10.10.0.2/24";
+  ep.mac = *parse_mac("02:11:22:33:44:55");
+  ep.ip = *parse_prefix("10.10.0.2/24");
   ep.host_ifname = "fy0123456789ab";
   ep.netns_path = "/var/run/netns/c1";
   ep.container_offloads = true;
@@ -64,9 +64,9 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   ep.id = "e1";
   ep.name = "dk-e1";
   ep.network = "blue";
-  ep.mac = "02:00:00:00:00:01";
-  ep.ip_cidr = "10.10.0.16/24";
-  ep.ip6_cidr = "fd00:10::10/64";
+  ep.mac = *parse_mac("02:00:00:00:00:01");
+  ep.ip = *parse_prefix("10.10.0.16/24");
+  ep.ip6 = *parse_prefix("fd00:10::10/64");
   ep.mtu = 8950;
   ep.host_ifname = "fy1";
   ep.container_ifname = "fc1";
@@ -75,9 +75,13 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   ep.joined = false;
   s.endpoints[ep.name] = ep;
   s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"};
-  s.pools["FerryLocal/10.10.0.0/24"] = IpamPool{"FerryLocal/10.10.0.0/24", "10.10.0.0/24", 2, {"10.10.0.16"}};
-  s.pools["FerryLocal/fd00:10::/64"] =
-      IpamPool{"FerryLocal/fd00:10::/64", "fd00:10::/64", 1, {"fd00:10::10", "fd00:10::11"}, {{"fd00:10::11", 1700}}};
+  s.pools["FerryLocal/10.10.0.0/24"] =
+      IpamPool{"FerryLocal/10.10.0.0/24", *parse_prefix("10.10.0.0/24"), 2, {*parse_ip("10.10.0.16")}};
+  s.pools["FerryLocal/fd00:10::/64"] = IpamPool{"FerryLocal/fd00:10::/64",
+                                                *parse_prefix("fd00:10::/64"),
+                                                1,
+                                                {*parse_ip("fd00:10::10"), *parse_ip("fd00:10::11")},
+                                                {{*parse_ip("fd00:10::11"), 1700}}};
   EXPECT_TRUE(s.pools.at("FerryLocal/fd00:10::/64").v6());
   EXPECT_FALSE(s.pools.at("FerryLocal/10.10.0.0/24").v6());
   ASSERT_TRUE(s.save(dir_));

@@ -1,7 +1,7 @@
 // libFuzzer target for the Docker request decoders: the first byte picks a
 // method, the rest is the body. Every input goes through the Dispatcher
-// (decode -> backend -> encode) with LocalIpam and a permissive network
-// backend, and through the address parsers with round-trip checks.
+// (decode -> backend -> encode) with permissive backends, and through the
+// address parsers with round-trip checks.
 //   CXX=clang++ meson setup build-fuzz -Dfuzz=true
 //   ninja -C build-fuzz tests/plugins/fuzz_docker_json
 //   build-fuzz/tests/plugins/fuzz_docker_json -max_total_time=60 -max_len=4096
@@ -14,7 +14,6 @@
 
 #include "plugins/docker/codec.h"
 #include "plugins/docker/dispatcher.h"
-#include "plugins/docker/local_ipam.h"
 
 namespace {
 
@@ -50,6 +49,21 @@ class AcceptingNetwork : public NetworkBackend {
   Result<void> discover_delete(const DiscoveryRequest&) override { return ok(); }
   Result<void> program_external_connectivity(const ProgramExternalConnectivityRequest&) override { return ok(); }
   Result<void> revoke_external_connectivity(const EndpointRef&) override { return ok(); }
+};
+
+// Accepts every pool and address, so decoded requests reach the encoders.
+class AcceptingIpam : public IpamBackend {
+ public:
+  Result<AddressSpaces> default_address_spaces() override { return AddressSpaces{"FerryLocal", "FerryGlobal"}; }
+  Result<RequestPoolReply> request_pool(const RequestPoolRequest& r) override {
+    const IpPrefix pool = r.pool ? *r.pool : IpPrefix{IpAddress::v4(0x0a0a0000), 24};
+    return RequestPoolReply{r.address_space + "/" + pool.to_string(), pool.network(), r.options};
+  }
+  Result<void> release_pool(const PoolRef&) override { return ok(); }
+  Result<RequestAddressReply> request_address(const RequestAddressRequest& r) override {
+    return RequestAddressReply{IpPrefix{r.address ? *r.address : IpAddress::v4(0x0a0a0002), 24}, {}};
+  }
+  Result<void> release_address(const ReleaseAddressRequest&) override { return ok(); }
 };
 
 constexpr std::array<std::string_view, 24> kTargets = {
@@ -95,14 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view target = kTargets[data[0] % kTargets.size()];
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
 
-  // A fresh state per input keeps runs reproducible; one pool exists so
-  // RequestAddress/ReleaseAddress/ReleasePool reach past the lookup.
   static AcceptingNetwork network;
-  LocalIpam ipam(LocalIpamConfig{"FerryLocal", "FerryGlobal", 4096});
-  RequestPoolRequest pool;
-  pool.address_space = "FerryLocal";
-  pool.pool = IpPrefix{IpAddress::v4(0x0a0a0000), 24};
-  check(ipam.request_pool(pool).has_value());
+  static AcceptingIpam ipam;
   const Dispatcher dispatcher(&network, &ipam);
   const Reply reply = dispatcher.handle(target, body);
   check(reply.status == 200 || reply.status == 404 || reply.status == 500);
