@@ -50,8 +50,9 @@ void Node::note_change(NameId id, std::optional<MemberState> before, std::option
       if (i > 0) listed += ", ";
       listed += names[i];
     }
-    if (names.size() > kNamesInPartitionLine)
+    if (names.size() > kNamesInPartitionLine) {
       listed += " and " + std::to_string(names.size() - kNamesInPartitionLine) + " more";
+    }
     log().warn("gossip: {} of {} members unreachable at once ({}): a network partition or several hosts down",
                event->unreachable, event->others, listed);
     return;

@@ -12,12 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "common/result.h"
 
 namespace ferry {
 namespace {
@@ -44,7 +47,7 @@ int bound_socket(const std::string& path, bool listening) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << errno_string(errno);
   if (listening) {
     EXPECT_EQ(::listen(fd, 4), 0);
   }
@@ -61,7 +64,7 @@ TEST(UnixSocketProbe, ClassifiesConnectErrors) {
                        Row{EPERM, UnixSocketState::kNoPermission}, Row{ECONNREFUSED, UnixSocketState::kRefused},
                        Row{ENOTSOCK, UnixSocketState::kNotSocket}, Row{EPROTOTYPE, UnixSocketState::kNotSocket},
                        Row{EIO, UnixSocketState::kOther}}) {
-    EXPECT_EQ(classify_connect_errno(r.err), r.state) << std::strerror(r.err);
+    EXPECT_EQ(classify_connect_errno(r.err), r.state) << errno_string(r.err);
   }
 }
 
@@ -98,7 +101,10 @@ TEST(UnixSocketProbe, SocketNotOursIsPermissionDenied) {
     return;
   }
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
-  const passwd* nobody = ::getpwnam("nobody");
+  passwd entry{};
+  passwd* nobody = nullptr;
+  std::array<char, 4096> buffer{};
+  ASSERT_EQ(::getpwnam_r("nobody", &entry, buffer.data(), buffer.size(), &nobody), 0);
   ASSERT_NE(nobody, nullptr) << "no user nobody";
   const uid_t uid = nobody->pw_uid;
   const gid_t gid = nobody->pw_gid;
