@@ -45,11 +45,10 @@ struct Shortage {
   std::string hint;              // a refusing donor's tip: ask this host next
 
   // `donor` refused or failed: not asked again this round; `why` goes into
-  // the final error as "donor: why". `no_free_block`: the donor said it has
-  // no free block at all (not a transient failure); `hint`: the host it
+  // the final error as "donor: why". `no_free`: the donor said it has no
+  // free block at all (not a transient failure); `pointed`: the host it
   // pointed at instead ("" if none).
-  void refuse(const std::string& donor, const std::string& why, bool no_free_block = false,
-              const std::string& hint = "");
+  void refuse(const std::string& donor, const std::string& why, bool no_free = false, const std::string& pointed = "");
   // Space arrived or nothing waits any more: a fresh history.
   void clear();
   // Starts a new round at `at`: refusals forgotten, nothing asked before.

@@ -38,7 +38,7 @@ left_behind() {
   local prefix="$1"
   [[ -n "$prefix" ]] || { echo "no prefix in the output"; return 0; }
   ip netns list | grep -q "^$prefix-" && { echo "namespaces $prefix-*"; return 0; }
-  ls -d /sys/fs/cgroup/*/"ferry-$prefix-"* /sys/fs/cgroup/"ferry-$prefix-"* 2>/dev/null | grep -q . \
+  { compgen -G "/sys/fs/cgroup/*/ferry-$prefix-*" || compgen -G "/sys/fs/cgroup/ferry-$prefix-*"; } >/dev/null \
     && { echo "Docker cgroups ferry-$prefix-*"; return 0; }
   pgrep -f -- "-namespace ferry-$prefix-" >/dev/null && { echo "containerd shims of $prefix"; return 0; }
   pgrep -f "/run/ferry/demo-$prefix/" >/dev/null && { echo "processes of $prefix"; return 0; }

@@ -103,8 +103,9 @@ owned_pid() {
 
 cmd_image() {
   local cache="${FERRY_CACHE:-/var/cache/ferry}" bb=/bin/busybox sum tar tmp c
-  [[ -x "$bb" ]] && file -L "$bb" 2>/dev/null | grep -q 'statically linked' \
-    || die "$bb is not a static busybox (apt-get install busybox-static)"
+  if ! [[ -x "$bb" ]] || ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; then
+    die "$bb is not a static busybox (apt-get install busybox-static)"
+  fi
   sum="$(sha256sum "$bb" | cut -c1-16)"
   tar="$cache/busybox-$sum.tar"
   if [[ ! -s "$tar" ]]; then

@@ -39,7 +39,8 @@ before="$(snapshot)"
 # Nothing of NAME/DIR is left anywhere on the machine.
 left_behind() {
   local name="$1" dir="$2"
-  ls -d /sys/fs/cgroup/*/"ferry-$name" /sys/fs/cgroup/"ferry-$name" 2>/dev/null | grep -q . && { echo "cgroups"; return 0; }
+  compgen -G "/sys/fs/cgroup/*/ferry-$name" >/dev/null && { echo "cgroups"; return 0; }
+  [[ -d "/sys/fs/cgroup/ferry-$name" ]] && { echo "cgroups"; return 0; }
   pgrep -f -- "$dir" >/dev/null && { echo "processes using $dir"; return 0; }
   pgrep -f -- "-namespace ferry-$name " >/dev/null && { echo "containerd shims"; return 0; }
   grep -q -- "$dir" /proc/self/mountinfo && { echo "mounts under $dir"; return 0; }
