@@ -28,6 +28,10 @@ struct Sent {
   PortId port;
   Bytes bytes;
   std::uint16_t segments = 1;  // mbufs in the chain that was sent
+  // Its offload metadata as it was handed to the port.
+  std::uint64_t ol_flags = 0;
+  std::uint16_t tso_segsz = 0;
+  std::uint16_t l2_len = 0, l3_len = 0, l4_len = 0, outer_l2_len = 0, outer_l3_len = 0;
 };
 
 // Host A of the golden capture.
