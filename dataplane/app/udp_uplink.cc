@@ -39,7 +39,8 @@ constexpr std::uint16_t kMaxQueues = 16;
 constexpr std::uint16_t kMaxSendSockets = 64;
 constexpr std::uint32_t kTxChunk = 64;          // frames handled per round of tx_burst
 constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame may use
-constexpr std::uint32_t kRxCmsgSize = CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + 16;
+constexpr std::uint32_t kRxCmsgSize =
+    CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + CMSG_SPACE(sizeof(int)) + 16;
 constexpr std::uint32_t kTxCmsgSize = CMSG_SPACE(sizeof(std::uint16_t)) + CMSG_SPACE(sizeof(int));
 
 int g_outer_offset = -1;
@@ -266,6 +267,11 @@ Result<void> UdpUplink::open_sockets() {
     }
     if (config_.gro && set_int(fd, IPPROTO_UDP, UDP_GRO, 1) != 0) return make_sys_error(errno, "UDP uplink: UDP_GRO");
     if (set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) != 0) return make_sys_error(errno, "UDP uplink: SO_RXQ_OVFL");
+    // The outer TOS / traffic class of every datagram: its ECN field goes
+    // onto the inner packet (RFC 6040) when the pipeline decapsulates.
+    if (set_int(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVTCLASS : IP_RECVTOS, 1) != 0) {
+      return make_sys_error(errno, "UDP uplink: IP_RECVTOS");
+    }
     if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(config_.rcvbuf_bytes)) != 0) {
       const int err = errno;
       (void)set_int(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(config_.rcvbuf_bytes));
@@ -402,11 +408,18 @@ std::uint32_t UdpUplink::receive(Queue& q) {
   for (unsigned i = 0; i < received; ++i) {
     const msghdr& h = q.rx_msgs[i].msg_hdr;
     std::uint32_t gro_size = 0;
+    std::uint8_t tos = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
       if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
         int v = 0;
         std::memcpy(&v, CMSG_DATA(c), sizeof v);
         gro_size = v > 0 ? static_cast<std::uint32_t>(v) : 0;
+      } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+        tos = *CMSG_DATA(c);
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+        int v = 0;
+        std::memcpy(&v, CMSG_DATA(c), sizeof v);
+        tos = static_cast<std::uint8_t>(v);
       } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
         std::uint32_t drops = 0;
         std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
@@ -423,6 +436,7 @@ std::uint32_t UdpUplink::receive(Queue& q) {
       std::memcpy(src.addr.data(), &sin->sin_addr, 4);
     }
     src.port = ntohs(q.rx_names[i].sin6_port);
+    src.tos = tos;
     RxBuffer* buf = q.rx_bufs[i];
     std::uint32_t made = 0;
     if ((h.msg_flags & MSG_TRUNC) != 0) {
@@ -523,8 +537,8 @@ void UdpUplink::deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t 
       auto* out = rte_pktmbuf_mtod(m, std::uint8_t*);
       std::memcpy(out + outer, data, wire::kVxlanSize);
       const std::uint32_t seg = wire::write_segment(frame, inner, off.tso_segsz, i, out + outer + wire::kVxlanSize);
-      wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port,
-                        wire::kVxlanSize + seg);
+      wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port, wire::kVxlanSize + seg,
+                        src.tos);
       m->data_len = static_cast<std::uint16_t>(outer + wire::kVxlanSize + seg);
       m->pkt_len = m->data_len;
       m->port = config_.port_id;
@@ -544,7 +558,7 @@ void UdpUplink::deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t 
     return;
   }
   auto* out = rte_pktmbuf_mtod(m, std::uint8_t*);
-  wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port, size);
+  wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port, size, src.tos);
   std::memcpy(out + outer, data, size);
   if (inner.partial_checksum) {
     wire::complete_l4_checksum(out + outer + wire::kVxlanSize, inner);

@@ -151,6 +151,7 @@ struct OuterSource {
   std::array<std::uint8_t, 16> addr{};  // IPv4: the first 4 bytes, wire order
   std::uint16_t port = 0;               // host order
   Family family = Family::kIPv4;
+  std::uint8_t tos = 0;  // outer IPv4 TOS / IPv6 traffic class (DSCP + ECN), IP_RECVTOS
 };
 
 class UdpUplink {

@@ -16,11 +16,13 @@
 
 #include "common/log.h"
 #include "dataplane/app/ports.h"
+#include "dataplane/core/coalesce.h"
 
 namespace ferry::dataplane::app {
 namespace {
 
 constexpr std::size_t kAuxSpace = CMSG_SPACE(sizeof(tpacket_auxdata));
+static_assert(kVnetMaxTxSegments >= kCoalesceMaxChain, "a coalesced super-frame must fit one send");
 
 void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
