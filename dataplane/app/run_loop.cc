@@ -108,14 +108,15 @@ void RunLoop::run(Worker& worker) {
   const bool drains_injected = queue == 0;
   IdleBackoff backoff(rte_get_tsc_hz() / 1000000 * params_.idle_spin_us, params_.idle_sleep_us);
   rte_mbuf* pkts[kBurstSize];
+  rte_mbuf* uplink_pkts[kUplinkBurstSize];
 
   spdlog::debug("worker {} running on lcore {}", queue, worker.lcore_id);
   while (!stop_.load(std::memory_order_relaxed)) {
     std::uint32_t received = 0;
     if (polls_uplink) {
-      const std::uint16_t n = ports.rx_burst(uplink, queue, pkts, kBurstSize);
+      const std::uint16_t n = ports.rx_burst(uplink, queue, uplink_pkts, kUplinkBurstSize);
       if (n != 0) {
-        pipeline_.process_uplink(ctx, pkts, n);
+        pipeline_.process_uplink(ctx, uplink_pkts, n);
         received += n;
       }
     }

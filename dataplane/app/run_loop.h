@@ -1,6 +1,6 @@
 // The worker lcores' run loop and the endpoint port list they poll.
 //
-// Each worker w, run to completion: receive a burst (32) from uplink RX queue
+// Each worker w, run to completion: receive a burst (64) from uplink RX queue
 // w and from RX queue w of every endpoint port, hand it to the pipeline
 // (which transmits on TX queue w before returning), worker 0 also sends the
 // control thread's frames, report an RCU quiescent state; when nothing comes

@@ -122,6 +122,7 @@ struct alignas(64) UdpUplink::Queue {
 
   // Datagrams received and not yet handed out.
   std::array<rte_mbuf*, kPendingCapacity> pending{};
+  std::array<bool, kPendingCapacity> batch_end{};  // the last datagram of a receive buffer
   std::uint32_t pending_head = 0;
   std::uint32_t pending_count = 0;
   std::uint32_t last_ovfl = 0;  // SO_RXQ_OVFL's last value (the socket's drop count)
@@ -161,6 +162,7 @@ struct alignas(64) UdpUplink::Queue {
   }
   bool push(rte_mbuf* m) {
     if (pending_count == kPendingCapacity) return false;
+    batch_end[pending_count] = false;
     pending[pending_count++] = m;
     return true;
   }
@@ -382,11 +384,19 @@ std::uint16_t UdpUplink::rx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
     q.pending_head = 0;
     receive(q);
   }
-  const std::uint16_t take = static_cast<std::uint16_t>(std::min<std::uint32_t>(n, q.pending_count));
+  std::uint32_t take = std::min<std::uint32_t>(n, q.pending_count);
+  if (take < q.pending_count) {
+    // End at a receive buffer's last datagram when one lies in range: the
+    // datagrams of one UDP_GRO batch (a peer's super-frame, cut) reach the
+    // pipeline in one call, and it coalesces them into one again.
+    std::uint32_t k = take;
+    while (k > 0 && !q.batch_end[q.pending_head + k - 1]) --k;
+    if (k > 0) take = k;
+  }
   std::copy_n(&q.pending[q.pending_head], take, pkts);
   q.pending_head += take;
   q.pending_count -= take;
-  return take;
+  return static_cast<std::uint16_t>(take);
 }
 
 std::uint32_t UdpUplink::receive(Queue& q) {
@@ -442,7 +452,9 @@ std::uint32_t UdpUplink::receive(Queue& q) {
     if ((h.msg_flags & MSG_TRUNC) != 0) {
       q.count(UdpCounter::rx_truncated);
     } else {
+      const std::uint32_t before = q.pending_count;
       made = deliver(q, buf, q.rx_msgs[i].msg_len, gro_size, src);
+      if (q.pending_count > before) q.batch_end[q.pending_count - 1] = true;
     }
     if (made == 0) {
       q.give_back(buf);

@@ -204,14 +204,16 @@ struct Pipeline::Burst {
   // decap.cc: decapsulation of the frames from peers and delivery by inner destination.
   void decap(rte_mbuf** pkts, std::uint16_t n, UplinkBurst& u);
   void deliver_decapped(rte_mbuf** pkts, std::uint16_t n, UplinkBurst& u, std::uint64_t mac_hits);
-  // Decapsulated frames for ports that take TCP super-frames, coalesced at
-  // the end of the burst (decap.cc).
+  // Decapsulated frames for ports that take TCP super-frames, coalesced
+  // when process_uplink has gone through all it was given (or when full)
+  // (decap.cc).
   struct Coalescing {
     std::uint16_t n = 0;
-    rte_mbuf* frames[kBurstSize];
-    std::uint32_t keys[kBurstSize];  // network slot * kMaxPorts + destination port
+    rte_mbuf* frames[kUplinkBurstSize];
+    std::uint32_t keys[kUplinkBurstSize];  // network slot * kMaxPorts + destination port
   };
-  void deliver_coalesced(Coalescing& co);
+  Coalescing* co = nullptr;  // set by process_uplink
+  void deliver_coalesced();
   // slow_path.cc: uplink frames for the control thread.
   void to_slow_path(rte_mbuf** frames, std::uint32_t n);
   // tx_offload.cc: segments m (or completes its checksums) for a port that

@@ -132,9 +132,8 @@ void Pipeline::Burst::decap(rte_mbuf** pkts, std::uint16_t n, UplinkBurst& u) {
 // Per frame of the burst: drops what an earlier stage marked, floods group
 // destinations to the local ports (never back to VTEPs), and sends a local
 // unicast destination to its port; frames for ports that take TCP
-// super-frames are coalesced first, all of the burst's at once.
+// super-frames are gathered for coalescing (deliver_coalesced).
 void Pipeline::Burst::deliver_decapped(rte_mbuf** pkts, std::uint16_t n, UplinkBurst& u, std::uint64_t mac_hits) {
-  Coalescing co;
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     switch (u.next[i]) {
@@ -157,8 +156,9 @@ void Pipeline::Burst::deliver_decapped(rte_mbuf** pkts, std::uint16_t n, UplinkB
         count_net(u.nets[i]->slot, NetCounter::to_endpoints);
         const auto out = static_cast<PortId>(d & 0xffff);
         if ((p.port_tx_caps(out) & kTxCapTso) != 0) {
-          co.frames[co.n] = m;
-          co.keys[co.n++] = u.nets[i]->slot * kMaxPorts + out;
+          if (co->n == kUplinkBurstSize) deliver_coalesced();
+          co->frames[co->n] = m;
+          co->keys[co->n++] = u.nets[i]->slot * kMaxPorts + out;
         } else {
           send(out, m);
         }
@@ -166,17 +166,17 @@ void Pipeline::Burst::deliver_decapped(rte_mbuf** pkts, std::uint16_t n, UplinkB
       }
     }
   }
-  if (co.n != 0) deliver_coalesced(co);
 }
 
-// Coalesces the burst's frames for ports that take TCP super-frames (Linux
+// Coalesces the gathered frames for ports that take TCP super-frames (Linux
 // GRO's rules; the key holds the network slot, so frames of different
 // networks never merge) and sends what comes out, super-frames with
 // TX_TCP_SEG and tso_segsz (a vnet port writes GSO_TCPV4/6 headers).
-void Pipeline::Burst::deliver_coalesced(Coalescing& co) {
-  rte_mbuf* out[kBurstSize];
-  std::uint32_t keys[kBurstSize];
-  const std::uint16_t n = ctx.coalescer_->coalesce(co.frames, co.keys, co.n, out, keys);
+void Pipeline::Burst::deliver_coalesced() {
+  rte_mbuf* out[kUplinkBurstSize];
+  std::uint32_t keys[kUplinkBurstSize];
+  const std::uint16_t n = ctx.coalescer_->coalesce(co->frames, co->keys, co->n, out, keys);
+  co->n = 0;
   for (std::uint16_t i = 0; i < n; ++i) send(static_cast<PortId>(keys[i] % kMaxPorts), out[i]);
 }
 

@@ -145,11 +145,18 @@ void Pipeline::process_endpoint(LcoreContext& ctx, PortId port, rte_mbuf** pkts,
 
 void Pipeline::process_uplink(LcoreContext& ctx, rte_mbuf** pkts, std::uint16_t n) {
   Burst b(*this, ctx);
+  Burst::Coalescing co;
+  b.co = &co;
   while (n > 0) {
     const std::uint16_t chunk = std::min(n, kBurstSize);
     b.uplink(pkts, chunk);
     pkts += chunk;
     n = static_cast<std::uint16_t>(n - chunk);
+  }
+  // TCP segments for ports that take super-frames, gathered over the bursts.
+  if (co.n != 0) {
+    b.deliver_coalesced();
+    b.flush_all();
   }
 }
 

@@ -135,8 +135,10 @@ class Pipeline {
   // Control: unregisters a context (after its worker stopped).
   void release_lcore(LcoreContext& ctx);
 
-  // ---- worker hot path. n <= kBurstSize. Takes ownership of every mbuf:
-  // each is sent, handed to the slow path or freed (and counted).
+  // ---- worker hot path. Takes ownership of every mbuf: each is sent,
+  // handed to the slow path or freed (and counted). Any n; frames are
+  // handled in bursts of kBurstSize, and TCP segments for ports that take
+  // super-frames are coalesced across up to kUplinkBurstSize of them.
   void process_uplink(LcoreContext& ctx, rte_mbuf** pkts, std::uint16_t n);
   void process_endpoint(LcoreContext& ctx, PortId port, rte_mbuf** pkts, std::uint16_t n);
   // Sends up to a burst of frames the control thread queued with inject(),

@@ -392,6 +392,42 @@ TEST_F(SuperFrames, KernelVxlanSegmentsCoalescedIntoTheKernelsSuperFrame) {
   EXPECT_EQ(cases, 3);
 }
 
+// A whole UDP_GRO batch (the uplink hands the pipeline up to
+// kUplinkBurstSize frames at once) becomes one super-frame, across the
+// pipeline's bursts of 32: the 64 KB super-frames come back whole. More than
+// the batch holds is coalesced in turns.
+TEST_F(SuperFrames, CoalescingSpansTheUplinksBatch) {
+  for (const Golden* g : {&golden_.at(0), &golden_.at(6)}) {  // v4-bulk (46 segments), v6-bulk (47)
+    SCOPED_TRACE(g->label);
+    Harness h;
+    ASSERT_TRUE(h.tables().add_network(kVni, false));
+    ASSERT_TRUE(h.tables().add_port(EndpointPort{kLocalPort, kVni, e_.receiver, {}}));
+    ASSERT_TRUE(h.tables().add_flood_vtep(kVni, kVtepB));
+    h.pipeline().set_port_tx_caps(kLocalPort, kTxCapTso | kTxCapL4Csum);
+    std::vector<Bytes> frames;
+    for (const Bytes& seg : g->segments) frames.push_back(vxlan(seg, kVni));
+    ASSERT_GT(frames.size(), kBurstSize);
+    auto sent = h.from_uplink(frames);
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].bytes, g->super);
+    EXPECT_EQ(sent[0].tso_segsz, g->gso_size);
+    // Twice in one call (more than kUplinkBurstSize frames): the first
+    // super-frame whole, the second in two parts.
+    std::vector<Bytes> twice = frames;
+    twice.insert(twice.end(), frames.begin(), frames.end());
+    sent = h.from_uplink(twice);
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(sent[0].bytes, g->super);
+    const std::size_t hdr = g->csum_start + (g->super[g->csum_start + 12] >> 4) * 4u;
+    Bytes joined(sent[1].bytes.begin() + static_cast<std::ptrdiff_t>(hdr), sent[1].bytes.end());
+    joined.insert(joined.end(), sent[2].bytes.begin() + static_cast<std::ptrdiff_t>(hdr), sent[2].bytes.end());
+    EXPECT_EQ(joined, Bytes(g->super.begin() + static_cast<std::ptrdiff_t>(hdr), g->super.end()));
+    EXPECT_EQ(h.stats()[Counter::coalesced], 3 * g->segments.size());
+    EXPECT_EQ(h.stats().total_drops(), 0u);
+    EXPECT_EQ(h.mbufs_in_use(), 0u);
+  }
+}
+
 // A segment with a wrong TCP checksum is counted and delivered on its own
 // (the receiver's TCP drops it), never merged.
 TEST_F(SuperFrames, BadChecksumIsCountedAndNotMerged) {
