@@ -37,7 +37,7 @@ constexpr std::uint16_t kMaxRxBatch = 16;
 constexpr std::uint32_t kPendingCapacity = 1024;
 constexpr std::uint16_t kMaxQueues = 16;
 constexpr std::uint16_t kMaxSendSockets = 64;
-constexpr std::uint32_t kTxChunk = 64;          // frames handled per round of tx_burst
+constexpr std::uint32_t kTxChunk = 256;         // frames handled per round of tx_burst (the pipeline's TX buffer)
 constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame may use
 constexpr std::uint32_t kRxCmsgSize =
     CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + CMSG_SPACE(sizeof(int)) + 16;

@@ -132,7 +132,7 @@ struct Pipeline::Burst {
     LcoreContext::TxBuffer& b = ctx.tx_[port];
     b.pkts[b.n++] = m;
     ctx.touched_mask_ |= 1u << port;
-    if (b.n == kBurstSize) flush_port(port);
+    if (b.n >= kBurstSize) flush_port(port);
   }
 
   // Queues m for `port`. A frame asking for an offload the port does not

@@ -79,9 +79,13 @@ class alignas(64) LcoreContext {
 
  private:
   friend class Pipeline;
+  // Frames for one port: flushed once it holds a burst (kBurstSize); the
+  // segments of several super-frames gather up to kTxBufferSize, so a
+  // kernel-UDP uplink packs them into as few UDP_SEGMENT sends as it can.
+  static constexpr std::uint16_t kTxBufferSize = 256;
   struct TxBuffer {
     std::uint16_t n = 0;
-    rte_mbuf* pkts[kBurstSize];
+    rte_mbuf* pkts[kTxBufferSize];
   };
 
   std::uint32_t worker_id_ = 0;       // RCU QSBR thread id

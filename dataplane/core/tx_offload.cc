@@ -13,18 +13,17 @@
 namespace ferry::dataplane {
 
 void Pipeline::Burst::send_finished(PortId port, rte_mbuf* m) {
-  rte_mbuf* out[kMaxSegments];
-  const SegmentResult r = ctx.segmenter_->segment(m, out, kMaxSegments);
+  static_assert(LcoreContext::kTxBufferSize >= kBurstSize + kMaxSegments);
+  LcoreContext::TxBuffer& b = ctx.tx_[port];
+  if (LcoreContext::kTxBufferSize - b.n < kMaxSegments) flush_port(port);
+  const SegmentResult r = ctx.segmenter_->segment(m, b.pkts + b.n, kMaxSegments);
   if (r.drop) [[unlikely]] {
     drop(m, *r.drop);
     return;
   }
-  if (r.count == 1) {  // checksums completed (or nothing was asked after all)
-    enqueue(port, out[0]);
-    return;
-  }
-  flush_port(port);  // what was queued before goes first
-  transmit(port, out, r.count);
+  b.n = static_cast<std::uint16_t>(b.n + r.count);
+  ctx.touched_mask_ |= 1u << port;
+  if (r.count == 1 && b.n >= kBurstSize) flush_port(port);  // a frame with its checksums completed
 }
 
 }  // namespace ferry::dataplane

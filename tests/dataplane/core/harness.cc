@@ -138,6 +138,7 @@ rte_mbuf* Harness::chain(const Bytes& frame, std::size_t segment, bool packed) {
 
 std::uint16_t Harness::capture(void* arg, PortId port, std::uint16_t /*queue*/, rte_mbuf** pkts, std::uint16_t n) {
   auto* h = static_cast<Harness*>(arg);
+  ++h->tx_calls;
   const std::uint16_t accept = std::min(n, h->tx_accept);
   for (std::uint16_t i = 0; i < accept; ++i) {
     rte_mbuf* m = pkts[i];

@@ -88,6 +88,7 @@ class Harness {
   // Captured frames; the TX function accepts at most `tx_accept` per call.
   std::vector<Sent> sent;
   std::uint16_t tx_accept = 0xffff;
+  std::uint32_t tx_calls = 0;  // calls of the TX function
 
  private:
   static std::uint16_t capture(void* arg, PortId port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);

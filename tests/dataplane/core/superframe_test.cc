@@ -159,6 +159,28 @@ TEST_F(SuperFrames, ToAnUplinkWithoutTsoAsTheKernelsSegmentsInVxlan) {
   EXPECT_EQ(checked, 204u);
 }
 
+// The segments of several super-frames of one burst leave in one call of the
+// port's TX function (a kernel-UDP uplink packs them into full UDP_SEGMENT
+// sends), in order.
+TEST_F(SuperFrames, SegmentsOfABurstLeaveTogether) {
+  const Golden& g = golden_.at(0);  // v4-bulk, 46 segments
+  Harness h;
+  ASSERT_NO_FATAL_FAILURE(program(h, e_, false));
+  rte_mbuf* pkts[3];
+  for (rte_mbuf*& m : pkts) {
+    m = h.chain(g.super, 8000, false);
+    set_from_vnet(m, g);
+  }
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, pkts, 3);
+  const auto sent = take(h);
+  ASSERT_EQ(sent.size(), 3 * g.segments.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(inner_of(sent[i]), g.segments[i % g.segments.size()]) << i;
+  }
+  EXPECT_EQ(h.tx_calls, 1u);  // 138 segments, within the TX buffer's 256
+  EXPECT_EQ(h.mbufs_in_use(), 0u);
+}
+
 // The outer ECN field is what the kernel's VXLAN device wrote for the same
 // super-frames (tests/data/gso/vxlan-segments.pcap, IPv4 outer).
 TEST_F(SuperFrames, OuterEcnAsTheKernelsVxlan) {
