@@ -46,6 +46,9 @@ namespace ferry::dataplane::app {
 // leaves the rest to the caller. Called only by the worker that owns
 // `queue`: worker w uses queue w of every port, so no queue is shared.
 using PortBurstFn = std::uint16_t (*)(void* state, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
+// The file descriptor that becomes readable when queue `queue` of a
+// non-ethdev port has frames (a kernel socket), or -1.
+using PortFdFn = int (*)(void* state, std::uint16_t queue);
 
 // What a worker needs to move frames through one port.
 struct PortIo {
@@ -57,10 +60,14 @@ struct PortIo {
   void* state = nullptr;
   // An ethdev with TX offloads on: frames go through nic_tx_prepare() first.
   bool nic_offloads = false;
+  // A socket port: what an idle worker may wait on (epoll) instead of polling.
+  PortFdFn rx_fd = nullptr;
 
   [[nodiscard]] static PortIo for_ethdev(std::uint16_t ethdev_id, bool offloads = false) {
-    return PortIo{ethdev_id, nullptr, nullptr, nullptr, offloads};
+    return PortIo{ethdev_id, nullptr, nullptr, nullptr, offloads, nullptr};
   }
+  // The descriptor to wait on for queue `queue`, -1 when there is none.
+  [[nodiscard]] int fd(std::uint16_t queue) const { return rx_fd != nullptr ? rx_fd(state, queue) : -1; }
   [[nodiscard]] bool valid() const { return ethdev != kNoEthdev || (rx != nullptr && tx != nullptr); }
 };
 

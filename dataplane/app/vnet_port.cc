@@ -300,7 +300,12 @@ Result<std::unique_ptr<VnetPort>> VnetPort::open(const std::string& iface, VnetB
 }
 
 PortIo VnetPort::io() const {
-  return PortIo{PortIo::kNoEthdev, &VnetPort::rx_burst, &VnetPort::tx_burst, const_cast<VnetPort*>(this)};
+  PortIo io{PortIo::kNoEthdev, &VnetPort::rx_burst, &VnetPort::tx_burst, const_cast<VnetPort*>(this)};
+  io.rx_fd = [](void* state, std::uint16_t queue) {
+    const auto& port = *static_cast<const VnetPort*>(state);
+    return queue < port.queues_.size() ? port.queues_[queue]->fd.get() : -1;
+  };
+  return io;
 }
 
 std::uint16_t VnetPort::rx_burst(void* state, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {
