@@ -60,9 +60,11 @@ std::vector<int> allowed_cpus() {
 // gives them Ferry PortIds (PortTable) and tells the run loop what to poll.
 class EndpointPorts final : public PortBackend {
  public:
-  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, rte_mempool* pool, const UdpUplinkPort* udp_uplink)
+  EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, Pipeline& pipeline, rte_mempool* pool,
+                const UdpUplinkPort* udp_uplink)
       : table_(table),
         setup_(setup),
+        pipeline_(pipeline),
         loop_(loop),
         pool_(pool),
         udp_uplink_(udp_uplink),
@@ -84,11 +86,14 @@ class EndpointPorts final : public PortBackend {
       port = std::move(*ethdev);
     }
     OpenedPort opened{kInvalidPort, port->devname(), port->driver()};
+    const PortTxCaps caps = port->tx_caps();
     auto id = table_.add(std::move(port));  // closes the port on failure
     if (!id) {
       return id.error();
     }
     opened.id = *id;
+    // Before the id reaches the workers (the tables, the port list).
+    pipeline_.set_port_tx_caps(*id, caps);
     return opened;
   }
   void set_polled(const std::vector<PortId>& ports) override { loop_.set_endpoints(ports); }
@@ -97,6 +102,7 @@ class EndpointPorts final : public PortBackend {
       add(retired_, p->type_counters());  // totals never go backwards
     }
     table_.remove(port.id);
+    pipeline_.set_port_tx_caps(port.id, 0);
   }
   [[nodiscard]] PortCounters counters(PortId id) const override {
     Port* port = table_.get(id);
@@ -156,6 +162,7 @@ class EndpointPorts final : public PortBackend {
 
   PortTable& table_;
   PortSetup& setup_;
+  Pipeline& pipeline_;
   RunLoop& loop_;
   rte_mempool* pool_;
   const UdpUplinkPort* udp_uplink_;            // --uplink-mode udp
@@ -470,6 +477,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     return pipeline.error().wrap("pipeline");
   }
   impl->pipeline = std::move(*pipeline);
+  impl->pipeline->set_port_tx_caps(uplink->id, impl->ports.get(uplink->id)->tx_caps());
 
   RunLoop::Params rp;
   rp.uplink = uplink->id;
@@ -480,7 +488,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   if (auto started = impl->loop->start(workers, impl->pool); !started) {
     return started.error();
   }
-  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, impl->pool, impl->udp_uplink);
+  impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, *impl->pipeline, impl->pool,
+                                                  impl->udp_uplink);
 
   UnderlayResolver::Params params;
   params.local = cfg.vtep;

@@ -33,6 +33,12 @@ class IdleBackoff {
   IdleBackoff(std::uint64_t spin_ticks, std::uint32_t max_sleep_us)
       : spin_ticks_(spin_ticks), max_sleep_us_(max_sleep_us) {}
 
+  // Empty polls before the first sleep (kMinEmptyPolls by default). A worker
+  // that can sleep until a frame arrives (every port it polls is a kernel
+  // socket it can wait on) sets 0: a wait costs it no latency beyond the
+  // wake-up, and polling would take the CPU its containers need.
+  void set_min_empty_polls(std::uint32_t n) { min_empty_polls_ = n; }
+
   Step after_poll(std::uint32_t received, std::uint64_t now) {
     if (received != 0) {
       last_frame_ = now;
@@ -45,7 +51,7 @@ class IdleBackoff {
       return Step::kPoll;
     }
     ++empty_polls_;
-    if (empty_polls_ < kMinEmptyPolls) {
+    if (empty_polls_ < min_empty_polls_) {
       return Step::kSpin;
     }
     if (seen_frame_ && now - last_frame_ < spin_ticks_) {
@@ -64,6 +70,7 @@ class IdleBackoff {
   bool seen_frame_ = false;
   std::uint32_t empty_polls_ = 0;
   std::uint32_t sleep_us_ = 0;
+  std::uint32_t min_empty_polls_ = kMinEmptyPolls;
 };
 
 }  // namespace ferry::dataplane::app

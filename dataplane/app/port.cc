@@ -1,8 +1,45 @@
 #include "dataplane/app/port.h"
 
+#include <rte_mbuf.h>
+
 #include <algorithm>
 
 namespace ferry::dataplane::app {
+
+std::uint64_t ethdev_tx_offloads(std::uint64_t capa) {
+  constexpr std::uint64_t kWanted = RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+                                    RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+                                    RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_UDP_TSO |
+                                    RTE_ETH_TX_OFFLOAD_VXLAN_TNL_TSO | RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM;
+  return capa & kWanted;
+}
+
+PortTxCaps ethdev_tx_caps(std::uint64_t offloads) {
+  auto has = [offloads](std::uint64_t all) { return (offloads & all) == all; };
+  constexpr std::uint64_t kSegBase =
+      RTE_ETH_TX_OFFLOAD_MULTI_SEGS | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  constexpr std::uint64_t kTunnel = RTE_ETH_TX_OFFLOAD_VXLAN_TNL_TSO | RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM;
+  constexpr std::uint64_t kCsum = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  PortTxCaps caps = 0;
+  if (has(kSegBase | RTE_ETH_TX_OFFLOAD_TCP_TSO)) caps |= kTxCapTso;
+  if (has(kSegBase | RTE_ETH_TX_OFFLOAD_UDP_TSO | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) caps |= kTxCapUso;
+  if (has(kCsum)) caps |= kTxCapL4Csum;
+  if (has(kSegBase | kTunnel)) caps |= kTxCapTunnelTso;
+  if (has(kCsum | kTunnel)) caps |= kTxCapTunnelL4Csum;
+  return caps;
+}
+
+void nic_tx_flags(rte_mbuf* m) {
+  const std::uint64_t flags = m->ol_flags;
+  if ((flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) == 0) return;
+  if ((flags & RTE_MBUF_F_TX_IPV4) != 0) m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+  if ((flags & RTE_MBUF_F_TX_OUTER_IPV4) != 0) m->ol_flags |= RTE_MBUF_F_TX_OUTER_IP_CKSUM;
+}
+
+std::uint16_t nic_tx_prepare(std::uint16_t ethdev, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {
+  for (std::uint16_t i = 0; i < n; ++i) nic_tx_flags(pkts[i]);
+  return rte_eth_tx_prepare(ethdev, queue, pkts, n);
+}
 
 std::vector<std::string> offload_names(const PortOffloads& offloads) {
   std::vector<std::string> names;

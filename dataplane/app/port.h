@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dataplane/core/port_caps.h"
 #include "dataplane/core/types.h"
 
 struct rte_mbuf;
@@ -45,6 +46,9 @@ namespace ferry::dataplane::app {
 // leaves the rest to the caller. Called only by the worker that owns
 // `queue`: worker w uses queue w of every port, so no queue is shared.
 using PortBurstFn = std::uint16_t (*)(void* state, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
+// The file descriptor that becomes readable when queue `queue` of a
+// non-ethdev port has frames (a kernel socket), or -1.
+using PortFdFn = int (*)(void* state, std::uint16_t queue);
 
 // What a worker needs to move frames through one port.
 struct PortIo {
@@ -54,10 +58,16 @@ struct PortIo {
   PortBurstFn rx = nullptr;          // the rest: a port Ferry implements itself
   PortBurstFn tx = nullptr;
   void* state = nullptr;
+  // An ethdev with TX offloads on: frames go through nic_tx_prepare() first.
+  bool nic_offloads = false;
+  // A socket port: what an idle worker may wait on (epoll) instead of polling.
+  PortFdFn rx_fd = nullptr;
 
-  [[nodiscard]] static PortIo for_ethdev(std::uint16_t ethdev_id) {
-    return PortIo{ethdev_id, nullptr, nullptr, nullptr};
+  [[nodiscard]] static PortIo for_ethdev(std::uint16_t ethdev_id, bool offloads = false) {
+    return PortIo{ethdev_id, nullptr, nullptr, nullptr, offloads, nullptr};
   }
+  // The descriptor to wait on for queue `queue`, -1 when there is none.
+  [[nodiscard]] int fd(std::uint16_t queue) const { return rx_fd != nullptr ? rx_fd(state, queue) : -1; }
   [[nodiscard]] bool valid() const { return ethdev != kNoEthdev || (rx != nullptr && tx != nullptr); }
 };
 
@@ -79,6 +89,25 @@ struct PortOffloads {
 // The names of the offloads that are on ("vnet_hdr", "rx_gso", "tx_gso",
 // "rx_csum_partial", "tx_csum_partial"), as the API lists them.
 std::vector<std::string> offload_names(const PortOffloads& offloads);
+
+// DPDK ethdevs and TX offloads (a NIC with TSO or tunnel TSO):
+// The TX offloads Ferry turns on (rte_eth_conf txmode.offloads) of those a
+// device offers (rte_eth_dev_info tx_offload_capa).
+[[nodiscard]] std::uint64_t ethdev_tx_offloads(std::uint64_t tx_offload_capa);
+// What a device with `offloads` on takes of the pipeline's frames
+// (port_caps.h): TSO needs TCP_TSO, TCP and IPv4 checksums and multi-segment
+// frames; tunnel TSO needs VXLAN_TNL_TSO and the outer IPv4 checksum too;
+// partial checksums need TCP and UDP checksums (in a tunnel: a device that
+// parses VXLAN, i.e. one with VXLAN_TNL_TSO).
+[[nodiscard]] PortTxCaps ethdev_tx_caps(std::uint64_t offloads);
+// Turns Ferry's offload metadata into what a NIC driver expects: IPv4
+// super-frames ask for the IPv4 header checksum (inner and outer), which the
+// NIC rewrites per segment. rte_eth_tx_prepare() then puts the pseudo-header
+// sums in the driver's own convention.
+void nic_tx_flags(rte_mbuf* m);
+// nic_tx_flags() on every frame, then rte_eth_tx_prepare(): returns how many
+// of the first frames may be sent.
+std::uint16_t nic_tx_prepare(std::uint16_t ethdev, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);
 
 // A counter a port type keeps beyond PortCounters (its own drop reasons,
 // super-frames in and out); stats list them beside the pipeline's.
@@ -104,6 +133,9 @@ class Port {
   [[nodiscard]] virtual bool link_up() const = 0;
   [[nodiscard]] virtual MacAddr mac() const = 0;
   [[nodiscard]] virtual PortOffloads offloads() const { return {}; }
+  // What its TX takes of the pipeline's offload requests (port_caps.h);
+  // the pipeline finishes the rest in software. Fixed for its lifetime.
+  [[nodiscard]] virtual PortTxCaps tx_caps() const { return 0; }
   // The port type's own counters (the same names for every port of a type).
   [[nodiscard]] virtual std::vector<NamedCounter> type_counters() const { return {}; }
   // Housekeeping on the control thread, about once a second (e.g. reading a
@@ -154,7 +186,10 @@ class PortTable {
   }
   std::uint16_t tx(PortId id, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) const {
     const PortIo& p = io_[id];
-    if (p.ethdev != PortIo::kNoEthdev) return rte_eth_tx_burst(p.ethdev, queue, pkts, n);
+    if (p.ethdev != PortIo::kNoEthdev) {
+      if (p.nic_offloads) n = nic_tx_prepare(p.ethdev, queue, pkts, n);
+      return rte_eth_tx_burst(p.ethdev, queue, pkts, n);
+    }
     return p.tx(p.state, queue, pkts, n);
   }
   // The pipeline's TxFn (dataplane/core/pipeline.h) with `table` = this.

@@ -112,7 +112,7 @@ Result<rte_mempool*> create_packet_pool(const Config& config, const FrameSizes& 
   return pool;
 }
 
-Result<void> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous, std::uint32_t mtu) {
+Result<std::uint64_t> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous, std::uint32_t mtu) {
   rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port, &info); rc != 0) {
     return make_sys_error(-rc, "port {}: rte_eth_dev_info_get", port);
@@ -142,6 +142,9 @@ Result<void> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous
       conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
     }
   }
+  // TX offloads: what the pipeline can hand over whole (super-frames,
+  // partial checksums) when the device does them (port.h, ethdev_tx_caps).
+  conf.txmode.offloads = ethdev_tx_offloads(info.tx_offload_capa);
   if (int rc = rte_eth_dev_configure(port, queues_, queues_, &conf); rc != 0) {
     return make_sys_error(-rc, "port {}: rte_eth_dev_configure", port);
   }
@@ -166,7 +169,7 @@ Result<void> PortSetup::configure(std::uint16_t port, bool rss, bool promiscuous
   if (promiscuous) {
     rte_eth_promiscuous_enable(port);  // best effort: veth ends deliver everything anyway
   }
-  return ok();
+  return conf.txmode.offloads;
 }
 
 Result<std::unique_ptr<EthdevPort>> PortSetup::attach_interface(const std::string& iface, PortDriver driver,
@@ -208,9 +211,11 @@ Result<std::unique_ptr<EthdevPort>> PortSetup::attach_interface(const std::strin
     return make_sys_error(-rc, "attach {}: no ethdev named {} after probing", iface, devname);
   }
   auto port = std::make_unique<EthdevPort>(*this, ethdev, driver_name(driver), devname);
-  if (auto configured = configure(ethdev, false, promiscuous, 0); !configured) {
+  auto configured = configure(ethdev, false, promiscuous, 0);
+  if (!configured) {
     return configured.error().wrap(fmt::format("attach {} ({})", iface, port->driver()));  // port closes it
   }
+  port->set_tx_offloads(*configured);
   const RingKind kind = xdp ? RingKind::kAfXdp : RingKind::kAfPacket;
   const auto sockets = ring_sockets(kind, if_nametoindex(iface.c_str()), new_sockets(fds_before, socket_fds()));
   if (sockets.size() != queues_) {
@@ -254,9 +259,11 @@ Result<std::unique_ptr<EthdevPort>> PortSetup::open_uplink(const Config& config)
     rte_eth_dev_info_get(ethdev, &info);
     auto port = std::make_unique<EthdevPort>(*this, ethdev, info.driver_name != nullptr ? info.driver_name : "pci",
                                              config.uplink);
-    if (auto configured = configure(ethdev, true, false, sizes_.mtu); !configured) {
+    auto configured = configure(ethdev, true, false, sizes_.mtu);
+    if (!configured) {
       return configured.error().wrap("uplink " + config.uplink);
     }
+    port->set_tx_offloads(*configured);
     return port;
   }
   if (!interface_exists(config.uplink)) {

@@ -78,7 +78,10 @@ class EthdevPort final : public Port {
   EthdevPort(const EthdevPort&) = delete;
   EthdevPort& operator=(const EthdevPort&) = delete;
 
-  [[nodiscard]] PortIo io() const override { return PortIo::for_ethdev(ethdev_); }
+  [[nodiscard]] PortIo io() const override { return PortIo::for_ethdev(ethdev_, tx_caps() != 0); }
+  [[nodiscard]] PortTxCaps tx_caps() const override { return ethdev_tx_caps(tx_offloads_); }
+  // The TX offloads configured on it (ethdev_tx_offloads of its capabilities).
+  void set_tx_offloads(std::uint64_t offloads) { tx_offloads_ = offloads; }
   [[nodiscard]] PortCounters counters() override;
   [[nodiscard]] bool link_up() const override;
   [[nodiscard]] MacAddr mac() const override;
@@ -88,6 +91,7 @@ class EthdevPort final : public Port {
  private:
   PortSetup& setup_;
   std::uint16_t ethdev_;
+  std::uint64_t tx_offloads_ = 0;
 };
 
 class PortSetup {
@@ -118,7 +122,8 @@ class PortSetup {
 
  private:
   // `mtu`: set on the port (PCI); 0 leaves a kernel interface's MTU alone.
-  Result<void> configure(std::uint16_t port, bool rss, bool promiscuous, std::uint32_t mtu);
+  // Returns the TX offloads it turned on.
+  Result<std::uint64_t> configure(std::uint16_t port, bool rss, bool promiscuous, std::uint32_t mtu);
 
   rte_mempool* pool_;
   std::uint16_t queues_;

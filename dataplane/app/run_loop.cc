@@ -5,6 +5,11 @@
 #include <rte_lcore.h>
 #include <rte_pause.h>
 #include <sched.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "common/log.h"
 #include "dataplane/app/idle_backoff.h"
@@ -16,7 +21,63 @@ void bump(std::atomic<std::uint64_t>& counter) {
   counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
+// The longest an idle worker waits on its sockets: how soon it sees a stop
+// request, a port added to its list or a frame the control thread queued.
+constexpr int kWaitTimeoutMs = 10;
+
 }  // namespace
+
+// What an idle worker can wait on: every port it polls, when each is a
+// kernel socket (the vnet endpoint port, the kernel-UDP uplink). Rebuilt
+// when the worker's port list changes (before its quiescent state, while
+// the ports are sure to be open); a DPDK ethdev among them leaves the worker
+// sleeping by the clock.
+class RunLoop::Waiter {
+ public:
+  ~Waiter() { close_set(); }
+  Waiter() = default;
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  // True when the set covers `list` (and the uplink when `uplink` is set).
+  bool sync(const PortTable& ports, const PortList* list, PortId uplink, bool with_uplink, std::uint16_t queue) {
+    if (list->generation == synced_) return usable_;
+    synced_ = list->generation;
+    close_set();
+    usable_ = false;
+    std::vector<int> fds;
+    if (with_uplink) fds.push_back(ports.io(uplink).fd(queue));
+    for (std::uint16_t i = 0; i < list->count; ++i) fds.push_back(ports.io(list->ports[i]).fd(queue));
+    if (std::find(fds.begin(), fds.end(), -1) != fds.end()) return false;
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) return false;
+    for (int fd : fds) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close_set();
+        return false;
+      }
+    }
+    usable_ = true;
+    return true;
+  }
+  // Until a socket is readable or the timeout.
+  void wait() {
+    epoll_event events[kMaxPorts];
+    (void)epoll_wait(epfd_, events, kMaxPorts, kWaitTimeoutMs);
+  }
+
+ private:
+  void close_set() {
+    if (epfd_ >= 0) ::close(epfd_);
+    epfd_ = -1;
+  }
+  int epfd_ = -1;
+  std::uint64_t synced_ = ~std::uint64_t{0};  // the list generation the set was made for
+  bool usable_ = false;
+};
 
 RunLoop::RunLoop(Pipeline& pipeline, PortTable& ports, Params params)
     : pipeline_(pipeline), ports_(ports), params_(params), endpoints_(new PortList{}) {}
@@ -52,6 +113,7 @@ Result<void> RunLoop::start(const std::vector<unsigned>& worker_lcores, rte_memp
 
 void RunLoop::set_endpoints(const std::vector<PortId>& ports) {
   auto* list = new PortList{};
+  list->generation = ++generation_;
   for (PortId port : ports) {
     if (list->count < kMaxPorts) {
       list->ports[list->count++] = port;
@@ -107,19 +169,26 @@ void RunLoop::run(Worker& worker) {
   const bool polls_uplink = queue < params_.uplink_rx_queues;
   const bool drains_injected = queue == 0;
   IdleBackoff backoff(rte_get_tsc_hz() / 1000000 * params_.idle_spin_us, params_.idle_sleep_us);
+  Waiter waiter;
+  bool can_wait = false;
   rte_mbuf* pkts[kBurstSize];
+  rte_mbuf* uplink_pkts[kUplinkBurstSize];
 
   spdlog::debug("worker {} running on lcore {}", queue, worker.lcore_id);
   while (!stop_.load(std::memory_order_relaxed)) {
     std::uint32_t received = 0;
     if (polls_uplink) {
-      const std::uint16_t n = ports.rx_burst(uplink, queue, pkts, kBurstSize);
+      const std::uint16_t n = ports.rx_burst(uplink, queue, uplink_pkts, kUplinkBurstSize);
       if (n != 0) {
-        pipeline_.process_uplink(ctx, pkts, n);
+        pipeline_.process_uplink(ctx, uplink_pkts, n);
         received += n;
       }
     }
     const PortList* list = endpoints_.load(std::memory_order_acquire);
+    if (const bool w = waiter.sync(ports, list, uplink, polls_uplink, queue); w != can_wait) {
+      can_wait = w;
+      backoff.set_min_empty_polls(can_wait ? 0 : IdleBackoff::kMinEmptyPolls);
+    }
     for (std::uint16_t i = 0; i < list->count; ++i) {
       const PortId port = list->ports[i];
       const std::uint16_t n = ports.rx_burst(port, queue, pkts, kBurstSize);
@@ -151,7 +220,11 @@ void RunLoop::run(Worker& worker) {
         break;
       case IdleBackoff::Step::kSleep:
         ctx.offline();
-        rte_delay_us_sleep(backoff.sleep_us());
+        if (can_wait) {
+          waiter.wait();  // until a frame comes in
+        } else {
+          rte_delay_us_sleep(backoff.sleep_us());
+        }
         ctx.online();
         bump(worker.counters.idle_sleeps);
         break;

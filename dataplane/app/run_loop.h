@@ -1,12 +1,18 @@
 // The worker lcores' run loop and the endpoint port list they poll.
 //
-// Each worker w, run to completion: receive a burst (32) from uplink RX queue
+// Each worker w, run to completion: receive a burst (64) from uplink RX queue
 // w and from RX queue w of every endpoint port, hand it to the pipeline
 // (which transmits on TX queue w before returning), worker 0 also sends the
 // control thread's frames, report an RCU quiescent state; when nothing comes
 // in, keep polling for --idle-spin-us after the last frame (IdleBackoff),
 // then sleep with exponential back-off up to --idle-sleep-us, offline for
-// RCU so it never holds up a grace period while asleep.
+// RCU so it never holds up a grace period while asleep. A worker whose ports
+// are all kernel sockets (vnet endpoints, the kernel-UDP uplink) instead
+// waits on them (epoll, at most 10 ms) right after the spin window, with no
+// minimum of empty polls: it wakes when a frame arrives and leaves the CPU
+// to the containers meanwhile (control-thread frames queued for worker 0
+// wait up to those 10 ms; with a kernel-UDP uplink the kernel does ARP and
+// there are none).
 //
 // Ports are Ferry PortIds of a PortTable (port.h), of any port type: the
 // worker receives through PortTable::rx_burst and the pipeline transmits
@@ -74,6 +80,7 @@ class RunLoop {
 
  private:
   struct PortList {
+    std::uint64_t generation = 0;  // one more per set_endpoints (a freed list's address may come back)
     std::uint16_t count = 0;
     PortId ports[kMaxPorts] = {};
   };
@@ -85,6 +92,7 @@ class RunLoop {
     WorkerCounters counters;
   };
 
+  class Waiter;
   static int worker_main(void* arg);
   void run(Worker& worker);
 
@@ -93,6 +101,7 @@ class RunLoop {
   Params params_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<const PortList*> endpoints_;
+  std::uint64_t generation_ = 0;  // control thread
   std::atomic<bool> stop_{false};
   bool launched_ = false;
 };

@@ -37,9 +37,10 @@ constexpr std::uint16_t kMaxRxBatch = 16;
 constexpr std::uint32_t kPendingCapacity = 1024;
 constexpr std::uint16_t kMaxQueues = 16;
 constexpr std::uint16_t kMaxSendSockets = 64;
-constexpr std::uint32_t kTxChunk = 64;          // frames handled per round of tx_burst
+constexpr std::uint32_t kTxChunk = 256;         // frames handled per round of tx_burst (the pipeline's TX buffer)
 constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame may use
-constexpr std::uint32_t kRxCmsgSize = CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + 16;
+constexpr std::uint32_t kRxCmsgSize =
+    CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + CMSG_SPACE(sizeof(int)) + 16;
 constexpr std::uint32_t kTxCmsgSize = CMSG_SPACE(sizeof(std::uint16_t)) + CMSG_SPACE(sizeof(int));
 
 int g_outer_offset = -1;
@@ -121,6 +122,7 @@ struct alignas(64) UdpUplink::Queue {
 
   // Datagrams received and not yet handed out.
   std::array<rte_mbuf*, kPendingCapacity> pending{};
+  std::array<bool, kPendingCapacity> batch_end{};  // the last datagram of a receive buffer
   std::uint32_t pending_head = 0;
   std::uint32_t pending_count = 0;
   std::uint32_t last_ovfl = 0;  // SO_RXQ_OVFL's last value (the socket's drop count)
@@ -160,6 +162,7 @@ struct alignas(64) UdpUplink::Queue {
   }
   bool push(rte_mbuf* m) {
     if (pending_count == kPendingCapacity) return false;
+    batch_end[pending_count] = false;
     pending[pending_count++] = m;
     return true;
   }
@@ -266,6 +269,11 @@ Result<void> UdpUplink::open_sockets() {
     }
     if (config_.gro && set_int(fd, IPPROTO_UDP, UDP_GRO, 1) != 0) return make_sys_error(errno, "UDP uplink: UDP_GRO");
     if (set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) != 0) return make_sys_error(errno, "UDP uplink: SO_RXQ_OVFL");
+    // The outer TOS / traffic class of every datagram: its ECN field goes
+    // onto the inner packet (RFC 6040) when the pipeline decapsulates.
+    if (set_int(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVTCLASS : IP_RECVTOS, 1) != 0) {
+      return make_sys_error(errno, "UDP uplink: IP_RECVTOS");
+    }
     if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(config_.rcvbuf_bytes)) != 0) {
       const int err = errno;
       (void)set_int(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(config_.rcvbuf_bytes));
@@ -376,11 +384,19 @@ std::uint16_t UdpUplink::rx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
     q.pending_head = 0;
     receive(q);
   }
-  const std::uint16_t take = static_cast<std::uint16_t>(std::min<std::uint32_t>(n, q.pending_count));
+  std::uint32_t take = std::min<std::uint32_t>(n, q.pending_count);
+  if (take < q.pending_count) {
+    // End at a receive buffer's last datagram when one lies in range: the
+    // datagrams of one UDP_GRO batch (a peer's super-frame, cut) reach the
+    // pipeline in one call, and it coalesces them into one again.
+    std::uint32_t k = take;
+    while (k > 0 && !q.batch_end[q.pending_head + k - 1]) --k;
+    if (k > 0) take = k;
+  }
   std::copy_n(&q.pending[q.pending_head], take, pkts);
   q.pending_head += take;
   q.pending_count -= take;
-  return take;
+  return static_cast<std::uint16_t>(take);
 }
 
 std::uint32_t UdpUplink::receive(Queue& q) {
@@ -402,11 +418,18 @@ std::uint32_t UdpUplink::receive(Queue& q) {
   for (unsigned i = 0; i < received; ++i) {
     const msghdr& h = q.rx_msgs[i].msg_hdr;
     std::uint32_t gro_size = 0;
+    std::uint8_t tos = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
       if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
         int v = 0;
         std::memcpy(&v, CMSG_DATA(c), sizeof v);
         gro_size = v > 0 ? static_cast<std::uint32_t>(v) : 0;
+      } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+        tos = *CMSG_DATA(c);
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+        int v = 0;
+        std::memcpy(&v, CMSG_DATA(c), sizeof v);
+        tos = static_cast<std::uint8_t>(v);
       } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
         std::uint32_t drops = 0;
         std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
@@ -423,12 +446,15 @@ std::uint32_t UdpUplink::receive(Queue& q) {
       std::memcpy(src.addr.data(), &sin->sin_addr, 4);
     }
     src.port = ntohs(q.rx_names[i].sin6_port);
+    src.tos = tos;
     RxBuffer* buf = q.rx_bufs[i];
     std::uint32_t made = 0;
     if ((h.msg_flags & MSG_TRUNC) != 0) {
       q.count(UdpCounter::rx_truncated);
     } else {
+      const std::uint32_t before = q.pending_count;
       made = deliver(q, buf, q.rx_msgs[i].msg_len, gro_size, src);
+      if (q.pending_count > before) q.batch_end[q.pending_count - 1] = true;
     }
     if (made == 0) {
       q.give_back(buf);
@@ -523,8 +549,8 @@ void UdpUplink::deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t 
       auto* out = rte_pktmbuf_mtod(m, std::uint8_t*);
       std::memcpy(out + outer, data, wire::kVxlanSize);
       const std::uint32_t seg = wire::write_segment(frame, inner, off.tso_segsz, i, out + outer + wire::kVxlanSize);
-      wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port,
-                        wire::kVxlanSize + seg);
+      wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port, wire::kVxlanSize + seg,
+                        src.tos);
       m->data_len = static_cast<std::uint16_t>(outer + wire::kVxlanSize + seg);
       m->pkt_len = m->data_len;
       m->port = config_.port_id;
@@ -544,7 +570,7 @@ void UdpUplink::deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t 
     return;
   }
   auto* out = rte_pktmbuf_mtod(m, std::uint8_t*);
-  wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port, size);
+  wire::write_outer(out, config_.frame_mac, from, src.port, config_.local, config_.udp_port, size, src.tos);
   std::memcpy(out + outer, data, size);
   if (inner.partial_checksum) {
     wire::complete_l4_checksum(out + outer + wire::kVxlanSize, inner);

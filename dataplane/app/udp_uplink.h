@@ -27,8 +27,10 @@
 // RX (rx_burst): recvmmsg into 64 KiB buffers; each buffer is one datagram,
 // a UDP_GRO batch (split at the cmsg's gso_size: one batch can mix inner
 // flows behind one outer source port) or a Linux peer's tunnel GSO packet
-// carrying an inner super-frame (delivered whole, with TSO metadata). How
-// the datagrams are handed over is `delivery`:
+// carrying an inner super-frame (delivered whole, with TSO metadata). A
+// burst ends at a buffer's last datagram when one lies within it, so the
+// datagrams of a UDP_GRO batch reach the pipeline together (and coalesce
+// into one super-frame). How the datagrams are handed over is `delivery`:
 // - kPayload: one mbuf per datagram, attached (extbuf, no copy) to the
 //   receive buffer, data = VXLAN header + inner frame; the outer source
 //   address and port in the mbuf's OuterSource dynfield (outer_source());
@@ -151,6 +153,7 @@ struct OuterSource {
   std::array<std::uint8_t, 16> addr{};  // IPv4: the first 4 bytes, wire order
   std::uint16_t port = 0;               // host order
   Family family = Family::kIPv4;
+  std::uint8_t tos = 0;  // outer IPv4 TOS / IPv6 traffic class (DSCP + ECN), IP_RECVTOS
 };
 
 class UdpUplink {

@@ -89,7 +89,9 @@ std::uint16_t UdpUplinkPort::tx(void* state, std::uint16_t queue, rte_mbuf** pkt
 }
 
 PortIo UdpUplinkPort::io() const {
-  return PortIo{PortIo::kNoEthdev, &UdpUplinkPort::rx, &UdpUplinkPort::tx, uplink_.get()};
+  PortIo io{PortIo::kNoEthdev, &UdpUplinkPort::rx, &UdpUplinkPort::tx, uplink_.get()};
+  io.rx_fd = [](void* state, std::uint16_t queue) { return static_cast<const UdpUplink*>(state)->rx_fd(queue); };
+  return io;
 }
 
 PortCounters UdpUplinkPort::counters() {

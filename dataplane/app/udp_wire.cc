@@ -209,7 +209,7 @@ Offload inner_offload(const Inner& inner, std::uint32_t inner_mtu, std::uint32_t
 
 std::uint32_t write_outer(std::uint8_t* out, const std::array<std::uint8_t, 6>& dst_mac, const IpAddress& src,
                           std::uint16_t src_port, const IpAddress& dst, std::uint16_t dst_port,
-                          std::uint32_t payload_size) {
+                          std::uint32_t payload_size, std::uint8_t tos) {
   std::memcpy(out, dst_mac.data(), 6);
   std::memset(out + 6, 0, 6);
   std::uint8_t* ip = out + kEthSize;
@@ -218,7 +218,7 @@ std::uint32_t write_outer(std::uint8_t* out, const std::array<std::uint8_t, 6>& 
   if (src.family == Family::kIPv4) {
     store_be16(out + 12, kEtherIpv4);
     ip[0] = 0x45;
-    ip[1] = 0;
+    ip[1] = tos;
     store_be16(ip + 2, 20 + udp_size);
     store_be32(ip + 4, 0x00004000);  // id 0, DF
     ip[8] = 64;
@@ -229,7 +229,7 @@ std::uint32_t write_outer(std::uint8_t* out, const std::array<std::uint8_t, 6>& 
     udp = ip + 20;
   } else {
     store_be16(out + 12, kEtherIpv6);
-    store_be32(ip, 0x60000000);
+    store_be32(ip, 0x60000000U | static_cast<std::uint32_t>(tos) << 20);
     store_be16(ip + 4, udp_size);
     ip[6] = kUdp;
     ip[7] = 64;

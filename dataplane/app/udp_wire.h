@@ -149,11 +149,13 @@ Offload inner_offload(const Inner& inner, std::uint32_t inner_mtu, std::uint32_t
 
 // Writes the outer Ethernet + IP + UDP header (outer_size(src.family)
 // bytes) today's decapsulation expects in front of a `payload_size`-byte
-// VXLAN payload: Ethernet to `dst_mac` (the source MAC is zero), IPv4 with DF
-// and its checksum or IPv6, UDP checksum 0. Returns the bytes written.
+// VXLAN payload: Ethernet to `dst_mac` (the source MAC is zero), IPv4 with DF,
+// TOS `tos` (the received datagram's, for RFC 6040 ECN decapsulation) and
+// its checksum, or IPv6 with traffic class `tos`; UDP checksum 0. Returns the
+// bytes written.
 std::uint32_t write_outer(std::uint8_t* out, const std::array<std::uint8_t, 6>& dst_mac, const IpAddress& src,
                           std::uint16_t src_port, const IpAddress& dst, std::uint16_t dst_port,
-                          std::uint32_t payload_size);
+                          std::uint32_t payload_size, std::uint8_t tos = 0);
 
 // Segments of `seg_payload` L4 payload bytes an inner super-frame is cut into.
 std::uint32_t segment_count(const Inner& inner, std::uint32_t seg_payload);

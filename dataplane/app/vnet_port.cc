@@ -16,11 +16,13 @@
 
 #include "common/log.h"
 #include "dataplane/app/ports.h"
+#include "dataplane/core/coalesce.h"
 
 namespace ferry::dataplane::app {
 namespace {
 
 constexpr std::size_t kAuxSpace = CMSG_SPACE(sizeof(tpacket_auxdata));
+static_assert(kVnetMaxTxSegments >= kCoalesceMaxChain, "a coalesced super-frame must fit one send");
 
 void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -298,7 +300,12 @@ Result<std::unique_ptr<VnetPort>> VnetPort::open(const std::string& iface, VnetB
 }
 
 PortIo VnetPort::io() const {
-  return PortIo{PortIo::kNoEthdev, &VnetPort::rx_burst, &VnetPort::tx_burst, const_cast<VnetPort*>(this)};
+  PortIo io{PortIo::kNoEthdev, &VnetPort::rx_burst, &VnetPort::tx_burst, const_cast<VnetPort*>(this)};
+  io.rx_fd = [](void* state, std::uint16_t queue) {
+    const auto& port = *static_cast<const VnetPort*>(state);
+    return queue < port.queues_.size() ? port.queues_[queue]->fd.get() : -1;
+  };
+  return io;
 }
 
 std::uint16_t VnetPort::rx_burst(void* state, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {

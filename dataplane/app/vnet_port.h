@@ -60,8 +60,8 @@ struct VnetConfig {
 inline constexpr std::uint16_t kVnetLargeBufSize = 65535;
 
 // Segments one frame to send may have (a flood copy of a 64 KB frame into
-// 2 KiB mbufs takes 33).
-inline constexpr std::uint16_t kVnetMaxTxSegments = 48;
+// 2 KiB mbufs takes 33; a coalesced super-frame at most kCoalesceMaxChain).
+inline constexpr std::uint16_t kVnetMaxTxSegments = 64;
 
 // The receive buffers every vnet port of this process shares: a pool of
 // large mbufs and, per queue (worker), the burst of buffers posted to the
@@ -130,6 +130,9 @@ class VnetPort final : public Port {
   [[nodiscard]] bool link_up() const override;
   [[nodiscard]] MacAddr mac() const override { return mac_; }
   [[nodiscard]] PortOffloads offloads() const override;
+  // TCP and UDP super-frames and partial checksums go out whole, as
+  // virtio-net headers.
+  [[nodiscard]] PortTxCaps tx_caps() const override { return kTxCapTso | kTxCapUso | kTxCapL4Csum; }
   [[nodiscard]] std::vector<NamedCounter> type_counters() const override;
   void poll() override;
 

@@ -20,6 +20,7 @@
 
 #include "dataplane/core/counters.h"
 #include "dataplane/core/pipeline.h"
+#include "dataplane/core/port_caps.h"
 #include "dataplane/core/tables.h"
 #include "dataplane/core/types.h"
 
@@ -102,17 +103,15 @@ struct Pipeline::Burst {
 
   // ---- TX buffering: a buffer per port, flushed when full and at the end of
   // every burst (nothing stays buffered across calls).
-  void flush_port(PortId port) {
-    LcoreContext::TxBuffer& b = ctx.tx_[port];
-    const std::uint16_t n = b.n;
-    if (n == 0) return;
-    b.n = 0;
+  // Hands n frames to the port's TX function; frees and counts what it
+  // does not take.
+  void transmit(PortId port, rte_mbuf** pkts, std::uint16_t n) {
     std::uint64_t bytes = 0;
-    for (std::uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
-    const std::uint16_t sent = ctx.tx_fn_(ctx.tx_arg_, port, ctx.tx_queue_, b.pkts, n);
+    for (std::uint16_t i = 0; i < n; ++i) bytes += rte_pktmbuf_pkt_len(pkts[i]);
+    const std::uint16_t sent = ctx.tx_fn_(ctx.tx_arg_, port, ctx.tx_queue_, pkts, n);
     if (sent < n) {
-      for (std::uint16_t i = sent; i < n; ++i) bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
-      rte_pktmbuf_free_bulk(b.pkts + sent, n - sent);
+      for (std::uint16_t i = sent; i < n; ++i) bytes -= rte_pktmbuf_pkt_len(pkts[i]);
+      rte_pktmbuf_free_bulk(pkts + sent, n - sent);
       count(Counter::tx_full, n - sent);
       count_port(port, PortCounter::tx_dropped, n - sent);
     }
@@ -121,11 +120,30 @@ struct Pipeline::Burst {
     count_port(port, PortCounter::tx_bytes, bytes);
   }
 
-  void send(PortId port, rte_mbuf* m) {
+  void flush_port(PortId port) {
+    LcoreContext::TxBuffer& b = ctx.tx_[port];
+    const std::uint16_t n = b.n;
+    if (n == 0) return;
+    b.n = 0;
+    transmit(port, b.pkts, n);
+  }
+
+  void enqueue(PortId port, rte_mbuf* m) {
     LcoreContext::TxBuffer& b = ctx.tx_[port];
     b.pkts[b.n++] = m;
     ctx.touched_mask_ |= 1u << port;
-    if (b.n == kBurstSize) flush_port(port);
+    if (b.n >= kBurstSize) flush_port(port);
+  }
+
+  // Queues m for `port`. A frame asking for an offload the port does not
+  // take (a super-frame for af_packet, a partial checksum for the uplink) is
+  // finished in software first (tx_offload.cc).
+  void send(PortId port, rte_mbuf* m) {
+    if ((m->ol_flags & kTxRequestFlags) != 0 && !tx_caps_allow(p.port_tx_caps(port), m->ol_flags)) {
+      send_finished(port, m);
+      return;
+    }
+    enqueue(port, m);
   }
 
   void flush_all() {
@@ -147,8 +165,8 @@ struct Pipeline::Burst {
       rte_mbuf* m = pkts[i];
       bytes += rte_pktmbuf_pkt_len(m);
       // A GSO super-frame (a vnet endpoint's, up to 64 KB) stays a chain:
-      // its headers lie in the first segment, and it is switched between
-      // endpoints as it is (encapsulation drops it as mtu_exceeded).
+      // its headers lie in the first segment; it travels whole and is
+      // segmented, if at all, for the port it leaves by (tx_offload.cc).
       if (m->nb_segs != 1 && (m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) == 0) [[unlikely]] {
         m = contiguous(m);
         if (m == nullptr) continue;
@@ -186,8 +204,21 @@ struct Pipeline::Burst {
   // decap.cc: decapsulation of the frames from peers and delivery by inner destination.
   void decap(rte_mbuf** pkts, std::uint16_t n, UplinkBurst& u);
   void deliver_decapped(rte_mbuf** pkts, std::uint16_t n, UplinkBurst& u, std::uint64_t mac_hits);
+  // Decapsulated frames for ports that take TCP super-frames, coalesced
+  // when process_uplink has gone through all it was given (or when full)
+  // (decap.cc).
+  struct Coalescing {
+    std::uint16_t n = 0;
+    rte_mbuf* frames[kUplinkBurstSize];
+    std::uint32_t keys[kUplinkBurstSize];  // network slot * kMaxPorts + destination port
+  };
+  Coalescing* co = nullptr;  // set by process_uplink
+  void deliver_coalesced();
   // slow_path.cc: uplink frames for the control thread.
   void to_slow_path(rte_mbuf** frames, std::uint32_t n);
+  // tx_offload.cc: segments m (or completes its checksums) for a port that
+  // cannot take it as it is, and sends the result; drops are counted.
+  void send_finished(PortId port, rte_mbuf* m);
 };
 
 }  // namespace ferry::dataplane

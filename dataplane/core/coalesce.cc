@@ -54,13 +54,15 @@ struct Coalescer::Packet {
   bool mergeable = false;   // shaped for merging and its checksums are right
 };
 
-std::uint16_t Coalescer::coalesce(rte_mbuf* const* in, const std::uint32_t* keys, std::uint16_t n, rte_mbuf** out) {
+std::uint16_t Coalescer::coalesce(rte_mbuf* const* in, const std::uint32_t* keys, std::uint16_t n, rte_mbuf** out,
+                                  std::uint32_t* out_keys) {
   std::uint16_t produced = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = in[i];
     Packet p;
     p.m = m;
     p.key = keys[i];
+    if (out_keys != nullptr) out_keys[produced] = keys[i];
     identify(p);
     if (!p.identified) {
       out[produced++] = m;
@@ -124,6 +126,9 @@ void Coalescer::identify(Packet& p) {
   std::uint32_t h = p.key * 0x9e3779b1u ^ p.ports;
   for (int i = 0; i < (p.ipv6 ? 8 : 2); ++i) h = (h ^ load32(p.addr + 4 * i)) * 0x85ebca6bu;
   p.hash = h;
+  // A super-frame or a partial checksum: nothing to verify or merge into, but
+  // it closes its flow's merge (the frames of a flow keep their order).
+  if ((m->ol_flags & offload_request_flags()) != 0) return;
 
   const std::uint32_t tcp_size = (th[12] >> 4) * 4u;
   const std::uint32_t header_size = kEthSize + l3_size + tcp_size;
@@ -190,6 +195,7 @@ bool Coalescer::try_merge(Flow& f, const Packet& p) {
   // Mbufs whose fields change must be ours alone: the segment's first (data
   // offset) and the merged chain's last (next pointer).
   if (p.header_size != f.header_size || !own(p.m) || !own(f.tail)) return false;
+  if (f.head->nb_segs + p.m->nb_segs - (p.m->data_len == p.header_size ? 1 : 0) > max_chain_) return false;
   // Data offset, reserved bits, flags but CWR/PSH/FIN, window.
   const std::uint32_t word_mask = rte_cpu_to_be_32(~(static_cast<std::uint32_t>(kCwr | kPsh | kFin) << 16));
   if (((load32(th + 12) ^ load32(fth + 12)) & word_mask) != 0) return false;

@@ -15,7 +15,8 @@
 //     PSH and FIN; the same ACK number and option bytes; the sequence number
 //     right after the merged payload; a payload of 1 .. MSS bytes (MSS: the
 //     first frame's payload); no CWR in the later frame;
-//   - the merged IP packet stays <= 65 535 bytes;
+//   - the merged IP packet stays <= 65 535 bytes, its chain at most
+//     `max_chain` mbufs;
 //   - both frames' TCP checksums verify (unless RTE_MBUF_F_RX_L4_CKSUM_GOOD
 //     says a NIC did it); a frame whose TCP or IPv4 header checksum is wrong
 //     is counted (gro_bad_checksum) and passed on unmerged.
@@ -50,6 +51,10 @@ namespace ferry::dataplane {
 
 // Flows merging at once (per call); a new flow beyond them is passed on.
 inline constexpr std::uint16_t kCoalesceFlows = 64;
+// Most mbufs in a merged chain the pipeline asks for (what one send of a vnet
+// port gathers, vnet_port.h); a segment that would make it longer starts a
+// new merge.
+inline constexpr std::uint16_t kCoalesceMaxChain = 64;
 
 // One per worker lcore; not thread-safe. Holds no frames between calls.
 class Coalescer {
@@ -57,15 +62,20 @@ class Coalescer {
   struct Packet;  // a frame being looked at (coalesce.cc)
 
   // `counters`: the worker's counters (superframes_out, coalesced,
-  // gro_bad_checksum, sw_csum_bytes).
-  explicit Coalescer(LcoreCounters* counters) : counters_(counters) {}
+  // gro_bad_checksum, sw_csum_bytes). `max_chain`: the most mbufs a merged
+  // frame may have.
+  explicit Coalescer(LcoreCounters* counters, std::uint16_t max_chain = 0xffff)
+      : counters_(counters), max_chain_(max_chain) {}
 
   // Takes in[0..n): whole Ethernet frames, in[i] of the network `keys[i]`
   // (frames of different keys never merge: use the network's slot or full
   // VNI, never a truncated one). Writes the resulting frames to out (room for
-  // n) in the order their first frames arrived and returns how many. Every
-  // input ends up in exactly one output frame; nothing is dropped or freed.
-  std::uint16_t coalesce(rte_mbuf* const* in, const std::uint32_t* keys, std::uint16_t n, rte_mbuf** out);
+  // n) in the order their first frames arrived and returns how many; with
+  // `out_keys`, the key of each. Every input ends up in exactly one output
+  // frame; nothing is dropped or freed. A frame that already asks for an
+  // offload (a super-frame, a partial checksum) is passed on untouched.
+  std::uint16_t coalesce(rte_mbuf* const* in, const std::uint32_t* keys, std::uint16_t n, rte_mbuf** out,
+                         std::uint32_t* out_keys = nullptr);
 
  private:
   struct Flow {
@@ -94,6 +104,7 @@ class Coalescer {
   void start(const Packet& p);
 
   LcoreCounters* counters_;
+  std::uint16_t max_chain_;
   Flow flows_[kCoalesceFlows];
   std::uint16_t open_ = 0;  // flows_[0 .. open_) are merging
 };

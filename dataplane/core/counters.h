@@ -50,6 +50,7 @@ namespace ferry::dataplane {
   X(Drop, unknown_vni, "VXLAN frame for a VNI we do not serve")                                                    \
   X(Drop, unknown_src_vtep, "VXLAN frame from a VTEP that is not a peer of that network")                          \
   X(Drop, unknown_inner_dst, "decapsulated frame whose inner destination MAC is not a local port")                 \
+  X(Drop, ecn_ce_not_ect, "VXLAN frame marked CE outside whose inner packet is not ECN-capable (RFC 6040)")        \
   X(Drop, arp_not_for_us, "ARP on the uplink not targeting our VTEP IP")                                           \
   X(Drop, slow_path_full, "slow-path ring full (control thread not draining)")                                     \
   X(Drop, unknown_port, "frame from a port that is not (or no longer) an endpoint")                                \

@@ -11,6 +11,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -39,6 +40,7 @@ Result<void> PipelineConfig::validate() const {
   if (slow_path_ring_size < 2 || (slow_path_ring_size & (slow_path_ring_size - 1)) != 0) {
     return make_error("slow-path ring size {} is not a power of two >= 2", slow_path_ring_size);
   }
+  if (indirect_mbufs < 64) return make_error("indirect mbufs {}: at least 64", indirect_mbufs);
   return ok();
 }
 
@@ -63,6 +65,7 @@ Pipeline::~Pipeline() {
     while (rte_ring_dequeue(ring, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
     rte_ring_free(ring);
   }
+  rte_mempool_free(indirect_pool_);
 }
 
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config) {
@@ -78,6 +81,12 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const PipelineConfig& config)
   p->slow_tx_ = rte_ring_create(tx_name.c_str(), config.slow_path_ring_size, config.tables.socket_id,
                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (p->slow_tx_ == nullptr) return make_error("cannot create ring {}: {}", tx_name, rte_strerror(rte_errno));
+  const std::string ind_name = config.tables.name + "_ind";
+  p->indirect_pool_ =
+      rte_pktmbuf_pool_create(ind_name.c_str(), config.indirect_mbufs, 32, 0, 0, config.tables.socket_id);
+  if (p->indirect_pool_ == nullptr) {
+    return make_error("cannot create mempool {}: {}", ind_name, rte_strerror(rte_errno));
+  }
   return p;
 }
 
@@ -96,12 +105,20 @@ Result<std::unique_ptr<LcoreContext>> Pipeline::make_lcore(std::uint32_t worker_
   ctx->copy_pool_ = copy_pool;
   ctx->rcu_ = tables_->rcu();
   ctx->counters_ = std::make_unique<LcoreCounters>();
+  auto segmenter = Segmenter::create(SegmentConfig{}, copy_pool, indirect_pool_, ctx->counters_.get());
+  if (!segmenter) return segmenter.error().wrap(fmt::format("worker {}", worker_id));
+  ctx->segmenter_.emplace(std::move(*segmenter));
+  ctx->coalescer_ = std::make_unique<Coalescer>(ctx->counters_.get(), kCoalesceMaxChain);
   if (rte_rcu_qsbr_thread_register(ctx->rcu_, worker_id) != 0) {
     return make_error("cannot register worker {} with RCU", worker_id);
   }
   rte_rcu_qsbr_thread_online(ctx->rcu_, worker_id);
   lcores_.push_back(ctx.get());
   return ctx;
+}
+
+void Pipeline::set_port_tx_caps(PortId port, PortTxCaps caps) {
+  if (port < kMaxPorts) tx_caps_[port].store(caps & kTxCapAll, std::memory_order_release);
 }
 
 void Pipeline::release_lcore(LcoreContext& ctx) {
@@ -128,11 +145,18 @@ void Pipeline::process_endpoint(LcoreContext& ctx, PortId port, rte_mbuf** pkts,
 
 void Pipeline::process_uplink(LcoreContext& ctx, rte_mbuf** pkts, std::uint16_t n) {
   Burst b(*this, ctx);
+  Burst::Coalescing co;
+  b.co = &co;
   while (n > 0) {
     const std::uint16_t chunk = std::min(n, kBurstSize);
     b.uplink(pkts, chunk);
     pkts += chunk;
     n = static_cast<std::uint16_t>(n - chunk);
+  }
+  // TCP segments for ports that take super-frames, gathered over the bursts.
+  if (co.n != 0) {
+    b.deliver_coalesced();
+    b.flush_all();
   }
 }
 

@@ -8,12 +8,18 @@
 // use it ("Interface") and for the design.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/result.h"
+#include "dataplane/core/coalesce.h"
 #include "dataplane/core/counters.h"
+#include "dataplane/core/port_caps.h"
+#include "dataplane/core/segment.h"
 #include "dataplane/core/tables.h"
 #include "dataplane/core/types.h"
 
@@ -34,6 +40,10 @@ struct PipelineConfig {
   std::uint16_t src_port_max = 65535;
   // Slots of the slow-path rings (power of two).
   std::uint32_t slow_path_ring_size = 1024;
+  // mbufs of the pool software segmentation attaches to payloads it does not
+  // copy (segments larger than a copy-pool mbuf; none with the daemon's
+  // pool, whose mbufs hold a whole frame). Data room 0.
+  std::uint32_t indirect_mbufs = 1023;
 
   [[nodiscard]] Result<void> validate() const;
 };
@@ -69,9 +79,13 @@ class alignas(64) LcoreContext {
 
  private:
   friend class Pipeline;
+  // Frames for one port: flushed once it holds a burst (kBurstSize); the
+  // segments of several super-frames gather up to kTxBufferSize, so a
+  // kernel-UDP uplink packs them into as few UDP_SEGMENT sends as it can.
+  static constexpr std::uint16_t kTxBufferSize = 256;
   struct TxBuffer {
     std::uint16_t n = 0;
-    rte_mbuf* pkts[kBurstSize];
+    rte_mbuf* pkts[kTxBufferSize];
   };
 
   std::uint32_t worker_id_ = 0;       // RCU QSBR thread id
@@ -84,6 +98,10 @@ class alignas(64) LcoreContext {
   std::uint16_t ip_id_ = 0;         // outer IPv4 id when DF is off
   TxBuffer tx_[kMaxPorts];
   std::unique_ptr<LcoreCounters> counters_;
+  // Super-frames: segmentation and checksums for ports that cannot take
+  // them (segments from copy_pool_), coalescing for ports that take them.
+  std::optional<Segmenter> segmenter_;
+  std::unique_ptr<Coalescer> coalescer_;
 };
 
 class Pipeline {
@@ -99,18 +117,32 @@ class Pipeline {
   [[nodiscard]] const Tables& tables() const { return *tables_; }
   [[nodiscard]] const PipelineConfig& config() const { return config_; }
 
+  // Control: what port `port` transmits of a frame's offload requests
+  // (PortTxCap bits, port_caps.h). Set it before the port id is published to
+  // the workers (Tables::add_port, the run loop's port list), and back to 0
+  // after the port is gone. Default 0: every frame the port gets is
+  // segmented and its checksums complete.
+  void set_port_tx_caps(PortId port, PortTxCaps caps);
+  [[nodiscard]] PortTxCaps port_tx_caps(PortId port) const {
+    return port < kMaxPorts ? tx_caps_[port].load(std::memory_order_relaxed) : 0;
+  }
+
   // Control (before starting the worker): a context for worker `worker_id`
   // (0 .. tables.max_workers-1), which registers it with RCU (online).
   // `tx_queue`: its TX queue on every port. `copy_pool`: mempool for flood
-  // copies (mbufs need RTE_PKTMBUF_HEADROOM >= 50). The pipeline keeps a
-  // pointer for stats(); the context must outlive its use by the worker.
+  // copies and the segments of software segmentation (mbufs need
+  // RTE_PKTMBUF_HEADROOM >= 50 and a data room of at least headroom + 256;
+  // a frame's worth, so that every segment is one mbuf). The pipeline keeps
+  // a pointer for stats(); the context must outlive its use by the worker.
   Result<std::unique_ptr<LcoreContext>> make_lcore(std::uint32_t worker_id, std::uint16_t tx_queue,
                                                    rte_mempool* copy_pool);
   // Control: unregisters a context (after its worker stopped).
   void release_lcore(LcoreContext& ctx);
 
-  // ---- worker hot path. n <= kBurstSize. Takes ownership of every mbuf:
-  // each is sent, handed to the slow path or freed (and counted).
+  // ---- worker hot path. Takes ownership of every mbuf: each is sent,
+  // handed to the slow path or freed (and counted). Any n; frames are
+  // handled in bursts of kBurstSize, and TCP segments for ports that take
+  // super-frames are coalesced across up to kUplinkBurstSize of them.
   void process_uplink(LcoreContext& ctx, rte_mbuf** pkts, std::uint16_t n);
   void process_endpoint(LcoreContext& ctx, PortId port, rte_mbuf** pkts, std::uint16_t n);
   // Sends up to a burst of frames the control thread queued with inject(),
@@ -142,6 +174,10 @@ class Pipeline {
   std::unique_ptr<Tables> tables_;
   rte_ring* slow_rx_ = nullptr;
   rte_ring* slow_tx_ = nullptr;
+  rte_mempool* indirect_pool_ = nullptr;  // segmentation's payload references
+  // Per port: PortTxCaps. Written by the control thread before the port is
+  // published, read by workers per frame that asks for an offload.
+  std::array<std::atomic<PortTxCaps>, kMaxPorts> tx_caps_{};
   std::uint32_t src_port_span_ = 0;    // src_port_max - src_port_min + 1
   std::vector<LcoreContext*> lcores_;  // control-side registry for stats
   Stats released_;                     // counters of released contexts

@@ -28,6 +28,12 @@ inline constexpr std::size_t kMaxPorts = 32;
 // Burst size of the run loop: process_* take at most this many frames.
 inline constexpr std::uint16_t kBurstSize = 32;
 
+// Frames the run loop takes from the uplink at once (process_uplink cuts
+// them into bursts of kBurstSize): decapsulated TCP segments are coalesced
+// across all of them, so a UDP_GRO batch of up to 64 datagrams becomes one
+// super-frame.
+inline constexpr std::uint16_t kUplinkBurstSize = 64;
+
 // VXLAN Network Identifier: 24 bits (RFC 7348 §5).
 using Vni = std::uint32_t;
 inline constexpr Vni kMaxVni = (1u << 24) - 1;

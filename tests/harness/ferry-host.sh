@@ -10,7 +10,8 @@
 #                                      not made with the UDP uplink mode)
 #   ferry_agent_start H [ARGS...]      ferry-agent in PREFIX-hH, gossiping on mg0 (made if
 #                                      missing); H > 1 joins through host 1
-#   ferry_dp_wait H / ferry_agent_wait H    until it answers (15 s at most; 1 if not, or it died)
+#   ferry_dp_wait H / ferry_agent_wait H    until it answers (FERRY_WAIT_S, default 15 s, at most;
+#                                      1 if not, or it died)
 #   ferry_dp H ARGS...                 ferryctl dp ARGS against host H's data plane
 #   ferry_ctl H ARGS...                ferryctl ARGS against host H's agent
 #   ferry_hosts_stop                   SIGTERM the agents, then the data planes (SIGKILL after 10 s)
@@ -117,13 +118,14 @@ ferry_agent_start() {
   FERRY_AGENT_PIDS[h]=$!
 }
 
-# ferry_wait_for PID WHAT CMD...: polls CMD every 50 ms for up to 15 s while PID lives.
+# ferry_wait_for PID WHAT CMD...: polls CMD every 50 ms for up to FERRY_WAIT_S (15) s while PID lives.
 ferry_wait_for() {
-  local pid="$1" what="$2" deadline=$((SECONDS + 15))
+  local pid="$1" what="$2" limit="${FERRY_WAIT_S:-15}"
+  local deadline=$((SECONDS + limit))
   shift 2
   until "$@" >/dev/null 2>&1; do
     kill -0 "$pid" 2>/dev/null || { echo "ferry-host: $what exited" >&2; return 1; }
-    ((SECONDS < deadline)) || { echo "ferry-host: $what did not answer within 15 s" >&2; return 1; }
+    ((SECONDS < deadline)) || { echo "ferry-host: $what did not answer within $limit s" >&2; return 1; }
     sleep 0.05
   done
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -17,6 +18,12 @@
 #endif
 #ifndef FERRY_CTL_BIN
 #error "FERRY_CTL_BIN must name the ferryctl executable"
+#endif
+
+// The bounded-transfer tool (tests/dataplane/app/tcp_count.cc); binaries
+// that do not define it cannot use transfer().
+#ifndef FERRY_TCP_COUNT_BIN
+#define FERRY_TCP_COUNT_BIN ""
 #endif
 
 namespace ferry::dptest {
@@ -214,13 +221,13 @@ void DataplaneTest::program(int host, std::uint32_t vni, const Container& local,
   }
 }
 
-double DataplaneTest::iperf(const Container& client, const Container& server, int seconds, bool reverse, int streams) {
+// iperf3 -s for one test, listening in `server`'s namespace on 5201.
+std::unique_ptr<Background> DataplaneTest::start_iperf_server(const Container& server) {
   const std::string server_log = "/tmp/ferry-test-" + topo_->prefix() + "-iperf3-server.log";
   logs_.push_back(server_log);
   auto srv = Background::start({"ip", "netns", "exec", server.ns, "iperf3", "-s", "-1", "-p", "5201"}, server_log);
   EXPECT_TRUE(srv) << srv.error().message;
-  if (!srv) return 0;
-  // The server is up once it listens; poll for that rather than sleeping.
+  if (!srv) return nullptr;
   const bool listening = harness::wait_until(
       [&] {
         auto r = exec(server.ns, {"ss", "-ltnH", "sport = :5201"});
@@ -228,6 +235,55 @@ double DataplaneTest::iperf(const Container& client, const Container& server, in
       },
       std::chrono::seconds(5), std::chrono::milliseconds(50));
   EXPECT_TRUE(listening) << (*srv)->log();
+  return std::move(*srv);
+}
+
+DataplaneTest::Transfer DataplaneTest::transfer(const Container& client, const Container& server, std::uint64_t bytes,
+                                                bool reverse) {
+  const Container& from = reverse ? server : client;
+  const Container& to = reverse ? client : server;
+  const std::string tool = FERRY_TCP_COUNT_BIN;
+  if (tool.empty()) {
+    ADD_FAILURE() << "this test binary was built without FERRY_TCP_COUNT_BIN";
+    return {};
+  }
+  const std::string log = "/tmp/ferry-test-" + topo_->prefix() + "-tcp-count.log";
+  logs_.push_back(log);
+  auto rx = Background::start({"ip", "netns", "exec", to.ns, tool, "recv", "5202"}, log);
+  EXPECT_TRUE(rx) << rx.error().message;
+  if (!rx) return {};
+  const bool listening = harness::wait_until(
+      [&] {
+        auto r = exec(to.ns, {"ss", "-ltnH", "sport = :5202"});
+        return r.succeeded() && r.output.find("5202") != std::string::npos;
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(50));
+  EXPECT_TRUE(listening) << (*rx)->log();
+  const auto start = std::chrono::steady_clock::now();
+  auto r = exec(from.ns, {tool, "send", to.ip, "5202", std::to_string(bytes)}, std::chrono::seconds(120));
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  // The sender returns once the receiver has read everything and closed.
+  harness::wait_until([&] { return !(*rx)->running(); }, std::chrono::seconds(5));
+  const int rc = (*rx)->stop();
+  EXPECT_TRUE(r.succeeded()) << "tcp_count send failed: " << r.output;
+  EXPECT_EQ(rc, 0) << "tcp_count recv: " << (*rx)->log();
+  Transfer t;
+  unsigned long long received = 0;
+  unsigned long long bad = 0;
+  if (std::sscanf((*rx)->log().c_str(), "received %llu bad %llu", &received, &bad) != 2) {
+    ADD_FAILURE() << "tcp_count recv said: " << (*rx)->log();
+    return t;
+  }
+  t.bytes_received = received;
+  t.bits_per_second = took.count() > 0 ? static_cast<double>(received) * 8 / took.count() : 0;
+  EXPECT_EQ(t.bytes_received, bytes) << "sent " << bytes << " bytes";
+  EXPECT_EQ(bad, 0U) << "bytes that arrived different from what was sent";
+  return t;
+}
+
+double DataplaneTest::iperf(const Container& client, const Container& server, int seconds, bool reverse, int streams) {
+  auto srv = start_iperf_server(server);
+  if (!srv) return 0;
   std::vector<std::string> argv{"iperf3", "-c", server.ip, "-p", "5201", "-t", std::to_string(seconds), "-J"};
   if (reverse) argv.emplace_back("-R");
   if (streams > 1) {
@@ -235,7 +291,7 @@ double DataplaneTest::iperf(const Container& client, const Container& server, in
     argv.push_back(std::to_string(streams));
   }
   auto r = exec(client.ns, argv, std::chrono::seconds(seconds + 20));
-  (*srv)->stop();
+  srv->stop();
   EXPECT_TRUE(r.succeeded()) << "iperf3 failed: " << r.output;
   if (!r.succeeded()) return 0;
   auto json = nlohmann::json::parse(r.output, nullptr, false);

@@ -106,6 +106,19 @@ class DataplaneTest : public harness::TopologyTest {
   // parallel connections), bits/s; fails the test on error.
   double iperf(const Container& client, const Container& server, int seconds, bool reverse, int streams = 1);
 
+  // iperf3 -s (one test) in `server`'s namespace on port 5201, once it listens.
+  std::unique_ptr<Background> start_iperf_server(const Container& server);
+
+  // A bounded TCP transfer (tcp_count, port 5202): exactly `bytes` of a
+  // known pattern client -> server (server -> client with `reverse`); the
+  // bytes the receiver got and the rate (for reporting only). Fails the test
+  // unless every byte arrived, unchanged.
+  struct Transfer {
+    std::uint64_t bytes_received = 0;
+    double bits_per_second = 0;
+  };
+  Transfer transfer(const Container& client, const Container& server, std::uint64_t bytes, bool reverse);
+
   // `ferryctl dp ARGS --json` on a host, parsed (fails the test when it cannot).
   nlohmann::json ctl_json(int host, std::vector<std::string> args);
   nlohmann::json stats_json(int host) { return ctl_json(host, {"stats"}); }

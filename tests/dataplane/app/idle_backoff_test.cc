@@ -34,6 +34,21 @@ TEST(IdleBackoff, NoSpinWindowSleepsAfterTheMinimumEmptyPolls) {
   EXPECT_EQ(b.sleep_us(), 1U);
 }
 
+// A worker that can wait on its sockets needs no minimum of empty polls:
+// with no spin window it waits at the first empty poll.
+TEST(IdleBackoff, WaitingWorkerSleepsAtOnceWithoutASpinWindow) {
+  IdleBackoff b(0, 100);
+  b.set_min_empty_polls(0);
+  EXPECT_EQ(b.after_poll(1, 0), Step::kPoll);
+  EXPECT_EQ(b.after_poll(0, 1), Step::kSleep);
+  // The spin window still applies when there is one.
+  IdleBackoff w(1000, 100);
+  w.set_min_empty_polls(0);
+  EXPECT_EQ(w.after_poll(1, 0), Step::kPoll);
+  EXPECT_EQ(w.after_poll(0, 10), Step::kSpin);
+  EXPECT_EQ(w.after_poll(0, 2000), Step::kSleep);
+}
+
 TEST(IdleBackoff, SpinsThroughTheWindowYieldingThenSleepsGrowing) {
   const std::uint64_t window = 1000000;  // ticks
   IdleBackoff b(window, 100);

@@ -200,5 +200,55 @@ TEST_F(PortTableTest, EthdevBurstsUseTheEthdevId) {
   EXPECT_NE(rte_eth_dev_get_port_by_name(name.c_str(), &gone), 0);
 }
 
+// What an ethdev's TX offloads let the pipeline hand over whole, and the
+// flags a NIC driver needs beyond Ferry's metadata.
+TEST(EthdevTxCaps, FollowTheDevicesOffloads) {
+  constexpr std::uint64_t kMulti = RTE_ETH_TX_OFFLOAD_MULTI_SEGS, kIp = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM,
+                          kTcp = RTE_ETH_TX_OFFLOAD_TCP_CKSUM, kUdp = RTE_ETH_TX_OFFLOAD_UDP_CKSUM,
+                          kTso = RTE_ETH_TX_OFFLOAD_TCP_TSO, kUso = RTE_ETH_TX_OFFLOAD_UDP_TSO,
+                          kVxlan = RTE_ETH_TX_OFFLOAD_VXLAN_TNL_TSO, kOuterIp = RTE_ETH_TX_OFFLOAD_OUTER_IPV4_CKSUM;
+  struct Case {
+    const char* what;
+    std::uint64_t capa;
+    PortTxCaps caps;
+  };
+  const Case cases[] = {
+      {"af_packet (multi-segment, VLAN insertion)", kMulti | RTE_ETH_TX_OFFLOAD_VLAN_INSERT, 0},
+      {"nothing", 0, 0},
+      {"checksums", kIp | kTcp | kUdp, kTxCapL4Csum},
+      {"TCP checksum alone", kTcp, 0},
+      {"TSO without multi-segment frames", kIp | kTcp | kUdp | kTso, kTxCapL4Csum},
+      {"TSO", kMulti | kIp | kTcp | kUdp | kTso, kTxCapTso | kTxCapL4Csum},
+      {"TSO and USO", kMulti | kIp | kTcp | kUdp | kTso | kUso, kTxCapTso | kTxCapUso | kTxCapL4Csum},
+      {"tunnel TSO without the outer checksum", kMulti | kIp | kTcp | kUdp | kTso | kVxlan, kTxCapTso | kTxCapL4Csum},
+      {"tunnel TSO", kMulti | kIp | kTcp | kUdp | kTso | kVxlan | kOuterIp,
+       kTxCapTso | kTxCapL4Csum | kTxCapTunnelTso | kTxCapTunnelL4Csum},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::uint64_t on = ethdev_tx_offloads(c.capa);
+    EXPECT_EQ(on & ~c.capa, 0U) << "only what the device offers";
+    EXPECT_EQ(ethdev_tx_caps(on), c.caps);
+  }
+}
+
+TEST_F(PortTableTest, NicFlagsForSuperFrames) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+  ASSERT_NE(m, nullptr);
+  m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  nic_tx_flags(m);
+  EXPECT_EQ(m->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM) << "a checksum request alone is unchanged";
+  m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+  nic_tx_flags(m);
+  EXPECT_TRUE(m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) << "TSO over IPv4 rewrites the header per segment";
+  EXPECT_FALSE(m->ol_flags & RTE_MBUF_F_TX_OUTER_IP_CKSUM);
+  m->ol_flags = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TUNNEL_VXLAN |
+                RTE_MBUF_F_TX_OUTER_IPV4;
+  nic_tx_flags(m);
+  EXPECT_FALSE(m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) << "IPv6 has no header checksum";
+  EXPECT_TRUE(m->ol_flags & RTE_MBUF_F_TX_OUTER_IP_CKSUM);
+  rte_pktmbuf_free(m);
+}
+
 }  // namespace
 }  // namespace ferry::dataplane::app

@@ -15,6 +15,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Each TCP transfer: exactly this many bytes, all of which must arrive
+// (af_packet endpoints: 1450-byte frames, about 1 Gbit/s here).
+constexpr std::uint64_t kTransferBytes = 128ULL << 20;
+
 class UdpUplink : public DataplaneTest {
  protected:
   // TX checksum offload on the underlay veths: UDP_SEGMENT needs it, and a
@@ -62,22 +66,23 @@ class UdpUplink : public DataplaneTest {
     default_offloads(b);
     ASSERT_NO_FATAL_FAILURE(peer_with_kernel_vtep(a, b, 100, 1450));
     ping_both_ways(a, b);
-    const double ab = iperf(a, b, 2, false);
-    const double ba = iperf(a, b, 2, true);
-    report_throughput(std::string(label) + "_tcp_ferry_to_kernel", ab);
-    report_throughput(std::string(label) + "_tcp_kernel_to_ferry", ba);
-    EXPECT_GT(ab, 10e6);
-    EXPECT_GT(ba, 10e6);
+    const auto ab = transfer(a, b, kTransferBytes, false);
+    const auto ba = transfer(a, b, kTransferBytes, true);
+    report_throughput(std::string(label) + "_tcp_ferry_to_kernel", ab.bits_per_second);
+    report_throughput(std::string(label) + "_tcp_kernel_to_ferry", ba.bits_per_second);
     const auto stats = stats_json(1);
     const std::uint64_t superframes = udp_counter(stats, "rx_superframes");
     if (peer_offloads) {
       // The kernel peer's tunnel GSO packets arrived whole and were cut here.
       EXPECT_GT(superframes, 0U) << stats.dump(1);
       EXPECT_GT(udp_counter(stats, "rx_segments"), superframes) << stats.dump(1);
+      // Its frames that were not super-frames (ACKs) carry partial inner
+      // checksums, completed here. With the peer's offloads off its kernel
+      // completes them itself (mostly: a few partial ones may still come).
+      EXPECT_GT(udp_counter(stats, "rx_csum_completed"), 0U) << "the peer's partial inner checksums: " << stats.dump(1);
     } else {
       EXPECT_EQ(superframes, 0U) << stats.dump(1);
     }
-    EXPECT_GT(udp_counter(stats, "rx_csum_completed"), 0U) << "the peer's partial inner checksums: " << stats.dump(1);
     EXPECT_EQ(udp_counter(stats, "rx_truncated"), 0U);
     EXPECT_EQ(udp_counter(stats, "rx_too_big"), 0U);
     EXPECT_EQ(stat_value(stats, "drops", "vtep_unresolved"), 0U);
@@ -114,12 +119,10 @@ TEST_F(UdpUplink, FerryToFerryWithGossipTrafficOnTheSameInterface) {
                                    "-p", "7946", "-u", "--bidir", "-b", "1M", "-l", "400", "-t", "5", "-J"},
                                   gossip_log);
   ASSERT_TRUE(gossip) << gossip.error().message;
-  const double ab = iperf(a, b, 2, false);
-  const double ba = iperf(a, b, 2, true);
-  report_throughput("udp_uplink_tcp_a_to_b", ab);
-  report_throughput("udp_uplink_tcp_b_to_a", ba);
-  EXPECT_GT(ab, 10e6);
-  EXPECT_GT(ba, 10e6);
+  const auto ab = transfer(a, b, kTransferBytes, false);
+  const auto ba = transfer(a, b, kTransferBytes, true);
+  report_throughput("udp_uplink_tcp_a_to_b", ab.bits_per_second);
+  report_throughput("udp_uplink_tcp_b_to_a", ba.bits_per_second);
   ASSERT_TRUE(harness::wait_until([&] { return !(*gossip)->running(); }, 15s, 100ms));
   (*server)->stop();
   const auto report = nlohmann::json::parse((*gossip)->log(), nullptr, false);

@@ -270,6 +270,42 @@ TEST(UdpUplink, SameSizeDatagramsLeaveInUdpSegmentSendsAndSplitBackInOrder) {
   free_all(got);
 }
 
+// A burst ends at a receive buffer's last datagram when one lies within it:
+// two GRO buffers of 40 datagrams come out as 40 and 40 from bursts of 64,
+// so each batch reaches the pipeline whole. The outer TOS of every datagram
+// (IP_RECVTOS) travels with it, for RFC 6040 decapsulation.
+TEST(UdpUplink, BurstsEndAtBatchBoundariesAndCarryTheOuterTos) {
+  auto [a, b] = open_pair(UdpDelivery::kPayload);
+  ASSERT_TRUE(a && b);
+  constexpr std::uint32_t kFull = 1472 - 8 - 14 - 20 - 32;
+  for (const std::uint8_t tos : {std::uint8_t{0x02}, std::uint8_t{0xb9}}) {
+    std::vector<rte_mbuf*> frames;
+    for (std::uint32_t i = 0; i < 40; ++i) {
+      InnerSpec spec;
+      spec.payload = kFull;
+      spec.src_port = 40000;
+      frames.push_back(mbuf_of(test::outer_frame4(test::vxlan_payload(test::inner_frame(spec)), dst4(b->config()),
+                                                  b->config().udp_port, 50001, tos)));
+    }
+    ASSERT_EQ(a->tx_burst(0, frames.data(), 40), 40);
+  }
+  EXPECT_EQ(a->stats()[UdpCounter::tx_gso_messages], 2U);
+  std::vector<rte_mbuf*> got;
+  std::vector<std::uint16_t> bursts;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  rte_mbuf* burst[64];
+  while (got.size() < 80 && std::chrono::steady_clock::now() < deadline) {
+    const std::uint16_t n = b->rx_burst(0, burst, 64);
+    if (n == 0) continue;
+    bursts.push_back(n);
+    got.insert(got.end(), burst, burst + n);
+  }
+  ASSERT_EQ(got.size(), 80U);
+  EXPECT_EQ(bursts, (std::vector<std::uint16_t>{40, 40}));
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(outer_source(got[i]).tos, i < 40 ? 0x02 : 0xb9) << i;
+  free_all(got);
+}
+
 TEST(UdpUplink, OneBatchCanMixFlowsAndTheSourcePortPicksTheSocket) {
   auto [a, b] = open_pair(UdpDelivery::kPayload);
   ASSERT_TRUE(a && b);

@@ -366,6 +366,16 @@ TEST(UdpWire, WriteOuterBuildsWhatParseOuterReads) {
   ASSERT_TRUE(o);
   EXPECT_EQ(o->family, Family::kIPv6);
   EXPECT_EQ(o->dst[15], 1);
+
+  // The received datagram's TOS / traffic class (ECN for decapsulation).
+  write_outer(f.data(), mac, v4(0xac1f0002), 50123, v4(0xac1f0001), 4789, static_cast<std::uint32_t>(payload.size()),
+              0xbb);
+  EXPECT_EQ(f[15], 0xbb);
+  EXPECT_TRUE(test::ipv4_header_ok(f.data() + 14));
+  write_outer(f6.data(), mac, v6_last(2), 50123, v6_last(1), 4789, static_cast<std::uint32_t>(payload.size()), 0xbb);
+  o = parse_outer(f6.data(), static_cast<std::uint32_t>(f6.size()), static_cast<std::uint32_t>(f6.size()));
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->tos, 0xbb);
 }
 
 void expect_segments_like_the_kernel(const InnerSpec& spec, std::uint32_t mss) {

@@ -141,6 +141,81 @@ TEST_F(CoalesceTest, FlowsInterleavedAndNetworksApart) {
   EXPECT_EQ(out[1].bytes, make_frame(a));
 }
 
+// The chain limit (what one send of a vnet port gathers): a segment that
+// would make the merged chain longer starts a new merge.
+TEST_F(CoalesceTest, ChainLimitStartsANewMerge) {
+  Coalescer limited(&counters, 3);
+  FrameSpec a;
+  a.payload = 1448 * 8;
+  a.csum = Csum::Partial;
+  const auto segs = segments_of(a, 1448);
+  std::vector<rte_mbuf*> in, out(segs.size());
+  for (const Bytes& f : segs) in.push_back(pools.chain(f));
+  const std::vector<std::uint32_t> keys(in.size(), 7);
+  const std::uint16_t n = limited.coalesce(in.data(), keys.data(), static_cast<std::uint16_t>(in.size()), out.data());
+  ASSERT_EQ(n, 3);  // 3 + 3 + 2
+  Bytes payload;
+  for (std::uint16_t i = 0; i < n; ++i) {
+    EXPECT_LE(out[i]->nb_segs, 3);
+    EXPECT_TRUE(out[i]->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+    const Bytes b = flatten(out[i]);
+    payload.insert(payload.end(), b.begin() + 54, b.end());  // Ethernet + IPv4 + TCP
+    rte_pktmbuf_free(out[i]);
+  }
+  EXPECT_EQ(payload, make_payload(a));
+  EXPECT_EQ(pools.in_use(), 0u);
+}
+
+// A frame that already asks for an offload (a super-frame, a partial
+// checksum) is passed on untouched, unverified, and closes its flow's merge
+// so that the flow keeps its order; out_keys follow every output.
+TEST_F(CoalesceTest, OffloadFramesPassUntouchedInOrder) {
+  FrameSpec a;
+  a.payload = 1448 * 4;
+  a.csum = Csum::Partial;
+  const auto segs = segments_of(a, 1448);
+  std::vector<rte_mbuf*> in;
+  for (const Bytes& f : segs) in.push_back(pools.chain(f));
+  // Segment 2 with a partial checksum (as a vnet or kernel peer leaves it).
+  FrameSpec two = a;
+  const Bytes all = make_payload(a);
+  two.data = Bytes(all.begin() + 2 * 1448, all.begin() + 3 * 1448);
+  two.seq = a.seq + 2 * 1448;
+  two.ip_id = static_cast<std::uint16_t>(a.ip_id + 2);
+  two.flags = kAck;
+  const Bytes partial = make_frame(two);
+  rte_pktmbuf_free(in[2]);
+  in[2] = pools.chain(partial);
+  in[2]->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  const std::vector<std::uint32_t> keys = {1, 2, 3, 4};
+  std::vector<rte_mbuf*> out(4);
+  std::uint32_t out_keys[4] = {};
+  const std::uint16_t n = coalescer.coalesce(in.data(), keys.data(), 4, out.data(), out_keys);
+  ASSERT_EQ(n, 4);  // keys differ: nothing merges; order and keys kept
+  for (std::uint16_t i = 0; i < n; ++i) EXPECT_EQ(out_keys[i], keys[i]);
+  for (std::uint16_t i = 0; i < n; ++i) rte_pktmbuf_free(out[i]);
+
+  // One network: 0+1 merged, 2 as it was, 3 alone after it.
+  in.clear();
+  for (const Bytes& f : segs) in.push_back(pools.chain(f));
+  rte_pktmbuf_free(in[2]);
+  in[2] = pools.chain(partial);
+  in[2]->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  const std::vector<std::uint32_t> same(4, 9);
+  const std::uint16_t m = coalescer.coalesce(in.data(), same.data(), 4, out.data(), out_keys);
+  ASSERT_EQ(m, 3);
+  EXPECT_TRUE(out[0]->ol_flags & RTE_MBUF_F_TX_TCP_SEG);
+  EXPECT_EQ(flatten(out[1]), partial);
+  EXPECT_EQ(out[1]->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM);
+  EXPECT_EQ(flatten(out[2]), segs[3]);
+  for (std::uint16_t i = 0; i < m; ++i) {
+    EXPECT_EQ(out_keys[i], 9u);
+    rte_pktmbuf_free(out[i]);
+  }
+  EXPECT_EQ(counter(counters, Counter::gro_bad_checksum), 0u);
+  EXPECT_EQ(pools.in_use(), 0u);
+}
+
 // Each rule that stops a merge, in a four-segment flow: `edit` changes
 // segment 2 (`from_two_on`: and segment 3 the same way, so 2 and 3 can merge
 // with each other); `want` is the number of frames that come out.

@@ -9,65 +9,14 @@
 
 #include "dataplane/core/coalesce.h"
 #include "dataplane/core/segment.h"
+#include "tests/dataplane/core/gso_golden.h"
 #include "tests/dataplane/core/offload_support.h"
 #include "tests/dataplane/core/pcap.h"
 
 namespace ferry::dataplane::test {
 namespace {
 
-constexpr std::uint8_t kGsoTcpV4 = 1, kGsoUdpL4 = 5, kGsoTcpV6 = 4, kGsoEcn = 0x80;
-
-struct Golden {
-  std::string label;
-  std::uint8_t vnet_flags, gso_type;
-  std::uint16_t hdr_len, gso_size, csum_start, csum_offset;
-  Bytes super;
-  std::vector<Bytes> segments;
-};
-
-std::vector<Golden> load() {
-  std::vector<Golden> out;
-  auto supers = read_pcap(FERRY_TEST_DATA "/gso/superframes.pcap");
-  auto segs = read_pcap(FERRY_TEST_DATA "/gso/segments.pcap");
-  EXPECT_TRUE(supers && segs);
-  if (!supers || !segs) return out;
-  std::ifstream index(FERRY_TEST_DATA "/gso/index.txt");
-  std::string line;
-  while (std::getline(index, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream in(line);
-    Golden g;
-    unsigned n, flags, type, hdr, size, start, offset, first, count;
-    in >> n >> g.label >> flags >> type >> hdr >> size >> start >> offset >> first >> count;
-    EXPECT_TRUE(in) << line;
-    g.vnet_flags = static_cast<std::uint8_t>(flags);
-    g.gso_type = static_cast<std::uint8_t>(type);
-    g.hdr_len = static_cast<std::uint16_t>(hdr);
-    g.gso_size = static_cast<std::uint16_t>(size);
-    g.csum_start = static_cast<std::uint16_t>(start);
-    g.csum_offset = static_cast<std::uint16_t>(offset);
-    g.super = supers->at(n).bytes;
-    for (unsigned i = first; i < first + count; ++i) g.segments.push_back(segs->at(i).bytes);
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
-// The DPDK metadata a virtio-net header stands for (what an endpoint port
-// that reads PACKET_VNET_HDR sets).
-void set_from_vnet(rte_mbuf* m, const Golden& g) {
-  const bool udp = (g.gso_type & 0x7f) == kGsoUdpL4 || g.csum_offset == 6;
-  const bool ipv6 = (g.super[12] << 8 | g.super[13]) == 0x86dd;
-  m->ol_flags = ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4;
-  m->l2_len = 14;
-  m->l3_len = static_cast<std::uint16_t>(g.csum_start - 14);
-  m->l4_len = static_cast<std::uint8_t>(udp ? 8 : (g.super[g.csum_start + 12] >> 4) * 4);
-  if ((g.vnet_flags & 1) != 0) m->ol_flags |= udp ? RTE_MBUF_F_TX_UDP_CKSUM : RTE_MBUF_F_TX_TCP_CKSUM;
-  if (g.gso_type != 0) {
-    m->ol_flags |= udp ? RTE_MBUF_F_TX_UDP_SEG : RTE_MBUF_F_TX_TCP_SEG;
-    m->tso_segsz = g.gso_size;
-  }
-}
+std::vector<Golden> load() { return load_golden(); }
 
 TEST(GsoGolden, TheCaptureCoversTheCases) {
   const auto golden = load();

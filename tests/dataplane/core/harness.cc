@@ -138,13 +138,17 @@ rte_mbuf* Harness::chain(const Bytes& frame, std::size_t segment, bool packed) {
 
 std::uint16_t Harness::capture(void* arg, PortId port, std::uint16_t /*queue*/, rte_mbuf** pkts, std::uint16_t n) {
   auto* h = static_cast<Harness*>(arg);
+  ++h->tx_calls;
   const std::uint16_t accept = std::min(n, h->tx_accept);
   for (std::uint16_t i = 0; i < accept; ++i) {
     rte_mbuf* m = pkts[i];
     Bytes b(rte_pktmbuf_pkt_len(m));
     const void* data = rte_pktmbuf_read(m, 0, static_cast<std::uint32_t>(b.size()), b.data());
     if (data != b.data() && !b.empty()) std::memcpy(b.data(), data, b.size());
-    h->sent.push_back(Sent{port, std::move(b), m->nb_segs});
+    h->sent.push_back(Sent{port, std::move(b), m->nb_segs, m->ol_flags, static_cast<std::uint16_t>(m->tso_segsz),
+                           static_cast<std::uint16_t>(m->l2_len), static_cast<std::uint16_t>(m->l3_len),
+                           static_cast<std::uint16_t>(m->l4_len), static_cast<std::uint16_t>(m->outer_l2_len),
+                           static_cast<std::uint16_t>(m->outer_l3_len)});
     rte_pktmbuf_free(m);
   }
   return accept;

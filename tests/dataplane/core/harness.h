@@ -28,6 +28,10 @@ struct Sent {
   PortId port;
   Bytes bytes;
   std::uint16_t segments = 1;  // mbufs in the chain that was sent
+  // Its offload metadata as it was handed to the port.
+  std::uint64_t ol_flags = 0;
+  std::uint16_t tso_segsz = 0;
+  std::uint16_t l2_len = 0, l3_len = 0, l4_len = 0, outer_l2_len = 0, outer_l3_len = 0;
 };
 
 // Host A of the golden capture.
@@ -84,6 +88,7 @@ class Harness {
   // Captured frames; the TX function accepts at most `tx_accept` per call.
   std::vector<Sent> sent;
   std::uint16_t tx_accept = 0xffff;
+  std::uint32_t tx_calls = 0;  // calls of the TX function
 
  private:
   static std::uint16_t capture(void* arg, PortId port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n);

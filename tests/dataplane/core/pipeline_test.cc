@@ -990,6 +990,10 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
       {"other UDP port", Counter::not_vxlan, true, outer([](Bytes& f) { put_be16(f, 36, 4790); })},
       {"IPv6 underlay", Counter::not_vxlan, true, outer([](Bytes& f) { put_be16(f, 12, 0x86dd); })},
       {"no I flag", Counter::bad_vxlan_flags, true, outer([](Bytes& f) { f[42] = 0; })},
+      {"CE outside, Not-ECT inside", Counter::ecn_ce_not_ect, true, outer([](Bytes& f) {
+         f[15] = 3;
+         f = fix_ip_checksum(f);
+       })},
       {"unknown VNI", Counter::unknown_vni, true, [] { return vxlan(to_local(), 777); }},
       {"unknown source VTEP", Counter::unknown_src_vtep, true,
        [] { return vxlan(to_local(), kVni, Ipv4Addr{0xac1f0709}); }},
@@ -1137,8 +1141,8 @@ TEST(PipelineDrops, EveryDropReasonIsReachableAndCounted) {
 
   for (const auto& info : kCounterInfo) {
     if (info.kind != CounterKind::Drop) continue;
-    // The segmenter's reasons (gso_*) are reached in segment_test.cc until the
-    // pipeline segments super-frames itself.
+    // Software segmentation's reasons (gso_*) need super-frames:
+    // superframe_test.cc, EveryGsoDropReason.
     if (info.name.rfind("gso_", 0) == 0) continue;
     bool covered = false;
     for (Counter c : seen) covered |= counter_name(c) == info.name;
