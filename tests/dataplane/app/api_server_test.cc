@@ -84,6 +84,32 @@ TEST(ApiServer, RoundTripsAndRemovesItsSocket) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
+// A message above the bound is never buffered whole: ZeroMQ cuts the
+// connection, the server counts it, and answers the next client as before.
+TEST(ApiServer, OversizeMessageIsCutAndCounted) {
+  const auto path = temp_path("big.sock");
+  auto server = ApiServer::bind(path, {}, 64 * 1024);
+  ASSERT_TRUE(server) << server.error().message;
+  {
+    ServingThread serving(**server);
+    dp_api::Client client("ipc://" + path, 500ms);
+    auto big = client.call_raw(std::string(1 << 20, 'x'));
+    EXPECT_FALSE(big) << "a 1 MiB message was answered";
+    v1::Request request;
+    request.mutable_health_get();
+    dp_api::Client good("ipc://" + path, 2s);
+    auto reply = good.call(request);
+    ASSERT_TRUE(reply) << reply.error().message;
+    EXPECT_EQ(reply->status(), v1::STATUS_OK);
+    auto just_under = good.call_raw(std::string(60 * 1024, '\xff'));
+    ASSERT_TRUE(just_under) << just_under.error().message;
+    EXPECT_EQ(just_under->status(), v1::STATUS_MALFORMED);
+  }
+  // The monitor's events are read while serving: the cut is counted by now
+  // (the good calls came after it).
+  EXPECT_GE((*server)->cut_connections(), 1U);
+}
+
 // No data plane at the path: said at once, not after the timeout; a socket
 // file left by a data plane that exited is told apart.
 TEST(ApiServer, ClientSaysWhenNoDataPlaneIsThere) {

@@ -250,6 +250,41 @@ TEST_F(ServiceTest, RefusalsCarryTheirKind) {
   EXPECT_EQ(reply.code(), v1::ERROR_CODE_INVALID);
 }
 
+// Loopback is never an endpoint port: the check reads the kernel (lo exists
+// in every network namespace) before the backend is asked.
+TEST_F(ServiceTest, LoopbackIsRefusedSayingWhy) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  ports_.interfaces.insert("lo");
+  const auto reply = call(port_add("lo", 100, "02:00:00:00:00:05"));
+  EXPECT_EQ(reply.status(), v1::STATUS_FAILED_PRECONDITION) << reply.message();
+  EXPECT_EQ(reply.code(), v1::ERROR_CODE_INVALID);
+  EXPECT_NE(reply.message().find("loopback"), std::string::npos) << reply.message();
+  EXPECT_TRUE(ports_.log.empty()) << "the backend was asked to attach lo";
+}
+
+// Bad input is answered short and printable, and counted: a request above
+// the size bound unparsed, a field with control bytes escaped.
+TEST_F(ServiceTest, OversizeAndUnprintableInputIsAnsweredShortAndCounted) {
+  v1::Request huge = port_add(std::string(10 << 20, 'x'), 100, "02:00:00:00:00:05");
+  auto reply = call(huge);
+  EXPECT_EQ(reply.status(), v1::STATUS_MALFORMED) << reply.message().substr(0, 200);
+  EXPECT_LT(reply.message().size(), 200U);
+  v1::Request long_field = port_add(std::string(60000, 'x'), 100, "02:00:00:00:00:05");
+  reply = call(long_field);
+  EXPECT_EQ(reply.status(), v1::STATUS_INVALID_ARGUMENT);
+  EXPECT_LT(reply.message().size(), 200U) << reply.message().substr(0, 200);
+  v1::Request escape = port_add(std::string("ve\x1b[2J\n"), 100, "02:00:00:00:00:05");
+  reply = call(escape);
+  EXPECT_EQ(reply.status(), v1::STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(reply.message().find('\x1b'), std::string::npos) << reply.message();
+  EXPECT_EQ(reply.message().find('\n'), std::string::npos) << reply.message();
+  v1::Request stats;
+  stats.mutable_stats_get();
+  const auto counters = call(stats).stats().counters();
+  EXPECT_EQ(counters.at("api_requests_oversize"), 1U);
+  EXPECT_EQ(counters.at("api_requests_refused"), 3U);
+}
+
 TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {
   ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
   auto added = call(port_add("veth1", 100, "02:00:00:00:00:01"));
