@@ -155,8 +155,11 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   a->subscription_ =
       a->tables_->subscribe(gossip::TableFilter{}, [self](const gossip::Change& ch) { self->on_table_change(ch); });
 
-  a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout);
+  a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout, "ferry-agent " + c.node_name);
   a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
+  // Keep the data plane's entries until gossip has told us what is current.
+  a->hold_until_ = a->clock_.now() + c.dataplane_hold;
+  a->reconciler_->set_hold_removals(c.dataplane_hold.count() > 0);
   a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   a->stats_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
 
@@ -209,6 +212,7 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
 
   if (!c.seed_addresses.empty()) a->node_->join(c.seed_addresses);
   a->next_resync_ = a->clock_.now();
+  a->next_audit_ = a->clock_.now() + c.audit_interval;
   a->next_rejoin_ = a->clock_.now() + std::chrono::seconds(5);
   spdlog::info("agent {} up: gossip {}, VTEP {}, data plane {}, admin {}, Docker plugin {}", c.node_name, c.gossip_bind,
                c.advertise_address, c.dataplane_api, c.admin_socket,
@@ -273,6 +277,35 @@ void Agent::reassert_networks() {
   }
 }
 
+dp_api::v1::Request Agent::dp_request(const dp_api::Command& command) const {
+  auto request = dp_api::encode_request(command);
+  dp_api::set_meta(request, dp_api::RequestMeta{"ferry-agent " + config_.node_name, false});
+  return request;
+}
+
+bool Agent::gossip_synced() const {
+  const auto& c = node_->counters();
+  const bool exchanged = c[gossip::Counter::push_pull_ok] > 0 || c[gossip::Counter::stream_rx] > 0;
+  return exchanged && node_->num_alive() > 1 && tables_->syncs_in_flight() == 0;
+}
+
+void Agent::check_hold() {
+  if (!reconciler_->status().holding_removals) return;
+  const bool synced = gossip_synced();
+  if (!synced && clock_.now() < hold_until_) return;
+  if (synced) {
+    spdlog::info("gossip view synced ({} members alive): data-plane entries it no longer wants are removed now",
+                 node_->num_alive());
+  } else {
+    spdlog::warn(
+        "gossip view not synced within {} ms (no live member answered): data-plane entries it does not "
+        "want are removed now",
+        config_.dataplane_hold.count());
+  }
+  reconciler_->set_hold_removals(false);
+  reconciler_->run_known();
+}
+
 void Agent::poll_health() {
   if (!probe_->in_flight()) return;
   auto reply = probe_->poll(std::chrono::steady_clock::now());
@@ -285,7 +318,7 @@ void Agent::scrape(const MetricsServer::Respond& respond) {
   if (!reconciler_->status().dataplane_up) return respond(body);
   scrapes_.push_back({std::move(body), respond});
   if (!stats_probe_->in_flight()) {
-    stats_probe_->start(dp_api::encode_request(dp_api::StatsCmd{}), std::chrono::steady_clock::now());
+    stats_probe_->start(dp_request(dp_api::StatsCmd{}), std::chrono::steady_clock::now());
   }
 }
 
@@ -429,13 +462,18 @@ int Agent::run(int signal_fd) {
     check_conflicts();
     if (!reassert_.empty()) reassert_networks();
     if (dirty_) refresh();
+    check_hold();
     poll_health();
     poll_stats();
+    if (config_.audit_interval.count() > 0 && clock_.now() >= next_audit_) {
+      next_audit_ = clock_.now() + config_.audit_interval;
+      reconciler_->audit();
+    }
     if (clock_.now() >= next_resync_) {
       next_resync_ = clock_.now() + config_.resync_interval;
       // Non-blocking: gossip keeps its timing while the data plane is down.
       if (!probe_->in_flight()) {
-        probe_->start(dp_api::encode_request(dp_api::HealthCmd{}), std::chrono::steady_clock::now());
+        probe_->start(dp_request(dp_api::HealthCmd{}), std::chrono::steady_clock::now());
       }
       for (int fd : admin_->expire()) transport_->unwatch(fd);
       for (int fd : metrics_->expire()) transport_->unwatch(fd);
@@ -839,7 +877,18 @@ json Agent::status() const {
                 {"ops_applied", s.ops_applied},
                 {"ops_failed", s.ops_failed},
                 {"pending", s.pending},
-                {"last_error", s.last_error}}}};
+                {"holding_removals", s.holding_removals},
+                {"held", s.held},
+                {"last_error", s.last_error},
+                {"audit",
+                 {{"interval_ms", config_.audit_interval.count()},
+                  {"audits", s.audits},
+                  {"failed", s.audits_failed},
+                  {"last", s.last_audit},
+                  {"last_unix_ms", s.last_audit_unix_ms},
+                  {"last_drift", s.last_drift},
+                  {"drift_total", s.drift_total},
+                  {"drift", s.drift}}}}}};
 }
 
 std::string Agent::render_metrics() const {
@@ -924,6 +973,13 @@ std::string Agent::render_metrics() const {
   w.sample("ferry_reconcile_ops_total", {{"result", "failed"}}, static_cast<double>(rs.ops_failed));
   w.family("ferry_reconcile_pending", "gauge", "operations still to do after the last pass");
   w.sample("ferry_reconcile_pending", static_cast<double>(rs.pending));
+  w.family("ferry_reconcile_drift_total", "counter",
+           "differences the drift audit found between the data plane and what the agent applied, by kind");
+  for (const auto& [kind, n] : rs.drift) {
+    w.sample("ferry_reconcile_drift_total", {{"kind", kind}}, static_cast<double>(n));
+  }
+  w.family("ferry_reconcile_audits_total", "counter", "drift audits completed");
+  w.sample("ferry_reconcile_audits_total", static_cast<double>(rs.audits));
   w.family("ferry_reconcile_desired_entries", "gauge", "entries the data plane should hold");
   w.sample("ferry_reconcile_desired_entries", static_cast<double>(reconciler_->desired().size()));
   return w.text();

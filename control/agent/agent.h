@@ -181,6 +181,13 @@ class Agent {
   Result<void> publish_endpoint(const LocalEndpoint& ep);
   void watch_admin(int listen_fd);
   void watch_metrics(int listen_fd);
+  // A request to the data plane naming this agent (its owner lease).
+  [[nodiscard]] dp_api::v1::Request dp_request(const dp_api::Command& command) const;
+  // True once this agent's gossip view has synced with a live member: a
+  // push-pull done (either way) and no table sync still out.
+  [[nodiscard]] bool gossip_synced() const;
+  // Ends the hold on data-plane removals once gossip synced or it timed out.
+  void check_hold();
 
   Config config_;
   LocalState state_;
@@ -218,6 +225,8 @@ class Agent {
   std::atomic<bool> stop_{false};
   gossip::TimePoint next_resync_{};
   gossip::TimePoint next_rejoin_{};
+  gossip::TimePoint next_audit_{};
+  gossip::TimePoint hold_until_{};  // removals held until gossip synced, at most until then
 };
 
 }  // namespace ferry::agent
