@@ -57,6 +57,9 @@ bool Reconciler::check_reply(const Result<v1::Reply>& wire) {
   applied_ = from_dump(*tables);
   spdlog::info("data plane {} (boot id {}): {} entries found, re-syncing",
                status_.boot_id.empty() ? "found" : "restarted", boot, applied_.size());
+  if (status_.holding_removals && applied_.size() == 0) {
+    set_hold_removals(false);  // nothing there to keep
+  }
   status_.boot_id = boot;
   status_.dataplane_up = true;
   ++status_.resyncs;

@@ -91,7 +91,8 @@ class Reconciler {
   void run_known();
 
   // While held, passes send no removal that is not part of a replacement.
-  // Releasing the hold makes the next pass send the whole difference.
+  // Releasing the hold makes the next pass send the whole difference. A
+  // data plane found empty releases it (there is nothing to keep).
   void set_hold_removals(bool hold);
 
   // Reads the data plane's dump, counts what differs from `applied` (drift),
