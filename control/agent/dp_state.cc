@@ -157,7 +157,7 @@ template <typename Container, typename Same>
 void compare(DriftCounter& out, const char* table, const Container& believed, const Container& actual, Same same) {
   for (const auto& entry : actual) {
     const auto& key = [&]() -> const auto& {
-      if constexpr (requires { entry.first; }) {
+      if constexpr (requires { typename Container::mapped_type; }) {
         return entry.first;
       } else {
         return entry;
@@ -173,7 +173,7 @@ void compare(DriftCounter& out, const char* table, const Container& believed, co
   }
   for (const auto& entry : believed) {
     const auto& key = [&]() -> const auto& {
-      if constexpr (requires { entry.first; }) {
+      if constexpr (requires { typename Container::mapped_type; }) {
         return entry.first;
       } else {
         return entry;
