@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -138,8 +139,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, cons
     return make_error("ZMQ_MAXMSGSIZE {}: {}", max_message_bytes, zmq_strerror(zmq_errno()));
   }
   const std::string monitor = fmt::format("inproc://ferry-api-monitor-{}", static_cast<const void*>(server.get()));
-  if (zmq_socket_monitor(server->socket_, monitor.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) !=
-      0) {
+  // ACCEPTED carries the connection's fd (HANDSHAKE_SUCCEEDED carries 0);
+  // a failed handshake comes just before that connection's DISCONNECTED.
+  constexpr int kEvents = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                          ZMQ_EVENT_DISCONNECTED;
+  if (zmq_socket_monitor(server->socket_, monitor.c_str(), kEvents) != 0) {
     return make_error("zmq_socket_monitor: {}", zmq_strerror(zmq_errno()));
   }
   server->monitor_ = zmq_socket(server->ctx_, ZMQ_PAIR);
@@ -222,12 +227,16 @@ void ApiServer::drain_monitor() {
       zmq_msg_close(&endpoint);
     }
     const int fd = static_cast<int>(value);
-    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    if (id == ZMQ_EVENT_ACCEPTED) {
       connections_[fd] = false;
+    } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+               id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      handshake_failed_ = true;
     } else if (id == ZMQ_EVENT_DISCONNECTED) {
+      const bool never_spoke = std::exchange(handshake_failed_, false);
       auto it = connections_.find(fd);
       if (it != connections_.end()) {
-        if (!it->second) {
+        if (!it->second && !never_spoke) {
           ++cut_;
           if (cut_log_.allow(std::chrono::steady_clock::now())) {
             spdlog::warn(

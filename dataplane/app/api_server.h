@@ -5,8 +5,15 @@
 //
 // Messages are bounded (ZMQ_MAXMSGSIZE): ZeroMQ cuts the connection of a
 // client that announces a larger one before buffering it; the client sees no
-// reply. A socket monitor counts such connections ("cut": connections that
-// completed the handshake and closed without delivering a request).
+// reply (a REQ client reconnects and sends the message again, and is cut
+// again, until it gives up). ZeroMQ reports the cut only as a disconnection
+// on a socket monitor, so the server counts "cut" connections: accepted,
+// through the ZMTP handshake, and closed without delivering a request. An
+// over-size message is the usual cause; a client that connects and leaves
+// without sending is counted too. A connection that never completes the
+// handshake (a bare connect and close, as clients probe the path with) is
+// not: libzmq reports a failed handshake immediately before that
+// connection's disconnection, on its single I/O thread.
 //
 // The socket file's mode is set explicitly, never left to the umask: it is
 // bound under a temporary name with umask 0177, given its mode (0600, or
@@ -80,7 +87,8 @@ class ApiServer {
   void* ctx_ = nullptr;
   void* socket_ = nullptr;
   void* monitor_ = nullptr;
-  std::map<int, bool> connections_;  // open connections by fd: delivered a request yet?
+  std::map<int, bool> connections_;  // accepted connections by fd: delivered a request yet?
+  bool handshake_failed_ = false;    // the next disconnection is of a connection that failed its handshake
   std::uint64_t cut_ = 0;
   std::int64_t max_message_ = 0;
   log::RateLimiter cut_log_{1.0, 5.0};
