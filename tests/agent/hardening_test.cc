@@ -69,6 +69,14 @@ class AgentHardeningTest : public AgentTest {
     return {a, b};
   }
 
+  // `ferryctl status` (always JSON, no --json flag); null when it fails.
+  json status_json(int host) {
+    auto r = agent_ctl(host, {"status"});
+    if (!r.succeeded()) return json();
+    auto j = json::parse(r.output, nullptr, false);
+    return j.is_discarded() ? json() : j;
+  }
+
   // Sent and received of `ping -i 0.05 -c count` from `ns` to `ip`.
   std::pair<int, int> ping_burst(const std::string& ns, const std::string& ip, int count) {
     auto r = topo_->exec(ns, {"ping", "-n", "-q", "-i", "0.05", "-W", "1", "-c", std::to_string(count), ip},
@@ -104,7 +112,7 @@ TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAnd
   json audit;
   EXPECT_TRUE(harness::wait_until(
       [&] {
-        const json status = agent_json(1, {"status"});
+        const json status = status_json(1);
         if (!status.is_object()) return false;
         audit = status["dataplane"]["audit"];
         const json& drift = audit["drift"];
@@ -130,7 +138,7 @@ TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAnd
   // A clean data plane stays clean: the next audits find nothing.
   EXPECT_TRUE(harness::wait_until(
       [&] {
-        const json status = agent_json(1, {"status"});
+        const json status = status_json(1);
         return status.is_object() && status["dataplane"]["audit"].value("last", "") == "clean";
       },
       seconds(5), milliseconds(200)))
@@ -156,7 +164,7 @@ TEST_F(AgentHardeningTest, AgentKillAndRestartLosesNoPingsBetweenExistingEndpoin
             << baseline_lost << " of " << base_sent << ")\n";
   EXPECT_EQ(during.first, kPings);
   EXPECT_LE(lost, baseline_lost) << agents_[1]->log();
-  const json status = agent_json(1, {"status"});
+  const json status = status_json(1);
   ASSERT_TRUE(status.is_object());
   EXPECT_FALSE(status["dataplane"].value("holding_removals", true)) << status.dump();
 }
