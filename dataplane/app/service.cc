@@ -47,24 +47,31 @@ std::string Service::handle_bytes(std::span<const std::uint8_t> bytes) {
   dp_api::RequestMeta meta;
   auto parsed = dp_api::parse_request_bytes(bytes, &meta);
   Reply out;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_();
   if (auto* error = std::get_if<dp_api::RequestError>(&parsed)) {
     out = error_reply(ErrorCode::kInvalid, error->status, error->message);
   } else if (const auto& command = std::get<dp_api::Command>(parsed); !meta.client.empty()) {
     if (meta.client != owner_) {
       spdlog::info("API: {} owns this data plane now{}", log::printable(meta.client),
-                   owner_.empty() ? "" : fmt::format(" (was {})", owner_));
+                   owner_.empty() ? "" : fmt::format(" (was {})", log::printable(owner_)));
       owner_ = meta.client;
     }
     owner_seen_ = now;
     out = handle(command);
-  } else if (dp_api::is_mutation(command) && !owner_.empty() && now - owner_seen_ < kOwnerLease && !meta.force) {
-    ++requests_not_owner_;
-    out = error_reply(
-        ErrorCode::kBusy, v1::STATUS_FAILED_PRECONDITION,
-        fmt::format("{} owns this data plane (its last call {} ms ago): change what it wants instead, "
-                    "or pass --force (its drift audit then undoes what it does not want)",
-                    owner_, std::chrono::duration_cast<std::chrono::milliseconds>(now - owner_seen_).count()));
+  } else if (dp_api::is_mutation(command) && !owner_.empty() && now - owner_seen_ < kOwnerLease) {
+    const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - owner_seen_).count();
+    if (meta.force) {
+      spdlog::info("API: a forced change while {} owns this data plane (its last call {} ms ago)",
+                   log::printable(owner_), since);
+      out = handle(command);
+    } else {
+      ++requests_not_owner_;
+      out = error_reply(ErrorCode::kBusy, v1::STATUS_FAILED_PRECONDITION,
+                        fmt::format("{} owns this data plane (its last call {} ms ago): make the change through "
+                                    "it, or repeat this one with --force (ferryctl dp --force; its drift audit "
+                                    "then undoes what it does not want)",
+                                    owner_, since));
+    }
   } else {
     out = handle(command);
   }

@@ -84,8 +84,13 @@ class Service {
   // Ownership: a request that names a client (an agent) makes that client
   // the data plane's owner for kOwnerLease after it; while the lease runs,
   // changes from any other sender are refused (FAILED_PRECONDITION, code
-  // busy) unless they are forced. Reads are never refused.
+  // busy, a message naming the owner and --force) unless they are forced
+  // (then logged at info). Reads (stats, dump, health, version) are never
+  // refused, whoever asks.
   static constexpr std::chrono::seconds kOwnerLease{10};
+  // The lease's clock (steady_clock by default; tests move it).
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  void set_clock(Clock clock) { clock_ = std::move(clock); }
 
   // Where stats read the transport's count of connections cut before they
   // delivered a request (ApiServer::cut_connections); none by default.
@@ -143,12 +148,13 @@ class Service {
   NeighbourMoves moves_;
   std::uint64_t announced_ = 0;        // announcement frames queued
   std::uint64_t announce_failed_ = 0;  // ... that could not be queued
-  std::string owner_;                          // the client holding the lease ("" = none yet)
+  std::string owner_;                  // the client holding the lease ("" = none yet)
   std::chrono::steady_clock::time_point owner_seen_{};
   std::uint64_t requests_refused_ = 0;
   std::uint64_t requests_not_owner_ = 0;
   std::uint64_t requests_oversize_ = 0;
   std::function<std::uint64_t()> cut_connections_;
+  Clock clock_ = [] { return std::chrono::steady_clock::now(); };
 };
 
 // Longest refusal message a reply carries (and the log line quotes).
