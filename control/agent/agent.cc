@@ -158,8 +158,7 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
   a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout, "ferry-agent " + c.node_name);
   a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
   // Keep the data plane's entries until gossip has told us what is current.
-  a->hold_until_ = a->clock_.now() + c.dataplane_hold;
-  a->reconciler_->set_hold_removals(c.dataplane_hold.count() > 0);
+  a->dp_guard_ = std::make_unique<DataplaneGuard>(*a->reconciler_, c.dataplane_hold, c.audit_interval, a->clock_.now());
   a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   a->stats_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
 
@@ -212,7 +211,6 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config) {
 
   if (!c.seed_addresses.empty()) a->node_->join(c.seed_addresses);
   a->next_resync_ = a->clock_.now();
-  a->next_audit_ = a->clock_.now() + c.audit_interval;
   a->next_rejoin_ = a->clock_.now() + std::chrono::seconds(5);
   spdlog::info("agent {} up: gossip {}, VTEP {}, data plane {}, admin {}, Docker plugin {}", c.node_name, c.gossip_bind,
                c.advertise_address, c.dataplane_api, c.admin_socket,
@@ -281,29 +279,6 @@ dp_api::v1::Request Agent::dp_request(const dp_api::Command& command) const {
   auto request = dp_api::encode_request(command);
   dp_api::set_meta(request, dp_api::RequestMeta{"ferry-agent " + config_.node_name, false});
   return request;
-}
-
-bool Agent::gossip_synced() const {
-  const auto& c = node_->counters();
-  const bool exchanged = c[gossip::Counter::push_pull_ok] > 0 || c[gossip::Counter::stream_rx] > 0;
-  return exchanged && node_->num_alive() > 1 && tables_->syncs_in_flight() == 0;
-}
-
-void Agent::check_hold() {
-  if (!reconciler_->status().holding_removals) return;
-  const bool synced = gossip_synced();
-  if (!synced && clock_.now() < hold_until_) return;
-  if (synced) {
-    spdlog::info("gossip view synced ({} members alive): data-plane entries it no longer wants are removed now",
-                 node_->num_alive());
-  } else {
-    spdlog::warn(
-        "gossip view not synced within {} ms (no live member answered): data-plane entries it does not "
-        "want are removed now",
-        config_.dataplane_hold.count());
-  }
-  reconciler_->set_hold_removals(false);
-  reconciler_->run_known();
 }
 
 void Agent::poll_health() {
@@ -462,13 +437,9 @@ int Agent::run(int signal_fd) {
     check_conflicts();
     if (!reassert_.empty()) reassert_networks();
     if (dirty_) refresh();
-    check_hold();
+    dp_guard_->tick(clock_.now(), [this] { return gossip_view_synced(*node_, *tables_); });
     poll_health();
     poll_stats();
-    if (config_.audit_interval.count() > 0 && clock_.now() >= next_audit_) {
-      next_audit_ = clock_.now() + config_.audit_interval;
-      reconciler_->audit();
-    }
     if (clock_.now() >= next_resync_) {
       next_resync_ = clock_.now() + config_.resync_interval;
       // Non-blocking: gossip keeps its timing while the data plane is down.

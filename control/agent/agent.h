@@ -29,6 +29,7 @@
 #include "common/result.h"
 #include "control/agent/admin_server.h"
 #include "control/agent/config.h"
+#include "control/agent/dp_guard.h"
 #include "control/agent/dp_probe.h"
 #include "control/agent/local_state.h"
 #include "control/agent/loop_executor.h"
@@ -183,11 +184,6 @@ class Agent {
   void watch_metrics(int listen_fd);
   // A request to the data plane naming this agent (its owner lease).
   [[nodiscard]] dp_api::v1::Request dp_request(const dp_api::Command& command) const;
-  // True once this agent's gossip view has synced with a live member: a
-  // push-pull done (either way) and no table sync still out.
-  [[nodiscard]] bool gossip_synced() const;
-  // Ends the hold on data-plane removals once gossip synced or it timed out.
-  void check_hold();
 
   Config config_;
   LocalState state_;
@@ -202,6 +198,7 @@ class Agent {
   std::size_t conflicts_seen_ = 0;
   std::unique_ptr<ZmqDataplaneLink> link_;
   std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<DataplaneGuard> dp_guard_;  // the restart hold and the drift audit
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<DpProbe> probe_;        // health, every --resync-ms
@@ -225,8 +222,6 @@ class Agent {
   std::atomic<bool> stop_{false};
   gossip::TimePoint next_resync_{};
   gossip::TimePoint next_rejoin_{};
-  gossip::TimePoint next_audit_{};
-  gossip::TimePoint hold_until_{};  // removals held until gossip synced, at most until then
 };
 
 }  // namespace ferry::agent

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "control/agent/dp_guard.h"
 #include "control/agent/reconciler.h"
 
 namespace ferry::agent {
@@ -356,6 +357,69 @@ TEST(Reconciler, AuditRepairsAndCountsDriftBehindItsBack) {
   rec.audit();
   EXPECT_EQ(rec.status().last_audit, "clean");
   EXPECT_EQ(rec.status().drift.at("fdb_missing"), 1U);
+}
+
+// The guard a restarted agent runs: removals held until gossip synced (or
+// the hold's time is up), then the whole difference; none held with hold 0.
+TEST(DataplaneGuard, HoldEndsWhenGossipSyncsOrItsTimeIsUp) {
+  using std::chrono::milliseconds;
+  const gossip::TimePoint t0{};
+  DesiredInputs in = sample();
+  in.remote_endpoints.clear();  // gossip has not told it about them yet
+  for (const bool synced_first : {true, false}) {
+    FakeDataplane dp;
+    dp.state = compute_desired(sample());  // what the previous agent programmed
+    Reconciler rec(dp);
+    DataplaneGuard guard(rec, milliseconds(10'000), milliseconds(0), t0);
+    rec.set_desired(compute_desired(in));
+    rec.run(true);
+    EXPECT_EQ(dp.state, compute_desired(sample())) << "removed while held";
+    int asked = 0;
+    guard.tick(t0 + milliseconds(1000), [&] { return ++asked, false; });
+    EXPECT_TRUE(rec.status().holding_removals);
+    EXPECT_EQ(asked, 1);
+    if (synced_first) {
+      guard.tick(t0 + milliseconds(2000), [] { return true; });
+    } else {
+      guard.tick(t0 + milliseconds(10'000), [] { return false; });
+    }
+    EXPECT_FALSE(rec.status().holding_removals);
+    EXPECT_EQ(dp.state, compute_desired(in)) << (synced_first ? "synced" : "timed out");
+    guard.tick(t0 + milliseconds(11'000), [&] { return ++asked, true; });
+    EXPECT_EQ(asked, 1) << "asked about gossip after the hold ended";
+  }
+  FakeDataplane dp;
+  Reconciler rec(dp);
+  DataplaneGuard no_hold(rec, milliseconds(0), milliseconds(0), t0);
+  EXPECT_FALSE(rec.status().holding_removals);
+}
+
+// An audit every interval, none before it and none with interval 0.
+TEST(DataplaneGuard, AuditsEveryInterval) {
+  using std::chrono::milliseconds;
+  const gossip::TimePoint t0{};
+  FakeDataplane dp;
+  Reconciler rec(dp);
+  DataplaneGuard guard(rec, milliseconds(0), milliseconds(1000), t0);
+  const DpState want = compute_desired(sample());
+  rec.set_desired(want);
+  rec.run(true);
+  dp.state.fdb.erase(want.fdb.begin()->first);  // behind its back
+  const auto never = [] { return false; };
+  guard.tick(t0 + milliseconds(999), never);
+  EXPECT_EQ(rec.status().audits, 0U);
+  guard.tick(t0 + milliseconds(1000), never);
+  EXPECT_EQ(rec.status().audits, 1U);
+  EXPECT_EQ(dp.state, want);
+  guard.tick(t0 + milliseconds(1500), never);
+  EXPECT_EQ(rec.status().audits, 1U);
+  guard.tick(t0 + milliseconds(2000), never);
+  EXPECT_EQ(rec.status().audits, 2U);
+  FakeDataplane dp2;
+  Reconciler rec2(dp2);
+  DataplaneGuard off(rec2, milliseconds(0), milliseconds(0), t0);
+  off.tick(t0 + milliseconds(100'000), never);
+  EXPECT_EQ(rec2.status().audits, 0U);
 }
 
 }  // namespace
