@@ -97,8 +97,10 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
   a->endpoints_ = std::make_unique<gossip::EndpointTable>(*a->tables_);
   a->mux_ = std::make_unique<ipam::DelegateMux>(*a->tables_, *a->ipam_);
   a->node_->set_delegate(a->mux_.get());
-  a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout);
+  a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout, "ferry-agent " + c.node_name);
   a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
+  // Keep the data plane's entries until gossip has told us what is current.
+  a->dp_guard_ = std::make_unique<DataplaneGuard>(*a->reconciler_, c.dataplane_hold, c.audit_interval, a->clock_.now());
   a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   a->stats_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   Agent* self = a.get();
@@ -164,6 +166,12 @@ Result<void> Agent::save_ipam(const std::string& snapshot) {
   return write_file_atomic(config_.state_dir + "/ipam.state", snapshot);
 }
 
+dp_api::v1::Request Agent::dp_request(const dp_api::Command& command) const {
+  auto request = dp_api::encode_request(command);
+  dp_api::set_meta(request, dp_api::RequestMeta{"ferry-agent " + config_.node_name, false});
+  return request;
+}
+
 void Agent::poll_health() {
   if (!probe_->in_flight()) return;
   auto reply = probe_->poll(clock_.now());
@@ -176,7 +184,7 @@ void Agent::scrape(const MetricsServer::Respond& respond) {
   if (!reconciler_->status().dataplane_up) return respond(body);
   scrapes_.push_back({std::move(body), respond});
   if (!stats_probe_->in_flight()) {
-    stats_probe_->start(dp_api::encode_request(dp_api::StatsCmd{}), clock_.now());
+    stats_probe_->start(dp_request(dp_api::StatsCmd{}), clock_.now());
   }
 }
 
@@ -278,7 +286,7 @@ void Agent::start_timers() {
       config_.resync_interval,
       [this] {
         // Non-blocking: gossip keeps its timing while the data plane is down.
-        if (!probe_->in_flight()) probe_->start(dp_api::encode_request(dp_api::HealthCmd{}), clock_.now());
+        if (!probe_->in_flight()) probe_->start(dp_request(dp_api::HealthCmd{}), clock_.now());
         for (int fd : admin_->expire()) loop_->unwatch(fd);
         for (int fd : metrics_->expire()) loop_->unwatch(fd);
         service_->expire_unclaimed();
@@ -299,6 +307,7 @@ void Agent::after_turn() {
   service_->check_conflicts();
   service_->reassert_networks();
   if (dirty_) refresh();
+  dp_guard_->tick(clock_.now(), [this] { return gossip_view_synced(*node_, *tables_); });
   poll_health();
   poll_stats();
 }
@@ -471,7 +480,18 @@ json Agent::status() const {
                 {"ops_applied", s.ops_applied},
                 {"ops_failed", s.ops_failed},
                 {"pending", s.pending},
-                {"last_error", s.last_error}}}};
+                {"holding_removals", s.holding_removals},
+                {"held", s.held},
+                {"last_error", s.last_error},
+                {"audit",
+                 {{"interval_ms", config_.audit_interval.count()},
+                  {"audits", s.audits},
+                  {"failed", s.audits_failed},
+                  {"last", s.last_audit},
+                  {"last_unix_ms", s.last_audit_unix_ms},
+                  {"last_drift", s.last_drift},
+                  {"drift_total", s.drift_total},
+                  {"drift", s.drift}}}}}};
 }
 
 std::string Agent::render_metrics() const {
@@ -556,6 +576,13 @@ std::string Agent::render_metrics() const {
   w.sample("ferry_reconcile_ops_total", {{"result", "failed"}}, static_cast<double>(rs.ops_failed));
   w.family("ferry_reconcile_pending", "gauge", "operations still to do after the last pass");
   w.sample("ferry_reconcile_pending", static_cast<double>(rs.pending));
+  w.family("ferry_reconcile_drift_total", "counter",
+           "differences the drift audit found between the data plane and what the agent applied, by kind");
+  for (const auto& [kind, n] : rs.drift) {
+    w.sample("ferry_reconcile_drift_total", {{"kind", kind}}, static_cast<double>(n));
+  }
+  w.family("ferry_reconcile_audits_total", "counter", "drift audits completed");
+  w.sample("ferry_reconcile_audits_total", static_cast<double>(rs.audits));
   w.family("ferry_reconcile_desired_entries", "gauge", "entries the data plane should hold");
   w.sample("ferry_reconcile_desired_entries", static_cast<double>(reconciler_->desired().size()));
   return w.text();

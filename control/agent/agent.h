@@ -26,6 +26,7 @@
 #include "common/result.h"
 #include "control/agent/admin_server.h"
 #include "control/agent/config.h"
+#include "control/agent/dp_guard.h"
 #include "control/agent/dp_probe.h"
 #include "control/agent/loop_executor.h"
 #include "control/agent/metrics.h"
@@ -100,6 +101,8 @@ class Agent {
   nlohmann::json list_plugin_calls(const nlohmann::json& request) const;
   void watch_admin(int listen_fd);
   void watch_metrics(int listen_fd);
+  // A request to the data plane naming this agent (its owner lease).
+  [[nodiscard]] dp_api::v1::Request dp_request(const dp_api::Command& command) const;
 
   Config config_;
   gossip::Keyring keyring_;
@@ -117,6 +120,7 @@ class Agent {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<EndpointService> service_;
   std::unique_ptr<AdminApi> admin_api_;
+  std::unique_ptr<DataplaneGuard> dp_guard_;  // the restart hold and the drift audit
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<DpProbe> probe_;        // health, every --resync-ms

@@ -92,6 +92,10 @@ Result<void> Config::validate() {
     return make_error("--dataplane-timeout-ms: {} is below 10", dataplane_timeout.count());
   }
   if (owner_grace.count() < 0) return make_error("--owner-grace-ms: must not be negative");
+  if (audit_interval.count() != 0 && audit_interval.count() < 100) {
+    return make_error("--audit-ms: {} is below 100 (0: no audit)", audit_interval.count());
+  }
+  if (dataplane_hold.count() < 0) return make_error("--dataplane-hold-ms: must not be negative");
   if (push_pull.count() < 100) return make_error("--push-pull-ms: {} is below 100", push_pull.count());
   if (plugin_timeout.count() < 10) return make_error("--plugin-timeout-ms: {} is below 10", plugin_timeout.count());
   if (rejoin_interval.count() < 100) return make_error("--rejoin-ms: {} is below 100", rejoin_interval.count());
@@ -114,6 +118,7 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   std::int64_t resync_ms = c.resync_interval.count(), dp_timeout_ms = c.dataplane_timeout.count();
   std::int64_t grace_ms = c.owner_grace.count(), push_pull_ms = c.push_pull.count();
   std::int64_t plugin_timeout_ms = c.plugin_timeout.count();
+  std::int64_t audit_ms = c.audit_interval.count(), hold_ms = c.dataplane_hold.count();
   app.add_option("--name", c.node_name, "node name, unique in the cluster (default: host name)");
   app.add_option("--advertise", c.advertise_address, "this host's VTEP IPv4 address (ferry-dataplane --vtep-ip)");
   app.add_option("--gossip-bind", c.gossip_bind, "gossip UDP/TCP address IP:PORT (default ADVERTISE:7946)");
@@ -174,6 +179,10 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
       ->capture_default_str();
   app.add_option("--client-reply-ms", client_reply_ms, "admin/metrics client not reading its reply given up after, ms")
       ->capture_default_str();
+  app.add_option("--audit-ms", audit_ms, "data-plane drift audit period, ms (0: none)")->capture_default_str();
+  app.add_option("--dataplane-hold-ms", hold_ms,
+                 "after start, remove no data-plane entry until gossip synced, at most ms")
+      ->capture_default_str();
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp&) {
@@ -192,6 +201,8 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.owner_grace = std::chrono::milliseconds(grace_ms);
   c.push_pull = std::chrono::milliseconds(push_pull_ms);
   c.plugin_timeout = std::chrono::milliseconds(plugin_timeout_ms);
+  c.audit_interval = std::chrono::milliseconds(audit_ms);
+  c.dataplane_hold = std::chrono::milliseconds(hold_ms);
   c.ipam_timeout = std::chrono::milliseconds(ipam_timeout_ms);
   c.ipam_reclaim = std::chrono::milliseconds(ipam_reclaim_ms);
   c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);

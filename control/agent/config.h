@@ -61,7 +61,14 @@ struct Config {
   std::chrono::milliseconds resync_interval{1000};    // --resync-ms: data-plane health check period
   std::chrono::milliseconds dataplane_timeout{1000};  // --dataplane-timeout-ms: one API call
   std::chrono::milliseconds owner_grace{10'000};      // --owner-grace-ms: dead host's entries kept this long
-  std::chrono::milliseconds push_pull{30'000};        // --push-pull-ms: gossip full-state exchange period
+  // --audit-ms: the drift audit's period (the data plane's dump compared with
+  // what the agent applied; differences repaired, counted, logged). 0: none.
+  std::chrono::milliseconds audit_interval{30'000};
+  // --dataplane-hold-ms: after the agent starts, the data plane keeps every
+  // entry (the agent adds and replaces, removes nothing) until the gossip
+  // view has synced with a live member, or this long at most.
+  std::chrono::milliseconds dataplane_hold{10'000};
+  std::chrono::milliseconds push_pull{30'000};  // --push-pull-ms: gossip full-state exchange period
   // --plugin-timeout-ms: a Docker call waits this long for the agent's loop
   // to take it; past that it fails with {"Err"} and changes nothing.
   std::chrono::milliseconds plugin_timeout{5000};

@@ -108,6 +108,72 @@ std::vector<Op> diff(const DpState& desired, const DpState& actual) {
   return out;
 }
 
+namespace {
+
+std::string key_text(std::uint32_t vni, const std::string& key) { return fmt::format("vni {} {}", vni, key); }
+std::string key_text(const VniKey& key) { return key_text(key.first, key.second); }
+std::string key_text(std::uint32_t vni) { return fmt::format("vni {}", vni); }
+std::string key_text(const std::string& iface) { return iface; }
+
+struct DriftCounter {
+  std::map<std::string, std::uint64_t>& counts;
+  std::vector<std::string>* examples;
+  std::size_t max_examples;
+  void add(const char* table, const char* how, const std::string& what) {
+    ++counts[fmt::format("{}_{}", table, how)];
+    if (examples != nullptr && examples->size() < max_examples) {
+      examples->push_back(fmt::format("{} {} {}", table, how, what));
+    }
+  }
+};
+
+// Keys of a set or map, compared on both sides.
+template <typename Container, typename Same>
+void compare(DriftCounter& out, const char* table, const Container& believed, const Container& actual, Same same) {
+  for (const auto& entry : actual) {
+    const auto& key = [&]() -> const auto& {
+      if constexpr (requires { typename Container::mapped_type; }) {
+        return entry.first;
+      } else {
+        return entry;
+      }
+    }
+    ();
+    auto it = believed.find(key);
+    if (it == believed.end()) {
+      out.add(table, "extra", key_text(key));
+    } else if (!same(*it, entry)) {
+      out.add(table, "changed", key_text(key));
+    }
+  }
+  for (const auto& entry : believed) {
+    const auto& key = [&]() -> const auto& {
+      if constexpr (requires { typename Container::mapped_type; }) {
+        return entry.first;
+      } else {
+        return entry;
+      }
+    }
+    ();
+    if (actual.find(key) == actual.end()) out.add(table, "missing", key_text(key));
+  }
+}
+
+}  // namespace
+
+std::map<std::string, std::uint64_t> drift(const DpState& believed, const DpState& actual,
+                                           std::vector<std::string>* examples, std::size_t max_examples) {
+  std::map<std::string, std::uint64_t> counts;
+  DriftCounter out{counts, examples, max_examples};
+  const auto equal = [](const auto& a, const auto& b) { return a == b; };
+  compare(out, "network", believed.networks, actual.networks, equal);
+  compare(out, "port", believed.ports, actual.ports, equal);
+  compare(out, "fdb", believed.fdb, actual.fdb, equal);
+  compare(out, "neigh", believed.neigh, actual.neigh, equal);
+  compare(out, "flood", believed.flood, actual.flood, equal);
+  return counts;
+}
+
 void apply_op(DpState& s, const Op& op) {
   switch (op.kind) {
     case OpKind::kPortDel:

@@ -96,6 +96,14 @@ std::vector<Op> diff(const DpState& desired, const DpState& actual);
 // The effect of a successful `op` on `state`.
 void apply_op(DpState& state, const Op& op);
 
+// What differs between what the agent believes the data plane holds
+// (`believed`) and what it holds (`actual`), counted per kind: "<table>_extra"
+// (there, not believed), "<table>_missing" (believed, not there) and
+// "<table>_changed" (both, another value), tables being network, port, fdb,
+// neigh and flood. `examples` gets up to `max_examples` lines naming entries.
+std::map<std::string, std::uint64_t> drift(const DpState& believed, const DpState& actual,
+                                           std::vector<std::string>* examples = nullptr, std::size_t max_examples = 8);
+
 // The data-plane command for `op`, checked as the data plane checks it (an
 // entry the data plane would refuse is an error here, and is not sent).
 Result<dp_api::Command> to_command(const Op& op);

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <set>
+#include <tuple>
+
 namespace ferry::agent {
 
 namespace v1 = dp_api::v1;
@@ -53,6 +57,9 @@ bool Reconciler::check_reply(const Result<v1::Reply>& wire) {
   applied_ = from_dump(*tables);
   spdlog::info("data plane {} (boot id {}): {} entries found, re-syncing",
                status_.boot_id.empty() ? "found" : "restarted", boot, applied_.size());
+  if (status_.holding_removals && applied_.size() == 0) {
+    set_hold_removals(false);  // nothing there to keep
+  }
   status_.boot_id = boot;
   status_.dataplane_up = true;
   ++status_.resyncs;
@@ -67,10 +74,112 @@ void Reconciler::run(bool check_health) {
   send_diff();
 }
 
+void Reconciler::set_hold_removals(bool hold) {
+  if (hold == status_.holding_removals) return;
+  status_.holding_removals = hold;
+  if (!hold) {
+    status_.held = 0;
+    dirty_ = true;  // send the removals held back
+  }
+}
+
+namespace {
+
+bool is_removal(OpKind kind) { return kind < OpKind::kNetworkAdd; }
+
+// The add that goes with a removal when an entry is replaced.
+OpKind addition_for(OpKind removal) {
+  switch (removal) {
+    case OpKind::kPortDel:
+      return OpKind::kPortAdd;
+    case OpKind::kFdbDel:
+      return OpKind::kFdbAdd;
+    case OpKind::kNeighDel:
+      return OpKind::kNeighAdd;
+    case OpKind::kFloodDel:
+      return OpKind::kFloodAdd;
+    default:
+      return OpKind::kNetworkAdd;
+  }
+}
+
+// Without the removals that no addition replaces.
+std::vector<Op> without_pure_removals(const std::vector<Op>& ops, std::size_t& held) {
+  std::set<std::tuple<OpKind, std::uint32_t, std::string>> added;
+  for (const Op& op : ops) {
+    // A port may be replaced into another network: ports match by iface only.
+    if (!is_removal(op.kind)) added.insert({op.kind, op.kind == OpKind::kPortAdd ? 0 : op.vni, op.key});
+  }
+  std::vector<Op> out;
+  held = 0;
+  for (const Op& op : ops) {
+    if (is_removal(op.kind) && op.kind != OpKind::kNetworkDel &&
+        added.count({addition_for(op.kind), op.kind == OpKind::kPortDel ? 0 : op.vni, op.key}) != 0) {
+      out.push_back(op);
+    } else if (is_removal(op.kind)) {
+      ++held;
+    } else {
+      out.push_back(op);
+    }
+  }
+  return out;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Reconciler::audit() {
+  if (!status_.dataplane_up || status_.holding_removals) return;
+  auto dump = call(dp_api::DumpCmd{});
+  const dp_api::Dump* tables = dump ? dump->get<dp_api::Dump>() : nullptr;
+  status_.last_audit_unix_ms = unix_ms_now();
+  if (!dump || !dump->ok() || tables == nullptr) {
+    ++status_.audits_failed;
+    status_.last_audit = "failed: " + (dump ? dump->message : dump.error().message);
+    spdlog::warn("drift audit: the data plane's dump could not be read: {}",
+                 dump ? dump->message : dump.error().message);
+    return;
+  }
+  ++status_.audits;
+  const DpState actual = from_dump(*tables);
+  std::vector<std::string> examples;
+  status_.last_drift = drift(applied_, actual, &examples);
+  std::uint64_t found = 0;
+  std::string kinds;
+  for (const auto& [kind, n] : status_.last_drift) {
+    found += n;
+    status_.drift[kind] += n;
+    kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, n);
+  }
+  status_.drift_total += found;
+  if (found == 0) {
+    status_.last_audit = "clean";
+    return;
+  }
+  status_.last_audit = fmt::format("repaired {}: {}", found, kinds);
+  std::string listed;
+  for (const auto& e : examples) listed += fmt::format("{}{}", listed.empty() ? "" : "; ", e);
+  spdlog::warn("drift audit: the data plane differs from what this agent applied in {} entries ({}): {}{}; repairing",
+               found, kinds, listed, found > examples.size() ? "; ..." : "");
+  applied_ = actual;
+  dirty_ = true;
+  send_diff();
+}
+
 void Reconciler::send_diff() {
   if (!dirty_) return;
   ++status_.passes;
-  const std::vector<Op> ops = diff(desired_, applied_);
+  const std::vector<Op> all = diff(desired_, applied_);
+  std::size_t held = 0;
+  const std::vector<Op> ops = status_.holding_removals ? without_pure_removals(all, held) : all;
+  if (held != status_.held) {
+    if (held != 0) spdlog::info("data plane: {} removals held until the gossip view has synced", held);
+    status_.held = held;
+  }
   bool failed = false;
   for (const Op& op : ops) {
     auto command = to_command(op);
@@ -109,7 +218,7 @@ void Reconciler::send_diff() {
       spdlog::warn("data plane: {} refused: {} ({})", describe(op), reply->message, dp_api::status_name(reply->status));
     }
   }
-  status_.pending = failed ? diff(desired_, applied_).size() : 0;
+  status_.pending = failed || held != 0 ? diff(desired_, applied_).size() : 0;
   dirty_ = failed;
 }
 

@@ -5,9 +5,18 @@
 // whenever the health call reports another boot id (the data plane restarted
 // empty, so everything is sent again). A failed operation is retried on the
 // next pass.
+//
+// Two guards keep it honest about the data plane:
+//  - a hold on removals (set_hold_removals): while the agent's gossip view
+//    is not yet synced after a start, it adds and replaces entries but
+//    removes none, so a restarting agent leaves working entries alone;
+//  - a drift audit (audit()): re-reads the dump, counts and logs what
+//    differs from what it believes was applied (entries added or removed
+//    behind its back), and repairs it.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,7 +37,9 @@ class DataplaneLink {
 
 class ZmqDataplaneLink final : public DataplaneLink {
  public:
-  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout) : client_(std::move(endpoint), timeout) {}
+  // `client`: the name every request carries (the data plane's owner lease).
+  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client = {})
+      : client_(std::move(endpoint), timeout, dp_api::RequestMeta{std::move(client), false}) {}
   Result<dp_api::v1::Reply> call(dp_api::v1::Request request) override { return client_.call(std::move(request)); }
 
  private:
@@ -46,6 +57,16 @@ struct ReconcilerStatus {
   std::uint64_t passes = 0;
   std::size_t pending = 0;  // operations still to do after the last pass
   std::string last_error;
+  bool holding_removals = false;  // removals held until the gossip view has synced
+  std::size_t held = 0;           // removals held back in the last pass
+  // Drift audits.
+  std::uint64_t audits = 0;                         // completed
+  std::uint64_t audits_failed = 0;                  // dump not read
+  std::uint64_t drift_total = 0;                    // differences found, all audits
+  std::map<std::string, std::uint64_t> drift;       // the same per kind (dp_state.h drift())
+  std::map<std::string, std::uint64_t> last_drift;  // the last audit's, per kind
+  std::int64_t last_audit_unix_ms = 0;              // when the last audit ran (0: never)
+  std::string last_audit;                           // "clean", "repaired N: ...", "failed: ..."
 };
 
 class Reconciler {
@@ -68,6 +89,17 @@ class Reconciler {
   // the difference only while the data plane is known to be up.
   void on_health(const Result<dp_api::v1::Reply>& reply);
   void run_known();
+
+  // While held, passes send no removal that is not part of a replacement.
+  // Releasing the hold makes the next pass send the whole difference. A
+  // data plane found empty releases it (there is nothing to keep).
+  void set_hold_removals(bool hold);
+
+  // Reads the data plane's dump, counts what differs from `applied` (drift),
+  // logs it at warning, takes the dump as the truth and sends the
+  // difference to the desired state. Does nothing while the data plane is
+  // not known to be up or removals are held.
+  void audit();
 
   [[nodiscard]] const ReconcilerStatus& status() const { return status_; }
 

@@ -135,6 +135,14 @@ Result<void> TableDb::join_network(const std::string& network) {
   return ok();
 }
 
+std::size_t TableDb::syncs_in_flight() const {
+  std::size_t n = 0;
+  for (const auto& [id, pending] : requests_) {
+    if (pending.kind == RequestKind::kSync) ++n;
+  }
+  return n;
+}
+
 Result<void> TableDb::leave_network(const std::string& network) {
   if (!my_networks_.contains(network)) return ok();
   // Tombstone what this node owns there (they still reach the members), then

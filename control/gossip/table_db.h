@@ -136,6 +136,9 @@ class TableDb final : public Delegate {
   [[nodiscard]] const TablesConfig& config() const { return config_; }
   [[nodiscard]] const std::string& self() const { return self_; }
 
+  // Sync exchanges started and not yet answered (or failed).
+  [[nodiscard]] std::size_t syncs_in_flight() const;
+
   // Starts a sync of `network` ("" = global) with a random member now.
   void sync_now(const std::string& network);
 

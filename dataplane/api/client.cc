@@ -42,6 +42,9 @@ Result<Reply> Client::call(const Command& command) const {
 
 Result<v1::Reply> Client::call(v1::Request request) const {
   request.set_api_version(kApiVersion);
+  if (request.client().empty()) {
+    set_meta(request, meta_);
+  }
   std::string bytes;
   if (!request.SerializeToString(&bytes)) {
     return make_error("cannot serialize the request");
@@ -76,6 +79,8 @@ Result<v1::Reply> Client::call_raw(const std::string& bytes) const {
   zmq_setsockopt(socket.get(), ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
   zmq_setsockopt(socket.get(), ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
   zmq_setsockopt(socket.get(), ZMQ_LINGER, &linger, sizeof linger);
+  const std::int64_t max_reply = kMaxReplyBytes;
+  zmq_setsockopt(socket.get(), ZMQ_MAXMSGSIZE, &max_reply, sizeof max_reply);
   if (zmq_connect(socket.get(), endpoint_.c_str()) != 0) {
     return make_error("cannot connect to {}: {}", endpoint_, zmq_strerror(zmq_errno()));
   }

@@ -20,15 +20,17 @@ namespace ferry::dp_api {
 
 class Client {
  public:
-  explicit Client(std::string endpoint, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000))
-      : endpoint_(std::move(endpoint)), timeout_(timeout) {}
+  explicit Client(std::string endpoint, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000),
+                  RequestMeta meta = {})
+      : endpoint_(std::move(endpoint)), timeout_(timeout), meta_(std::move(meta)) {}
 
   // Sends `command` and returns the typed reply, whatever its status. Errors
   // only for transport failures (no reply in time) and replies that are not
   // a Reply or carry an address that does not parse.
   Result<Reply> call(const Command& command) const;
 
-  // The wire form: sends `request` (api_version filled in) and returns the
+  // The wire form: sends `request` (api_version filled in, and the client's
+  // RequestMeta unless the request names a client itself) and returns the
   // reply, whatever its status. Errors only for transport failures (no reply
   // in time, or a reply that is not a Reply).
   Result<v1::Reply> call(v1::Request request) const;
@@ -41,6 +43,7 @@ class Client {
  private:
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
+  RequestMeta meta_;
 };
 
 }  // namespace ferry::dp_api

@@ -5,6 +5,8 @@
 #include <climits>
 #include <type_traits>
 
+#include "common/printable.h"
+
 namespace ferry::dp_api {
 namespace {
 
@@ -439,7 +441,9 @@ std::string encode_reply_bytes(const Reply& reply) { return encode_reply(reply).
 Result<Reply> parse_reply(const v1::Reply& reply) {
   Reply out;
   out.status = reply.status();
-  out.message = reply.message();
+  // A reply is not trusted to be sane: its words reach logs and terminals
+  // printable and bounded.
+  out.message = log::printable(reply.message(), kMaxReplyMessage);
   if (!out.ok()) {
     out.code = typed_code(reply.code());
     if (out.code == ErrorCode::kNone) out.code = code_for_status(out.status);

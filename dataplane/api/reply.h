@@ -204,8 +204,17 @@ const char* status_name(v1::Status status);
 v1::Reply encode_reply(const Reply& reply);
 std::string encode_reply_bytes(const Reply& reply);
 
+// Longest message parse_reply keeps (what a client logs or prints of a
+// reply's words); longer ones are cut, unprintable bytes escaped.
+inline constexpr std::size_t kMaxReplyMessage = 1024;
+
+// Largest reply a Client takes (ZMQ_MAXMSGSIZE): a dump of full tables fits
+// many times over; a wedged or hostile server cannot make a client buffer more.
+inline constexpr std::int64_t kMaxReplyBytes = std::int64_t{64} << 20;
+
 // Wire -> typed. Errors name the entry and field that is not what the API
-// says it is (an address that does not parse); never throws.
+// says it is (an address that does not parse); never throws. The message
+// is bounded (kMaxReplyMessage) and printable (log::printable).
 Result<Reply> parse_reply(const v1::Reply& reply);
 Result<Reply> parse_reply_bytes(std::span<const std::uint8_t> bytes);
 

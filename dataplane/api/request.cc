@@ -2,8 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <climits>
 #include <type_traits>
+
+#include "common/printable.h"
 
 namespace ferry::dp_api {
 namespace {
@@ -277,7 +278,7 @@ Result<void> check_iface_name(std::string_view name) {
   for (char c : name) {
     if (c == '/' || c == ',' || c == '=' || c == ':' || static_cast<unsigned char>(c) <= ' ' ||
         static_cast<unsigned char>(c) >= 0x7f) {
-      return make_error("bad interface name '{}': contains a character that is not allowed", name);
+      return make_error("bad interface name '{}': contains a character that is not allowed", log::printable(name));
     }
   }
   return ok();
@@ -285,19 +286,29 @@ Result<void> check_iface_name(std::string_view name) {
 
 // ---- wire <-> command --------------------------------------------------------
 
-std::variant<Command, RequestError> parse_request_bytes(std::span<const std::uint8_t> bytes) {
+std::variant<Command, RequestError> parse_request_bytes(std::span<const std::uint8_t> bytes, RequestMeta* meta) {
+  if (bytes.size() > kMaxRequestBytes) {
+    return RequestError{v1::STATUS_MALFORMED,
+                        fmt::format("request is {} bytes, at most {}", bytes.size(), kMaxRequestBytes)};
+  }
   v1::Request request;
-  if (bytes.size() > static_cast<std::size_t>(INT_MAX) ||
-      !request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return RequestError{v1::STATUS_MALFORMED, "request is not a ferry.dataplane.v1.Request"};
   }
-  return parse_request(request);
+  return parse_request(request, meta);
 }
 
-std::variant<Command, RequestError> parse_request(const v1::Request& request) {
+std::variant<Command, RequestError> parse_request(const v1::Request& request, RequestMeta* meta) {
   if (request.api_version() > kApiVersion) {
     return RequestError{v1::STATUS_UNSUPPORTED_VERSION, fmt::format("api_version {} is newer than this server's {}",
                                                                     request.api_version(), kApiVersion)};
+  }
+  auto client = field("client", request.client());
+  if (!client) {
+    return invalid(client.error());
+  }
+  if (meta != nullptr) {
+    *meta = RequestMeta{std::string(*client), request.force()};
   }
   auto command = parse_op(request);
   if (!command) {
@@ -311,6 +322,16 @@ v1::Request encode_request(const Command& command) {
   request.set_api_version(kApiVersion);
   std::visit([&request](const auto& cmd) { encode(cmd, request); }, command);
   return request;
+}
+
+void set_meta(v1::Request& request, const RequestMeta& meta) {
+  request.set_client(meta.client);
+  request.set_force(meta.force);
+}
+
+bool is_mutation(const Command& command) {
+  return !std::holds_alternative<StatsCmd>(command) && !std::holds_alternative<DumpCmd>(command) &&
+         !std::holds_alternative<HealthCmd>(command) && !std::holds_alternative<VersionCmd>(command);
 }
 
 std::string encode_request_bytes(const Command& command) { return encode_request(command).SerializeAsString(); }

@@ -26,6 +26,16 @@ namespace v1 = ::ferry::dataplane::v1;
 // The API version this build speaks (Request.api_version).
 inline constexpr std::uint32_t kApiVersion = 1;
 
+// Largest request the data plane reads: the largest legitimate one (a
+// PortAdd with kMaxPortAddresses addresses) is about 5 KiB. Bigger ones are
+// refused (MALFORMED) before they are parsed.
+inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+
+// Largest message the API socket takes at all (ZMQ_MAXMSGSIZE): ZeroMQ cuts
+// the connection of a client that announces more, before buffering it, so a
+// hostile client costs at most this much memory per connection.
+inline constexpr std::int64_t kMaxApiMessageBytes = 1 << 20;
+
 // Longest interface name Linux accepts (IFNAMSIZ - 1).
 inline constexpr std::size_t kMaxIfaceLength = 15;
 
@@ -139,9 +149,24 @@ struct RequestError {
   std::string message;
 };
 
-// Bytes -> Request -> Command. Never throws; any failure is a RequestError.
-std::variant<Command, RequestError> parse_request_bytes(std::span<const std::uint8_t> bytes);
-std::variant<Command, RequestError> parse_request(const v1::Request& request);
+// The sender of a request beside its operation (Request.client and .force):
+// what the data plane's ownership lease needs.
+struct RequestMeta {
+  std::string client;  // "" = an operator; at most kMaxTextFieldSize bytes
+  bool force = false;
+  friend bool operator==(const RequestMeta&, const RequestMeta&) = default;
+};
+
+// True for the commands that change the data plane's tables or ports.
+bool is_mutation(const Command& command);
+
+// Bytes -> Request -> Command. Never throws; any failure is a RequestError,
+// whose message quotes no more than kMaxTextFieldSize bytes of any field.
+// More than kMaxRequestBytes is MALFORMED, unparsed.
+// `meta`, when given, receives the request's client and force fields.
+std::variant<Command, RequestError> parse_request_bytes(std::span<const std::uint8_t> bytes,
+                                                        RequestMeta* meta = nullptr);
+std::variant<Command, RequestError> parse_request(const v1::Request& request, RequestMeta* meta = nullptr);
 
 // ---- command -> wire ---------------------------------------------------------
 
@@ -149,6 +174,8 @@ std::variant<Command, RequestError> parse_request(const v1::Request& request);
 // canonical text. parse_request(encode_request(c)) == c for every command
 // the make_* builders or parse_request produce.
 v1::Request encode_request(const Command& command);
+// Sets the request's client and force fields.
+void set_meta(v1::Request& request, const RequestMeta& meta);
 std::string encode_request_bytes(const Command& command);
 
 // Checks an interface name the way the kernel would (1..15 bytes, no '/',

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -100,7 +101,8 @@ mode_t ApiServer::mode() const {
   return stat(path_.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0;
 }
 
-Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, const Access& access) {
+Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, const Access& access,
+                                                   std::int64_t max_message_bytes) {
   auto state = probe_socket_path(path);
   if (!state) {
     return state.error();
@@ -122,6 +124,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, cons
   }
   std::unique_ptr<ApiServer> server(new ApiServer());
   server->path_ = path;
+  server->max_message_ = max_message_bytes;
   server->ctx_ = zmq_ctx_new();
   if (server->ctx_ == nullptr) {
     return make_sys_error(errno, "zmq_ctx_new");
@@ -132,6 +135,23 @@ Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, cons
   }
   const int linger = 0;
   zmq_setsockopt(server->socket_, ZMQ_LINGER, &linger, sizeof linger);
+  if (zmq_setsockopt(server->socket_, ZMQ_MAXMSGSIZE, &max_message_bytes, sizeof max_message_bytes) != 0) {
+    return make_error("ZMQ_MAXMSGSIZE {}: {}", max_message_bytes, zmq_strerror(zmq_errno()));
+  }
+  const std::string monitor = fmt::format("inproc://ferry-api-monitor-{}", static_cast<const void*>(server.get()));
+  // ACCEPTED carries the connection's fd (HANDSHAKE_SUCCEEDED carries 0);
+  // a failed handshake comes just before that connection's DISCONNECTED.
+  constexpr int kEvents = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                          ZMQ_EVENT_DISCONNECTED;
+  if (zmq_socket_monitor(server->socket_, monitor.c_str(), kEvents) != 0) {
+    return make_error("zmq_socket_monitor: {}", zmq_strerror(zmq_errno()));
+  }
+  server->monitor_ = zmq_socket(server->ctx_, ZMQ_PAIR);
+  if (server->monitor_ == nullptr || zmq_connect(server->monitor_, monitor.c_str()) != 0) {
+    return make_error("API socket monitor: {}", zmq_strerror(zmq_errno()));
+  }
+  zmq_setsockopt(server->monitor_, ZMQ_LINGER, &linger, sizeof linger);
   // Bind under a private name with no access for anyone but the owner, set
   // the final mode and group, then move it into place.
   const std::string temporary = fmt::format("{}.{}.tmp", path, getpid());
@@ -165,6 +185,9 @@ Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, cons
 }
 
 ApiServer::~ApiServer() {
+  if (monitor_ != nullptr) {
+    zmq_close(monitor_);
+  }
   if (socket_ != nullptr) {
     zmq_close(socket_);
   }
@@ -179,15 +202,74 @@ ApiServer::~ApiServer() {
   }
 }
 
+void ApiServer::drain_monitor() {
+  for (;;) {
+    // Two frames per event: 16-bit event and 32-bit value (the fd), then the
+    // endpoint.
+    zmq_msg_t event;
+    zmq_msg_init(&event);
+    if (zmq_msg_recv(&event, monitor_, ZMQ_DONTWAIT) < 0) {
+      zmq_msg_close(&event);
+      return;
+    }
+    std::uint16_t id = 0;
+    std::uint32_t value = 0;
+    if (zmq_msg_size(&event) >= sizeof id + sizeof value) {
+      std::memcpy(&id, zmq_msg_data(&event), sizeof id);
+      std::memcpy(&value, static_cast<const char*>(zmq_msg_data(&event)) + sizeof id, sizeof value);
+    }
+    const bool more = zmq_msg_more(&event) != 0;
+    zmq_msg_close(&event);
+    if (more) {
+      zmq_msg_t endpoint;
+      zmq_msg_init(&endpoint);
+      zmq_msg_recv(&endpoint, monitor_, 0);
+      zmq_msg_close(&endpoint);
+    }
+    const int fd = static_cast<int>(value);
+    if (id == ZMQ_EVENT_ACCEPTED) {
+      connections_[fd] = false;
+    } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+               id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      handshake_failed_ = true;
+    } else if (id == ZMQ_EVENT_DISCONNECTED) {
+      const bool never_spoke = std::exchange(handshake_failed_, false);
+      auto it = connections_.find(fd);
+      if (it != connections_.end()) {
+        if (!it->second && !never_spoke) {
+          ++cut_;
+          if (cut_log_.allow(std::chrono::steady_clock::now())) {
+            spdlog::warn(
+                "API: a connection closed before a whole request arrived ({} so far; a request above {} "
+                "bytes is cut unread)",
+                cut_, max_message_);
+          }
+        }
+        connections_.erase(it);
+      }
+    }
+  }
+}
+
+void ApiServer::delivered(int fd) {
+  // The monitor reports a connection's handshake before any of its messages
+  // can be read: read what it has first, so the fd is that connection's.
+  drain_monitor();
+  if (auto it = connections_.find(fd); it != connections_.end()) {
+    it->second = true;
+  }
+}
+
 Result<int> ApiServer::serve(std::chrono::milliseconds timeout, const Handler& handler) {
-  zmq_pollitem_t item{socket_, 0, ZMQ_POLLIN, 0};
-  const int ready = zmq_poll(&item, 1, static_cast<long>(timeout.count()));
+  zmq_pollitem_t items[2] = {{socket_, 0, ZMQ_POLLIN, 0}, {monitor_, 0, ZMQ_POLLIN, 0}};
+  const int ready = zmq_poll(items, 2, static_cast<long>(timeout.count()));
   if (ready < 0) {
     if (zmq_errno() == EINTR) {
       return 0;
     }
     return make_error("zmq_poll: {}", zmq_strerror(zmq_errno()));
   }
+  drain_monitor();
   int handled = 0;
   while (true) {
     zmq_msg_t request;
@@ -200,6 +282,7 @@ Result<int> ApiServer::serve(std::chrono::milliseconds timeout, const Handler& h
       }
       return make_error("API receive: {}", zmq_strerror(err));
     }
+    delivered(zmq_msg_get(&request, ZMQ_SRCFD));
     // A multi-part request is malformed; drain the extra parts so the REP
     // state machine stays in step, and answer with what the handler says
     // about empty input.

@@ -3,6 +3,18 @@
 // timeout, answer, return). A stale socket file left by a dead process is
 // reused; a path a live process listens on is refused.
 //
+// Messages are bounded (ZMQ_MAXMSGSIZE): ZeroMQ cuts the connection of a
+// client that announces a larger one before buffering it; the client sees no
+// reply (a REQ client reconnects and sends the message again, and is cut
+// again, until it gives up). ZeroMQ reports the cut only as a disconnection
+// on a socket monitor, so the server counts "cut" connections: accepted,
+// through the ZMTP handshake, and closed without delivering a request. An
+// over-size message is the usual cause; a client that connects and leaves
+// without sending is counted too. A connection that never completes the
+// handshake (a bare connect and close, as clients probe the path with) is
+// not: libzmq reports a failed handshake immediately before that
+// connection's disconnection, on its single I/O thread.
+//
 // The socket file's mode is set explicitly, never left to the umask: it is
 // bound under a temporary name with umask 0177, given its mode (0600, or
 // 0660 and a group) and only then renamed onto PATH, so no client can reach
@@ -14,11 +26,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "common/log.h"
 #include "common/result.h"
 
 namespace ferry::dataplane::app {
@@ -38,13 +52,17 @@ class ApiServer {
   // Turns request bytes into reply bytes.
   using Handler = std::function<std::string(std::span<const std::uint8_t>)>;
 
+  static constexpr std::int64_t kDefaultMaxMessageBytes = 1 << 20;
+
   struct Access {
     mode_t mode = 0600;          // permission bits of the socket file
     std::optional<gid_t> group;  // chown the socket file to this group when set
   };
 
-  // Binds ipc://path (creating the parent directory if needed).
-  static Result<std::unique_ptr<ApiServer>> bind(const std::string& path, const Access& access);
+  // Binds ipc://path (creating the parent directory if needed); messages
+  // above `max_message_bytes` are refused by ZeroMQ.
+  static Result<std::unique_ptr<ApiServer>> bind(const std::string& path, const Access& access,
+                                                 std::int64_t max_message_bytes = kDefaultMaxMessageBytes);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -55,12 +73,25 @@ class ApiServer {
 
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] mode_t mode() const;  // the socket file's mode bits now
+  // Connections closed before they delivered a request (over-size messages
+  // among them), since bind.
+  [[nodiscard]] std::uint64_t cut_connections() const { return cut_; }
 
  private:
   ApiServer() = default;
+  // Reads the monitor's pending events (connections opened and closed).
+  void drain_monitor();
+  // A request arrived on connection `fd`.
+  void delivered(int fd);
 
   void* ctx_ = nullptr;
   void* socket_ = nullptr;
+  void* monitor_ = nullptr;
+  std::map<int, bool> connections_;  // accepted connections by fd: delivered a request yet?
+  bool handshake_failed_ = false;    // the next disconnection is of a connection that failed its handshake
+  std::uint64_t cut_ = 0;
+  std::int64_t max_message_ = 0;
+  log::RateLimiter cut_log_{1.0, 5.0};
   std::string path_;
   std::uint64_t inode_ = 0;  // the socket file we created (removed on close if still ours)
 };

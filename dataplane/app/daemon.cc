@@ -513,11 +513,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   if (!access) {
     return access.error();
   }
-  auto api = ApiServer::bind(cfg.api_path, *access);
+  auto api = ApiServer::bind(cfg.api_path, *access, dp_api::kMaxApiMessageBytes);
   if (!api) {
     return api.error();
   }
   impl->api = std::move(*api);
+  impl->service->set_cut_connections([server = impl->api.get()] { return server->cut_connections(); });
   spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep), workers.size(),
                cfg.api_endpoint, identity.boot_id);
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));

@@ -1,10 +1,13 @@
 #include "dataplane/app/ports.h"
 
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <rte_bus_vdev.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -167,7 +170,7 @@ Result<std::uint64_t> PortSetup::configure(std::uint16_t port, bool rss, bool pr
     return make_sys_error(-rc, "port {}: rte_eth_dev_start", port);
   }
   if (promiscuous) {
-    rte_eth_promiscuous_enable(port);  // best effort: veth ends deliver everything anyway
+    rte_eth_promiscuous_enable(port);  // a PCI uplink's own filter; kernel interfaces use a membership instead
   }
   return conf.txmode.offloads;
 }
@@ -211,11 +214,18 @@ Result<std::unique_ptr<EthdevPort>> PortSetup::attach_interface(const std::strin
     return make_sys_error(-rc, "attach {}: no ethdev named {} after probing", iface, devname);
   }
   auto port = std::make_unique<EthdevPort>(*this, ethdev, driver_name(driver), devname);
-  auto configured = configure(ethdev, false, promiscuous, 0);
+  auto configured = configure(ethdev, false, false, 0);
   if (!configured) {
     return configured.error().wrap(fmt::format("attach {} ({})", iface, port->driver()));  // port closes it
   }
   port->set_tx_offloads(*configured);
+  if (promiscuous) {
+    auto membership = open_promiscuous_membership(if_nametoindex(iface.c_str()));
+    if (!membership) {
+      return membership.error().wrap(fmt::format("attach {}", iface));  // port closes it
+    }
+    port->hold_promiscuous(*membership);
+  }
   const RingKind kind = xdp ? RingKind::kAfXdp : RingKind::kAfPacket;
   const auto sockets = ring_sockets(kind, if_nametoindex(iface.c_str()), new_sockets(fds_before, socket_fds()));
   if (sockets.size() != queues_) {
@@ -241,7 +251,31 @@ void PortSetup::detach(std::uint16_t ethdev, const std::string& devname) {
   }
 }
 
-EthdevPort::~EthdevPort() { setup_.detach(ethdev_, devname()); }
+EthdevPort::~EthdevPort() {
+  setup_.detach(ethdev_, devname());
+  if (promiscuous_fd_ >= 0) {
+    close(promiscuous_fd_);
+  }
+}
+
+Result<int> open_promiscuous_membership(unsigned ifindex) {
+  if (ifindex == 0) {
+    return make_error("promiscuous membership: no such interface");
+  }
+  const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return make_sys_error(errno, "socket(AF_PACKET) for a promiscuous membership");
+  }
+  packet_mreq mreq{};
+  mreq.mr_ifindex = static_cast<int>(ifindex);
+  mreq.mr_type = PACKET_MR_PROMISC;
+  if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+    const int err = errno;
+    close(fd);
+    return make_sys_error(err, "PACKET_MR_PROMISC membership");
+  }
+  return fd;
+}
 
 PortCounters EthdevPort::counters() { return setup_.counters(ethdev_); }
 bool EthdevPort::link_up() const { return PortSetup::link_up(ethdev_); }

@@ -74,6 +74,10 @@ class EthdevPort final : public Port {
  public:
   EthdevPort(PortSetup& setup, std::uint16_t ethdev, std::string driver, std::string devname)
       : Port(std::move(driver), std::move(devname)), setup_(setup), ethdev_(ethdev) {}
+  // Takes `fd`, a packet socket holding a PACKET_MR_PROMISC membership on the
+  // port's interface; closed after the ethdev (the interface's promiscuity
+  // goes with it, whatever happens to the process).
+  void hold_promiscuous(int fd) { promiscuous_fd_ = fd; }
   ~EthdevPort() override;
   EthdevPort(const EthdevPort&) = delete;
   EthdevPort& operator=(const EthdevPort&) = delete;
@@ -92,7 +96,14 @@ class EthdevPort final : public Port {
   PortSetup& setup_;
   std::uint16_t ethdev_;
   std::uint64_t tx_offloads_ = 0;
+  int promiscuous_fd_ = -1;
 };
+
+// A packet socket holding a PACKET_MR_PROMISC membership on `ifindex`: the
+// interface is promiscuous while the socket is open and not after, also
+// when the process dies (unlike IFF_PROMISC, which outlives whoever set it).
+// It receives nothing itself (protocol 0).
+Result<int> open_promiscuous_membership(unsigned ifindex);
 
 class PortSetup {
  public:
@@ -104,7 +115,9 @@ class PortSetup {
   Result<std::unique_ptr<EthdevPort>> open_uplink(const Config& config);
 
   // Hot-plugs `iface` as a vdev of `driver` (af_packet or af_xdp),
-  // configures and starts it.
+  // configures and starts it. `promiscuous`: through a PACKET_MR_PROMISC
+  // membership the port holds, never rte_eth_promiscuous_enable (the PMDs
+  // set IFF_PROMISC, which stays on the interface after the port is gone).
   Result<std::unique_ptr<EthdevPort>> attach_interface(const std::string& iface, PortDriver driver, bool promiscuous);
 
   // Stops, closes and (a vdev) removes an ethdev. No worker may touch it any more.

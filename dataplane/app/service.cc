@@ -7,6 +7,8 @@
 #include <array>
 
 #include "common/log.h"
+#include "common/printable.h"
+#include "dataplane/app/endpoint_iface.h"
 #include "dataplane/app/run_loop.h"
 
 #ifndef FERRY_VERSION
@@ -42,14 +44,43 @@ Service::Service(const Config& config, Pipeline& pipeline, PortBackend& ports, U
     : config_(config), pipeline_(pipeline), ports_(ports), resolver_(resolver), identity_(std::move(identity)) {}
 
 std::string Service::handle_bytes(std::span<const std::uint8_t> bytes) {
-  auto parsed = dp_api::parse_request_bytes(bytes);
+  dp_api::RequestMeta meta;
+  auto parsed = dp_api::parse_request_bytes(bytes, &meta);
   Reply out;
+  const auto now = clock_();
   if (auto* error = std::get_if<dp_api::RequestError>(&parsed)) {
     out = error_reply(ErrorCode::kInvalid, error->status, error->message);
+  } else if (const auto& command = std::get<dp_api::Command>(parsed); !meta.client.empty()) {
+    if (meta.client != owner_) {
+      spdlog::info("API: {} owns this data plane now{}", log::printable(meta.client),
+                   owner_.empty() ? "" : fmt::format(" (was {})", log::printable(owner_)));
+      owner_ = meta.client;
+    }
+    owner_seen_ = now;
+    out = handle(command);
+  } else if (dp_api::is_mutation(command) && !owner_.empty() && now - owner_seen_ < kOwnerLease) {
+    const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - owner_seen_).count();
+    if (meta.force) {
+      spdlog::info("API: a forced change while {} owns this data plane (its last call {} ms ago)",
+                   log::printable(owner_), since);
+      out = handle(command);
+    } else {
+      ++requests_not_owner_;
+      out = error_reply(ErrorCode::kBusy, v1::STATUS_FAILED_PRECONDITION,
+                        fmt::format("{} owns this data plane (its last call {} ms ago): make the change through "
+                                    "it, or repeat this one with --force (ferryctl dp --force; its drift audit "
+                                    "then undoes what it does not want)",
+                                    owner_, since));
+    }
   } else {
-    out = handle(std::get<dp_api::Command>(parsed));
+    out = handle(command);
   }
   if (!out.ok()) {
+    ++requests_refused_;
+    if (bytes.size() > dp_api::kMaxRequestBytes) {
+      ++requests_oversize_;
+    }
+    out.message = log::printable(out.message, kMaxRefusalMessage);
     spdlog::info("API request refused: {}: {}", dp_api::status_name(out.status), out.message);
   }
   return dp_api::encode_reply_bytes(out);
@@ -151,6 +182,10 @@ Reply Service::on(const dp_api::PortAddCmd& cmd) {
   }
   if (cmd.iface == config_.uplink) {
     return error_reply(ErrorCode::kInvalid, fmt::format("{} is the uplink", cmd.iface));
+  }
+  if (auto fit = check_endpoint_interface(cmd.iface, config_.uplink_kind == UplinkKind::kPci ? "" : config_.uplink);
+      !fit) {
+    return error_reply(ErrorCode::kInvalid, v1::STATUS_FAILED_PRECONDITION, fit.error().message);
   }
   std::vector<NetworkInfo> nets;
   if (find_network(cmd.vni, nets) == nullptr) {
@@ -374,6 +409,10 @@ Reply Service::on(const dp_api::StatsCmd&) {
     }
   }
   stats.counters["drops_total"] = drops_total;
+  stats.counters["api_requests_refused"] = requests_refused_;
+  stats.counters["api_requests_oversize"] = requests_oversize_;
+  stats.counters["api_requests_not_owner"] = requests_not_owner_;
+  stats.counters["api_connections_cut"] = cut_connections_ ? cut_connections_() : 0;
   stats.counters["mac_entries"] = pipeline_.tables().mac_count();
   stats.counters["table_memory_bytes"] = pipeline_.tables().memory_bytes();
 

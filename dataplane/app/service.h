@@ -74,8 +74,27 @@ class Service {
   // Where neighbour announcements go (announce.h); without one none are sent.
   void set_frame_sender(FrameSender sender) { send_frame_ = std::move(sender); }
 
-  // Request bytes in, reply bytes out; never throws.
+  // Request bytes in, reply bytes out; never throws. A refusal's message
+  // (logged at info, and the reply's) quotes a bad field only printable and
+  // short (log::printable), and a request above dp_api::kMaxRequestBytes is
+  // refused unparsed; both are counted (api_requests_refused,
+  // api_requests_oversize in stats).
   std::string handle_bytes(std::span<const std::uint8_t> bytes);
+
+  // Ownership: a request that names a client (an agent) makes that client
+  // the data plane's owner for kOwnerLease after it; while the lease runs,
+  // changes from any other sender are refused (FAILED_PRECONDITION, code
+  // busy, a message naming the owner and --force) unless they are forced
+  // (then logged at info). Reads (stats, dump, health, version) are never
+  // refused, whoever asks.
+  static constexpr std::chrono::seconds kOwnerLease{10};
+  // The lease's clock (steady_clock by default; tests move it).
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  void set_clock(Clock clock) { clock_ = std::move(clock); }
+
+  // Where stats read the transport's count of connections cut before they
+  // delivered a request (ApiServer::cut_connections); none by default.
+  void set_cut_connections(std::function<std::uint64_t()> count) { cut_connections_ = std::move(count); }
   dp_api::Reply handle(const dp_api::Command& command);
 
   // Detaches every endpoint port (shutdown).
@@ -129,6 +148,16 @@ class Service {
   NeighbourMoves moves_;
   std::uint64_t announced_ = 0;        // announcement frames queued
   std::uint64_t announce_failed_ = 0;  // ... that could not be queued
+  std::string owner_;                  // the client holding the lease ("" = none yet)
+  std::chrono::steady_clock::time_point owner_seen_{};
+  std::uint64_t requests_refused_ = 0;
+  std::uint64_t requests_not_owner_ = 0;
+  std::uint64_t requests_oversize_ = 0;
+  std::function<std::uint64_t()> cut_connections_;
+  Clock clock_ = [] { return std::chrono::steady_clock::now(); };
 };
+
+// Longest refusal message a reply carries (and the log line quotes).
+inline constexpr std::size_t kMaxRefusalMessage = 512;
 
 }  // namespace ferry::dataplane::app

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "control/agent/dp_guard.h"
 #include "control/agent/reconciler.h"
 
 namespace ferry::agent {
@@ -294,6 +297,142 @@ TEST(Reconciler, RefusedOperationIsRetriedOnNextPass) {
   rec.run(false);
   EXPECT_EQ(dp.state, compute_desired(sample()));
   EXPECT_EQ(rec.status().pending, 0U);
+}
+
+TEST(Drift, CountsExtraMissingAndChangedPerTable) {
+  const DpState believed = compute_desired(sample());
+  DpState actual = believed;
+  EXPECT_TRUE(drift(believed, actual).empty());
+  actual.neigh[{100, "10.0.0.200"}] = "02:00:00:00:bb:01";  // extra
+  const auto needed = believed.fdb.begin()->first;
+  actual.fdb.erase(needed);                    // missing
+  actual.flood.insert({100, "172.31.0.199"});  // extra
+  auto port = actual.ports.begin();
+  port->second.mac = "02:00:00:00:bb:09";  // changed
+  std::vector<std::string> examples;
+  const auto counts = drift(believed, actual, &examples);
+  EXPECT_EQ(counts, (std::map<std::string, std::uint64_t>{
+                        {"neigh_extra", 1}, {"fdb_missing", 1}, {"flood_extra", 1}, {"port_changed", 1}}));
+  EXPECT_EQ(examples.size(), 4U);
+  EXPECT_NE(std::find(examples.begin(), examples.end(), "neigh extra vni 100 10.0.0.200"), examples.end());
+}
+
+TEST(Reconciler, HoldKeepsEntriesUntilReleased) {
+  FakeDataplane dp;
+  const DpState before = compute_desired(sample());
+  dp.state = before;  // what the previous agent programmed
+  Reconciler rec(dp);
+  rec.set_hold_removals(true);
+  // A restarted agent: gossip has not told it about the remote endpoints yet.
+  DesiredInputs in = sample();
+  in.remote_endpoints.clear();
+  rec.set_desired(compute_desired(in));
+  rec.run(true);
+  EXPECT_EQ(dp.state, before) << "an entry was removed while the hold was on";
+  EXPECT_GT(rec.status().held, 0U);
+  EXPECT_GT(rec.status().pending, 0U);
+  // An entry that changes is replaced even while held.
+  DesiredInputs moved = sample();
+  moved.remote_endpoints[0] = remote("blue", "e2", "02:00:00:00:00:0A", "10.0.0.3/24", "172.31.0.109", "h2");
+  rec.set_desired(compute_desired(moved));
+  rec.run(false);
+  EXPECT_EQ(dp.state.fdb.at({100, "02:00:00:00:00:0a"}), "172.31.0.109");
+  // Released: what the agent does not want goes.
+  rec.set_desired(compute_desired(in));
+  rec.set_hold_removals(false);
+  rec.run(false);
+  EXPECT_EQ(dp.state, compute_desired(in));
+  EXPECT_EQ(rec.status().held, 0U);
+}
+
+TEST(Reconciler, AuditRepairsAndCountsDriftBehindItsBack) {
+  FakeDataplane dp;
+  Reconciler rec(dp);
+  const DpState want = compute_desired(sample());
+  rec.set_desired(want);
+  rec.run(true);
+  ASSERT_EQ(dp.state, want);
+  rec.audit();
+  EXPECT_EQ(rec.status().last_audit, "clean");
+  EXPECT_EQ(rec.status().drift_total, 0U);
+  // Behind its back: a bogus neighbour, an extra FDB entry, a needed one removed.
+  dp.state.neigh[{100, "10.0.0.200"}] = "02:00:00:00:bb:01";
+  dp.state.fdb[{100, "02:00:00:00:bb:02"}] = "172.31.0.102";
+  dp.state.fdb.erase(want.fdb.begin()->first);
+  rec.run(true);  // a pass of its own notices nothing: it believes all is applied
+  EXPECT_NE(dp.state, want);
+  rec.audit();
+  EXPECT_EQ(dp.state, want);
+  EXPECT_EQ(rec.status().audits, 2U);
+  EXPECT_EQ(rec.status().drift_total, 3U);
+  EXPECT_EQ(rec.status().last_drift,
+            (std::map<std::string, std::uint64_t>{{"neigh_extra", 1}, {"fdb_extra", 1}, {"fdb_missing", 1}}));
+  rec.audit();
+  EXPECT_EQ(rec.status().last_audit, "clean");
+  EXPECT_EQ(rec.status().drift.at("fdb_missing"), 1U);
+}
+
+// The guard a restarted agent runs: removals held until gossip synced (or
+// the hold's time is up), then the whole difference; none held with hold 0.
+TEST(DataplaneGuard, HoldEndsWhenGossipSyncsOrItsTimeIsUp) {
+  using std::chrono::milliseconds;
+  const gossip::TimePoint t0{};
+  DesiredInputs in = sample();
+  in.remote_endpoints.clear();  // gossip has not told it about them yet
+  for (const bool synced_first : {true, false}) {
+    FakeDataplane dp;
+    dp.state = compute_desired(sample());  // what the previous agent programmed
+    Reconciler rec(dp);
+    DataplaneGuard guard(rec, milliseconds(10'000), milliseconds(0), t0);
+    rec.set_desired(compute_desired(in));
+    rec.run(true);
+    EXPECT_EQ(dp.state, compute_desired(sample())) << "removed while held";
+    int asked = 0;
+    guard.tick(t0 + milliseconds(1000), [&] { return ++asked, false; });
+    EXPECT_TRUE(rec.status().holding_removals);
+    EXPECT_EQ(asked, 1);
+    if (synced_first) {
+      guard.tick(t0 + milliseconds(2000), [] { return true; });
+    } else {
+      guard.tick(t0 + milliseconds(10'000), [] { return false; });
+    }
+    EXPECT_FALSE(rec.status().holding_removals);
+    EXPECT_EQ(dp.state, compute_desired(in)) << (synced_first ? "synced" : "timed out");
+    guard.tick(t0 + milliseconds(11'000), [&] { return ++asked, true; });
+    EXPECT_EQ(asked, 1) << "asked about gossip after the hold ended";
+  }
+  FakeDataplane dp;
+  Reconciler rec(dp);
+  DataplaneGuard no_hold(rec, milliseconds(0), milliseconds(0), t0);
+  EXPECT_FALSE(rec.status().holding_removals);
+}
+
+// An audit every interval, none before it and none with interval 0.
+TEST(DataplaneGuard, AuditsEveryInterval) {
+  using std::chrono::milliseconds;
+  const gossip::TimePoint t0{};
+  FakeDataplane dp;
+  Reconciler rec(dp);
+  DataplaneGuard guard(rec, milliseconds(0), milliseconds(1000), t0);
+  const DpState want = compute_desired(sample());
+  rec.set_desired(want);
+  rec.run(true);
+  dp.state.fdb.erase(want.fdb.begin()->first);  // behind its back
+  const auto never = [] { return false; };
+  guard.tick(t0 + milliseconds(999), never);
+  EXPECT_EQ(rec.status().audits, 0U);
+  guard.tick(t0 + milliseconds(1000), never);
+  EXPECT_EQ(rec.status().audits, 1U);
+  EXPECT_EQ(dp.state, want);
+  guard.tick(t0 + milliseconds(1500), never);
+  EXPECT_EQ(rec.status().audits, 1U);
+  guard.tick(t0 + milliseconds(2000), never);
+  EXPECT_EQ(rec.status().audits, 2U);
+  FakeDataplane dp2;
+  Reconciler rec2(dp2);
+  DataplaneGuard off(rec2, milliseconds(0), milliseconds(0), t0);
+  off.tick(t0 + milliseconds(100'000), never);
+  EXPECT_EQ(rec2.status().audits, 0U);
 }
 
 }  // namespace

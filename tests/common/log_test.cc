@@ -1,4 +1,5 @@
 #include "common/log.h"
+#include "common/printable.h"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,15 @@ TEST(Log, InitTwiceIsFine) {
   EXPECT_TRUE(init("ferry-test", "info"));
   EXPECT_TRUE(init("ferry-test", "debug"));
   EXPECT_FALSE(init("ferry-test", "bogus"));
+}
+
+TEST(Log, PrintableEscapesAndBounds) {
+  EXPECT_EQ(printable("veth0"), "veth0");
+  EXPECT_EQ(printable(std::string_view("a\nb\x1b[2J\\\xff", 9)), "a\\x0ab\\x1b[2J\\x5c\\xff");
+  const std::string huge(10 << 20, 'x');
+  const std::string shown = printable(huge, 64);
+  EXPECT_LT(shown.size(), 100U);
+  EXPECT_EQ(shown, std::string(64, 'x') + "... (10485696 more bytes)");
 }
 
 TEST(RateLimiter, BurstThenRefill) {

@@ -18,6 +18,8 @@ void add_dp_command(CLI::App& app, Runner& runner) {
   dp_cmd->add_option("--timeout-ms", options->timeout_ms, "give up when no reply comes within this time")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
+  dp_cmd->add_flag("--force", options->force,
+                   "change a data plane an agent owns (its drift audit undoes what the agent does not want)");
   dp::add_net(*dp_cmd, *options, runner);
   dp::add_port(*dp_cmd, *options, runner);
   dp::add_fdb(*dp_cmd, *options, runner);
@@ -34,7 +36,8 @@ int call(const Options& options, const dp_api::Command& command, dp_api::Reply& 
   if (options.api.rfind("ipc://", 0) != 0) {
     return fail(kExitUsage, "--api must be ipc://PATH, got '" + options.api + "'");
   }
-  dp_api::Client client(options.api, std::chrono::milliseconds(options.timeout_ms));
+  dp_api::Client client(options.api, std::chrono::milliseconds(options.timeout_ms),
+                        dp_api::RequestMeta{"", options.force});
   auto result = client.call(command);
   if (!result) {
     return fail(kExitUnreachable, result.error().message);

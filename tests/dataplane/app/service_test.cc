@@ -250,6 +250,88 @@ TEST_F(ServiceTest, RefusalsCarryTheirKind) {
   EXPECT_EQ(reply.code(), v1::ERROR_CODE_INVALID);
 }
 
+// Loopback is never an endpoint port: the check reads the kernel (lo exists
+// in every network namespace) before the backend is asked.
+TEST_F(ServiceTest, LoopbackIsRefusedSayingWhy) {
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  ports_.interfaces.insert("lo");
+  const auto reply = call(port_add("lo", 100, "02:00:00:00:00:05"));
+  EXPECT_EQ(reply.status(), v1::STATUS_FAILED_PRECONDITION) << reply.message();
+  EXPECT_EQ(reply.code(), v1::ERROR_CODE_INVALID);
+  EXPECT_NE(reply.message().find("loopback"), std::string::npos) << reply.message();
+  EXPECT_TRUE(ports_.log.empty()) << "the backend was asked to attach lo";
+}
+
+// Bad input is answered short and printable, and counted: a request above
+// the size bound unparsed, a field with control bytes escaped.
+TEST_F(ServiceTest, OversizeAndUnprintableInputIsAnsweredShortAndCounted) {
+  v1::Request huge = port_add(std::string(10 << 20, 'x'), 100, "02:00:00:00:00:05");
+  auto reply = call(huge);
+  EXPECT_EQ(reply.status(), v1::STATUS_MALFORMED) << reply.message().substr(0, 200);
+  EXPECT_LT(reply.message().size(), 200U);
+  v1::Request long_field = port_add(std::string(60000, 'x'), 100, "02:00:00:00:00:05");
+  reply = call(long_field);
+  EXPECT_EQ(reply.status(), v1::STATUS_INVALID_ARGUMENT);
+  EXPECT_LT(reply.message().size(), 200U) << reply.message().substr(0, 200);
+  v1::Request escape = port_add(std::string("ve\x1b[2J\n"), 100, "02:00:00:00:00:05");
+  reply = call(escape);
+  EXPECT_EQ(reply.status(), v1::STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(reply.message().find('\x1b'), std::string::npos) << reply.message();
+  EXPECT_EQ(reply.message().find('\n'), std::string::npos) << reply.message();
+  v1::Request stats;
+  stats.mutable_stats_get();
+  const auto counters = call(stats).stats().counters();
+  EXPECT_EQ(counters.at("api_requests_oversize"), 1U);
+  EXPECT_EQ(counters.at("api_requests_refused"), 3U);
+}
+
+// Ownership: a client that names itself (an agent) holds a lease; while it
+// runs, an operator's change is refused naming the owner and --force, a
+// forced one goes through, reads always work; once the lease has run out
+// (the agent stopped calling), operators change it again.
+TEST_F(ServiceTest, OwnerLeaseRefusesOthersChangesButNeverTheirReads) {
+  auto now = std::chrono::steady_clock::now();
+  service_->set_clock([&now] { return now; });
+  const auto as = [](v1::Request r, const std::string& client, bool force = false) {
+    r.set_client(client);
+    r.set_force(force);
+    return r;
+  };
+  // Nobody owns it yet: an operator's change is taken.
+  ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
+  ASSERT_EQ(call(as(net_add(101), "ferry-agent h1")).status(), v1::STATUS_OK);
+  now += std::chrono::seconds(9);
+  auto refused = call(fdb_add(100, "02:00:00:00:00:0a", "172.31.0.102"));
+  EXPECT_EQ(refused.status(), v1::STATUS_FAILED_PRECONDITION) << refused.message();
+  EXPECT_EQ(refused.code(), v1::ERROR_CODE_BUSY);
+  EXPECT_NE(refused.message().find("ferry-agent h1 owns this data plane"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("--force"), std::string::npos) << refused.message();
+  EXPECT_EQ(dump().find("02:00:00:00:00:0a"), std::string::npos) << "a refused change was applied";
+  // Reads are never refused.
+  v1::Request stats;
+  stats.mutable_stats_get();
+  v1::Request health;
+  health.mutable_health_get();
+  v1::Request dump_request;
+  dump_request.mutable_dump_get();
+  for (const auto& read : {stats, health, dump_request}) {
+    EXPECT_EQ(call(read).status(), v1::STATUS_OK) << read.op_case();
+  }
+  // Forced: applied.
+  EXPECT_EQ(call(as(fdb_add(100, "02:00:00:00:00:0a", "172.31.0.102"), "", true)).status(), v1::STATUS_OK);
+  EXPECT_NE(dump().find("02:00:00:00:00:0a"), std::string::npos);
+  // The owner's own calls renew the lease; another agent taking over is the
+  // new owner.
+  ASSERT_EQ(call(as(health, "ferry-agent h2")).status(), v1::STATUS_OK);
+  now += std::chrono::seconds(9);
+  refused = call(net_add(102));
+  EXPECT_NE(refused.message().find("ferry-agent h2 owns"), std::string::npos) << refused.message();
+  // The lease runs out 10 s after the owner's last call.
+  now += std::chrono::seconds(1);
+  EXPECT_EQ(call(net_add(102)).status(), v1::STATUS_OK);
+  EXPECT_EQ(call(stats).stats().counters().at("api_requests_not_owner"), 2U);
+}
+
 TEST_F(ServiceTest, PortLifecyclePollsBeforeAndDetachesAfter) {
   ASSERT_EQ(call(net_add(100)).status(), v1::STATUS_OK);
   auto added = call(port_add("veth1", 100, "02:00:00:00:00:01"));
