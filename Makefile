@@ -7,6 +7,9 @@
 #   make lint     clang-format + clang-tidy, must be clean
 #   make asan     unit suite under AddressSanitizer + UBSan
 #   make clean    remove build directories
+#   make install  meson install (DESTDIR=… PREFIX=…, default PREFIX /usr/local)
+#   make deb      Debian package ../ferry_*.deb (dpkg-buildpackage -b -us -uc)
+#   make deb-check  install that package in a fresh Debian 12 chroot, purge it (root)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -16,7 +19,7 @@ HOSTS      ?= 3
 MESON_SETUP = meson setup --wipe
 NINJA       = ninja
 
-.PHONY: all deps build test unit asan demo fault bench lint format clean
+.PHONY: all deps build test unit asan demo fault bench lint format clean install deb deb-check
 
 all: build
 
@@ -58,6 +61,19 @@ lint: build
 
 format:
 	@git ls-files -- '*.h' '*.cc' | xargs clang-format -i
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+install: build
+	@meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	@DESTDIR=$(DESTDIR) meson install -C $(BUILD)
+
+deb: deps
+	@./scripts/make-deb
+
+deb-check: deb
+	@./scripts/deb-check
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

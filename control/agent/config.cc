@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
+#include "common/config_file.h"
 #include "common/log.h"
 #include "dataplane/api/addr.h"
 
@@ -111,7 +113,11 @@ Result<void> Config::validate() {
   return ok();
 }
 
-Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) {
+namespace {
+
+// parse_config without naming the --config file's line in errors.
+Result<Config> parse_config_and_file(std::span<char* const> args, ParseOutcome& outcome,
+                                     std::optional<config_file::File>& file) {
   Config c;
   CLI::App app{"ferry-agent: the Ferry host agent (gossip, networks, endpoints, data-plane reconciliation)"};
   app.name("ferry-agent");
@@ -183,8 +189,15 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   app.add_option("--dataplane-hold-ms", hold_ms,
                  "after start, remove no data-plane entry until gossip synced, at most ms")
       ->capture_default_str();
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML file of these options (keys: long names); flags override it");
+  std::vector<std::string> words;
+  for (std::size_t i = 1; i < args.size(); ++i) words.emplace_back(args[i]);
+  auto merged = config_file::apply(app, words, file);
+  if (!merged) return merged.error();
+  std::vector<std::string> reversed(merged->rbegin(), merged->rend());
   try {
-    app.parse(static_cast<int>(args.size()), args.data());
+    app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
     outcome.help_requested = true;
     outcome.help = app.help();
@@ -218,6 +231,15 @@ Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) 
   c.client_reply_timeout = std::chrono::milliseconds(client_reply_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::span<char* const> args, ParseOutcome& outcome) {
+  std::optional<config_file::File> file;
+  auto config = parse_config_and_file(args, outcome, file);
+  if (!config && file) return file->locate(config.error());
+  return config;
 }
 
 }  // namespace ferry::agent

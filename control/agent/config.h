@@ -20,7 +20,7 @@ struct Config {
   std::vector<std::string> seeds;  // --seeds IP:PORT,...: members to join (none: first node)
   std::string key_file;            // --key-file: cluster keys, one base64 32-byte key per line (required)
   std::string dataplane_api = "ipc:///run/ferry/dataplane.sock";  // --dataplane-api
-  std::string plugin_socket = "/run/docker/plugins/ferry.sock";   // --plugin-socket (Docker; "" disables it)
+  std::string plugin_socket = "/run/ferry/docker-plugin.sock";    // --plugin-socket (Docker; "" disables it)
   std::string admin_socket = "/run/ferry/agent.sock";             // --admin-socket (mode 0600)
   std::string state_dir = "/var/lib/ferry";                       // --state-dir
   std::string metrics_address = "127.0.0.1:9475";                 // --metrics (Prometheus text over HTTP)

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "common/sd_notify.h"
 #include "control/agent/agent.h"
 #include "control/agent/config.h"
 
@@ -53,7 +54,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferry-agent: %s\n", agent.error().message.c_str());
     return 1;
   }
+  // The admin and plugin sockets accept from here on: tell systemd (Type=notify).
+  if (auto told = ferry::sd::notify("READY=1"); !told) spdlog::warn("{}", told.error().message);
   const int rc = (*agent)->run(sfd);
+  (void)ferry::sd::notify("STOPPING=1");
   agent->reset();
   ::close(sfd);
   return rc;

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/config_file.h"
+
 namespace ferry::dataplane::app {
 
 const char* driver_name(PortDriver driver) {
@@ -159,7 +161,10 @@ std::string one_line(std::string text) {
 
 }  // namespace
 
-Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
+namespace {
+
+// parse_args without naming the --config file's line in errors.
+Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::optional<config_file::File>& file) {
   // Everything after "--" belongs to EAL, untouched by CLI11.
   std::vector<std::string> ours;
   ParsedArgs parsed;
@@ -212,6 +217,14 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
   app.add_option("--file-prefix", config.file_prefix, "EAL file prefix (default ferry-<pid>)");
   app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")->capture_default_str();
 
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML file of these options (keys: long names); flags override it");
+  auto merged = config_file::apply(app, ours, file);
+  if (!merged) {
+    return merged.error();
+  }
+  ours = std::move(*merged);
+
   std::vector<std::string> reversed(ours.rbegin(), ours.rend());
   try {
     app.parse(reversed);
@@ -261,6 +274,17 @@ Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
   }
   if (auto valid = config.validate(); !valid) {
     return valid.error();
+  }
+  return parsed;
+}
+
+}  // namespace
+
+Result<ParsedArgs> parse_args(int argc, const char* const* argv) {
+  std::optional<config_file::File> file;
+  auto parsed = parse_args_and_file(argc, argv, file);
+  if (!parsed && file) {
+    return file->locate(parsed.error());
   }
   return parsed;
 }

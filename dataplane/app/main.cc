@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "common/sd_notify.h"
 #include "dataplane/app/config.h"
 #include "dataplane/app/daemon.h"
 
@@ -52,7 +53,12 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", daemon.error().message);
     return 1;
   }
+  // The API socket accepts from here on: tell systemd (Type=notify).
+  if (auto told = ferry::sd::notify("READY=1"); !told) {
+    spdlog::warn("{}", told.error().message);
+  }
   const int rc = (*daemon)->run(g_stop);
+  (void)ferry::sd::notify("STOPPING=1");
   daemon->reset();
   spdlog::info("stopped");
   return rc;

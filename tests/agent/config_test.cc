@@ -32,7 +32,7 @@ TEST_F(ConfigTest, MinimalFlagsGiveDocumentedDefaults) {
   auto c = parse({"--name", "h1", "--advertise", "10.0.0.7", "--key-file", key_});
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->gossip_bind, "10.0.0.7:7946");
-  EXPECT_EQ(c->plugin_socket, "/run/docker/plugins/ferry.sock");
+  EXPECT_EQ(c->plugin_socket, "/run/ferry/docker-plugin.sock");
   EXPECT_EQ(c->admin_socket, "/run/ferry/agent.sock");
   EXPECT_EQ(c->state_dir, "/var/lib/ferry");
   EXPECT_EQ(c->metrics_address, "127.0.0.1:9475");
@@ -97,6 +97,39 @@ TEST_F(ConfigTest, EachBadSettingNamesItsFlag) {
     EXPECT_NE(c.error().message.find(flag), std::string::npos) << c.error().message;
     EXPECT_EQ(c.error().message.find('\n'), std::string::npos) << c.error().message;
   }
+}
+
+TEST_F(ConfigTest, ConfigFileSetsOptionsAndTheCommandLineWins) {
+  const std::string path = key_ + ".toml";
+  std::ofstream(path) << "name = \"h1\"\nadvertise = \"10.0.0.7\"\nkey-file = \"" << key_
+                      << "\"\nseeds = [\"10.0.0.1:7946\", \"10.0.0.2:7946\"]\nipam-hand-over = false\n"
+                      << "plugin-socket = \"\"\nresync-ms = 500\n";
+  auto c = parse({"--resync-ms", "250", "--config", path});
+  std::remove(path.c_str());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->node_name, "h1");
+  EXPECT_EQ(c->seed_addresses.size(), 2U);
+  EXPECT_FALSE(c->ipam_hand_over);
+  EXPECT_EQ(c->plugin_socket, "");
+  EXPECT_EQ(c->resync_interval, std::chrono::milliseconds(250));
+}
+
+TEST_F(ConfigTest, ConfigFileErrorsNameFileLineAndKey) {
+  const std::string path = key_ + ".toml";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"advertise = \"10.0.0.7\"\nseed = [\"10.0.0.1:7946\"]\n", ":2:1: unknown key 'seed'"},
+      {"advertise = \"10.0.0.7\"\nseeds = [\"nowhere\"]\n", ":2:1: key 'seeds': --seeds:"},
+      {"advertise = \"10.0.0.7\"\nipam-hand-over = \"maybe\"\n", ":2:1: key 'ipam-hand-over'"},
+      {"advertise = \"10.0.0.7\"\nresync-ms = 5\n", ":2:1: key 'resync-ms': --resync-ms: 5 is below 10"},
+      {"advertise = \"10.0.0.7\"\nname = { a = 1 }\n", ":2:8: key 'name'"},
+  };
+  for (const auto& [text, want] : cases) {
+    std::ofstream(path) << text << "key-file = \"" << key_ << "\"\n";
+    auto c = parse({"--config", path});
+    ASSERT_FALSE(c) << text;
+    EXPECT_NE(c.error().message.find(path + want), std::string::npos) << c.error().message;
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

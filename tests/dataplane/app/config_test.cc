@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 
 namespace ferry::dataplane::app {
 namespace {
@@ -177,6 +179,49 @@ TEST(EalArguments, PciUplinkIsAllowListed) {
   const auto args = eal_arguments(parsed->config, 7, {0, 1});
   EXPECT_NE(std::find(args.begin(), args.end(), "--allow=0000:3b:00.0"), args.end());
   EXPECT_EQ(std::find(args.begin(), args.end(), "--no-pci"), args.end());
+}
+
+// --config FILE (common/config_file.h): the same options from TOML; the
+// command line wins; errors name the file, line and key.
+class ConfigFile : public ::testing::Test {
+ protected:
+  void TearDown() override { std::remove(path_.c_str()); }
+  std::string write(const std::string& text) {
+    std::ofstream(path_) << text;
+    return path_;
+  }
+  std::string path_ = ::testing::TempDir() + "ferry-dataplane-config-test.toml";
+};
+
+TEST_F(ConfigFile, SetsOptionsAndTheCommandLineWins) {
+  const auto path = write(
+      "uplink = \"eth1\"\nvtep-ip = \"10.1.0.5/16\"\napi = \"ipc:///run/ferry/dataplane.sock\"\n"
+      "uplink-mode = \"udp\"\nno-huge = true\nvxlan-port = 8472\n");
+  auto parsed = parse({"--config", path, "--vxlan-port", "4789"});
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  const Config& c = parsed->config;
+  EXPECT_EQ(c.uplink, "eth1");
+  EXPECT_EQ(c.uplink_mode, UplinkMode::kUdp);
+  EXPECT_TRUE(c.no_huge);
+  EXPECT_EQ(c.api_path, "/run/ferry/dataplane.sock");
+  EXPECT_EQ(c.vxlan_port, 4789);
+}
+
+TEST_F(ConfigFile, ErrorsNameFileLineAndKey) {
+  const std::string base = "uplink = \"eth1\"\nvtep-ip = \"10.1.0.5/16\"\napi = \"ipc:///tmp/x.sock\"\n";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {base + "vxlan-prot = 1\n", ":4:1: unknown key 'vxlan-prot'"},
+      {base + "vxlan-port = 70000\n", ":4:1: key 'vxlan-port'"},
+      {base + "gateway = \"10.9.0.1\"\n", ":4:1: key 'gateway': --gateway 10.9.0.1 is not inside"},
+      {base + "uplink-mode = \"fast\"\n", ":4:1: key 'uplink-mode': --uplink-mode 'fast'"},
+      {base + "no-huge = \"yes\"\n", ":4:11: key 'no-huge': --no-huge is a flag"},
+  };
+  for (const auto& [text, want] : cases) {
+    const auto path = write(text);
+    auto parsed = parse({"--config", path});
+    ASSERT_FALSE(parsed) << text;
+    EXPECT_NE(parsed.error().message.find(path + want), std::string::npos) << parsed.error().message;
+  }
 }
 
 }  // namespace
