@@ -15,6 +15,9 @@
 #   ferry_dp H ARGS...                 ferryctl dp ARGS against host H's data plane
 #   ferry_ctl H ARGS...                ferryctl ARGS against host H's agent
 #   ferry_hosts_stop                   SIGTERM the agents, then the data planes (SIGKILL after 10 s)
+#   ferry_wait_until SECONDS CMD...    polls CMD (output discarded) every 100 ms; 1 when time is up
+#   ferry_all_alive N                  hosts 1..N each see N alive gossip members
+#   ferry_net_active NET H...          network NET is active on every host H
 #   ferry_vtep H, ferry_gossip H       host H's VTEP (172.31.0.100+H) and gossip address
 #                                      (172.31.1.H on mg0; the VTEP on ul0 in udp mode)
 #   ferry_plugin_socket H              host H's Docker plugin socket (in RUNDIR)
@@ -151,4 +154,31 @@ ferry_hosts_stop() {
   ferry_stop_pids "${FERRY_DP_PIDS[@]}"
   FERRY_AGENT_PIDS=()
   FERRY_DP_PIDS=()
+}
+
+# ferry_wait_until SECONDS CMD...: polls CMD every 100 ms until it succeeds;
+# 1 when SECONDS pass first. CMD's output is discarded.
+ferry_wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+ferry_alive_members() { ferry_ctl "$1" members --json 2>/dev/null | jq '[.[] | select(.state == "alive")] | length'; }
+
+ferry_all_alive() {
+  local h
+  for h in $(seq 1 "$1"); do [[ "$(ferry_alive_members "$h")" == "$1" ]] || return 1; done
+}
+
+ferry_net_active() {
+  local net="$1" h
+  shift
+  for h in "$@"; do
+    ferry_ctl "$h" networks --json 2>/dev/null | jq -e --arg n "$net" 'any(.[]; .name == $n and .state == "active")' \
+      >/dev/null || return 1
+  done
 }
