@@ -16,7 +16,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 harness::TopologyConfig AgentTest::topology_config() const {
-  harness::TopologyConfig c;
+  harness::TopologyConfig c = DataplaneTest::topology_config();
   c.hosts = hosts_;
   return c;
 }
@@ -59,7 +59,12 @@ void AgentTest::start_agent(int host, std::vector<int> seeds) {
   for (int h : seeds) {
     if (h == host) continue;
     if (!seed_list.empty()) seed_list += ',';
-    seed_list += fmt::format("{}:7946", topo_->underlay_address(h));
+    seed_list += fmt::format("{}:7946", gossip_address(h));
+  }
+  // With a UDP uplink the agent gossips on the VTEP address, which the
+  // kernel owns whether or not a data plane runs.
+  if (dataplane_mode().udp_uplink) {
+    ASSERT_NO_FATAL_FAILURE(own_vtep_address(host));
   }
   std::vector<std::string> argv{"ip",
                                 "netns",
@@ -71,7 +76,7 @@ void AgentTest::start_agent(int host, std::vector<int> seeds) {
                                 "--advertise",
                                 vtep_ip(host),
                                 "--gossip-bind",
-                                fmt::format("{}:7946", topo_->underlay_address(host)),
+                                fmt::format("{}:7946", gossip_address(host)),
                                 "--key-file",
                                 fmt::format("{}/cluster.key", base_),
                                 "--dataplane-api",

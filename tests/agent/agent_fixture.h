@@ -33,9 +33,9 @@ class AgentTest : public dptest::DataplaneTest {
   [[nodiscard]] std::string plugin_socket(int host) const;
   [[nodiscard]] std::string state_dir(int host) const;
 
-  // Starts ferry-agent on `host`, gossiping on its underlay address, joining
-  // through the hosts in `seeds` (default: every other host), and waits
-  // until agent_ready(host).
+  // Starts ferry-agent on `host`, gossiping on gossip_address(host) (the
+  // VTEP address with a UDP uplink), joining through the hosts in `seeds`
+  // (default: every other host), and waits until agent_ready(host).
   void start_agent(int host, std::vector<int> seeds = {});
   // SIGKILL (agent gone without a word), then forgets it.
   void kill_agent(int host);

@@ -19,24 +19,35 @@
 #   ferry_all_alive N                  hosts 1..N each see N alive gossip members
 #   ferry_net_active NET H...          network NET is active on every host H
 #   ferry_vtep H, ferry_gossip H       host H's VTEP (172.31.0.100+H) and gossip address
-#                                      (172.31.1.H on mg0; the VTEP on ul0 in udp mode)
+#                                      (the VTEP on ul0 in udp mode; 172.31.1.H on mg0)
 #   ferry_plugin_socket H              host H's Docker plugin socket (in RUNDIR)
+#   ferry_underlay_offload             on|off: the underlay TX checksum offload the
+#                                      uplink mode needs (`topo.sh up ... --offload`)
+#
+# The hosts run as users run them (make demo, dist/config): the kernel-UDP
+# uplink (--uplink-mode udp) and vnet endpoint ports (containers keep the
+# kernel's default offloads). The VTEP address goes on ul0 (the kernel owns
+# it) and the agents gossip on it too, with no management link; bring the
+# topology up with `topo.sh up ... --offload "$(ferry_underlay_offload)"`
+# (on: UDP_SEGMENT needs TX checksum offload on ul0).
+#
+# Opting out, for every host: FERRY_DP_UPLINK_MODE=dpdk runs a DPDK uplink on
+# ul0 (af_xdp with hugepages, af_packet with --no-huge or by
+# --uplink-driver); the agents then gossip on a management link and the
+# underlay offloads are off. FERRY_DP_ARGS naming --endpoint-driver
+# (af_packet, af_xdp) replaces vnet.
 #
 # Logs: RUNDIR/dp-hH.log, RUNDIR/agent-hH.log. Extra arguments for every host:
-# FERRY_DP_ARGS (e.g. "--no-huge --uplink-driver af_packet"), FERRY_AGENT_ARGS;
+# FERRY_DP_ARGS (e.g. "--no-huge --endpoint-driver af_packet"), FERRY_AGENT_ARGS;
 # FERRY_DP_IDLE_SLEEP_US sets the data planes' idle back-off (default 200 us).
-# FERRY_DP_UPLINK_MODE=udp runs the data planes with --uplink-mode udp: the
-# VTEP address goes on ul0 (the kernel owns it) and the agents gossip on ul0
-# too, with no management link; bring the topology up with `topo.sh up ...
-# --offload on` (UDP_SEGMENT needs TX checksum offload on ul0).
 # The data plane takes hugepages unless FERRY_DP_ARGS says --no-huge
-# (scripts/setup-hugepages). Addresses are for topo.sh's default underlay
-# subnet 172.31.0.0/24.
+# (scripts/setup-hugepages); vnet ports and the UDP uplink need none.
+# Addresses are for topo.sh's default underlay subnet 172.31.0.0/24.
 #
-# Why gossip has its own link: an af_xdp uplink (the default with hugepages)
-# takes every frame arriving on ul0, so the kernel on ul0 never sees gossip;
-# on a NIC bound to vfio-pci the kernel does not see the NIC at all. So each
-# host gets a management link, as real hosts have: mg0 (172.31.1.H/24) on a
+# Why gossip has its own link with a DPDK uplink: an af_xdp uplink takes
+# every frame arriving on ul0, so the kernel on ul0 never sees gossip; on a
+# NIC bound to vfio-pci the kernel does not see the NIC at all. So each host
+# gets a management link, as real hosts have: mg0 (172.31.1.H/24) on a
 # second bridge br1 in PREFIX-fab, used by the agents and nothing else. With
 # the UDP uplink the kernel keeps ul0 and gossip shares it.
 
@@ -59,7 +70,8 @@ ferry_hosts_init() {
 }
 
 ferry_vtep() { echo "172.31.0.$((100 + $1))"; }
-ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-dpdk}" == udp ]]; }
+ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-udp}" == udp ]]; }
+ferry_underlay_offload() { if ferry_udp_mode; then echo on; else echo off; fi; }
 ferry_gossip() { if ferry_udp_mode; then ferry_vtep "$1"; else echo "172.31.1.$1"; fi; }
 ferry_dp_api() { echo "ipc://$FERRY_RUNDIR/dp-h$1.sock"; }
 ferry_agent_socket() { echo "$FERRY_RUNDIR/agent-h$1.sock"; }
@@ -80,9 +92,10 @@ ferry_ctl() {
 ferry_dp_start() {
   local h="$1" extra=()
   read -r -a extra <<<"${FERRY_DP_ARGS:-}"
-  # The data plane owns the VTEP address on ul0 (af_xdp, or af_packet as a
-  # fall-back), or in udp mode the kernel does; a 200 us idle back-off lets
-  # several share a few cores.
+  [[ "${FERRY_DP_ARGS:-}" == *--endpoint-driver* ]] || extra+=(--endpoint-driver vnet)
+  # In udp mode the kernel owns the VTEP address on ul0, in dpdk mode the
+  # data plane does (af_xdp, or af_packet as a fall-back); a 200 us idle
+  # back-off lets several share a few cores.
   if ferry_udp_mode; then
     ip -n "$FERRY_PREFIX-h$h" addr replace "$(ferry_vtep "$h")/24" dev ul0 || return 1
     extra+=(--uplink-mode udp)

@@ -28,11 +28,12 @@
 namespace ferry::harness {
 
 struct TopologyConfig {
-  int hosts = 2;                      // 0..250
-  unsigned underlay_mtu = 1500;       // bytes, on ul0, the fabric ports and br0
-  std::string subnet = "172.31.0";    // host N gets SUBNET.N/24
-  bool underlay_tx_checksum = false;  // TX checksum offload on ul0/pN (off: see topo.sh)
-  std::string prefix;                 // empty: unique_prefix()
+  int hosts = 2;                    // 0..250
+  unsigned underlay_mtu = 1500;     // bytes, on ul0, the fabric ports and br0
+  std::string subnet = "172.31.0";  // host N gets SUBNET.N/24
+  bool underlay_tx_checksum =
+      false;           // TX checksum offload on ul0/pN (off: see topo.sh; DataplaneTest sets it per uplink mode)
+  std::string prefix;  // empty: unique_prefix()
 };
 
 // A prefix no other live process uses: "fy" + pid + two letters.

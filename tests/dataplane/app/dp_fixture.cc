@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -109,6 +110,7 @@ void DataplaneTest::TearDown() {
     for (const auto& path : logs_) std::remove(path.c_str());
   }
   dataplanes_.clear();
+  endpoint_drivers_.clear();
   harness::TopologyTest::TearDown();
 }
 
@@ -118,7 +120,31 @@ std::string DataplaneTest::api(int host) const {
   return "ipc:///tmp/ferry-test-" + topo_->prefix() + "-h" + std::to_string(host) + ".sock";
 }
 
+harness::TopologyConfig DataplaneTest::topology_config() const {
+  harness::TopologyConfig c;
+  c.underlay_tx_checksum = dataplane_mode().udp_uplink;
+  return c;
+}
+
+std::string DataplaneTest::gossip_address(int host) const {
+  return dataplane_mode().udp_uplink ? vtep_ip(host) : topo_->underlay_address(host);
+}
+
+void DataplaneTest::own_vtep_address(int host) {
+  auto r = exec(topo_->host(host), {"ip", "addr", "replace", vtep_ip(host) + "/24", "dev", "ul0"});
+  ASSERT_TRUE(r.succeeded()) << r.output;
+}
+
 void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
+  const DataplaneMode mode = dataplane_mode();
+  const auto names = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
+  if (!names("--uplink-mode") && !names("--uplink-driver") && mode.udp_uplink) {
+    ASSERT_NO_FATAL_FAILURE(own_vtep_address(host));
+    extra.insert(extra.begin(), {"--uplink-mode", "udp"});
+  }
+  if (!names("--endpoint-driver")) extra.insert(extra.end(), {"--endpoint-driver", mode.endpoint_driver});
+  const auto driver = std::find(extra.begin(), extra.end(), "--endpoint-driver") + 1;
+  endpoint_drivers_[host] = driver != extra.end() ? *driver : mode.endpoint_driver;
   std::vector<std::string> argv{"ip",       "netns", "exec",      topo_->host(host),     FERRY_DATAPLANE_BIN,
                                 "--uplink", "ul0",   "--vtep-ip", vtep_ip(host) + "/24", "--api",
                                 api(host)};
@@ -139,8 +165,7 @@ void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
 }
 
 void DataplaneTest::start_udp_dataplane(int host, std::vector<std::string> extra) {
-  auto r = exec(topo_->host(host), {"ip", "addr", "replace", vtep_ip(host) + "/24", "dev", "ul0"});
-  ASSERT_TRUE(r.succeeded()) << r.output;
+  ASSERT_NO_FATAL_FAILURE(own_vtep_address(host));
   extra.insert(extra.begin(), {"--uplink-mode", "udp"});
   start_dataplane(host, std::move(extra));
 }
@@ -150,6 +175,7 @@ int DataplaneTest::stop_dataplane(int host) {
   if (it == dataplanes_.end()) return -1;
   const int rc = it->second->stop();
   dataplanes_.erase(it);
+  endpoint_drivers_.erase(host);
   return rc;
 }
 
@@ -177,6 +203,11 @@ harness::CommandResult DataplaneTest::exec(const std::string& ns, const std::vec
 Container DataplaneTest::add_container(const std::string& name, int host, const std::string& iface,
                                        const std::string& mac, const std::string& ip, unsigned mtu, unsigned host_mtu,
                                        const std::string& driver) {
+  if (driver.empty()) {
+    const auto started = endpoint_drivers_.find(host);
+    const std::string chosen = started != endpoint_drivers_.end() ? started->second : dataplane_mode().endpoint_driver;
+    return add_container(name, host, iface, mac, ip, mtu, host_mtu, chosen);
+  }
   Container c;
   auto ns = topo_->add_container(name);
   EXPECT_TRUE(ns) << ns.error().message;

@@ -4,6 +4,14 @@
 // `ferryctl dp` and measure with ping/iperf3. Everything is torn down by the
 // destructors (processes first, then namespaces), also when a test fails; the
 // harness's signal handler covers SIGINT/SIGTERM.
+//
+// The data planes run as users run them (make demo, the example
+// configuration): the kernel-UDP uplink and vnet endpoint ports, with the
+// underlay offloads that mode needs and containers that keep the kernel's
+// default offloads. A fixture about the DPDK uplink or af_packet/af_xdp
+// endpoint ports says so by overriding dataplane_mode() (dpdk_mode()), or a
+// single start_dataplane() call by naming --uplink-mode/--uplink-driver or
+// --endpoint-driver itself.
 #pragma once
 
 #include <sys/types.h>
@@ -60,8 +68,32 @@ void report_throughput(const std::string& what, double bits_per_second);
 // when the data plane did not report it (zero counters are left out).
 std::uint64_t stat_value(const nlohmann::json& stats, const char* section, const std::string& name);
 
+// How a fixture runs its data planes unless a start_dataplane() call says
+// otherwise.
+struct DataplaneMode {
+  // --uplink-mode udp: kernel UDP sockets on the VTEP address, which the
+  // kernel owns (on ul0, next to SUBNET.N); the underlay veths keep TX
+  // checksum offload on (UDP_SEGMENT needs it) and agents gossip on the VTEP
+  // address. false: a DPDK port owns ul0 (af_packet with --no-huge, af_xdp
+  // with --hugepages); TX checksum offload off on the underlay veths (a
+  // userspace reader of the peer must see complete checksums) and agents
+  // gossip on SUBNET.N.
+  bool udp_uplink = true;
+  // --endpoint-driver: vnet (containers keep the kernel's default offloads),
+  // af_packet or af_xdp (TX checksum offload off in the container).
+  std::string endpoint_driver = "vnet";
+};
+
+// The DPDK uplink with af_packet endpoint ports: for tests about those.
+inline DataplaneMode dpdk_mode() { return DataplaneMode{false, "af_packet"}; }
+
 class DataplaneTest : public harness::TopologyTest {
  public:  // helpers are public so free test functions can share them
+  // The mode of this fixture's data planes (default: UDP uplink, vnet ports).
+  [[nodiscard]] virtual DataplaneMode dataplane_mode() const { return {}; }
+  // The default topology with the underlay offloads of dataplane_mode().
+  // Fixtures that change the topology start from this one.
+  [[nodiscard]] harness::TopologyConfig topology_config() const override;
   void TearDown() override;
 
   // Underlay address ferry-dataplane uses on host i: SUBNET.(100+i). The
@@ -69,13 +101,23 @@ class DataplaneTest : public harness::TopologyTest {
   [[nodiscard]] std::string vtep_ip(int host) const;
   [[nodiscard]] std::string api(int host) const;
 
+  // Where host i's agent gossips: the VTEP address with a UDP uplink (the
+  // same interface and address as VXLAN), SUBNET.i otherwise.
+  [[nodiscard]] std::string gossip_address(int host) const;
+
   // Starts ferry-dataplane on host i (with --no-huge unless `extra` says
-  // otherwise) and waits until its API answers.
+  // --hugepages) in dataplane_mode() and waits until its API answers.
+  // `extra` naming --uplink-mode or --uplink-driver decides the uplink
+  // alone (nothing is added for it, not even the VTEP address on ul0);
+  // naming --endpoint-driver, the endpoint port type.
   void start_dataplane(int host, std::vector<std::string> extra = {});
-  // The same with --uplink-mode udp: host i's kernel gets the VTEP address
-  // on ul0 first (it owns it in that mode). UDP_SEGMENT needs TX checksum
-  // offload on ul0 (TopologyConfig::underlay_tx_checksum).
+  // With --uplink-mode udp whatever the fixture's mode: host i's kernel gets
+  // the VTEP address on ul0 first (it owns it in that mode). UDP_SEGMENT
+  // needs TX checksum offload on ul0 (TopologyConfig::underlay_tx_checksum).
   void start_udp_dataplane(int host, std::vector<std::string> extra = {});
+  // Puts host i's VTEP address on its ul0 (idempotent): the kernel owns it
+  // with a UDP uplink.
+  void own_vtep_address(int host);
   // Stops it with SIGTERM; returns the exit status.
   int stop_dataplane(int host);
 
@@ -88,10 +130,12 @@ class DataplaneTest : public harness::TopologyTest {
   // whose host end is `iface` in the host namespace (MTU `host_mtu`; 0 = mtu
   // + 50, the underlay MTU). eth0's offloads are what an endpoint port of type
   // `driver` needs (dp_api::container_keeps_offloads): TX checksum off for
-  // af_packet and af_xdp, the kernel's defaults for vnet.
+  // af_packet and af_xdp, the kernel's defaults for vnet. An empty `driver`
+  // is the endpoint type of the data plane running on `host` (the fixture's
+  // when none runs there).
   Container add_container(const std::string& name, int host, const std::string& iface, const std::string& mac,
                           const std::string& ip, unsigned mtu = 1450, unsigned host_mtu = 0,
-                          const std::string& driver = "af_packet");
+                          const std::string& driver = "");
 
   // Programs `host`'s data plane: port for `local`, and for every remote
   // container (on other hosts, same VNI) its MAC, neighbour entry and flood
@@ -136,8 +180,16 @@ class DataplaneTest : public harness::TopologyTest {
   std::uint64_t rx_packets(const Container& c);
 
   std::map<int, std::unique_ptr<Background>> dataplanes_;
+  std::map<int, std::string> endpoint_drivers_;  // --endpoint-driver of each running data plane
   std::vector<std::unique_ptr<Background>> others_;
   std::vector<std::string> logs_;  // removed when the test passes
+};
+
+// A fixture whose data planes run the DPDK uplink with af_packet endpoint
+// ports (tests about those).
+class DpdkUplinkTest : public DataplaneTest {
+ public:
+  [[nodiscard]] DataplaneMode dataplane_mode() const override { return dpdk_mode(); }
 };
 
 // Two hosts, each with a ferry-dataplane running from the start.
@@ -149,6 +201,12 @@ class TwoHosts : public DataplaneTest {
     start_dataplane(1);
     start_dataplane(2);
   }
+};
+
+// The same with the DPDK uplink and af_packet endpoint ports.
+class TwoHostsDpdk : public TwoHosts {
+ public:
+  [[nodiscard]] DataplaneMode dataplane_mode() const override { return dpdk_mode(); }
 };
 
 }  // namespace ferry::dptest

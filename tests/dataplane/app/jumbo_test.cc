@@ -16,10 +16,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class JumboUnderlay : public DataplaneTest {
+// The DPDK uplink's jumbo sizing (af_packet, af_xdp's limit) is what this is about.
+class JumboUnderlay : public DpdkUplinkTest {
  protected:
   harness::TopologyConfig topology_config() const override {
-    harness::TopologyConfig c;
+    harness::TopologyConfig c = DpdkUplinkTest::topology_config();
     c.underlay_mtu = 9000;
     return c;
   }

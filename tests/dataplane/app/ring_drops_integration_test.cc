@@ -94,7 +94,7 @@ void overrun_and_account(DataplaneTest& t, const std::string& name, const std::s
   EXPECT_LE(rx + missed, static_cast<std::uint64_t>(sent) + static_cast<std::uint64_t>(sent) / 100);
 }
 
-TEST_F(DataplaneTest, AfPacketRingDropsAreCountedAsRxMissed) {
+TEST_F(DpdkUplinkTest, AfPacketRingDropsAreCountedAsRxMissed) {
   start_dataplane(1);
   ASSERT_FALSE(HasFailure());
   auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
@@ -116,7 +116,7 @@ TEST_F(DataplaneTest, AfPacketRingDropsAreCountedAsRxMissed) {
   EXPECT_EQ(field(port_stats(*this, 1, "va"), "rx_missed"), field(before, "rx_missed"));
 }
 
-TEST_F(DataplaneTest, AfXdpRingFullDropsAreCountedAsRxMissed) {
+TEST_F(DpdkUplinkTest, AfXdpRingFullDropsAreCountedAsRxMissed) {
   start_dataplane(1, {"--hugepages"});
   if (HasFailure()) return;
   if (health_json(1)["uplink_driver"] != "af_xdp") GTEST_SKIP() << "no af_xdp uplink here (hugepages short?)";

@@ -24,7 +24,7 @@ class SuperFrames : public DataplaneTest {
  protected:
   // UDP_SEGMENT needs TX checksum offload on the underlay veths.
   harness::TopologyConfig topology_config() const override {
-    harness::TopologyConfig c;
+    harness::TopologyConfig c = DataplaneTest::topology_config();
     c.underlay_tx_checksum = true;
     return c;
   }

@@ -1,7 +1,10 @@
 // Two namespace "hosts" on one underlay bridge, each running ferry-dataplane
 // programmed with `ferryctl dp`; containers on different hosts talk over
-// VXLAN. Needs root (integration suite); runs with --no-huge (af_packet)
-// except where a test says otherwise.
+// VXLAN. Needs root (integration suite); runs with --no-huge. TwoHosts runs
+// the kernel-UDP uplink with vnet endpoint ports (what users run);
+// TwoHostsDpdk the DPDK af_packet uplink with af_packet endpoint ports, for
+// the basic traffic test and the kernel-VTEP interop that depends on the
+// uplink's port type (the UDP uplink's is in udp_uplink_integration_test.cc).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,33 +18,37 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST_F(TwoHosts, PingAndTcpBothWays) {
-  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
-  ASSERT_FALSE(HasFailure());
+void ping_and_tcp_both_ways(DataplaneTest& t, harness::Topology& topo, const std::string& label) {
+  auto a = t.add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
+  auto b = t.add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
+  t.ctl_ok(1, {"net", "add", "--vni", "100"});
+  t.ctl_ok(2, {"net", "add", "--vni", "100"});
+  t.program(1, 100, a, {b});
+  t.program(2, 100, b, {a});
+  ASSERT_FALSE(::testing::Test::HasFailure());
 
-  ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"show"}).output << ctl(1, {"stats"}).output;
-  ASSERT_TRUE(topo_->ping(b.ns, a.ip, 5s));
-  auto ping = exec(a.ns, {"ping", "-n", "-q", "-c", "20", "-i", "0.01", b.ip});
+  ASSERT_TRUE(topo.ping(a.ns, b.ip, 10s)) << t.ctl(1, {"show"}).output << t.ctl(1, {"stats"}).output;
+  ASSERT_TRUE(topo.ping(b.ns, a.ip, 5s));
+  auto ping = t.exec(a.ns, {"ping", "-n", "-q", "-c", "20", "-i", "0.01", b.ip});
   EXPECT_TRUE(ping.succeeded()) << ping.output;
   EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
 
-  const double ab = iperf(a, b, 2, false);
-  const double ba = iperf(a, b, 2, true);
-  report_throughput("tcp_a_to_b", ab);
-  report_throughput("tcp_b_to_a", ba);
+  const double ab = t.iperf(a, b, 2, false);
+  const double ba = t.iperf(a, b, 2, true);
+  report_throughput(label + "tcp_a_to_b", ab);
+  report_throughput(label + "tcp_b_to_a", ba);
   EXPECT_GT(ab, 10e6);
   EXPECT_GT(ba, 10e6);
 
   // The stats say VXLAN went both ways through the data planes.
-  const auto stats = ctl(1, {"stats", "--json"});
+  const auto stats = t.ctl(1, {"stats", "--json"});
   ASSERT_TRUE(stats.succeeded()) << stats.output;
   EXPECT_NE(stats.output.find("\"encap\""), std::string::npos);
 }
+
+TEST_F(TwoHosts, PingAndTcpBothWays) { ping_and_tcp_both_ways(*this, *topo_, ""); }
+
+TEST_F(TwoHostsDpdk, PingAndTcpBothWays) { ping_and_tcp_both_ways(*this, *topo_, "dpdk_"); }
 
 // A container "re-created" under the same IP with a new MAC: the data plane
 // of the other host announces the move to its local port, so the peer's
@@ -176,7 +183,8 @@ TEST_F(TwoHosts, ApiRefusesBadRequestsAndChangesNothing) {
   EXPECT_EQ(ctl(1, {"show", "--json"}).output, before.output);
   // A second data plane on the same API path is refused, in one line.
   auto second = harness::run_command({"ip", "netns", "exec", topo_->host(1), FERRY_DATAPLANE_BIN, "--uplink", "ul0",
-                                      "--vtep-ip", vtep_ip(1) + "/24", "--api", api(1), "--no-huge"});
+                                      "--vtep-ip", vtep_ip(1) + "/24", "--api", api(1), "--no-huge", "--uplink-mode",
+                                      dataplane_mode().udp_uplink ? "udp" : "dpdk"});
   ASSERT_TRUE(second);
   EXPECT_NE(second->exit_code, 0);
   EXPECT_NE(second->output.find("in use"), std::string::npos) << second->output;
@@ -212,7 +220,7 @@ void kernel_interop(DataplaneTest& t, harness::Topology& topo, const char* label
   EXPECT_GT(ba, 10e6);
 }
 
-TEST_F(TwoHosts, InteroperatesWithKernelVxlan) {
+TEST_F(TwoHostsDpdk, InteroperatesWithKernelVxlan) {
   stop_dataplane(2);
   kernel_interop(*this, *topo_, "kernel_interop");
 }
@@ -220,10 +228,10 @@ TEST_F(TwoHosts, InteroperatesWithKernelVxlan) {
 // The same with TX checksum offload ON on the underlay veths: the kernel VTEP
 // then leaves the outer UDP checksum partial (FACTS.md); RFC 7348 makes
 // checking it optional and Ferry must not insist.
-class TwoHostsUnderlayOffload : public TwoHosts {
+class TwoHostsUnderlayOffload : public TwoHostsDpdk {
  protected:
   harness::TopologyConfig topology_config() const override {
-    harness::TopologyConfig c;
+    harness::TopologyConfig c = TwoHostsDpdk::topology_config();
     c.underlay_tx_checksum = true;
     return c;
   }
@@ -235,7 +243,7 @@ TEST_F(TwoHostsUnderlayOffload, InteroperatesWithKernelVxlan) {
 }
 
 // The same through af_xdp ports on hugepages, when the machine has them.
-TEST_F(DataplaneTest, AfXdpWithHugepages) {
+TEST_F(DpdkUplinkTest, AfXdpWithHugepages) {
   std::ifstream free_pages("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
   std::ifstream mounts("/proc/mounts");
   const std::string mount_table((std::istreambuf_iterator<char>(mounts)), std::istreambuf_iterator<char>());

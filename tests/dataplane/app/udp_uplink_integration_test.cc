@@ -20,11 +20,16 @@ using namespace std::chrono_literals;
 constexpr std::uint64_t kTransferBytes = 128ULL << 20;
 
 class UdpUplink : public DataplaneTest {
+ public:
+  // af_packet endpoint ports: the UDP uplink with vnet ports is
+  // superframes_test.cc's.
+  [[nodiscard]] DataplaneMode dataplane_mode() const override { return {true, "af_packet"}; }
+
  protected:
   // TX checksum offload on the underlay veths: UDP_SEGMENT needs it, and a
   // kernel VTEP with default offloads is the interop case that matters.
   harness::TopologyConfig topology_config() const override {
-    harness::TopologyConfig c;
+    harness::TopologyConfig c = DataplaneTest::topology_config();
     c.underlay_tx_checksum = true;
     return c;
   }

@@ -2,7 +2,8 @@
 // per worker (af_packet: one socket per queue in a PACKET_FANOUT_HASH group,
 // so the kernel spreads flows over the workers). Ping and parallel TCP
 // streams between two hosts; then the per-lcore stats show that both workers
-// polled and received, and that their counters add up to the totals.
+// polled and received, and that their counters add up to the totals. The
+// DPDK uplink with af_packet ports: the fanout group is theirs.
 #include <gtest/gtest.h>
 
 #include "tests/dataplane/app/dp_fixture.h"
@@ -35,7 +36,7 @@ bool lcores_add_up(DataplaneTest& t, int host, std::string& why) {
   return rx == total_rx && tx == total_tx && total_rx > 0;
 }
 
-TEST_F(DataplaneTest, TwoWorkerLcoresShareTheTraffic) {
+TEST_F(DpdkUplinkTest, TwoWorkerLcoresShareTheTraffic) {
   start_dataplane(1, kTwoWorkers);
   start_dataplane(2, kTwoWorkers);
   ASSERT_FALSE(HasFailure());
