@@ -111,9 +111,11 @@ Result<void> EndpointService::restore() {
   }
   std::vector<std::string> gone;
   for (const auto& [name, ep] : state().endpoints) {
-    if (ep.docker) {
-      // Docker owns these containers' lives (it sends Leave/DeleteEndpoint);
+    if (ep.docker || !ep.owner.empty()) {
+      // Docker and CNI runtimes own these containers' lives (Leave, DEL, GC);
       // the veth outlives the agent, so a joined endpoint is only republished.
+      // (A CNI namespace path may not even be visible in the agent's mount
+      // namespace: the runtime handed it over as a file descriptor.)
       if (ep.joined) {
         if (auto r = publish(ep); !r) return r.error().wrap("restore endpoint " + name);
       }
@@ -342,7 +344,8 @@ Result<void> EndpointService::publish(const LocalEndpoint& ep) {
 void EndpointService::attach(const AttachRequest& request, const std::function<void(Result<AttachResult>)>& done) {
   const std::string& name = request.name;
   if (name.empty() || name.size() > 64) return done(make_error("endpoint name must be 1..64 bytes"));
-  if (!path_exists(request.netns_path)) return done(make_error("namespace {} does not exist", request.netns_path));
+  const std::string& wire_path = request.wire_netns_path.empty() ? request.netns_path : request.wire_netns_path;
+  if (!path_exists(wire_path)) return done(make_error("namespace {} does not exist", request.netns_path));
   const NetworkView view = network_view();
   const NetworkEntry* net = view.find(request.network);
   if (net == nullptr) return done(make_error("no network {}", request.network));
@@ -406,8 +409,10 @@ void EndpointService::finish_attach(const AttachRequest& request, const std::str
   ep.netns_path = request.netns_path;
   ep.mtu = endpoint_mtu();
   ep.container_offloads = container_offloads();
+  ep.owner = request.owner;
   auto spec = endpoint_spec(ep);
   if (!spec) return fail(spec.error().message);
+  if (!request.wire_netns_path.empty()) spec->netns_path = request.wire_netns_path;
   // Durable first: a crash after this point finds the record and re-creates
   // (idempotently) or drops the endpoint on restart.
   StateTransaction tx(store_);
