@@ -12,6 +12,7 @@
 #include "dataplane/api/port_types.h"
 #include "netns/endpoint.h"
 #include "netns/naming.h"
+#include "netns/rtnl.h"
 
 namespace ferry::agent {
 
@@ -55,6 +56,14 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   }
   if (auto v = spec.validate(); !v) return v.error();
   return spec;
+}
+
+// The endpoint's host-side veth exists (true when that cannot be told).
+bool host_side_exists(const LocalEndpoint& ep) {
+  auto rt = netns::open_rtnl("");
+  if (!rt) return true;
+  auto link = rt->find_link(ep.host_ifname);
+  return !link || link->has_value();
 }
 
 netns::VethSpec veth_of(const LocalEndpoint& ep) {
@@ -110,12 +119,21 @@ Result<void> EndpointService::restore() {
     if (auto r = tables_.put("", kNetworkTable, name, net.encode()); !r) return r.error().wrap("restore network");
   }
   std::vector<std::string> gone;
+  std::vector<LocalEndpoint> vanished;
   for (const auto& [name, ep] : state().endpoints) {
     if (ep.docker || !ep.owner.empty()) {
       // Docker and CNI runtimes own these containers' lives (Leave, DEL, GC);
       // the veth outlives the agent, so a joined endpoint is only republished.
       // (A CNI namespace path may not even be visible in the agent's mount
-      // namespace: the runtime handed it over as a file descriptor.)
+      // namespace: the runtime handed it over as a file descriptor.) A CNI
+      // endpoint whose veth is gone lost its container while this agent was
+      // down (a DEL then got "try again later" and runtimes seldom retry):
+      // dropped, its addresses released.
+      if (!ep.owner.empty() && !host_side_exists(ep)) {
+        spdlog::warn("endpoint {} ({}, {}): its veth {} is gone, dropping it", name, ep.id, ep.owner, ep.host_ifname);
+        vanished.push_back(ep);
+        continue;
+      }
       if (ep.joined) {
         if (auto r = publish(ep); !r) return r.error().wrap("restore endpoint " + name);
       }
@@ -133,11 +151,15 @@ Result<void> EndpointService::restore() {
     }
     if (auto r = publish(ep); !r) return r.error().wrap("restore endpoint " + name);
   }
+  for (const LocalEndpoint& ep : vanished) gone.push_back(ep.name);
   if (!gone.empty()) {
     StateTransaction tx(store_);
     for (const auto& name : gone) tx.erase_endpoint(name);
     if (auto r = tx.persist(); !r) return r.error();
     tx.commit();
+  }
+  for (const LocalEndpoint& ep : vanished) {
+    for (const IpPrefix& addr : addresses_of(ep)) release_address_of(ep.network, addr.address);
   }
   spdlog::info("restored {} networks and {} endpoints from {}", state().networks.size(), state().endpoints.size(),
                store_.dir());

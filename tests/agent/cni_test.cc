@@ -14,6 +14,7 @@
 //    namespace (4);
 //  - DEL: twice (idempotent), after the namespace is gone, and with the
 //    agent down: 11 and the endpoint kept (no leak) until the agent is back;
+//    a container gone while the agent was down is dropped when it restarts;
 //  - GC under one configuration name removes only its stale attachments,
 //    never another configuration's, `ferryctl attach`'s;
 //  - STATUS with the data plane down: 51.
@@ -80,13 +81,14 @@ class CniPluginTest : public AgentTest {
     return out;
   }
 
-  json conf(const std::string& version, const std::string& name = "podnet", json extra = json::object()) {
+  json conf(const std::string& version, const std::string& name = "podnet", const json& extra = json::object()) {
     json c{{"cniVersion", version}, {"name", name}, {"type", "ferry"}, {"network", "blue"}};
     c.update(extra);
     return c;
   }
-  json conf_on(int host, const std::string& version, const std::string& name = "podnet", json extra = json::object()) {
-    json c = conf(version, name, std::move(extra));
+  json conf_on(int host, const std::string& version, const std::string& name = "podnet",
+               const json& extra = json::object()) {
+    json c = conf(version, name, extra);
     c["socket"] = admin_socket(host);
     return c;
   }
@@ -280,6 +282,19 @@ TEST_F(CniPluginTest, EveryCommandAndErrorPath) {
   r = cni(2, env("DEL", "c2", c2_ns), conf_on(2, "0.4.0").dump());
   EXPECT_EQ(r.rc, 0) << r.raw;
   EXPECT_TRUE(endpoints(2).empty());
+  // The same, and the container goes while the agent is down (the runtime
+  // does not retry DEL): the restarted agent finds its veth gone and drops
+  // the endpoint, its address released.
+  std::string c4_ns;
+  r = add(2, "c4", "1.0.0", &c4_ns);
+  ASSERT_EQ(r.rc, 0) << r.raw;
+  kill_agent(2);
+  EXPECT_EQ(code_of(cni(2, env("DEL", "c4", c4_ns), conf_on(2, "1.0.0").dump())), 11);
+  ASSERT_EQ(harness::run_command({"ip", "netns", "del", topo_->container("c4")})->exit_code, 0);
+  ASSERT_NO_FATAL_FAILURE(start_agent(2));
+  EXPECT_TRUE(endpoints(2).empty()) << agent_ctl(2, {"endpoints"}).output;
+  const json ipam = agent_json(2, {"ipam"});
+  for (const auto& p : ipam.value("pools", json::array())) EXPECT_EQ(p.value("allocated", 0), 0) << ipam.dump();
 
   // GC under "podnet": only its attachments missing from the list go. An
   // endpoint of another configuration and one of `ferryctl attach` stay.
