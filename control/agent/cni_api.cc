@@ -92,8 +92,9 @@ Result<void> check_wiring(const LocalEndpoint& ep, const std::string& wire_path,
   if (!host) return host.error();
   auto host_link = host->find_link(ep.host_ifname);
   if (!host_link) return host_link.error();
-  if (!*host_link)
+  if (!*host_link) {
     return make_error("the host side {} of interface {} is missing", ep.host_ifname, ep.container_ifname);
+  }
   return ok();
 }
 

@@ -120,7 +120,7 @@ std::optional<CniError> parse_env(const std::function<const char*(const char*)>&
 std::string reply_version(std::string_view text) {
   auto j = json::parse(text, nullptr, false);
   if (j.is_object() && j.contains("cniVersion") && j.at("cniVersion").is_string()) {
-    const auto v = j.at("cniVersion").get<std::string>();
+    auto v = j.at("cniVersion").get<std::string>();
     if (std::find(kSupportedVersions.begin(), kSupportedVersions.end(), v) != kSupportedVersions.end()) return v;
   }
   return std::string(kNewestVersion);

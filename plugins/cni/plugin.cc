@@ -151,8 +151,9 @@ int check(const Env& env, const NetConf& conf, std::ostream& out) {
 int gc(const Env& env, const NetConf& conf, std::ostream& out) {
   json req = base_request("cni-gc", conf, env);
   req["valid"] = json::array();
-  for (const auto& a : conf.valid_attachments)
+  for (const auto& a : conf.valid_attachments) {
     req["valid"].push_back({{"container_id", a.container_id}, {"ifname", a.ifname}});
+  }
   json reply;
   if (auto e = call_agent(conf, req, -1, kTryAgainLater, kAgentRefused, reply)) return fail(out, conf.cni_version, *e);
   return 0;

@@ -120,10 +120,10 @@ TEST(CniPlugin, NoAgentIsTryAgainLaterAndStatusNotAvailable) {
 
 TEST(CniPlugin, GoneNamespaceIsContainerUnknown) {
   const PluginRun r = run_plugin({{"CNI_COMMAND", "ADD"},
-                            {"CNI_CONTAINERID", "c1"},
-                            {"CNI_IFNAME", "eth0"},
-                            {"CNI_NETNS", "/run/netns/ferry-cni-test-no-such-namespace"}},
-                           R"({"cniVersion":"1.0.0","name":"a",)" + kNoAgent + "}");
+                                  {"CNI_CONTAINERID", "c1"},
+                                  {"CNI_IFNAME", "eth0"},
+                                  {"CNI_NETNS", "/run/netns/ferry-cni-test-no-such-namespace"}},
+                                 R"({"cniVersion":"1.0.0","name":"a",)" + kNoAgent + "}");
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.out["code"], kContainerUnknown);
   EXPECT_NE(r.out.value("details", "").find("ferry-cni-test-no-such-namespace"), std::string::npos);
