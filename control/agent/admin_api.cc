@@ -136,6 +136,7 @@ json AdminApi::endpoints() const {
                    {"host_ifname", ep.host_ifname},
                    {"netns", ep.netns_path},
                    {"docker", ep.docker},
+                   {"owner", ep.owner},
                    {"port", port_state_name(service_.port_state(ep))}});
   }
   return json{{"ok", true}, {"endpoints", out}};

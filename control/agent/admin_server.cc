@@ -28,11 +28,22 @@ Result<sockaddr_un> unix_address(const std::string& path) {
 
 }  // namespace
 
+PassedFds::~PassedFds() {
+  for (int fd : fds_) ::close(fd);
+}
+
 AdminServer::AdminServer(std::string path, Handler handler)
     : path_(std::move(path)),
-      handler_(
-          [h = std::move(handler)](const nlohmann::json& request, const Respond& respond) { respond(h(request)); }),
+      handler_([h = std::move(handler)](const nlohmann::json& request, const std::shared_ptr<const PassedFds>& /*fds*/,
+                                        const Respond& respond) { respond(h(request)); }),
       conns_(kMaxRequestSize, kIdleTimeout) {}
+
+AdminServer::AdminServer(std::string path, AsyncHandler handler, std::chrono::milliseconds idle,
+                         std::chrono::milliseconds reply)
+    : path_(std::move(path)),
+      handler_([h = std::move(handler)](const nlohmann::json& request, const std::shared_ptr<const PassedFds>& /*fds*/,
+                                        const Respond& respond) { h(request, respond); }),
+      conns_(kMaxRequestSize, idle, reply) {}
 
 AdminServer::~AdminServer() {
   if (listening_) ::unlink(path_.c_str());  // conns_ closes the sockets
@@ -94,13 +105,14 @@ bool AdminServer::on_readable(int fd) {
     return false;
   }
   conns_.set_answering(fd);
+  const auto fds = std::make_shared<const PassedFds>(conns_.take_fds(fd));
   // The answer may come now or later; it is for this connection only if the
   // fd was not closed and reused in between.
   const Respond respond = [this, fd, serial = conns_.serial(fd)](const nlohmann::json& reply) {
     if (conns_.open(fd, serial)) reply_and_close(fd, reply);
   };
   try {
-    handler_(request, respond);
+    handler_(request, fds, respond);
   } catch (const std::exception& e) {  // wrongly typed fields: nlohmann throws
     respond({{"ok", false}, {"error", std::string("bad request: ") + e.what()}});
   }
@@ -109,8 +121,34 @@ bool AdminServer::on_readable(int fd) {
 
 std::vector<int> AdminServer::expire() { return conns_.expire(); }
 
+namespace {
+
+// The request's first bytes with `fd` attached (blocking socket, before the
+// rest goes non-blocking through write_all); returns how many bytes went.
+Result<std::size_t> send_with_fd(int sock, const std::string& data, int fd) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  for (;;) {
+    const ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return make_sys_error(errno, "sending a file descriptor");
+  }
+}
+
+}  // namespace
+
 Result<nlohmann::json> admin_call(const std::string& path, const nlohmann::json& request,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout, int pass_fd) {
   auto addr = unix_address(path);
   if (!addr) return addr.error();
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -122,8 +160,15 @@ Result<nlohmann::json> admin_call(const std::string& path, const nlohmann::json&
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
     return make_sys_error(errno, "connect {} (is ferry-agent running?)", path);
   }
+  const std::string text = request.dump() + "\n";
+  std::size_t sent = 0;
+  if (pass_fd >= 0) {
+    auto n = send_with_fd(fd, text, pass_fd);
+    if (!n) return n.error().wrap(path);
+    sent = *n;
+  }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
-  if (!write_all(fd, request.dump() + "\n", timeout)) return make_error("sending to {} failed", path);
+  if (!write_all(fd, std::string_view(text).substr(sent), timeout)) return make_error("sending to {} failed", path);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string in;
   char buf[8192];

@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +18,21 @@
 
 namespace ferry::agent {
 
+// File descriptors that came with a request (SCM_RIGHTS: a CNI plugin hands
+// over a container's network namespace), closed when the last reference
+// goes, so they stay open for an answer that comes on a later loop turn.
+class PassedFds {
+ public:
+  explicit PassedFds(std::vector<int> fds) : fds_(std::move(fds)) {}
+  ~PassedFds();
+  PassedFds(const PassedFds&) = delete;
+  PassedFds& operator=(const PassedFds&) = delete;
+  [[nodiscard]] const std::vector<int>& fds() const { return fds_; }
+
+ private:
+  std::vector<int> fds_;
+};
+
 class AdminServer {
  public:
   using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
@@ -23,6 +40,9 @@ class AdminServer {
   // donation): it calls `respond` exactly once, now or from a later loop turn.
   using Respond = std::function<void(const nlohmann::json& reply)>;
   using AsyncHandler = std::function<void(const nlohmann::json& request, const Respond& respond)>;
+  // The same with the file descriptors passed along (none: an empty set).
+  using FdHandler = std::function<void(const nlohmann::json& request, const std::shared_ptr<const PassedFds>& fds,
+                                       const Respond& respond)>;
   static constexpr std::size_t kMaxRequestSize = 64 * 1024;
   static constexpr std::chrono::seconds kIdleTimeout{5};
 
@@ -30,6 +50,8 @@ class AdminServer {
   // long; `reply`: a client that does not read its reply is given up after.
   AdminServer(std::string path, Handler handler);
   AdminServer(std::string path, AsyncHandler handler, std::chrono::milliseconds idle = kIdleTimeout,
+              std::chrono::milliseconds reply = ConnTable::kReplyTimeout);
+  AdminServer(std::string path, FdHandler handler, std::chrono::milliseconds idle = kIdleTimeout,
               std::chrono::milliseconds reply = ConnTable::kReplyTimeout)
       : path_(std::move(path)), handler_(std::move(handler)), conns_(kMaxRequestSize, idle, reply) {}
   ~AdminServer();
@@ -51,13 +73,15 @@ class AdminServer {
   void reply_and_close(int fd, const nlohmann::json& reply);
 
   std::string path_;
-  AsyncHandler handler_;
+  FdHandler handler_;
   bool listening_ = false;  // the socket file is ours to remove
   ConnTable conns_;
 };
 
-// Client side, for ferryctl and tests: one request, one reply.
+// Client side, for ferryctl, the CNI plugin and tests: one request, one
+// reply; `pass_fd` (>= 0) goes along with the request (SCM_RIGHTS).
 Result<nlohmann::json> admin_call(const std::string& path, const nlohmann::json& request,
-                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(10000),
+                                  int pass_fd = -1);
 
 }  // namespace ferry::agent

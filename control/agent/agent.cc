@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/agent/admin_api.h"
+#include "control/agent/cni_api.h"
 #include "control/agent/docker_backend.h"
 #include "control/agent/endpoint_service.h"
 #include "control/agent/event_loop.h"
@@ -40,6 +41,7 @@ Agent::~Agent() {
   if (executor_) executor_->close();
   docker_.reset();
   admin_api_.reset();
+  cni_api_.reset();
   service_.reset();
   if (tables_ && subscription_ != 0) tables_->unsubscribe(subscription_);
   if (node_) node_->set_delegate(nullptr);
@@ -108,6 +110,7 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
       std::make_unique<EndpointService>(a->config_, StateStore(c.state_dir, std::move(*state)), *a->tables_,
                                         *a->endpoints_, *a->ipam_, *a->reconciler_, [self] { self->refresh(); });
   a->admin_api_ = std::make_unique<AdminApi>(*a->service_);
+  a->cni_api_ = std::make_unique<CniApi>(*a->service_, *a->reconciler_);
   a->transport_->set_handler(a->node_.get());
   gossip::NetTransport* net = a->transport_.get();
   gossip::Node* node = a->node_.get();
@@ -127,9 +130,9 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
   if (auto r = a->service_->restore(); !r) return r.error();
 
   a->admin_ = std::make_unique<AdminServer>(
-      c.admin_socket, AdminServer::AsyncHandler([self](const json& req, const AdminServer::Respond& respond) {
-        self->handle_async(req, respond);
-      }),
+      c.admin_socket,
+      AdminServer::FdHandler([self](const json& req, const std::shared_ptr<const PassedFds>& fds,
+                                    const AdminServer::Respond& respond) { self->handle_async(req, respond, fds); }),
       c.client_idle_timeout, c.client_reply_timeout);
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
@@ -350,13 +353,15 @@ json Agent::handle(const json& req) {
   return error_reply("the answer waits for address space from another host (use the admin socket)");
 }
 
-void Agent::handle_async(const json& req, const AdminServer::Respond& respond) {
+void Agent::handle_async(const json& req, const AdminServer::Respond& respond,
+                         const std::shared_ptr<const PassedFds>& fds) {
   const std::string op = req.value("op", "");
   auto answer = [op, respond](const json& reply) {
     if (!reply.value("ok", false)) spdlog::info("admin {}: refused: {}", op, reply.value("error", std::string()));
     respond(reply);
   };
   if (AdminApi::handles(op)) return admin_api_->handle(req, answer);
+  if (CniApi::handles(op)) return cni_api_->handle(req, fds, answer);
   json reply;
   if (op == "members") {
     reply = list_members();

@@ -43,6 +43,7 @@
 namespace ferry::agent {
 
 class AdminApi;
+class CniApi;
 class EventLoop;
 class DockerPlugin;
 class EndpointService;
@@ -66,7 +67,8 @@ class Agent {
   // waits for address space from another host answers through handle_async
   // only; handle() then says so in its error.
   nlohmann::json handle(const nlohmann::json& request);
-  void handle_async(const nlohmann::json& request, const AdminServer::Respond& respond);
+  void handle_async(const nlohmann::json& request, const AdminServer::Respond& respond,
+                    const std::shared_ptr<const PassedFds>& fds = nullptr);
 
   // The Prometheus text served on --metrics, without the data plane's
   // counters (scrape() adds them once the data plane answered).
@@ -120,6 +122,7 @@ class Agent {
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<EndpointService> service_;
   std::unique_ptr<AdminApi> admin_api_;
+  std::unique_ptr<CniApi> cni_api_;
   std::unique_ptr<DataplaneGuard> dp_guard_;  // the restart hold and the drift audit
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<MetricsServer> metrics_;

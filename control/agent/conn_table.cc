@@ -5,11 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <utility>
 
 namespace ferry::agent {
 
 ConnTable::~ConnTable() {
-  for (auto& [fd, conn] : conns_) ::close(fd);
+  for (auto& [fd, conn] : conns_) {
+    for (int passed : conn.fds) ::close(passed);
+    ::close(fd);
+  }
   if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
@@ -30,7 +35,17 @@ ConnTable::ReadStatus ConnTable::read(int fd) {
   if (it == conns_.end()) return ReadStatus::kClosed;
   char buf[4096];
   for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    // recvmsg: a request may carry file descriptors (a CNI plugin hands over
+    // the container's network namespace).
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n >= 0) keep_fds(it->second, msg);
     if (n > 0) {
       it->second.buffer.append(buf, static_cast<std::size_t>(n));
       if (it->second.buffer.size() > max_request_size_) return ReadStatus::kTooLarge;
@@ -40,6 +55,28 @@ ConnTable::ReadStatus ConnTable::read(int fd) {
     close_conn(fd);  // 0: the peer closed; < 0: a real error
     return ReadStatus::kClosed;
   }
+}
+
+void ConnTable::keep_fds(Conn& conn, msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int passed = -1;
+      std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+      if (conn.fds.size() < kMaxPassedFds) {
+        conn.fds.push_back(passed);
+      } else {
+        ::close(passed);
+      }
+    }
+  }
+}
+
+std::vector<int> ConnTable::take_fds(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return {};
+  return std::exchange(it->second.fds, {});
 }
 
 bool ConnTable::reply_and_close(int fd, std::string_view reply) {
@@ -73,6 +110,9 @@ std::vector<int> ConnTable::expire() {
 }
 
 void ConnTable::close_conn(int fd) {
+  if (auto it = conns_.find(fd); it != conns_.end()) {
+    for (int passed : it->second.fds) ::close(passed);
+  }
   ::close(fd);
   conns_.erase(fd);
 }

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+struct msghdr;
+
 namespace ferry::agent {
 
 class ConnTable {
@@ -37,6 +39,11 @@ class ConnTable {
   ReadStatus read(int fd);
   // The bytes received so far on a connection read() left open.
   [[nodiscard]] const std::string& request(int fd) const { return conns_.at(fd).buffer; }
+  // File descriptors that came with the request (SCM_RIGHTS, at most
+  // kMaxPassedFds; more are closed on arrival), handed to the caller, who
+  // closes them. The connection closes any not taken.
+  std::vector<int> take_fds(int fd);
+  static constexpr std::size_t kMaxPassedFds = 4;
   // Sends `reply` (for at most the reply timeout), then closes and forgets fd;
   // false when the reply was not delivered in full.
   bool reply_and_close(int fd, std::string_view reply);
@@ -58,8 +65,10 @@ class ConnTable {
     std::chrono::steady_clock::time_point opened;
     std::uint64_t serial = 0;
     bool answering = false;
+    std::vector<int> fds{};  // passed with the request, not yet taken
   };
   void close_conn(int fd);
+  static void keep_fds(Conn& conn, msghdr& msg);
 
   std::size_t max_request_size_;
   std::chrono::steady_clock::duration idle_timeout_;

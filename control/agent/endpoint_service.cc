@@ -12,6 +12,7 @@
 #include "dataplane/api/port_types.h"
 #include "netns/endpoint.h"
 #include "netns/naming.h"
+#include "netns/rtnl.h"
 
 namespace ferry::agent {
 
@@ -55,6 +56,14 @@ Result<netns::EndpointSpec> endpoint_spec(const LocalEndpoint& ep) {
   }
   if (auto v = spec.validate(); !v) return v.error();
   return spec;
+}
+
+// The endpoint's host-side veth exists (true when that cannot be told).
+bool host_side_exists(const LocalEndpoint& ep) {
+  auto rt = netns::open_rtnl("");
+  if (!rt) return true;
+  auto link = rt->find_link(ep.host_ifname);
+  return !link || link->has_value();
 }
 
 netns::VethSpec veth_of(const LocalEndpoint& ep) {
@@ -110,10 +119,21 @@ Result<void> EndpointService::restore() {
     if (auto r = tables_.put("", kNetworkTable, name, net.encode()); !r) return r.error().wrap("restore network");
   }
   std::vector<std::string> gone;
+  std::vector<LocalEndpoint> vanished;
   for (const auto& [name, ep] : state().endpoints) {
-    if (ep.docker) {
-      // Docker owns these containers' lives (it sends Leave/DeleteEndpoint);
+    if (ep.docker || !ep.owner.empty()) {
+      // Docker and CNI runtimes own these containers' lives (Leave, DEL, GC);
       // the veth outlives the agent, so a joined endpoint is only republished.
+      // (A CNI namespace path may not even be visible in the agent's mount
+      // namespace: the runtime handed it over as a file descriptor.) A CNI
+      // endpoint whose veth is gone lost its container while this agent was
+      // down (a DEL then got "try again later" and runtimes seldom retry):
+      // dropped, its addresses released.
+      if (!ep.owner.empty() && !host_side_exists(ep)) {
+        spdlog::warn("endpoint {} ({}, {}): its veth {} is gone, dropping it", name, ep.id, ep.owner, ep.host_ifname);
+        vanished.push_back(ep);
+        continue;
+      }
       if (ep.joined) {
         if (auto r = publish(ep); !r) return r.error().wrap("restore endpoint " + name);
       }
@@ -131,11 +151,15 @@ Result<void> EndpointService::restore() {
     }
     if (auto r = publish(ep); !r) return r.error().wrap("restore endpoint " + name);
   }
+  for (const LocalEndpoint& ep : vanished) gone.push_back(ep.name);
   if (!gone.empty()) {
     StateTransaction tx(store_);
     for (const auto& name : gone) tx.erase_endpoint(name);
     if (auto r = tx.persist(); !r) return r.error();
     tx.commit();
+  }
+  for (const LocalEndpoint& ep : vanished) {
+    for (const IpPrefix& addr : addresses_of(ep)) release_address_of(ep.network, addr.address);
   }
   spdlog::info("restored {} networks and {} endpoints from {}", state().networks.size(), state().endpoints.size(),
                store_.dir());
@@ -342,7 +366,8 @@ Result<void> EndpointService::publish(const LocalEndpoint& ep) {
 void EndpointService::attach(const AttachRequest& request, const std::function<void(Result<AttachResult>)>& done) {
   const std::string& name = request.name;
   if (name.empty() || name.size() > 64) return done(make_error("endpoint name must be 1..64 bytes"));
-  if (!path_exists(request.netns_path)) return done(make_error("namespace {} does not exist", request.netns_path));
+  const std::string& wire_path = request.wire_netns_path.empty() ? request.netns_path : request.wire_netns_path;
+  if (!path_exists(wire_path)) return done(make_error("namespace {} does not exist", request.netns_path));
   const NetworkView view = network_view();
   const NetworkEntry* net = view.find(request.network);
   if (net == nullptr) return done(make_error("no network {}", request.network));
@@ -406,8 +431,10 @@ void EndpointService::finish_attach(const AttachRequest& request, const std::str
   ep.netns_path = request.netns_path;
   ep.mtu = endpoint_mtu();
   ep.container_offloads = container_offloads();
+  ep.owner = request.owner;
   auto spec = endpoint_spec(ep);
   if (!spec) return fail(spec.error().message);
+  if (!request.wire_netns_path.empty()) spec->netns_path = request.wire_netns_path;
   // Durable first: a crash after this point finds the record and re-creates
   // (idempotently) or drops the endpoint on restart.
   StateTransaction tx(store_);

@@ -82,6 +82,11 @@ struct AttachRequest {
   std::string container_ifname = "eth0";
   std::optional<IpAddress> ip;   // wanted addresses; absent: any free one
   std::optional<IpAddress> ip6;  // only for a network with an IPv6 subnet
+  // Where to wire it when the namespace came as a file descriptor
+  // (/proc/self/fd/N, open until `done` runs); empty: netns_path. netns_path
+  // is then the caller's name for it, kept in the record (CNI_NETNS).
+  std::string wire_netns_path;
+  std::string owner;  // LocalEndpoint::owner
 };
 
 struct AttachResult {

@@ -46,7 +46,8 @@ std::string LocalState::encode() const {
                               {"container_offloads", e.container_offloads},
                               {"docker", e.docker},
                               {"docker_network", e.docker_network},
-                              {"joined", e.joined}});
+                              {"joined", e.joined},
+                              {"owner", e.owner}});
   }
   j["docker_networks"] = nlohmann::json::array();
   for (const auto& [id, d] : docker_networks) {
@@ -99,6 +100,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
       ep.docker = e.value("docker", false);
       ep.docker_network = e.value("docker_network", std::string());
       ep.joined = e.value("joined", true);
+      ep.owner = e.value("owner", std::string());
       s.endpoints[ep.name] = ep;
     }
     if (j.contains("docker_networks")) {

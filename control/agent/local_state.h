@@ -43,6 +43,10 @@ struct LocalEndpoint {
   bool docker = false;
   std::string docker_network;  // Docker's NetworkID
   bool joined = true;
+  // The front end that made it and alone may remove it, beyond ferryctl and
+  // Docker: "cni:NAME" for the CNI plugin under the network configuration
+  // NAME (its GC reclaims only those). Empty: ferryctl attach or Docker.
+  std::string owner;
   bool operator==(const LocalEndpoint&) const = default;
 };
 

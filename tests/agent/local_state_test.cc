@@ -1,6 +1,8 @@
 #include "control/agent/local_state.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -74,6 +76,14 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   ep.docker_network = "n1";
   ep.joined = false;
   s.endpoints[ep.name] = ep;
+  LocalEndpoint cni = ep;  // a CNI plugin's endpoint: its owner survives the round trip
+  cni.id = "e2";
+  cni.name = "cni-c2-eth0";
+  cni.docker = false;
+  cni.docker_network.clear();
+  cni.joined = true;
+  cni.owner = "cni:podnet";
+  s.endpoints[cni.name] = cni;
   s.docker_networks["n1"] = DockerNetwork{"n1", "blue", "FerryLocal/10.10.0.0/24", "FerryLocal/fd00:10::/64"};
   s.pools["FerryLocal/10.10.0.0/24"] =
       IpamPool{"FerryLocal/10.10.0.0/24", *parse_prefix("10.10.0.0/24"), 2, {*parse_ip("10.10.0.16")}};
@@ -90,6 +100,8 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
   EXPECT_EQ(*back, s);
   ASSERT_NE(back->find_endpoint_id("e1"), nullptr);
   EXPECT_EQ(back->find_endpoint_id("e1")->name, "dk-e1");
+  EXPECT_EQ(back->endpoints.at("cni-c2-eth0").owner, "cni:podnet");
+  EXPECT_EQ(back->endpoints.at("dk-e1").owner, "");
   // The identity of a network is its definition, not who created it.
   NetworkRecord again = blue;
   again.origin_host = "h2";
@@ -106,6 +118,7 @@ TEST_F(StateDir, VersionOneFilesStillLoad) {
   ASSERT_EQ(s->endpoints.size(), 1U);
   EXPECT_TRUE(s->endpoints.at("c1").joined);
   EXPECT_FALSE(s->endpoints.at("c1").docker);
+  EXPECT_EQ(s->endpoints.at("c1").owner, "");
   EXPECT_TRUE(s->docker_networks.empty());
 }
 
@@ -144,6 +157,54 @@ TEST_F(StateDir, AdminSocketRoundTripAndBadInput) {
   done.store(true);
   serve.join();
   EXPECT_FALSE(admin_call(dir_ + "/nobody.sock", {{"op", "x"}}));
+}
+
+// A file descriptor sent with a request (SCM_RIGHTS, as the CNI plugin hands
+// over a namespace) reaches the handler as the same open file, and is closed
+// once the last holder lets go; a request without one brings none.
+TEST_F(StateDir, AdminSocketPassesAFileDescriptor) {
+  const std::string path = dir_ + "/admin.sock";
+  std::vector<std::shared_ptr<const PassedFds>> kept;
+  AdminServer server(
+      path, AdminServer::FdHandler([&](const nlohmann::json& /*req*/, const std::shared_ptr<const PassedFds>& fds,
+                                       const AdminServer::Respond& respond) {
+        kept.push_back(fds);
+        nlohmann::json inodes = nlohmann::json::array();
+        for (int fd : fds->fds()) {
+          struct stat st {};
+          ::fstat(fd, &st);
+          inodes.push_back(st.st_ino);
+        }
+        respond({{"ok", true}, {"inodes", inodes}});
+      }));
+  ASSERT_TRUE(server.open());
+  std::atomic<bool> done{false};
+  std::thread serve([&] {
+    std::vector<int> conns;
+    while (!done.load()) {
+      for (int c : server.accept_all()) conns.push_back(c);
+      std::erase_if(conns, [&](int c) { return !server.on_readable(c); });
+      std::this_thread::yield();
+    }
+  });
+  const int mine = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(mine, 0);
+  struct stat st {};
+  ::fstat(mine, &st);
+  auto r = admin_call(path, {{"op", "x"}}, std::chrono::milliseconds(5000), mine);
+  ::close(mine);
+  auto none = admin_call(path, {{"op", "y"}}, std::chrono::milliseconds(5000));
+  done.store(true);
+  serve.join();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->at("inodes"), nlohmann::json::array({st.st_ino}));
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->at("inodes"), nlohmann::json::array());
+  ASSERT_EQ(kept.size(), 2U);
+  const int passed = kept[0]->fds().at(0);
+  EXPECT_EQ(::fcntl(passed, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  kept.clear();
+  EXPECT_EQ(::fcntl(passed, F_GETFD), -1) << "closed with its last holder";
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo (make demo) with 2 hosts, through tests/harness/ferry-host.sh:
 # a full run succeeds with every pair reachable, shows ferryctl's tables, the
-# real Docker engine's commands and the plugin calls it made, and leaves
+# real Docker engine's commands and the plugin calls it made, the Podman
+# container's (CNI plugin), and leaves
 # nothing behind (namespaces, processes, the Docker engine, run directory); a
 # run stopped by SIGTERM half-way exits 143 and leaves nothing behind either.
 # Exit 77 (skip) without root.
@@ -51,11 +52,13 @@ prefix_of() { grep -o 'prefix fy[0-9a-z]*' "$out" 2>/dev/null | head -1 | cut -d
 rc=0
 "$demo" "$build" 2 >"$out" 2>&1 || rc=$?
 ((rc == 0)) || fail "demo exited $rc"
-[[ "$(tail -1 "$out")" == "12/12 pairs reachable" ]] || fail "last line is not '12/12 pairs reachable'"
+[[ "$(tail -1 "$out")" == "20/20 pairs reachable" ]] || fail "last line is not '20/20 pairs reachable'"
 for want in "gossip: every host sees 2 alive members" "== ferryctl members (h1)" "== ferryctl endpoints (h2)" \
   "Docker on h2: docker 20.10" "dockerd 20.10" "docker network create -d ferry --ipam-driver ferry" \
   "NetworkDriver.Join -> 200" "IpamDriver.RequestAddress -> 200" "containers: 2 started on h2 by Docker" \
-  "docker exec ... ping" "TCP Mbit/s" "NetworkDriver.Leave -> 200" "gossip: h1 no longer lists h2's endpoints"; do
+  "docker exec ... ping" "TCP Mbit/s" "NetworkDriver.Leave -> 200" "gossip: h1 no longer lists h2's endpoints" \
+  "Podman on h1: podman run --network ferrynet (CNI plugin ferry" "podman exec ... ping" \
+  "Podman on h1: podman rm -f p11"; do
   grep -qF -- "$want" "$out" || fail "output lacks '$want'"
 done
 if what="$(left_behind "$(prefix_of)")"; then fail "left behind after a run: $what"; fi
