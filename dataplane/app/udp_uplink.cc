@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "dataplane/app/udp_wire.h"
+#include "dataplane/core/segment.h"
 
 #ifndef UDP_NO_CHECK6_RX
 #define UDP_NO_CHECK6_RX 102
@@ -37,8 +38,12 @@ constexpr std::uint16_t kMaxRxBatch = 16;
 constexpr std::uint32_t kPendingCapacity = 1024;
 constexpr std::uint16_t kMaxQueues = 16;
 constexpr std::uint16_t kMaxSendSockets = 64;
-constexpr std::uint32_t kTxChunk = 256;         // frames handled per round of tx_burst (the pipeline's TX buffer)
-constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame may use
+constexpr std::uint32_t kTxItems = 512;         // datagrams sent per round of tx_burst
+constexpr std::uint32_t kTxIov = kTxItems * 4;  // iovecs per round
+constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame (not a super-frame) may use
+// Header room per segment cut here: the outer and inner headers (IPv6 + TCP
+// options + a VLAN tag fit: 62 + 8 + 18 + 40 + 60 = 188).
+constexpr std::uint32_t kTxHeaderStride = 192;
 constexpr std::uint32_t kRxCmsgSize =
     CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + CMSG_SPACE(sizeof(int)) + 16;
 constexpr std::uint32_t kTxCmsgSize = CMSG_SPACE(sizeof(std::uint16_t)) + CMSG_SPACE(sizeof(int));
@@ -127,21 +132,33 @@ struct alignas(64) UdpUplink::Queue {
   std::uint32_t pending_count = 0;
   std::uint32_t last_ovfl = 0;  // SO_RXQ_OVFL's last value (the socket's drop count)
 
-  // sendmmsg
+  // sendmmsg: one round of datagrams (items), each with its iovecs in
+  // stage_iov; the frames they come from, freed once the round is sent.
   struct Item {
-    rte_mbuf* m;
     wire::Outer outer;
+    std::uint32_t iov_first;
+    std::uint16_t iov_count;
     std::uint16_t sock;
   };
-  std::array<Item, kTxChunk> items{};
-  std::array<std::uint16_t, kTxChunk> order{};
-  std::array<mmsghdr, kTxChunk> tx_msgs{};
-  std::array<sockaddr_in6, kTxChunk> tx_names{};
-  alignas(8) std::array<std::array<char, kTxCmsgSize>, kTxChunk> tx_cmsg{};
-  std::array<std::uint32_t, kTxChunk> msg_datagrams{};
-  std::array<std::uint32_t, kTxChunk> msg_bytes{};
-  std::array<bool, kTxChunk> msg_gso{};
-  std::array<iovec, kTxChunk * kMaxSegsPerFrame> tx_iov{};
+  std::array<Item, kTxItems> items{};
+  std::uint32_t item_count = 0;
+  std::array<iovec, kTxIov> stage_iov{};
+  std::uint32_t stage_count = 0;
+  std::array<rte_mbuf*, kTxItems> round_frames{};
+  std::uint32_t frame_count = 0;
+  // Headers of the segments cut from super-frames this round (SegmentGather).
+  alignas(64) std::array<std::uint8_t, kTxItems * kTxHeaderStride> seg_headers{};
+  std::uint32_t header_count = 0;
+  SegmentGather gather;
+
+  std::array<std::uint16_t, kTxItems> order{};
+  std::array<mmsghdr, kTxItems> tx_msgs{};
+  std::array<sockaddr_in6, kTxItems> tx_names{};
+  alignas(8) std::array<std::array<char, kTxCmsgSize>, kTxItems> tx_cmsg{};
+  std::array<std::uint32_t, kTxItems> msg_datagrams{};
+  std::array<std::uint32_t, kTxItems> msg_bytes{};
+  std::array<bool, kTxItems> msg_gso{};
+  std::array<iovec, kTxIov> tx_iov{};
 
   std::array<std::uint64_t, kUdpCounterCount> counters{};
 
@@ -588,62 +605,143 @@ void UdpUplink::deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t 
 
 std::uint16_t UdpUplink::tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {
   Queue& q = *queues_[queue];
+  for (std::uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    if ((m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) != 0) {
+      stage_superframe(q, m);
+    } else {
+      stage_frame(q, m);
+    }
+  }
+  send_round(q);
+  return n;
+}
+
+// A frame that is one datagram: its VXLAN payload gathered from the chain.
+void UdpUplink::stage_frame(Queue& q, rte_mbuf* m) {
+  UdpCounter drop = UdpCounter::tx_datagrams;  // "no drop"
+  std::optional<wire::Outer> outer;
+  if (m->nb_segs > kMaxSegsPerFrame) {
+    drop = UdpCounter::tx_error;
+  } else {
+    outer =
+        wire::parse_outer(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m));
+    if (!outer || outer->family != config_.local.family) {
+      drop = UdpCounter::tx_not_vxlan;
+    } else if (outer->payload_size > max_datagram_) {
+      drop = UdpCounter::tx_too_big;
+    } else if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != 0) {
+      if (complete_tx_checksum(m)) {
+        q.count(UdpCounter::tx_sw_csum);
+      } else {
+        drop = UdpCounter::tx_error;
+      }
+    }
+  }
+  if (drop != UdpCounter::tx_datagrams) {
+    q.count(drop);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (q.item_count + 1 > kTxItems || q.stage_count + kMaxSegsPerFrame > kTxIov) send_round(q);
+  Queue::Item& it = q.items[q.item_count++];
+  it.outer = *outer;
+  it.sock = static_cast<std::uint16_t>(outer->src_port % send_fds_.size());
+  it.iov_first = q.stage_count;
+  it.iov_count = 0;
+  std::uint32_t skip = outer->header_size;
+  std::uint32_t left = outer->payload_size;
+  for (rte_mbuf* seg = m; seg != nullptr && left != 0; seg = seg->next) {
+    const std::uint32_t len = seg->data_len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    const std::uint32_t take = std::min(len - skip, left);
+    q.stage_iov[q.stage_count++] = iovec{rte_pktmbuf_mtod_offset(seg, std::uint8_t*, skip), take};
+    ++it.iov_count;
+    left -= take;
+    skip = 0;
+  }
+  q.round_frames[q.frame_count++] = m;
+}
+
+// A VXLAN TCP super-frame (the pipeline hands them whole: tx_caps): cut
+// into its segments here, each datagram gathered from a header written in
+// seg_headers and payload slices of the super-frame itself, so the payload
+// is read once (its checksums) and copied only by the kernel.
+void UdpUplink::stage_superframe(Queue& q, rte_mbuf* m) {
+  const auto drop = [&](UdpCounter c) {
+    q.count(c);
+    rte_pktmbuf_free(m);
+  };
+  if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) == 0 || (m->ol_flags & RTE_MBUF_F_TX_TUNNEL_MASK) == 0) {
+    drop(UdpCounter::tx_gso_unsupported);
+    return;
+  }
+  SegmentGather& g = q.gather;
+  if (g.start(m) || g.header_size() > kTxHeaderStride) {
+    drop(UdpCounter::tx_bad_superframe);
+    return;
+  }
+  const std::uint32_t n = g.segments();
+  if (q.item_count + n > kTxItems || q.stage_count + n + g.max_slices() > kTxIov || q.frame_count == kTxItems) {
+    send_round(q);
+  }
+  const std::uint32_t hsize = g.header_size();
+  std::optional<wire::Outer> outer;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    std::uint8_t* hdr = &q.seg_headers[std::size_t{q.header_count + k} * kTxHeaderStride];
+    const std::uint32_t iov = q.stage_count;
+    const SegmentGather::Piece piece = g.next(hdr, &q.stage_iov[iov + 1]);
+    if (k == 0) {
+      // The first segment is the largest: its outer header says where they
+      // all go, and whether they fit the MTU.
+      outer = wire::parse_outer(hdr, hsize, hsize + piece.payload);
+      if (!outer || outer->family != config_.local.family || outer->header_size > hsize) {
+        drop(UdpCounter::tx_not_vxlan);
+        return;
+      }
+      if (outer->payload_size > max_datagram_) {
+        drop(UdpCounter::tx_too_big);
+        return;
+      }
+    }
+    q.stage_iov[iov] = iovec{hdr + outer->header_size, hsize - outer->header_size};
+    q.stage_count += 1 + piece.slices;
+    Queue::Item& it = q.items[q.item_count++];
+    it.outer = *outer;
+    it.outer.payload_size = hsize - outer->header_size + piece.payload;
+    it.sock = static_cast<std::uint16_t>(outer->src_port % send_fds_.size());
+    it.iov_first = iov;
+    it.iov_count = static_cast<std::uint16_t>(1 + piece.slices);
+  }
+  q.header_count += n;
+  q.round_frames[q.frame_count++] = m;
+  q.count(UdpCounter::tx_superframes);
+  q.count(UdpCounter::tx_segments, n);
+  q.count(UdpCounter::tx_sw_csum_bytes, g.summed());
+}
+
+// Sends the round's datagrams, then frees their frames.
+void UdpUplink::send_round(Queue& q) {
+  const std::uint32_t items = q.item_count;
   const std::uint32_t nsock = static_cast<std::uint32_t>(send_fds_.size());
   const bool gso = gso_active_.load(std::memory_order_relaxed);
   const Family family = config_.local.family;
   const std::uint32_t max_bytes = wire::max_send(family);
-
-  for (std::uint32_t done = 0; done < n;) {
-    const std::uint32_t chunk = std::min<std::uint32_t>(kTxChunk, n - done);
-    rte_mbuf** frames = pkts + done;
-    done += chunk;
-
-    // 1. Parse; drop what cannot be sent.
-    std::uint32_t items = 0;
+  if (items != 0) {
+    // 1. Stable order by socket (counting sort): each socket's datagrams
+    //    keep their order, so every flow does.
     std::array<std::uint16_t, kMaxSendSockets + 1> per_sock{};
-    for (std::uint32_t i = 0; i < chunk; ++i) {
-      rte_mbuf* m = frames[i];
-      UdpCounter drop = UdpCounter::tx_datagrams;  // "no drop"
-      std::optional<wire::Outer> outer;
-      if ((m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) != 0) {
-        drop = UdpCounter::tx_gso_unsupported;
-      } else if (m->nb_segs > kMaxSegsPerFrame) {
-        drop = UdpCounter::tx_error;
-      } else {
-        outer = wire::parse_outer(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m),
-                                  rte_pktmbuf_pkt_len(m));
-        if (!outer || outer->family != family) {
-          drop = UdpCounter::tx_not_vxlan;
-        } else if (outer->payload_size > max_datagram_) {
-          drop = UdpCounter::tx_too_big;
-        } else if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != 0) {
-          if (complete_tx_checksum(m)) {
-            q.count(UdpCounter::tx_sw_csum);
-          } else {
-            drop = UdpCounter::tx_error;
-          }
-        }
-      }
-      if (drop != UdpCounter::tx_datagrams) {
-        q.count(drop);
-        rte_pktmbuf_free(m);
-        continue;
-      }
-      const auto sock = static_cast<std::uint16_t>(outer->src_port % nsock);
-      q.items[items++] = Queue::Item{m, *outer, sock};
-      ++per_sock[sock + 1];
-    }
-    if (items == 0) continue;
-
-    // 2. Stable order by socket (counting sort): each socket's frames keep
-    //    their order, so every flow does.
+    for (std::uint32_t i = 0; i < items; ++i) ++per_sock[q.items[i].sock + 1];
     for (std::uint32_t s = 1; s <= nsock; ++s) per_sock[s] += per_sock[s - 1];
     {
       auto next = per_sock;
       for (std::uint32_t i = 0; i < items; ++i) q.order[next[q.items[i].sock]++] = static_cast<std::uint16_t>(i);
     }
 
-    // 3. Messages: consecutive same-destination, same-size datagrams of one
+    // 2. Messages: consecutive same-destination, same-size datagrams of one
     //    socket in one UDP_SEGMENT send.
     std::uint32_t msgs = 0;
     std::uint32_t iovs = 0;
@@ -678,21 +776,9 @@ std::uint16_t UdpUplink::tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
         }
         const std::uint32_t m_idx = msgs - 1;
         msghdr& h = q.tx_msgs[m_idx].msg_hdr;
-        // Gather the VXLAN payload from the chain.
-        std::uint32_t skip = it.outer.header_size;
-        std::uint32_t left = it.outer.payload_size;
-        for (rte_mbuf* seg = it.m; seg != nullptr && left != 0; seg = seg->next) {
-          const std::uint32_t len = seg->data_len;
-          if (skip >= len) {
-            skip -= len;
-            continue;
-          }
-          const std::uint32_t take = std::min(len - skip, left);
-          q.tx_iov[iovs++] = iovec{rte_pktmbuf_mtod_offset(seg, std::uint8_t*, skip), take};
-          ++h.msg_iovlen;
-          left -= take;
-          skip = 0;
-        }
+        std::memcpy(&q.tx_iov[iovs], &q.stage_iov[it.iov_first], sizeof(iovec) * it.iov_count);
+        iovs += it.iov_count;
+        h.msg_iovlen += it.iov_count;
         ++q.msg_datagrams[m_idx];
         q.msg_bytes[m_idx] += it.outer.payload_size;
         if (q.msg_datagrams[m_idx] == 2 || (q.msg_datagrams[m_idx] == 1 && it.outer.tos != 0)) {
@@ -726,11 +812,13 @@ std::uint16_t UdpUplink::tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
       }
       if (msgs > first_msg) send_socket_messages(q, s, first_msg, msgs - first_msg);
     }
-
-    // 4. The kernel copied every payload: free the frames.
-    for (std::uint32_t i = 0; i < items; ++i) rte_pktmbuf_free(q.items[i].m);
   }
-  return n;
+  // 3. The kernel copied every payload: free the frames.
+  if (q.frame_count != 0) rte_pktmbuf_free_bulk(q.round_frames.data(), q.frame_count);
+  q.item_count = 0;
+  q.stage_count = 0;
+  q.frame_count = 0;
+  q.header_count = 0;
 }
 
 void UdpUplink::send_socket_messages(Queue& q, std::uint32_t sock, std::uint32_t first, std::uint32_t count) {

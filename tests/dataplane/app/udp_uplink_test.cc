@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "dataplane/app/udp_wire.h"
+#include "dataplane/core/segment.h"
 #include "tests/dataplane/app/udp_frames.h"
 
 namespace ferry::dataplane::app {
@@ -426,6 +427,74 @@ TEST(UdpUplink, APeersTcpSuperFrameIsDeliveredWholeWithTsoMetadata) {
   const auto st = (*up)->stats();
   EXPECT_EQ(st[UdpCounter::rx_superframes], 1U);
   EXPECT_EQ(st[UdpCounter::rx_partial_csum], 1U);
+  free_all(got);
+}
+
+// A VXLAN TCP super-frame as the pipeline hands it to a port that takes
+// them (tunnel metadata, partial inner checksum), `piece`-byte chain pieces.
+rte_mbuf* pipeline_superframe(const UdpUplinkConfig& to, const InnerSpec& s, std::uint16_t mss, std::size_t piece) {
+  rte_mbuf* m =
+      chain_of(test::outer_frame4(test::vxlan_payload(test::inner_frame(s)), dst4(to), to.udp_port, 50001), piece);
+  m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TUNNEL_VXLAN |
+                 RTE_MBUF_F_TX_OUTER_IPV4;
+  m->outer_l2_len = 14;
+  m->outer_l3_len = 20;
+  m->l2_len = 8 + 8 + 14;
+  m->l3_len = 20;
+  m->l4_len = 32;
+  m->tso_segsz = mss;
+  return m;
+}
+
+// Super-frames go in whole (UdpUplinkPort::tx_caps) and leave as the
+// datagrams the pipeline's Segmenter would make of them, byte for byte
+// (headers written per segment, payload gathered from the chain), one
+// UDP_SEGMENT send for the lot; what cannot be cut is counted.
+TEST(UdpUplink, SuperFramesLeaveAsTheSegmentersDatagramsGathered) {
+  auto [a, b] = open_pair(UdpDelivery::kPayload);
+  ASSERT_TRUE(a && b);
+  const InnerSpec s = superframe_spec();
+  LcoreCounters counters;
+  auto segmenter = Segmenter::create(SegmentConfig{}, g_pool, g_pool, &counters);
+  ASSERT_TRUE(segmenter);
+  rte_mbuf* ref[kMaxSegments];
+  const SegmentResult r = segmenter->segment(pipeline_superframe(b->config(), s, 1398, 2000), ref, kMaxSegments);
+  ASSERT_FALSE(r.drop);
+  ASSERT_EQ(r.count, 10);
+  std::vector<Bytes> want;
+  for (std::uint16_t i = 0; i < r.count; ++i) {
+    const Bytes f = bytes_of(ref[i]);
+    want.emplace_back(f.begin() + 42, f.end());
+  }
+  rte_pktmbuf_free_bulk(ref, r.count);
+
+  rte_mbuf* frames[4] = {
+      pipeline_superframe(b->config(), s, 1398, 1000),  // pieces: slices cross mbuf boundaries
+      pipeline_superframe(b->config(), s, 0, 1000),     // no MSS
+      pipeline_superframe(b->config(), s, 1450, 1000),  // segments larger than the MTU allows
+      pipeline_superframe(b->config(), s, 1398, 2000),
+  };
+  frames[3]->ol_flags &= ~RTE_MBUF_F_TX_TUNNEL_MASK;  // TCP segmentation without VXLAN: not ours
+  ASSERT_EQ(a->tx_burst(0, frames, 4), 4);
+  const auto tx = a->stats();
+  EXPECT_EQ(tx[UdpCounter::tx_superframes], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_segments], 10U);
+  EXPECT_EQ(tx[UdpCounter::tx_datagrams], 10U);
+  EXPECT_EQ(tx[UdpCounter::tx_messages], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_gso_messages], 1U);
+  EXPECT_GE(tx[UdpCounter::tx_sw_csum_bytes], s.payload);
+  EXPECT_EQ(tx[UdpCounter::tx_bad_superframe], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_too_big], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_gso_unsupported], 1U);
+  EXPECT_EQ(tx.tx_drops(), 3U);
+
+  auto got = receive(*b, 10);
+  ASSERT_EQ(got.size(), 10U);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const Bytes d = bytes_of(got[i]);
+    EXPECT_EQ(d, want[i]) << "datagram " << i;
+    EXPECT_TRUE(test::l4_checksum_ok(d.data() + 8, 14)) << "datagram " << i;
+  }
   free_all(got);
 }
 
