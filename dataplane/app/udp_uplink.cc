@@ -32,8 +32,13 @@ namespace {
 
 namespace wire = udp_wire;
 
-constexpr std::uint32_t kRxBufferSize = 65535;  // mbuf buf_len is 16 bits
+constexpr std::uint32_t kRxBufferSize = 65535;  // mbuf buf_len is 16 bits; the largest datagram or GRO batch
 constexpr std::uint32_t kRxBufferStride = 65536;
+// Frame mode receives into slots (see UdpUplink::RxLayout): each datagram of
+// the underlay MTU's full size lands in a slot of its own, after room for
+// the outer header written in front of it.
+constexpr std::uint32_t kSlotHeadroom = 128;
+constexpr std::uint32_t kMaxSlots = (kRxBufferSize + 548 - 1) / 548;  // 548: the datagram at MTU 576
 constexpr std::uint16_t kMaxRxBatch = 16;
 constexpr std::uint32_t kPendingCapacity = 1024;
 constexpr std::uint16_t kMaxQueues = 16;
@@ -97,11 +102,20 @@ bool complete_tx_checksum(rte_mbuf* m) {
 
 }  // namespace
 
-// A 64 KiB receive buffer; datagram mbufs (kPayload) attach to it.
+// A receive buffer; datagram mbufs attach to it: to the whole buffer
+// (kPayload, one reference count for all), or each to its own slot (kFrame,
+// a reference count per slot, so a frame that is the only user of its slot
+// is writable, as coalescing needs; `slots_held` counts the slots in use).
 struct UdpUplink::RxBuffer {
+  struct Slot {
+    rte_mbuf_ext_shared_info shinfo{};
+    RxBuffer* buffer = nullptr;
+  };
   rte_mbuf_ext_shared_info shinfo{};
   std::uint8_t* data = nullptr;
   Queue* home = nullptr;
+  std::vector<Slot> slots;
+  std::atomic<std::uint32_t> slots_held{0};
 };
 
 struct alignas(64) UdpUplink::Queue {
@@ -120,7 +134,8 @@ struct alignas(64) UdpUplink::Queue {
 
   // recvmmsg
   std::array<mmsghdr, kMaxRxBatch> rx_msgs{};
-  std::array<iovec, kMaxRxBatch> rx_iov{};
+  std::array<iovec, kMaxRxBatch * kMaxSlots> rx_iov{};
+  std::vector<std::uint8_t> linear;  // kFrame: a datagram or batch that did not fit the slots, made contiguous
   std::array<sockaddr_in6, kMaxRxBatch> rx_names{};
   alignas(8) std::array<std::array<char, kRxCmsgSize>, kMaxRxBatch> rx_cmsg{};
   std::array<RxBuffer*, kMaxRxBatch> rx_bufs{};
@@ -192,6 +207,15 @@ void UdpUplink::free_rx_buffer(void* /*addr*/, void* opaque) {
   buf->home->give_back(buf);
 }
 
+// The extbuf free callback of a slot (kFrame): the buffer goes back when
+// its last slot is freed (by any thread).
+void UdpUplink::free_rx_slot(void* /*addr*/, void* opaque) {
+  auto* slot = static_cast<RxBuffer::Slot*>(opaque);
+  rte_mbuf_ext_refcnt_set(&slot->shinfo, 1);
+  RxBuffer* buf = slot->buffer;
+  if (buf->slots_held.fetch_sub(1, std::memory_order_acq_rel) == 1) buf->home->give_back(buf);
+}
+
 std::uint64_t UdpUplinkStats::tx_drops() const {
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < kUdpCounterCount; ++i) {
@@ -239,7 +263,14 @@ UdpUplink::UdpUplink(const UdpUplinkConfig& config, rte_mempool* pool)
     : config_(config),
       pool_(pool),
       max_datagram_(wire::max_datagram(config.local.family, config.mtu)),
-      inner_mtu_(wire::inner_mtu(config.local.family, config.mtu)) {}
+      inner_mtu_(wire::inner_mtu(config.local.family, config.mtu)) {
+  if (config.delivery == UdpDelivery::kFrame) {
+    rx_.slot_payload = max_datagram_;
+    rx_.slot_stride = (kSlotHeadroom + max_datagram_ + 63) & ~63u;
+    rx_.slots = (kRxBufferSize + max_datagram_ - 1) / max_datagram_;
+    rx_.buffer_stride = (rx_.slots * rx_.slot_stride + 4095) & ~4095u;
+  }
+}
 
 UdpUplink::~UdpUplink() {
   for (auto& q : queues_) {
@@ -304,7 +335,7 @@ Result<void> UdpUplink::open_sockets() {
       return make_sys_error(errno, "UDP uplink: bind {} port {}", config_.local.to_string(), config_.udp_port);
     }
     // Receive buffers and their free list.
-    queue.region_size = std::size_t{config_.rx_buffers} * kRxBufferStride;
+    queue.region_size = std::size_t{config_.rx_buffers} * rx_.buffer_stride;
     void* region = mmap(nullptr, queue.region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (region == MAP_FAILED) {
       queue.region = nullptr;
@@ -317,15 +348,23 @@ Result<void> UdpUplink::open_sockets() {
     if (queue.free_buffers == nullptr) {
       return make_error("UDP uplink: free-buffer ring: {}", rte_strerror(rte_errno));
     }
-    queue.buffers.resize(config_.rx_buffers);
+    queue.buffers = std::vector<RxBuffer>(config_.rx_buffers);
+    if (rx_.slots != 0) queue.linear.resize(kRxBufferSize);
     queue.hot.resize(config_.rx_buffers);
     for (std::uint32_t i = 0; i < config_.rx_buffers; ++i) {
       RxBuffer& b = queue.buffers[i];
-      b.data = queue.region + std::size_t{i} * kRxBufferStride;
+      b.data = queue.region + std::size_t{i} * rx_.buffer_stride;
       b.home = &queue;
       b.shinfo.free_cb = free_rx_buffer;
       b.shinfo.fcb_opaque = &b;
       rte_mbuf_ext_refcnt_set(&b.shinfo, 1);
+      b.slots.resize(rx_.slots);
+      for (RxBuffer::Slot& slot : b.slots) {
+        slot.buffer = &b;
+        slot.shinfo.free_cb = free_rx_slot;
+        slot.shinfo.fcb_opaque = &slot;
+        rte_mbuf_ext_refcnt_set(&slot.shinfo, 1);
+      }
       rte_ring_mp_enqueue(queue.free_buffers, &b);
     }
   }
@@ -420,12 +459,21 @@ std::uint32_t UdpUplink::receive(Queue& q) {
   const unsigned want = q.take(q.rx_bufs.data(), config_.rx_batch);
   if (want == 0) return 0;  // every buffer is still held by frames in flight
   for (unsigned i = 0; i < want; ++i) {
-    q.rx_iov[i] = iovec{q.rx_bufs[i]->data, kRxBufferSize};
     msghdr& h = q.rx_msgs[i].msg_hdr;
     h.msg_name = &q.rx_names[i];
     h.msg_namelen = sizeof(sockaddr_in6);
-    h.msg_iov = &q.rx_iov[i];
-    h.msg_iovlen = 1;
+    if (rx_.slots == 0) {
+      q.rx_iov[i] = iovec{q.rx_bufs[i]->data, kRxBufferSize};
+      h.msg_iov = &q.rx_iov[i];
+      h.msg_iovlen = 1;
+    } else {
+      iovec* iov = &q.rx_iov[std::size_t{i} * kMaxSlots];
+      for (std::uint32_t k = 0; k < rx_.slots; ++k) {
+        iov[k] = iovec{q.rx_bufs[i]->data + std::size_t{k} * rx_.slot_stride + kSlotHeadroom, rx_.slot_payload};
+      }
+      h.msg_iov = iov;
+      h.msg_iovlen = rx_.slots;
+    }
     h.msg_control = q.rx_cmsg[i].data();
     h.msg_controllen = kRxCmsgSize;
     h.msg_flags = 0;
@@ -466,15 +514,25 @@ std::uint32_t UdpUplink::receive(Queue& q) {
     src.tos = tos;
     RxBuffer* buf = q.rx_bufs[i];
     std::uint32_t made = 0;
+    bool slotted = false;
     if ((h.msg_flags & MSG_TRUNC) != 0) {
       q.count(UdpCounter::rx_truncated);
     } else {
       const std::uint32_t before = q.pending_count;
-      made = deliver(q, buf, q.rx_msgs[i].msg_len, gro_size, src);
+      const std::uint32_t size = q.rx_msgs[i].msg_len;
+      if (rx_.slots == 0) {
+        made = deliver(q, buf, buf->data, size, gro_size, src);
+      } else {
+        made = deliver_slots(q, buf, size, gro_size, src);
+        slotted = made != kNotSlotted;
+        if (!slotted) made = deliver(q, buf, linearize(q, buf, size), size, gro_size, src);
+      }
       if (q.pending_count > before) q.batch_end[q.pending_count - 1] = true;
     }
     if (made == 0) {
       q.give_back(buf);
+    } else if (slotted) {
+      buf->slots_held.store(made, std::memory_order_release);
     } else {
       rte_mbuf_ext_refcnt_set(&buf->shinfo, static_cast<std::uint16_t>(made));
     }
@@ -483,11 +541,81 @@ std::uint32_t UdpUplink::receive(Queue& q) {
   return received;
 }
 
+// The received bytes of a slotted buffer, contiguous in the queue's linear
+// buffer (a copy: what deliver_slots() could not take in place).
+std::uint8_t* UdpUplink::linearize(Queue& q, const RxBuffer* buf, std::uint32_t size) {
+  std::uint8_t* out = q.linear.data();
+  for (std::uint32_t k = 0, at = 0; at < size; ++k, at += rx_.slot_payload) {
+    std::memcpy(out + at, buf->data + std::size_t{k} * rx_.slot_stride + kSlotHeadroom,
+                std::min(rx_.slot_payload, size - at));
+  }
+  return out;
+}
+
+// Frame mode, without a copy: when every datagram of the buffer lies in a
+// slot of its own (one datagram of at most the slot's size, or a UDP_GRO
+// batch of full-size datagrams: what bulk TCP from a peer of the same MTU
+// sends), each becomes an mbuf attached to its slot with the outer header
+// written in front. Returns the mbufs made, or kNotSlotted (nothing
+// delivered) for anything else.
+std::uint32_t UdpUplink::deliver_slots(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size,
+                                       const OuterSource& src) {
+  std::uint8_t* first = buf->data + kSlotHeadroom;
+  std::uint32_t step = size;
+  if (size > rx_.slot_payload) {
+    if (gro_size != rx_.slot_payload) return kNotSlotted;
+    const wire::RxSplit split = wire::classify_rx(first, size, gro_size);
+    if (split.kind != wire::RxKind::kBatch) return kNotSlotted;
+    q.count(UdpCounter::rx_gro_batches);
+    step = gro_size;
+  } else if (wire::classify_rx(first, size, gro_size).kind != wire::RxKind::kSingle) {
+    return kNotSlotted;  // small datagrams sharing the first slot, or a peer's small super-frame
+  }
+  IpAddress from;
+  from.family = src.family;
+  from.bytes = src.addr;
+  const std::uint32_t outer = wire::outer_size(src.family);
+  std::uint32_t made = 0;
+  for (std::uint32_t k = 0, off = 0; off < size; ++k, off += step) {
+    const std::uint32_t len = std::min(step, size - off);
+    q.count(UdpCounter::rx_datagrams);
+    q.count(UdpCounter::rx_bytes, len);
+    if (len < wire::kVxlanSize + wire::kEthSize) {
+      q.count(UdpCounter::rx_runt);
+      continue;
+    }
+    std::uint8_t* slot = buf->data + std::size_t{k} * rx_.slot_stride;
+    std::uint8_t* data = slot + kSlotHeadroom;
+    const wire::Inner inner = wire::parse_inner(data + wire::kVxlanSize, len - wire::kVxlanSize);
+    // No datagram of at most the underlay MTU carries an inner super-frame.
+    rte_mbuf* m = q.pending_count < kPendingCapacity ? rte_pktmbuf_alloc(pool_) : nullptr;
+    if (m == nullptr) {
+      q.count(UdpCounter::rx_no_mbuf);
+      continue;
+    }
+    if (inner.partial_checksum) {
+      q.count(UdpCounter::rx_partial_csum);
+      wire::complete_l4_checksum(data + wire::kVxlanSize, inner);
+      q.count(UdpCounter::rx_csum_completed);
+    }
+    wire::write_outer(data - outer, config_.frame_mac, from, src.port, config_.local, config_.udp_port, len, src.tos);
+    RxBuffer::Slot& s = buf->slots[k];
+    rte_pktmbuf_attach_extbuf(m, slot, RTE_BAD_IOVA, static_cast<std::uint16_t>(rx_.slot_stride), &s.shinfo);
+    m->data_off = static_cast<std::uint16_t>(kSlotHeadroom - outer);
+    m->data_len = static_cast<std::uint16_t>(outer + len);
+    m->pkt_len = m->data_len;
+    m->port = config_.port_id;
+    m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    q.push(m);
+    ++made;
+  }
+  return made;
+}
+
 // Splits one received buffer into datagrams and delivers each. Returns how
 // many mbufs were attached to `buf` (kPayload).
-std::uint32_t UdpUplink::deliver(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size,
-                                 const OuterSource& src) {
-  std::uint8_t* data = buf->data;
+std::uint32_t UdpUplink::deliver(Queue& q, RxBuffer* buf, std::uint8_t* data, std::uint32_t size,
+                                 std::uint32_t gro_size, const OuterSource& src) {
   const wire::RxSplit split = wire::classify_rx(data, size, gro_size);
   const std::uint32_t step = split.kind == wire::RxKind::kBatch ? split.segment_size : size;
   const std::uint32_t udp_gso = split.kind == wire::RxKind::kSuperframe ? split.segment_size : 0;

@@ -198,9 +198,15 @@ class UdpUplink {
   struct RxBuffer;
   explicit UdpUplink(const UdpUplinkConfig& config, rte_mempool* pool);
   static void free_rx_buffer(void* addr, void* opaque);
+  static void free_rx_slot(void* addr, void* opaque);
   Result<void> open_sockets();
   std::uint32_t receive(Queue& q);
-  std::uint32_t deliver(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size, const OuterSource& src);
+  static constexpr std::uint32_t kNotSlotted = ~0u;
+  std::uint32_t deliver(Queue& q, RxBuffer* buf, std::uint8_t* data, std::uint32_t size, std::uint32_t gro_size,
+                        const OuterSource& src);
+  std::uint32_t deliver_slots(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size,
+                              const OuterSource& src);
+  std::uint8_t* linearize(Queue& q, const RxBuffer* buf, std::uint32_t size);
   void deliver_payload(Queue& q, RxBuffer* buf, std::uint8_t* data, std::uint32_t size, std::uint32_t udp_gso,
                        const OuterSource& src, std::uint32_t& made);
   void deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t size, std::uint32_t udp_gso,
@@ -218,6 +224,17 @@ class UdpUplink {
   std::atomic<bool> gso_active_{true};
   std::uint32_t max_datagram_ = 0;
   std::uint32_t inner_mtu_ = 0;
+  // Receive buffer layout. kPayload: one 64 KiB area per buffer (slots 0).
+  // kFrame: `slots` slots of `slot_stride` bytes, each kSlotHeadroom bytes
+  // of room for an outer header and then `slot_payload` bytes (the largest
+  // datagram the MTU allows) the kernel fills in order (recvmmsg iovecs).
+  struct RxLayout {
+    std::uint32_t slots = 0;
+    std::uint32_t slot_payload = 0;
+    std::uint32_t slot_stride = 0;
+    std::uint32_t buffer_stride = 65536;
+  };
+  RxLayout rx_;
 };
 
 // The outer source of a datagram delivered in kPayload mode.

@@ -533,6 +533,60 @@ TEST(UdpUplink, FrameModeSegmentsSuperFramesAndCompletesChecksums) {
   free_all(got);
 }
 
+// Frame mode receives into slots: full-size datagrams (a GRO batch of them,
+// or one) each land in a slot of their own and become mbufs attached to it,
+// the outer header written in front, no copy; each is the only user of its
+// slot (writable, as coalescing needs). Small datagrams sharing a slot are
+// copied out, as before. The buffers come back when their frames are freed.
+TEST(UdpUplink, FrameModeReceivesFullSizeDatagramsInPlace) {
+  UdpUplinkConfig bc = config(false, UdpDelivery::kFrame);
+  bc.rx_buffers = 8;
+  bc.rx_batch = 4;
+  auto a = UdpUplink::open(config(false, UdpDelivery::kPayload), g_pool);
+  auto b = UdpUplink::open(bc, g_pool);
+  ASSERT_TRUE(a && b);
+  constexpr std::uint32_t kFull = 1472 - 8 - 14 - 20 - 32;
+  for (int round = 0; round < 12; ++round) {
+    SCOPED_TRACE(round);
+    std::vector<Bytes> sent;
+    std::vector<rte_mbuf*> frames;
+    for (std::uint32_t i = 0; i < 47; ++i) {  // two GRO batches: 44 + 3
+      sent.push_back(pipeline_frame((*b)->config(), kFull, 40000, 50001, static_cast<std::uint8_t>(i + round)));
+      frames.push_back(mbuf_of(sent.back()));
+    }
+    for (std::uint32_t i = 0; i < 5; ++i) {  // one GRO batch of small datagrams
+      sent.push_back(pipeline_frame((*b)->config(), 100, 40001, 50002, static_cast<std::uint8_t>(i)));
+      frames.push_back(mbuf_of(sent.back()));
+    }
+    ASSERT_EQ((*a)->tx_burst(0, frames.data(), static_cast<std::uint16_t>(frames.size())), frames.size());
+    auto got = receive(**b, sent.size());
+    ASSERT_EQ(got.size(), sent.size());
+    // Datagrams of the two flows left from two sockets: match by flow.
+    std::size_t full = 0, small = 0;
+    for (rte_mbuf* m : got) {
+      const Bytes f = bytes_of(m);
+      ASSERT_GE(f.size(), 42U + 8 + 66);
+      const bool is_full = f.size() == 42 + 1472;
+      const Bytes& want = sent[is_full ? full++ : 47 + small++];
+      EXPECT_EQ(Bytes(f.begin() + 42, f.end()), Bytes(want.begin() + 42, want.end()));
+      EXPECT_EQ(f[5], 0x99);
+      EXPECT_TRUE(test::ipv4_header_ok(f.data() + 14));
+      EXPECT_EQ(test::get16(f.data() + 38), f.size() - 34);
+      EXPECT_EQ(RTE_MBUF_HAS_EXTBUF(m) != 0, is_full);
+      if (is_full) {
+        EXPECT_EQ(rte_mbuf_ext_refcnt_read(m->shinfo), 1);
+      }
+    }
+    EXPECT_EQ(full, 47U);
+    EXPECT_EQ(small, 5U);
+    free_all(got);
+  }
+  const auto st = (*b)->stats();
+  EXPECT_EQ(st[UdpCounter::rx_datagrams], 12U * 52);
+  EXPECT_EQ(st[UdpCounter::rx_gro_batches], 12U * 3);
+  EXPECT_EQ(st[UdpCounter::rx_no_mbuf], 0U);
+}
+
 TEST(UdpUplink, RunsOverIpv6) {
   if (!ipv6_loopback_works()) GTEST_SKIP() << "no IPv6 loopback here";
   auto [a, b] = open_pair(UdpDelivery::kPayload, true);
