@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "dataplane/app/udp_wire.h"
+#include "dataplane/core/segment.h"
 
 #ifndef UDP_NO_CHECK6_RX
 #define UDP_NO_CHECK6_RX 102
@@ -31,14 +32,23 @@ namespace {
 
 namespace wire = udp_wire;
 
-constexpr std::uint32_t kRxBufferSize = 65535;  // mbuf buf_len is 16 bits
+constexpr std::uint32_t kRxBufferSize = 65535;  // mbuf buf_len is 16 bits; the largest datagram or GRO batch
 constexpr std::uint32_t kRxBufferStride = 65536;
+// Frame mode receives into slots (see UdpUplink::RxLayout): each datagram of
+// the underlay MTU's full size lands in a slot of its own, after room for
+// the outer header written in front of it.
+constexpr std::uint32_t kSlotHeadroom = 128;
+constexpr std::uint32_t kMaxSlots = (kRxBufferSize + 548 - 1) / 548;  // 548: the datagram at MTU 576
 constexpr std::uint16_t kMaxRxBatch = 16;
 constexpr std::uint32_t kPendingCapacity = 1024;
 constexpr std::uint16_t kMaxQueues = 16;
 constexpr std::uint16_t kMaxSendSockets = 64;
-constexpr std::uint32_t kTxChunk = 256;         // frames handled per round of tx_burst (the pipeline's TX buffer)
-constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame may use
+constexpr std::uint32_t kTxItems = 512;         // datagrams sent per round of tx_burst
+constexpr std::uint32_t kTxIov = kTxItems * 4;  // iovecs per round
+constexpr std::uint32_t kMaxSegsPerFrame = 16;  // iovecs one frame (not a super-frame) may use
+// Header room per segment cut here: the outer and inner headers (IPv6 + TCP
+// options + a VLAN tag fit: 62 + 8 + 18 + 40 + 60 = 188).
+constexpr std::uint32_t kTxHeaderStride = 192;
 constexpr std::uint32_t kRxCmsgSize =
     CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(std::uint32_t)) + CMSG_SPACE(sizeof(int)) + 16;
 constexpr std::uint32_t kTxCmsgSize = CMSG_SPACE(sizeof(std::uint16_t)) + CMSG_SPACE(sizeof(int));
@@ -92,11 +102,20 @@ bool complete_tx_checksum(rte_mbuf* m) {
 
 }  // namespace
 
-// A 64 KiB receive buffer; datagram mbufs (kPayload) attach to it.
+// A receive buffer; datagram mbufs attach to it: to the whole buffer
+// (kPayload, one reference count for all), or each to its own slot (kFrame,
+// a reference count per slot, so a frame that is the only user of its slot
+// is writable, as coalescing needs; `slots_held` counts the slots in use).
 struct UdpUplink::RxBuffer {
+  struct Slot {
+    rte_mbuf_ext_shared_info shinfo{};
+    RxBuffer* buffer = nullptr;
+  };
   rte_mbuf_ext_shared_info shinfo{};
   std::uint8_t* data = nullptr;
   Queue* home = nullptr;
+  std::vector<Slot> slots;
+  std::atomic<std::uint32_t> slots_held{0};
 };
 
 struct alignas(64) UdpUplink::Queue {
@@ -115,7 +134,8 @@ struct alignas(64) UdpUplink::Queue {
 
   // recvmmsg
   std::array<mmsghdr, kMaxRxBatch> rx_msgs{};
-  std::array<iovec, kMaxRxBatch> rx_iov{};
+  std::array<iovec, kMaxRxBatch * kMaxSlots> rx_iov{};
+  std::vector<std::uint8_t> linear;  // kFrame: a datagram or batch that did not fit the slots, made contiguous
   std::array<sockaddr_in6, kMaxRxBatch> rx_names{};
   alignas(8) std::array<std::array<char, kRxCmsgSize>, kMaxRxBatch> rx_cmsg{};
   std::array<RxBuffer*, kMaxRxBatch> rx_bufs{};
@@ -127,21 +147,33 @@ struct alignas(64) UdpUplink::Queue {
   std::uint32_t pending_count = 0;
   std::uint32_t last_ovfl = 0;  // SO_RXQ_OVFL's last value (the socket's drop count)
 
-  // sendmmsg
+  // sendmmsg: one round of datagrams (items), each with its iovecs in
+  // stage_iov; the frames they come from, freed once the round is sent.
   struct Item {
-    rte_mbuf* m;
     wire::Outer outer;
+    std::uint32_t iov_first;
+    std::uint16_t iov_count;
     std::uint16_t sock;
   };
-  std::array<Item, kTxChunk> items{};
-  std::array<std::uint16_t, kTxChunk> order{};
-  std::array<mmsghdr, kTxChunk> tx_msgs{};
-  std::array<sockaddr_in6, kTxChunk> tx_names{};
-  alignas(8) std::array<std::array<char, kTxCmsgSize>, kTxChunk> tx_cmsg{};
-  std::array<std::uint32_t, kTxChunk> msg_datagrams{};
-  std::array<std::uint32_t, kTxChunk> msg_bytes{};
-  std::array<bool, kTxChunk> msg_gso{};
-  std::array<iovec, kTxChunk * kMaxSegsPerFrame> tx_iov{};
+  std::array<Item, kTxItems> items{};
+  std::uint32_t item_count = 0;
+  std::array<iovec, kTxIov> stage_iov{};
+  std::uint32_t stage_count = 0;
+  std::array<rte_mbuf*, kTxItems> round_frames{};
+  std::uint32_t frame_count = 0;
+  // Headers of the segments cut from super-frames this round (SegmentGather).
+  alignas(64) std::array<std::uint8_t, kTxItems * kTxHeaderStride> seg_headers{};
+  std::uint32_t header_count = 0;
+  SegmentGather gather;
+
+  std::array<std::uint16_t, kTxItems> order{};
+  std::array<mmsghdr, kTxItems> tx_msgs{};
+  std::array<sockaddr_in6, kTxItems> tx_names{};
+  alignas(8) std::array<std::array<char, kTxCmsgSize>, kTxItems> tx_cmsg{};
+  std::array<std::uint32_t, kTxItems> msg_datagrams{};
+  std::array<std::uint32_t, kTxItems> msg_bytes{};
+  std::array<bool, kTxItems> msg_gso{};
+  std::array<iovec, kTxIov> tx_iov{};
 
   std::array<std::uint64_t, kUdpCounterCount> counters{};
 
@@ -173,6 +205,15 @@ struct alignas(64) UdpUplink::Queue {
 void UdpUplink::free_rx_buffer(void* /*addr*/, void* opaque) {
   auto* buf = static_cast<RxBuffer*>(opaque);
   buf->home->give_back(buf);
+}
+
+// The extbuf free callback of a slot (kFrame): the buffer goes back when
+// its last slot is freed (by any thread).
+void UdpUplink::free_rx_slot(void* /*addr*/, void* opaque) {
+  auto* slot = static_cast<RxBuffer::Slot*>(opaque);
+  rte_mbuf_ext_refcnt_set(&slot->shinfo, 1);
+  RxBuffer* buf = slot->buffer;
+  if (buf->slots_held.fetch_sub(1, std::memory_order_acq_rel) == 1) buf->home->give_back(buf);
 }
 
 std::uint64_t UdpUplinkStats::tx_drops() const {
@@ -222,7 +263,14 @@ UdpUplink::UdpUplink(const UdpUplinkConfig& config, rte_mempool* pool)
     : config_(config),
       pool_(pool),
       max_datagram_(wire::max_datagram(config.local.family, config.mtu)),
-      inner_mtu_(wire::inner_mtu(config.local.family, config.mtu)) {}
+      inner_mtu_(wire::inner_mtu(config.local.family, config.mtu)) {
+  if (config.delivery == UdpDelivery::kFrame) {
+    rx_.slot_payload = max_datagram_;
+    rx_.slot_stride = (kSlotHeadroom + max_datagram_ + 63) & ~63u;
+    rx_.slots = (kRxBufferSize + max_datagram_ - 1) / max_datagram_;
+    rx_.buffer_stride = (rx_.slots * rx_.slot_stride + 4095) & ~4095u;
+  }
+}
 
 UdpUplink::~UdpUplink() {
   for (auto& q : queues_) {
@@ -287,7 +335,7 @@ Result<void> UdpUplink::open_sockets() {
       return make_sys_error(errno, "UDP uplink: bind {} port {}", config_.local.to_string(), config_.udp_port);
     }
     // Receive buffers and their free list.
-    queue.region_size = std::size_t{config_.rx_buffers} * kRxBufferStride;
+    queue.region_size = std::size_t{config_.rx_buffers} * rx_.buffer_stride;
     void* region = mmap(nullptr, queue.region_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (region == MAP_FAILED) {
       queue.region = nullptr;
@@ -300,15 +348,23 @@ Result<void> UdpUplink::open_sockets() {
     if (queue.free_buffers == nullptr) {
       return make_error("UDP uplink: free-buffer ring: {}", rte_strerror(rte_errno));
     }
-    queue.buffers.resize(config_.rx_buffers);
+    queue.buffers = std::vector<RxBuffer>(config_.rx_buffers);
+    if (rx_.slots != 0) queue.linear.resize(kRxBufferSize);
     queue.hot.resize(config_.rx_buffers);
     for (std::uint32_t i = 0; i < config_.rx_buffers; ++i) {
       RxBuffer& b = queue.buffers[i];
-      b.data = queue.region + std::size_t{i} * kRxBufferStride;
+      b.data = queue.region + std::size_t{i} * rx_.buffer_stride;
       b.home = &queue;
       b.shinfo.free_cb = free_rx_buffer;
       b.shinfo.fcb_opaque = &b;
       rte_mbuf_ext_refcnt_set(&b.shinfo, 1);
+      b.slots.resize(rx_.slots);
+      for (RxBuffer::Slot& slot : b.slots) {
+        slot.buffer = &b;
+        slot.shinfo.free_cb = free_rx_slot;
+        slot.shinfo.fcb_opaque = &slot;
+        rte_mbuf_ext_refcnt_set(&slot.shinfo, 1);
+      }
       rte_ring_mp_enqueue(queue.free_buffers, &b);
     }
   }
@@ -403,12 +459,21 @@ std::uint32_t UdpUplink::receive(Queue& q) {
   const unsigned want = q.take(q.rx_bufs.data(), config_.rx_batch);
   if (want == 0) return 0;  // every buffer is still held by frames in flight
   for (unsigned i = 0; i < want; ++i) {
-    q.rx_iov[i] = iovec{q.rx_bufs[i]->data, kRxBufferSize};
     msghdr& h = q.rx_msgs[i].msg_hdr;
     h.msg_name = &q.rx_names[i];
     h.msg_namelen = sizeof(sockaddr_in6);
-    h.msg_iov = &q.rx_iov[i];
-    h.msg_iovlen = 1;
+    if (rx_.slots == 0) {
+      q.rx_iov[i] = iovec{q.rx_bufs[i]->data, kRxBufferSize};
+      h.msg_iov = &q.rx_iov[i];
+      h.msg_iovlen = 1;
+    } else {
+      iovec* iov = &q.rx_iov[std::size_t{i} * kMaxSlots];
+      for (std::uint32_t k = 0; k < rx_.slots; ++k) {
+        iov[k] = iovec{q.rx_bufs[i]->data + std::size_t{k} * rx_.slot_stride + kSlotHeadroom, rx_.slot_payload};
+      }
+      h.msg_iov = iov;
+      h.msg_iovlen = rx_.slots;
+    }
     h.msg_control = q.rx_cmsg[i].data();
     h.msg_controllen = kRxCmsgSize;
     h.msg_flags = 0;
@@ -449,15 +514,25 @@ std::uint32_t UdpUplink::receive(Queue& q) {
     src.tos = tos;
     RxBuffer* buf = q.rx_bufs[i];
     std::uint32_t made = 0;
+    bool slotted = false;
     if ((h.msg_flags & MSG_TRUNC) != 0) {
       q.count(UdpCounter::rx_truncated);
     } else {
       const std::uint32_t before = q.pending_count;
-      made = deliver(q, buf, q.rx_msgs[i].msg_len, gro_size, src);
+      const std::uint32_t size = q.rx_msgs[i].msg_len;
+      if (rx_.slots == 0) {
+        made = deliver(q, buf, buf->data, size, gro_size, src);
+      } else {
+        made = deliver_slots(q, buf, size, gro_size, src);
+        slotted = made != kNotSlotted;
+        if (!slotted) made = deliver(q, buf, linearize(q, buf, size), size, gro_size, src);
+      }
       if (q.pending_count > before) q.batch_end[q.pending_count - 1] = true;
     }
     if (made == 0) {
       q.give_back(buf);
+    } else if (slotted) {
+      buf->slots_held.store(made, std::memory_order_release);
     } else {
       rte_mbuf_ext_refcnt_set(&buf->shinfo, static_cast<std::uint16_t>(made));
     }
@@ -466,11 +541,81 @@ std::uint32_t UdpUplink::receive(Queue& q) {
   return received;
 }
 
+// The received bytes of a slotted buffer, contiguous in the queue's linear
+// buffer (a copy: what deliver_slots() could not take in place).
+std::uint8_t* UdpUplink::linearize(Queue& q, const RxBuffer* buf, std::uint32_t size) {
+  std::uint8_t* out = q.linear.data();
+  for (std::uint32_t k = 0, at = 0; at < size; ++k, at += rx_.slot_payload) {
+    std::memcpy(out + at, buf->data + std::size_t{k} * rx_.slot_stride + kSlotHeadroom,
+                std::min(rx_.slot_payload, size - at));
+  }
+  return out;
+}
+
+// Frame mode, without a copy: when every datagram of the buffer lies in a
+// slot of its own (one datagram of at most the slot's size, or a UDP_GRO
+// batch of full-size datagrams: what bulk TCP from a peer of the same MTU
+// sends), each becomes an mbuf attached to its slot with the outer header
+// written in front. Returns the mbufs made, or kNotSlotted (nothing
+// delivered) for anything else.
+std::uint32_t UdpUplink::deliver_slots(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size,
+                                       const OuterSource& src) {
+  std::uint8_t* first = buf->data + kSlotHeadroom;
+  std::uint32_t step = size;
+  if (size > rx_.slot_payload) {
+    if (gro_size != rx_.slot_payload) return kNotSlotted;
+    const wire::RxSplit split = wire::classify_rx(first, size, gro_size);
+    if (split.kind != wire::RxKind::kBatch) return kNotSlotted;
+    q.count(UdpCounter::rx_gro_batches);
+    step = gro_size;
+  } else if (wire::classify_rx(first, size, gro_size).kind != wire::RxKind::kSingle) {
+    return kNotSlotted;  // small datagrams sharing the first slot, or a peer's small super-frame
+  }
+  IpAddress from;
+  from.family = src.family;
+  from.bytes = src.addr;
+  const std::uint32_t outer = wire::outer_size(src.family);
+  std::uint32_t made = 0;
+  for (std::uint32_t k = 0, off = 0; off < size; ++k, off += step) {
+    const std::uint32_t len = std::min(step, size - off);
+    q.count(UdpCounter::rx_datagrams);
+    q.count(UdpCounter::rx_bytes, len);
+    if (len < wire::kVxlanSize + wire::kEthSize) {
+      q.count(UdpCounter::rx_runt);
+      continue;
+    }
+    std::uint8_t* slot = buf->data + std::size_t{k} * rx_.slot_stride;
+    std::uint8_t* data = slot + kSlotHeadroom;
+    const wire::Inner inner = wire::parse_inner(data + wire::kVxlanSize, len - wire::kVxlanSize);
+    // No datagram of at most the underlay MTU carries an inner super-frame.
+    rte_mbuf* m = q.pending_count < kPendingCapacity ? rte_pktmbuf_alloc(pool_) : nullptr;
+    if (m == nullptr) {
+      q.count(UdpCounter::rx_no_mbuf);
+      continue;
+    }
+    if (inner.partial_checksum) {
+      q.count(UdpCounter::rx_partial_csum);
+      wire::complete_l4_checksum(data + wire::kVxlanSize, inner);
+      q.count(UdpCounter::rx_csum_completed);
+    }
+    wire::write_outer(data - outer, config_.frame_mac, from, src.port, config_.local, config_.udp_port, len, src.tos);
+    RxBuffer::Slot& s = buf->slots[k];
+    rte_pktmbuf_attach_extbuf(m, slot, RTE_BAD_IOVA, static_cast<std::uint16_t>(rx_.slot_stride), &s.shinfo);
+    m->data_off = static_cast<std::uint16_t>(kSlotHeadroom - outer);
+    m->data_len = static_cast<std::uint16_t>(outer + len);
+    m->pkt_len = m->data_len;
+    m->port = config_.port_id;
+    m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    q.push(m);
+    ++made;
+  }
+  return made;
+}
+
 // Splits one received buffer into datagrams and delivers each. Returns how
 // many mbufs were attached to `buf` (kPayload).
-std::uint32_t UdpUplink::deliver(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size,
-                                 const OuterSource& src) {
-  std::uint8_t* data = buf->data;
+std::uint32_t UdpUplink::deliver(Queue& q, RxBuffer* buf, std::uint8_t* data, std::uint32_t size,
+                                 std::uint32_t gro_size, const OuterSource& src) {
   const wire::RxSplit split = wire::classify_rx(data, size, gro_size);
   const std::uint32_t step = split.kind == wire::RxKind::kBatch ? split.segment_size : size;
   const std::uint32_t udp_gso = split.kind == wire::RxKind::kSuperframe ? split.segment_size : 0;
@@ -588,62 +733,143 @@ void UdpUplink::deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t 
 
 std::uint16_t UdpUplink::tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {
   Queue& q = *queues_[queue];
+  for (std::uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    if ((m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) != 0) {
+      stage_superframe(q, m);
+    } else {
+      stage_frame(q, m);
+    }
+  }
+  send_round(q);
+  return n;
+}
+
+// A frame that is one datagram: its VXLAN payload gathered from the chain.
+void UdpUplink::stage_frame(Queue& q, rte_mbuf* m) {
+  UdpCounter drop = UdpCounter::tx_datagrams;  // "no drop"
+  std::optional<wire::Outer> outer;
+  if (m->nb_segs > kMaxSegsPerFrame) {
+    drop = UdpCounter::tx_error;
+  } else {
+    outer =
+        wire::parse_outer(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m));
+    if (!outer || outer->family != config_.local.family) {
+      drop = UdpCounter::tx_not_vxlan;
+    } else if (outer->payload_size > max_datagram_) {
+      drop = UdpCounter::tx_too_big;
+    } else if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != 0) {
+      if (complete_tx_checksum(m)) {
+        q.count(UdpCounter::tx_sw_csum);
+      } else {
+        drop = UdpCounter::tx_error;
+      }
+    }
+  }
+  if (drop != UdpCounter::tx_datagrams) {
+    q.count(drop);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (q.item_count + 1 > kTxItems || q.stage_count + kMaxSegsPerFrame > kTxIov) send_round(q);
+  Queue::Item& it = q.items[q.item_count++];
+  it.outer = *outer;
+  it.sock = static_cast<std::uint16_t>(outer->src_port % send_fds_.size());
+  it.iov_first = q.stage_count;
+  it.iov_count = 0;
+  std::uint32_t skip = outer->header_size;
+  std::uint32_t left = outer->payload_size;
+  for (rte_mbuf* seg = m; seg != nullptr && left != 0; seg = seg->next) {
+    const std::uint32_t len = seg->data_len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    const std::uint32_t take = std::min(len - skip, left);
+    q.stage_iov[q.stage_count++] = iovec{rte_pktmbuf_mtod_offset(seg, std::uint8_t*, skip), take};
+    ++it.iov_count;
+    left -= take;
+    skip = 0;
+  }
+  q.round_frames[q.frame_count++] = m;
+}
+
+// A VXLAN TCP super-frame (the pipeline hands them whole: tx_caps): cut
+// into its segments here, each datagram gathered from a header written in
+// seg_headers and payload slices of the super-frame itself, so the payload
+// is read once (its checksums) and copied only by the kernel.
+void UdpUplink::stage_superframe(Queue& q, rte_mbuf* m) {
+  const auto drop = [&](UdpCounter c) {
+    q.count(c);
+    rte_pktmbuf_free(m);
+  };
+  if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) == 0 || (m->ol_flags & RTE_MBUF_F_TX_TUNNEL_MASK) == 0) {
+    drop(UdpCounter::tx_gso_unsupported);
+    return;
+  }
+  SegmentGather& g = q.gather;
+  if (g.start(m) || g.header_size() > kTxHeaderStride) {
+    drop(UdpCounter::tx_bad_superframe);
+    return;
+  }
+  const std::uint32_t n = g.segments();
+  if (q.item_count + n > kTxItems || q.stage_count + n + g.max_slices() > kTxIov || q.frame_count == kTxItems) {
+    send_round(q);
+  }
+  const std::uint32_t hsize = g.header_size();
+  std::optional<wire::Outer> outer;
+  for (std::uint32_t k = 0; k < n; ++k) {
+    std::uint8_t* hdr = &q.seg_headers[std::size_t{q.header_count + k} * kTxHeaderStride];
+    const std::uint32_t iov = q.stage_count;
+    const SegmentGather::Piece piece = g.next(hdr, &q.stage_iov[iov + 1]);
+    if (k == 0) {
+      // The first segment is the largest: its outer header says where they
+      // all go, and whether they fit the MTU.
+      outer = wire::parse_outer(hdr, hsize, hsize + piece.payload);
+      if (!outer || outer->family != config_.local.family || outer->header_size > hsize) {
+        drop(UdpCounter::tx_not_vxlan);
+        return;
+      }
+      if (outer->payload_size > max_datagram_) {
+        drop(UdpCounter::tx_too_big);
+        return;
+      }
+    }
+    q.stage_iov[iov] = iovec{hdr + outer->header_size, hsize - outer->header_size};
+    q.stage_count += 1 + piece.slices;
+    Queue::Item& it = q.items[q.item_count++];
+    it.outer = *outer;
+    it.outer.payload_size = hsize - outer->header_size + piece.payload;
+    it.sock = static_cast<std::uint16_t>(outer->src_port % send_fds_.size());
+    it.iov_first = iov;
+    it.iov_count = static_cast<std::uint16_t>(1 + piece.slices);
+  }
+  q.header_count += n;
+  q.round_frames[q.frame_count++] = m;
+  q.count(UdpCounter::tx_superframes);
+  q.count(UdpCounter::tx_segments, n);
+  q.count(UdpCounter::tx_sw_csum_bytes, g.summed());
+}
+
+// Sends the round's datagrams, then frees their frames.
+void UdpUplink::send_round(Queue& q) {
+  const std::uint32_t items = q.item_count;
   const std::uint32_t nsock = static_cast<std::uint32_t>(send_fds_.size());
   const bool gso = gso_active_.load(std::memory_order_relaxed);
   const Family family = config_.local.family;
   const std::uint32_t max_bytes = wire::max_send(family);
-
-  for (std::uint32_t done = 0; done < n;) {
-    const std::uint32_t chunk = std::min<std::uint32_t>(kTxChunk, n - done);
-    rte_mbuf** frames = pkts + done;
-    done += chunk;
-
-    // 1. Parse; drop what cannot be sent.
-    std::uint32_t items = 0;
+  if (items != 0) {
+    // 1. Stable order by socket (counting sort): each socket's datagrams
+    //    keep their order, so every flow does.
     std::array<std::uint16_t, kMaxSendSockets + 1> per_sock{};
-    for (std::uint32_t i = 0; i < chunk; ++i) {
-      rte_mbuf* m = frames[i];
-      UdpCounter drop = UdpCounter::tx_datagrams;  // "no drop"
-      std::optional<wire::Outer> outer;
-      if ((m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) != 0) {
-        drop = UdpCounter::tx_gso_unsupported;
-      } else if (m->nb_segs > kMaxSegsPerFrame) {
-        drop = UdpCounter::tx_error;
-      } else {
-        outer = wire::parse_outer(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m),
-                                  rte_pktmbuf_pkt_len(m));
-        if (!outer || outer->family != family) {
-          drop = UdpCounter::tx_not_vxlan;
-        } else if (outer->payload_size > max_datagram_) {
-          drop = UdpCounter::tx_too_big;
-        } else if ((m->ol_flags & RTE_MBUF_F_TX_L4_MASK) != 0) {
-          if (complete_tx_checksum(m)) {
-            q.count(UdpCounter::tx_sw_csum);
-          } else {
-            drop = UdpCounter::tx_error;
-          }
-        }
-      }
-      if (drop != UdpCounter::tx_datagrams) {
-        q.count(drop);
-        rte_pktmbuf_free(m);
-        continue;
-      }
-      const auto sock = static_cast<std::uint16_t>(outer->src_port % nsock);
-      q.items[items++] = Queue::Item{m, *outer, sock};
-      ++per_sock[sock + 1];
-    }
-    if (items == 0) continue;
-
-    // 2. Stable order by socket (counting sort): each socket's frames keep
-    //    their order, so every flow does.
+    for (std::uint32_t i = 0; i < items; ++i) ++per_sock[q.items[i].sock + 1];
     for (std::uint32_t s = 1; s <= nsock; ++s) per_sock[s] += per_sock[s - 1];
     {
       auto next = per_sock;
       for (std::uint32_t i = 0; i < items; ++i) q.order[next[q.items[i].sock]++] = static_cast<std::uint16_t>(i);
     }
 
-    // 3. Messages: consecutive same-destination, same-size datagrams of one
+    // 2. Messages: consecutive same-destination, same-size datagrams of one
     //    socket in one UDP_SEGMENT send.
     std::uint32_t msgs = 0;
     std::uint32_t iovs = 0;
@@ -678,21 +904,9 @@ std::uint16_t UdpUplink::tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
         }
         const std::uint32_t m_idx = msgs - 1;
         msghdr& h = q.tx_msgs[m_idx].msg_hdr;
-        // Gather the VXLAN payload from the chain.
-        std::uint32_t skip = it.outer.header_size;
-        std::uint32_t left = it.outer.payload_size;
-        for (rte_mbuf* seg = it.m; seg != nullptr && left != 0; seg = seg->next) {
-          const std::uint32_t len = seg->data_len;
-          if (skip >= len) {
-            skip -= len;
-            continue;
-          }
-          const std::uint32_t take = std::min(len - skip, left);
-          q.tx_iov[iovs++] = iovec{rte_pktmbuf_mtod_offset(seg, std::uint8_t*, skip), take};
-          ++h.msg_iovlen;
-          left -= take;
-          skip = 0;
-        }
+        std::memcpy(&q.tx_iov[iovs], &q.stage_iov[it.iov_first], sizeof(iovec) * it.iov_count);
+        iovs += it.iov_count;
+        h.msg_iovlen += it.iov_count;
         ++q.msg_datagrams[m_idx];
         q.msg_bytes[m_idx] += it.outer.payload_size;
         if (q.msg_datagrams[m_idx] == 2 || (q.msg_datagrams[m_idx] == 1 && it.outer.tos != 0)) {
@@ -726,11 +940,13 @@ std::uint16_t UdpUplink::tx_burst(std::uint16_t queue, rte_mbuf** pkts, std::uin
       }
       if (msgs > first_msg) send_socket_messages(q, s, first_msg, msgs - first_msg);
     }
-
-    // 4. The kernel copied every payload: free the frames.
-    for (std::uint32_t i = 0; i < items; ++i) rte_pktmbuf_free(q.items[i].m);
   }
-  return n;
+  // 3. The kernel copied every payload: free the frames.
+  if (q.frame_count != 0) rte_pktmbuf_free_bulk(q.round_frames.data(), q.frame_count);
+  q.item_count = 0;
+  q.stage_count = 0;
+  q.frame_count = 0;
+  q.header_count = 0;
 }
 
 void UdpUplink::send_socket_messages(Queue& q, std::uint32_t sock, std::uint32_t first, std::uint32_t count) {

@@ -16,7 +16,13 @@
 // TX (tx_burst): frames arrive as the pipeline builds them (outer Ethernet +
 // IPv4/IPv6 + UDP + VXLAN + inner); the outer 42 (62) bytes are skipped and
 // the VXLAN payload goes to the outer destination address and port with
-// sendmmsg, gathered from the mbuf chain (no copy). Consecutive datagrams of
+// sendmmsg, gathered from the mbuf chain (no copy). A VXLAN TCP super-frame
+// (the port takes them whole, UdpUplinkPort::tx_caps) is cut here
+// (SegmentGather): each datagram is gathered from its headers, written into
+// a small per-queue header area, and slices of the super-frame's payload,
+// which is read once, for the segments' checksums, and copied only by the
+// kernel; the datagrams are byte for byte what Segmenter would make.
+// Consecutive datagrams of
 // one size (a shorter last one allowed) to one destination from one socket
 // leave as ONE message with UDP_SEGMENT, within 65 507 bytes and 64
 // segments (udp_wire::GsoGroup). IP_PMTUDISC_DO: nothing is fragmented; a
@@ -83,13 +89,17 @@ namespace ferry::dataplane::app {
   X(Count, tx_gso_messages, "messages sent with UDP_SEGMENT (two datagrams or more)")                              \
   X(Count, tx_syscalls, "sendmmsg calls")                                                                          \
   X(Count, tx_sw_csum, "partial inner L4 checksums completed in software before sending")                          \
+  X(Count, tx_superframes, "VXLAN TCP super-frames cut into datagrams here (payload gathered, not copied)")        \
+  X(Count, tx_segments, "datagrams cut from super-frames")                                                         \
+  X(Count, tx_sw_csum_bytes, "bytes summed to make the checksums of the segments cut from super-frames")           \
   X(Drop, rx_missed, "datagrams the kernel dropped at a receive socket (full buffer; SO_RXQ_OVFL / sk_drops)")     \
   X(Drop, rx_truncated, "datagrams larger than a receive buffer (never delivered cut)")                            \
   X(Drop, rx_runt, "datagrams shorter than a VXLAN header and an inner Ethernet header")                           \
   X(Drop, rx_no_mbuf, "datagrams dropped: mbuf pool empty, or more than a burst can hold")                         \
   X(Drop, rx_too_big, "frame mode: inner frame larger than one mbuf that cannot be segmented")                     \
   X(Drop, tx_not_vxlan, "frames that are not Ethernet/IPv4|IPv6/UDP as the pipeline builds them (ARP, tags)")      \
-  X(Drop, tx_gso_unsupported, "frames asking for TCP/UDP segmentation (the pipeline segments for this port)")      \
+  X(Drop, tx_gso_unsupported, "frames asking for segmentation this port does not do (UDP, or TCP without VXLAN)")  \
+  X(Drop, tx_bad_superframe, "super-frames whose offload metadata disagree with their bytes (as gso_* drops)")     \
   X(Drop, tx_too_big, "datagrams larger than the underlay MTU allows (never fragmented)")                          \
   X(Drop, tx_eagain, "datagrams dropped on a full socket send buffer (EAGAIN)")                                    \
   X(Drop, tx_error, "datagrams dropped on another send error")
@@ -188,13 +198,22 @@ class UdpUplink {
   struct RxBuffer;
   explicit UdpUplink(const UdpUplinkConfig& config, rte_mempool* pool);
   static void free_rx_buffer(void* addr, void* opaque);
+  static void free_rx_slot(void* addr, void* opaque);
   Result<void> open_sockets();
   std::uint32_t receive(Queue& q);
-  std::uint32_t deliver(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size, const OuterSource& src);
+  static constexpr std::uint32_t kNotSlotted = ~0u;
+  std::uint32_t deliver(Queue& q, RxBuffer* buf, std::uint8_t* data, std::uint32_t size, std::uint32_t gro_size,
+                        const OuterSource& src);
+  std::uint32_t deliver_slots(Queue& q, RxBuffer* buf, std::uint32_t size, std::uint32_t gro_size,
+                              const OuterSource& src);
+  std::uint8_t* linearize(Queue& q, const RxBuffer* buf, std::uint32_t size);
   void deliver_payload(Queue& q, RxBuffer* buf, std::uint8_t* data, std::uint32_t size, std::uint32_t udp_gso,
                        const OuterSource& src, std::uint32_t& made);
   void deliver_frame(Queue& q, const std::uint8_t* data, std::uint32_t size, std::uint32_t udp_gso,
                      const OuterSource& src);
+  void stage_frame(Queue& q, rte_mbuf* m);
+  void stage_superframe(Queue& q, rte_mbuf* m);
+  void send_round(Queue& q);
   void send_socket_messages(Queue& q, std::uint32_t sock, std::uint32_t first, std::uint32_t count);
 
   UdpUplinkConfig config_;
@@ -205,6 +224,17 @@ class UdpUplink {
   std::atomic<bool> gso_active_{true};
   std::uint32_t max_datagram_ = 0;
   std::uint32_t inner_mtu_ = 0;
+  // Receive buffer layout. kPayload: one 64 KiB area per buffer (slots 0).
+  // kFrame: `slots` slots of `slot_stride` bytes, each kSlotHeadroom bytes
+  // of room for an outer header and then `slot_payload` bytes (the largest
+  // datagram the MTU allows) the kernel fills in order (recvmmsg iovecs).
+  struct RxLayout {
+    std::uint32_t slots = 0;
+    std::uint32_t slot_payload = 0;
+    std::uint32_t slot_stride = 0;
+    std::uint32_t buffer_stride = 65536;
+  };
+  RxLayout rx_;
 };
 
 // The outer source of a datagram delivered in kPayload mode.

@@ -37,6 +37,9 @@ class UdpUplinkPort final : public Port {
   [[nodiscard]] bool link_up() const override;
   [[nodiscard]] MacAddr mac() const override { return mac_; }
   [[nodiscard]] PortOffloads offloads() const override;
+  // VXLAN TCP super-frames go in whole: the uplink cuts them into its
+  // UDP_SEGMENT sends without copying their payload (udp_uplink.h, "TX").
+  [[nodiscard]] PortTxCaps tx_caps() const override { return kTxCapTunnelTso; }
   // Logs once when UDP_SEGMENT had to be given up.
   void poll() override;
 

@@ -30,18 +30,7 @@ bool writable(const rte_mbuf* m) {
   return !RTE_MBUF_HAS_EXTBUF(m) || rte_mbuf_ext_refcnt_read(m->shinfo) == 1;
 }
 
-// What every segment derives its headers from, read once from the input.
-struct Template {
-  OffloadLayout layout;
-  std::uint32_t mss = 0;
-  std::uint16_t segments = 0;
-  std::uint16_t ip_id = 0;        // inner IPv4 id of the super-frame
-  std::uint16_t outer_ip_id = 0;  // outer IPv4 id (0: stays 0)
-  std::uint32_t seq = 0;          // TCP sequence number of the super-frame
-  std::uint64_t l4_seed = 0;      // pseudo-header sum for the whole L4 length, minus that length
-  bool outer_udp_csum = false;    // make the outer UDP checksum (IPv6 outer, or asked for)
-  bool outer_udp_zero = false;    // else send it as 0 (a super-frame over IPv4)
-};
+using segment_detail::Template;
 
 // The pseudo-header sum of the super-frame with its L4 length taken out, so
 // that adding a segment's L4 length gives that segment's pseudo-header sum
@@ -55,6 +44,22 @@ std::uint64_t l4_seed(const std::uint8_t* f, const OffloadLayout& l, std::uint32
                     : pseudo_header_ipv4(f + l.l3, l.l4_proto, l4_total);
   }
   return csum_add(pseudo, ~csum_be32(l4_total) & 0xffffffffu);
+}
+
+// The per-frame fields of `t` (its layout set) from m's headers.
+void fill_template(const rte_mbuf* m, bool super, Template& t) {
+  const OffloadLayout& l = t.layout;
+  const std::uint8_t* src = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  if (!l.ipv6) t.ip_id = load_be16(src + l.l3 + 4);
+  if (l.tunnel && !l.outer_ipv6) t.outer_ip_id = load_be16(src + l.outer_l3 + 4);
+  if (l.tunnel) {
+    t.outer_udp_csum = l.outer_ipv6 || (m->ol_flags & RTE_MBUF_F_TX_OUTER_UDP_CKSUM) != 0;
+    t.outer_udp_zero = super && !t.outer_udp_csum;
+  }
+  if (l.l4_proto != 0) {
+    if (l.l4_proto != kProtoUdp) t.seq = load_be32(src + l.l4 + 4);
+    t.l4_seed = l4_seed(src, l, m->pkt_len - l.l4);
+  }
 }
 
 // Writes segment k's header fields (lengths, ids, sequence, flags,
@@ -168,16 +173,7 @@ SegmentResult Segmenter::segment(rte_mbuf* m, rte_mbuf** out, std::uint16_t room
   if (rte_pktmbuf_alloc_bulk(header_pool_, out, n) != 0) return {0, Counter::no_mbuf};
 
   const std::uint8_t* src = rte_pktmbuf_mtod(m, const std::uint8_t*);
-  if (!l.ipv6) t.ip_id = load_be16(src + l.l3 + 4);
-  if (l.tunnel && !l.outer_ipv6) t.outer_ip_id = load_be16(src + l.outer_l3 + 4);
-  if (l.tunnel) {
-    t.outer_udp_csum = l.outer_ipv6 || (m->ol_flags & RTE_MBUF_F_TX_OUTER_UDP_CKSUM) != 0;
-    t.outer_udp_zero = super && !t.outer_udp_csum;
-  }
-  if (l.l4_proto != 0) {
-    if (l.l4_proto != kProtoUdp) t.seq = load_be32(src + l.l4 + 4);
-    t.l4_seed = l4_seed(src, l, m->pkt_len - l.l4);
-  }
+  fill_template(m, super, t);
 
   Cursor cur{m, l.headers};
   std::uint64_t summed = 0;
@@ -259,6 +255,55 @@ void Segmenter::copy_payload(Cursor& cur, std::uint8_t* to, std::uint32_t len) {
     cur.off += take;
     len -= take;
   }
+}
+
+std::optional<Counter> SegmentGather::start(rte_mbuf* m) {
+  if ((m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) == 0) return Counter::gso_unsupported;
+  t_ = Template{};
+  if (auto bad = prepare_offload_layout(m, t_.layout)) return bad;
+  if (m->tso_segsz == 0) return Counter::gso_bad_mss;
+  const OffloadLayout& l = t_.layout;
+  t_.mss = m->tso_segsz;
+  const std::uint32_t n = l.payload == 0 ? 1 : (l.payload + t_.mss - 1) / t_.mss;
+  if (n > kMaxSegments) return Counter::gso_bad_mss;
+  t_.segments = static_cast<std::uint16_t>(n);
+  fill_template(m, true, t_);
+  src_ = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  seg_ = m;
+  off_ = l.headers;
+  left_ = l.payload;
+  k_ = 0;
+  chain_ = m->nb_segs;
+  summed_ = 0;
+  return std::nullopt;
+}
+
+SegmentGather::Piece SegmentGather::next(std::uint8_t* headers, iovec* slices) {
+  const OffloadLayout& l = t_.layout;
+  const std::uint32_t len = left_ < t_.mss ? left_ : t_.mss;
+  left_ -= len;
+  std::memcpy(headers, src_, l.headers);
+  Piece piece{len, 0};
+  std::uint64_t sum = 0;
+  bool odd = false;
+  for (std::uint32_t want = len; want > 0;) {
+    while (off_ == seg_->data_len) {
+      seg_ = seg_->next;
+      off_ = 0;
+    }
+    const std::uint32_t avail = seg_->data_len - off_;
+    const std::uint32_t take = avail < want ? avail : want;
+    const auto* data = rte_pktmbuf_mtod_offset(seg_, const std::uint8_t*, off_);
+    slices[piece.slices++] = iovec{const_cast<std::uint8_t*>(data), take};
+    const std::uint64_t s = csum_bytes(data, take);
+    sum = csum_add(sum, odd ? csum_swap(s) : s);
+    odd ^= (take & 1) != 0;
+    off_ += take;
+    want -= take;
+  }
+  summed_ += patch_headers(headers, t_, k_, len, sum);
+  ++k_;
+  return piece;
 }
 
 }  // namespace ferry::dataplane

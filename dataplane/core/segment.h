@@ -26,11 +26,14 @@
 // a frame that asks for nothing is passed on untouched.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <optional>
 
 #include "common/result.h"
 #include "dataplane/core/counters.h"
+#include "dataplane/core/offload.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -58,6 +61,21 @@ struct SegmentResult {
   std::uint16_t count = 0;      // frames written to out
   std::optional<Counter> drop;  // set: out is empty and the input is still the caller's
 };
+
+namespace segment_detail {
+// What every segment derives its headers from, read once from the input.
+struct Template {
+  OffloadLayout layout;
+  std::uint32_t mss = 0;
+  std::uint16_t segments = 0;
+  std::uint16_t ip_id = 0;        // inner IPv4 id of the super-frame
+  std::uint16_t outer_ip_id = 0;  // outer IPv4 id (0: stays 0)
+  std::uint32_t seq = 0;          // TCP sequence number of the super-frame
+  std::uint64_t l4_seed = 0;      // pseudo-header sum for the whole L4 length, minus that length
+  bool outer_udp_csum = false;    // make the outer UDP checksum (IPv6 outer, or asked for)
+  bool outer_udp_zero = false;    // else send it as 0 (a super-frame over IPv4)
+};
+}  // namespace segment_detail
 
 // One per worker lcore; not thread-safe.
 class Segmenter {
@@ -96,6 +114,54 @@ class Segmenter {
   rte_mempool* header_pool_;
   rte_mempool* indirect_pool_;
   LcoreCounters* counters_;
+};
+
+// The segments of a super-frame for a port that gathers what it sends (a
+// kernel socket's sendmmsg takes iovecs): byte for byte the frames
+// Segmenter::segment() makes, each given as its headers, written into a
+// buffer of the caller's, and its payload as slices of the super-frame's own
+// buffers. Nothing is copied or allocated; each payload byte is read once,
+// for its segment's checksum. The super-frame must stay alive and unchanged
+// until the slices have been used. One per thread; not thread-safe.
+class SegmentGather {
+ public:
+  // One segment: `slices` payload slices written, `payload` bytes in all.
+  struct Piece {
+    std::uint32_t payload = 0;
+    std::uint32_t slices = 0;
+  };
+
+  // Checks the metadata of super-frame `m` (TX_TCP_SEG or TX_UDP_SEG, plain
+  // or VXLAN) against its bytes, moving split headers into its first mbuf.
+  // Returns the drop reason as Segmenter::segment() would (gso_bad_header,
+  // gso_bad_mss: tso_segsz 0 or more than kMaxSegments segments,
+  // gso_too_big, gso_unsupported: not a super-frame, gso_headers_split), the
+  // frame's bytes unchanged.
+  [[nodiscard]] std::optional<Counter> start(rte_mbuf* m);
+  [[nodiscard]] std::uint16_t segments() const { return t_.segments; }
+  // Bytes next() writes at `headers`: the whole header stack (outer too).
+  [[nodiscard]] std::uint16_t header_size() const { return t_.layout.headers; }
+  // Slices all segments together take at most (one per segment, one more
+  // per mbuf boundary), and one segment at most (the chain's mbuf count).
+  [[nodiscard]] std::uint32_t max_slices() const { return std::uint32_t{t_.segments} + chain_; }
+  [[nodiscard]] std::uint32_t max_segment_slices() const { return chain_; }
+  // The next segment (in order, segments() times): its headers into
+  // `headers`, its payload slices into `slices` (room for
+  // max_segment_slices()).
+  Piece next(std::uint8_t* headers, iovec* slices);
+  // Bytes summed for checksums since start() (for the software-checksum
+  // counters).
+  [[nodiscard]] std::uint64_t summed() const { return summed_; }
+
+ private:
+  segment_detail::Template t_;
+  const std::uint8_t* src_ = nullptr;
+  const rte_mbuf* seg_ = nullptr;  // read position in the chain
+  std::uint32_t off_ = 0;
+  std::uint32_t left_ = 0;  // payload bytes not yet handed out
+  std::uint16_t k_ = 0;     // next segment
+  std::uint32_t chain_ = 0;
+  std::uint64_t summed_ = 0;
 };
 
 }  // namespace ferry::dataplane

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "dataplane/app/udp_wire.h"
+#include "dataplane/core/segment.h"
 #include "tests/dataplane/app/udp_frames.h"
 
 namespace ferry::dataplane::app {
@@ -429,6 +430,74 @@ TEST(UdpUplink, APeersTcpSuperFrameIsDeliveredWholeWithTsoMetadata) {
   free_all(got);
 }
 
+// A VXLAN TCP super-frame as the pipeline hands it to a port that takes
+// them (tunnel metadata, partial inner checksum), `piece`-byte chain pieces.
+rte_mbuf* pipeline_superframe(const UdpUplinkConfig& to, const InnerSpec& s, std::uint16_t mss, std::size_t piece) {
+  rte_mbuf* m =
+      chain_of(test::outer_frame4(test::vxlan_payload(test::inner_frame(s)), dst4(to), to.udp_port, 50001), piece);
+  m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TUNNEL_VXLAN |
+                 RTE_MBUF_F_TX_OUTER_IPV4;
+  m->outer_l2_len = 14;
+  m->outer_l3_len = 20;
+  m->l2_len = 8 + 8 + 14;
+  m->l3_len = 20;
+  m->l4_len = 32;
+  m->tso_segsz = mss;
+  return m;
+}
+
+// Super-frames go in whole (UdpUplinkPort::tx_caps) and leave as the
+// datagrams the pipeline's Segmenter would make of them, byte for byte
+// (headers written per segment, payload gathered from the chain), one
+// UDP_SEGMENT send for the lot; what cannot be cut is counted.
+TEST(UdpUplink, SuperFramesLeaveAsTheSegmentersDatagramsGathered) {
+  auto [a, b] = open_pair(UdpDelivery::kPayload);
+  ASSERT_TRUE(a && b);
+  const InnerSpec s = superframe_spec();
+  LcoreCounters counters;
+  auto segmenter = Segmenter::create(SegmentConfig{}, g_pool, g_pool, &counters);
+  ASSERT_TRUE(segmenter);
+  rte_mbuf* ref[kMaxSegments];
+  const SegmentResult r = segmenter->segment(pipeline_superframe(b->config(), s, 1398, 2000), ref, kMaxSegments);
+  ASSERT_FALSE(r.drop);
+  ASSERT_EQ(r.count, 10);
+  std::vector<Bytes> want;
+  for (std::uint16_t i = 0; i < r.count; ++i) {
+    const Bytes f = bytes_of(ref[i]);
+    want.emplace_back(f.begin() + 42, f.end());
+  }
+  rte_pktmbuf_free_bulk(ref, r.count);
+
+  rte_mbuf* frames[4] = {
+      pipeline_superframe(b->config(), s, 1398, 1000),  // pieces: slices cross mbuf boundaries
+      pipeline_superframe(b->config(), s, 0, 1000),     // no MSS
+      pipeline_superframe(b->config(), s, 1450, 1000),  // segments larger than the MTU allows
+      pipeline_superframe(b->config(), s, 1398, 2000),
+  };
+  frames[3]->ol_flags &= ~RTE_MBUF_F_TX_TUNNEL_MASK;  // TCP segmentation without VXLAN: not ours
+  ASSERT_EQ(a->tx_burst(0, frames, 4), 4);
+  const auto tx = a->stats();
+  EXPECT_EQ(tx[UdpCounter::tx_superframes], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_segments], 10U);
+  EXPECT_EQ(tx[UdpCounter::tx_datagrams], 10U);
+  EXPECT_EQ(tx[UdpCounter::tx_messages], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_gso_messages], 1U);
+  EXPECT_GE(tx[UdpCounter::tx_sw_csum_bytes], s.payload);
+  EXPECT_EQ(tx[UdpCounter::tx_bad_superframe], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_too_big], 1U);
+  EXPECT_EQ(tx[UdpCounter::tx_gso_unsupported], 1U);
+  EXPECT_EQ(tx.tx_drops(), 3U);
+
+  auto got = receive(*b, 10);
+  ASSERT_EQ(got.size(), 10U);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const Bytes d = bytes_of(got[i]);
+    EXPECT_EQ(d, want[i]) << "datagram " << i;
+    EXPECT_TRUE(test::l4_checksum_ok(d.data() + 8, 14)) << "datagram " << i;
+  }
+  free_all(got);
+}
+
 TEST(UdpUplink, FrameModeSegmentsSuperFramesAndCompletesChecksums) {
   auto up = UdpUplink::open(config(false, UdpDelivery::kFrame), g_pool);
   ASSERT_TRUE(up);
@@ -462,6 +531,60 @@ TEST(UdpUplink, FrameModeSegmentsSuperFramesAndCompletesChecksums) {
   EXPECT_EQ(st[UdpCounter::rx_segments], 10U);
   EXPECT_EQ(st[UdpCounter::rx_csum_completed], 1U);
   free_all(got);
+}
+
+// Frame mode receives into slots: full-size datagrams (a GRO batch of them,
+// or one) each land in a slot of their own and become mbufs attached to it,
+// the outer header written in front, no copy; each is the only user of its
+// slot (writable, as coalescing needs). Small datagrams sharing a slot are
+// copied out, as before. The buffers come back when their frames are freed.
+TEST(UdpUplink, FrameModeReceivesFullSizeDatagramsInPlace) {
+  UdpUplinkConfig bc = config(false, UdpDelivery::kFrame);
+  bc.rx_buffers = 8;
+  bc.rx_batch = 4;
+  auto a = UdpUplink::open(config(false, UdpDelivery::kPayload), g_pool);
+  auto b = UdpUplink::open(bc, g_pool);
+  ASSERT_TRUE(a && b);
+  constexpr std::uint32_t kFull = 1472 - 8 - 14 - 20 - 32;
+  for (int round = 0; round < 12; ++round) {
+    SCOPED_TRACE(round);
+    std::vector<Bytes> sent;
+    std::vector<rte_mbuf*> frames;
+    for (std::uint32_t i = 0; i < 47; ++i) {  // two GRO batches: 44 + 3
+      sent.push_back(pipeline_frame((*b)->config(), kFull, 40000, 50001, static_cast<std::uint8_t>(i + round)));
+      frames.push_back(mbuf_of(sent.back()));
+    }
+    for (std::uint32_t i = 0; i < 5; ++i) {  // one GRO batch of small datagrams
+      sent.push_back(pipeline_frame((*b)->config(), 100, 40001, 50002, static_cast<std::uint8_t>(i)));
+      frames.push_back(mbuf_of(sent.back()));
+    }
+    ASSERT_EQ((*a)->tx_burst(0, frames.data(), static_cast<std::uint16_t>(frames.size())), frames.size());
+    auto got = receive(**b, sent.size());
+    ASSERT_EQ(got.size(), sent.size());
+    // Datagrams of the two flows left from two sockets: match by flow.
+    std::size_t full = 0, small = 0;
+    for (rte_mbuf* m : got) {
+      const Bytes f = bytes_of(m);
+      ASSERT_GE(f.size(), 42U + 8 + 66);
+      const bool is_full = f.size() == 42 + 1472;
+      const Bytes& want = sent[is_full ? full++ : 47 + small++];
+      EXPECT_EQ(Bytes(f.begin() + 42, f.end()), Bytes(want.begin() + 42, want.end()));
+      EXPECT_EQ(f[5], 0x99);
+      EXPECT_TRUE(test::ipv4_header_ok(f.data() + 14));
+      EXPECT_EQ(test::get16(f.data() + 38), f.size() - 34);
+      EXPECT_EQ(RTE_MBUF_HAS_EXTBUF(m) != 0, is_full);
+      if (is_full) {
+        EXPECT_EQ(rte_mbuf_ext_refcnt_read(m->shinfo), 1);
+      }
+    }
+    EXPECT_EQ(full, 47U);
+    EXPECT_EQ(small, 5U);
+    free_all(got);
+  }
+  const auto st = (*b)->stats();
+  EXPECT_EQ(st[UdpCounter::rx_datagrams], 12U * 52);
+  EXPECT_EQ(st[UdpCounter::rx_gro_batches], 12U * 3);
+  EXPECT_EQ(st[UdpCounter::rx_no_mbuf], 0U);
 }
 
 TEST(UdpUplink, RunsOverIpv6) {
