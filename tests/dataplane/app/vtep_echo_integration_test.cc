@@ -70,6 +70,7 @@ class VtepEcho : public DataplaneTest {
     // Host 2's data plane dies: host 1 stops hearing it within a few intervals.
     ::kill(dataplanes_[2]->pid(), SIGKILL);
     dataplanes_[2]->stop();
+    dataplanes_.erase(2);  // killed on purpose: not a failed clean exit
     ASSERT_TRUE(harness::wait_until([&] { return !view_of(1, 2).value("alive", true); }, 10s, 100ms))
         << ctl(1, {"vteps", "--json"}).output;
     const auto silent = view_of(1, 2);
