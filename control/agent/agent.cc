@@ -95,6 +95,11 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
     if (auto r = a->ipam_->restore(**saved_ipam); !r) return r.error().wrap(c.state_dir + "/ipam.state");
   }
   Agent* self_ptr = a.get();
+  a->tables_->set_keep_owner(
+      [self_ptr](const std::string& owner) { return self_ptr->liveness_->keep(owner, self_ptr->clock_.now()); });
+  a->ipam_->set_hold_reclaim([self_ptr](const std::string& owner) {
+    return self_ptr->liveness_->hold_reclaim(owner, self_ptr->clock_.now());
+  });
   a->ipam_->set_persist([self_ptr](const std::string& snap) { return self_ptr->save_ipam(snap); });
   a->endpoints_ = std::make_unique<gossip::EndpointTable>(*a->tables_);
   a->mux_ = std::make_unique<ipam::DelegateMux>(*a->tables_, *a->ipam_);
@@ -105,6 +110,15 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
   a->dp_guard_ = std::make_unique<DataplaneGuard>(*a->reconciler_, c.dataplane_hold, c.audit_interval, a->clock_.now());
   a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
   a->stats_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
+  a->vtep_probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
+  // A dead host whose data plane still answers keeps its endpoints here, and
+  // its addresses (docs/reliability.md, "VTEP liveness").
+  VtepLivenessConfig lcfg;
+  lcfg.alive_intervals = c.vtep_alive_intervals;
+  lcfg.keep_max = c.vtep_keep.count() >= 0     ? c.vtep_keep
+                  : c.ipam_reclaim.count() > 0 ? c.ipam_reclaim
+                                               : std::chrono::milliseconds(30 * 60 * 1000);
+  a->liveness_ = std::make_unique<VtepLiveness>(lcfg);
   Agent* self = a.get();
   a->service_ =
       std::make_unique<EndpointService>(a->config_, StateStore(c.state_dir, std::move(*state)), *a->tables_,
@@ -207,6 +221,18 @@ void Agent::poll_stats() {
   for (auto& s : waiting) s.respond(s.body + dp);
 }
 
+void Agent::poll_vteps() {
+  if (!vtep_probe_->in_flight()) return;
+  auto reply = vtep_probe_->poll(clock_.now());
+  if (!reply) return;
+  Result<dp_api::Reply> status = *reply ? dp_api::parse_reply(**reply) : Result<dp_api::Reply>(reply->error());
+  if (status && status->ok() && status->get<dp_api::VtepStatus>() != nullptr) {
+    liveness_->on_status(*status->get<dp_api::VtepStatus>(), clock_.now());
+  } else {
+    spdlog::debug("VTEP liveness: data-plane vtep_status: {}", status ? status->message : status.error().message);
+  }
+}
+
 void Agent::watch_admin(int listen_fd) {
   loop_->watch(listen_fd, [this] {
     for (int fd : admin_->accept_all()) {
@@ -254,11 +280,15 @@ void Agent::refresh() {
       in.local_ports.push_back({ep.host_ifname, ep.network, ep.mac, ep.ip, ep.ip6});
     }
   }
+  std::map<std::string, std::set<dp_api::Ipv4>> owner_vteps;
   for (const auto& e : view.active) {
     for (auto& rec : endpoints_->list(e.record.name)) {
-      if (rec.owner != config_.node_name) in.remote_endpoints.push_back(std::move(rec));
+      if (rec.owner == config_.node_name) continue;
+      if (auto vtep = dp_api::parse_ipv4(rec.vtep_string())) owner_vteps[rec.owner].insert(*vtep);
+      in.remote_endpoints.push_back(std::move(rec));
     }
   }
+  liveness_->set_owner_vteps(std::move(owner_vteps));
   reconciler_->set_desired(compute_desired(in));
   reconciler_->run_known();
   dirty_ = false;  // our own writes above may have set it
@@ -285,6 +315,13 @@ void Agent::hand_over_space() {
 void Agent::start_timers() {
   // The data plane's health, idle connections, unclaimed reservations,
   // Docker endpoints whose sandbox went without a Leave.
+  // VTEP liveness: what the data plane's echo says about the other hosts.
+  timers_.push_back(loop_->every(
+      config_.vtep_poll,
+      [this] {
+        if (!vtep_probe_->in_flight()) vtep_probe_->start(dp_request(dp_api::VtepStatusCmd{}), clock_.now());
+      },
+      gossip::Duration{0}));
   timers_.push_back(loop_->every(
       config_.resync_interval,
       [this] {
@@ -313,6 +350,7 @@ void Agent::after_turn() {
   dp_guard_->tick(clock_.now(), [this] { return gossip_view_synced(*node_, *tables_); });
   poll_health();
   poll_stats();
+  poll_vteps();
 }
 
 int Agent::run(int signal_fd) {
@@ -328,7 +366,7 @@ int Agent::run(int signal_fd) {
   while (!stop_.load()) {
     // While a data-plane call is out, look for its reply every
     // --dataplane-poll-ms; otherwise sleep until the next timer or I/O.
-    const bool waiting = probe_->in_flight() || stats_probe_->in_flight();
+    const bool waiting = probe_->in_flight() || stats_probe_->in_flight() || vtep_probe_->in_flight();
     loop_->run_once(waiting ? clock_.now() + config_.dataplane_poll_interval : gossip::kNever);
     after_turn();
   }

@@ -31,6 +31,7 @@
 #include "control/agent/loop_executor.h"
 #include "control/agent/metrics.h"
 #include "control/agent/reconciler.h"
+#include "control/agent/vtep_liveness.h"
 #include "control/gossip/clock.h"
 #include "control/gossip/endpoint_table.h"
 #include "control/gossip/keyring.h"
@@ -89,6 +90,8 @@ class Agent {
   // without them when it is down or does not answer in time.
   void scrape(const MetricsServer::Respond& respond);
   void poll_stats();
+  // VTEP liveness: the data plane's vtep_status, read every --vtep-poll-ms.
+  void poll_vteps();
   // On exit with no endpoint and no Docker reservation here: this host's
   // free address blocks go to the other hosts (--ipam-hand-over).
   void hand_over_space();
@@ -128,6 +131,8 @@ class Agent {
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<DpProbe> probe_;        // health, every --resync-ms
   std::unique_ptr<DpProbe> stats_probe_;  // stats, for the scrapes waiting in scrapes_
+  std::unique_ptr<DpProbe> vtep_probe_;   // vtep_status, every --vtep-poll-ms
+  std::unique_ptr<VtepLiveness> liveness_;
   struct Scrape {
     std::string body;
     MetricsServer::Respond respond;

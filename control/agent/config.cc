@@ -98,6 +98,11 @@ Result<void> Config::validate() {
     return make_error("--audit-ms: {} is below 100 (0: no audit)", audit_interval.count());
   }
   if (dataplane_hold.count() < 0) return make_error("--dataplane-hold-ms: must not be negative");
+  if (vtep_poll.count() < 10) return make_error("--vtep-poll-ms: {} is below 10", vtep_poll.count());
+  if (vtep_alive_intervals < 1 || vtep_alive_intervals > 100) {
+    return make_error("--vtep-alive-intervals: {} is outside 1..100", vtep_alive_intervals);
+  }
+  if (vtep_keep.count() < -1) return make_error("--vtep-keep-ms: {} (-1: the IPAM reclaim period)", vtep_keep.count());
   if (push_pull.count() < 100) return make_error("--push-pull-ms: {} is below 100", push_pull.count());
   if (plugin_timeout.count() < 10) return make_error("--plugin-timeout-ms: {} is below 10", plugin_timeout.count());
   if (rejoin_interval.count() < 100) return make_error("--rejoin-ms: {} is below 100", rejoin_interval.count());
@@ -189,6 +194,16 @@ Result<Config> parse_config_and_file(std::span<char* const> args, ParseOutcome& 
   app.add_option("--dataplane-hold-ms", hold_ms,
                  "after start, remove no data-plane entry until gossip synced, at most ms")
       ->capture_default_str();
+  std::int64_t vtep_poll_ms = c.vtep_poll.count(), vtep_keep_ms = c.vtep_keep.count();
+  app.add_option("--vtep-poll-ms", vtep_poll_ms, "the data plane's VTEP echo status is read this often, ms")
+      ->capture_default_str();
+  app.add_option("--vtep-alive-intervals", c.vtep_alive_intervals,
+                 "a remote VTEP answers while its last echo reply is at most this many echo intervals old")
+      ->capture_default_str();
+  app.add_option("--vtep-keep-ms", vtep_keep_ms,
+                 "a dead host whose data plane answers keeps its entries at most this long, ms (-1: "
+                 "--ipam-reclaim-ms; 0: never)")
+      ->capture_default_str();
   std::string config_path;
   app.add_option("--config", config_path, "TOML file of these options (keys: long names); flags override it");
   std::vector<std::string> words;
@@ -216,6 +231,8 @@ Result<Config> parse_config_and_file(std::span<char* const> args, ParseOutcome& 
   c.plugin_timeout = std::chrono::milliseconds(plugin_timeout_ms);
   c.audit_interval = std::chrono::milliseconds(audit_ms);
   c.dataplane_hold = std::chrono::milliseconds(hold_ms);
+  c.vtep_poll = std::chrono::milliseconds(vtep_poll_ms);
+  c.vtep_keep = std::chrono::milliseconds(vtep_keep_ms);
   c.ipam_timeout = std::chrono::milliseconds(ipam_timeout_ms);
   c.ipam_reclaim = std::chrono::milliseconds(ipam_reclaim_ms);
   c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);

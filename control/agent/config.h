@@ -68,6 +68,15 @@ struct Config {
   // entry (the agent adds and replaces, removes nothing) until the gossip
   // view has synced with a live member, or this long at most.
   std::chrono::milliseconds dataplane_hold{10'000};
+  // VTEP liveness (docs/reliability.md): a dead host whose data plane still
+  // answers the VTEP echo keeps its endpoints here. --vtep-poll-ms: how
+  // often the data plane's vtep_status is read. --vtep-alive-intervals: a
+  // VTEP answers while its last echo reply is at most this many echo
+  // intervals old. --vtep-keep-ms: the longest a dead host's entries are kept
+  // that way (-1: --ipam-reclaim-ms, or 30 min when reclaim is off; 0: never).
+  std::chrono::milliseconds vtep_poll{1000};
+  std::uint32_t vtep_alive_intervals = 3;
+  std::chrono::milliseconds vtep_keep{-1};
   std::chrono::milliseconds push_pull{30'000};  // --push-pull-ms: gossip full-state exchange period
   // --plugin-timeout-ms: a Docker call waits this long for the agent's loop
   // to take it; past that it fails with {"Err"} and changes nothing.

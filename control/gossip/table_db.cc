@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "control/gossip/node.h"
 #include "control/gossip/tables.pb.h"
 #include "control/gossip/timing.h"
@@ -53,6 +55,7 @@ const char* tables_counter_help(TablesCounter c) { return kTablesCounterHelp[sta
 
 Result<void> TablesConfig::validate() const {
   if (owner_grace.count() < 0) return make_error("tables owner_grace must be >= 0 ms");
+  if (keep_recheck.count() <= 0) return make_error("tables keep_recheck must be > 0 ms");
   if (tombstone_ttl <= owner_grace) {
     return make_error("tables tombstone_ttl ({} ms) must exceed owner_grace ({} ms)", tombstone_ttl.count(),
                       owner_grace.count());
@@ -519,6 +522,10 @@ void TableDb::notify_user_response(uint64_t request_id, const Result<std::string
 
 void TableDb::notify_join(const MemberInfo& info) {
   if (info.name == self_) return;
+  if (kept_.erase(info.name) > 0) {
+    spdlog::info("owner {} is back: its entries were kept while it was away", info.name);
+    kept_since_.erase(info.name);
+  }
   if (pending_purges_.erase(info.name) > 0) count(TablesCounter::purge_cancelled);
   if (store_.owner_purged(info.name)) {
     store_.set_owner_purged(info.name, false, store_now());
@@ -553,10 +560,27 @@ void TableDb::tick(TimePoint now) {
       ++it;
       continue;
     }
-    if (member_alive(it->first)) {
+    const std::string& owner = it->first;
+    if (member_alive(owner)) {
       count(TablesCounter::purge_cancelled);
+    } else if (keep_owner_ && keep_owner_(owner)) {
+      if (kept_.insert(owner).second) {
+        count(TablesCounter::owners_kept);
+        kept_since_[owner] = now;
+        spdlog::info("owner {} is dead but its data plane answers: its {} entries are kept", owner,
+                     store_.keys_owned_by(owner).size());
+      }
+      it->second = now + config_.keep_recheck;
+      ++it;
+      continue;
     } else {
-      purge_owner(it->first);
+      if (kept_.erase(owner) > 0) {
+        const auto kept_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - kept_since_[owner]);
+        kept_since_.erase(owner);
+        spdlog::info("owner {}: its entries are purged now, after being kept {:.1f} s", owner,
+                     static_cast<double>(kept_for.count()) / 1000.0);
+      }
+      purge_owner(owner);
     }
     it = pending_purges_.erase(it);
   }

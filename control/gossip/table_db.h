@@ -17,13 +17,16 @@
 //    state, or lost a race with its previous life), it reasserts what it
 //    holds, or tombstones the entry, at a Lamport time past the stale one.
 //  - An owner dead or left for owner_grace has its entries purged (hidden,
-//    kept like tombstones so stale copies cannot bring them back). When it
+//    kept like tombstones so stale copies cannot bring them back), unless the
+//    keep_owner hook says to keep them (the agent: its data plane still
+//    answers); then it is asked again every keep_recheck. When the owner
 //    returns, it is told which entries were purged and reasserts the live ones.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -55,6 +58,9 @@ struct TablesConfig {
   // the longest time a stale copy can survive elsewhere (a partition, a node
   // offline): like NetworkDB's 30 min. ms.
   std::chrono::milliseconds tombstone_ttl{30 * 60 * 1000};
+  // While the keep_owner hook keeps a dead owner's entries, it is asked
+  // again this often. ms.
+  std::chrono::milliseconds keep_recheck{1'000};
   // How often tombstones are reaped. ms.
   std::chrono::milliseconds reap_interval{5'000};
   // Per attached network: a digest sync with one random member of it this
@@ -72,24 +78,25 @@ struct TablesConfig {
   [[nodiscard]] Result<void> validate() const;
 };
 
-#define FERRY_TABLES_COUNTERS(X)                                                              \
-  X(writes, "local puts and deletes")                                                         \
-  X(events_rx, "entry versions received (gossip, sync, notices)")                             \
-  X(events_applied, "received versions that were newer and stored")                           \
-  X(events_stale, "received versions not newer than the stored one (duplicates, old)")        \
-  X(events_foreign_network, "received versions for networks this node is not in (ignored)")   \
-  X(malformed, "table messages that failed to decode or validate (dropped, no state change)") \
-  X(reasserted, "own entries rewritten because a stale or purged copy of them was seen")      \
-  X(stale_own_deleted, "own entries from a previous life tombstoned")                         \
-  X(owners_purged, "owners whose entries were purged (dead or left past the grace period)")   \
-  X(entries_purged, "entries hidden because their owner was purged")                          \
-  X(purge_cancelled, "owner purges cancelled because the owner came back in time")            \
-  X(purged_notices_sent, "purged-entry notices sent to returning owners")                     \
-  X(tombstones_reaped, "tombstones and purged entries forgotten after tombstone_ttl")         \
-  X(gossip_sent, "per-network gossip datagrams sent")                                         \
-  X(sync_started, "sync exchanges started (digest requests)")                                 \
-  X(sync_served, "sync requests answered")                                                    \
-  X(sync_networks_repaired, "networks whose digests differed in a sync")                      \
+#define FERRY_TABLES_COUNTERS(X)                                                               \
+  X(writes, "local puts and deletes")                                                          \
+  X(events_rx, "entry versions received (gossip, sync, notices)")                              \
+  X(events_applied, "received versions that were newer and stored")                            \
+  X(events_stale, "received versions not newer than the stored one (duplicates, old)")         \
+  X(events_foreign_network, "received versions for networks this node is not in (ignored)")    \
+  X(malformed, "table messages that failed to decode or validate (dropped, no state change)")  \
+  X(reasserted, "own entries rewritten because a stale or purged copy of them was seen")       \
+  X(stale_own_deleted, "own entries from a previous life tombstoned")                          \
+  X(owners_purged, "owners whose entries were purged (dead or left past the grace period)")    \
+  X(entries_purged, "entries hidden because their owner was purged")                           \
+  X(purge_cancelled, "owner purges cancelled because the owner came back in time")             \
+  X(owners_kept, "dead owners whose purge the keep_owner hook deferred (each once per death)") \
+  X(purged_notices_sent, "purged-entry notices sent to returning owners")                      \
+  X(tombstones_reaped, "tombstones and purged entries forgotten after tombstone_ttl")          \
+  X(gossip_sent, "per-network gossip datagrams sent")                                          \
+  X(sync_started, "sync exchanges started (digest requests)")                                  \
+  X(sync_served, "sync requests answered")                                                     \
+  X(sync_networks_repaired, "networks whose digests differed in a sync")                       \
   X(sync_failed, "sync exchanges that failed (timeout, refused)")
 
 enum class TablesCounter : std::size_t {
@@ -142,6 +149,14 @@ class TableDb final : public Delegate {
   // Starts a sync of `network` ("" = global) with a random member now.
   void sync_now(const std::string& network);
 
+  // Consulted when a dead or left owner's purge is due: true keeps its
+  // entries live (asked again every keep_recheck until it says false or the
+  // owner returns). Without a hook an owner is purged at owner_grace.
+  using KeepOwner = std::function<bool(const std::string& owner)>;
+  void set_keep_owner(KeepOwner keep) { keep_owner_ = std::move(keep); }
+  // Dead owners whose entries the hook keeps now.
+  [[nodiscard]] const std::set<std::string>& kept_owners() const { return kept_; }
+
   // --- Delegate ---
   void get_broadcasts(size_t overhead_per_item, size_t byte_budget, std::vector<std::string>& out) override;
   void notify_user_msg(std::string_view from_name, Bytes payload) override;
@@ -192,6 +207,9 @@ class TableDb final : public Delegate {
   BroadcastQueue global_queue_;                                      // network "" events
   std::map<std::string, BroadcastQueue> network_queues_;
   std::unordered_map<std::string, TimePoint> pending_purges_;  // owner -> when
+  KeepOwner keep_owner_;
+  std::set<std::string> kept_;                   // owners the hook keeps (their purges pending)
+  std::map<std::string, TimePoint> kept_since_;  // for the log line when they go
   std::unordered_map<std::uint64_t, PendingRequest> requests_;
   TimePoint next_gossip_ = kNever;
   TimePoint next_reap_;

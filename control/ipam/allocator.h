@@ -88,6 +88,12 @@ class Allocator final : public gossip::Delegate {
   // change is visible outside. A failure undoes this host's own change
   // (allocation, release, donation) and fails the operation.
   void set_persist(PersistFn fn) { persist_ = std::move(fn); }
+  // Consulted before the blocks of an owner dead past reclaim_after go to
+  // their heirs: true waits (asked again at every check), for an owner whose
+  // addresses are still in use (the agent: its data plane still answers, so
+  // peers still route to them). Without one, reclaim happens at reclaim_after.
+  using HoldFn = std::function<bool(const std::string& owner)>;
+  void set_hold_reclaim(HoldFn fn) { hold_reclaim_ = std::move(fn); }
   // Bytes put before every message this allocator sends as a broadcast,
   // push-pull state or request, and required (then stripped) on every one it
   // receives: lets a DelegateMux share one Node with another layer. Set it
@@ -280,6 +286,8 @@ class Allocator final : public gossip::Delegate {
   gossip::Rng rng_;
   std::string self_;
   Quorum quorum_;
+  HoldFn hold_reclaim_;
+  std::set<std::string> reclaim_held_;  // doomed owners whose reclaim hold_reclaim_ defers
   Framing framing_;
   std::map<std::string, Pool> pools_;
   gossip::BroadcastQueue queue_;        // records this host wrote

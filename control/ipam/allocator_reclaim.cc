@@ -6,6 +6,8 @@
 
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "control/ipam/reclaim.h"
 
 namespace ferry::ipam {
@@ -24,7 +26,23 @@ void Allocator::check(gossip::TimePoint now) {
   for (const auto& [name, p] : pools_) {
     for (const auto& [owner, blocks] : p.map.owner_counts()) owners.insert(owner);
   }
-  const std::set<std::string> doomed = quorum_.update(now, owners);
+  std::set<std::string> doomed = quorum_.update(now, owners);
+  if (hold_reclaim_) {
+    for (auto it = doomed.begin(); it != doomed.end();) {
+      if (hold_reclaim_(*it)) {
+        if (reclaim_held_.insert(*it).second) {
+          spdlog::info(
+              "IPAM: {} is dead past the reclaim period, but its data plane answers: its addresses stay "
+              "its own",
+              *it);
+        }
+        it = doomed.erase(it);
+      } else {
+        if (reclaim_held_.erase(*it) > 0) spdlog::info("IPAM: {}'s data plane stopped answering: reclaiming", *it);
+        ++it;
+      }
+    }
+  }
   std::vector<Completion> done;
   for (auto& [name, p] : pools_) {
     if (!doomed.empty()) reclaim(p, doomed);

@@ -113,6 +113,25 @@ void encode(const Health& in, v1::Health& out) {
   out.set_endpoint_driver(in.endpoint_driver);
 }
 
+void encode(const VtepStatus& in, v1::VtepStatus& out) {
+  out.set_interval_ms(in.interval_ms);
+  out.set_echo_vni(in.echo_vni);
+  out.set_alive_intervals(in.alive_intervals);
+  for (const auto& v : in.vteps) {
+    auto* o = out.add_vteps();
+    if (v.vtep) o->set_vtep(format_ipv4(*v.vtep));
+    o->set_resolved(v.resolved);
+    o->set_requests_sent(v.requests_sent);
+    o->set_replies(v.replies);
+    o->set_requests_answered(v.requests_answered);
+    if (v.last_reply_ms) o->set_last_reply_ms(*v.last_reply_ms);
+    if (v.last_request_ms) o->set_last_request_ms(*v.last_request_ms);
+    o->set_rtt_us(v.rtt_us);
+    o->set_alive(v.alive);
+  }
+  for (const auto& [name, value] : in.counters) (*out.mutable_counters())[name] = value;
+}
+
 void encode(const Version& in, v1::Version& out) {
   out.set_software(in.software);
   out.set_api_version(in.api_version);
@@ -280,6 +299,31 @@ Result<Health> parse(const v1::Health& in) {
 
 Version parse(const v1::Version& in) { return Version{in.software(), in.api_version(), in.dpdk()}; }
 
+Result<VtepStatus> parse(const v1::VtepStatus& in) {
+  VtepStatus out;
+  out.interval_ms = in.interval_ms();
+  out.echo_vni = in.echo_vni();
+  out.alive_intervals = in.alive_intervals();
+  for (const auto& v : in.vteps()) {
+    VtepEchoEntry e;
+    if (!v.vtep().empty()) {
+      FERRY_TRY(ip, address("vtep_status: vtep", v.vtep(), parse_ipv4));
+      e.vtep = ip;
+    }
+    e.resolved = v.resolved();
+    e.requests_sent = v.requests_sent();
+    e.replies = v.replies();
+    e.requests_answered = v.requests_answered();
+    if (v.has_last_reply_ms()) e.last_reply_ms = v.last_reply_ms();
+    if (v.has_last_request_ms()) e.last_request_ms = v.last_request_ms();
+    e.rtt_us = v.rtt_us();
+    e.alive = v.alive();
+    out.vteps.push_back(e);
+  }
+  for (const auto& [name, value] : in.counters()) out.counters[name] = value;
+  return out;
+}
+
 Result<ReplyResult> parse_result(const v1::Reply& in) {
   switch (in.result_case()) {
     case v1::Reply::kPortAdded:
@@ -296,6 +340,10 @@ Result<ReplyResult> parse_result(const v1::Reply& in) {
     }
     case v1::Reply::kVersion:
       return ReplyResult{parse(in.version())};
+    case v1::Reply::kVtepStatus: {
+      FERRY_TRY(status, parse(in.vtep_status()));
+      return ReplyResult{std::move(status)};
+    }
     case v1::Reply::RESULT_NOT_SET:
       break;
   }
@@ -430,6 +478,8 @@ v1::Reply encode_reply(const Reply& reply) {
           encode(result, *out.mutable_health());
         } else if constexpr (std::is_same_v<T, Version>) {
           encode(result, *out.mutable_version());
+        } else if constexpr (std::is_same_v<T, VtepStatus>) {
+          encode(result, *out.mutable_vtep_status());
         }
       },
       reply.result);

@@ -163,7 +163,30 @@ struct Version {
   friend bool operator==(const Version&, const Version&) = default;
 };
 
-using ReplyResult = std::variant<std::monostate, PortAdded, Stats, Dump, Health, Version>;
+// One remote VTEP as the VTEP echo sees it.
+struct VtepEchoEntry {
+  std::optional<Ipv4> vtep;  // always set by ferry-dataplane
+  bool resolved = false;
+  std::uint64_t requests_sent = 0;
+  std::uint64_t replies = 0;
+  std::uint64_t requests_answered = 0;
+  std::optional<std::uint64_t> last_reply_ms;  // unset: never
+  std::optional<std::uint64_t> last_request_ms;
+  std::uint64_t rtt_us = 0;
+  bool alive = false;
+  friend bool operator==(const VtepEchoEntry&, const VtepEchoEntry&) = default;
+};
+
+struct VtepStatus {
+  std::uint32_t interval_ms = 0;
+  std::uint32_t echo_vni = 0;
+  std::uint32_t alive_intervals = 0;
+  std::vector<VtepEchoEntry> vteps;
+  std::map<std::string, std::uint64_t> counters;
+  friend bool operator==(const VtepStatus&, const VtepStatus&) = default;
+};
+
+using ReplyResult = std::variant<std::monostate, PortAdded, Stats, Dump, Health, Version, VtepStatus>;
 
 // ---- the reply --------------------------------------------------------------
 

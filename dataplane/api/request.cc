@@ -128,6 +128,8 @@ Result<Command> parse_op(const v1::Request& request) {
       return Command{HealthCmd{}};
     case v1::Request::kVersionGet:
       return Command{VersionCmd{}};
+    case v1::Request::kVtepStatusGet:
+      return Command{VtepStatusCmd{}};
     case v1::Request::OP_NOT_SET:
       break;
   }
@@ -185,6 +187,7 @@ void encode(const StatsCmd&, v1::Request& r) { r.mutable_stats_get(); }
 void encode(const DumpCmd&, v1::Request& r) { r.mutable_dump_get(); }
 void encode(const HealthCmd&, v1::Request& r) { r.mutable_health_get(); }
 void encode(const VersionCmd&, v1::Request& r) { r.mutable_version_get(); }
+void encode(const VtepStatusCmd&, v1::Request& r) { r.mutable_vtep_status_get(); }
 
 }  // namespace
 
@@ -331,7 +334,8 @@ void set_meta(v1::Request& request, const RequestMeta& meta) {
 
 bool is_mutation(const Command& command) {
   return !std::holds_alternative<StatsCmd>(command) && !std::holds_alternative<DumpCmd>(command) &&
-         !std::holds_alternative<HealthCmd>(command) && !std::holds_alternative<VersionCmd>(command);
+         !std::holds_alternative<HealthCmd>(command) && !std::holds_alternative<VersionCmd>(command) &&
+         !std::holds_alternative<VtepStatusCmd>(command);
 }
 
 std::string encode_request_bytes(const Command& command) { return encode_request(command).SerializeAsString(); }

@@ -118,9 +118,14 @@ struct VersionCmd {
   friend bool operator==(const VersionCmd&, const VersionCmd&) = default;
 };
 
-using Command =
-    std::variant<NetworkAddCmd, NetworkDelCmd, NetworkSetFloodCmd, PortAddCmd, PortDelCmd, FdbAddCmd, FdbDelCmd,
-                 NeighAddCmd, NeighDelCmd, FloodAddCmd, FloodDelCmd, StatsCmd, DumpCmd, HealthCmd, VersionCmd>;
+// The VTEP echo's view of every remote VTEP (VTEP liveness).
+struct VtepStatusCmd {
+  friend bool operator==(const VtepStatusCmd&, const VtepStatusCmd&) = default;
+};
+
+using Command = std::variant<NetworkAddCmd, NetworkDelCmd, NetworkSetFloodCmd, PortAddCmd, PortDelCmd, FdbAddCmd,
+                             FdbDelCmd, NeighAddCmd, NeighDelCmd, FloodAddCmd, FloodDelCmd, StatsCmd, DumpCmd,
+                             HealthCmd, VersionCmd, VtepStatusCmd>;
 
 // ---- commands from text ------------------------------------------------------
 // Each returns the first bad field's error. `ips`: CIDR or bare (a host

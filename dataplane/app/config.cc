@@ -124,6 +124,12 @@ Result<void> Config::validate() const {
   if (arp_timeout_s < 5) {
     return make_error("--arp-timeout-s {} is below 5", arp_timeout_s);
   }
+  if (vtep_echo_ms != 0 && (vtep_echo_ms < 10 || vtep_echo_ms > 60000)) {
+    return make_error("--vtep-echo-ms {} is outside 10..60000 (or 0: off)", vtep_echo_ms);
+  }
+  if (vtep_echo_vni == 0 || vtep_echo_vni > 0xffffff) {
+    return make_error("--vtep-echo-vni {} is outside 1..16777215", vtep_echo_vni);
+  }
   return ok();
 }
 
@@ -214,6 +220,10 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
       ->capture_default_str();
   app.add_option("--vxlan-port", config.vxlan_port, "VXLAN UDP port")->capture_default_str();
   app.add_option("--arp-timeout-s", config.arp_timeout_s, "underlay ARP entry lifetime, s")->capture_default_str();
+  app.add_option("--vtep-echo-ms", config.vtep_echo_ms, "between echo requests to each remote VTEP, ms (0: none)")
+      ->capture_default_str();
+  app.add_option("--vtep-echo-vni", config.vtep_echo_vni, "management VNI of the VTEP echo (no network may use it)")
+      ->capture_default_str();
   app.add_option("--file-prefix", config.file_prefix, "EAL file prefix (default ferry-<pid>)");
   app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")->capture_default_str();
 

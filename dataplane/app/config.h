@@ -90,6 +90,12 @@ struct Config {
 
   std::uint16_t vxlan_port = 4789;    // --vxlan-port: UDP destination port
   std::uint32_t arp_timeout_s = 300;  // --arp-timeout-s: underlay ARP entry lifetime
+  // --vtep-echo-ms: between two echo requests to each remote VTEP (VTEP
+  // liveness, docs/dataplane.md "VTEP echo"); 0 sends none (requests are
+  // still answered). --vtep-echo-vni: the echo's management VNI, which no
+  // network may use (RFC 8971 leaves it to the operator; the same on every host).
+  std::uint32_t vtep_echo_ms = 1000;
+  std::uint32_t vtep_echo_vni = 0xffffff;
 
   std::string file_prefix;         // --file-prefix: EAL runtime prefix; empty = "ferry-<pid>"
   std::string log_level = "info";  // --log-level

@@ -23,6 +23,7 @@
 #include "dataplane/app/udp_uplink_port.h"
 #include "dataplane/app/vnet_port.h"
 #include "dataplane/core/pipeline.h"
+#include "dataplane/core/vtep_echo.h"
 
 namespace ferry::dataplane::app {
 namespace {
@@ -255,6 +256,7 @@ struct Daemon::Impl {
   std::unique_ptr<EndpointPorts> backend;
   const UdpUplinkPort* udp_uplink = nullptr;  // --uplink-mode udp: the uplink port (owned by `ports`)
   std::unique_ptr<UnderlayResolver> resolver;
+  std::unique_ptr<VtepEcho> echo;  // VTEP liveness (vtep_echo.h)
   std::unique_ptr<Service> service;
   std::unique_ptr<ApiServer> api;
   log::RateLimiter inject_warnings{1.0, 5.0};
@@ -300,7 +302,8 @@ struct Daemon::Impl {
 
   void send_frame(std::span<const std::uint8_t, kArpFrameSize> frame) { queue_frame(frame, uplink.id); }
 
-  // ARP for our VTEP IP (requests to answer, replies to our probes).
+  // ARP for our VTEP IP (requests to answer, replies to our probes), and
+  // VTEP echo frames (IPv4: the management VNI).
   void drain_slow_path() {
     void* objs[32];
     const auto dp_vtep = config.vtep.addr;
@@ -309,7 +312,16 @@ struct Daemon::Impl {
       const unsigned n = rte_ring_dequeue_burst(pipeline->slow_path_rx(), objs, 32, nullptr);
       for (unsigned i = 0; i < n; ++i) {
         auto* m = static_cast<rte_mbuf*>(objs[i]);
-        const auto arp = parse_arp({rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m)});
+        const std::span<const std::uint8_t> bytes{rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m)};
+        if (bytes.size() >= 14 && bytes[12] == 0x08 && bytes[13] == 0x00) {
+          const auto reply = echo->on_frame(bytes, Clock::now());
+          rte_pktmbuf_free(m);
+          if (reply && !queue_frame(*reply, uplink.id)) {
+            echo->not_sent();
+          }
+          continue;
+        }
+        const auto arp = parse_arp(bytes);
         rte_pktmbuf_free(m);
         if (!arp) {
           continue;
@@ -338,6 +350,45 @@ struct Daemon::Impl {
         }
       }
     }
+  }
+
+  // The VTEP echo: targets follow the tables' VTEPs (after resolve());
+  // requests due now are queued.
+  void probe_vteps() {
+    std::vector<EchoTarget> targets;
+    for (const auto& v : pipeline->tables().vteps()) {
+      targets.push_back({v.ip, v.resolved ? std::optional<MacAddr>(v.next_hop) : std::nullopt});
+    }
+    echo->set_targets(targets);
+    for (const auto& frame : echo->due(Clock::now())) {
+      if (!queue_frame(frame, uplink.id)) {
+        echo->not_sent();
+      }
+    }
+  }
+
+  [[nodiscard]] dp_api::VtepStatus vtep_status() const {
+    dp_api::VtepStatus out;
+    out.interval_ms = static_cast<std::uint32_t>(echo->config().interval.count());
+    out.echo_vni = echo->config().vni;
+    out.alive_intervals = echo->config().alive_intervals;
+    for (const auto& p : echo->status(Clock::now())) {
+      dp_api::VtepEchoEntry e;
+      e.vtep = dp_api::Ipv4{p.ip.value};
+      e.resolved = p.resolved;
+      e.requests_sent = p.requests_sent;
+      e.replies = p.replies;
+      e.requests_answered = p.requests_answered;
+      e.last_reply_ms = p.last_reply_ms;
+      e.last_request_ms = p.last_request_ms;
+      e.rtt_us = p.rtt_us;
+      e.alive = p.alive;
+      out.vteps.push_back(e);
+    }
+    for (std::size_t i = 0; i < kEchoCounterCount; ++i) {
+      out.counters[std::string(kEchoCounterInfo[i].name)] = echo->counter(static_cast<EchoCounter>(i));
+    }
+    return out;
   }
 
   // Keeps every referenced VTEP's next hop resolved and programmed.
@@ -472,6 +523,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   pc.underlay_mtu = *mtu;
   pc.tables.max_workers = static_cast<std::uint32_t>(workers.size());
   pc.tables.name = fmt::format("ferry{}", getpid());
+  pc.echo_vni = cfg.vtep_echo_vni;
   auto pipeline = Pipeline::create(pc);
   if (!pipeline) {
     return pipeline.error().wrap("pipeline");
@@ -496,6 +548,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   params.gateway = cfg.gateway;
   params.reachable = std::chrono::seconds(cfg.arp_timeout_s);
   impl->resolver = std::make_unique<UnderlayResolver>(params);
+  VtepEchoConfig echo_config;
+  echo_config.interval = std::chrono::milliseconds(cfg.vtep_echo_ms);
+  echo_config.vni = cfg.vtep_echo_vni;
+  if (auto valid = echo_config.validate(); !valid) {
+    return valid.error();
+  }
+  impl->echo = std::make_unique<VtepEcho>(
+      echo_config, EchoIdentity{Ipv4Addr{cfg.vtep.addr.value}, impl->uplink_mac, cfg.vxlan_port});
 
   Identity identity;
   identity.boot_id = random_boot_id();
@@ -519,6 +579,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   }
   impl->api = std::move(*api);
   impl->service->set_cut_connections([server = impl->api.get()] { return server->cut_connections(); });
+  impl->service->set_vtep_status([impl = impl.get()] { return impl->vtep_status(); });
   spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep), workers.size(),
                cfg.api_endpoint, identity.boot_id);
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
@@ -547,6 +608,7 @@ int Daemon::run(const std::atomic<bool>& stop) {
     const auto now = Clock::now();
     if (now >= next_resolve) {
       d.resolve();
+      d.probe_vteps();
       next_resolve = now + kResolveEvery;
     }
     if (now >= next_reclaim) {

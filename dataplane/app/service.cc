@@ -135,6 +135,11 @@ Reply Service::on(const dp_api::NetworkAddCmd& cmd) {
   if (find_network(cmd.vni, nets) != nullptr) {
     return error_reply(ErrorCode::kExists, fmt::format("network {} already exists", cmd.vni));
   }
+  if (cmd.vni == config_.vtep_echo_vni) {
+    return error_reply(
+        ErrorCode::kInvalid,
+        fmt::format("VNI {} is the VTEP echo's management VNI (--vtep-echo-vni): no network may use it", cmd.vni));
+  }
   if (auto r = pipeline_.tables().add_network(cmd.vni, cmd.flood_unknown); !r) {
     return error_reply(ErrorCode::kInternal, r.error().message);
   }
@@ -507,6 +512,13 @@ Reply Service::on(const dp_api::HealthCmd&) {
 
 Reply Service::on(const dp_api::VersionCmd&) {
   return ok_reply("", dp_api::Version{FERRY_VERSION, dp_api::kApiVersion, rte_version()});
+}
+
+Reply Service::on(const dp_api::VtepStatusCmd&) {
+  if (!vtep_status_) {
+    return error_reply(ErrorCode::kInternal, "this data plane has no VTEP echo");
+  }
+  return ok_reply("", vtep_status_());
 }
 
 void Service::detach_all() {

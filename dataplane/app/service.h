@@ -95,6 +95,9 @@ class Service {
   // Where stats read the transport's count of connections cut before they
   // delivered a request (ApiServer::cut_connections); none by default.
   void set_cut_connections(std::function<std::uint64_t()> count) { cut_connections_ = std::move(count); }
+  // What answers vtep_status (the daemon's VTEP echo); without it the
+  // request is refused as unsupported here.
+  void set_vtep_status(std::function<dp_api::VtepStatus()> status) { vtep_status_ = std::move(status); }
   dp_api::Reply handle(const dp_api::Command& command);
 
   // Detaches every endpoint port (shutdown).
@@ -126,6 +129,7 @@ class Service {
   dp_api::Reply on(const dp_api::DumpCmd& cmd);
   dp_api::Reply on(const dp_api::HealthCmd& cmd);
   dp_api::Reply on(const dp_api::VersionCmd& cmd);
+  dp_api::Reply on(const dp_api::VtepStatusCmd& cmd);
 
   [[nodiscard]] const NetworkInfo* find_network(std::uint32_t vni, std::vector<NetworkInfo>& scratch) const;
   [[nodiscard]] std::vector<PortId> polled_ports() const;
@@ -154,6 +158,7 @@ class Service {
   std::uint64_t requests_not_owner_ = 0;
   std::uint64_t requests_oversize_ = 0;
   std::function<std::uint64_t()> cut_connections_;
+  std::function<dp_api::VtepStatus()> vtep_status_;
   Clock clock_ = [] { return std::chrono::steady_clock::now(); };
 };
 

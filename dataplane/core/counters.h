@@ -30,7 +30,8 @@ namespace ferry::dataplane {
     "ARP requests answered that were unicast to another MAC than the known one (a stale neighbour entry)")         \
   X(Count, nd_proxied_stale,                                                                                       \
     "Neighbor Solicitations answered that were unicast to another MAC than the known one (a stale entry)")         \
-  X(Count, slow_path, "uplink frames (ARP for the VTEP IP) handed to the control thread")                          \
+  X(Count, slow_path, "uplink frames (ARP for the VTEP IP, VTEP echo) handed to the control thread")               \
+  X(Count, vtep_echo, "VTEP echo frames (the management VNI) handed to the control thread, never to a port")       \
   X(Count, injected, "frames from the control thread sent (uplink ARP; neighbour announcements to endpoints)")     \
   X(Count, tx, "frames accepted by a TX queue")                                                                    \
   X(Count, linearized, "multi-segment frames (scattered RX) made contiguous on ingress")                           \

@@ -40,6 +40,7 @@ Result<void> PipelineConfig::validate() const {
   if (slow_path_ring_size < 2 || (slow_path_ring_size & (slow_path_ring_size - 1)) != 0) {
     return make_error("slow-path ring size {} is not a power of two >= 2", slow_path_ring_size);
   }
+  if (echo_vni > kMaxVni) return make_error("VTEP echo VNI {} out of range 0..{}", echo_vni, kMaxVni);
   if (indirect_mbufs < 64) return make_error("indirect mbufs {}: at least 64", indirect_mbufs);
   return ok();
 }

@@ -44,6 +44,10 @@ struct PipelineConfig {
   // copy (segments larger than a copy-pool mbuf; none with the daemon's
   // pool, whose mbufs hold a whole frame). Data room 0.
   std::uint32_t indirect_mbufs = 1023;
+  // The VTEP echo's management VNI (vtep_echo.h): uplink frames of it go to
+  // the slow path before the VNI lookup and are never delivered to a port.
+  // 0: none (every VNI is a network's).
+  Vni echo_vni = kMaxVni;
 
   [[nodiscard]] Result<void> validate() const;
 };

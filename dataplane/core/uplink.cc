@@ -1,6 +1,7 @@
 // Uplink ingress: frames from the underlay. Per frame the outer header checks
 // (Ethernet, IPv4, UDP, VXLAN) and the hand-off of ARP for our VTEP IP to the
-// slow path (slow_path.cc); then one bulk peer lookup, (VNI, outer source
+// slow path (slow_path.cc), as are frames of the VTEP echo's management VNI
+// (vtep_echo.h); then one bulk peer lookup, (VNI, outer source
 // IP) -> network, for the burst; decapsulation and delivery follow in decap.cc.
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
@@ -19,12 +20,14 @@ struct OuterIdentity {
   std::uint64_t mac;       // uplink MAC, 48 bits
   std::uint32_t ip_be;     // VTEP IP, network order
   std::uint16_t udp_port;  // VXLAN UDP port
+  Vni echo_vni;            // management VNI of the VTEP echo (0: none)
 };
 
 // What the outer header checks decided for one frame.
 enum class Outer : std::uint8_t {
   kVxlan,     // VXLAN for us: `vni` and `peer_key` set
   kSlowPath,  // ARP for our VTEP IP: the control thread's
+  kEcho,      // the management VNI (VTEP echo, vtep_echo.h): the control thread's
   kDrop,      // reason in `why`
 };
 
@@ -74,6 +77,7 @@ enum class Outer : std::uint8_t {
   const std::uint8_t* vx = udp + 8;
   if ((vx[0] & 0x08) == 0) return fail(Counter::bad_vxlan_flags);
   vni = load_be32(vx + 4) >> 8;
+  if (vni == us.echo_vni) return Outer::kEcho;  // before any table lookup: never a network's frame
   peer_key = (std::uint64_t{vni} << 32) | load_be32(ip + 12);
   return Outer::kVxlan;
 }
@@ -89,7 +93,7 @@ void Pipeline::Burst::uplink(rte_mbuf** pkts, std::uint16_t n) {
   count_port(uplink_port, PortCounter::rx_bytes, rx_bytes);
 
   const OuterIdentity us{p.config_.underlay.uplink_mac.to_u64(), rte_cpu_to_be_32(p.config_.underlay.vtep_ip.value),
-                         p.config_.underlay.udp_port};
+                         p.config_.underlay.udp_port, p.config_.echo_vni};
   UplinkBurst u;
   rte_mbuf* slow[kBurstSize];
   std::uint32_t n_slow = 0;
@@ -104,6 +108,9 @@ void Pipeline::Burst::uplink(rte_mbuf** pkts, std::uint16_t n) {
         u.next[i] = kNextDrop;
         u.reason[i] = static_cast<std::uint16_t>(why);
         break;
+      case Outer::kEcho:
+        count(Counter::vtep_echo);
+        [[fallthrough]];
       case Outer::kSlowPath:
         slow[n_slow++] = m;
         u.next[i] = kNextDone;

@@ -168,6 +168,42 @@ TEST(TableDb, UnknownOwnersArePurgedAfterGrace) {
   EXPECT_EQ(n.db.store().find(TableKey{"net1", "ep", "k"}), nullptr);
 }
 
+TEST(TableDb, KeepOwnerHookDefersThePurgeUntilItSaysNo) {
+  One n;
+  bool keep = true;
+  std::vector<std::string> asked;
+  n.db.set_keep_owner([&](const std::string& owner) {
+    asked.push_back(owner);
+    return keep;
+  });
+  n.deliver(event("net1", "k", "ghost-node", 5));
+  n.clock.advance(n.db.config().owner_grace + 1ms);
+  n.db.tick(n.clock.now());
+  // Due, but kept: asked once, still live, asked again every keep_recheck.
+  ASSERT_EQ(asked, std::vector<std::string>{"ghost-node"});
+  EXPECT_TRUE(n.db.get("net1", "ep", "k"));
+  EXPECT_EQ(n.db.counter(TablesCounter::owners_kept), 1u);
+  EXPECT_EQ(n.db.kept_owners().count("ghost-node"), 1u);
+  n.clock.advance(n.db.config().keep_recheck - 1ms);
+  n.db.tick(n.clock.now());
+  EXPECT_EQ(asked.size(), 1u);
+  for (int i = 0; i < 5; ++i) {
+    n.clock.advance(n.db.config().keep_recheck);
+    n.db.tick(n.clock.now());
+  }
+  EXPECT_EQ(asked.size(), 6u);
+  EXPECT_TRUE(n.db.get("net1", "ep", "k"));
+  EXPECT_EQ(n.db.counter(TablesCounter::owners_kept), 1u);  // once per death
+  EXPECT_EQ(n.db.counter(TablesCounter::owners_purged), 0u);
+  // The hook lets go: purged at the next recheck.
+  keep = false;
+  n.clock.advance(n.db.config().keep_recheck);
+  n.db.tick(n.clock.now());
+  EXPECT_FALSE(n.db.get("net1", "ep", "k"));
+  EXPECT_EQ(n.db.counter(TablesCounter::owners_purged), 1u);
+  EXPECT_TRUE(n.db.kept_owners().empty());
+}
+
 TEST(TableDb, SyncServesOnlyDifferingNetworks) {
   One n;
   n.deliver(event("net1", "k", "peer", 5));

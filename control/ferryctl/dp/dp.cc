@@ -28,6 +28,7 @@ void add_dp_command(CLI::App& app, Runner& runner) {
   dp::add_show(*dp_cmd, *options, runner);
   dp::add_stats(*dp_cmd, *options, runner);
   dp::add_health(*dp_cmd, *options, runner);
+  dp::add_vteps(*dp_cmd, *options, runner);
 }
 
 namespace dp {

@@ -43,5 +43,6 @@ void add_flood(CLI::App& dp, Options& options, Runner& runner);
 void add_show(CLI::App& dp, Options& options, Runner& runner);
 void add_stats(CLI::App& dp, Options& options, Runner& runner);
 void add_health(CLI::App& dp, Options& options, Runner& runner);
+void add_vteps(CLI::App& dp, Options& options, Runner& runner);
 
 }  // namespace ferry::ctl::dp

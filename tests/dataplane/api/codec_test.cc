@@ -51,6 +51,7 @@ std::vector<Command> every_command() {
       DumpCmd{},
       HealthCmd{},
       VersionCmd{},
+      VtepStatusCmd{},
   };
 }
 
@@ -151,6 +152,14 @@ std::vector<Reply> every_reply() {
   health.endpoint_mtu = 8950;
   Health bare;  // no VTEP address, no gateway: both optional on the wire
 
+  VtepStatus vteps;
+  vteps.interval_ms = 1000;
+  vteps.echo_vni = 0xffffff;
+  vteps.alive_intervals = 3;
+  vteps.vteps = {VtepEchoEntry{v4("172.31.0.2"), true, 10, 9, 8, 0, 1500, 120, true},
+                 VtepEchoEntry{v4("172.31.0.3"), false, 0, 0, 0, std::nullopt, std::nullopt, 0, false}};
+  vteps.counters = {{"requests_sent", 10}, {"unknown_source", 2}};
+
   std::vector<Reply> out{
       ok_reply(""),
       ok_reply("network 42 added"),
@@ -162,6 +171,8 @@ std::vector<Reply> every_reply() {
       ok_reply("", health),
       ok_reply("", bare),
       ok_reply("", Version{"0.1.0", 1, "DPDK 22.11.11"}),
+      ok_reply("", vteps),
+      ok_reply("", VtepStatus{}),
   };
   for (ErrorCode code :
        {ErrorCode::kNotFound, ErrorCode::kExists, ErrorCode::kInvalid, ErrorCode::kBusy, ErrorCode::kInternal}) {
