@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 dp_api::Ipv4 ip(const char* text) { return dp_api::parse_ipv4(text).value(); }
 
 dp_api::VtepStatus status(std::uint32_t interval_ms,
-                          std::vector<std::pair<const char*, std::optional<std::uint64_t>>> v) {
+                          const std::vector<std::pair<const char*, std::optional<std::uint64_t>>>& v) {
   dp_api::VtepStatus s;
   s.interval_ms = interval_ms;
   for (const auto& [addr, last] : v) {
