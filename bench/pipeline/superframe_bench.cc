@@ -123,6 +123,26 @@ rte_mbuf* chain(rte_mempool* pool, const Bytes& f, std::size_t piece) {
   return head;
 }
 
+// `f` (a TCP super-frame, VXLAN-encapsulated when `tunnel`) in a chain of
+// 2 KB mbufs with the TSO metadata a port hands the segmenter; nullptr when
+// the pool is empty.
+rte_mbuf* superframe(rte_mempool* pool, const Bytes& f, bool tunnel) {
+  rte_mbuf* m = chain(pool, f, 2048);
+  if (m == nullptr) return nullptr;
+  m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
+  m->l2_len = 14;
+  m->l3_len = 20;
+  m->l4_len = 32;
+  m->tso_segsz = kMss;
+  if (tunnel) {
+    m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
+    m->outer_l2_len = 14;
+    m->outer_l3_len = 20;
+    m->l2_len = 30;
+  }
+  return m;
+}
+
 struct Timer {
   double cpu = 0;
   std::uint64_t frames = 0;
@@ -199,21 +219,10 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
       error = seg.error().message;
       return rows;
     }
-    rte_mbuf* m = chain(frames.get(), *c.frame, 2048);
+    rte_mbuf* m = superframe(frames.get(), *c.frame, c.tunnel);
     if (m == nullptr) {
       error = "super-frame bench: frame pool empty";
       return rows;
-    }
-    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
-    m->l2_len = 14;
-    m->l3_len = 20;
-    m->l4_len = 32;
-    m->tso_segsz = kMss;
-    if (c.tunnel) {
-      m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
-      m->outer_l2_len = 14;
-      m->outer_l3_len = 20;
-      m->l2_len = 30;
     }
     rte_mbuf* out[dataplane::kMaxSegments];
     std::uint16_t made = 0;
@@ -238,21 +247,10 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
   // segment's headers written, its payload slices summed, nothing copied
   for (const bool tunnel_case : {false, true}) {
     const Bytes& frame = tunnel_case ? tunnel : plain;
-    rte_mbuf* m = chain(frames.get(), frame, 2048);
+    rte_mbuf* m = superframe(frames.get(), frame, tunnel_case);
     if (m == nullptr) {
       error = "super-frame bench: frame pool empty";
       return rows;
-    }
-    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
-    m->l2_len = 14;
-    m->l3_len = 20;
-    m->l4_len = 32;
-    m->tso_segsz = kMss;
-    if (tunnel_case) {
-      m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | RTE_MBUF_F_TX_OUTER_IPV4 | RTE_MBUF_F_TX_OUTER_IP_CKSUM;
-      m->outer_l2_len = 14;
-      m->outer_l3_len = 20;
-      m->l2_len = 30;
     }
     dataplane::SegmentGather gather;
     std::vector<std::uint8_t> header_area(std::size_t{dataplane::kMaxSegments} * 192);
@@ -283,12 +281,11 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
   // ---- coalescing: the kernel's segments of `plain`, back into one
   {
     auto seg = Segmenter::create(SegmentConfig{2048}, headers.get(), indirect.get(), counters.get());
-    rte_mbuf* m = chain(frames.get(), plain, 2048);
-    m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG;
-    m->l2_len = 14;
-    m->l3_len = 20;
-    m->l4_len = 32;
-    m->tso_segsz = kMss;
+    rte_mbuf* m = superframe(frames.get(), plain, false);
+    if (m == nullptr) {
+      error = "super-frame bench: frame pool empty";
+      return rows;
+    }
     rte_mbuf* segs[dataplane::kMaxSegments];
     const auto r = seg->segment(m, segs, dataplane::kMaxSegments);
     if (r.drop || r.count > 64) {
