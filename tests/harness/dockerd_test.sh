@@ -2,10 +2,13 @@
 # tests/harness/dockerd.sh end to end: a dockerd for a namespace host runs a
 # container, survives SIGKILL with live restore, sees only its own plugin
 # directory, and `down` leaves nothing behind: no process, cgroup, mount,
-# shim socket, network namespace or state directory, and the machine's
-# /run/docker and /run/containerd as they were. `topo.sh down` of the prefix
-# does the same for a dockerd nobody stopped. Exit 77 (skip) without root or
-# without Debian's docker.io.
+# shim socket, network namespace or state directory, and nothing of its own
+# in the machine's /run/docker and /run/containerd. `topo.sh down` of the
+# prefix does the same for a dockerd nobody stopped. It looks only at what
+# this test made (its cgroups, directories, containerd namespace, container
+# IDs and plugin socket), so other dockerds on the machine, such as another
+# test's running at the same time, do not disturb it. Exit 77 (skip) without
+# root or without Debian's docker.io.
 #
 #   tests/harness/dockerd_test.sh
 set -euo pipefail
@@ -28,13 +31,21 @@ fail() {
   exit 1
 }
 
-snapshot() {
-  local d
-  for d in /run/docker /run/docker/plugins /run/containerd; do
-    if [[ -d "$d" ]]; then echo "$d: $(ls -A "$d" | tr '\n' ' ')"; else echo "$d: absent"; fi
+# Container IDs this test made (their state would show up under the
+# machine's /run if the engine were not isolated).
+ids=()
+# What of this test's own shows in the machine's /run/docker and
+# /run/containerd (another dockerd may add or remove its own entries there
+# meanwhile: those are not looked at): entries named after its containerd
+# namespace or its containers, and links to its plugin socket.
+own_traces() {
+  local d args=(-name "*ferry-$1*") id
+  for id in "${ids[@]}"; do args+=(-o -name "*$id*" -o -name "*${id:0:12}*"); done
+  for d in /run/docker /run/containerd; do
+    [[ -d "$d" ]] || continue
+    find "$d" -maxdepth 6 \( "${args[@]}" -o -lname "$work/plugin.sock" \) -print 2>/dev/null
   done
 }
-before="$(snapshot)"
 
 # Nothing of NAME/DIR is left anywhere on the machine.
 left_behind() {
@@ -45,7 +56,9 @@ left_behind() {
   pgrep -f -- "-namespace ferry-$name " >/dev/null && { echo "containerd shims"; return 0; }
   grep -q -- "$dir" /proc/self/mountinfo && { echo "mounts under $dir"; return 0; }
   [[ -e "$dir" ]] && { echo "$dir"; return 0; }
-  [[ "$(snapshot)" == "$before" ]] || { echo "changes in /run/docker or /run/containerd"; return 0; }
+  local traces
+  traces="$(own_traces "$name")"
+  [[ -z "$traces" ]] || { echo "in the machine's /run: $traces"; return 0; }
   return 1
 }
 
@@ -58,6 +71,8 @@ out="$("$dockerd" start "$name" "/var/run/netns/$name" "$dir" "$work/plugin.sock
 grep -q "Server:" "$dir/docker-version.log" || fail "docker version not logged"
 d() { "$dockerd" docker "$dir" "$@"; }
 cid="$(d run -d --init --network none --name c1 busybox:ferry sleep 600)" || fail "docker run"
+ids+=("$cid")
+[[ -z "$(own_traces "$name")" ]] || fail "the running engine shows in the machine's /run: $(own_traces "$name")"
 [[ "$(d exec c1 echo hello)" == hello ]] || fail "docker exec"
 # Its plugin directory holds Ferry's socket and nothing else.
 [[ "$(nsenter --mount="/proc/$(cat "$dir/holder.pid")/ns/mnt" ls /run/docker/plugins)" == ferry.sock ]] \
@@ -80,7 +95,8 @@ echo "ok: down leaves nothing"
 
 # A dockerd nobody stopped goes with its topology.
 out="$("$dockerd" start "$name" "/var/run/netns/$name" "$dir" "$work/plugin.sock")" || fail "start again: $out"
-d run -d --init --network none --name c2 busybox:ferry sleep 600 >/dev/null || fail "docker run c2"
+cid="$(d run -d --init --network none --name c2 busybox:ferry sleep 600)" || fail "docker run c2"
+ids+=("$cid")
 "$topo" down "$prefix" || fail "topo.sh down"
 rm -rf "$dir"  # the state directory is the caller's
 if what="$(left_behind "$name" "$dir")"; then fail "left behind by topo.sh down: $what"; fi
