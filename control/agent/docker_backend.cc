@@ -17,6 +17,19 @@ namespace {
 
 constexpr const char* kNetworkOption = "ferry.network";
 constexpr const char* kVniOption = "ferry.vni";
+// libnetwork's ipamapi.AllocSerialPrefix: "true" asks for serial allocation
+// (`docker network create --ipam-opt com.docker.network.ipam.serial=true`
+// puts it in RequestPool's options; Docker's own IPAM reads it from
+// RequestAddress's, where Ferry honours it too).
+constexpr const char* kSerialOption = "com.docker.network.ipam.serial";
+
+// The serial option of `options`: absent or "false" is first-free.
+Result<bool> serial_option(const pd::StringMap& options) {
+  const auto it = options.find(kSerialOption);
+  if (it == options.end() || it->second == "false" || it->second.empty()) return false;
+  if (it->second == "true") return true;
+  return make_error("option {}: '{}' is neither true nor false", kSerialOption, it->second);
+}
 
 // Docker's address types and the agent's: the same bytes, no text between.
 IpAddress from_docker(const pd::IpAddress& a) {
@@ -241,7 +254,9 @@ Result<pd::RequestPoolReply> DockerBackend::do_request_pool(const pd::RequestPoo
       }
     }
   }
-  auto refs = service_.request_pool(PoolRequest{id, *subnet});
+  auto serial = serial_option(req.options);
+  if (!serial) return serial.error();
+  auto refs = service_.request_pool(PoolRequest{id, *subnet, *serial});
   if (!refs) return refs.error();
   return pd::RequestPoolReply{id, req.pool->network(), {}};
 }
@@ -289,10 +304,18 @@ Result<pd::RequestAddressReply> DockerBackend::request_address(const pd::Request
       }
       return ok();
     }
-    service_.request_address(request.pool_id, wanted, [answer, subnet](Result<IpAddress> ip) {
-      if (!ip) return answer(ip.error());
-      answer(pd::RequestAddressReply{to_docker(IpPrefix{*ip, subnet.prefix_length}), {}});
-    });
+    auto serial = serial_option(request.options);
+    if (!serial) {
+      answer(serial.error());
+      return ok();
+    }
+    service_.request_address(
+        request.pool_id, wanted,
+        [answer, subnet](Result<IpAddress> ip) {
+          if (!ip) return answer(ip.error());
+          answer(pd::RequestAddressReply{to_docker(IpPrefix{*ip, subnet.prefix_length}), {}});
+        },
+        *serial);
     return ok();
   });
   if (!started) return started.error();

@@ -112,6 +112,10 @@ const char* port_state_name(PortState state);
 struct PoolRequest {
   std::string id;  // the front end's pool id; the same id again is the same pool
   IpPrefix subnet;
+  // Serial allocation (Docker's com.docker.network.ipam.serial): a released
+  // address is not handed out again until the pool's cursor wraps
+  // (ipam::Order). Fixed by the pool's first request.
+  bool serial = false;
 };
 
 class EndpointService {
@@ -156,14 +160,17 @@ class EndpointService {
 
   // ---- address pools ----
   // Adds a reference to the pool `request.id` (made on the first); returns
-  // the references.
+  // the references. A request whose allocation order differs from the pool's
+  // is refused.
   Result<std::uint32_t> request_pool(const PoolRequest& request);
   Result<void> release_pool(const std::string& id);
   // Reserves an address of the pool's cluster network (`wanted`, or any
-  // free one), kept until release_address() or, when no endpoint or
-  // network uses it within Config::docker_claim_timeout, expire_unclaimed().
+  // free one: serially when the pool is serial or `serial` asks for it,
+  // else the lowest free), kept until release_address() or, when no
+  // endpoint or network uses it within Config::docker_claim_timeout,
+  // expire_unclaimed().
   void request_address(const std::string& pool_id, std::optional<IpAddress> wanted,
-                       const std::function<void(Result<IpAddress>)>& done);
+                       const std::function<void(Result<IpAddress>)>& done, bool serial = false);
   Result<void> release_address(const std::string& pool_id, const IpAddress& address);
 
   // ---- upkeep (the agent's loop) ----
@@ -196,7 +203,7 @@ class EndpointService {
   // An address of `network`'s pool of one family; `handle` names the holder
   // in the allocator ("": a reservation).
   void allocate_address(const std::string& network, bool v6, const std::string& handle, std::optional<IpAddress> wanted,
-                        AddressDone done);
+                        AddressDone done, ipam::Order order = ipam::Order::kFirstFree);
   void release_address_of(const std::string& network, const IpAddress& address);
   void release_everywhere(const IpPrefix& subnet, const IpAddress& address);
   // The pool of `network` that holds the allocation `address` ("" if none).

@@ -72,7 +72,7 @@ std::string EndpointService::pool_of(const std::string& network, const IpAddress
 }
 
 void EndpointService::allocate_address(const std::string& network, bool v6, const std::string& handle,
-                                       std::optional<IpAddress> wanted, AddressDone done) {
+                                       std::optional<IpAddress> wanted, AddressDone done, ipam::Order order) {
   const NetworkView view = network_view();
   const NetworkEntry* net = view.find(network);
   if (net == nullptr) return done(make_error("no active network {}", network));
@@ -95,10 +95,13 @@ void EndpointService::allocate_address(const std::string& network, bool v6, cons
     }
     want = *a;
   }
-  ipam_.allocate(pool, handle, want, [spec_copy = *spec, done = std::move(done)](Result<ipam::Addr> a) {
-    if (!a) return done(a.error());
-    done(spec_copy.ip_of(*a));
-  });
+  ipam_.allocate(
+      pool, handle, want,
+      [spec_copy = *spec, done = std::move(done)](Result<ipam::Addr> a) {
+        if (!a) return done(a.error());
+        done(spec_copy.ip_of(*a));
+      },
+      order);
 }
 
 void EndpointService::release_address_of(const std::string& network, const IpAddress& address) {
@@ -203,15 +206,21 @@ void EndpointService::check_conflicts() {
 // ---- address pools ----
 
 Result<std::uint32_t> EndpointService::request_pool(const PoolRequest& request) {
+  auto order_name = [](bool serial) { return serial ? "serially (com.docker.network.ipam.serial)" : "first-free"; };
+  if (auto it = state().pools.find(request.id); it != state().pools.end() && it->second.serial != request.serial) {
+    return make_error("pool {} is in use and allocates {}, not {}: its networks must ask the same", request.id,
+                      order_name(it->second.serial), order_name(request.serial));
+  }
   StateTransaction tx(store_);
   IpamPool& pool = tx.pool(request.id);
   pool.id = request.id;
   pool.subnet = request.subnet;
+  pool.serial = request.serial;
   ++pool.refs;
   const std::uint32_t refs = pool.refs;
   if (auto r = tx.persist(); !r) return r.error();
   tx.commit();
-  spdlog::info("IPAM pool {} requested ({} references)", request.id, refs);
+  spdlog::info("IPAM pool {} requested ({} references, allocates {})", request.id, refs, order_name(request.serial));
   return refs;
 }
 
@@ -242,7 +251,7 @@ Result<void> EndpointService::release_pool(const std::string& id) {
 }
 
 void EndpointService::request_address(const std::string& pool_id, std::optional<IpAddress> wanted,
-                                      const std::function<void(Result<IpAddress>)>& done) {
+                                      const std::function<void(Result<IpAddress>)>& done, bool serial) {
   auto it = state().pools.find(pool_id);
   if (it == state().pools.end()) return done(make_error("unknown pool {}", pool_id));
   const IpamPool& pool = it->second;
@@ -274,24 +283,28 @@ void EndpointService::request_address(const std::string& pool_id, std::optional<
   // Anonymous allocation (the front end names no endpoint here); the
   // address is then kept in the pool's reservations (state.json) before the
   // answer.
-  allocate_address(network, pool.v6(), "", wanted, [this, pool_id, network, done](Result<IpAddress> ip) {
-    if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
-    if (state().pools.count(pool_id) == 0) {  // released while the allocation waited
-      release_address_of(network, *ip);
-      return done(make_error("pool {} was released", pool_id));
-    }
-    StateTransaction tx(store_);
-    IpamPool& reserved = tx.pool(pool_id);
-    reserved.addresses.insert(*ip);
-    reserved.unclaimed[*ip] = wall_ms();
-    if (auto r = tx.persist(); !r) {
-      release_address_of(network, *ip);
-      return done(r.error());
-    }
-    tx.commit();
-    spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, ip->to_string(), network);
-    done(*ip);
-  });
+  const ipam::Order order = serial || pool.serial ? ipam::Order::kSerial : ipam::Order::kFirstFree;
+  allocate_address(
+      network, pool.v6(), "", wanted,
+      [this, pool_id, network, done](Result<IpAddress> ip) {
+        if (!ip) return done(make_error("pool {}: {}", pool_id, ip.error().message));
+        if (state().pools.count(pool_id) == 0) {  // released while the allocation waited
+          release_address_of(network, *ip);
+          return done(make_error("pool {} was released", pool_id));
+        }
+        StateTransaction tx(store_);
+        IpamPool& reserved = tx.pool(pool_id);
+        reserved.addresses.insert(*ip);
+        reserved.unclaimed[*ip] = wall_ms();
+        if (auto r = tx.persist(); !r) {
+          release_address_of(network, *ip);
+          return done(r.error());
+        }
+        tx.commit();
+        spdlog::info("IPAM pool {}: address {} reserved (network {})", pool_id, ip->to_string(), network);
+        done(*ip);
+      },
+      order);
 }
 
 Result<void> EndpointService::release_address(const std::string& pool_id, const IpAddress& address) {

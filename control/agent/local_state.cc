@@ -62,7 +62,8 @@ std::string LocalState::encode() const {
                           {"subnet", p.subnet.to_string()},
                           {"refs", p.refs},
                           {"addresses", address_list(p.addresses)},
-                          {"unclaimed", unclaimed}});
+                          {"unclaimed", unclaimed},
+                          {"serial", p.serial}});
   }
   return j.dump(2) + "\n";
 }
@@ -124,6 +125,7 @@ Result<LocalState> LocalState::decode(std::string_view text) {
             pool.unclaimed[must(parse_ip(a), "pool reservation")] = ms.get<std::int64_t>();
           }
         }
+        pool.serial = p.value("serial", false);
         s.pools[pool.id] = pool;
       }
     }

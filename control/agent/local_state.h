@@ -19,9 +19,10 @@
 
 namespace ferry::agent {
 
-// The state file's format: 1 had no Docker fields, 2 no IPv6 fields; 3 is
-// today's. decode() reads all of them; encode() writes kStateVersion.
-inline constexpr int kStateVersion = 3;
+// The state file's format: 1 had no Docker fields, 2 no IPv6 fields, 3 no
+// pool allocation order; 4 is today's. decode() reads all of them; encode()
+// writes kStateVersion.
+inline constexpr int kStateVersion = 4;
 
 struct LocalEndpoint {
   std::string id;               // cluster-unique endpoint id (random hex)
@@ -71,6 +72,9 @@ struct IpamPool {
   // reservation (ms since the epoch). One still unused after
   // Config::docker_claim_timeout is released: Docker never got the reply.
   std::map<IpAddress, std::int64_t> unclaimed{};
+  // Serial allocation (Docker's com.docker.network.ipam.serial), from the
+  // pool's first RequestPool; absent (false) in files before version 4.
+  bool serial = false;
   [[nodiscard]] bool v6() const { return subnet.family() == Family::kIPv6; }
   bool operator==(const IpamPool&) const = default;
 };

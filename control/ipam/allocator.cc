@@ -95,6 +95,11 @@ std::uint32_t Allocator::free_addresses(const std::string& pool) const {
   return n;
 }
 
+Addr Allocator::serial_cursor(const std::string& pool) const {
+  const Pool* p = find_pool(pool);
+  return p != nullptr ? p->next : 0;
+}
+
 std::optional<Addr> Allocator::lookup(const std::string& pool, const std::string& handle) const {
   const Pool* p = find_pool(pool);
   if (!p) return std::nullopt;

@@ -65,6 +65,19 @@ struct Conflict {
   std::string new_owner;
 };
 
+// How allocate() picks an address when none is wanted. First-free: the
+// lowest free address of this host's space (a released address is handed
+// out again at once). Serial (Docker's `com.docker.network.ipam.serial`,
+// libnetwork's bitseq "serial" mode): the lowest free address at or after
+// the one following the last address this host handed out without a wanted
+// address, wrapping to the start of this host's space when none is left
+// after it; a released address comes back only once the cursor wraps. The
+// cursor is per pool and host, moved by every allocation without a wanted
+// address in either order, and persisted with the snapshot. Space is asked
+// from other hosts only when this host has no free address at all, in both
+// orders: serial never pulls the whole subnet to one host.
+enum class Order : std::uint8_t { kFirstFree, kSerial };
+
 struct AddressRange {
   Addr first = 0;
   Addr last = 0;  // inclusive
@@ -120,7 +133,9 @@ class Allocator final : public gossip::Delegate {
   // address, which must be unallocated and in a block this host owns or can
   // obtain from its owner. `done` runs once, possibly before allocate()
   // returns (space at hand) or later from tick()/a response (a donation).
-  void allocate(const std::string& pool, const std::string& handle, std::optional<Addr> want, Done done);
+  // `order`: how an address is picked when none is wanted (Order above).
+  void allocate(const std::string& pool, const std::string& handle, std::optional<Addr> want, Done done,
+                Order order = Order::kFirstFree);
   Result<void> release(const std::string& pool, Addr address);
 
   // Graceful hand-over, for a host leaving the cluster for good (the agent
@@ -151,6 +166,9 @@ class Allocator final : public gossip::Delegate {
   [[nodiscard]] std::vector<AddressRange> owned_ranges(const std::string& pool) const;
   // Addresses this host could allocate now without a donation.
   [[nodiscard]] std::uint32_t free_addresses(const std::string& pool) const;
+  // Where a serial allocation starts looking (Order::kSerial); 0 before the
+  // first allocation without a wanted address, or for an unknown pool.
+  [[nodiscard]] Addr serial_cursor(const std::string& pool) const;
   [[nodiscard]] bool fenced() const;
   [[nodiscard]] const std::vector<Conflict>& conflicts() const { return conflicts_; }
   [[nodiscard]] std::uint64_t counter(Counter c) const { return counters_[static_cast<std::size_t>(c)]; }
@@ -180,6 +198,7 @@ class Allocator final : public gossip::Delegate {
     std::optional<Addr> want;
     Done done;
     gossip::TimePoint deadline;
+    Order order = Order::kFirstFree;
   };
   struct Pool {
     Pool(PoolSpec s, BlockMap m) : spec(std::move(s)), map(std::move(m)) {}
@@ -190,6 +209,7 @@ class Allocator final : public gossip::Delegate {
     std::deque<Pending> pending;
     Shortage shortage;              // the donation in flight, and this shortage's history
     std::set<std::uint32_t> relay;  // blocks whose news waits for the next relay flush
+    Addr next = 0;                  // the serial cursor (Order::kSerial), persisted
   };
   using Completion = std::pair<Done, Result<Addr>>;
 
@@ -202,12 +222,15 @@ class Allocator final : public gossip::Delegate {
   // Local allocation and the queue of waiting allocations
   // (allocator_local.cc).
   [[nodiscard]] bool usable(const Pool& p, std::uint32_t block) const;
-  std::optional<Addr> lowest_free(const Pool& p) const;
+  // The lowest free address at or after `from` in this host's usable blocks.
+  std::optional<Addr> free_from(const Pool& p, Addr from) const;
   // What allocate() can do right now: an address, an error, or nullopt
   // (needs a donation or a reclaimed block to settle).
-  std::optional<Result<Addr>> try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want);
+  std::optional<Result<Addr>> try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want, Order order);
   std::optional<Result<Addr>> try_allocate_address(Pool& p, const std::string& handle, Addr ip);
-  Result<Addr> commit(Pool& p, Addr ip, const std::string& handle);
+  // Records the allocation and persists it; `advance`: an allocation without
+  // a wanted address, which moves the serial cursor past `ip`.
+  Result<Addr> commit(Pool& p, Addr ip, const std::string& handle, bool advance = false);
   void serve_pending(Pool& p, std::vector<Completion>& done);
   void fail_pending(Pool& p, const std::string& why, std::vector<Completion>& done);
   void fail_front(Pool& p, Error error, std::vector<Completion>& done);

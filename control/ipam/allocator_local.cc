@@ -9,22 +9,27 @@ bool Allocator::usable(const Pool& p, std::uint32_t block) const {
   return p.map.owner(block) == self_ && !p.settling.contains(block);
 }
 
-std::optional<Addr> Allocator::lowest_free(const Pool& p) const {
-  for (const std::uint32_t b : p.map.blocks_of(self_)) {
+std::optional<Addr> Allocator::free_from(const Pool& p, Addr from) const {
+  for (const std::uint32_t b : p.map.blocks_of(self_)) {  // ascending
     if (p.settling.contains(b)) continue;
     if (p.allocs.in_use(b) && p.allocs.used_in(b) >= p.spec.usable_in(b)) continue;
     const Addr first = p.spec.block_first(b);
-    for (Addr ip = first; ip - first < p.spec.block_size; ++ip) {
+    const Addr last = first + (p.spec.block_size - 1);
+    if (last < from) continue;
+    for (Addr ip = from > first ? from : first; ip - first < p.spec.block_size; ++ip) {
       if (!p.spec.reserved(ip) && !p.allocs.contains(ip)) return ip;
     }
   }
   return std::nullopt;
 }
 
-Result<Addr> Allocator::commit(Pool& p, Addr ip, const std::string& handle) {
+Result<Addr> Allocator::commit(Pool& p, Addr ip, const std::string& handle, bool advance) {
   const std::uint32_t b = p.spec.block_of(ip);
+  const Addr next_before = p.next;
   p.allocs.add(ip, b, handle);
+  if (advance) p.next = ip + 1;
   if (!persist()) {
+    p.next = next_before;
     p.allocs.remove(ip, b);
     count(Counter::allocate_failed);
     return make_error("pool {}: could not save the IPAM state; address {} not allocated", p.spec.name,
@@ -34,7 +39,8 @@ Result<Addr> Allocator::commit(Pool& p, Addr ip, const std::string& handle) {
   return ip;
 }
 
-std::optional<Result<Addr>> Allocator::try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want) {
+std::optional<Result<Addr>> Allocator::try_allocate(Pool& p, const std::string& handle, std::optional<Addr> want,
+                                                    Order order) {
   if (!handle.empty()) {
     if (const auto held = p.allocs.find(handle)) {
       if (want && *want != *held) {
@@ -52,7 +58,10 @@ std::optional<Result<Addr>> Allocator::try_allocate(Pool& p, const std::string& 
         p.spec.name, quorum_.seconds_without_quorum()));
   }
   if (want) return try_allocate_address(p, handle, *want);
-  if (auto ip = lowest_free(p)) return commit(p, *ip, handle);
+  std::optional<Addr> ip;
+  if (order == Order::kSerial) ip = free_from(p, p.next);
+  if (!ip) ip = free_from(p, 0);  // first-free, or a serial cursor wrapping
+  if (ip) return commit(p, *ip, handle, true);
   return std::nullopt;
 }
 
@@ -71,7 +80,8 @@ std::optional<Result<Addr>> Allocator::try_allocate_address(Pool& p, const std::
   return std::nullopt;  // the block's owner must give it first (or it is settling)
 }
 
-void Allocator::allocate(const std::string& pool, const std::string& handle, std::optional<Addr> want, Done done) {
+void Allocator::allocate(const std::string& pool, const std::string& handle, std::optional<Addr> want, Done done,
+                         Order order) {
   std::vector<Completion> completions;
   Pool* p = find_pool(pool);
   if (p == nullptr) {
@@ -86,13 +96,13 @@ void Allocator::allocate(const std::string& pool, const std::string& handle, std
   }
   // Queued behind earlier requests so a donation serves them in order.
   if (p->pending.empty()) {
-    if (auto r = try_allocate(*p, handle, want)) {
+    if (auto r = try_allocate(*p, handle, want, order)) {
       if (!*r) count(Counter::allocate_failed);
       done(std::move(*r));
       return;
     }
   }
-  p->pending.push_back(Pending{handle, want, std::move(done), clock_.now() + config_.allocate_timeout});
+  p->pending.push_back(Pending{handle, want, std::move(done), clock_.now() + config_.allocate_timeout, order});
   ask_donation(*p, completions);
   run(completions);
 }
@@ -120,7 +130,7 @@ void Allocator::run(std::vector<Completion>& done) {
 void Allocator::serve_pending(Pool& p, std::vector<Completion>& done) {
   while (!p.pending.empty()) {
     Pending& front = p.pending.front();
-    auto r = try_allocate(p, front.handle, front.want);
+    auto r = try_allocate(p, front.handle, front.want, front.order);
     if (!r) break;
     if (!*r) count(Counter::allocate_failed);
     done.emplace_back(std::move(front.done), std::move(*r));

@@ -22,6 +22,7 @@ std::string Allocator::snapshot() const {
       a->set_address(ip);
       a->set_handle(handle);
     }
+    ps->set_next(p.next);
   }
   return snap.SerializeAsString();
 }
@@ -64,6 +65,7 @@ Result<void> Allocator::restore(const std::string& snapshot) {
   for (std::size_t i = 0; i < loaded.size(); ++i) {
     Pool& p = add_pool(loaded[i].spec);
     for (const Run& r : loaded[i].runs) p.map.merge(r);
+    p.next = snap.pools(static_cast<int>(i)).next();
     for (const auto& a : snap.pools(static_cast<int>(i)).allocations()) {
       const std::uint32_t b = p.spec.block_of(a.address());
       if (p.map.owner(b) != self_) {

@@ -92,6 +92,7 @@ TEST_F(StateDir, DockerBindingsPoolsAndOriginsRoundTrip) {
                                                 1,
                                                 {*parse_ip("fd00:10::10"), *parse_ip("fd00:10::11")},
                                                 {{*parse_ip("fd00:10::11"), 1700}}};
+  s.pools.at("FerryLocal/fd00:10::/64").serial = true;  // Docker's com.docker.network.ipam.serial
   EXPECT_TRUE(s.pools.at("FerryLocal/fd00:10::/64").v6());
   EXPECT_FALSE(s.pools.at("FerryLocal/10.10.0.0/24").v6());
   ASSERT_TRUE(s.save(dir_));

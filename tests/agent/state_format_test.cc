@@ -80,6 +80,7 @@ TEST(StateFormat, VersionThreeFileLoadsWithEveryField) {
   ASSERT_EQ(pool.unclaimed.size(), 1U);
   EXPECT_EQ(pool.unclaimed.begin()->first.to_string(), "10.20.0.3");
   EXPECT_EQ(pool.unclaimed.begin()->second, 1796655889415);
+  EXPECT_FALSE(pool.serial);  // version 3 had no allocation order: first-free
 
   // Saved again (in today's version) it loads to the same state.
   auto again = LocalState::decode(s->encode());

@@ -105,6 +105,62 @@ TEST_F(AllocatorTest, LowestFreeSkipsReservedAndReusesReleased) {
   EXPECT_EQ(alloc_->owned_ranges("net"), (std::vector<AddressRange>{{kNet, kNet + 255}}));
 }
 
+// Docker's serial order (libnetwork's bitseq "serial"): a released address
+// is not handed out again until the cursor wraps; the cursor is persisted,
+// moved by first-free allocations too, and never by a wanted address.
+TEST_F(AllocatorTest, SerialOrderSkipsReleasedAddressesUntilItWraps) {
+  ASSERT_TRUE(alloc_->ensure_pool("small", "10.1.0.0/29", self()));  // .2 to .6
+  constexpr Addr kSmall = 0x0a010000;
+  auto take = [&](const std::string& handle, Order order, std::optional<Addr> want = std::nullopt) {
+    std::optional<Result<Addr>> out;
+    alloc_->allocate(
+        "small", handle, want, [&](Result<Addr> r) { out = std::move(r); }, order);
+    EXPECT_TRUE(out.has_value()) << "allocation did not complete at once";
+    return out ? *out : Result<Addr>(make_error("pending"));
+  };
+  EXPECT_EQ(alloc_->serial_cursor("small"), 0U);
+  EXPECT_EQ(*take("a", Order::kSerial), kSmall + 2);
+  EXPECT_EQ(*take("b", Order::kSerial), kSmall + 3);
+  ASSERT_TRUE(alloc_->release("small", kSmall + 2));
+  EXPECT_EQ(*take("c", Order::kSerial), kSmall + 4);  // first-free would give .2 again
+  ASSERT_TRUE(alloc_->release("small", kSmall + 4));
+  EXPECT_EQ(*take("w", Order::kSerial, kSmall + 6), kSmall + 6);  // a wanted address leaves the cursor
+  EXPECT_EQ(alloc_->serial_cursor("small"), kSmall + 5);
+  EXPECT_EQ(*take("d", Order::kSerial), kSmall + 5);
+  // Nothing free after the cursor (.6 is taken): it wraps to the lowest.
+  EXPECT_EQ(*take("e", Order::kSerial), kSmall + 2);
+  EXPECT_EQ(*take("f", Order::kSerial), kSmall + 4);
+  auto full = take("g", Order::kSerial);
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().message, "no free address in 10.1.0.0/29");
+  ASSERT_TRUE(alloc_->check_invariants());
+
+  // The cursor survives a restart (it is in the snapshot).
+  ASSERT_TRUE(alloc_->release("small", kSmall + 3));
+  ASSERT_TRUE(alloc_->release("small", kSmall + 6));
+  const std::string saved = disk_;
+  sim_.node(0).set_delegate(nullptr);
+  alloc_ = std::make_unique<Allocator>(Config{}, sim_.node(0), sim_.clock(), 2);
+  ASSERT_TRUE(alloc_->restore(saved));
+  EXPECT_EQ(alloc_->serial_cursor("small"), kSmall + 5);
+  EXPECT_EQ(*take("h", Order::kSerial), kSmall + 6);
+  // First-free still takes the lowest, and moves the cursor as Docker's does.
+  EXPECT_EQ(*take("i", Order::kFirstFree), kSmall + 3);
+  EXPECT_EQ(alloc_->serial_cursor("small"), kSmall + 4);
+
+  // A snapshot written before the cursor existed restores to 0: the next
+  // serial allocation starts from the lowest free address.
+  v1::Snapshot old;
+  ASSERT_TRUE(old.ParseFromString(alloc_->snapshot()));
+  for (auto& pool : *old.mutable_pools()) pool.clear_next();
+  sim_.node(0).set_delegate(nullptr);
+  alloc_ = std::make_unique<Allocator>(Config{}, sim_.node(0), sim_.clock(), 3);
+  ASSERT_TRUE(alloc_->restore(old.SerializeAsString()));
+  EXPECT_EQ(alloc_->serial_cursor("small"), 0U);
+  ASSERT_TRUE(alloc_->release("small", kSmall + 2));
+  EXPECT_EQ(*take("j", Order::kSerial), kSmall + 2);
+}
+
 TEST_F(AllocatorTest, SpecificAddressRules) {
   EXPECT_EQ(*alloc("x", kNet + 77), kNet + 77);
   auto again = alloc("y", kNet + 77);
