@@ -7,6 +7,10 @@
 //    without --force the data plane refuses them while the agent owns it.
 //  - Agent SIGKILL + restart: pings every 0.05 s between the two containers
 //    through the restart lose no more than the same pings without one.
+//  - Agent SIGKILL + restart, then its container detached within 1 s: the
+//    other host applies the removal (the restarted agent's tombstone starts
+//    from a Lamport time below the peers' copy and must be re-written past
+//    it) and never shows the endpoint again.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -167,6 +171,47 @@ TEST_F(AgentHardeningTest, AgentKillAndRestartLosesNoPingsBetweenExistingEndpoin
   const json status = status_json(1);
   ASSERT_TRUE(status.is_object());
   EXPECT_FALSE(status["dataplane"].value("holding_removals", true)) << status.dump();
+}
+
+TEST_F(AgentHardeningTest, RemovalWithinASecondOfAnAgentRestartReachesThePeer) {
+  auto [a, b] = two_containers();
+  ASSERT_FALSE(HasFailure());
+  // A few more writes on h2 first: h1's copies then carry Lamport times past
+  // where the restarted agent's clock starts.
+  for (int i = 0; i < 3; ++i) {
+    const std::string name = fmt::format("tmp{}", i);
+    const Attached t = attach(2, name);
+    ASSERT_FALSE(t.ip.empty());
+    ASSERT_TRUE(agent_ctl(2, {"detach", name}).succeeded());
+  }
+  auto h1_has = [&](const Attached& c) {
+    bool peer = false;
+    for (const auto& p : agent_json(1, {"peers"})) peer = peer || p.value("mac", "") == c.mac;
+    return peer || ctl(1, {"show"}).output.find(c.mac) != std::string::npos;
+  };
+  ASSERT_TRUE(h1_has(b));
+  kill_agent(2);
+  start_agent(2, {1});
+  const auto restarted = std::chrono::steady_clock::now();
+  auto detached = agent_ctl(2, {"detach", "c2"});
+  const double after = std::chrono::duration<double>(std::chrono::steady_clock::now() - restarted).count();
+  ASSERT_TRUE(detached.succeeded()) << detached.output;
+  EXPECT_LT(after, 1.0) << "the detach came " << after << " s after the restart, not within 1 s";
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(harness::wait_until([&] { return !h1_has(b); }, seconds(20), milliseconds(50)))
+      << "h1 still has c2 (" << b.mac << "):\n"
+      << agent_ctl(1, {"peers"}).output << ctl(1, {"show"}).output << "\nh2's log:\n"
+      << agents_[2]->log();
+  std::cout << fmt::format("[ measure  ] removal {:.2f} s after h2's agent restarted: applied on h1 after {:.2f} s\n",
+                           after, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  // It stays gone (no resurrection from either side's older copies), and c1
+  // still reaches what is left.
+  std::this_thread::sleep_for(seconds(5));
+  EXPECT_FALSE(h1_has(b)) << agent_ctl(1, {"peers"}).output;
+  const Attached c3 = attach(2, "c3");
+  EXPECT_TRUE(harness::wait_until([&] { return h1_has(c3); }, seconds(10), milliseconds(50)));
+  auto r = topo_->ping(a.ns, c3.ip, seconds(10));
+  EXPECT_TRUE(r) << r.error().message;
 }
 
 }  // namespace

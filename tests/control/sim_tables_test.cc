@@ -466,6 +466,64 @@ TEST(SimTables, RestartedNodeRelearnsEverything) {
   EXPECT_FALSE(t.db(0).get("net1", "ep", "n7-3"));
 }
 
+// An owner restarts (its Lamport clock starts again from 0), re-publishes
+// its entries as the agent does from its state file, and removes one of them
+// within a second, before or after it has heard the cluster's copies: its
+// tombstone is written at a Lamport time the peers' copies beat, so only
+// own_conflict() re-tombstoning it past them gets the removal applied.
+// Every peer must drop the entry and never show it again.
+TEST(SimTables, RemovalRightAfterTheOwnersRestartReachesEveryPeer) {
+  for (const auto delay : {0ms, 100ms, 300ms, 600ms, 1000ms}) {
+    const std::uint64_t seed = 8008 + static_cast<std::uint64_t>(delay.count());
+    SCOPED_TRACE(fmt::format("removed {} ms after the restart, seed {}", delay.count(), seed));
+    TablesSim t(6, seed, SimNetConfig{}, fast_tables());
+    t.join_all();
+    for (std::size_t i = 0; i < t.size(); ++i) ASSERT_TRUE(t.db(i).join_network("net1"));
+    t.sim().run_for(2s);
+    // Many writes before the restart: the peers' copies carry Lamport times
+    // well past what the restarted owner starts from.
+    for (int round = 0; round < 20; ++round) {
+      for (const char* key : {"doomed", "kept"}) {
+        ASSERT_TRUE(t.db(2).put("net1", "ep", key, fmt::format("v{}", round)));
+      }
+    }
+    ASSERT_TRUE(t.sim().run_until(
+        [&] { return t.live(0, "net1").size() == 2 && t.all_live_equal("net1", t.live(2, "net1")); }, 30s));
+
+    t.restart(2);
+    t.sim().join(2, {0});
+    ASSERT_TRUE(t.db(2).join_network("net1"));
+    ASSERT_TRUE(t.db(2).put("net1", "ep", "doomed", "again"));
+    ASSERT_TRUE(t.db(2).put("net1", "ep", "kept", "again"));
+    t.poke(2);
+    t.sim().run_for(delay);
+    ASSERT_TRUE(t.db(2).remove("net1", "ep", "doomed"));
+    bool resurrected = false;
+    std::vector<bool> gone(t.size(), false);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      t.db(i).subscribe(TableFilter::of("net1", "ep"), [&, i](const Change& c) {
+        if (c.key.key != "doomed") return;
+        if (c.kind == ChangeKind::kDelete) gone[i] = true;
+        if (c.kind != ChangeKind::kDelete && gone[i]) resurrected = true;
+      });
+      if (!t.db(i).get("net1", "ep", "doomed")) gone[i] = true;
+    }
+    ASSERT_TRUE(t.sim().run_until(
+        [&] {
+          for (std::size_t i = 0; i < t.size(); ++i) {
+            if (t.db(i).get("net1", "ep", "doomed") || t.db(i).get("net1", "ep", "kept") != "again") return false;
+          }
+          return true;
+        },
+        30s))
+        << "seed " << seed << "\n"
+        << dump(t.live(0, "net1"));
+    t.sim().run_for(20s);
+    EXPECT_FALSE(resurrected);
+    for (std::size_t i = 0; i < t.size(); ++i) EXPECT_FALSE(t.db(i).get("net1", "ep", "doomed")) << "node " << i;
+  }
+}
+
 // Same seed, same run: the table layer adds no nondeterminism.
 TEST(SimTables, SameSeedSameResult) {
   auto run = [](std::uint64_t seed) {
