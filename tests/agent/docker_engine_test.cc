@@ -9,7 +9,9 @@
 //    --ip6, --mac-address; ping both ways over IPv4 and IPv6; docker
 //    restart; network disconnect/connect, a second network on running
 //    containers; Ferry's refusals in docker's own output (overlapping pool,
-//    full pool, an address in use by --ip and --ip6); rm -f and network rm;
+//    full pool, an address in use by --ip and --ip6); serial allocation
+//    (--ipam-opt com.docker.network.ipam.serial=true, which dockerd passes
+//    in RequestPool's options); rm -f and network rm;
 //    then nothing is left in Ferry (endpoints, reservations, veths,
 //    data-plane ports), including the IPv4 address Docker itself leaks when
 //    the IPv6 request of the same container fails.
@@ -341,6 +343,30 @@ void DockerEngineTest::networks_containers_addresses_and_refusals() {
   expect_reach(2, "b1", address(1, "a2", "red"));
 
   phase("disconnect, connect");
+  // Serial allocation: dockerd passes --ipam-opt in RequestPool's options,
+  // and a released address is not handed out again until the pool wraps
+  // (first-free would give s3 the address s1 had).
+  docker_ok(1, {"network", "create", "-d", "ferry", "--ipam-driver", "ferry", "--subnet", "10.33.0.0/24", "--ipam-opt",
+                "com.docker.network.ipam.serial=true", "-o", "ferry.network=serial", "serial"});
+  bool pool_option_seen = false;
+  for (const auto& c : agent_json(1, {"plugin-calls"})) {
+    if (c.value("method", "") == "IpamDriver.RequestPool" &&
+        c.value("request", "").find(R"("com.docker.network.ipam.serial":"true")") != std::string::npos) {
+      pool_option_seen = true;
+    }
+  }
+  EXPECT_TRUE(pool_option_seen) << agent_ctl(1, {"plugin-calls", "--full"}).output;
+  run(1, {"--name", "s1", "--network", "serial"});
+  run(1, {"--name", "s2", "--network", "serial"});
+  EXPECT_EQ(address(1, "s1", "serial"), "10.33.0.2");
+  EXPECT_EQ(address(1, "s2", "serial"), "10.33.0.3");
+  docker_ok(1, {"rm", "-f", "s1"});
+  run(1, {"--name", "s3", "--network", "serial"});
+  EXPECT_EQ(address(1, "s3", "serial"), "10.33.0.4");
+  docker_ok(1, {"rm", "-f", "s2", "s3"});
+  docker_ok(1, {"network", "rm", "serial"});
+
+  phase("serial allocation");
   // rm -f and network rm: nothing of Docker's is left in Ferry.
   docker_ok(1, {"rm", "-f", "a1", "a2", "a3", "x2"});
   docker_ok(2, {"rm", "-f", "b1", "b2", "x1"});
