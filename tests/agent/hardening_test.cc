@@ -97,7 +97,8 @@ class AgentHardeningTest : public AgentTest {
 
 TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAndCountsThem) {
   agent_args_ = {"--audit-ms", "1000"};
-  auto [a, b] = two_containers();
+  const auto [a, b] = two_containers();
+  const std::string b_mac = b.mac;  // lambdas capture no structured binding before clang 16
   ASSERT_FALSE(HasFailure());
   const std::string vtep2 = vtep_ip(2);
 
@@ -131,7 +132,7 @@ TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAnd
         auto show = ctl(1, {"show"});
         return show.succeeded() && show.output.find("10.77.0.200") == std::string::npos &&
                show.output.find("02:00:00:00:bb:02") == std::string::npos &&
-               show.output.find(b.mac) != std::string::npos;
+               show.output.find(b_mac) != std::string::npos;
       },
       seconds(5), milliseconds(100)))
       << ctl(1, {"show"}).output;
@@ -174,7 +175,9 @@ TEST_F(AgentHardeningTest, AgentKillAndRestartLosesNoPingsBetweenExistingEndpoin
 }
 
 TEST_F(AgentHardeningTest, RemovalWithinASecondOfAnAgentRestartReachesThePeer) {
-  auto [a, b] = two_containers();
+  const auto containers = two_containers();
+  const Attached& a = containers.first;
+  const Attached& b = containers.second;
   ASSERT_FALSE(HasFailure());
   // A few more writes on h2 first: h1's copies then carry Lamport times past
   // where the restarted agent's clock starts.
