@@ -194,6 +194,7 @@ void Agent::poll_health() {
   auto reply = probe_->poll(clock_.now());
   if (!reply) return;
   reconciler_->on_health(*reply);
+  service_->publish_mtu();
 }
 
 void Agent::scrape(const MetricsServer::Respond& respond) {
