@@ -511,6 +511,8 @@ json Agent::status() const {
               {"vtep", config_.advertise_address},
               {"gossip", config_.gossip_bind},
               {"members_alive", node_->num_alive()},
+              // Every host's endpoint MTU as gossip says (cluster_mtu.h).
+              {"endpoint_mtu", {{"local", s.endpoint_mtu}, {"hosts", service_->cluster_mtu().hosts()}}},
               {"ipam",
                {{"fenced", ipam_->fenced()},
                 {"pending", ipam_->pending()},
