@@ -28,6 +28,7 @@
 #include "dataplane/core/checksum.h"
 #include "dataplane/core/coalesce.h"
 #include "dataplane/core/counters.h"
+#include "dataplane/core/pipeline.h"
 #include "dataplane/core/segment.h"
 
 namespace ferry::bench {
@@ -50,12 +51,15 @@ double thread_cpu_seconds() {
 
 void put16(std::uint8_t* p, std::uint16_t v) { dataplane::store_be16(p, v); }
 
-// Ethernet/IPv4/TCP (timestamps) with `payload` bytes, checksum field partial.
-Bytes tcp_superframe(std::size_t payload) {
+// Ethernet/IPv4/TCP (timestamps) with `payload` bytes, checksum field
+// partial: from container 10.1.0.1 (MAC 02:00:0a:01:00:01) to 10.1.0.2
+// (..:02), or the other way with `reply`.
+Bytes tcp_superframe(std::size_t payload, bool reply = false) {
   Bytes f(14 + 20 + 32 + payload);
   std::uint8_t* p = f.data();
   const std::uint8_t macs[12] = {2, 0, 10, 1, 0, 2, 2, 0, 10, 1, 0, 1};
-  std::memcpy(p, macs, 12);
+  std::memcpy(p, macs + (reply ? 6 : 0), 6);
+  std::memcpy(p + 6, macs + (reply ? 0 : 6), 6);
   put16(p + 12, 0x0800);
   std::uint8_t* ip = p + 14;
   ip[0] = 0x45;
@@ -64,8 +68,8 @@ Bytes tcp_superframe(std::size_t payload) {
   ip[6] = 0x40;
   ip[8] = 64;
   ip[9] = 6;
-  dataplane::store_be32(ip + 12, 0x0a010001);
-  dataplane::store_be32(ip + 16, 0x0a010002);
+  dataplane::store_be32(ip + (reply ? 16 : 12), 0x0a010001);
+  dataplane::store_be32(ip + (reply ? 12 : 16), 0x0a010002);
   dataplane::store16(ip + 10, dataplane::ipv4_header_checksum(ip));
   std::uint8_t* th = ip + 20;
   put16(th, 40000);
@@ -82,13 +86,16 @@ Bytes tcp_superframe(std::size_t payload) {
   return f;
 }
 
-// `inner` in Ethernet/IPv4/UDP/VXLAN, outer id 0 (DF), UDP checksum 0 (the
-// outer IPv4 checksum is left to the segmenter: TX_OUTER_IP_CKSUM).
-Bytes vxlan(const Bytes& inner) {
+// `inner` in Ethernet/IPv4/UDP/VXLAN from VTEP 172.31.0.1 (MAC
+// 02:fe:00:00:00:01) to 172.31.0.2 (..:02), or the other way with `reply`;
+// outer id 0 (DF), UDP checksum 0 (the outer IPv4 checksum is left to the
+// segmenter: TX_OUTER_IP_CKSUM).
+Bytes vxlan(const Bytes& inner, bool reply = false) {
   Bytes f(50 + inner.size(), 0);
   std::uint8_t* p = f.data();
   const std::uint8_t macs[12] = {2, 0xfe, 0, 0, 0, 2, 2, 0xfe, 0, 0, 0, 1};
-  std::memcpy(p, macs, 12);
+  std::memcpy(p, macs + (reply ? 6 : 0), 6);
+  std::memcpy(p + 6, macs + (reply ? 0 : 6), 6);
   put16(p + 12, 0x0800);
   std::uint8_t* ip = p + 14;
   ip[0] = 0x45;
@@ -96,8 +103,8 @@ Bytes vxlan(const Bytes& inner) {
   ip[6] = 0x40;
   ip[8] = 64;
   ip[9] = 17;
-  dataplane::store_be32(ip + 12, 0xac1f0001);
-  dataplane::store_be32(ip + 16, 0xac1f0002);
+  dataplane::store_be32(ip + (reply ? 16 : 12), 0xac1f0001);
+  dataplane::store_be32(ip + (reply ? 12 : 16), 0xac1f0002);
   put16(p + 34, 50000);
   put16(p + 36, 4789);
   put16(p + 38, static_cast<std::uint16_t>(16 + inner.size()));
@@ -179,6 +186,176 @@ struct PoolDeleter {
   void operator()(rte_mempool* p) const { rte_mempool_free(p); }
 };
 using Pool = std::unique_ptr<rte_mempool, PoolDeleter>;
+
+// The whole pipeline on one core, host 172.31.0.1 with container 10.1.0.1 on
+// port 1 (a vnet port: takes TCP super-frames and partial checksums) and the
+// peer container 10.1.0.2 behind VTEP 172.31.0.2; the uplink (port 0) takes
+// VXLAN super-frames whole, as the kernel-UDP uplink does. The TX function
+// keeps what it is handed: the bench owns every mbuf and reuses it.
+class PipelineRig {
+ public:
+  static constexpr dataplane::PortId kUplink = 0;
+  static constexpr dataplane::PortId kPort = 1;
+
+  Result<void> open(rte_mempool* pool, const std::string& tag) {
+    dataplane::PipelineConfig cfg;
+    cfg.underlay.vtep_ip = dataplane::Ipv4Addr{0xac1f0001};
+    cfg.underlay.uplink_mac = dataplane::MacAddr{{2, 0xfe, 0, 0, 0, 1}};
+    cfg.uplink_port = kUplink;
+    cfg.underlay_mtu = 1500;
+    cfg.tables.name = "sf_pipe" + tag;
+    cfg.tables.mac_capacity = 1024;
+    cfg.tables.neighbour_capacity = 1024;
+    cfg.tables.vtep_capacity = 64;
+    cfg.tables.max_workers = 1;
+    auto p = dataplane::Pipeline::create(cfg);
+    if (!p) return p.error();
+    pipeline_ = std::move(*p);
+    auto& t = pipeline_->tables();
+    const dataplane::Ipv4Addr peer{0xac1f0002};
+    for (const auto& r :
+         {t.add_network(4242, false),
+          t.add_port(dataplane::EndpointPort{
+              kPort, 4242, dataplane::MacAddr{{2, 0, 10, 1, 0, 1}}, {dataplane::Ipv4Addr{0x0a010001}}}),
+          t.add_remote_mac(4242, dataplane::MacAddr{{2, 0, 10, 1, 0, 2}}, peer), t.add_flood_vtep(4242, peer),
+          t.set_vtep_next_hop(peer, dataplane::MacAddr{{2, 0xfe, 0, 0, 0, 2}})}) {
+      if (!r) return r.error();
+    }
+    pipeline_->set_port_tx_caps(kUplink, dataplane::kTxCapTunnelTso | dataplane::kTxCapTunnelL4Csum);
+    pipeline_->set_port_tx_caps(kPort, dataplane::kTxCapTso | dataplane::kTxCapL4Csum);
+    auto ctx = pipeline_->make_lcore(0, 0, pool);
+    if (!ctx) return ctx.error();
+    ctx_ = std::move(*ctx);
+    ctx_->set_tx(&PipelineRig::keep, this);
+    return ok();
+  }
+  ~PipelineRig() {
+    if (ctx_) pipeline_->release_lcore(*ctx_);
+  }
+
+  dataplane::Pipeline& pipeline() { return *pipeline_; }
+  dataplane::LcoreContext& ctx() { return *ctx_; }
+  // What the last call handed to the ports.
+  std::uint16_t sent = 0;
+  rte_mbuf* last = nullptr;
+  dataplane::PortId last_port = 0;
+
+ private:
+  static std::uint16_t keep(void* arg, dataplane::PortId port, std::uint16_t /*queue*/, rte_mbuf** pkts,
+                            std::uint16_t n) {
+    auto* rig = static_cast<PipelineRig*>(arg);
+    rig->sent = static_cast<std::uint16_t>(rig->sent + n);
+    rig->last = pkts[n - 1];
+    rig->last_port = port;
+    return n;
+  }
+
+  std::unique_ptr<dataplane::Pipeline> pipeline_;
+  std::unique_ptr<dataplane::LcoreContext> ctx_;
+};
+
+// A frame's first mbuf as it was, to put it back before each round.
+struct HeadState {
+  std::uint16_t data_off, data_len;
+  std::uint32_t pkt_len;
+  std::uint64_t ol_flags, tx_offload;
+  explicit HeadState(const rte_mbuf* m)
+      : data_off(m->data_off),
+        data_len(m->data_len),
+        pkt_len(m->pkt_len),
+        ol_flags(m->ol_flags),
+        tx_offload(m->tx_offload) {}
+  void restore(rte_mbuf* m) const {
+    m->data_off = data_off;
+    m->data_len = data_len;
+    m->pkt_len = pkt_len;
+    m->ol_flags = ol_flags;
+    m->tx_offload = tx_offload;
+  }
+};
+
+// The two pipeline rows; "" or what went wrong.
+std::string pipeline_rows(rte_mempool* frames, rte_mempool* headers, rte_mempool* indirect, LcoreCounters* counters,
+                          const std::string& tag, double seconds, std::vector<SuperframeResult>& rows) {
+  PipelineRig rig;
+  if (auto r = rig.open(frames, tag); !r) return "super-frame bench: pipeline: " + r.error().message;
+  const std::uint64_t drops_before = rig.pipeline().stats().total_drops();
+
+  // Out: the container's super-frame (a vnet port's chain of 2 KB mbufs)
+  // encapsulated whole for the uplink.
+  {
+    const Bytes plain = tcp_superframe(kPayload);
+    rte_mbuf* m = superframe(frames, plain, false);
+    if (m == nullptr) return "super-frame bench: frame pool empty";
+    const HeadState head(m);
+    bool wrong = false;
+    const Timer t = measure(seconds, [&] {
+      head.restore(m);
+      rig.sent = 0;
+      rte_mbuf* burst[1] = {m};
+      rig.pipeline().process_endpoint(rig.ctx(), PipelineRig::kPort, burst, 1);
+      wrong |= rig.sent != 1 || rig.last != m || rig.last_port != PipelineRig::kUplink;
+      rig.ctx().quiescent();
+    });
+    head.restore(m);
+    rte_pktmbuf_free(m);
+    if (wrong) return "super-frame bench: the pipeline did not hand the super-frame to the uplink whole";
+    rows.push_back(
+        row("pipeline", "endpoint -> encap whole -> uplink", static_cast<unsigned>(plain.size()), 1, kPayload, t));
+  }
+
+  // In: the peer's 46 VXLAN segments (as the kernel cuts its super-frame),
+  // decapsulated and coalesced into one super-frame for the vnet port.
+  {
+    const Bytes reply = vxlan(tcp_superframe(kPayload, true), true);
+    auto seg = Segmenter::create(SegmentConfig{2048}, headers, indirect, counters);
+    if (!seg) return seg.error().message;
+    rte_mbuf* m = superframe(frames, reply, true);
+    if (m == nullptr) return "super-frame bench: frame pool empty";
+    // The segments a NIC hands over carry complete checksums.
+    m->ol_flags |= RTE_MBUF_F_TX_OUTER_IP_CKSUM;
+    rte_mbuf* segs[dataplane::kMaxSegments];
+    const auto r = seg->segment(m, segs, dataplane::kMaxSegments);
+    if (r.drop || r.count > dataplane::kUplinkBurstSize) return "super-frame bench: cannot make the VXLAN segments";
+    const std::uint16_t n = r.count;
+    std::vector<HeadState> state;
+    state.reserve(n);
+    for (std::uint16_t i = 0; i < n; ++i) {
+      segs[i]->ol_flags = 0;
+      segs[i]->tx_offload = 0;
+      state.emplace_back(segs[i]);
+    }
+    constexpr std::size_t kHeaders = 50 + 66;
+    Bytes first(kHeaders);
+    std::memcpy(first.data(), rte_pktmbuf_mtod(segs[0], const void*), kHeaders);
+    bool wrong = false;
+    rte_mbuf* burst[dataplane::kUplinkBurstSize];
+    const Timer t = measure(seconds, [&] {
+      for (std::uint16_t i = 0; i < n; ++i) {
+        state[i].restore(segs[i]);
+        segs[i]->next = nullptr;
+        segs[i]->nb_segs = 1;
+        burst[i] = segs[i];
+      }
+      std::memcpy(rte_pktmbuf_mtod(segs[0], void*), first.data(), kHeaders);
+      rig.sent = 0;
+      rig.pipeline().process_uplink(rig.ctx(), burst, n);
+      wrong |= rig.sent != 1 || rig.last_port != PipelineRig::kPort;
+      rig.ctx().quiescent();
+    });
+    for (std::uint16_t i = 0; i < n; ++i) {
+      state[i].restore(segs[i]);
+      segs[i]->next = nullptr;
+      segs[i]->nb_segs = 1;
+    }
+    rte_pktmbuf_free_bulk(segs, n);
+    if (wrong) return "super-frame bench: the peer's segments did not reach the port as one super-frame";
+    rows.push_back(
+        row("pipeline", "uplink segs -> decap+coalesce -> port", static_cast<unsigned>(reply.size()), n, kPayload, t));
+  }
+  if (rig.pipeline().stats().total_drops() != drops_before) return "super-frame bench: the pipeline dropped frames";
+  return {};
+}
 
 }  // namespace
 
@@ -355,6 +532,12 @@ std::vector<SuperframeResult> run_superframe_cases(double seconds, std::string& 
       rows.push_back(row("checksum", "", static_cast<unsigned>(buf.size()), 0, buf.size(), t));
       rows.back().variant = variant;
     }
+  }
+
+  // ---- the whole pipeline, both directions
+  if (std::string e = pipeline_rows(frames.get(), headers.get(), indirect.get(), counters.get(), tag, seconds, rows);
+      !e.empty()) {
+    error = e;
   }
   return rows;
 }

@@ -194,6 +194,7 @@ void Agent::poll_health() {
   auto reply = probe_->poll(clock_.now());
   if (!reply) return;
   reconciler_->on_health(*reply);
+  service_->publish_mtu();
 }
 
 void Agent::scrape(const MetricsServer::Respond& respond) {
@@ -510,6 +511,8 @@ json Agent::status() const {
               {"vtep", config_.advertise_address},
               {"gossip", config_.gossip_bind},
               {"members_alive", node_->num_alive()},
+              // Every host's endpoint MTU as gossip says (cluster_mtu.h).
+              {"endpoint_mtu", {{"local", s.endpoint_mtu}, {"hosts", service_->cluster_mtu().hosts()}}},
               {"ipam",
                {{"fenced", ipam_->fenced()},
                 {"pending", ipam_->pending()},

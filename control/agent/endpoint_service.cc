@@ -108,7 +108,8 @@ EndpointService::EndpointService(const Config& config, StateStore store, gossip:
       endpoints_(endpoints),
       ipam_(ipam),
       reconciler_(reconciler),
-      changed_(std::move(changed)) {}
+      changed_(std::move(changed)),
+      mtu_(tables, config.node_name) {}
 
 // ---- restore ----
 
@@ -343,10 +344,20 @@ Result<void> EndpointService::unbind_network(const std::string& id) {
 
 // ---- endpoints ----
 
-unsigned EndpointService::endpoint_mtu() const {
+unsigned EndpointService::local_endpoint_mtu() const {
   if (config_.endpoint_mtu != 0) return config_.endpoint_mtu;
   const unsigned dp = reconciler_.status().endpoint_mtu;
-  return dp >= 1280 ? dp : 1450;
+  return dp >= kMinEndpointMtu ? dp : 0;
+}
+
+unsigned EndpointService::endpoint_mtu(const std::string& network) const {
+  if (config_.endpoint_mtu != 0) return config_.endpoint_mtu;
+  const unsigned local = local_endpoint_mtu();
+  return mtu_.for_network(network, local != 0 ? local : 1450);
+}
+
+void EndpointService::publish_mtu() {
+  if (auto r = mtu_.publish(local_endpoint_mtu()); !r) spdlog::warn("{}", r.error().message);
 }
 
 bool EndpointService::container_offloads() const {
@@ -429,7 +440,7 @@ void EndpointService::finish_attach(const AttachRequest& request, const std::str
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.container_ifname = request.container_ifname;
   ep.netns_path = request.netns_path;
-  ep.mtu = endpoint_mtu();
+  ep.mtu = endpoint_mtu(request.network);
   ep.container_offloads = container_offloads();
   ep.owner = request.owner;
   auto spec = endpoint_spec(ep);
@@ -563,7 +574,7 @@ Result<LocalEndpoint> EndpointService::create_endpoint(const CreateEndpointReque
   }
   ep.ip = *request.ip;
   ep.ip6 = request.ip6;
-  ep.mtu = endpoint_mtu();
+  ep.mtu = endpoint_mtu(net_name);
   ep.container_offloads = container_offloads();
   ep.host_ifname = netns::derive_host_ifname(ep.id);
   ep.container_ifname = netns::derive_peer_ifname(ep.id);

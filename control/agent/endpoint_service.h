@@ -30,6 +30,7 @@
 #include "common/ip_address.h"
 #include "common/mac_address.h"
 #include "common/result.h"
+#include "control/agent/cluster_mtu.h"
 #include "control/agent/config.h"
 #include "control/agent/local_state.h"
 #include "control/agent/network.h"
@@ -124,6 +125,11 @@ class EndpointService {
   // change that alters what the data plane should hold.
   EndpointService(const Config& config, StateStore store, gossip::TableDb& tables, gossip::EndpointTable& endpoints,
                   ipam::Allocator& ipam, const Reconciler& reconciler, std::function<void()> changed);
+
+  // Publishes this host's endpoint MTU to the other hosts (after each
+  // health reply of the data plane) and warns when theirs differ.
+  void publish_mtu();
+  [[nodiscard]] const ClusterMtu& cluster_mtu() const { return mtu_; }
 
   // After a restart: republishes this host's networks and endpoints, wires
   // again the endpoints it made (ferryctl, CNI) whose namespace still
@@ -222,7 +228,11 @@ class EndpointService {
   Result<void> publish(const LocalEndpoint& ep);
   Result<void> unwire(const LocalEndpoint& before);
   void forget_unused_network(StateTransaction& tx, const std::string& name);
-  unsigned endpoint_mtu() const;
+  // The MTU of a new endpoint of `network`: --endpoint-mtu when given, else
+  // the smallest endpoint MTU the network's hosts publish (cluster_mtu.h).
+  unsigned endpoint_mtu(const std::string& network) const;
+  // This host's own: --endpoint-mtu, else its data plane's (0: not known yet).
+  unsigned local_endpoint_mtu() const;
   bool container_offloads() const;
 
   const Config& config_;
@@ -232,6 +242,7 @@ class EndpointService {
   ipam::Allocator& ipam_;
   const Reconciler& reconciler_;
   std::function<void()> changed_;
+  ClusterMtu mtu_;
   std::set<std::string> reassert_;
   std::size_t conflicts_seen_ = 0;
   // Joined two-step endpoints seen out of any container, since when; and

@@ -197,6 +197,11 @@ struct Pipeline::Burst {
   // source port and VXLAN encapsulation.
   [[nodiscard]] inline std::uint16_t src_port(const std::uint8_t* frame, std::uint32_t len) const;
   inline bool encap(rte_mbuf* m, const VtepRecord* v, Vni vni, std::uint16_t sport);
+  [[nodiscard]] inline bool fits_underlay(const rte_mbuf* m) const;
+  // endpoint.cc: a unicast frame too big for the underlay, answered with
+  // ICMP Fragmentation Needed / Packet Too Big out of its ingress port when
+  // its sender may be told (pmtu.h), else dropped.
+  void too_big(rte_mbuf* m, PortId in_port, std::uint32_t slot);
   // flood.cc: replication to local ports and flood-list VTEPs.
   void flood(rte_mbuf* m, const NetworkRecord* net, PortId except, bool to_vteps);
   // uplink.cc: uplink ingress (outer header checks, slow-path hand-off, peer lookup).

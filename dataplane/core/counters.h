@@ -30,6 +30,8 @@ namespace ferry::dataplane {
     "ARP requests answered that were unicast to another MAC than the known one (a stale neighbour entry)")         \
   X(Count, nd_proxied_stale,                                                                                       \
     "Neighbor Solicitations answered that were unicast to another MAC than the known one (a stale entry)")         \
+  X(Count, pmtu_answered,                                                                                          \
+    "unicast frames too big for the underlay answered with ICMP Fragmentation Needed / Packet Too Big")            \
   X(Count, slow_path, "uplink frames (ARP for the VTEP IP, VTEP echo) handed to the control thread")               \
   X(Count, vtep_echo, "VTEP echo frames (the management VNI) handed to the control thread, never to a port")       \
   X(Count, injected, "frames from the control thread sent (uplink ARP; neighbour announcements to endpoints)")     \

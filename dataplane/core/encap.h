@@ -56,10 +56,22 @@ inline constexpr std::uint8_t kEcnCe = 3;
   return inner == kEcnCe ? kEcnEct0 : inner;
 }
 
+// True when m fits the underlay once encapsulated: its whole frame, or for a
+// super-frame (TX_TCP_SEG / TX_UDP_SEG) each segment it will be cut into
+// (its headers + tso_segsz).
+inline bool Pipeline::Burst::fits_underlay(const rte_mbuf* m) const {
+  std::uint32_t on_wire = rte_pktmbuf_pkt_len(m);  // the largest inner frame one outer datagram carries
+  if ((m->ol_flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) != 0) [[unlikely]] {
+    const auto seg = static_cast<std::uint32_t>(m->l2_len + m->l3_len + m->l4_len + m->tso_segsz);
+    if (seg < on_wire) on_wire = seg;
+  }
+  return on_wire + wire::kVxlanOverhead <= p.config_.underlay_mtu;
+}
+
 // Prepends the VTEP's outer headers and patches the per-packet fields.
 // Returns false (m dropped and counted) when the frame cannot be encapsulated.
 // A super-frame (TX_TCP_SEG / TX_UDP_SEG, up to 64 KB in a chain) is checked
-// against the MTU per segment (its headers + tso_segsz); the outer headers
+// against the MTU per segment (fits_underlay); the outer headers
 // go into its first mbuf's headroom, and it carries DPDK's tunnel metadata
 // (docs/dataplane-offload.md) so a port that cannot take it whole segments
 // it as a VXLAN frame. So does a frame with a partial checksum.
@@ -71,12 +83,7 @@ inline bool Pipeline::Burst::encap(rte_mbuf* m, const VtepRecord* v, Vni vni, st
   }
   const std::uint32_t inner = rte_pktmbuf_pkt_len(m);
   const std::uint64_t flags = m->ol_flags;
-  std::uint32_t on_wire = inner;  // the largest inner frame one outer datagram carries
-  if ((flags & (RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_UDP_SEG)) != 0) [[unlikely]] {
-    const auto seg = static_cast<std::uint32_t>(m->l2_len + m->l3_len + m->l4_len + m->tso_segsz);
-    if (seg < on_wire) on_wire = seg;
-  }
-  if (on_wire + kVxlanOverhead > p.config_.underlay_mtu) {
+  if (!fits_underlay(m)) {
     drop(m, Counter::mtu_exceeded);
     return false;
   }

@@ -7,6 +7,7 @@
 #include "dataplane/core/burst.h"
 #include "dataplane/core/encap.h"
 #include "dataplane/core/packet_util.h"
+#include "dataplane/core/pmtu.h"
 
 namespace ferry::dataplane {
 
@@ -69,6 +70,10 @@ using namespace wire;
     }
     return;
   }
+  if (!fits_underlay(m)) [[unlikely]] {
+    too_big(m, in_port, slot);
+    return;
+  }
   const VtepRecord* v = t.vtep_at(static_cast<std::uint32_t>(dest & 0xffffffffu));
   const std::uint16_t sport = src_port(rte_pktmbuf_mtod(m, const std::uint8_t*), rte_pktmbuf_data_len(m));
   if (encap(m, v, pr.vni, sport)) {
@@ -77,6 +82,20 @@ using namespace wire;
     send(p.config_.uplink_port, m);
   } else {
     count_net(slot, NetCounter::dropped);
+  }
+}
+
+void Pipeline::Burst::too_big(rte_mbuf* m, PortId in_port, std::uint32_t slot) {
+  // The IP MTU a container may use: the underlay's less the outer headers
+  // and the inner Ethernet header.
+  const std::uint32_t mtu = p.config_.underlay_mtu - kVxlanOverhead - kEthSize;
+  if (make_too_big_reply(m, mtu)) {
+    count(Counter::pmtu_answered);
+    count_net(slot, NetCounter::to_endpoints);
+    send(in_port, m);
+  } else {
+    count_net(slot, NetCounter::dropped);
+    drop(m, Counter::mtu_exceeded);
   }
 }
 

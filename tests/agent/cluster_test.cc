@@ -125,6 +125,21 @@ TEST_F(AgentClusterTest, NetworksEndpointsReconciliationAndRestarts) {
   }
   EXPECT_NE(eps[0].ip6, eps[1].ip6);
   EXPECT_NE(eps[1].ip6, eps[2].ip6);
+  // Every host publishes its endpoint MTU in gossip and every agent sees
+  // all three (a host with another MTU would lower what new endpoints get).
+  for (int h = 1; h <= 3; ++h) {
+    json hosts;
+    EXPECT_TRUE(harness::wait_until(
+        [&] {
+          const json s = json::parse(agent_ctl(h, {"status"}).output, nullptr, false);
+          if (!s.is_object() || !s.contains("endpoint_mtu")) return false;
+          hosts = s["endpoint_mtu"]["hosts"];
+          return hosts.is_object() && hosts.size() == 3;
+        },
+        seconds(10), milliseconds(100)))
+        << "host " << h << ": " << agent_ctl(h, {"status"}).output;
+    for (const auto& [node, mtu] : hosts.items()) EXPECT_EQ(mtu, health.value("endpoint_mtu", 0U)) << node;
+  }
   for (int h = 1; h <= 3; ++h) {
     EXPECT_TRUE(harness::wait_until([&] { return peer_count(h) == 2; }, seconds(10), milliseconds(50)))
         << agent_ctl(h, {"peers"}).output;

@@ -131,6 +131,42 @@ TEST_F(SuperFrames, FerryToFerryVnetEndpointsOverTheUdpUplink) {
   }
 }
 
+// Containers left at MTU 1500 on a 1500-byte underlay (the classic overlay
+// black hole: their TCP segments are 50 bytes too big once encapsulated).
+// The data plane answers the first ones with Fragmentation Needed (MTU 1450),
+// each container's kernel lowers its path MTU, and TCP carries every byte.
+TEST_F(SuperFrames, ContainersAboveTheOverlayMtuLearnItAndCarryTcp) {
+  start(1);
+  start(2);
+  ASSERT_FALSE(HasFailure());
+  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1", 1500, 1500, "vnet");
+  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2", 1500, 1500, "vnet");
+  ctl_ok(1, {"net", "add", "--vni", "100"});
+  ctl_ok(2, {"net", "add", "--vni", "100"});
+  program(1, 100, a, {b});
+  program(2, 100, b, {a});
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"stats"}).output;
+  const auto learnt = [&](const Container& c, const Container& peer) {
+    const auto stats = stats_json(c.host);
+    EXPECT_GT(counter(stats, "pmtu_answered"), 0U) << stats.dump(1);
+    EXPECT_EQ(stat_value(stats, "drops", "mtu_exceeded"), 0U) << stats["drops"].dump();
+    const auto route = exec(c.ns, {"ip", "route", "get", peer.ip});
+    EXPECT_NE(route.output.find("mtu 1450"), std::string::npos) << "no path MTU cached: " << route.output;
+  };
+  // a's TCP learns it from its own segments.
+  const auto ab = transfer(a, b, kTransferBytes, false);
+  learnt(a, b);
+  // b would not (a's cached path MTU lowers the MSS it announces): a ping
+  // with DF at b's MTU is answered the same way.
+  const auto ping = exec(b.ns, {"ping", "-n", "-M", "do", "-s", "1472", "-c", "2", "-i", "0.1", "-W", "1", a.ip});
+  EXPECT_NE(ping.output.find("mtu = 1450"), std::string::npos) << ping.output;
+  learnt(b, a);
+  const auto ba = transfer(a, b, kTransferBytes, true);
+  report_throughput("pmtu_learnt_tcp_a_to_b", ab.bits_per_second);
+  report_throughput("pmtu_learnt_tcp_b_to_a", ba.bits_per_second);
+}
+
 TEST_F(SuperFrames, KernelVtepPeerWithUnderlayOffloadsOn) { kernel_peer(true, "superframes_kernel_offloads_on"); }
 
 TEST_F(SuperFrames, KernelVtepPeerWithUnderlayOffloadsOff) { kernel_peer(false, "superframes_kernel_offloads_off"); }

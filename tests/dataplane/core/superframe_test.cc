@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -492,7 +493,12 @@ TEST_F(SuperFrames, EveryGsoDropReason) {
       {"more segments than the output holds", Counter::gso_bad_mss, [](rte_mbuf* m) { m->tso_segsz = 100; }, &bulk},
       {"SCTP checksum", Counter::gso_unsupported,
        [](rte_mbuf* m) { m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_TX_L4_MASK) | RTE_MBUF_F_TX_SCTP_CKSUM; }, &tail},
-      {"a segment above the MTU", Counter::mtu_exceeded, [](rte_mbuf* m) { m->tso_segsz = 1500; }, &tail},
+      {"a segment above the MTU, DF clear (nobody to tell)", Counter::mtu_exceeded,
+       [](rte_mbuf* m) {
+         m->tso_segsz = 1500;
+         rte_pktmbuf_mtod(m, std::uint8_t*)[14 + 6] &= 0xbf;
+       },
+       &tail},
   };
   std::set<std::string> seen;
   for (const Case& c : cases) {
@@ -569,6 +575,36 @@ TEST_F(SuperFrames, EveryGsoDropReason) {
       EXPECT_TRUE(seen.count(std::string(info.name)) == 1) << info.name << " not reached";
     }
   }
+}
+
+// A super-frame whose segments would not fit the underlay (the container's
+// MSS is above what the overlay carries) is answered with Fragmentation
+// Needed, so the container's TCP lowers its MSS instead of retrying into a
+// black hole; the rest of the 64 KB chain is freed.
+TEST_F(SuperFrames, SegmentsAboveTheMtuAreAnsweredWithFragmentationNeeded) {
+  const Golden& tail = golden_.at(1);  // v4-tail
+  Harness h;
+  ASSERT_NO_FATAL_FAILURE(program(h, e_, false));
+  rte_mbuf* m = h.chain(tail.super, 8000, false);
+  ASSERT_GT(m->nb_segs, 1);
+  set_from_vnet(m, tail);
+  m->tso_segsz = 1500;
+  h.pipeline().process_endpoint(h.ctx(), kLocalPort, &m, 1);
+  const auto sent = take(h);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].port, kLocalPort);
+  EXPECT_EQ(sent[0].segments, 1u);
+  EXPECT_EQ(sent[0].ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK, 0u) << "no offload request left";
+  const Bytes& r = sent[0].bytes;
+  ASSERT_EQ(r.size(), 14u + 576u);
+  EXPECT_EQ(r[14 + 9], 1) << "ICMP";
+  EXPECT_EQ(r[34], 3) << "Destination Unreachable";
+  EXPECT_EQ(r[35], 4) << "Fragmentation Needed";
+  EXPECT_EQ(be16(r, 40), 1450) << "next-hop MTU";
+  EXPECT_TRUE(std::equal(r.begin() + 42, r.end(), tail.super.begin() + 14)) << "quotes the original packet";
+  EXPECT_EQ(h.stats()[Counter::pmtu_answered], 1u);
+  EXPECT_EQ(h.stats().total_drops(), 0u);
+  EXPECT_EQ(h.mbufs_in_use(), 0u);
 }
 
 // ---------------------------------------------------------------------------
