@@ -23,6 +23,15 @@ json endpoint_json(const LocalEndpoint& ep) {
               {"host_ifname", ep.host_ifname}};
 }
 
+// Who made an endpoint (and alone may remove it): "cni:CONFIG" (the CNI
+// plugin, under that network configuration's name), "docker:NETWORK"
+// (Docker, with the short form of its network ID), "ferryctl" (ferryctl attach).
+std::string owner_label(const LocalEndpoint& ep) {
+  if (!ep.owner.empty()) return ep.owner;
+  if (ep.docker) return "docker:" + ep.docker_network.substr(0, 12);
+  return "ferryctl";
+}
+
 // A subnet given as text: the canonical form's rules, then the typed value.
 Result<IpPrefix> subnet_field(const std::string& text, bool v6) {
   auto canonical = v6 ? canonical_subnet6(text) : canonical_subnet(text);
@@ -136,7 +145,7 @@ json AdminApi::endpoints() const {
                    {"host_ifname", ep.host_ifname},
                    {"netns", ep.netns_path},
                    {"docker", ep.docker},
-                   {"owner", ep.owner},
+                   {"owner", owner_label(ep)},
                    {"port", port_state_name(service_.port_state(ep))}});
   }
   return json{{"ok", true}, {"endpoints", out}};

@@ -2,9 +2,12 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -133,6 +136,31 @@ json AgentTest::agent_json(int host, const std::vector<std::string>& args) {
   if (!r.succeeded()) return json();
   auto j = json::parse(r.output, nullptr, false);
   return j.is_discarded() ? json() : j;
+}
+
+std::map<std::string, std::string> AgentTest::agent_table_column(int host, const std::string& command,
+                                                                 const std::string& header) {
+  std::map<std::string, std::string> out;
+  const auto r = agent_ctl(host, {command});
+  if (!r.succeeded()) return out;
+  // Cells hold no blanks (an empty one prints as "-"): split on whitespace.
+  std::istringstream lines(r.output);
+  std::string line;
+  std::optional<std::size_t> column;
+  while (std::getline(lines, line)) {
+    std::istringstream split(line);
+    std::vector<std::string> cells;
+    for (std::string c; split >> c;) cells.push_back(c);
+    if (cells.empty()) continue;
+    if (!column) {
+      const auto at = std::find(cells.begin(), cells.end(), header);
+      if (at == cells.end()) return out;
+      column = static_cast<std::size_t>(at - cells.begin());
+      continue;
+    }
+    if (*column < cells.size()) out[cells.front()] = cells[*column];
+  }
+  return out;
 }
 
 bool AgentTest::has_network(int host, const std::string& name) {

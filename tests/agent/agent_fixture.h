@@ -48,6 +48,12 @@ class AgentTest : public dptest::DataplaneTest {
   // is not JSON.
   nlohmann::json agent_json(int host, const std::vector<std::string>& args);
 
+  // One column of `ferryctl COMMAND`'s table on `host` (no --json), by its
+  // header (upper case, e.g. "OWNER"): first column's cell -> that cell.
+  // Empty when the command fails or has no such column.
+  std::map<std::string, std::string> agent_table_column(int host, const std::string& command,
+                                                        const std::string& header);
+
   // `ferryctl networks` on `host` lists `name` as active.
   bool has_network(int host, const std::string& name);
   // Remote entries `ferryctl peers` lists on `host`.

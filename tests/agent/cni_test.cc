@@ -311,8 +311,10 @@ TEST_F(CniPluginTest, EveryCommandAndErrorPath) {
   EXPECT_EQ(r.rc, 0) << r.raw;
   const auto left = endpoints(1);
   EXPECT_EQ(left, (std::map<std::string, std::string>{
-                      {"cni-c3-eth0", "cni:podnet"}, {"cni-o1-eth0", "cni:othernet"}, {"manual", ""}}))
+                      {"cni-c3-eth0", "cni:podnet"}, {"cni-o1-eth0", "cni:othernet"}, {"manual", "ferryctl"}}))
       << agent_ctl(1, {"endpoints"}).output;
+  // The table says the same in its OWNER column.
+  EXPECT_EQ(agent_table_column(1, "endpoints", "OWNER"), left) << agent_ctl(1, {"endpoints"}).output;
 
   // STATUS with the data plane gone: 51 (containers here lose connectivity).
   EXPECT_EQ(stop_dataplane(1), 0);
@@ -330,7 +332,7 @@ TEST_F(CniPluginTest, EveryCommandAndErrorPath) {
   gc = conf_on(1, "1.1.0", "othernet");
   gc["cni.dev/valid-attachments"] = json::array();
   EXPECT_EQ(cni(1, {{"CNI_COMMAND", "GC"}}, gc.dump()).rc, 0);
-  EXPECT_EQ(endpoints(1), (std::map<std::string, std::string>{{"manual", ""}}));
+  EXPECT_EQ(endpoints(1), (std::map<std::string, std::string>{{"manual", "ferryctl"}}));
   const auto links = exec(topo_->host(1), {"ip", "-o", "link", "show"});
   std::size_t fy = 0;
   for (std::size_t p = links.output.find(": fy"); p != std::string::npos; p = links.output.find(": fy", p + 1)) ++fy;

@@ -209,6 +209,15 @@ TEST_F(AgentPluginTest, DockerContractAndBadInput) {
       },
       seconds(5), milliseconds(50)));
   EXPECT_NE(ctl(1, {"show"}).output.find(host_if), std::string::npos) << ctl(1, {"show"}).output;
+  // `ferryctl endpoints` names Docker as its owner, with the network's short
+  // ID, in JSON and in the table's OWNER column.
+  const json eps = agent_json(1, {"endpoints"});
+  ASSERT_TRUE(eps.is_array() && eps.size() == 1) << eps.dump();
+  const std::string ep_name = eps[0].value("name", "");
+  EXPECT_EQ(eps[0].value("owner", ""), "docker:" + nid.substr(0, 12)) << eps.dump();
+  EXPECT_EQ(agent_table_column(1, "endpoints", "OWNER"),
+            (std::map<std::string, std::string>{{ep_name, "docker:" + nid.substr(0, 12)}}))
+      << agent_ctl(1, {"endpoints"}).output;
   const json info = post_ok(1, "NetworkDriver.EndpointOperInfo", endpoint_ref(nid, eid));
   ASSERT_TRUE(info.is_object() && info.contains("Value")) << info.dump();
   EXPECT_EQ(info["Value"].value("ferry.ip", ""), "10.10.0.2/24") << info.dump();

@@ -53,7 +53,7 @@ void add_show_commands(CLI::App& app, Options& options, Runner& runner) {
   add_list(app, options, runner, "networks", "cluster networks",
            {"name", "vni", "subnet", "subnet6", "owner", "endpoints", "state"});
   add_list(app, options, runner, "endpoints", "this host's endpoints",
-           {"name", "network", "ip", "ip6", "mac", "mtu", "host_ifname", "port", "netns"});
+           {"name", "network", "ip", "ip6", "mac", "mtu", "host_ifname", "port", "owner", "netns"});
   add_list(app, options, runner, "peers", "remote endpoints per network (what the data plane learns)",
            {"network", "vni", "host", "vtep", "mac", "ip", "ip6", "endpoint"});
   auto* ipam = app.add_subcommand("ipam", "address space per network: what each host owns, what this host uses");
