@@ -273,7 +273,7 @@ void Agent::refresh() {
   }
   service_->ensure_pools(view);
   DesiredInputs in;
-  in.self_vtep = config_.advertise_address;
+  if (auto vtep = parse_ip(config_.advertise_address); vtep) in.self_vtep = *vtep;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
   for (const auto& [name, ep] : state.endpoints) {
     if (ep.joined) {
