@@ -41,7 +41,7 @@
 
 namespace ferry::agent {
 
-class Reconciler;
+class ReconcilerControl;
 
 // ---- networks ----
 
@@ -119,7 +119,7 @@ class EndpointService {
   // The collaborators outlive the service. `changed` runs after every
   // change that alters what the data plane should hold.
   EndpointService(const Config& config, StateStore store, gossip::TableDb& tables, gossip::EndpointTable& endpoints,
-                  ipam::Allocator& ipam, const Reconciler& reconciler, std::function<void()> changed);
+                  ipam::Allocator& ipam, const ReconcilerControl& reconciler, std::function<void()> changed);
 
   // After a restart: republishes this host's networks and endpoints, wires
   // again the endpoints it made (ferryctl, CNI) whose namespace still
@@ -223,7 +223,7 @@ class EndpointService {
   gossip::TableDb& tables_;
   gossip::EndpointTable& endpoints_;
   ipam::Allocator& ipam_;
-  const Reconciler& reconciler_;
+  const ReconcilerControl& reconciler_;
   std::function<void()> changed_;
   std::set<std::string> reassert_;
   std::size_t conflicts_seen_ = 0;

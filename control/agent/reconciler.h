@@ -69,13 +69,30 @@ struct ReconcilerStatus {
   std::string last_audit;                           // "clean", "repaired N: ...", "failed: ..."
 };
 
-class Reconciler {
+// What the agent asks of a reconciler: Reconciler itself (blocking on the
+// data plane, for tests and the worker thread) or DataplaneWorker
+// (dp_worker.h: the same work on a thread of its own, so the agent's loop
+// never blocks).
+class ReconcilerControl {
+ public:
+  virtual ~ReconcilerControl() = default;
+  virtual void set_desired(DpState desired) = 0;
+  virtual void run_known() = 0;
+  virtual void on_health(const Result<dp_api::v1::Reply>& reply) = 0;
+  virtual void set_hold_removals(bool hold) = 0;
+  virtual void audit() = 0;
+  [[nodiscard]] virtual const ReconcilerStatus& status() const = 0;
+  [[nodiscard]] virtual const DpState& applied() const = 0;
+  [[nodiscard]] virtual const DpState& desired() const = 0;
+};
+
+class Reconciler final : public ReconcilerControl {
  public:
   explicit Reconciler(DataplaneLink& link) : link_(link) {}
 
-  void set_desired(DpState desired);
-  [[nodiscard]] const DpState& desired() const { return desired_; }
-  [[nodiscard]] const DpState& applied() const { return applied_; }
+  void set_desired(DpState desired) override;
+  [[nodiscard]] const DpState& desired() const override { return desired_; }
+  [[nodiscard]] const DpState& applied() const override { return applied_; }
 
   // One pass: with `check_health` (periodic) or when the data plane is not
   // known, asks its health first and re-reads it if it is new; then sends
@@ -87,21 +104,21 @@ class Reconciler {
   // on_health() takes a reply like run(true) would (re-reading a new data
   // plane, which answered just now, so the dump is quick); run_known() sends
   // the difference only while the data plane is known to be up.
-  void on_health(const Result<dp_api::v1::Reply>& reply);
-  void run_known();
+  void on_health(const Result<dp_api::v1::Reply>& reply) override;
+  void run_known() override;
 
   // While held, passes send no removal that is not part of a replacement.
   // Releasing the hold makes the next pass send the whole difference. A
   // data plane found empty releases it (there is nothing to keep).
-  void set_hold_removals(bool hold);
+  void set_hold_removals(bool hold) override;
 
   // Reads the data plane's dump, counts what differs from `applied` (drift),
   // logs it at warning, takes the dump as the truth and sends the
   // difference to the desired state. Does nothing while the data plane is
   // not known to be up or removals are held.
-  void audit();
+  void audit() override;
 
-  [[nodiscard]] const ReconcilerStatus& status() const { return status_; }
+  [[nodiscard]] const ReconcilerStatus& status() const override { return status_; }
 
  private:
   bool check();
