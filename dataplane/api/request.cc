@@ -214,8 +214,9 @@ Result<PortAddCmd> make_port_add(std::string_view iface, std::uint32_t vni, std:
   FERRY_TRY_VOID(check_iface_name(iface));
   FERRY_TRY(checked_vni, check_vni(vni));
   FERRY_TRY(checked_mac, unicast_mac(mac));
-  if (ips.size() > kMaxPortAddresses)
+  if (ips.size() > kMaxPortAddresses) {
     return make_error("{} addresses for one port, at most {}", ips.size(), kMaxPortAddresses);
+  }
   PortAddCmd cmd{std::string(iface), checked_vni, checked_mac, {}, {}, EndpointDriver::kDefault};
   for (const auto& text : ips) FERRY_TRY_VOID(add_port_address(text, cmd.ips, cmd.ips6));
   FERRY_TRY(checked_driver, parse_driver(driver));
@@ -307,8 +308,9 @@ Result<PortAddCmd> make_port_add(std::string_view iface, std::uint32_t vni, cons
   FERRY_TRY_VOID(check_iface_name(iface));
   FERRY_TRY(checked_vni, check_vni(vni));
   FERRY_TRY(checked_mac, unicast_mac(mac));
-  if (ips.size() > kMaxPortAddresses)
+  if (ips.size() > kMaxPortAddresses) {
     return make_error("{} addresses for one port, at most {}", ips.size(), kMaxPortAddresses);
+  }
   PortAddCmd cmd{std::string(iface), checked_vni, checked_mac, {}, {}, driver};
   for (const auto& prefix : ips) FERRY_TRY_VOID(add_port_address(prefix, cmd.ips, cmd.ips6));
   return cmd;

@@ -93,7 +93,10 @@ class AgentHardeningTest : public AgentTest {
 
 TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAndCountsThem) {
   agent_args_ = {"--audit-ms", "1000"};
-  auto [a, b] = two_containers();
+  // Named references, not a structured binding: the lambdas below capture b.
+  const std::pair<Attached, Attached> attached = two_containers();
+  const Attached& a = attached.first;
+  const Attached& b = attached.second;
   ASSERT_FALSE(HasFailure());
   const std::string vtep2 = vtep_ip(2);
 
