@@ -26,6 +26,7 @@ DataplaneWorker::~DataplaneWorker() {
     queue_.clear();
   }
   wake_.notify_all();
+  link_->cancel();  // a call waiting on a stalled data plane ends now, not at its timeout
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) ::close(fd_);
 }

@@ -27,8 +27,9 @@ namespace ferry::agent {
 class DataplaneWorker final : public ReconcilerControl {
  public:
   static Result<std::unique_ptr<DataplaneWorker>> create(std::unique_ptr<DataplaneLink> link);
-  // Finishes the work in hand (each call bounded by the link's timeout),
-  // drops what is still queued and joins the thread.
+  // Cancels the call in hand (DataplaneLink::cancel: a stalled data plane
+  // does not hold the agent's exit up to the call's timeout), drops what is
+  // still queued and joins the thread.
   ~DataplaneWorker() override;
   DataplaneWorker(const DataplaneWorker&) = delete;
   DataplaneWorker& operator=(const DataplaneWorker&) = delete;

@@ -1,12 +1,32 @@
 #include "control/agent/reconciler.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <set>
 #include <tuple>
 
 namespace ferry::agent {
+
+ZmqDataplaneLink::ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client)
+    : client_(std::move(endpoint), timeout, dp_api::RequestMeta{std::move(client), false}),
+      cancel_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  // Without an eventfd (out of descriptors) calls still end at the timeout.
+  client_.set_cancel_fd(cancel_fd_);
+}
+
+ZmqDataplaneLink::~ZmqDataplaneLink() {
+  if (cancel_fd_ >= 0) ::close(cancel_fd_);
+}
+
+void ZmqDataplaneLink::cancel() {
+  if (cancel_fd_ < 0) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(cancel_fd_, &one, sizeof one);  // never full: it is read by no one
+}
 
 namespace v1 = dp_api::v1;
 

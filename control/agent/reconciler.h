@@ -33,17 +33,25 @@ class DataplaneLink {
  public:
   virtual ~DataplaneLink() = default;
   virtual Result<dp_api::v1::Reply> call(dp_api::v1::Request request) = 0;
+  // From another thread, to stop: the call in progress and every later one
+  // fail at once instead of waiting out the timeout. (A link whose calls
+  // never wait has nothing to cancel.)
+  virtual void cancel() {}
 };
 
 class ZmqDataplaneLink final : public DataplaneLink {
  public:
   // `client`: the name every request carries (the data plane's owner lease).
-  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client = {})
-      : client_(std::move(endpoint), timeout, dp_api::RequestMeta{std::move(client), false}) {}
+  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client = {});
+  ~ZmqDataplaneLink() override;
+  ZmqDataplaneLink(const ZmqDataplaneLink&) = delete;
+  ZmqDataplaneLink& operator=(const ZmqDataplaneLink&) = delete;
   Result<dp_api::v1::Reply> call(dp_api::v1::Request request) override { return client_.call(std::move(request)); }
+  void cancel() override;
 
  private:
   dp_api::Client client_;
+  int cancel_fd_ = -1;  // an eventfd: readable once cancel() ran
 };
 
 struct ReconcilerStatus {
