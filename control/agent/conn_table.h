@@ -96,7 +96,7 @@ class ConnTable {
     std::uint64_t serial = 0;
     bool answering = false;
     std::vector<int> fds{};  // passed with the request, not yet taken
-    std::string out;  // the rest of the reply, written as fd becomes writable
+    std::string out;         // the rest of the reply, written as fd becomes writable
     bool writing = false;
     std::chrono::steady_clock::time_point write_deadline{};
   };
