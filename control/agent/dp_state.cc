@@ -335,7 +335,7 @@ const char* op_kind_name(OpKind kind) {
 }
 
 std::string describe(const Op& op) {
-  const std::string head = fmt::format("{} vni {}", op_kind_name(op.kind), op.vni);
+  std::string head = fmt::format("{} vni {}", op_kind_name(op.kind), op.vni);
   switch (op.kind) {
     case OpKind::kPortDel:
       return fmt::format("{} {}", head, op.iface);
