@@ -820,7 +820,8 @@ TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostU
   for (int h = 1; h <= 3; ++h) {
     for (int i = 0; i < kAttachPerHost; ++i) {
       threads.emplace_back([&, h, i] {
-        const std::string& ns = namespaces[static_cast<std::size_t>((h - 1) * kAttachPerHost + i)];
+        const int index = (h - 1) * kAttachPerHost + i;
+        const std::string& ns = namespaces[static_cast<std::size_t>(index)];
         const harness::CommandResult r =
             agent_ctl(h, {"attach", "--net", "blue", "--netns", harness::netns_path(ns), "--name", ns, "--json"});
         const json j = json::parse(r.output, nullptr, false);
