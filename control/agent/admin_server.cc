@@ -83,7 +83,9 @@ std::vector<int> AdminServer::accept_all() { return conns_.accept_all(); }
 
 void AdminServer::reply_and_close(int fd, const nlohmann::json& reply) {
   const std::string text = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  if (!conns_.reply_and_close(fd, text)) spdlog::debug("admin: reply on fd {} not delivered", fd);
+  if (conns_.reply_and_close(fd, text) == ConnTable::WriteStatus::kCut) {
+    spdlog::debug("admin: reply on fd {} not delivered", fd);
+  }
 }
 
 bool AdminServer::on_readable(int fd) {

@@ -2,7 +2,10 @@
 // sends one JSON object on one line, gets one JSON object on one line back,
 // and the server closes the connection. Requests over 64 KiB, malformed
 // JSON and idle connections (5 s by default) get an error or are dropped; none of them
-// affects the agent. Single-threaded: the agent's poll loop calls in.
+// affects the agent. Replies never make the loop wait: a client that reads
+// slowly gets the rest as its socket takes it (ConnTable), and one that does
+// not read within the reply timeout is cut and counted (cut()).
+// Single-threaded: the agent's poll loop calls in.
 #pragma once
 
 #include <chrono>
@@ -66,8 +69,13 @@ class AdminServer {
   // Returns false when the connection is closed (the caller unwatches it).
   bool on_readable(int fd);
   // Closes connections idle longer than the idle timeout (not those waiting for
-  // a deferred answer); returns their fds.
+  // a deferred answer) or not reading their reply; returns their fds.
   std::vector<int> expire();
+  // Which fds have a reply left to write (ConnTable::WriteWatcher), and the
+  // call when one is writable.
+  void set_write_watcher(ConnTable::WriteWatcher watcher) { conns_.set_write_watcher(std::move(watcher)); }
+  void on_writable(int fd) { conns_.on_writable(fd); }
+  [[nodiscard]] std::uint64_t cut() const { return conns_.cut(); }
 
  private:
   void reply_and_close(int fd, const nlohmann::json& reply);

@@ -104,8 +104,10 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
   a->endpoints_ = std::make_unique<gossip::EndpointTable>(*a->tables_);
   a->mux_ = std::make_unique<ipam::DelegateMux>(*a->tables_, *a->ipam_);
   a->node_->set_delegate(a->mux_.get());
-  a->link_ = std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout, "ferry-agent " + c.node_name);
-  a->reconciler_ = std::make_unique<Reconciler>(*a->link_);
+  auto worker = DataplaneWorker::create(
+      std::make_unique<ZmqDataplaneLink>(c.dataplane_api, c.dataplane_timeout, "ferry-agent " + c.node_name));
+  if (!worker) return worker.error();
+  a->reconciler_ = std::move(*worker);
   // Keep the data plane's entries until gossip has told us what is current.
   a->dp_guard_ = std::make_unique<DataplaneGuard>(*a->reconciler_, c.dataplane_hold, c.audit_interval, a->clock_.now());
   a->probe_ = std::make_unique<DpProbe>(c.dataplane_api, c.dataplane_timeout);
@@ -151,6 +153,8 @@ Result<std::unique_ptr<Agent>> Agent::create(Config config, gossip::Clock* clock
   auto admin_fd = a->admin_->open();
   if (!admin_fd) return admin_fd.error().wrap("--admin-socket");
   a->watch_admin(*admin_fd);
+  // What the data-plane worker finished: its status and applied entries.
+  a->loop_->watch(a->reconciler_->fd(), [self] { self->reconciler_->collect(); });
   a->metrics_ = std::make_unique<MetricsServer>(
       c.metrics_bind, [self](const MetricsServer::Respond& respond) { self->scrape(respond); }, c.client_idle_timeout,
       c.client_reply_timeout);
@@ -235,6 +239,13 @@ void Agent::poll_vteps() {
 }
 
 void Agent::watch_admin(int listen_fd) {
+  admin_->set_write_watcher([this](int fd, bool want) {
+    if (want) {
+      loop_->watch_writable(fd, [this, fd] { admin_->on_writable(fd); });
+    } else {
+      loop_->unwatch_writable(fd);
+    }
+  });
   loop_->watch(listen_fd, [this] {
     for (int fd : admin_->accept_all()) {
       loop_->watch(fd, [this, fd] {
@@ -245,6 +256,13 @@ void Agent::watch_admin(int listen_fd) {
 }
 
 void Agent::watch_metrics(int listen_fd) {
+  metrics_->set_write_watcher([this](int fd, bool want) {
+    if (want) {
+      loop_->watch_writable(fd, [this, fd] { metrics_->on_writable(fd); });
+    } else {
+      loop_->unwatch_writable(fd);
+    }
+  });
   loop_->watch(listen_fd, [this] {
     for (int fd : metrics_->accept_all()) {
       loop_->watch(fd, [this, fd] {
@@ -274,7 +292,7 @@ void Agent::refresh() {
   }
   service_->ensure_pools(view);
   DesiredInputs in;
-  in.self_vtep = config_.advertise_address;
+  if (auto vtep = parse_ip(config_.advertise_address); vtep) in.self_vtep = *vtep;
   for (const auto& e : view.active) in.networks[e.record.name] = e.record.vni;
   for (const auto& [name, ep] : state.endpoints) {
     if (ep.joined) {
@@ -631,6 +649,10 @@ std::string Agent::render_metrics() const {
   w.sample("ferry_reconcile_audits_total", static_cast<double>(rs.audits));
   w.family("ferry_reconcile_desired_entries", "gauge", "entries the data plane should hold");
   w.sample("ferry_reconcile_desired_entries", static_cast<double>(reconciler_->desired().size()));
+  w.family("ferry_agent_clients_cut_total", "counter",
+           "admin and metrics clients cut: a reply over the buffer bound, or not read within --client-reply-ms");
+  w.sample("ferry_agent_clients_cut_total", {{"server", "admin"}}, static_cast<double>(admin_->cut()));
+  w.sample("ferry_agent_clients_cut_total", {{"server", "metrics"}}, static_cast<double>(metrics_->cut()));
   return w.text();
 }
 

@@ -28,6 +28,7 @@
 #include "control/agent/config.h"
 #include "control/agent/dp_guard.h"
 #include "control/agent/dp_probe.h"
+#include "control/agent/dp_worker.h"
 #include "control/agent/loop_executor.h"
 #include "control/agent/metrics.h"
 #include "control/agent/reconciler.h"
@@ -121,8 +122,7 @@ class Agent {
   std::unique_ptr<gossip::EndpointTable> endpoints_;
   std::unique_ptr<ipam::Allocator> ipam_;
   std::unique_ptr<ipam::DelegateMux> mux_;
-  std::unique_ptr<ZmqDataplaneLink> link_;
-  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<DataplaneWorker> reconciler_;  // data-plane calls on a thread of their own
   std::unique_ptr<EndpointService> service_;
   std::unique_ptr<AdminApi> admin_api_;
   std::unique_ptr<CniApi> cni_api_;

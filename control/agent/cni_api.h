@@ -30,11 +30,11 @@
 
 namespace ferry::agent {
 
-class Reconciler;
+class ReconcilerControl;
 
 class CniApi {
  public:
-  CniApi(EndpointService& service, const Reconciler& reconciler) : service_(service), reconciler_(reconciler) {}
+  CniApi(EndpointService& service, const ReconcilerControl& reconciler) : service_(service), reconciler_(reconciler) {}
 
   static bool handles(const std::string& op);
   // Answers through `respond` exactly once; an ADD may answer from a later
@@ -55,7 +55,7 @@ class CniApi {
   nlohmann::json status(const nlohmann::json& request) const;
 
   EndpointService& service_;
-  const Reconciler& reconciler_;
+  const ReconcilerControl& reconciler_;
 };
 
 }  // namespace ferry::agent

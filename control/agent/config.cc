@@ -19,6 +19,17 @@ Result<void> check_path(const std::string& value, const char* flag) {
   return ok();
 }
 
+// A duration flag given in milliseconds, bound to `field`: its value goes
+// straight into the field and --help shows the field's default, as an
+// integer flag would.
+CLI::Option* add_ms_option(CLI::App& app, const std::string& name, std::chrono::milliseconds& field,
+                           const std::string& description) {
+  CLI::Option* option = app.add_option_function<std::int64_t>(
+      name, [&field](const std::int64_t& ms) { field = std::chrono::milliseconds(ms); }, description);
+  option->default_function([&field] { return std::to_string(field.count()); });
+  return option->capture_default_str();
+}
+
 }  // namespace
 
 Result<void> Config::validate() {
@@ -126,10 +137,6 @@ Result<Config> parse_config_and_file(std::span<char* const> args, ParseOutcome& 
   Config c;
   CLI::App app{"ferry-agent: the Ferry host agent (gossip, networks, endpoints, data-plane reconciliation)"};
   app.name("ferry-agent");
-  std::int64_t resync_ms = c.resync_interval.count(), dp_timeout_ms = c.dataplane_timeout.count();
-  std::int64_t grace_ms = c.owner_grace.count(), push_pull_ms = c.push_pull.count();
-  std::int64_t plugin_timeout_ms = c.plugin_timeout.count();
-  std::int64_t audit_ms = c.audit_interval.count(), hold_ms = c.dataplane_hold.count();
   app.add_option("--name", c.node_name, "node name, unique in the cluster (default: host name)");
   app.add_option("--advertise", c.advertise_address, "this host's VTEP IPv4 address (ferry-dataplane --vtep-ip)");
   app.add_option("--gossip-bind", c.gossip_bind, "gossip UDP/TCP address IP:PORT (default ADVERTISE:7946)");
@@ -137,73 +144,53 @@ Result<Config> parse_config_and_file(std::span<char* const> args, ParseOutcome& 
   app.add_option("--key-file", c.key_file, "cluster key file (base64 32-byte keys, one per line)");
   app.add_option("--dataplane-api", c.dataplane_api, "ferry-dataplane API endpoint")->capture_default_str();
   app.add_option("--plugin-socket", c.plugin_socket, "Docker plugin socket (empty: not served)")->capture_default_str();
-  app.add_option("--plugin-timeout-ms", plugin_timeout_ms, "Docker call wait for the agent loop, ms")
-      ->capture_default_str();
+  add_ms_option(app, "--plugin-timeout-ms", c.plugin_timeout, "Docker call wait for the agent loop, ms");
   app.add_option("--admin-socket", c.admin_socket, "admin API unix socket")->capture_default_str();
   app.add_option("--state-dir", c.state_dir, "state directory")->capture_default_str();
   app.add_option("--metrics", c.metrics_address, "metrics HTTP address IP:PORT")->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_option("--endpoint-mtu", c.endpoint_mtu, "MTU of the veths made here (0: the data plane's endpoint MTU)")
       ->capture_default_str();
-  std::int64_t ipam_timeout_ms = c.ipam_timeout.count(), ipam_reclaim_ms = c.ipam_reclaim.count();
-  std::int64_t ipam_fence_ms = c.ipam_fence.count();
-  app.add_option("--ipam-timeout-ms", ipam_timeout_ms, "allocation waiting for another host's space fails after, ms")
-      ->capture_default_str();
-  app.add_option("--ipam-reclaim-ms", ipam_reclaim_ms, "a dead host's address space is reclaimed after, ms (0: never)")
-      ->capture_default_str();
-  app.add_option("--ipam-fence-ms", ipam_fence_ms, "no majority in sight this long: stop allocating, ms")
-      ->capture_default_str();
-  std::int64_t claim_ms = c.docker_claim_timeout.count();
-  app.add_option("--docker-claim-ms", claim_ms, "a Docker address reservation no endpoint uses is released after, ms")
-      ->capture_default_str();
-  std::int64_t orphan_ms = c.docker_orphan_timeout.count();
-  app.add_option("--docker-orphan-ms", orphan_ms,
-                 "a Docker endpoint out of any container this long (no Leave came) is removed, ms (0: never)")
-      ->capture_default_str();
-  std::int64_t unseen_ms = c.docker_unseen_orphan_grace.count();
-  app.add_option("--docker-unseen-orphan-ms", unseen_ms,
-                 "a Docker endpoint never seen in a container since start waits at least this long before, ms")
-      ->capture_default_str();
+  add_ms_option(app, "--ipam-timeout-ms", c.ipam_timeout,
+                "allocation waiting for another host's space fails after, ms");
+  add_ms_option(app, "--ipam-reclaim-ms", c.ipam_reclaim,
+                "a dead host's address space is reclaimed after, ms (0: never)");
+  add_ms_option(app, "--ipam-fence-ms", c.ipam_fence, "no majority in sight this long: stop allocating, ms");
+  add_ms_option(app, "--docker-claim-ms", c.docker_claim_timeout,
+                "a Docker address reservation no endpoint uses is released after, ms");
+  add_ms_option(app, "--docker-orphan-ms", c.docker_orphan_timeout,
+                "a Docker endpoint out of any container this long (no Leave came) is removed, ms (0: never)");
+  add_ms_option(app, "--docker-unseen-orphan-ms", c.docker_unseen_orphan_grace,
+                "a Docker endpoint never seen in a container since start waits at least this long before, ms");
   app.add_option("--ipam-hand-over", c.ipam_hand_over,
                  "give free address space to other hosts on exit with no endpoints")
       ->capture_default_str();
-  app.add_option("--resync-ms", resync_ms, "data-plane health check period, ms")->capture_default_str();
-  app.add_option("--dataplane-timeout-ms", dp_timeout_ms, "data-plane API call timeout, ms")->capture_default_str();
-  app.add_option("--owner-grace-ms", grace_ms, "a dead host's entries are kept this long, ms")->capture_default_str();
-  app.add_option("--push-pull-ms", push_pull_ms, "gossip full-state sync period, ms")->capture_default_str();
-  std::int64_t rejoin_ms = c.rejoin_interval.count(), network_sync_ms = c.network_sync_interval.count();
-  std::int64_t leave_ms = c.leave_timeout.count(), hand_over_ms = c.hand_over_timeout.count();
-  std::int64_t dp_poll_ms = c.dataplane_poll_interval.count();
-  app.add_option("--rejoin-ms", rejoin_ms, "alone with seeds configured: join them again this often, ms")
-      ->capture_default_str();
-  app.add_option("--network-sync-ms", network_sync_ms, "per-network gossip table sync period, ms")
-      ->capture_default_str();
-  app.add_option("--leave-timeout-ms", leave_ms, "on exit, wait at most this long for the leave to spread, ms")
-      ->capture_default_str();
-  app.add_option("--hand-over-timeout-ms", hand_over_ms,
-                 "on exit, wait at most this long for given address space to be confirmed, ms")
-      ->capture_default_str();
-  app.add_option("--dataplane-poll-ms", dp_poll_ms, "a data-plane reply is looked for this often, ms")
-      ->capture_default_str();
-  std::int64_t client_idle_ms = c.client_idle_timeout.count(), client_reply_ms = c.client_reply_timeout.count();
-  app.add_option("--client-idle-ms", client_idle_ms, "admin/metrics connection without a request closed after, ms")
-      ->capture_default_str();
-  app.add_option("--client-reply-ms", client_reply_ms, "admin/metrics client not reading its reply given up after, ms")
-      ->capture_default_str();
-  app.add_option("--audit-ms", audit_ms, "data-plane drift audit period, ms (0: none)")->capture_default_str();
-  app.add_option("--dataplane-hold-ms", hold_ms,
-                 "after start, remove no data-plane entry until gossip synced, at most ms")
-      ->capture_default_str();
-  std::int64_t vtep_poll_ms = c.vtep_poll.count(), vtep_keep_ms = c.vtep_keep.count();
-  app.add_option("--vtep-poll-ms", vtep_poll_ms, "the data plane's VTEP echo status is read this often, ms")
-      ->capture_default_str();
+  add_ms_option(app, "--resync-ms", c.resync_interval, "data-plane health check period, ms");
+  add_ms_option(app, "--dataplane-timeout-ms", c.dataplane_timeout, "data-plane API call timeout, ms");
+  add_ms_option(app, "--owner-grace-ms", c.owner_grace, "a dead host's entries are kept this long, ms");
+  add_ms_option(app, "--push-pull-ms", c.push_pull, "gossip full-state sync period, ms");
+  add_ms_option(app, "--rejoin-ms", c.rejoin_interval, "alone with seeds configured: join them again this often, ms");
+  add_ms_option(app, "--network-sync-ms", c.network_sync_interval, "per-network gossip table sync period, ms");
+  add_ms_option(app, "--leave-timeout-ms", c.leave_timeout,
+                "on exit, wait at most this long for the leave to spread, ms");
+  add_ms_option(app, "--hand-over-timeout-ms", c.hand_over_timeout,
+                "on exit, wait at most this long for given address space to be confirmed, ms");
+  add_ms_option(app, "--dataplane-poll-ms", c.dataplane_poll_interval,
+                "a data-plane reply is looked for this often, ms");
+  add_ms_option(app, "--client-idle-ms", c.client_idle_timeout,
+                "admin/metrics connection without a request closed after, ms");
+  add_ms_option(app, "--client-reply-ms", c.client_reply_timeout,
+                "admin/metrics client not reading its reply given up after, ms");
+  add_ms_option(app, "--audit-ms", c.audit_interval, "data-plane drift audit period, ms (0: none)");
+  add_ms_option(app, "--dataplane-hold-ms", c.dataplane_hold,
+                "after start, remove no data-plane entry until gossip synced, at most ms");
+  add_ms_option(app, "--vtep-poll-ms", c.vtep_poll, "the data plane's VTEP echo status is read this often, ms");
   app.add_option("--vtep-alive-intervals", c.vtep_alive_intervals,
                  "a remote VTEP answers while its last echo reply is at most this many echo intervals old")
       ->capture_default_str();
-  app.add_option("--vtep-keep-ms", vtep_keep_ms,
-                 "a dead host whose data plane answers keeps its entries at most this long, ms (-1: "
-                 "--ipam-reclaim-ms; 0: never)")
-      ->capture_default_str();
+  add_ms_option(app, "--vtep-keep-ms", c.vtep_keep,
+                "a dead host whose data plane answers keeps its entries at most this long, ms (-1: "
+                "--ipam-reclaim-ms; 0: never)");
   std::string config_path;
   app.add_option("--config", config_path, "TOML file of these options (keys: long names); flags override it");
   std::vector<std::string> words;
@@ -224,28 +211,6 @@ Result<Config> parse_config_and_file(std::span<char* const> args, ParseOutcome& 
     }
     return make_error("{}", what);
   }
-  c.resync_interval = std::chrono::milliseconds(resync_ms);
-  c.dataplane_timeout = std::chrono::milliseconds(dp_timeout_ms);
-  c.owner_grace = std::chrono::milliseconds(grace_ms);
-  c.push_pull = std::chrono::milliseconds(push_pull_ms);
-  c.plugin_timeout = std::chrono::milliseconds(plugin_timeout_ms);
-  c.audit_interval = std::chrono::milliseconds(audit_ms);
-  c.dataplane_hold = std::chrono::milliseconds(hold_ms);
-  c.vtep_poll = std::chrono::milliseconds(vtep_poll_ms);
-  c.vtep_keep = std::chrono::milliseconds(vtep_keep_ms);
-  c.ipam_timeout = std::chrono::milliseconds(ipam_timeout_ms);
-  c.ipam_reclaim = std::chrono::milliseconds(ipam_reclaim_ms);
-  c.ipam_fence = std::chrono::milliseconds(ipam_fence_ms);
-  c.docker_claim_timeout = std::chrono::milliseconds(claim_ms);
-  c.docker_orphan_timeout = std::chrono::milliseconds(orphan_ms);
-  c.rejoin_interval = std::chrono::milliseconds(rejoin_ms);
-  c.network_sync_interval = std::chrono::milliseconds(network_sync_ms);
-  c.leave_timeout = std::chrono::milliseconds(leave_ms);
-  c.hand_over_timeout = std::chrono::milliseconds(hand_over_ms);
-  c.dataplane_poll_interval = std::chrono::milliseconds(dp_poll_ms);
-  c.docker_unseen_orphan_grace = std::chrono::milliseconds(unseen_ms);
-  c.client_idle_timeout = std::chrono::milliseconds(client_idle_ms);
-  c.client_reply_timeout = std::chrono::milliseconds(client_reply_ms);
   if (auto r = c.validate(); !r) return r.error();
   return c;
 }

@@ -98,8 +98,8 @@ struct Config {
   std::chrono::milliseconds dataplane_poll_interval{10};
   // --client-idle-ms: an admin or metrics connection without a complete
   // request is closed after this long. --client-reply-ms: a client that does
-  // not read its reply is given up after this long (the write waits on the
-  // loop thread, so keep it short).
+  // not read its reply within this long is cut and counted (the reply is
+  // written as its socket takes it; the loop never waits on it).
   std::chrono::milliseconds client_idle_timeout{5000};
   std::chrono::milliseconds client_reply_timeout{1000};
 

@@ -24,7 +24,10 @@ std::vector<int> ConnTable::accept_all() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) break;
-    conns_[fd] = Conn{{}, std::chrono::steady_clock::now(), next_serial_++, false};
+    Conn conn;
+    conn.opened = std::chrono::steady_clock::now();
+    conn.serial = next_serial_++;
+    conns_[fd] = std::move(conn);
     out.push_back(fd);
   }
   return out;
@@ -79,10 +82,52 @@ std::vector<int> ConnTable::take_fds(int fd) {
   return std::exchange(it->second.fds, {});
 }
 
-bool ConnTable::reply_and_close(int fd, std::string_view reply) {
-  const bool delivered = write_all(fd, reply, reply_timeout_);
-  close_conn(fd);
-  return delivered;
+ConnTable::WriteStatus ConnTable::reply_and_close(int fd, std::string_view reply) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return WriteStatus::kCut;
+  it->second.out.assign(reply);
+  return flush(fd, it->second);
+}
+
+ConnTable::WriteStatus ConnTable::on_writable(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end() || !it->second.writing) return WriteStatus::kCut;
+  return flush(fd, it->second);
+}
+
+ConnTable::WriteStatus ConnTable::flush(int fd, Conn& conn) {
+  std::size_t off = 0;
+  bool failed = false;
+  while (off < conn.out.size()) {
+    const ssize_t n = ::send(fd, conn.out.data() + off, conn.out.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      off += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    failed = n < 0 && errno != EAGAIN;
+    break;
+  }
+  conn.out.erase(0, off);
+  if (conn.out.empty() || failed || conn.out.size() > max_reply_buffer_) {
+    const WriteStatus status = conn.out.empty() ? WriteStatus::kDone : WriteStatus::kCut;
+    if (status == WriteStatus::kCut) ++cut_;
+    close_conn(fd);
+    return status;
+  }
+  if (!conn.writing) {
+    conn.writing = true;
+    conn.answering = true;
+    conn.write_deadline = std::chrono::steady_clock::now() + reply_timeout_;
+    if (watcher_) watcher_(fd, true);
+  }
+  return WriteStatus::kPending;
+}
+
+std::size_t ConnTable::writing() const {
+  std::size_t n = 0;
+  for (const auto& [fd, conn] : conns_) n += conn.writing ? 1 : 0;
+  return n;
 }
 
 void ConnTable::set_answering(int fd) {
@@ -103,15 +148,21 @@ std::vector<int> ConnTable::expire() {
   std::vector<int> out;
   const auto now = std::chrono::steady_clock::now();
   for (const auto& [fd, conn] : conns_) {
-    if (!conn.answering && now - conn.opened > idle_timeout_) out.push_back(fd);
+    if (conn.writing ? now > conn.write_deadline : !conn.answering && now - conn.opened > idle_timeout_) {
+      out.push_back(fd);
+    }
   }
-  for (int fd : out) close_conn(fd);
+  for (int fd : out) {
+    if (conns_.at(fd).writing) ++cut_;
+    close_conn(fd);
+  }
   return out;
 }
 
 void ConnTable::close_conn(int fd) {
   if (auto it = conns_.find(fd); it != conns_.end()) {
     for (int passed : it->second.fds) ::close(passed);
+    if (it->second.writing && watcher_) watcher_(fd, false);
   }
   ::close(fd);
   conns_.erase(fd);

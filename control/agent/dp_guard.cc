@@ -13,7 +13,7 @@ bool gossip_view_synced(const gossip::Node& node, const gossip::TableDb& tables)
   return exchanged && node.num_alive() > 1 && tables.syncs_in_flight() == 0;
 }
 
-DataplaneGuard::DataplaneGuard(Reconciler& reconciler, std::chrono::milliseconds hold,
+DataplaneGuard::DataplaneGuard(ReconcilerControl& reconciler, std::chrono::milliseconds hold,
                                std::chrono::milliseconds audit_interval, gossip::TimePoint now)
     : reconciler_(reconciler),
       hold_(hold),

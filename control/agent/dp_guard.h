@@ -29,8 +29,8 @@ class DataplaneGuard {
  public:
   // Starts the hold at `now` (none when `hold` is 0) and schedules the first
   // audit one `audit_interval` later (none when it is 0).
-  DataplaneGuard(Reconciler& reconciler, std::chrono::milliseconds hold, std::chrono::milliseconds audit_interval,
-                 gossip::TimePoint now);
+  DataplaneGuard(ReconcilerControl& reconciler, std::chrono::milliseconds hold,
+                 std::chrono::milliseconds audit_interval, gossip::TimePoint now);
 
   // Ends the hold once `synced()` says so or its time is up (logged either
   // way), and audits when an audit is due. `synced` is asked only while the
@@ -38,7 +38,7 @@ class DataplaneGuard {
   void tick(gossip::TimePoint now, const std::function<bool()>& synced);
 
  private:
-  Reconciler& reconciler_;
+  ReconcilerControl& reconciler_;
   std::chrono::milliseconds hold_;
   std::chrono::milliseconds audit_interval_;
   gossip::TimePoint hold_until_;

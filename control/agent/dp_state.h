@@ -1,7 +1,10 @@
-// The data plane's programmable state as plain values: what the agent wants
-// (compute_desired) and what ferry-dataplane holds (from_dump), and the
-// ordered operations that turn one into the other (diff). Pure functions,
-// tested with tables; the Reconciler sends the operations.
+// The data plane's programmable state as plain typed values (MacAddress,
+// IpAddress, IpPrefix; text only where it is logged): what the agent wants
+// (compute_desired, from the endpoint records' typed fields) and what
+// ferry-dataplane holds (from_dump, from the API's typed dump), and the
+// ordered operations that turn one into the other (diff), which become the
+// API's typed commands (to_command). Pure functions, tested with tables;
+// the Reconciler sends the operations.
 #pragma once
 
 #include <cstdint>
@@ -18,24 +21,26 @@
 #include "control/gossip/endpoint_table.h"
 #include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
+#include "dataplane/api/typed.h"
 
 namespace ferry::agent {
 
 struct PortSpec {
   std::uint32_t vni = 0;
-  std::string mac;               // canonical lower-case text
-  std::vector<std::string> ips;  // canonical CIDR text, sorted
+  MacAddress mac;
+  std::vector<IpPrefix> ips;  // interface addresses, sorted (IPv4 first)
   bool operator==(const PortSpec&) const = default;
 };
 
-using VniKey = std::pair<std::uint32_t, std::string>;  // (vni, MAC or IP or VTEP text)
+using MacKey = std::pair<std::uint32_t, MacAddress>;  // (vni, MAC)
+using IpKey = std::pair<std::uint32_t, IpAddress>;    // (vni, neighbour IP or VTEP)
 
 struct DpState {
   std::set<std::uint32_t> networks;
   std::map<std::string, PortSpec> ports;  // host-side iface -> port
-  std::map<VniKey, std::string> fdb;      // (vni, MAC) -> remote VTEP
-  std::map<VniKey, std::string> neigh;    // (vni, IP) -> MAC
-  std::set<VniKey> flood;                 // (vni, VTEP)
+  std::map<MacKey, IpAddress> fdb;        // (vni, MAC) -> remote VTEP (IPv4)
+  std::map<IpKey, MacAddress> neigh;      // (vni, IP) -> MAC
+  std::set<IpKey> flood;                  // (vni, VTEP)
   bool operator==(const DpState&) const = default;
   [[nodiscard]] std::size_t size() const {
     return networks.size() + ports.size() + fdb.size() + neigh.size() + flood.size();
@@ -56,7 +61,7 @@ struct DesiredInputs {
   std::map<std::string, std::uint32_t> networks;  // active cluster networks: name -> VNI
   std::vector<LocalPort> local_ports;
   std::vector<gossip::EndpointRecord> remote_endpoints;  // other hosts' records
-  std::string self_vtep;                                 // records with this VTEP are skipped
+  std::optional<IpAddress> self_vtep;                    // records with this VTEP are skipped
 };
 
 DpState compute_desired(const DesiredInputs& in);
@@ -79,14 +84,25 @@ enum class OpKind : std::uint8_t {
 };
 const char* op_kind_name(OpKind kind);
 
+// One change to the data plane. The entry it adds or removes is named by
+// `iface` (ports), (vni, mac) (fdb), (vni, ip) (neigh) or (vni, vtep)
+// (flood); an addition also carries its value: `port`, the fdb entry's
+// `vtep`, the neighbour's `mac`. Fields a kind does not use stay default.
 struct Op {
   OpKind kind;
   std::uint32_t vni = 0;
-  std::string key;    // iface (ports), MAC (fdb), IP (neigh), VTEP (flood)
-  std::string value;  // VTEP (fdb add), MAC (neigh add)
+  std::string iface;  // port del/add
+  MacAddress mac;     // fdb del/add (key), neigh add (value)
+  IpAddress ip;       // neigh del/add (key)
+  IpAddress vtep;     // flood del/add (key), fdb add (value)
   PortSpec port;      // port add
   bool operator==(const Op&) const = default;
 };
+
+// The entry `op` adds or removes, without the value an addition sets: a
+// removal and the addition that replaces its entry have the same one
+// (ports by iface alone: a port may move to another network).
+[[nodiscard]] Op entry_of(const Op& op);
 
 // Operations that turn `actual` into `desired`, removals first (ports before
 // networks), then additions (networks before ports). Changed entries are a
@@ -104,8 +120,9 @@ void apply_op(DpState& state, const Op& op);
 std::map<std::string, std::uint64_t> drift(const DpState& believed, const DpState& actual,
                                            std::vector<std::string>* examples = nullptr, std::size_t max_examples = 8);
 
-// The data-plane command for `op`, checked as the data plane checks it (an
-// entry the data plane would refuse is an error here, and is not sent).
+// The data-plane command for `op` (typed, no text), checked as the data
+// plane checks it (an entry the data plane would refuse is an error here,
+// and is not sent).
 Result<dp_api::Command> to_command(const Op& op);
 std::string describe(const Op& op);
 

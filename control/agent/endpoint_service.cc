@@ -100,8 +100,8 @@ std::string cni_endpoint_name(std::string_view container_id, std::string_view if
 }
 
 EndpointService::EndpointService(const Config& config, StateStore store, gossip::TableDb& tables,
-                                 gossip::EndpointTable& endpoints, ipam::Allocator& ipam, const Reconciler& reconciler,
-                                 std::function<void()> changed)
+                                 gossip::EndpointTable& endpoints, ipam::Allocator& ipam,
+                                 const ReconcilerControl& reconciler, std::function<void()> changed)
     : config_(config),
       store_(std::move(store)),
       tables_(tables),

@@ -42,7 +42,7 @@
 
 namespace ferry::agent {
 
-class Reconciler;
+class ReconcilerControl;
 
 // ---- networks ----
 
@@ -124,7 +124,7 @@ class EndpointService {
   // The collaborators outlive the service. `changed` runs after every
   // change that alters what the data plane should hold.
   EndpointService(const Config& config, StateStore store, gossip::TableDb& tables, gossip::EndpointTable& endpoints,
-                  ipam::Allocator& ipam, const Reconciler& reconciler, std::function<void()> changed);
+                  ipam::Allocator& ipam, const ReconcilerControl& reconciler, std::function<void()> changed);
 
   // Publishes this host's endpoint MTU to the other hosts (after each
   // health reply of the data plane) and warns when theirs differ.
@@ -240,7 +240,7 @@ class EndpointService {
   gossip::TableDb& tables_;
   gossip::EndpointTable& endpoints_;
   ipam::Allocator& ipam_;
-  const Reconciler& reconciler_;
+  const ReconcilerControl& reconciler_;
   std::function<void()> changed_;
   ClusterMtu mtu_;
   std::set<std::string> reassert_;

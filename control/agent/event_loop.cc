@@ -9,6 +9,10 @@ void EventLoop::watch(int fd, std::function<void()> on_readable) { watched_[fd] 
 
 void EventLoop::unwatch(int fd) { watched_.erase(fd); }
 
+void EventLoop::watch_writable(int fd, std::function<void()> on_writable) { writable_[fd] = std::move(on_writable); }
+
+void EventLoop::unwatch_writable(int fd) { writable_.erase(fd); }
+
 void EventLoop::add_source(Source source) { sources_.push_back(std::move(source)); }
 
 EventLoop::TimerId EventLoop::at(gossip::TimePoint when, std::function<void()> fn) {
@@ -66,6 +70,8 @@ std::size_t EventLoop::run_once(gossip::TimePoint limit, gossip::Duration max_wa
   }
   const std::size_t first_watched = fds_.size();
   for (const auto& [fd, fn] : watched_) fds_.push_back({fd, POLLIN, 0});
+  const std::size_t first_writable = fds_.size();
+  for (const auto& [fd, fn] : writable_) fds_.push_back({fd, POLLOUT, 0});
 
   const gossip::TimePoint now = clock_.now();
   const gossip::TimePoint until = std::min({limit, next_deadline(), now + max_wait});
@@ -85,9 +91,10 @@ std::size_t EventLoop::run_once(gossip::TimePoint limit, gossip::Duration max_wa
   if (n > 0) {
     for (std::size_t i = first_watched; i < fds_.size(); ++i) {
       if (fds_[i].revents == 0) continue;
-      auto w = watched_.find(fds_[i].fd);
-      if (w == watched_.end()) continue;  // unwatched by an earlier callback
-      auto fn = w->second;                // the callback may unwatch itself
+      auto& callbacks = i < first_writable ? watched_ : writable_;
+      auto w = callbacks.find(fds_[i].fd);
+      if (w == callbacks.end()) continue;  // unwatched by an earlier callback
+      auto fn = w->second;                 // the callback may unwatch itself
       fn();
       ++ran;
     }

@@ -38,6 +38,10 @@ class EventLoop {
   // its own fd.
   void watch(int fd, std::function<void()> on_readable);
   void unwatch(int fd);
+  // `on_writable` runs when `fd` is writable (or failed); independent of
+  // watch()/unwatch(): a connection can be watched for both.
+  void watch_writable(int fd, std::function<void()> on_writable);
+  void unwatch_writable(int fd);
   void add_source(Source source);
 
   // Runs `fn` at `when`, once.
@@ -65,6 +69,7 @@ class EventLoop {
 
   gossip::Clock& clock_;
   std::map<int, std::function<void()>> watched_;
+  std::map<int, std::function<void()>> writable_;
   std::vector<Source> sources_;
   std::map<TimerId, Timer> timers_;
   TimerId next_id_ = 1;

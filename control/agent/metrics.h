@@ -54,6 +54,10 @@ class MetricsServer {
   std::vector<int> accept_all();
   bool on_readable(int fd);  // false: closed (unwatch it)
   std::vector<int> expire();
+  // As AdminServer's: replies written as the socket takes them.
+  void set_write_watcher(ConnTable::WriteWatcher watcher) { conns_.set_write_watcher(std::move(watcher)); }
+  void on_writable(int fd) { conns_.on_writable(fd); }
+  [[nodiscard]] std::uint64_t cut() const { return conns_.cut(); }
 
  private:
   void respond(int fd, int status, const char* reason, const std::string& body);

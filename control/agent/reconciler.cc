@@ -1,12 +1,32 @@
 #include "control/agent/reconciler.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <set>
 #include <tuple>
 
 namespace ferry::agent {
+
+ZmqDataplaneLink::ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client)
+    : client_(std::move(endpoint), timeout, dp_api::RequestMeta{std::move(client), false}),
+      cancel_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  // Without an eventfd (out of descriptors) calls still end at the timeout.
+  client_.set_cancel_fd(cancel_fd_);
+}
+
+ZmqDataplaneLink::~ZmqDataplaneLink() {
+  if (cancel_fd_ >= 0) ::close(cancel_fd_);
+}
+
+void ZmqDataplaneLink::cancel() {
+  if (cancel_fd_ < 0) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(cancel_fd_, &one, sizeof one);  // never full: it is read by no one
+}
 
 namespace v1 = dp_api::v1;
 
@@ -103,18 +123,25 @@ OpKind addition_for(OpKind removal) {
   }
 }
 
+// The entry an operation adds or removes, as an ordered key; `kind` is the
+// addition's (a removal is looked up as the addition that replaces it).
+using EntryKey = std::tuple<OpKind, std::uint32_t, std::string, MacAddress, IpAddress, IpAddress>;
+EntryKey entry_key(const Op& op, OpKind kind) {
+  const Op e = entry_of(op);
+  return {kind, e.vni, e.iface, e.mac, e.ip, e.vtep};
+}
+
 // Without the removals that no addition replaces.
 std::vector<Op> without_pure_removals(const std::vector<Op>& ops, std::size_t& held) {
-  std::set<std::tuple<OpKind, std::uint32_t, std::string>> added;
+  std::set<EntryKey> added;
   for (const Op& op : ops) {
-    // A port may be replaced into another network: ports match by iface only.
-    if (!is_removal(op.kind)) added.insert({op.kind, op.kind == OpKind::kPortAdd ? 0 : op.vni, op.key});
+    if (!is_removal(op.kind)) added.insert(entry_key(op, op.kind));
   }
   std::vector<Op> out;
   held = 0;
   for (const Op& op : ops) {
     if (is_removal(op.kind) && op.kind != OpKind::kNetworkDel &&
-        added.count({addition_for(op.kind), op.kind == OpKind::kPortDel ? 0 : op.vni, op.key}) != 0) {
+        added.count(entry_key(op, addition_for(op.kind))) != 0) {
       out.push_back(op);
     } else if (is_removal(op.kind)) {
       ++held;

@@ -33,17 +33,25 @@ class DataplaneLink {
  public:
   virtual ~DataplaneLink() = default;
   virtual Result<dp_api::v1::Reply> call(dp_api::v1::Request request) = 0;
+  // From another thread, to stop: the call in progress and every later one
+  // fail at once instead of waiting out the timeout. (A link whose calls
+  // never wait has nothing to cancel.)
+  virtual void cancel() {}
 };
 
 class ZmqDataplaneLink final : public DataplaneLink {
  public:
   // `client`: the name every request carries (the data plane's owner lease).
-  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client = {})
-      : client_(std::move(endpoint), timeout, dp_api::RequestMeta{std::move(client), false}) {}
+  ZmqDataplaneLink(std::string endpoint, std::chrono::milliseconds timeout, std::string client = {});
+  ~ZmqDataplaneLink() override;
+  ZmqDataplaneLink(const ZmqDataplaneLink&) = delete;
+  ZmqDataplaneLink& operator=(const ZmqDataplaneLink&) = delete;
   Result<dp_api::v1::Reply> call(dp_api::v1::Request request) override { return client_.call(std::move(request)); }
+  void cancel() override;
 
  private:
   dp_api::Client client_;
+  int cancel_fd_ = -1;  // an eventfd: readable once cancel() ran
 };
 
 struct ReconcilerStatus {
@@ -69,13 +77,30 @@ struct ReconcilerStatus {
   std::string last_audit;                           // "clean", "repaired N: ...", "failed: ..."
 };
 
-class Reconciler {
+// What the agent asks of a reconciler: Reconciler itself (blocking on the
+// data plane, for tests and the worker thread) or DataplaneWorker
+// (dp_worker.h: the same work on a thread of its own, so the agent's loop
+// never blocks).
+class ReconcilerControl {
+ public:
+  virtual ~ReconcilerControl() = default;
+  virtual void set_desired(DpState desired) = 0;
+  virtual void run_known() = 0;
+  virtual void on_health(const Result<dp_api::v1::Reply>& reply) = 0;
+  virtual void set_hold_removals(bool hold) = 0;
+  virtual void audit() = 0;
+  [[nodiscard]] virtual const ReconcilerStatus& status() const = 0;
+  [[nodiscard]] virtual const DpState& applied() const = 0;
+  [[nodiscard]] virtual const DpState& desired() const = 0;
+};
+
+class Reconciler final : public ReconcilerControl {
  public:
   explicit Reconciler(DataplaneLink& link) : link_(link) {}
 
-  void set_desired(DpState desired);
-  [[nodiscard]] const DpState& desired() const { return desired_; }
-  [[nodiscard]] const DpState& applied() const { return applied_; }
+  void set_desired(DpState desired) override;
+  [[nodiscard]] const DpState& desired() const override { return desired_; }
+  [[nodiscard]] const DpState& applied() const override { return applied_; }
 
   // One pass: with `check_health` (periodic) or when the data plane is not
   // known, asks its health first and re-reads it if it is new; then sends
@@ -87,21 +112,21 @@ class Reconciler {
   // on_health() takes a reply like run(true) would (re-reading a new data
   // plane, which answered just now, so the dump is quick); run_known() sends
   // the difference only while the data plane is known to be up.
-  void on_health(const Result<dp_api::v1::Reply>& reply);
-  void run_known();
+  void on_health(const Result<dp_api::v1::Reply>& reply) override;
+  void run_known() override;
 
   // While held, passes send no removal that is not part of a replacement.
   // Releasing the hold makes the next pass send the whole difference. A
   // data plane found empty releases it (there is nothing to keep).
-  void set_hold_removals(bool hold);
+  void set_hold_removals(bool hold) override;
 
   // Reads the data plane's dump, counts what differs from `applied` (drift),
   // logs it at warning, takes the dump as the truth and sends the
   // difference to the desired state. Does nothing while the data plane is
   // not known to be up or removals are held.
-  void audit();
+  void audit() override;
 
-  [[nodiscard]] const ReconcilerStatus& status() const { return status_; }
+  [[nodiscard]] const ReconcilerStatus& status() const override { return status_; }
 
  private:
   bool check();

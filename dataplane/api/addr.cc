@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/ip_address.h"
+#include "dataplane/api/typed.h"
 
 namespace ferry::dp_api {
 
@@ -43,11 +44,7 @@ Result<Ipv4> parse_ipv4(std::string_view text) {
   return to_ipv4(*ip);
 }
 
-std::string format_ipv4(Ipv4 ip) {
-  ferry::IpAddress out;
-  for (std::size_t i = 0; i < 4; ++i) out.bytes[i] = static_cast<std::uint8_t>(ip.value >> (24 - 8 * i));
-  return out.to_string();
-}
+std::string format_ipv4(Ipv4 ip) { return to_ip(ip).to_string(); }
 
 Result<Ipv4Prefix> parse_ipv4_prefix(std::string_view text, bool allow_bare) {
   return parse_prefix_of<Ipv4Prefix>(text, allow_bare, ferry::Family::kIPv4, "A.B.C.D", parse_ipv4);
@@ -155,6 +152,44 @@ Result<std::uint32_t> check_vni(std::uint32_t vni) {
     return make_error("bad VNI {}: must be {}..{}", vni, kMinVni, kMaxVni);
   }
   return vni;
+}
+
+ferry::IpAddress to_ip(Ipv4 ip) {
+  ferry::IpAddress out;
+  for (std::size_t i = 0; i < 4; ++i) out.bytes[i] = static_cast<std::uint8_t>(ip.value >> (24 - 8 * i));
+  return out;
+}
+
+ferry::IpAddress to_ip(const Ipv6& ip) { return ferry::IpAddress{ferry::Family::kIPv6, ip.bytes}; }
+
+ferry::IpAddress to_ip(const IpAddress& ip) {
+  return std::visit([](const auto& v) { return to_ip(v); }, ip);
+}
+
+ferry::IpPrefix to_prefix(const Ipv4Prefix& prefix) { return ferry::IpPrefix{to_ip(prefix.addr), prefix.length}; }
+
+ferry::IpPrefix to_prefix(const Ipv6Prefix& prefix) { return ferry::IpPrefix{to_ip(prefix.addr), prefix.length}; }
+
+Result<Ipv4> unicast_ipv4(const ferry::IpAddress& ip) {
+  if (ip.family != ferry::Family::kIPv4) return make_error("bad IPv4 address '{}': not IPv4", ip.to_string());
+  const Ipv4 v4 = to_ipv4(ip);
+  if (v4.value == 0 || v4.value >= 0xe0000000U) {
+    return make_error("bad IPv4 address '{}': not a unicast host address", ip.to_string());
+  }
+  return v4;
+}
+
+Result<IpAddress> neighbour_ip(const ferry::IpAddress& ip) {
+  if (ip.family == ferry::Family::kIPv4) {
+    auto v4 = unicast_ipv4(ip);
+    if (!v4) return v4.error();
+    return IpAddress{*v4};
+  }
+  const Ipv6 v6{ip.bytes};
+  if (auto why = ipv6_endpoint_refusal(v6); !why.empty()) {
+    return make_error("bad IPv6 address '{}': {}", ip.to_string(), why);
+  }
+  return IpAddress{v6};
 }
 
 }  // namespace ferry::dp_api

@@ -1,9 +1,12 @@
 #include "dataplane/api/client.h"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 
 #include "common/unix_socket_probe.h"
@@ -32,6 +35,12 @@ struct SocketDeleter {
 
 }  // namespace
 
+bool Client::cancelled() const {
+  if (cancel_fd_ < 0) return false;
+  pollfd p{cancel_fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
+
 Result<Reply> Client::call(const Command& command) const {
   auto reply = call(encode_request(command));
   if (!reply) return std::move(reply).error();
@@ -56,6 +65,7 @@ Result<v1::Reply> Client::call_raw(const std::string& bytes) const {
   if (endpoint_.rfind("ipc://", 0) != 0 && endpoint_.rfind("tcp://", 0) != 0) {
     return make_error("bad API endpoint '{}': expected ipc://PATH", endpoint_);
   }
+  if (cancelled()) return make_error("call to {} cancelled", endpoint_);
   // A socket that is missing, refused or not ours to use fails at once, with
   // the reason, instead of after the timeout (ZeroMQ connects in the
   // background and would only time out).
@@ -89,9 +99,24 @@ Result<v1::Reply> Client::call_raw(const std::string& bytes) const {
     if (err == EAGAIN && !path.empty()) return make_error("{}", explain(path, probe_unix_socket(path), timeout_ms));
     return make_error("cannot send to {}: {}", endpoint_, zmq_strerror(err));
   }
+  // With a cancel descriptor, wait on it and the socket together; the
+  // receive below then only takes what is there.
+  int recv_flags = 0;
+  if (cancel_fd_ >= 0) {
+    zmq_pollitem_t items[2] = {{socket.get(), 0, ZMQ_POLLIN, 0}, {nullptr, cancel_fd_, ZMQ_POLLIN, 0}};
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const int ready = zmq_poll(items, 2, std::max<long>(0, static_cast<long>(left.count())));
+      if (ready >= 0 || zmq_errno() != EINTR || left.count() <= 0) break;
+    }
+    if ((items[1].revents & ZMQ_POLLIN) != 0) return make_error("call to {} cancelled", endpoint_);
+    recv_flags = ZMQ_DONTWAIT;
+  }
   zmq_msg_t msg;
   zmq_msg_init(&msg);
-  if (zmq_msg_recv(&msg, socket.get(), 0) < 0) {
+  if (zmq_msg_recv(&msg, socket.get(), recv_flags) < 0) {
     const int err = zmq_errno();
     zmq_msg_close(&msg);
     if (err == EAGAIN) {

@@ -40,10 +40,18 @@ class Client {
 
   [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
 
+  // A descriptor the caller owns (an eventfd, a pipe's read end): once it is
+  // readable, a call waiting for its reply, and every later call, fails at
+  // once instead of waiting out the timeout. For a caller that must stop
+  // promptly (the agent's data-plane thread on SIGTERM).
+  void set_cancel_fd(int fd) { cancel_fd_ = fd; }
+
  private:
+  [[nodiscard]] bool cancelled() const;
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
   RequestMeta meta_;
+  int cancel_fd_ = -1;
 };
 
 }  // namespace ferry::dp_api

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "common/printable.h"
+#include "dataplane/api/typed.h"
 
 namespace ferry::dp_api {
 namespace {
@@ -213,8 +214,9 @@ Result<PortAddCmd> make_port_add(std::string_view iface, std::uint32_t vni, std:
   FERRY_TRY_VOID(check_iface_name(iface));
   FERRY_TRY(checked_vni, check_vni(vni));
   FERRY_TRY(checked_mac, unicast_mac(mac));
-  if (ips.size() > kMaxPortAddresses)
+  if (ips.size() > kMaxPortAddresses) {
     return make_error("{} addresses for one port, at most {}", ips.size(), kMaxPortAddresses);
+  }
   PortAddCmd cmd{std::string(iface), checked_vni, checked_mac, {}, {}, EndpointDriver::kDefault};
   for (const auto& text : ips) FERRY_TRY_VOID(add_port_address(text, cmd.ips, cmd.ips6));
   FERRY_TRY(checked_driver, parse_driver(driver));
@@ -262,6 +264,93 @@ Result<FloodAddCmd> make_flood_add(std::uint32_t vni, std::string_view vtep) {
 Result<FloodDelCmd> make_flood_del(std::uint32_t vni, std::string_view vtep) {
   FERRY_TRY(checked_vni, check_vni(vni));
   FERRY_TRY(checked_vtep, vtep_field(vtep));
+  return FloodDelCmd{checked_vni, checked_vtep};
+}
+
+// ---- commands from typed values ----------------------------------------------
+
+namespace {
+
+Result<MacAddress> unicast_mac(const MacAddress& mac) {
+  if (mac.is_multicast()) {
+    return make_error("invalid MAC address '{}': multicast/broadcast (the low bit of the first octet is set)",
+                      mac.to_string());
+  }
+  if (mac.is_zero()) return make_error("invalid MAC address '{}': all zero", mac.to_string());
+  return mac;
+}
+
+// One typed address of a PortAdd, by add_port_address's rules.
+Result<void> add_port_address(const ferry::IpPrefix& prefix, std::vector<Ipv4Prefix>& ips,
+                              std::vector<Ipv6Prefix>& ips6) {
+  FERRY_TRY(ip, neighbour_ip(prefix.address));
+  if (const auto* v6 = std::get_if<Ipv6>(&ip)) {
+    if (prefix.prefix_length > 128) return make_error("bad prefix '{}': length above 128", prefix.to_string());
+    for (const auto& seen : ips6) {
+      if (seen.addr == *v6) return make_error("IP '{}' given twice", prefix.to_string());
+    }
+    ips6.push_back(Ipv6Prefix{*v6, static_cast<std::uint8_t>(prefix.prefix_length)});
+    return ok();
+  }
+  const Ipv4 v4 = std::get<Ipv4>(ip);
+  if (prefix.prefix_length > 32) return make_error("bad prefix '{}': length above 32", prefix.to_string());
+  for (const auto& seen : ips) {
+    if (seen.addr == v4) return make_error("IP '{}' given twice", prefix.to_string());
+  }
+  ips.push_back(Ipv4Prefix{v4, static_cast<std::uint8_t>(prefix.prefix_length)});
+  return ok();
+}
+
+}  // namespace
+
+Result<PortAddCmd> make_port_add(std::string_view iface, std::uint32_t vni, const MacAddress& mac,
+                                 std::span<const ferry::IpPrefix> ips, EndpointDriver driver) {
+  FERRY_TRY_VOID(check_iface_name(iface));
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  if (ips.size() > kMaxPortAddresses) {
+    return make_error("{} addresses for one port, at most {}", ips.size(), kMaxPortAddresses);
+  }
+  PortAddCmd cmd{std::string(iface), checked_vni, checked_mac, {}, {}, driver};
+  for (const auto& prefix : ips) FERRY_TRY_VOID(add_port_address(prefix, cmd.ips, cmd.ips6));
+  return cmd;
+}
+
+Result<FdbAddCmd> make_fdb_add(std::uint32_t vni, const MacAddress& mac, const ferry::IpAddress& vtep) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  FERRY_TRY(checked_vtep, unicast_ipv4(vtep));
+  return FdbAddCmd{checked_vni, checked_mac, checked_vtep};
+}
+
+Result<FdbDelCmd> make_fdb_del(std::uint32_t vni, const MacAddress& mac) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  return FdbDelCmd{checked_vni, checked_mac};
+}
+
+Result<NeighAddCmd> make_neigh_add(std::uint32_t vni, const ferry::IpAddress& ip, const MacAddress& mac) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_ip, neighbour_ip(ip));
+  FERRY_TRY(checked_mac, unicast_mac(mac));
+  return NeighAddCmd{checked_vni, checked_ip, checked_mac};
+}
+
+Result<NeighDelCmd> make_neigh_del(std::uint32_t vni, const ferry::IpAddress& ip) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_ip, neighbour_ip(ip));
+  return NeighDelCmd{checked_vni, checked_ip};
+}
+
+Result<FloodAddCmd> make_flood_add(std::uint32_t vni, const ferry::IpAddress& vtep) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_vtep, unicast_ipv4(vtep));
+  return FloodAddCmd{checked_vni, checked_vtep};
+}
+
+Result<FloodDelCmd> make_flood_del(std::uint32_t vni, const ferry::IpAddress& vtep) {
+  FERRY_TRY(checked_vni, check_vni(vni));
+  FERRY_TRY(checked_vtep, unicast_ipv4(vtep));
   return FloodDelCmd{checked_vni, checked_vtep};
 }
 

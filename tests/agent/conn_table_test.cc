@@ -63,12 +63,25 @@ struct Client {
 
 class ConnTableTest : public ::testing::Test {
  protected:
-  void make_table(std::size_t max_request, std::chrono::steady_clock::duration idle) {
+  void make_table(std::size_t max_request, std::chrono::steady_clock::duration idle,
+                  std::chrono::milliseconds reply = ConnTable::kReplyTimeout,
+                  std::size_t max_reply_buffer = ConnTable::kMaxReplyBuffer) {
     auto [fd, port] = listen_loopback();
     ASSERT_GE(fd, 0);
     port_ = port;
-    table_ = std::make_unique<ConnTable>(max_request, idle);
+    table_ = std::make_unique<ConnTable>(max_request, idle, reply, max_reply_buffer);
     table_->set_listener(fd);
+    table_->set_write_watcher([this](int conn, bool want) { watched_.push_back({conn, want}); });
+  }
+  // A connection whose socket buffers are small on both ends, so that a
+  // reply of some hundred KiB cannot leave at once while the client does
+  // not read.
+  int accept_small(const Client& c) {
+    const int small = 4096;
+    ::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    const int fd = accept_one();
+    if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    return fd;
   }
   // Accepts the one connection a client just made (connect() has returned,
   // so it waits in the backlog).
@@ -92,7 +105,26 @@ class ConnTableTest : public ::testing::Test {
 
   std::uint16_t port_ = 0;
   std::unique_ptr<ConnTable> table_;
+  std::vector<std::pair<int, bool>> watched_;  // what the write watcher was told
 };
+
+// What a client reads of a reply the table writes as the socket takes it:
+// the client reads whatever is there, the table writes on POLLOUT, until
+// the server closes (or 60 s pass).
+std::string drain(ConnTable& table, int fd, const Client& c) {
+  std::string out;
+  char buf[65536];
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p[2] = {{fd, POLLOUT, 0}, {c.fd, POLLIN, 0}};
+    ::poll(p, 2, 10);
+    if ((p[0].revents & POLLOUT) != 0) table.on_writable(fd);
+    const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0) return out;
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out + "<timeout>";
+}
 
 TEST_F(ConnTableTest, ReadsARequestAndReplies) {
   make_table(64, 60s);
@@ -104,8 +136,9 @@ TEST_F(ConnTableTest, ReadsARequestAndReplies) {
   c.send("hello");
   ASSERT_EQ(read_until(fd, 5), ConnTable::ReadStatus::kOpen);
   EXPECT_EQ(table_->request(fd), "hello");
-  EXPECT_TRUE(table_->reply_and_close(fd, "bye"));
+  EXPECT_EQ(table_->reply_and_close(fd, "bye"), ConnTable::WriteStatus::kDone);
   EXPECT_EQ(c.read_to_eof(), "bye");
+  EXPECT_TRUE(watched_.empty()) << "a reply that left at once needs no writable watch";
   EXPECT_EQ(table_->read(fd), ConnTable::ReadStatus::kClosed);  // forgotten
 }
 
@@ -116,7 +149,7 @@ TEST_F(ConnTableTest, CapsTheRequestSize) {
   ASSERT_GE(fd, 0);
   c.send("0123456789abcdef");
   ASSERT_EQ(read_until(fd, 16), ConnTable::ReadStatus::kTooLarge);
-  EXPECT_TRUE(table_->reply_and_close(fd, "too large"));  // still open for the answer
+  EXPECT_EQ(table_->reply_and_close(fd, "too large"), ConnTable::WriteStatus::kDone);  // still open for the answer
   EXPECT_EQ(c.read_to_eof(), "too large");
 }
 
@@ -146,6 +179,63 @@ TEST_F(ConnTableTest, ExpiresIdleConnectionsOnly) {
   while (expired.empty() && std::chrono::steady_clock::now() < deadline) expired = table_->expire();
   EXPECT_EQ(expired, std::vector<int>{fd});
   EXPECT_EQ(idle.read_to_eof(), "");  // closed by the server
+}
+
+// A client that does not read its reply holds nothing up: the reply waits in
+// its buffer (the loop is told to watch the fd), another client is answered
+// meanwhile, and the reply arrives whole once the first client reads.
+TEST_F(ConnTableTest, RepliesToASlowReaderWaitWithoutHoldingUpOthers) {
+  make_table(64, 60s, 60s);
+  Client slow(port_);
+  const int slow_fd = accept_small(slow);
+  ASSERT_GE(slow_fd, 0);
+  const std::string big(128 * 1024, 'x');
+  ASSERT_EQ(table_->reply_and_close(slow_fd, big), ConnTable::WriteStatus::kPending);
+  EXPECT_EQ(watched_, (std::vector<std::pair<int, bool>>{{slow_fd, true}}));
+  EXPECT_EQ(table_->writing(), 1U);
+
+  Client other(port_);
+  const int other_fd = accept_one();
+  ASSERT_GE(other_fd, 0);
+  other.send("hello");
+  ASSERT_EQ(read_until(other_fd, 5), ConnTable::ReadStatus::kOpen);
+  EXPECT_EQ(table_->reply_and_close(other_fd, "answered"), ConnTable::WriteStatus::kDone);
+  EXPECT_EQ(other.read_to_eof(), "answered");
+
+  EXPECT_TRUE(table_->expire().empty()) << "within its reply timeout";
+  EXPECT_EQ(drain(*table_, slow_fd, slow), big);
+  EXPECT_EQ(watched_.back(), (std::pair<int, bool>{slow_fd, false}));
+  EXPECT_EQ(table_->writing(), 0U);
+  EXPECT_EQ(table_->cut(), 0U);
+}
+
+// A client that does not read within the reply timeout is cut and counted.
+TEST_F(ConnTableTest, AClientThatDoesNotReadIsCutAfterTheReplyTimeout) {
+  make_table(64, 60s, 1ms);
+  Client slow(port_);
+  const int fd = accept_small(slow);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(table_->reply_and_close(fd, std::string(512 * 1024, 'x')), ConnTable::WriteStatus::kPending);
+  std::vector<int> expired;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (expired.empty() && std::chrono::steady_clock::now() < deadline) expired = table_->expire();
+  EXPECT_EQ(expired, std::vector<int>{fd});
+  EXPECT_EQ(table_->cut(), 1U);
+  EXPECT_EQ(watched_.back(), (std::pair<int, bool>{fd, false}));
+  EXPECT_EQ(table_->on_writable(fd), ConnTable::WriteStatus::kCut);  // forgotten
+}
+
+// A reply that does not fit the connection's buffer bound is cut at once.
+TEST_F(ConnTableTest, AReplyOverTheBufferBoundIsCut) {
+  make_table(64, 60s, 60s, 16 * 1024);
+  Client slow(port_);
+  const int fd = accept_small(slow);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(table_->reply_and_close(fd, std::string(512 * 1024, 'x')), ConnTable::WriteStatus::kCut);
+  EXPECT_EQ(table_->cut(), 1U);
+  EXPECT_TRUE(watched_.empty());
+  const std::string got = slow.read_to_eof();
+  EXPECT_LT(got.size(), 512U * 1024) << "closed before the rest";
 }
 
 TEST_F(ConnTableTest, DestructorClosesListenerAndConnections) {

@@ -12,6 +12,24 @@ namespace {
 
 namespace v1 = dp_api::v1;
 
+MacAddress mac(const char* text) {
+  auto m = parse_mac(text);
+  EXPECT_TRUE(m) << text;
+  return m ? *m : MacAddress{};
+}
+
+IpAddress ip(const char* text) {
+  auto a = parse_ip(text);
+  EXPECT_TRUE(a) << text;
+  return a ? *a : IpAddress{};
+}
+
+IpPrefix pfx(const char* text) {
+  auto p = parse_prefix(text);
+  EXPECT_TRUE(p) << text;
+  return p ? *p : IpPrefix{};
+}
+
 gossip::EndpointRecord remote(const char* net, const char* id, const char* mac, const char* ip, const char* vtep,
                               const char* owner) {
   auto r = gossip::EndpointRecord::from_strings(net, id, mac, ip, "", vtep, owner);
@@ -45,7 +63,7 @@ DpState from_wire(const v1::Dump& dump) {
 DesiredInputs sample() {
   DesiredInputs in;
   in.networks = {{"blue", 100}, {"red", 200}};
-  in.self_vtep = "172.31.0.101";
+  in.self_vtep = ip("172.31.0.101");
   in.local_ports = {port("fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24"),
                     port("fybbbb", "gone", "02:00:00:00:00:02", "10.9.0.2/24")};  // unknown network: skipped
   in.remote_endpoints = {remote("blue", "e2", "02:00:00:00:00:0A", "10.0.0.3/24", "172.31.0.102", "h2"),
@@ -59,27 +77,28 @@ TEST(ComputeDesired, PortsRemoteMacsNeighboursAndFloodLists) {
   const DpState s = compute_desired(sample());
   EXPECT_EQ(s.networks, (std::set<std::uint32_t>{100, 200}));
   ASSERT_EQ(s.ports.size(), 1U);
-  EXPECT_EQ(s.ports.at("fyaaaa"), (PortSpec{100, "02:00:00:00:00:01", {"10.0.0.2/24"}}));
+  EXPECT_EQ(s.ports.at("fyaaaa"), (PortSpec{100, mac("02:00:00:00:00:01"), {pfx("10.0.0.2/24")}}));
   EXPECT_EQ(s.fdb.size(), 3U);
-  EXPECT_EQ(s.fdb.at({100, "02:00:00:00:00:0a"}), "172.31.0.102");  // MAC canonical lower case
-  EXPECT_EQ(s.neigh.at({100, "10.0.0.3"}), "02:00:00:00:00:0a");
-  EXPECT_EQ(s.neigh.at({200, "10.1.0.4"}), "02:00:00:00:00:0c");
-  EXPECT_EQ(s.flood, (std::set<VniKey>{{100, "172.31.0.102"}, {200, "172.31.0.103"}}));  // own VTEP never
+  EXPECT_EQ(s.fdb.at({100, mac("02:00:00:00:00:0a")}), ip("172.31.0.102"));
+  EXPECT_EQ(s.neigh.at({100, ip("10.0.0.3")}), mac("02:00:00:00:00:0a"));
+  EXPECT_EQ(s.neigh.at({200, ip("10.1.0.4")}), mac("02:00:00:00:00:0c"));
+  EXPECT_EQ(s.flood, (std::set<IpKey>{{100, ip("172.31.0.102")}, {200, ip("172.31.0.103")}}));  // own VTEP never
 }
 
 TEST(ComputeDesired, DualStackPortsAndIpv6NeighboursInCanonicalForm) {
   DesiredInputs in;
   in.networks = {{"blue", 100}};
-  in.self_vtep = "172.31.0.101";
+  in.self_vtep = ip("172.31.0.101");
   in.local_ports = {port("fyaaaa", "blue", "02:00:00:00:00:01", "10.0.0.2/24", "FD00:10:0:0::2/64")};
   auto r = gossip::EndpointRecord::from_strings("blue", "e2", "02:00:00:00:00:0a", "10.0.0.3/24", "fd00:10::3/64",
                                                 "172.31.0.102", "h2");
   ASSERT_TRUE(r) << r.error().message;
   in.remote_endpoints = {*r};
   const DpState s = compute_desired(in);
-  EXPECT_EQ(s.ports.at("fyaaaa"), (PortSpec{100, "02:00:00:00:00:01", {"10.0.0.2/24", "fd00:10::2/64"}}));
-  EXPECT_EQ(s.neigh.at({100, "10.0.0.3"}), "02:00:00:00:00:0a");
-  EXPECT_EQ(s.neigh.at({100, "fd00:10::3"}), "02:00:00:00:00:0a");
+  EXPECT_EQ(s.ports.at("fyaaaa"),
+            (PortSpec{100, mac("02:00:00:00:00:01"), {pfx("10.0.0.2/24"), pfx("fd00:10::2/64")}}));
+  EXPECT_EQ(s.neigh.at({100, ip("10.0.0.3")}), mac("02:00:00:00:00:0a"));
+  EXPECT_EQ(s.neigh.at({100, ip("fd00:10::3")}), mac("02:00:00:00:00:0a"));
   EXPECT_EQ(s.neigh.size(), 2U);
 
   // The data plane's dump in another spelling compares equal: no churn.
@@ -111,9 +130,9 @@ TEST(Diff, EmptyWhenEqualAndOrderedRemovalsFirst) {
   EXPECT_TRUE(diff(want, want).empty());
   DpState have = want;
   have.networks.insert(300);
-  have.ports["stale"] = PortSpec{300, "02:00:00:00:00:99", {}};
-  have.fdb[{100, "02:00:00:00:00:0a"}] = "172.31.0.109";  // moved host
-  have.flood.erase({200, "172.31.0.103"});
+  have.ports["stale"] = PortSpec{300, mac("02:00:00:00:00:99"), {}};
+  have.fdb[{100, mac("02:00:00:00:00:0a")}] = ip("172.31.0.109");  // moved host
+  have.flood.erase({200, ip("172.31.0.103")});
   const auto ops = diff(want, have);
   ASSERT_FALSE(ops.empty());
   EXPECT_EQ(ops.front().kind, OpKind::kPortDel);
@@ -179,27 +198,27 @@ class FakeDataplane final : public DataplaneLink {
       for (auto vni : state.networks) d->add_networks()->set_vni(vni);
       for (const auto& [vni, vtep] : state.flood) {
         for (auto& n : *d->mutable_networks()) {
-          if (n.vni() == vni) n.add_flood_vteps(vtep);
+          if (n.vni() == vni) n.add_flood_vteps(vtep.to_string());
         }
       }
       for (const auto& [iface, p] : state.ports) {
         auto* e = d->add_ports();
         e->set_iface(iface);
         e->set_vni(p.vni);
-        e->set_mac(p.mac);
-        for (const auto& ip : p.ips) e->add_ips(ip);
+        e->set_mac(p.mac.to_string());
+        for (const auto& prefix : p.ips) e->add_ips(prefix.to_string());
       }
       for (const auto& [k, vtep] : state.fdb) {
         auto* f = d->add_fdb();
         f->set_vni(k.first);
-        f->set_mac(k.second);
-        f->set_vtep(vtep);
+        f->set_mac(k.second.to_string());
+        f->set_vtep(vtep.to_string());
       }
-      for (const auto& [k, mac] : state.neigh) {
+      for (const auto& [k, m] : state.neigh) {
         auto* nb = d->add_neighbors();
         nb->set_vni(k.first);
-        nb->set_ip(k.second);
-        nb->set_mac(mac);
+        nb->set_ip(k.second.to_string());
+        nb->set_mac(m.to_string());
       }
     } else if (req.has_network_add()) {
       if (!state.networks.insert(req.network_add().vni()).second) r.set_status(v1::STATUS_ALREADY_EXISTS);
@@ -211,21 +230,24 @@ class FakeDataplane final : public DataplaneLink {
         r.set_status(v1::STATUS_NOT_FOUND);
         return r;
       }
-      state.ports[p.iface()] = PortSpec{p.vni(), p.mac(), {p.ips().begin(), p.ips().end()}};
+      PortSpec spec{p.vni(), mac(p.mac().c_str()), {}};
+      for (const auto& text : p.ips()) spec.ips.push_back(pfx(text.c_str()));
+      std::sort(spec.ips.begin(), spec.ips.end());
+      state.ports[p.iface()] = spec;
     } else if (req.has_port_del()) {
       if (state.ports.erase(req.port_del().iface()) == 0) r.set_status(v1::STATUS_NOT_FOUND);
     } else if (req.has_fdb_add()) {
-      state.fdb[{req.fdb_add().vni(), req.fdb_add().mac()}] = req.fdb_add().vtep();
+      state.fdb[{req.fdb_add().vni(), mac(req.fdb_add().mac().c_str())}] = ip(req.fdb_add().vtep().c_str());
     } else if (req.has_fdb_del()) {
-      state.fdb.erase({req.fdb_del().vni(), req.fdb_del().mac()});
+      state.fdb.erase({req.fdb_del().vni(), mac(req.fdb_del().mac().c_str())});
     } else if (req.has_neigh_add()) {
-      state.neigh[{req.neigh_add().vni(), req.neigh_add().ip()}] = req.neigh_add().mac();
+      state.neigh[{req.neigh_add().vni(), ip(req.neigh_add().ip().c_str())}] = mac(req.neigh_add().mac().c_str());
     } else if (req.has_neigh_del()) {
-      state.neigh.erase({req.neigh_del().vni(), req.neigh_del().ip()});
+      state.neigh.erase({req.neigh_del().vni(), ip(req.neigh_del().ip().c_str())});
     } else if (req.has_flood_add()) {
-      state.flood.insert({req.flood_add().vni(), req.flood_add().vtep()});
+      state.flood.insert({req.flood_add().vni(), ip(req.flood_add().vtep().c_str())});
     } else if (req.has_flood_del()) {
-      state.flood.erase({req.flood_del().vni(), req.flood_del().vtep()});
+      state.flood.erase({req.flood_del().vni(), ip(req.flood_del().vtep().c_str())});
     }
     return r;
   }
@@ -239,7 +261,7 @@ class FakeDataplane final : public DataplaneLink {
 TEST(Reconciler, StartRemovesLeftoversAndProgramsDesired) {
   FakeDataplane dp;
   dp.state.networks = {999};
-  dp.state.fdb[{999, "02:00:00:00:00:77"}] = "172.31.0.150";
+  dp.state.fdb[{999, mac("02:00:00:00:00:77")}] = ip("172.31.0.150");
   Reconciler rec(dp);
   rec.set_desired(compute_desired(sample()));
   rec.run(true);
@@ -303,12 +325,12 @@ TEST(Drift, CountsExtraMissingAndChangedPerTable) {
   const DpState believed = compute_desired(sample());
   DpState actual = believed;
   EXPECT_TRUE(drift(believed, actual).empty());
-  actual.neigh[{100, "10.0.0.200"}] = "02:00:00:00:bb:01";  // extra
+  actual.neigh[{100, ip("10.0.0.200")}] = mac("02:00:00:00:bb:01");  // extra
   const auto needed = believed.fdb.begin()->first;
-  actual.fdb.erase(needed);                    // missing
-  actual.flood.insert({100, "172.31.0.199"});  // extra
+  actual.fdb.erase(needed);                        // missing
+  actual.flood.insert({100, ip("172.31.0.199")});  // extra
   auto port = actual.ports.begin();
-  port->second.mac = "02:00:00:00:bb:09";  // changed
+  port->second.mac = mac("02:00:00:00:bb:09");  // changed
   std::vector<std::string> examples;
   const auto counts = drift(believed, actual, &examples);
   EXPECT_EQ(counts, (std::map<std::string, std::uint64_t>{
@@ -336,7 +358,7 @@ TEST(Reconciler, HoldKeepsEntriesUntilReleased) {
   moved.remote_endpoints[0] = remote("blue", "e2", "02:00:00:00:00:0A", "10.0.0.3/24", "172.31.0.109", "h2");
   rec.set_desired(compute_desired(moved));
   rec.run(false);
-  EXPECT_EQ(dp.state.fdb.at({100, "02:00:00:00:00:0a"}), "172.31.0.109");
+  EXPECT_EQ(dp.state.fdb.at({100, mac("02:00:00:00:00:0a")}), ip("172.31.0.109"));
   // Released: what the agent does not want goes.
   rec.set_desired(compute_desired(in));
   rec.set_hold_removals(false);
@@ -356,8 +378,8 @@ TEST(Reconciler, AuditRepairsAndCountsDriftBehindItsBack) {
   EXPECT_EQ(rec.status().last_audit, "clean");
   EXPECT_EQ(rec.status().drift_total, 0U);
   // Behind its back: a bogus neighbour, an extra FDB entry, a needed one removed.
-  dp.state.neigh[{100, "10.0.0.200"}] = "02:00:00:00:bb:01";
-  dp.state.fdb[{100, "02:00:00:00:bb:02"}] = "172.31.0.102";
+  dp.state.neigh[{100, ip("10.0.0.200")}] = mac("02:00:00:00:bb:01");
+  dp.state.fdb[{100, mac("02:00:00:00:bb:02")}] = ip("172.31.0.102");
   dp.state.fdb.erase(want.fdb.begin()->first);
   rec.run(true);  // a pass of its own notices nothing: it believes all is applied
   EXPECT_NE(dp.state, want);

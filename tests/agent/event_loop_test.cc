@@ -80,5 +80,35 @@ TEST(EventLoop, ReadableDescriptorsAndSourcesAreServed) {
   ::close(p[1]);
 }
 
+// A writable watch runs while the descriptor takes data and stays apart from
+// the readable one: unwatching one leaves the other.
+TEST(EventLoop, WritableDescriptorsAreServedApartFromReadableOnes) {
+  gossip::ManualClock clock;
+  EventLoop loop(clock);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  int writable = 0;
+  int readable = 0;
+  loop.watch_writable(p[1], [&] { ++writable; });
+  loop.watch(p[0], [&] {
+    char c = 0;
+    ASSERT_EQ(::read(p[0], &c, 1), 1);
+    ++readable;
+  });
+  loop.run_once(gossip::kNever, milliseconds(1000));
+  EXPECT_EQ(writable, 1);  // an empty pipe takes data
+  EXPECT_EQ(readable, 0);
+  loop.unwatch(p[1]);  // the readable watch of that fd (none): the writable one stays
+  ASSERT_EQ(::write(p[1], "x", 1), 1);
+  loop.run_once(gossip::kNever, milliseconds(1000));
+  EXPECT_EQ(writable, 2);
+  EXPECT_EQ(readable, 1);
+  loop.unwatch_writable(p[1]);
+  loop.run_once(gossip::kNever, milliseconds(0));
+  EXPECT_EQ(writable, 2);
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
 }  // namespace
 }  // namespace ferry::agent

@@ -97,8 +97,10 @@ class AgentHardeningTest : public AgentTest {
 
 TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAndCountsThem) {
   agent_args_ = {"--audit-ms", "1000"};
-  const auto [a, b] = two_containers();
-  const std::string b_mac = b.mac;  // lambdas capture no structured binding before clang 16
+  // Named references, not a structured binding: the lambdas below capture b.
+  const std::pair<Attached, Attached> attached = two_containers();
+  const Attached& a = attached.first;
+  const Attached& b = attached.second;
   ASSERT_FALSE(HasFailure());
   const std::string vtep2 = vtep_ip(2);
 
@@ -132,7 +134,7 @@ TEST_F(AgentHardeningTest, DriftAuditRepairsEntriesChangedBehindTheAgentsBackAnd
         auto show = ctl(1, {"show"});
         return show.succeeded() && show.output.find("10.77.0.200") == std::string::npos &&
                show.output.find("02:00:00:00:bb:02") == std::string::npos &&
-               show.output.find(b_mac) != std::string::npos;
+               show.output.find(b.mac) != std::string::npos;
       },
       seconds(5), milliseconds(100)))
       << ctl(1, {"show"}).output;

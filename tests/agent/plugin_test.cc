@@ -18,13 +18,20 @@
 //    a host cut off allocates its own space then fails clearly, SIGKILL and
 //    restart keep allocations.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -523,24 +530,86 @@ TEST_F(AgentPluginTest, SigkillBetweenAnyTwoCallsLosesNothing) {
   }
 }
 
-// The data plane is down: health checks must not stall the agent's loop
-// (they used to block it for --dataplane-timeout-ms each --resync-ms).
-// Calls that go through the loop keep answering promptly.
-TEST_F(AgentPluginTest, LoopStaysResponsiveWhileTheDataPlaneIsDown) {
-  ASSERT_NO_FATAL_FAILURE(start_agent(1));  // no ferry-dataplane on this host
-  milliseconds worst{0};
-  const auto end = Clock::now() + milliseconds(2500);  // > 2 health timeouts of 1000 ms
-  int calls = 0;
-  while (Clock::now() < end) {
-    const auto t0 = Clock::now();
-    const ParsedResponse r = post(1, "IpamDriver.ReleasePool", R"({"PoolID":"FerryLocal/10.1.0.0/24"})");
-    worst = std::max(worst, std::chrono::duration_cast<milliseconds>(Clock::now() - t0));
-    EXPECT_EQ(r.status, 500U);
-    EXPECT_NE(r.body.find("unknown pool"), std::string::npos) << r.body;
-    ++calls;
+// A ferry-dataplane that hangs: its API socket accepts connections and never
+// answers (the connections are held open, unread). The socket file goes
+// with it.
+class HungApi {
+ public:
+  explicit HungApi(std::string path) : path_(std::move(path)) {
+    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (listen_fd_ < 0 || path_.size() >= sizeof addr.sun_path) return;
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    ::unlink(path_.c_str());
+    if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 64) != 0) {
+      return;
+    }
+    listening_ = true;
+    thread_ = std::thread([this] { hold(); });
   }
-  std::cout << calls << " calls through the loop with the data plane down, slowest " << worst.count() << " ms\n";
-  EXPECT_LT(worst.count(), 300);
+  ~HungApi() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    for (int fd : held_) ::close(fd);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    ::unlink(path_.c_str());
+  }
+  HungApi(const HungApi&) = delete;
+  HungApi& operator=(const HungApi&) = delete;
+
+  [[nodiscard]] bool listening() const { return listening_; }
+  [[nodiscard]] int accepted() const { return accepted_.load(); }
+
+ private:
+  void hold() {
+    while (!stop_.load()) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      held_.push_back(fd);
+      ++accepted_;
+    }
+  }
+
+  std::string path_;
+  int listen_fd_ = -1;
+  bool listening_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::vector<int> held_;  // the hold thread's until it is joined
+  std::thread thread_;
+};
+
+// The data plane hangs (accepts, never answers) and a data-plane call may
+// take 30 s (--dataplane-timeout-ms): the health checks wait that long, the
+// agent's loop must not. Calls through the loop are answered while a health
+// check is out (each within 10 s, a third of one data-plane call, however
+// busy the machine), and the agent reports the data plane down.
+TEST_F(AgentPluginTest, LoopStaysResponsiveWhileTheDataPlaneHangs) {
+  const std::string endpoint = api(1);  // ipc://PATH; no ferry-dataplane on this host
+  HungApi hung(endpoint.substr(std::string_view("ipc://").size()));
+  ASSERT_TRUE(hung.listening()) << endpoint;
+  agent_args_ = {"--dataplane-timeout-ms", "30000"};
+  ASSERT_NO_FATAL_FAILURE(start_agent(1));
+  ASSERT_TRUE(harness::wait_until([&] { return hung.accepted() > 0; }, seconds(10), milliseconds(20)))
+      << "no health check reached the hung data plane";
+  milliseconds slowest{0};
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = Clock::now();
+    UnixClient c;
+    ASSERT_TRUE(c.connect(plugin_socket(1)));
+    ASSERT_TRUE(
+        c.send(plugins::testing::docker_request("/IpamDriver.ReleasePool", R"({"PoolID":"FerryLocal/10.1.0.0/24"})")));
+    const auto r = c.read_response(seconds(10));
+    ASSERT_TRUE(r) << "call " << i << " not answered within 10 s while a health check waits on the hung data plane";
+    EXPECT_EQ(r->status, 500U);
+    EXPECT_NE(r->body.find("unknown pool"), std::string::npos) << r->body;
+    slowest = std::max(slowest, std::chrono::duration_cast<milliseconds>(Clock::now() - t0));
+  }
+  std::cout << "20 calls through the loop with the data plane hung, slowest " << slowest.count() << " ms\n";
   auto st = harness::run_command({FERRY_CTL_BIN, "status", "--socket", admin_socket(1)}, seconds(10));
   ASSERT_TRUE(st && st->succeeded());
   const json status = json::parse(st->output, nullptr, false);
@@ -616,7 +685,6 @@ TEST_F(AgentPluginClusterTest, ThreeHostsAsDockerWouldDriveThem) {
   for (const auto& w : eps) ips.insert(w.ip);
   EXPECT_EQ(ips.size(), eps.size()) << "duplicate addresses";
 
-  // Every pair pings within 3 s of the last Join.
   const auto all_pairs = [&](const std::vector<Wired>& set, Clock::time_point deadline) {
     bool all = true;
     for (const auto& from : set) {
@@ -631,10 +699,11 @@ TEST_F(AgentPluginClusterTest, ThreeHostsAsDockerWouldDriveThem) {
     }
     return all;
   };
-  ASSERT_TRUE(all_pairs(eps, last_join + seconds(3)));
+  // Every pair answers, within a deadline that allows for a busy machine
+  // (the time it took is printed; speed belongs in bench/).
+  ASSERT_TRUE(all_pairs(eps, last_join + seconds(30)));
   const auto all_ok = std::chrono::duration_cast<milliseconds>(Clock::now() - last_join);
   std::cout << "last Join -> all 30 pairs pinged: " << all_ok.count() << " ms\n";
-  EXPECT_LE(all_ok.count(), 3000);
 
   // Leave (docker rm) of host 3's second container: unreachable everywhere.
   const Wired gone = eps.back();
@@ -760,7 +829,8 @@ TEST_F(AgentIpamClusterTest, ConcurrentAllocationNoDuplicatesAndPartitionedHostU
   for (int h = 1; h <= 3; ++h) {
     for (int i = 0; i < kAttachPerHost; ++i) {
       threads.emplace_back([&, h, i] {
-        const std::string& ns = namespaces[static_cast<std::size_t>((h - 1) * kAttachPerHost + i)];
+        const int index = (h - 1) * kAttachPerHost + i;
+        const std::string& ns = namespaces[static_cast<std::size_t>(index)];
         const harness::CommandResult r =
             agent_ctl(h, {"attach", "--net", "blue", "--netns", harness::netns_path(ns), "--name", ns, "--json"});
         const json j = json::parse(r.output, nullptr, false);

@@ -8,6 +8,7 @@
 
 #include "dataplane/api/reply.h"
 #include "dataplane/api/request.h"
+#include "dataplane/api/typed.h"
 
 namespace ferry::dp_api {
 namespace {
@@ -106,6 +107,49 @@ TEST(RequestCodec, BuildersApplyTheServersRules) {
   EXPECT_FALSE(make_neigh_add(42, "fe80::2", "02:42:0a:00:00:02"));
   EXPECT_FALSE(make_flood_del(42, "fd00::1")) << "VTEPs are IPv4";
   EXPECT_FALSE(make_network_set_flood(kMaxVni + 1, true));
+}
+
+// The typed builders (the agent's) make the same commands from values as
+// the text ones from text, and refuse what the server refuses.
+TEST(RequestCodec, TypedBuildersMatchTheTextOnes) {
+  const auto ip = [](const char* text) { return ferry::parse_ip(text).value(); };
+  const auto prefix = [](const char* text) { return ferry::parse_prefix(text).value(); };
+  const std::vector<std::string> text_ips{"10.0.0.2/24", "fd00:10::2/64"};
+  const std::vector<ferry::IpPrefix> typed_ips{prefix("10.0.0.2/24"), prefix("fd00:10::2/64")};
+  EXPECT_EQ(make_port_add("veth1", 42, mac("02:42:0a:00:00:02"), typed_ips, EndpointDriver::kDefault).value(),
+            make_port_add("veth1", 42, "02:42:0a:00:00:02", text_ips, "").value());
+  EXPECT_EQ(make_fdb_add(42, mac("02:42:0a:00:00:02"), ip("172.31.0.2")).value(),
+            make_fdb_add(42, "02:42:0a:00:00:02", "172.31.0.2").value());
+  EXPECT_EQ(make_fdb_del(42, mac("02:42:0a:00:00:02")).value(), make_fdb_del(42, "02:42:0a:00:00:02").value());
+  EXPECT_EQ(make_neigh_add(42, ip("fd00::2"), mac("02:42:0a:00:00:02")).value(),
+            make_neigh_add(42, "fd00::2", "02:42:0a:00:00:02").value());
+  EXPECT_EQ(make_neigh_del(42, ip("10.0.0.2")).value(), make_neigh_del(42, "10.0.0.2").value());
+  EXPECT_EQ(make_flood_add(42, ip("172.31.0.2")).value(), make_flood_add(42, "172.31.0.2").value());
+  EXPECT_EQ(make_flood_del(42, ip("172.31.0.2")).value(), make_flood_del(42, "172.31.0.2").value());
+
+  const std::vector<ferry::IpPrefix> twice{prefix("10.0.0.2/32"), prefix("10.0.0.2/24")};
+  const std::vector<ferry::IpPrefix> link_local{prefix("fe80::1/64")};
+  const struct {
+    Result<PortAddCmd> got;
+    const char* says;
+  } refused[] = {
+      {make_port_add("", 42, mac("02:42:0a:00:00:02"), {}, EndpointDriver::kDefault), "interface"},
+      {make_port_add("veth1", 0, mac("02:42:0a:00:00:02"), {}, EndpointDriver::kDefault), "VNI"},
+      {make_port_add("veth1", 42, mac("01:00:5e:00:00:01"), {}, EndpointDriver::kDefault), "multicast"},
+      {make_port_add("veth1", 42, MacAddress{}, {}, EndpointDriver::kDefault), "all zero"},
+      {make_port_add("veth1", 42, mac("02:42:0a:00:00:02"), link_local, EndpointDriver::kDefault), "link-local"},
+      {make_port_add("veth1", 42, mac("02:42:0a:00:00:02"), twice, EndpointDriver::kDefault), "twice"},
+  };
+  for (const auto& r : refused) {
+    ASSERT_FALSE(r.got);
+    EXPECT_NE(r.got.error().message.find(r.says), std::string::npos) << r.got.error().message;
+  }
+  EXPECT_FALSE(make_fdb_add(42, mac("02:42:0a:00:00:02"), ip("224.0.0.1")));
+  EXPECT_FALSE(make_fdb_add(42, mac("02:42:0a:00:00:02"), ip("0.0.0.0")));
+  EXPECT_FALSE(make_neigh_add(42, ip("fe80::2"), mac("02:42:0a:00:00:02")));
+  EXPECT_FALSE(make_neigh_del(42, ip("::1")));
+  EXPECT_FALSE(make_flood_del(42, ip("fd00::1"))) << "VTEPs are IPv4";
+  EXPECT_FALSE(make_flood_add(kMaxVni + 1, ip("172.31.0.2")));
 }
 
 std::vector<Reply> every_reply() {

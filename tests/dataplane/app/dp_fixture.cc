@@ -6,10 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "dataplane/api/port_types.h"
@@ -28,11 +34,31 @@
 #endif
 
 namespace ferry::dptest {
+namespace {
+
+// tcp_count recv's report, "received N bad M", into its two numbers.
+bool parse_received_bad(std::string_view text, std::uint64_t& received, std::uint64_t& bad) {
+  constexpr std::string_view kReceived = "received ";
+  constexpr std::string_view kBad = " bad ";
+  if (!text.starts_with(kReceived)) return false;
+  const char* const end = text.data() + text.size();
+  const auto first = std::from_chars(text.data() + kReceived.size(), end, received);
+  if (first.ec != std::errc() || !std::string_view(first.ptr, end).starts_with(kBad)) return false;
+  return std::from_chars(first.ptr + kBad.size(), end, bad).ec == std::errc();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Background>> Background::start(const std::vector<std::string>& argv,
                                                       const std::string& log_path) {
   std::unique_ptr<Background> bg(new Background());
   bg->log_path_ = log_path;
+  // `ip netns exec NS ferry-agent ...`: named after the Ferry program it runs.
+  for (const std::string& arg : argv) {
+    const std::string base = std::filesystem::path(arg).filename();
+    if (bg->name_.empty() || base.rfind("ferry-", 0) == 0) bg->name_ = base;
+    if (base.rfind("ferry-", 0) == 0) break;
+  }
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     return make_sys_error(errno, "open {}", log_path);
@@ -76,7 +102,12 @@ bool Background::running() {
 int Background::stop(std::chrono::milliseconds grace) {
   if (!running()) return status_;
   kill(-pid_, SIGTERM);
+  const auto signalled = std::chrono::steady_clock::now();
   const bool exited = harness::wait_until([this] { return !running(); }, grace);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - signalled).count();
+  std::cout << "[exit] " << name_ << " (pid " << pid_ << ") " << (exited ? "exited " : "still running ") << took
+            << " ms after SIGTERM" << (exited ? "" : ": killed") << std::endl;
   if (!exited) {
     kill(-pid_, SIGKILL);
     int status = 0;
@@ -299,9 +330,10 @@ DataplaneTest::Transfer DataplaneTest::transfer(const Container& client, const C
   EXPECT_TRUE(r.succeeded()) << "tcp_count send failed: " << r.output;
   EXPECT_EQ(rc, 0) << "tcp_count recv: " << (*rx)->log();
   Transfer t;
-  unsigned long long received = 0;
-  unsigned long long bad = 0;
-  if (std::sscanf((*rx)->log().c_str(), "received %llu bad %llu", &received, &bad) != 2) {
+  // The receiver's last words: "received N bad M".
+  std::uint64_t received = 0;
+  std::uint64_t bad = 0;
+  if (!parse_received_bad((*rx)->log(), received, bad)) {
     ADD_FAILURE() << "tcp_count recv said: " << (*rx)->log();
     return t;
   }

@@ -30,7 +30,9 @@
 namespace ferry::dptest {
 
 // A child process in its own process group, output to a log file; SIGTERM
-// (then SIGKILL after 5 s) on destruction.
+// (then SIGKILL after the grace, 20 s by default) on destruction. How long
+// each exit took after SIGTERM is printed, so a slow shutdown shows in the
+// test's output before it becomes a failure.
 class Background {
  public:
   static Result<std::unique_ptr<Background>> start(const std::vector<std::string>& argv, const std::string& log_path);
@@ -38,14 +40,18 @@ class Background {
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
 
-  // Stops it and returns its exit status (-1 if killed by a signal).
-  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // Stops it and returns its exit status (-1 if killed by a signal, or still
+  // running `grace` after SIGTERM: then SIGKILLed).
+  int stop(std::chrono::milliseconds grace = kStopGrace);
   [[nodiscard]] bool running();
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] std::string log() const;
 
+  static constexpr std::chrono::milliseconds kStopGrace{20000};
+
  private:
   Background() = default;
+  std::string name_;  // the program, for the exit-time line
   pid_t pid_ = -1;
   int status_ = -1;
   bool reaped_ = false;

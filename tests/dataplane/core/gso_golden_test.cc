@@ -76,6 +76,29 @@ TEST(GsoGolden, SegmentationMatchesTheKernel) {
   EXPECT_EQ(counter(counters, Counter::gso_segments), segments);
 }
 
+// The super-frame `g` inside the outer headers the kernel put on its first
+// VXLAN segment (`kernel_first`, IPv`version` outside), the outer lengths set
+// for the whole frame, as a chain marked for tunnel segmentation.
+rte_mbuf* vxlan_super_frame(Pools& pools, const Golden& g, const Bytes& kernel_first, unsigned version) {
+  const std::size_t outer = version == 4 ? 50 : 70;
+  Bytes frame(kernel_first.begin(), kernel_first.begin() + static_cast<std::ptrdiff_t>(outer));
+  frame.insert(frame.end(), g.super.begin(), g.super.end());
+  const std::size_t udp = outer - 16;
+  if (version == 4) {
+    set16(frame, 16, static_cast<std::uint16_t>(frame.size() - 14));
+  } else {
+    set16(frame, 18, static_cast<std::uint16_t>(frame.size() - 54));
+  }
+  set16(frame, udp + 4, static_cast<std::uint16_t>(frame.size() - udp));
+  rte_mbuf* m = pools.chain(frame, 3000);
+  set_from_vnet(m, g);
+  m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | (version == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 : RTE_MBUF_F_TX_OUTER_IPV6);
+  m->outer_l2_len = 14;
+  m->outer_l3_len = version == 4 ? 20 : 40;
+  m->l2_len = 8 + 8 + 14;
+  return m;
+}
+
 // The same super-frames through the kernel's VXLAN devices (IPv4 outer with
 // the UDP checksum 0, IPv6 outer with it made): given the super-frame inside
 // the outer headers the kernel put on its first segment (lengths set for the
@@ -105,23 +128,7 @@ TEST(GsoGolden, VxlanSegmentationMatchesTheKernel) {
       ASSERT_TRUE(in) << line;
       SCOPED_TRACE(testing::Message() << label << " in VXLAN over IPv" << version << ", copy_max " << copy_max);
       const Golden& g = golden.at(n);
-      const std::size_t outer = version == 4 ? 50 : 70;
-      const Bytes& kernel_first = segs->at(first).bytes;
-      Bytes frame(kernel_first.begin(), kernel_first.begin() + static_cast<std::ptrdiff_t>(outer));
-      frame.insert(frame.end(), g.super.begin(), g.super.end());
-      const std::size_t udp = outer - 16;
-      if (version == 4) {
-        set16(frame, 16, static_cast<std::uint16_t>(frame.size() - 14));
-      } else {
-        set16(frame, 18, static_cast<std::uint16_t>(frame.size() - 54));
-      }
-      set16(frame, udp + 4, static_cast<std::uint16_t>(frame.size() - udp));
-      rte_mbuf* m = pools.chain(frame, 3000);
-      set_from_vnet(m, g);
-      m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | (version == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 : RTE_MBUF_F_TX_OUTER_IPV6);
-      m->outer_l2_len = 14;
-      m->outer_l3_len = version == 4 ? 20 : 40;
-      m->l2_len = 8 + 8 + 14;
+      rte_mbuf* m = vxlan_super_frame(pools, g, segs->at(first).bytes, version);
       rte_mbuf* out[kMaxSegments];
       const SegmentResult r = seg->segment(m, out, kMaxSegments);
       ASSERT_FALSE(r.drop) << counter_name(*r.drop);
@@ -206,23 +213,7 @@ TEST(GsoGolden, GatheredVxlanSegmentsMatchTheKernel) {
     ASSERT_TRUE(in) << line;
     SCOPED_TRACE(testing::Message() << label << " in VXLAN over IPv" << version);
     const Golden& g = golden.at(n);
-    const std::size_t outer = version == 4 ? 50 : 70;
-    const Bytes& kernel_first = segs->at(first).bytes;
-    Bytes frame(kernel_first.begin(), kernel_first.begin() + static_cast<std::ptrdiff_t>(outer));
-    frame.insert(frame.end(), g.super.begin(), g.super.end());
-    const std::size_t udp = outer - 16;
-    if (version == 4) {
-      set16(frame, 16, static_cast<std::uint16_t>(frame.size() - 14));
-    } else {
-      set16(frame, 18, static_cast<std::uint16_t>(frame.size() - 54));
-    }
-    set16(frame, udp + 4, static_cast<std::uint16_t>(frame.size() - udp));
-    rte_mbuf* m = pools.chain(frame, 3000);
-    set_from_vnet(m, g);
-    m->ol_flags |= RTE_MBUF_F_TX_TUNNEL_VXLAN | (version == 4 ? RTE_MBUF_F_TX_OUTER_IPV4 : RTE_MBUF_F_TX_OUTER_IPV6);
-    m->outer_l2_len = 14;
-    m->outer_l3_len = version == 4 ? 20 : 40;
-    m->l2_len = 8 + 8 + 14;
+    rte_mbuf* m = vxlan_super_frame(pools, g, segs->at(first).bytes, version);
     ASSERT_FALSE(gather.start(m));
     ASSERT_EQ(gather.segments(), count);
     std::vector<iovec> slices(gather.max_segment_slices());
