@@ -210,7 +210,8 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
   app.add_option("--idle-spin-us", config.idle_spin_us,
                  "keep polling this long after the last frame before sleeping, us")
       ->capture_default_str();
-  app.add_option("--uplink-mode", uplink_mode, "dpdk (a DPDK port owns the VTEP address), udp (kernel UDP sockets) or tap (udp + a tunnel-GSO tap)")
+  app.add_option("--uplink-mode", uplink_mode,
+                 "dpdk (a DPDK port owns the VTEP address), udp (kernel UDP sockets) or tap (udp + a tunnel-GSO tap)")
       ->capture_default_str();
   app.add_option("--udp-send-sockets", config.udp_send_sockets, "udp mode: send sockets (outer source ports)")
       ->capture_default_str();

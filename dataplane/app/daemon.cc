@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "common/log.h"
@@ -501,8 +501,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
       return buffers.error();
     }
     vnet_buffers = std::move(*buffers);
-    auto tap =
-        TapUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu, *vnet_buffers);
+    auto tap = TapUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu, *vnet_buffers);
     if (tap) {
       impl->tap_uplink = tap->get();
       opened = std::move(*tap);

@@ -367,7 +367,8 @@ Result<std::optional<NextHop>> lookup_next_hop(std::array<std::uint8_t, 4> dst, 
   add_attr(&route_req.h, RTA_DST, dst.data(), 4);
   auto route = rtnl_get(&route_req, route_req.h.nlmsg_len);
   if (!route) {
-    if (route.error().sys_errno == ENETUNREACH || route.error().sys_errno == EHOSTUNREACH) return std::optional<NextHop>{};
+    if (route.error().sys_errno == ENETUNREACH || route.error().sys_errno == EHOSTUNREACH)
+      return std::optional<NextHop>{};
     return route.error().wrap("route lookup");
   }
   const auto* rh = reinterpret_cast<const nlmsghdr*>(route->data());
@@ -408,8 +409,8 @@ Result<std::optional<NextHop>> lookup_next_hop(std::array<std::uint8_t, 4> dst, 
   hop.stale = (nd->ndm_state & (NUD_STALE | NUD_DELAY | NUD_PROBE)) != 0;
   bool have_mac = false;
   len = static_cast<int>(NLMSG_PAYLOAD(nh, sizeof(ndmsg)));
-  for (const auto* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const std::uint8_t*>(nd) +
-                                                       NLMSG_ALIGN(sizeof(ndmsg)));
+  for (const auto* a =
+           reinterpret_cast<const rtattr*>(reinterpret_cast<const std::uint8_t*>(nd) + NLMSG_ALIGN(sizeof(ndmsg)));
        RTA_OK(a, len); a = RTA_NEXT(a, len)) {
     if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) {
       std::memcpy(hop.mac.data(), RTA_DATA(a), 6);

@@ -16,12 +16,14 @@
 // frame to the pipeline, which decapsulates it as any other. Then the UDP
 // sockets (what the filter does not take: IPv4 options, fragments).
 //
-// Send: a frame whose outer destination has a valid next hop in the
+// Send: an inner TCP frame whose outer destination has a valid next hop in the
 // kernel's neighbour table (resolved on the control thread, published to the
 // workers through a seqlocked table they never wait on) gets that MAC, the
 // tunnel header and one write to the tap; everything else (no next hop yet,
 // the route leaves by another interface, not IPv4) goes through the UDP
-// sockets, which also makes the kernel resolve the next hop. The MTU is
+// sockets, which also makes the kernel resolve the next hop. So do frames
+// that are not TCP inside: the sockets' sendmmsg batches move small frames
+// faster than a write per frame, and a flow always takes one path. The MTU is
 // checked per segment here (the kernel would report an oversize segment to
 // the local source only), and an outer IPv4 length above 65 535 is refused.
 //
@@ -52,23 +54,24 @@ namespace ferry::dataplane::app {
 class VnetBuffers;
 
 // X(kind, name, help): kind Count or Drop (a frame freed, one Drop each).
-#define FERRY_TAP_UPLINK_COUNTERS(X)                                                                                 \
-  X(Count, rx_frames, "frames read from the tap (VXLAN for our VTEP address the uplink's tc filter redirected)")     \
-  X(Count, rx_bytes, "bytes read from the tap")                                                                      \
-  X(Count, rx_superframes, "tunnel GSO super-frames read whole from the tap")                                        \
-  X(Count, rx_csum_partial, "frames read with a partial inner L4 checksum")                                          \
-  X(Count, rx_outer_csum_only, "frames whose only partial checksum was the outer UDP one (a kernel VTEP's)")         \
-  X(Count, tx_frames, "frames written to the tap")                                                                   \
-  X(Count, tx_bytes, "bytes written to the tap")                                                                     \
-  X(Count, tx_superframes, "tunnel GSO super-frames written whole to the tap")                                       \
-  X(Count, tx_neigh_miss, "frames sent through the UDP sockets instead: no valid next hop for their VTEP yet")      \
-  X(Count, tx_not_tap, "frames sent through the UDP sockets instead: not IPv4 VXLAN as the tap path takes it")      \
-  X(Drop, rx_missed, "frames the kernel dropped at the tap (its tx_dropped: the queue was full)")                    \
-  X(Drop, rx_bad_header, "frames whose tunnel virtio-net header does not describe them")                             \
-  X(Drop, rx_truncated, "frames larger than the receive buffers")                                                    \
-  X(Drop, rx_error, "tap reads that failed (other than no frame waiting)")                                           \
-  X(Drop, tx_too_big, "frames whose segments exceed the underlay MTU, or whose outer IPv4 length exceeds 65 535")    \
-  X(Drop, tx_bad_offload, "frames whose offload metadata do not describe them")                                      \
+#define FERRY_TAP_UPLINK_COUNTERS(X)                                                                              \
+  X(Count, rx_frames, "frames read from the tap (VXLAN for our VTEP address the uplink's tc filter redirected)")  \
+  X(Count, rx_bytes, "bytes read from the tap")                                                                   \
+  X(Count, rx_superframes, "tunnel GSO super-frames read whole from the tap")                                     \
+  X(Count, rx_csum_partial, "frames read with a partial inner L4 checksum")                                       \
+  X(Count, rx_outer_csum_only, "frames whose only partial checksum was the outer UDP one (a kernel VTEP's)")      \
+  X(Count, tx_frames, "frames written to the tap")                                                                \
+  X(Count, tx_bytes, "bytes written to the tap")                                                                  \
+  X(Count, tx_superframes, "tunnel GSO super-frames written whole to the tap")                                    \
+  X(Count, tx_neigh_miss, "frames sent through the UDP sockets instead: no valid next hop for their VTEP yet")    \
+  X(Count, tx_not_tap, "frames sent through the UDP sockets instead: not IPv4 VXLAN as the tap path takes it")    \
+  X(Count, tx_not_tcp, "frames sent through the UDP sockets' batches by choice: the inner frame is not TCP")      \
+  X(Drop, rx_missed, "frames the kernel dropped at the tap (its tx_dropped: the queue was full)")                 \
+  X(Drop, rx_bad_header, "frames whose tunnel virtio-net header does not describe them")                          \
+  X(Drop, rx_truncated, "frames larger than the receive buffers")                                                 \
+  X(Drop, rx_error, "tap reads that failed (other than no frame waiting)")                                        \
+  X(Drop, tx_too_big, "frames whose segments exceed the underlay MTU, or whose outer IPv4 length exceeds 65 535") \
+  X(Drop, tx_bad_offload, "frames whose offload metadata do not describe them")                                   \
   X(Drop, tx_error, "tap writes that failed")
 
 enum class TapCounter : std::uint8_t {
@@ -116,6 +119,10 @@ class NextHopTable {
   Slot* slot_for(std::uint32_t ip, bool insert);
   std::array<Slot, kSlots> slots_{};
 };
+
+// Whether an inner Ethernet frame (`size` bytes) is TCP over IPv4 or IPv6
+// (no extension headers): what the tap path sends.
+bool inner_tcp(const std::uint8_t* frame, std::uint32_t size);
 
 // Whether --uplink-mode tap can run here; the reason when not.
 struct TapSupport {

@@ -96,8 +96,7 @@ RxDecap tunnel_rx_decap(const Header& h, const OuterLayout& outer) {
     // Exactly one tunnel type, the one the outer header has; the inner
     // checksum request is what the segments' checksums come from.
     const std::uint8_t want = outer.ipv6 ? kGsoUdpTunnelIpv6 : kGsoUdpTunnelIpv4;
-    if ((h.gso_type & kGsoUdpTunnelMask) != want || !needs_csum || h.csum_start < outer.inner ||
-        h.gso_size == 0) {
+    if ((h.gso_type & kGsoUdpTunnelMask) != want || !needs_csum || h.csum_start < outer.inner || h.gso_size == 0) {
       d.refused = true;
       return d;
     }

@@ -93,10 +93,10 @@ Header tunnel_tx_header(const VnetHdr& inner, const OuterLayout& outer, std::uin
 
 // What a received header says about the inner frame.
 struct RxDecap {
-  VnetHdr inner;             // the inner frame's header (offsets from the inner Ethernet header)
-  bool tunnel_gso = false;   // the frame is a tunnel super-frame
-  bool outer_only = false;   // NEEDS_CSUM at the outer UDP header: inner complete, request cleared
-  bool refused = false;      // not something the inner frame can be given (see the top)
+  VnetHdr inner;            // the inner frame's header (offsets from the inner Ethernet header)
+  bool tunnel_gso = false;  // the frame is a tunnel super-frame
+  bool outer_only = false;  // NEEDS_CSUM at the outer UDP header: inner complete, request cleared
+  bool refused = false;     // not something the inner frame can be given (see the top)
 };
 RxDecap tunnel_rx_decap(const Header& h, const OuterLayout& outer);
 

@@ -45,8 +45,8 @@ TEST(TunnelHdr, EncodesTheKernelsLayoutByteForByte) {
   std::array<std::uint8_t, kSize> out{};
   out.fill(0xee);
   encode(h, out.data());
-  const std::array<std::uint8_t, kSize> want = {0x09, 0x21, 0x02, 0x01, 0x76, 0x05, 84,   0,    16,   0,    0x0b, 0x0a,
-                                                0x44, 0x33, 0x22, 0x11, 0x06, 0x05, 0x00, 0x00, 34,   0,    64,   0};
+  const std::array<std::uint8_t, kSize> want = {0x09, 0x21, 0x02, 0x01, 0x76, 0x05, 84,   0,    16, 0, 0x0b, 0x0a,
+                                                0x44, 0x33, 0x22, 0x11, 0x06, 0x05, 0x00, 0x00, 34, 0, 64,   0};
   EXPECT_EQ(out, want);
   EXPECT_EQ(decode(out.data()), h);
 }
