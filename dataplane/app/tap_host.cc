@@ -293,21 +293,32 @@ Result<TapRedirect> TapRedirect::install(int uplink_ifindex, int tap_ifindex, st
   r.uplink_ = uplink_ifindex;
   r.qdisc_ours_ = *made;
   if (auto stale = delete_filters(s, uplink_ifindex, ETH_P_IP); !stale) return stale.error();
-  rtnl_cls* c = our_filter(uplink_ifindex, ETH_P_IP, "u32");
   std::uint32_t vtep_be = 0;
   std::memcpy(&vtep_be, vtep.data(), 4);
-  rtnl_u32_add_key(c, htonl(0x05000000), htonl(0x0f000000), 0, 0);  // IHL 5: no options
-  rtnl_u32_add_key(c, htonl(0), htonl(0x00003fff), 4, 0);           // neither MF nor a fragment offset
-  rtnl_u32_add_key(c, htonl(0x00110000), htonl(0x00ff0000), 8, 0);  // UDP
-  rtnl_u32_add_key(c, vtep_be, 0xffffffffU, 16, 0);                 // to our VTEP address
-  rtnl_u32_add_key(c, htonl(port), htonl(0x0000ffff), 20, 0);       // destination port
-  rtnl_u32_set_cls_terminal(c);
-  rtnl_act* act = redirect_to(tap_ifindex);
-  rtnl_u32_add_action(c, act);
-  rtnl_act_put(act);
-  const int err = rtnl_cls_add(s, c, NLM_F_CREATE | NLM_F_EXCL);
-  rtnl_cls_put(c);
-  if (err < 0) return make_error("tc: redirect filter on the uplink's ingress: {}", nl_geterror(err));
+  // Two filters, inner TCP over IPv4 and over IPv6 (offsets from the outer
+  // IPv4 header: the inner Ethernet type at 48, the inner IP header at 50):
+  // only TCP is worth the tap; everything else stays with the UDP sockets'
+  // batched receive.
+  struct Inner {
+    std::uint32_t type_val, proto_val, proto_mask;
+  };
+  for (const Inner inner : {Inner{0x08000000, 0x00000006, 0x000000ff}, Inner{0x86dd0000, 0x06000000, 0xff000000}}) {
+    rtnl_cls* c = our_filter(uplink_ifindex, ETH_P_IP, "u32");
+    rtnl_u32_add_key(c, htonl(0x05000000), htonl(0x0f000000), 0, 0);  // IHL 5: no options
+    rtnl_u32_add_key(c, htonl(0), htonl(0x00003fff), 4, 0);           // neither MF nor a fragment offset
+    rtnl_u32_add_key(c, htonl(0x00110000), htonl(0x00ff0000), 8, 0);  // UDP
+    rtnl_u32_add_key(c, vtep_be, 0xffffffffU, 16, 0);                 // to our VTEP address
+    rtnl_u32_add_key(c, htonl(port), htonl(0x0000ffff), 20, 0);       // destination port
+    rtnl_u32_add_key(c, htonl(inner.type_val), htonl(0xffff0000), 48, 0);
+    rtnl_u32_add_key(c, htonl(inner.proto_val), htonl(inner.proto_mask), 56, 0);
+    rtnl_u32_set_cls_terminal(c);
+    rtnl_act* act = redirect_to(tap_ifindex);
+    rtnl_u32_add_action(c, act);
+    rtnl_act_put(act);
+    const int err = rtnl_cls_add(s, c, NLM_F_CREATE);
+    rtnl_cls_put(c);
+    if (err < 0) return make_error("tc: redirect filter on the uplink's ingress: {}", nl_geterror(err));
+  }
   return r;
 }
 

@@ -58,8 +58,9 @@ class TapDevice {
 Result<bool> tap_tunnel_gso_supported();
 
 // The tc redirects of the tap uplink:
-//   uplink ingress: IPv4, no options, not a fragment, UDP to `vtep`:`port`
-//                   -> mirred egress redirect to the tap;
+//   uplink ingress: IPv4, no options, not a fragment, UDP to `vtep`:`port`,
+//                   inner TCP over IPv4 or IPv6 -> mirred egress redirect
+//                   to the tap (two filters);
 //   tap ingress:    everything -> mirred egress redirect to the uplink.
 // Both on a clsact qdisc (created when missing), priority kTapFilterPrio.
 // install() first removes a filter of that priority (a stale one).
