@@ -378,8 +378,9 @@ Result<std::optional<NextHop>> lookup_next_hop(std::array<std::uint8_t, 4> dst, 
   add_attr(&route_req.h, RTA_DST, dst.data(), 4);
   auto route = rtnl_get(&route_req, route_req.h.nlmsg_len);
   if (!route) {
-    if (route.error().sys_errno == ENETUNREACH || route.error().sys_errno == EHOSTUNREACH)
+    if (route.error().sys_errno == ENETUNREACH || route.error().sys_errno == EHOSTUNREACH) {
       return std::optional<NextHop>{};
+    }
     return route.error().wrap("route lookup");
   }
   const auto* rh = reinterpret_cast<const nlmsghdr*>(route->data());

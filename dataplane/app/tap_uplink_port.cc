@@ -313,8 +313,9 @@ bool TapUplinkPort::write_tap(Queue& q, rte_mbuf* m) {
       }
     }
     rte_pktmbuf_prepend(m, outer->inner);
-    if (d != VnetDrop::kNone)
+    if (d != VnetDrop::kNone) {
       return drop(d == VnetDrop::vnet_tx_too_big ? TapCounter::tx_too_big : TapCounter::tx_bad_offload);
+    }
   }
   tunnel_hdr::encode(tunnel_hdr::tunnel_tx_header(inner, *outer, inner_l3), q.tx_hdr.data());
   std::memcpy(head, &mac, 6);  // the next hop (little-endian: first byte lowest)

@@ -79,11 +79,12 @@ enum class TapCounter : std::uint8_t {
   FERRY_TAP_UPLINK_COUNTERS(FERRY_TAP_X)
 #undef FERRY_TAP_X
 };
-inline constexpr std::size_t kTapCounterCount = 0
-#define FERRY_TAP_X(kind, name, help) +1
+inline constexpr auto kAllTapCounters = std::to_array<TapCounter>({
+#define FERRY_TAP_X(kind, name, help) TapCounter::name,
     FERRY_TAP_UPLINK_COUNTERS(FERRY_TAP_X)
 #undef FERRY_TAP_X
-    ;
+});
+inline constexpr std::size_t kTapCounterCount = kAllTapCounters.size();
 struct TapCounterInfo {
   const char* name;
   bool drop;
