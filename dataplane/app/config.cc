@@ -51,12 +51,12 @@ Result<void> Config::validate() const {
   if (uplink.empty()) {
     return make_error("--uplink is required (a kernel interface name or a PCI address)");
   }
-  if (uplink_mode == UplinkMode::kUdp) {
+  if (kernel_uplink(uplink_mode)) {
     if (uplink_kind == UplinkKind::kPci) {
-      return make_error("--uplink-mode udp needs a kernel interface as --uplink, not PCI address {}", uplink);
+      return make_error("--uplink-mode udp/tap needs a kernel interface as --uplink, not PCI address {}", uplink);
     }
     if (gateway) {
-      return make_error("--gateway does not apply with --uplink-mode udp: the kernel routes the underlay");
+      return make_error("--gateway does not apply with --uplink-mode udp/tap: the kernel routes the underlay");
     }
     if (udp_send_sockets == 0 || udp_send_sockets > 64) {
       return make_error("--udp-send-sockets {} is outside 1..64", udp_send_sockets);
@@ -210,7 +210,8 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
   app.add_option("--idle-spin-us", config.idle_spin_us,
                  "keep polling this long after the last frame before sleeping, us")
       ->capture_default_str();
-  app.add_option("--uplink-mode", uplink_mode, "dpdk (a DPDK port owns the VTEP address) or udp (kernel UDP sockets)")
+  app.add_option("--uplink-mode", uplink_mode,
+                 "dpdk (a DPDK port owns the VTEP address), udp (kernel UDP sockets) or tap (udp + a tunnel-GSO tap)")
       ->capture_default_str();
   app.add_option("--udp-send-sockets", config.udp_send_sockets, "udp mode: send sockets (outer source ports)")
       ->capture_default_str();
@@ -260,11 +261,13 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
   config.uplink_kind = looks_like_pci_address(config.uplink) ? UplinkKind::kPci : UplinkKind::kInterface;
   if (uplink_mode == "udp") {
     config.uplink_mode = UplinkMode::kUdp;
+  } else if (uplink_mode == "tap") {
+    config.uplink_mode = UplinkMode::kTap;
   } else if (uplink_mode != "dpdk") {
-    return make_error("--uplink-mode '{}': use dpdk or udp", uplink_mode);
+    return make_error("--uplink-mode '{}': use dpdk, udp or tap", uplink_mode);
   }
-  if (config.uplink_mode == UplinkMode::kUdp && uplink_driver != "auto") {
-    return make_error("--uplink-driver applies to --uplink-mode dpdk (udp mode uses kernel sockets)");
+  if (kernel_uplink(config.uplink_mode) && uplink_driver != "auto") {
+    return make_error("--uplink-driver applies to --uplink-mode dpdk (udp and tap modes use the kernel)");
   }
   auto ud = parse_driver(uplink_driver, true, "--uplink-driver");
   if (!ud) {

@@ -18,8 +18,14 @@ enum class UplinkKind : std::uint8_t { kPci, kInterface };
 // port (a PCI NIC, or af_xdp/af_packet on a kernel interface) and the data
 // plane owns the VTEP address (answers ARP, resolves next hops). kUdp:
 // kernel UDP sockets on the VTEP address, which the kernel owns (routing,
-// ARP, other traffic on the same interface); see docs/dataplane.md.
-enum class UplinkMode : std::uint8_t { kDpdk, kUdp };
+// ARP, other traffic on the same interface); see docs/dataplane.md. kTap:
+// kUdp plus a tap that hands whole VXLAN super-frames to and from the kernel
+// (Linux >= 6.17; falls back to kUdp, with a log line, where the kernel lacks
+// tunnel GSO on taps).
+enum class UplinkMode : std::uint8_t { kDpdk, kUdp, kTap };
+
+// Whether the kernel owns the VTEP address (kUdp, kTap).
+[[nodiscard]] constexpr bool kernel_uplink(UplinkMode mode) { return mode != UplinkMode::kDpdk; }
 
 // How a kernel interface becomes a port. kAuto (uplink only): af_xdp,
 // falling back to af_packet when af_xdp cannot start (or under --no-huge).
@@ -38,7 +44,7 @@ struct Config {
   // interface name.
   std::string uplink;
   UplinkKind uplink_kind = UplinkKind::kInterface;
-  UplinkMode uplink_mode = UplinkMode::kDpdk;  // --uplink-mode dpdk|udp
+  UplinkMode uplink_mode = UplinkMode::kDpdk;  // --uplink-mode dpdk|udp|tap
   // --udp-send-sockets: kUdp's send sockets, one outer UDP source port each
   // (bound to VTEP:49152+i, skipping ports in use); the inner-flow hash
   // picks one per flow (RFC 7348 entropy for the receivers' RSS / reuseport).

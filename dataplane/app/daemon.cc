@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "common/log.h"
@@ -20,6 +22,7 @@
 #include "dataplane/app/ports.h"
 #include "dataplane/app/run_loop.h"
 #include "dataplane/app/service.h"
+#include "dataplane/app/tap_uplink_port.h"
 #include "dataplane/app/udp_uplink_port.h"
 #include "dataplane/app/vnet_port.h"
 #include "dataplane/core/pipeline.h"
@@ -61,14 +64,16 @@ std::vector<int> allowed_cpus() {
 // gives them Ferry PortIds (PortTable) and tells the run loop what to poll.
 class EndpointPorts final : public PortBackend {
  public:
+  using ExtraCounters = std::function<std::vector<std::pair<std::string, std::uint64_t>>()>;
   EndpointPorts(PortTable& table, PortSetup& setup, RunLoop& loop, Pipeline& pipeline, rte_mempool* pool,
-                const UdpUplinkPort* udp_uplink)
+                ExtraCounters uplink_counters, std::unique_ptr<VnetBuffers> vnet_buffers)
       : table_(table),
         setup_(setup),
         pipeline_(pipeline),
         loop_(loop),
         pool_(pool),
-        udp_uplink_(udp_uplink),
+        uplink_counters_(std::move(uplink_counters)),
+        vnet_buffers_(std::move(vnet_buffers)),
         retired_(VnetPort::counter_template()) {}
 
   Result<OpenedPort> attach(const std::string& iface, PortDriver driver) override {
@@ -128,8 +133,7 @@ class EndpointPorts final : public PortBackend {
   }
   [[nodiscard]] std::vector<WorkerInfo> workers() const override { return loop_.worker_info(); }
   [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> extra_counters() const override {
-    return udp_uplink_ != nullptr ? udp_uplink_->named_counters()
-                                  : std::vector<std::pair<std::string, std::uint64_t>>{};
+    return uplink_counters_ ? uplink_counters_() : std::vector<std::pair<std::string, std::uint64_t>>{};
   }
 
  private:
@@ -166,7 +170,7 @@ class EndpointPorts final : public PortBackend {
   Pipeline& pipeline_;
   RunLoop& loop_;
   rte_mempool* pool_;
-  const UdpUplinkPort* udp_uplink_;            // --uplink-mode udp
+  ExtraCounters uplink_counters_;              // --uplink-mode udp/tap: the uplink's own counters
   std::unique_ptr<VnetBuffers> vnet_buffers_;  // made with the first vnet port; freed after the workers stopped
   std::vector<NamedCounter> retired_;          // type counters of ports already removed
 };
@@ -204,7 +208,7 @@ Result<void> preflight(const Config& config) {
       return make_error("uplink PCI device {} does not exist", config.uplink);
     }
   }
-  if (config.uplink_mode == UplinkMode::kUdp) {
+  if (kernel_uplink(config.uplink_mode)) {
     // Before EAL: the VTEP address is the kernel's, no vxlan device holds
     // the port (read-only; opening the uplink checks again and enables GRO).
     auto host = check_udp_uplink_host(udp_uplink_host_check(config, false));
@@ -255,6 +259,7 @@ struct Daemon::Impl {
   std::unique_ptr<RunLoop> loop;
   std::unique_ptr<EndpointPorts> backend;
   const UdpUplinkPort* udp_uplink = nullptr;  // --uplink-mode udp: the uplink port (owned by `ports`)
+  const TapUplinkPort* tap_uplink = nullptr;  // --uplink-mode tap: the uplink port (owned by `ports`)
   std::unique_ptr<UnderlayResolver> resolver;
   std::unique_ptr<VtepEcho> echo;  // VTEP liveness (vtep_echo.h)
   std::unique_ptr<Service> service;
@@ -393,7 +398,7 @@ struct Daemon::Impl {
 
   // Keeps every referenced VTEP's next hop resolved and programmed.
   void resolve() {
-    if (config.uplink_mode == UplinkMode::kUdp) {
+    if (kernel_uplink(config.uplink_mode)) {
       mark_vteps_resolved();
       return;
     }
@@ -489,6 +494,26 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
                sizes.af_packet_frame_count);
   impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()), sizes);
   std::unique_ptr<Port> opened;
+  std::unique_ptr<VnetBuffers> vnet_buffers;  // the tap uplink's receive buffers, shared with vnet endpoints
+  if (cfg.uplink_mode == UplinkMode::kTap) {
+    auto buffers = VnetBuffers::create(impl->pool, static_cast<std::uint16_t>(workers.size()));
+    if (!buffers) {
+      return buffers.error();
+    }
+    vnet_buffers = std::move(*buffers);
+    auto tap = TapUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu, *vnet_buffers);
+    if (tap) {
+      impl->tap_uplink = tap->get();
+      opened = std::move(*tap);
+    } else if (tap.error().sys_errno == EOPNOTSUPP) {
+      spdlog::warn("--uplink-mode tap: {}; using the kernel-UDP uplink (--uplink-mode udp) instead",
+                   tap.error().message);
+      impl->config.uplink_mode = UplinkMode::kUdp;
+      vnet_buffers.reset();
+    } else {
+      return tap.error().wrap("--uplink-mode tap");
+    }
+  }
   if (cfg.uplink_mode == UplinkMode::kUdp) {
     auto udp = UdpUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu);
     if (!udp) {
@@ -496,7 +521,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     }
     impl->udp_uplink = udp->get();
     opened = std::move(*udp);
-  } else {
+  } else if (!opened) {
     auto ethdev = impl->setup->open_uplink(cfg);
     if (!ethdev) {
       return ethdev.error();
@@ -540,8 +565,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   if (auto started = impl->loop->start(workers, impl->pool); !started) {
     return started.error();
   }
+  EndpointPorts::ExtraCounters uplink_counters;
+  if (impl->tap_uplink != nullptr) {
+    uplink_counters = [port = impl->tap_uplink] { return port->named_counters(); };
+  } else if (impl->udp_uplink != nullptr) {
+    uplink_counters = [port = impl->udp_uplink] { return port->named_counters(); };
+  }
   impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, *impl->pipeline, impl->pool,
-                                                  impl->udp_uplink);
+                                                  std::move(uplink_counters), std::move(vnet_buffers));
 
   UnderlayResolver::Params params;
   params.local = cfg.vtep;
@@ -590,7 +621,7 @@ int Daemon::run(const std::atomic<bool>& stop) {
   auto next_resolve = Clock::now();
   auto next_reclaim = Clock::now() + kReclaimEvery;
   auto next_ring_drops = Clock::now() + kRingDropsEvery;
-  const bool udp = d.config.uplink_mode == UplinkMode::kUdp;
+  const bool udp = kernel_uplink(d.config.uplink_mode);
   const auto handler = [&d, udp](std::span<const std::uint8_t> bytes) {
     auto reply = d.service->handle_bytes(bytes);
     if (udp) {

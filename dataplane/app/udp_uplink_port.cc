@@ -1,9 +1,12 @@
 #include "dataplane/app/udp_uplink_port.h"
 
+#include <net/if.h>
+
 #include <cerrno>
 #include <fstream>
 
 #include "common/log.h"
+#include "dataplane/app/tap_host.h"
 
 namespace ferry::dataplane::app {
 namespace {
@@ -35,20 +38,28 @@ UdpUplinkPort::UdpUplinkPort(std::unique_ptr<UdpUplink> uplink, UdpUplinkHost ho
     : Port("udp", fmt::format("udp:{}", host.iface)), uplink_(std::move(uplink)), host_(std::move(host)), mac_(mac) {}
 
 Result<std::unique_ptr<UdpUplinkPort>> UdpUplinkPort::open(const Config& config, rte_mempool* pool,
-                                                           std::uint16_t queues, std::uint32_t mtu) {
-  const UdpUplinkHostCheck check = udp_uplink_host_check(config, true);
+                                                           std::uint16_t queues, std::uint32_t mtu, bool gro) {
+  const UdpUplinkHostCheck check = udp_uplink_host_check(config, gro);
   auto host = check_udp_uplink_host(check);
   if (!host) return host.error();
   if (host->gro_enabled_by_us) {
     spdlog::info("uplink {}: GRO was off; switched it on (ethtool -K {} gro on) so UDP_GRO receives batches",
                  host->iface, host->iface);
-  } else if (!host->gro) {
+  } else if (!host->gro && gro) {
     spdlog::warn("uplink {}: GRO is off and could not be switched on: datagrams arrive one by one", host->iface);
   }
   if (!host->tx_checksum) {
     spdlog::warn(
         "uplink {}: TX checksum offload is off, which UDP_SEGMENT needs: one datagram per send (ethtool -K {} tx on)",
         host->iface, host->iface);
+  }
+
+  // A tap uplink's redirect a killed data plane left on the interface would
+  // take VXLAN away from the sockets: gone before they listen.
+  if (const unsigned ifindex = if_nametoindex(host->iface.c_str()); ifindex != 0) {
+    if (auto removed = remove_stale_tap_redirect(static_cast<int>(ifindex)); !removed) {
+      spdlog::warn("uplink {}: {}", host->iface, removed.error().message);
+    }
   }
 
   UdpUplinkConfig uc;
@@ -58,6 +69,7 @@ Result<std::unique_ptr<UdpUplinkPort>> UdpUplinkPort::open(const Config& config,
   uc.queues = queues;
   uc.mtu = mtu;
   uc.gso = host->tx_checksum;
+  uc.gro = gro;
   uc.delivery = UdpDelivery::kFrame;
   const MacAddr mac = interface_mac(host->iface);
   uc.frame_mac = mac.bytes;
@@ -76,7 +88,7 @@ Result<std::unique_ptr<UdpUplinkPort>> UdpUplinkPort::open(const Config& config,
   const auto ports = (*uplink)->send_ports();
   spdlog::info("uplink {}: kernel UDP sockets on {}:{}, {} send sockets (source ports {}..{}), GRO {}, GSO {}",
                host->iface, check.local.to_string(), config.vxlan_port, ports.size(), ports.front(), ports.back(),
-               host->gro ? "on" : "off", uc.gso ? "on" : "off");
+               host->gro && gro ? "on" : "off", uc.gso ? "on" : "off");
   return std::unique_ptr<UdpUplinkPort>(new UdpUplinkPort(std::move(*uplink), std::move(*host), mac));
 }
 

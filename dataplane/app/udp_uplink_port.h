@@ -28,9 +28,11 @@ class UdpUplinkPort final : public Port {
   // Checks the host, then opens the uplink for `queues` workers on the VTEP
   // address of `config` with the underlay `mtu`. Received datagrams come as
   // whole frames (UdpDelivery::kFrame) until the pipeline decapsulates VXLAN
-  // payloads directly.
+  // payloads directly. `gro`: UDP_GRO on the receive sockets (and GRO
+  // switched on on the interface); the tap uplink, whose sockets get only
+  // what its tc filter leaves, runs without.
   static Result<std::unique_ptr<UdpUplinkPort>> open(const Config& config, rte_mempool* pool, std::uint16_t queues,
-                                                     std::uint32_t mtu);
+                                                     std::uint32_t mtu, bool gro = true);
 
   [[nodiscard]] PortIo io() const override;
   [[nodiscard]] PortCounters counters() override;

@@ -92,6 +92,7 @@ struct VnetHdr {
   std::uint16_t gso_size = 0;
   std::uint16_t csum_start = 0;
   std::uint16_t csum_offset = 0;
+  bool operator==(const VnetHdr&) const = default;
 };
 static_assert(sizeof(VnetHdr) == 10);
 

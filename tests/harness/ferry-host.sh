@@ -70,7 +70,8 @@ ferry_hosts_init() {
 }
 
 ferry_vtep() { echo "172.31.0.$((100 + $1))"; }
-ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-udp}" == udp ]]; }
+# udp and tap (the UDP uplink plus a tunnel-GSO tap) both leave ul0 to the kernel.
+ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-udp}" == udp || "${FERRY_DP_UPLINK_MODE:-udp}" == tap ]]; }
 ferry_underlay_offload() { if ferry_udp_mode; then echo on; else echo off; fi; }
 ferry_gossip() { if ferry_udp_mode; then ferry_vtep "$1"; else echo "172.31.1.$1"; fi; }
 ferry_dp_api() { echo "ipc://$FERRY_RUNDIR/dp-h$1.sock"; }
@@ -98,7 +99,7 @@ ferry_dp_start() {
   # back-off lets several share a few cores.
   if ferry_udp_mode; then
     ip -n "$FERRY_PREFIX-h$h" addr replace "$(ferry_vtep "$h")/24" dev ul0 || return 1
-    extra+=(--uplink-mode udp)
+    extra+=(--uplink-mode "${FERRY_DP_UPLINK_MODE:-udp}")
   fi
   ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_DP_BIN" --uplink ul0 --vtep-ip "$(ferry_vtep "$h")/24" \
     --api "$(ferry_dp_api "$h")" --idle-sleep-us "${FERRY_DP_IDLE_SLEEP_US:-200}" --log-level info "${extra[@]}" \

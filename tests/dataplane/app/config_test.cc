@@ -139,7 +139,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--uplink", "0000:3b:00.0", "--uplink-driver", "af_xdp", "--vtep-ip", "10.0.0.1/24", "--api",
                  "ipc:///tmp/a"},
                 "PCI"},
-        BadCase{with({"--uplink-mode", "kernel"}), "use dpdk or udp"},
+        BadCase{with({"--uplink-mode", "kernel"}), "use dpdk, udp or tap"},
         BadCase{with({"--uplink-mode", "udp", "--gateway", "192.168.1.1"}), "the kernel routes"},
         BadCase{with({"--uplink-mode", "udp", "--uplink-driver", "af_packet"}), "--uplink-mode dpdk"},
         BadCase{with({"--uplink-mode", "udp", "--udp-send-sockets", "0"}), "1..64"},

@@ -88,10 +88,15 @@ struct DataplaneMode {
   // --endpoint-driver: vnet (containers keep the kernel's default offloads),
   // af_packet or af_xdp (TX checksum offload off in the container).
   std::string endpoint_driver = "vnet";
+  // With udp_uplink: --uplink-mode tap (the UDP uplink plus a tunnel-GSO tap,
+  // Linux >= 6.17; the data plane falls back to udp where the kernel lacks it).
+  bool tap_uplink = false;
 };
 
 // The DPDK uplink with af_packet endpoint ports: for tests about those.
 inline DataplaneMode dpdk_mode() { return DataplaneMode{false, "af_packet"}; }
+// The tap uplink with vnet endpoint ports.
+inline DataplaneMode tap_mode() { return DataplaneMode{true, "vnet", true}; }
 
 class DataplaneTest : public harness::TopologyTest {
  public:  // helpers are public so free test functions can share them
