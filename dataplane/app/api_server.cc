@@ -129,7 +129,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::bind(const std::string& path, cons
   if (server->ctx_ == nullptr) {
     return make_sys_error(errno, "zmq_ctx_new");
   }
-  server->socket_ = zmq_socket(server->ctx_, ZMQ_REP);
+  server->socket_ = zmq_socket(server->ctx_, ZMQ_ROUTER);
   if (server->socket_ == nullptr) {
     return make_sys_error(zmq_errno(), "zmq_socket");
   }
@@ -260,6 +260,26 @@ void ApiServer::delivered(int fd) {
   }
 }
 
+namespace {
+
+// One received message part; closed when it goes out of scope.
+class Part {
+ public:
+  Part() { zmq_msg_init(&msg_); }
+  ~Part() { zmq_msg_close(&msg_); }
+  Part(const Part&) = delete;
+  Part& operator=(const Part&) = delete;
+  zmq_msg_t* get() { return &msg_; }
+  [[nodiscard]] std::size_t size() { return zmq_msg_size(&msg_); }
+  [[nodiscard]] const std::uint8_t* data() { return static_cast<const std::uint8_t*>(zmq_msg_data(&msg_)); }
+  [[nodiscard]] bool more() const { return zmq_msg_more(&msg_) != 0; }
+
+ private:
+  zmq_msg_t msg_{};
+};
+
+}  // namespace
+
 Result<int> ApiServer::serve(std::chrono::milliseconds timeout, const Handler& handler) {
   zmq_pollitem_t items[2] = {{socket_, 0, ZMQ_POLLIN, 0}, {monitor_, 0, ZMQ_POLLIN, 0}};
   const int ready = zmq_poll(items, 2, static_cast<long>(timeout.count()));
@@ -272,38 +292,60 @@ Result<int> ApiServer::serve(std::chrono::milliseconds timeout, const Handler& h
   drain_monitor();
   int handled = 0;
   while (true) {
-    zmq_msg_t request;
-    zmq_msg_init(&request);
-    if (zmq_msg_recv(&request, socket_, ZMQ_DONTWAIT) < 0) {
-      zmq_msg_close(&request);
+    // A message is [routing id][empty delimiter][request]: the ROUTER socket
+    // puts the connection's routing id first, a REQ client the delimiter.
+    // ZeroMQ hands a message over whole, so once its first part is here the
+    // others are too.
+    Part routing;
+    if (zmq_msg_recv(routing.get(), socket_, ZMQ_DONTWAIT) < 0) {
       const int err = zmq_errno();
       if (err == EAGAIN || err == EINTR) {
         return handled;
       }
       return make_error("API receive: {}", zmq_strerror(err));
     }
-    delivered(zmq_msg_get(&request, ZMQ_SRCFD));
-    // A multi-part request is malformed; drain the extra parts so the REP
-    // state machine stays in step, and answer with what the handler says
-    // about empty input.
-    int more = 0;
-    std::size_t more_size = sizeof more;
-    zmq_getsockopt(socket_, ZMQ_RCVMORE, &more, &more_size);
-    bool multipart = false;
-    while (more != 0) {
-      multipart = true;
-      zmq_msg_t part;
-      zmq_msg_init(&part);
-      zmq_msg_recv(&part, socket_, 0);
-      zmq_msg_close(&part);
-      zmq_getsockopt(socket_, ZMQ_RCVMORE, &more, &more_size);
+    Part delimiter;
+    Part request;
+    int parts = 1;
+    bool more = routing.more();
+    if (more) {
+      zmq_msg_recv(delimiter.get(), socket_, 0);
+      more = delimiter.more();
+      ++parts;
     }
-    const auto* data = static_cast<const std::uint8_t*>(zmq_msg_data(&request));
+    if (more) {
+      zmq_msg_recv(request.get(), socket_, 0);
+      more = request.more();
+      ++parts;
+    }
+    // A multi-part request is malformed: drain the extra parts and answer
+    // with what the handler says about empty input.
+    const bool multipart = more;
+    while (more) {
+      Part extra;
+      zmq_msg_recv(extra.get(), socket_, 0);
+      more = extra.more();
+      ++parts;
+    }
+    if (parts < 3 || delimiter.size() != 0) {
+      // Not from a REQ client (random bytes read as ZMTP 1.0 frames come
+      // here): nobody waits for an answer. Dropped, never answered.
+      ++unframed_;
+      if (unframed_log_.allow(std::chrono::steady_clock::now())) {
+        spdlog::warn("API: dropped a message that is not a request ({} so far; {} part(s), no empty delimiter)",
+                     unframed_, parts);
+      }
+      continue;
+    }
+    delivered(zmq_msg_get(request.get(), ZMQ_SRCFD));
     const std::string reply = multipart
                                   ? handler(std::span<const std::uint8_t>(static_cast<const std::uint8_t*>(nullptr), 0))
-                                  : handler(std::span<const std::uint8_t>(data, zmq_msg_size(&request)));
-    zmq_msg_close(&request);
-    if (zmq_send(socket_, reply.data(), reply.size(), 0) < 0) {
+                                  : handler(std::span<const std::uint8_t>(request.data(), request.size()));
+    // The reply goes back the same way; to a connection that is gone or
+    // whose queue is full, ZeroMQ drops it (a ROUTER never blocks a send).
+    if (zmq_send(socket_, zmq_msg_data(routing.get()), routing.size(), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(socket_, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(socket_, reply.data(), reply.size(), ZMQ_DONTWAIT) < 0) {
       spdlog::warn("API reply not sent: {}", zmq_strerror(zmq_errno()));
     }
     ++handled;

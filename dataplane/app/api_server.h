@@ -1,7 +1,17 @@
-// The programming API's transport: a ZeroMQ REP socket bound to ipc://PATH,
-// served from the control thread between its other chores (poll with a
-// timeout, answer, return). A stale socket file left by a dead process is
-// reused; a path a live process listens on is refused.
+// The programming API's transport: a ZeroMQ ROUTER socket bound to
+// ipc://PATH that speaks to REQ clients, served from the control thread
+// between its other chores (poll with a timeout, answer, return). A stale
+// socket file left by a dead process is reused; a path a live process
+// listens on is refused.
+//
+// ROUTER, not REP: the server reads each message whole and answers only a
+// request framed as a REQ client frames it ([empty delimiter][request]);
+// anything else is dropped and counted. A REP socket keeps routing state
+// across messages: libzmq (4.3.4, and its master) leaves its reply routing
+// in the middle of a message when it rolls back a malformed envelope from a
+// connection that has already closed, so the next client's reply went
+// nowhere. Random bytes on the socket produce exactly that (libzmq reads
+// them as ZMTP 1.0 frames), and well-formed clients got no answers.
 //
 // Messages are bounded (ZMQ_MAXMSGSIZE): ZeroMQ cuts the connection of a
 // client that announces a larger one before buffering it; the client sees no
@@ -76,6 +86,9 @@ class ApiServer {
   // Connections closed before they delivered a request (over-size messages
   // among them), since bind.
   [[nodiscard]] std::uint64_t cut_connections() const { return cut_; }
+  // Messages dropped unanswered because they are not framed as a REQ
+  // client's request (no empty delimiter after the routing id), since bind.
+  [[nodiscard]] std::uint64_t unframed_messages() const { return unframed_; }
 
  private:
   ApiServer() = default;
@@ -92,6 +105,8 @@ class ApiServer {
   std::uint64_t cut_ = 0;
   std::int64_t max_message_ = 0;
   log::RateLimiter cut_log_{1.0, 5.0};
+  std::uint64_t unframed_ = 0;
+  log::RateLimiter unframed_log_{1.0, 5.0};
   std::string path_;
   std::uint64_t inode_ = 0;  // the socket file we created (removed on close if still ours)
 };

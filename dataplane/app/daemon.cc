@@ -610,6 +610,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   }
   impl->api = std::move(*api);
   impl->service->set_cut_connections([server = impl->api.get()] { return server->cut_connections(); });
+  impl->service->set_unframed_messages([server = impl->api.get()] { return server->unframed_messages(); });
   impl->service->set_vtep_status([impl = impl.get()] { return impl->vtep_status(); });
   spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep), workers.size(),
                cfg.api_endpoint, identity.boot_id);

@@ -418,6 +418,7 @@ Reply Service::on(const dp_api::StatsCmd&) {
   stats.counters["api_requests_oversize"] = requests_oversize_;
   stats.counters["api_requests_not_owner"] = requests_not_owner_;
   stats.counters["api_connections_cut"] = cut_connections_ ? cut_connections_() : 0;
+  stats.counters["api_messages_unframed"] = unframed_messages_ ? unframed_messages_() : 0;
   stats.counters["mac_entries"] = pipeline_.tables().mac_count();
   stats.counters["table_memory_bytes"] = pipeline_.tables().memory_bytes();
 

@@ -95,6 +95,10 @@ class Service {
   // Where stats read the transport's count of connections cut before they
   // delivered a request (ApiServer::cut_connections); none by default.
   void set_cut_connections(std::function<std::uint64_t()> count) { cut_connections_ = std::move(count); }
+  // Where stats read the transport's count of messages dropped because they
+  // are not framed as a request (ApiServer::unframed_messages); none by
+  // default.
+  void set_unframed_messages(std::function<std::uint64_t()> count) { unframed_messages_ = std::move(count); }
   // What answers vtep_status (the daemon's VTEP echo); without it the
   // request is refused as unsupported here.
   void set_vtep_status(std::function<dp_api::VtepStatus()> status) { vtep_status_ = std::move(status); }
@@ -158,6 +162,7 @@ class Service {
   std::uint64_t requests_not_owner_ = 0;
   std::uint64_t requests_oversize_ = 0;
   std::function<std::uint64_t()> cut_connections_;
+  std::function<std::uint64_t()> unframed_messages_;
   std::function<dp_api::VtepStatus()> vtep_status_;
   Clock clock_ = [] { return std::chrono::steady_clock::now(); };
 };

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <random>
 #include <thread>
 
 #include "dataplane/api/client.h"
@@ -269,6 +271,102 @@ TEST(ApiServer, WaitsForAPreviousProcessToLetGoOfThePath) {
   releaser.join();
   auto server = ApiServer::bind(path, {});
   EXPECT_TRUE(server) << server.error().message;
+}
+
+// Connects to `path` as a ZMTP 1.0 peer (what libzmq takes random bytes
+// for: a first byte other than 0xff), sends a routing id and one message of
+// two parts with no empty delimiter, reads what the server sends back and
+// closes. Returns false when it could not connect.
+bool send_unframed_and_leave(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return false;
+  }
+  // [length 1, flags 0: empty routing id] [length 2, MORE, "a"] [length 2, last, "b"]
+  const std::string frames{'\x01', '\x00', '\x02', '\x01', 'a', '\x02', '\x00', 'b'};
+  const bool sent = write(fd, frames.data(), frames.size()) == static_cast<ssize_t>(frames.size());
+  timeval wait{0, 200000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  char buffer[256];
+  while (read(fd, buffer, sizeof buffer) > 0) {
+  }
+  close(fd);
+  return sent;
+}
+
+// A message that is not a REQ client's request, from a connection that has
+// gone by the time it is read (random bytes on the socket make those), is
+// dropped and counted, and the next client is answered. With a REP socket,
+// libzmq's rollback of such a message left its reply routing mid-message
+// and the next client's reply was lost.
+TEST(ApiServer, UnframedMessageFromAGoneConnectionDoesNotLoseTheNextReply) {
+  const auto path = temp_path("unframed.sock");
+  auto server = ApiServer::bind(path, {});
+  ASSERT_TRUE(server) << server.error().message;
+  v1::Request request;
+  request.mutable_health_get();
+  for (int round = 0; round < 5; ++round) {
+    // Nobody reads while the peer sends and leaves, so the message waits in
+    // the socket's queue of a connection that is closed.
+    ASSERT_TRUE(send_unframed_and_leave(path)) << "round " << round;
+    std::this_thread::sleep_for(100ms);
+    ServingThread serving(**server);
+    dp_api::Client client("ipc://" + path, 5s);
+    auto reply = client.call(request);
+    ASSERT_TRUE(reply) << "round " << round << ": " << reply.error().message;
+    EXPECT_EQ(reply->status(), v1::STATUS_OK);
+  }
+  EXPECT_GE((*server)->unframed_messages(), 1U);
+}
+
+// Random bytes on many connections, and well-formed clients meanwhile: every
+// call is answered (the deadline is generous; the point is "answered").
+TEST(ApiServer, RandomBytesDoNotHoldUpOtherClients) {
+  const auto path = temp_path("garbage.sock");
+  auto server = ApiServer::bind(path, {});
+  ASSERT_TRUE(server) << server.error().message;
+  ServingThread serving(**server);
+  const auto seed = static_cast<std::uint32_t>(std::random_device{}());
+  std::cout << "garbage seed " << seed << '\n';
+  std::atomic<bool> stop{false};
+  std::thread garbage([&] {
+    std::mt19937 rng(seed);
+    while (!stop) {
+      const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        std::string junk(4096, '\0');
+        for (auto& c : junk) c = static_cast<char>(rng());
+        (void)!write(fd, junk.data(), junk.size());
+        timeval wait{0, 300000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        char buffer[4096];
+        (void)!read(fd, buffer, sizeof buffer);
+      }
+      close(fd);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  v1::Request request;
+  request.mutable_health_get();
+  int answered = 0;
+  constexpr int kCalls = 20;
+  for (int i = 0; i < kCalls; ++i) {
+    dp_api::Client client("ipc://" + path, 5s);
+    auto reply = client.call(request);
+    EXPECT_TRUE(reply) << "call " << i << " (seed " << seed << "): " << reply.error().message;
+    answered += reply ? 1 : 0;
+    std::this_thread::sleep_for(50ms);
+  }
+  stop = true;
+  garbage.join();
+  EXPECT_EQ(answered, kCalls) << "seed " << seed;
 }
 
 }  // namespace
