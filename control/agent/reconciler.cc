@@ -140,10 +140,11 @@ std::vector<Op> without_pure_removals(const std::vector<Op>& ops, std::size_t& h
   std::vector<Op> out;
   held = 0;
   for (const Op& op : ops) {
-    if (is_removal(op.kind) && op.kind != OpKind::kNetworkDel &&
-        added.count(entry_key(op, addition_for(op.kind))) != 0) {
-      out.push_back(op);
-    } else if (is_removal(op.kind)) {
+    // A removal goes out only as the first half of a replacement (its entry
+    // is added back in the same diff); pure removals are held.
+    const bool pure_removal = is_removal(op.kind) && (op.kind == OpKind::kNetworkDel ||
+                                                      added.count(entry_key(op, addition_for(op.kind))) == 0);
+    if (pure_removal) {
       ++held;
     } else {
       out.push_back(op);

@@ -130,7 +130,7 @@ class Reconciler final : public ReconcilerControl {
 
  private:
   bool check();
-  bool check_reply(const Result<dp_api::v1::Reply>& reply);
+  bool check_reply(const Result<dp_api::v1::Reply>& wire);
   // Sends `command` and reads the reply; an error when nothing (or nothing
   // readable) came back.
   Result<dp_api::Reply> call(const dp_api::Command& command);

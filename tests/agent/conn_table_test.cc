@@ -71,7 +71,7 @@ class ConnTableTest : public ::testing::Test {
     port_ = port;
     table_ = std::make_unique<ConnTable>(max_request, idle, reply, max_reply_buffer);
     table_->set_listener(fd);
-    table_->set_write_watcher([this](int conn, bool want) { watched_.push_back({conn, want}); });
+    table_->set_write_watcher([this](int conn, bool want) { watched_.emplace_back(conn, want); });
   }
   // A connection whose socket buffers are small on both ends, so that a
   // reply of some hundred KiB cannot leave at once while the client does
