@@ -181,11 +181,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (idle != idle_) server_.count_idle(idle ? 1 : -1);
     idle_ = idle;
   }
-  // Waiting for the first byte of a request (none buffered), since idle_mark().
-  [[nodiscard]] bool idle() const { return idle_; }
+  // Waiting for the first byte of a request (none buffered, none in the
+  // socket), since idle_mark(). A client that has already sent its next
+  // request is not idle even before the read handler has run.
+  [[nodiscard]] bool idle() const {
+    if (!idle_) return false;
+    error_code ec;
+    return socket_.available(ec) == 0 && !ec;
+  }
   [[nodiscard]] std::uint64_t idle_mark() const { return idle_mark_; }
 
   void close() {
+    set_idle(false);  // a closed session is never chosen for eviction again
     error_code ignored;
     timer_.cancel();
     socket_.shutdown(Local::socket::shutdown_both, ignored);

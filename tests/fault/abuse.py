@@ -135,18 +135,41 @@ def read_reply(s):
 
 
 def probe_plugin(path, until, out):
+    """dockerd's first calls, one keep-alive connection per round, as Go's
+    HTTP client makes them: a kept-alive connection the server has closed in
+    the meantime (it closes the longest idle one when full) is noticed before
+    reuse, or by the write failing, and the call goes out on a new one. A
+    call that was sent and got no reply is a failure."""
     while time.monotonic() < until:
         t0 = time.monotonic()
+        s = None
         try:
             s = connect(path, 5.0)
             ok = True
-            for m in PROBE_METHODS:
-                s.sendall(http_request(m))
+            for i, m in enumerate(PROBE_METHODS):
+                request = http_request(m)
+                if i > 0 and closed_by_peer(s):
+                    s.close()
+                    s = connect(path, 5.0)
+                    out["redialed"] += 1
+                try:
+                    s.sendall(request)
+                except (BrokenPipeError, ConnectionResetError):
+                    if i == 0:
+                        raise
+                    s.close()
+                    s = connect(path, 5.0)
+                    out["redialed"] += 1
+                    s.sendall(request)
                 ok = ok and read_reply(s) == 200
-            s.close()
             (out["times"] if ok else out["bad"]).append((time.monotonic() - t0) * 1000)
-        except OSError:
+        except OSError as e:
             out["failed"] += 1
+            if len(out["errors"]) < 5:
+                out["errors"].append("%s: %s" % (type(e).__name__, e))
+        finally:
+            if s is not None:
+                s.close()
         time.sleep(max(0.0, 0.2 - (time.monotonic() - t0)))
 
 
@@ -158,7 +181,7 @@ def slow_request(path):
 
 def abuse_plugin(path, seconds):
     until = time.monotonic() + seconds
-    probe = {"times": [], "bad": [], "failed": 0}
+    probe = {"times": [], "bad": [], "failed": 0, "redialed": 0, "errors": []}
     prober = threading.Thread(target=probe_plugin, args=(path, until, probe))
     prober.start()
     stats = {k: 0 for k in ("garbage", "garbage_failed", "truncated", "truncated_failed", "huge_body",
@@ -215,6 +238,7 @@ def abuse_plugin(path, seconds):
         "slow_closed_by_server": slow.closed,
         "probes": len(times) + len(probe["bad"]) + probe["failed"], "probes_answered": len(times),
         "probes_bad_status": len(probe["bad"]), "probes_failed": probe["failed"],
+        "probes_redialed": probe["redialed"], "probe_errors": probe["errors"],
         "probe_max_ms": round(max(times), 1) if times else None,
         "probe_median_ms": round(statistics.median(times), 1) if times else None,
     })

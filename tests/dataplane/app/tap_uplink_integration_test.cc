@@ -41,6 +41,20 @@ class TapUplink : public DataplaneTest {
     return stat_value(stats, "counters", name);
   }
 
+  // Until a data plane has the next hop to a VTEP (looked up about once a
+  // second), its frames take the UDP path: wait until a ping from `from` to
+  // `to` no longer counts a miss.
+  void wait_for_next_hop(int host, const Container& from, const Container& to) {
+    ASSERT_TRUE(harness::wait_until(
+        [&] {
+          const auto before = counter(stats_json(host), "tap_uplink_tx_neigh_miss");
+          auto p = exec(from.ns, {"ping", "-n", "-q", "-c", "1", "-W", "1", to.ip});
+          return p.succeeded() && counter(stats_json(host), "tap_uplink_tx_neigh_miss") == before;
+        },
+        5s, 200ms))
+        << "host " << host << " never resolved its next hop: " << stats_json(host).dump(1);
+  }
+
   void ping_both_ways(const Container& a, const Container& b) {
     ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(a.host, {"stats"}).output;
     ASSERT_TRUE(topo_->ping(b.ns, a.ip, 5s));
@@ -86,6 +100,7 @@ class TapUplink : public DataplaneTest {
     auto b = container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
     ASSERT_NO_FATAL_FAILURE(peer_with_kernel_vtep(a, b, 100, 1450));
     ping_both_ways(a, b);
+    ASSERT_NO_FATAL_FAILURE(wait_for_next_hop(1, a, b));
     const auto ab = transfer(a, b, kTransferBytes, false);
     const auto ba = transfer(a, b, kTransferBytes, true);
     report_throughput(std::string(label) + "_ferry_to_kernel", ab.bits_per_second);
@@ -119,15 +134,8 @@ TEST_F(TapUplink, FerryToFerryCarriesSuperFramesWhole) {
   ping_both_ways(a, b);
   // Until the data planes have the next hops (resolved once a second), frames
   // take the UDP path; after that, no TCP may.
-  for (int host : {1, 2}) {
-    ASSERT_TRUE(harness::wait_until(
-        [&] {
-          const auto before = counter(stats_json(host), "tap_uplink_tx_neigh_miss");
-          auto p = exec(host == 1 ? a.ns : b.ns, {"ping", "-n", "-q", "-c", "1", "-W", "1", host == 1 ? b.ip : a.ip});
-          return p.succeeded() && counter(stats_json(host), "tap_uplink_tx_neigh_miss") == before;
-        },
-        5s, 200ms));
-  }
+  ASSERT_NO_FATAL_FAILURE(wait_for_next_hop(1, a, b));
+  ASSERT_NO_FATAL_FAILURE(wait_for_next_hop(2, b, a));
   std::map<int, std::uint64_t> udp_before;
   for (int host : {1, 2}) udp_before[host] = counter(stats_json(host), "udp_uplink_tx_superframes");
   if (getenv("TAPDBG") != nullptr) {
