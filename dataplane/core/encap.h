@@ -70,9 +70,10 @@ inline bool Pipeline::Burst::fits_underlay(const rte_mbuf* m) const {
 
 // Prepends the VTEP's outer headers and patches the per-packet fields.
 // Returns false (m dropped and counted) when the frame cannot be encapsulated.
-// A super-frame (TX_TCP_SEG / TX_UDP_SEG, up to 64 KB in a chain) is checked
-// against the MTU per segment (fits_underlay); the outer headers
-// go into its first mbuf's headroom, and it carries DPDK's tunnel metadata
+// The caller has checked fits_underlay() (it answers or drops what does not
+// fit, each path in its own way), so the MTU is not checked again here.
+// A super-frame's (TX_TCP_SEG / TX_UDP_SEG, up to 64 KB in a chain) outer
+// headers go into its first mbuf's headroom, and it carries DPDK's tunnel metadata
 // (docs/dataplane-offload.md) so a port that cannot take it whole segments
 // it as a VXLAN frame. So does a frame with a partial checksum.
 inline bool Pipeline::Burst::encap(rte_mbuf* m, const VtepRecord* v, Vni vni, std::uint16_t sport) {
@@ -83,10 +84,6 @@ inline bool Pipeline::Burst::encap(rte_mbuf* m, const VtepRecord* v, Vni vni, st
   }
   const std::uint32_t inner = rte_pktmbuf_pkt_len(m);
   const std::uint64_t flags = m->ol_flags;
-  if (!fits_underlay(m)) {
-    drop(m, Counter::mtu_exceeded);
-    return false;
-  }
   auto* h = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(m, kEncapHeaderSize));
   if (h == nullptr) {
     drop(m, Counter::no_headroom);

@@ -48,6 +48,8 @@ void Pipeline::Burst::flood(rte_mbuf* m, const NetworkRecord* net, PortId except
       count(Counter::local_switched);
       count_net(net->slot, NetCounter::to_endpoints);
       send(ports[i], out);
+    } else if (!fits_underlay(out)) {
+      drop(out, Counter::mtu_exceeded);
     } else if (encap(out, t.vtep_at(net->flood[i - n_ports]), net->vni, sport)) {
       count(Counter::encap);
       count_net(net->slot, NetCounter::encap);
