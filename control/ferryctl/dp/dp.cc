@@ -14,7 +14,7 @@ void add_dp_command(CLI::App& app, Runner& runner) {
   dp_cmd->require_subcommand(1);
   dp_cmd->add_option("--api", options->api, "the data plane's API endpoint, ipc://PATH")
       ->envname("FERRY_DP_API")
-      ->required();
+      ->capture_default_str();
   dp_cmd->add_option("--timeout-ms", options->timeout_ms, "give up when no reply comes within this time")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));

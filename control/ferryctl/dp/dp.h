@@ -14,9 +14,9 @@
 namespace ferry::ctl::dp {
 
 struct Options {
-  std::string api;        // --api ipc://PATH (or $FERRY_DP_API)
-  int timeout_ms = 3000;  // --timeout-ms
-  bool force = false;     // --force: change a data plane an agent owns
+  std::string api = "ipc:///run/ferry/dataplane.sock";  // --api ipc://PATH (or $FERRY_DP_API); the packaged default
+  int timeout_ms = 3000;                                // --timeout-ms
+  bool force = false;                                   // --force: change a data plane an agent owns
 };
 
 // Sends `command` and on success stores the reply in `reply`. Returns an
