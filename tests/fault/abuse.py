@@ -26,12 +26,12 @@ connection on us, and for `plugin` the probe rounds (answered, failed,
 slowest and median time in ms). Exit 0 unless the socket was never there.
 """
 import json
+import multiprocessing
 import os
 import select
 import socket
 import statistics
 import sys
-import threading
 import time
 
 DOCKER_HEADERS = ("Host: plugin\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 0\r\n"
@@ -173,6 +173,12 @@ def probe_plugin(path, until, out):
         time.sleep(max(0.0, 0.2 - (time.monotonic() - t0)))
 
 
+def probe_process(path, until, results):
+    probe = {"times": [], "bad": [], "failed": 0, "redialed": 0, "errors": []}
+    probe_plugin(path, until, probe)
+    results.put(probe)
+
+
 def slow_request(path):
     s = connect(path)
     s.setblocking(False)
@@ -181,8 +187,11 @@ def slow_request(path):
 
 def abuse_plugin(path, seconds):
     until = time.monotonic() + seconds
-    probe = {"times": [], "bad": [], "failed": 0, "redialed": 0, "errors": []}
-    prober = threading.Thread(target=probe_plugin, args=(path, until, probe))
+    # The probe is its own process, as dockerd is: a thread here would wait
+    # for the interpreter lock between its connect and its request while the
+    # abusers burst, which no real client does.
+    results = multiprocessing.Queue()
+    prober = multiprocessing.Process(target=probe_process, args=(path, until, results))
     prober.start()
     stats = {k: 0 for k in ("garbage", "garbage_failed", "truncated", "truncated_failed", "huge_body",
                             "huge_body_failed", "huge_header", "huge_header_failed", "slow_bytes")}
@@ -227,6 +236,7 @@ def abuse_plugin(path, seconds):
                      + b"\r\n\r\n", stats, "huge_header")
         tick += 1
         time.sleep(0.1)
+    probe = results.get()
     prober.join()
     idle.close()
     slow.close()
