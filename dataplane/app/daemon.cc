@@ -15,6 +15,8 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <string>
+#include <system_error>
 
 #include "common/log.h"
 #include "dataplane/app/api_server.h"
@@ -44,6 +46,17 @@ std::string random_boot_id() {
   std::uint64_t hi = (std::uint64_t{rd()} << 32) | rd();
   std::uint64_t lo = (std::uint64_t{rd()} << 32) | rd();
   return fmt::format("{:016x}{:016x}", hi, lo);
+}
+
+// EAL makes a runtime directory (RUNTIME_DIRECTORY, else /var/run, then
+// dpdk/<file prefix>) even with --no-shconf or --in-memory, where it stays
+// empty, and rte_eal_cleanup() leaves it: every start would leave one behind.
+// Our prefix is this process's own (no secondary process shares it), so it
+// goes with the process; a directory someone filled is left alone.
+void remove_eal_runtime_dir(const std::string& dir) {
+  if (!dir.empty() && ::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    spdlog::debug("EAL runtime directory {} left: {}", dir, std::generic_category().message(errno));
+  }
 }
 
 std::vector<int> allowed_cpus() {
@@ -250,6 +263,7 @@ Result<void> preflight(const Config& config) {
 struct Daemon::Impl {
   Config config;
   bool eal_up = false;
+  std::string eal_runtime_dir;  // removed after rte_eal_cleanup()
   rte_mempool* pool = nullptr;
   std::unique_ptr<PortSetup> setup;
   PortTable ports;  // every port, the uplink included, by Ferry PortId
@@ -281,6 +295,7 @@ struct Daemon::Impl {
     pipeline.reset();
     if (eal_up) {
       rte_eal_cleanup();
+      remove_eal_runtime_dir(eal_runtime_dir);
     }
   }
 
@@ -459,10 +474,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
     const int err = rte_errno;
+    remove_eal_runtime_dir(rte_eal_get_runtime_dir());
     return make_error("DPDK EAL initialisation failed: {}{}", rte_strerror(err),
                       cfg.no_huge ? "" : " (no hugepages? try --no-huge, or reserve and mount hugepages)");
   }
   impl->eal_up = true;
+  impl->eal_runtime_dir = rte_eal_get_runtime_dir();
 
   std::vector<unsigned> workers;
   unsigned lcore = 0;
