@@ -137,7 +137,7 @@ TapUplinkPort::~TapUplinkPort() {
 Result<std::unique_ptr<TapUplinkPort>> TapUplinkPort::open(const Config& config, rte_mempool* pool,
                                                            std::uint16_t queues, std::uint32_t mtu,
                                                            VnetBuffers& buffers) {
-  auto udp = UdpUplinkPort::open(config, pool, queues, mtu, false);
+  auto udp = UdpUplinkPort::open(config, pool, queues, mtu);
   if (!udp) return udp.error();
   const std::string iface = (*udp)->host().iface;
   const unsigned ifindex = if_nametoindex(iface.c_str());
