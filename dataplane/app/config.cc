@@ -191,7 +191,7 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
   std::string vtep_text;
   std::string gateway_text;
   std::string uplink_driver = "auto";
-  std::string uplink_mode = "dpdk";
+  std::string uplink_mode = "auto";
   std::string endpoint_driver = "af_packet";
   app.add_option("--uplink", config.uplink, "underlay port: kernel interface name or PCI address")->required();
   app.add_option("--vtep-ip", vtep_text, "our VTEP address with its prefix length, A.B.C.D/LEN")->required();
@@ -211,6 +211,7 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
                  "keep polling this long after the last frame before sleeping, us")
       ->capture_default_str();
   app.add_option("--uplink-mode", uplink_mode,
+                 "auto (tap where the kernel has it, else udp; dpdk with a PCI uplink, --uplink-driver or --gateway), "
                  "dpdk (a DPDK port owns the VTEP address), udp (kernel UDP sockets) or tap (udp + a tunnel-GSO tap)")
       ->capture_default_str();
   app.add_option("--udp-send-sockets", config.udp_send_sockets, "udp mode: send sockets (outer source ports)")
@@ -263,8 +264,15 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
     config.uplink_mode = UplinkMode::kUdp;
   } else if (uplink_mode == "tap") {
     config.uplink_mode = UplinkMode::kTap;
-  } else if (uplink_mode != "dpdk") {
-    return make_error("--uplink-mode '{}': use dpdk, udp or tap", uplink_mode);
+  } else if (uplink_mode == "dpdk") {
+    config.uplink_mode = UplinkMode::kDpdk;
+  } else if (uplink_mode == "auto") {
+    // Only a DPDK port can drive a PCI uplink; --uplink-driver and --gateway
+    // apply to a DPDK uplink only.
+    const bool dpdk = config.uplink_kind == UplinkKind::kPci || uplink_driver != "auto" || config.gateway;
+    config.uplink_mode = dpdk ? UplinkMode::kDpdk : UplinkMode::kAuto;
+  } else {
+    return make_error("--uplink-mode '{}': use auto, dpdk, udp or tap", uplink_mode);
   }
   if (kernel_uplink(config.uplink_mode) && uplink_driver != "auto") {
     return make_error("--uplink-driver applies to --uplink-mode dpdk (udp and tap modes use the kernel)");

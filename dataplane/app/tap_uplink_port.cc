@@ -121,6 +121,16 @@ TapSupport tap_uplink_supported() {
   return {true, {}};
 }
 
+UplinkMode resolve_uplink_mode(UplinkMode mode, const TapSupport& support) {
+  if (mode != UplinkMode::kAuto) return mode;
+  if (support.supported) {
+    spdlog::info("--uplink-mode auto: tap (this kernel takes UDP tunnel GSO on a tap)");
+    return UplinkMode::kTap;
+  }
+  spdlog::info("--uplink-mode auto: udp ({})", support.reason);
+  return UplinkMode::kUdp;
+}
+
 TapUplinkPort::TapUplinkPort(std::unique_ptr<UdpUplinkPort> udp, TapDevice tap, std::uint32_t mtu, VnetBuffers& buffers)
     : Port("tap", fmt::format("tap:{}", udp->host().iface)),
       udp_(std::move(udp)),

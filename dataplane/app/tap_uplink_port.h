@@ -132,6 +132,11 @@ struct TapSupport {
 };
 TapSupport tap_uplink_supported();
 
+// What --uplink-mode auto runs as: kTap where `support` says the kernel has
+// tunnel GSO on taps, kUdp otherwise (with a log line saying which and why).
+// Any other mode is returned as it is.
+UplinkMode resolve_uplink_mode(UplinkMode mode, const TapSupport& support);
+
 class TapUplinkPort final : public Port {
  public:
   // Opens the UDP uplink (the fallback path), then the tap and the tc
