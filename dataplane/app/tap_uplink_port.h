@@ -14,7 +14,9 @@
 // (tunnel GSO -> TX_TCP_SEG + tso_segsz; l2/l3/l4 offsets of the INNER frame,
 // valid once decapsulation strips the outer 50 bytes) and hands the whole
 // frame to the pipeline, which decapsulates it as any other. Then the UDP
-// sockets (what the filter does not take: IPv4 options, fragments).
+// sockets, with UDP_GRO (what the filter does not take: frames that are not
+// TCP inside, IPv4 options, fragments). One epoll_wait per poll says which
+// of the two has frames; only those are read.
 //
 // Send: an inner TCP frame whose outer destination has a valid next hop in the
 // kernel's neighbour table (resolved on the control thread, published to the
