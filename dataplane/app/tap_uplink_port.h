@@ -4,7 +4,7 @@
 // header (tunnel_hdr.h), so neither side segments, checksums or coalesces
 // what a TCP sender's kernel made as one 64 KB frame.
 //
-// Kernel side (tap_host.h): a tap "fy<uplink ifindex>" (one queue per worker),
+// Kernel side (tap_host.h): a tap "ftap<uplink ifindex>" (one queue per worker),
 // a tc redirect of VXLAN for our VTEP address from the uplink's ingress to
 // the tap, and one from the tap's ingress to the uplink's egress.
 //

@@ -66,11 +66,11 @@ class TapUplink : public DataplaneTest {
     }
   }
 
-  // The tap uplink's name on a host ("fy<ul0's ifindex>") and whether it exists.
+  // The tap uplink's name on a host ("ftap<ul0's ifindex>") and whether it exists.
   std::string tap_of(int host) {
     auto r = exec(topo_->host(host), {"cat", "/sys/class/net/ul0/ifindex"});
     EXPECT_TRUE(r.succeeded()) << r.output;
-    return "fy" + std::to_string(std::stoi(r.output));
+    return "ftap" + std::to_string(std::stoi(r.output));
   }
   bool link_exists(int host, const std::string& name) {
     return exec(topo_->host(host), {"ip", "link", "show", "dev", name}).succeeded();
