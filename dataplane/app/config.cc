@@ -169,6 +169,17 @@ std::string one_line(std::string text) {
 
 namespace {
 
+// --uplink-mode. `dpdk_only`: the uplink is a PCI address, or an option that
+// applies to a DPDK uplink only (--uplink-driver, --gateway) was given, so
+// auto means dpdk.
+Result<UplinkMode> parse_uplink_mode(const std::string& text, bool dpdk_only) {
+  if (text == "udp") return UplinkMode::kUdp;
+  if (text == "tap") return UplinkMode::kTap;
+  if (text == "dpdk") return UplinkMode::kDpdk;
+  if (text == "auto") return dpdk_only ? UplinkMode::kDpdk : UplinkMode::kAuto;
+  return make_error("--uplink-mode '{}': use auto, dpdk, udp or tap", text);
+}
+
 // parse_args without naming the --config file's line in errors.
 Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::optional<config_file::File>& file) {
   // Everything after "--" belongs to EAL, untouched by CLI11.
@@ -191,7 +202,7 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
   std::string vtep_text;
   std::string gateway_text;
   std::string uplink_driver = "auto";
-  std::string uplink_mode = "dpdk";
+  std::string uplink_mode = "auto";
   std::string endpoint_driver = "af_packet";
   app.add_option("--uplink", config.uplink, "underlay port: kernel interface name or PCI address")->required();
   app.add_option("--vtep-ip", vtep_text, "our VTEP address with its prefix length, A.B.C.D/LEN")->required();
@@ -211,6 +222,7 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
                  "keep polling this long after the last frame before sleeping, us")
       ->capture_default_str();
   app.add_option("--uplink-mode", uplink_mode,
+                 "auto (tap where the kernel has it, else udp; dpdk with a PCI uplink, --uplink-driver or --gateway), "
                  "dpdk (a DPDK port owns the VTEP address), udp (kernel UDP sockets) or tap (udp + a tunnel-GSO tap)")
       ->capture_default_str();
   app.add_option("--udp-send-sockets", config.udp_send_sockets, "udp mode: send sockets (outer source ports)")
@@ -259,13 +271,12 @@ Result<ParsedArgs> parse_args_and_file(int argc, const char* const* argv, std::o
     config.gateway = *gw;
   }
   config.uplink_kind = looks_like_pci_address(config.uplink) ? UplinkKind::kPci : UplinkKind::kInterface;
-  if (uplink_mode == "udp") {
-    config.uplink_mode = UplinkMode::kUdp;
-  } else if (uplink_mode == "tap") {
-    config.uplink_mode = UplinkMode::kTap;
-  } else if (uplink_mode != "dpdk") {
-    return make_error("--uplink-mode '{}': use dpdk, udp or tap", uplink_mode);
+  auto mode = parse_uplink_mode(
+      uplink_mode, config.uplink_kind == UplinkKind::kPci || uplink_driver != "auto" || config.gateway.has_value());
+  if (!mode) {
+    return mode.error();
   }
+  config.uplink_mode = *mode;
   if (kernel_uplink(config.uplink_mode) && uplink_driver != "auto") {
     return make_error("--uplink-driver applies to --uplink-mode dpdk (udp and tap modes use the kernel)");
   }

@@ -21,10 +21,13 @@ enum class UplinkKind : std::uint8_t { kPci, kInterface };
 // ARP, other traffic on the same interface); see docs/dataplane.md. kTap:
 // kUdp plus a tap that hands whole VXLAN super-frames to and from the kernel
 // (Linux >= 6.17; falls back to kUdp, with a log line, where the kernel lacks
-// tunnel GSO on taps).
-enum class UplinkMode : std::uint8_t { kDpdk, kUdp, kTap };
+// tunnel GSO on taps). kAuto (the default): kTap where the kernel takes
+// tunnel GSO on a tap, kUdp elsewhere (resolve_uplink_mode(), at start);
+// a PCI uplink, --uplink-driver or --gateway (they apply to a DPDK uplink
+// only) make it kDpdk when parsed.
+enum class UplinkMode : std::uint8_t { kDpdk, kUdp, kTap, kAuto };
 
-// Whether the kernel owns the VTEP address (kUdp, kTap).
+// Whether the kernel owns the VTEP address (kUdp, kTap, kAuto).
 [[nodiscard]] constexpr bool kernel_uplink(UplinkMode mode) { return mode != UplinkMode::kDpdk; }
 
 // How a kernel interface becomes a port. kAuto (uplink only): af_xdp,
@@ -44,7 +47,7 @@ struct Config {
   // interface name.
   std::string uplink;
   UplinkKind uplink_kind = UplinkKind::kInterface;
-  UplinkMode uplink_mode = UplinkMode::kDpdk;  // --uplink-mode dpdk|udp|tap
+  UplinkMode uplink_mode = UplinkMode::kAuto;  // --uplink-mode auto|dpdk|udp|tap
   // --udp-send-sockets: kUdp's send sockets, one outer UDP source port each
   // (bound to VTEP:49152+i, skipping ports in use); the inner-flow hash
   // picks one per flow (RFC 7348 entropy for the receivers' RSS / reuseport).

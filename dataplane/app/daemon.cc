@@ -450,7 +450,11 @@ struct Daemon::Impl {
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Daemon::~Daemon() = default;
 
-Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
+Result<std::unique_ptr<Daemon>> Daemon::start(const Config& given) {
+  Config config = given;
+  if (config.uplink_mode == UplinkMode::kAuto) {
+    config.uplink_mode = resolve_uplink_mode(config.uplink_mode, tap_uplink_supported());
+  }
   if (auto checked = preflight(config); !checked) {
     return checked.error();
   }

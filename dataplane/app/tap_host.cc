@@ -188,10 +188,10 @@ void add_attr(nlmsghdr* h, std::uint16_t type, const void* data, std::uint16_t s
 
 }  // namespace
 
-std::string tap_name(int uplink_ifindex) { return fmt::format("fy{}", uplink_ifindex); }
+std::string tap_name(int uplink_ifindex) { return fmt::format("ftap{}", uplink_ifindex); }
 
 Result<bool> tap_tunnel_gso_supported() {
-  const std::string name = fmt::format("fyprobe{}", getpid() % 100000000);
+  const std::string name = fmt::format("ftprobe{}", getpid() % 100000000);
   auto fd = open_tap_fd(name, false);
   if (!fd) return fd.error().wrap("probing tunnel GSO on a tap");
   const int rc = ioctl(*fd, TUNSETOFFLOAD, static_cast<unsigned long>(tunnel_hdr::kTapOffloads));

@@ -19,7 +19,8 @@ namespace ferry::dataplane::app {
 // the tap's): a stale one (a killed data plane's) is found and replaced by it.
 inline constexpr std::uint16_t kTapFilterPrio = 0xfe11;
 
-// The tap's name for an uplink interface index: "fy<ifindex>".
+// The tap's name for an uplink interface index: "ftap<ifindex>" (not "fy...":
+// that prefix is the container veths', which tools and tests count).
 std::string tap_name(int uplink_ifindex);
 
 // A tap device with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR (| IFF_MULTI_QUEUE

@@ -121,6 +121,16 @@ TapSupport tap_uplink_supported() {
   return {true, {}};
 }
 
+UplinkMode resolve_uplink_mode(UplinkMode mode, const TapSupport& support) {
+  if (mode != UplinkMode::kAuto) return mode;
+  if (support.supported) {
+    spdlog::info("--uplink-mode auto: tap (this kernel takes UDP tunnel GSO on a tap)");
+    return UplinkMode::kTap;
+  }
+  spdlog::info("--uplink-mode auto: udp ({})", support.reason);
+  return UplinkMode::kUdp;
+}
+
 TapUplinkPort::TapUplinkPort(std::unique_ptr<UdpUplinkPort> udp, TapDevice tap, std::uint32_t mtu, VnetBuffers& buffers)
     : Port("tap", fmt::format("tap:{}", udp->host().iface)),
       udp_(std::move(udp)),
@@ -137,7 +147,7 @@ TapUplinkPort::~TapUplinkPort() {
 Result<std::unique_ptr<TapUplinkPort>> TapUplinkPort::open(const Config& config, rte_mempool* pool,
                                                            std::uint16_t queues, std::uint32_t mtu,
                                                            VnetBuffers& buffers) {
-  auto udp = UdpUplinkPort::open(config, pool, queues, mtu, false);
+  auto udp = UdpUplinkPort::open(config, pool, queues, mtu);
   if (!udp) return udp.error();
   const std::string iface = (*udp)->host().iface;
   const unsigned ifindex = if_nametoindex(iface.c_str());
@@ -182,8 +192,21 @@ PortIo TapUplinkPort::io() const {
 std::uint16_t TapUplinkPort::rx(void* state, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) {
   auto& port = *static_cast<TapUplinkPort*>(state);
   Queue& q = *port.queues_[queue];
-  std::uint16_t got = port.read_tap(q, queue, pkts, std::min<std::uint16_t>(n, kBurstSize));
-  if (got < n) got = static_cast<std::uint16_t>(got + port.udp_->uplink().rx_burst(queue, pkts + got, n - got));
+  // One system call says which of the two has frames, so an idle one costs
+  // no failed read: a poll with nothing waiting is one call, as in udp mode.
+  std::array<epoll_event, 2> ready{};
+  const int k = epoll_wait(q.epfd, ready.data(), static_cast<int>(ready.size()), 0);
+  bool tap = k < 0;  // EINTR: read both
+  bool udp = k < 0;
+  for (int i = 0; i < k; ++i) {
+    if (ready[static_cast<std::size_t>(i)].data.fd == q.fd) {
+      tap = true;
+    } else {
+      udp = true;
+    }
+  }
+  std::uint16_t got = tap ? port.read_tap(q, queue, pkts, std::min<std::uint16_t>(n, kBurstSize)) : 0;
+  if (udp && got < n) got = static_cast<std::uint16_t>(got + port.udp_->uplink().rx_burst(queue, pkts + got, n - got));
   return got;
 }
 

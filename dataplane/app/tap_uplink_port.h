@@ -4,7 +4,7 @@
 // header (tunnel_hdr.h), so neither side segments, checksums or coalesces
 // what a TCP sender's kernel made as one 64 KB frame.
 //
-// Kernel side (tap_host.h): a tap "fy<uplink ifindex>" (one queue per worker),
+// Kernel side (tap_host.h): a tap "ftap<uplink ifindex>" (one queue per worker),
 // a tc redirect of VXLAN for our VTEP address from the uplink's ingress to
 // the tap, and one from the tap's ingress to the uplink's egress.
 //
@@ -14,7 +14,9 @@
 // (tunnel GSO -> TX_TCP_SEG + tso_segsz; l2/l3/l4 offsets of the INNER frame,
 // valid once decapsulation strips the outer 50 bytes) and hands the whole
 // frame to the pipeline, which decapsulates it as any other. Then the UDP
-// sockets (what the filter does not take: IPv4 options, fragments).
+// sockets, with UDP_GRO (what the filter does not take: frames that are not
+// TCP inside, IPv4 options, fragments). One epoll_wait per poll says which
+// of the two has frames; only those are read.
 //
 // Send: an inner TCP frame whose outer destination has a valid next hop in the
 // kernel's neighbour table (resolved on the control thread, published to the
@@ -131,6 +133,11 @@ struct TapSupport {
   std::string reason;
 };
 TapSupport tap_uplink_supported();
+
+// What --uplink-mode auto runs as: kTap where `support` says the kernel has
+// tunnel GSO on taps, kUdp otherwise (with a log line saying which and why).
+// Any other mode is returned as it is.
+UplinkMode resolve_uplink_mode(UplinkMode mode, const TapSupport& support);
 
 class TapUplinkPort final : public Port {
  public:

@@ -120,8 +120,9 @@ Result<UdpUplinkHost> check_udp_uplink_host(const UdpUplinkHostCheck& check) {
   if (!iface) return iface.error();
   if (!*iface) {
     return make_error(
-        "the VTEP address {} is not configured on any interface in this network namespace; with --uplink-mode udp "
-        "the kernel owns it (ip addr add {}/LEN dev IF)",
+        "the VTEP address {} is not configured on any interface in this network namespace; with --uplink-mode "
+        "auto, udp or tap the kernel owns it (ip addr add {}/LEN dev IF); a DPDK uplink that owns it: --uplink-mode "
+        "dpdk",
         check.local.to_string(), check.local.to_string());
   }
   if (!check.expected_iface.empty() && **iface != check.expected_iface) {

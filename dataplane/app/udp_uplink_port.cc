@@ -38,14 +38,14 @@ UdpUplinkPort::UdpUplinkPort(std::unique_ptr<UdpUplink> uplink, UdpUplinkHost ho
     : Port("udp", fmt::format("udp:{}", host.iface)), uplink_(std::move(uplink)), host_(std::move(host)), mac_(mac) {}
 
 Result<std::unique_ptr<UdpUplinkPort>> UdpUplinkPort::open(const Config& config, rte_mempool* pool,
-                                                           std::uint16_t queues, std::uint32_t mtu, bool gro) {
-  const UdpUplinkHostCheck check = udp_uplink_host_check(config, gro);
+                                                           std::uint16_t queues, std::uint32_t mtu) {
+  const UdpUplinkHostCheck check = udp_uplink_host_check(config, true);
   auto host = check_udp_uplink_host(check);
   if (!host) return host.error();
   if (host->gro_enabled_by_us) {
     spdlog::info("uplink {}: GRO was off; switched it on (ethtool -K {} gro on) so UDP_GRO receives batches",
                  host->iface, host->iface);
-  } else if (!host->gro && gro) {
+  } else if (!host->gro) {
     spdlog::warn("uplink {}: GRO is off and could not be switched on: datagrams arrive one by one", host->iface);
   }
   if (!host->tx_checksum) {
@@ -69,7 +69,7 @@ Result<std::unique_ptr<UdpUplinkPort>> UdpUplinkPort::open(const Config& config,
   uc.queues = queues;
   uc.mtu = mtu;
   uc.gso = host->tx_checksum;
-  uc.gro = gro;
+  uc.gro = true;
   uc.delivery = UdpDelivery::kFrame;
   const MacAddr mac = interface_mac(host->iface);
   uc.frame_mac = mac.bytes;
@@ -88,7 +88,7 @@ Result<std::unique_ptr<UdpUplinkPort>> UdpUplinkPort::open(const Config& config,
   const auto ports = (*uplink)->send_ports();
   spdlog::info("uplink {}: kernel UDP sockets on {}:{}, {} send sockets (source ports {}..{}), GRO {}, GSO {}",
                host->iface, check.local.to_string(), config.vxlan_port, ports.size(), ports.front(), ports.back(),
-               host->gro && gro ? "on" : "off", uc.gso ? "on" : "off");
+               host->gro ? "on" : "off", uc.gso ? "on" : "off");
   return std::unique_ptr<UdpUplinkPort>(new UdpUplinkPort(std::move(*uplink), std::move(*host), mac));
 }
 

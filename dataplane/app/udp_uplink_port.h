@@ -28,11 +28,10 @@ class UdpUplinkPort final : public Port {
   // Checks the host, then opens the uplink for `queues` workers on the VTEP
   // address of `config` with the underlay `mtu`. Received datagrams come as
   // whole frames (UdpDelivery::kFrame) until the pipeline decapsulates VXLAN
-  // payloads directly. `gro`: UDP_GRO on the receive sockets (and GRO
-  // switched on on the interface); the tap uplink, whose sockets get only
-  // what its tc filter leaves, runs without.
+  // payloads directly. The receive sockets take UDP_GRO batches (GRO is
+  // switched on on the interface where it is off).
   static Result<std::unique_ptr<UdpUplinkPort>> open(const Config& config, rte_mempool* pool, std::uint16_t queues,
-                                                     std::uint32_t mtu, bool gro = true);
+                                                     std::uint32_t mtu);
 
   [[nodiscard]] PortIo io() const override;
   [[nodiscard]] PortCounters counters() override;

@@ -24,13 +24,15 @@
 #   ferry_underlay_offload             on|off: the underlay TX checksum offload the
 #                                      uplink mode needs (`topo.sh up ... --offload`)
 #
-# The hosts run as users run them (make demo, dist/config): the kernel-UDP
-# uplink (--uplink-mode udp) and vnet endpoint ports (containers keep the
-# kernel's default offloads). The VTEP address goes on ul0 (the kernel owns
+# The hosts run as users run them (make demo, dist/config): the kernel owns
+# the underlay (--uplink-mode auto: the tap uplink where the kernel has
+# tunnel GSO on taps, Linux >= 6.17, the kernel-UDP uplink elsewhere) and
+# vnet endpoint ports (containers keep the kernel's default offloads). The VTEP address goes on ul0 (the kernel owns
 # it) and the agents gossip on it too, with no management link; bring the
 # topology up with `topo.sh up ... --offload "$(ferry_underlay_offload)"`
 # (on: UDP_SEGMENT needs TX checksum offload on ul0).
 #
+# FERRY_DP_UPLINK_MODE=udp or tap names the kernel uplink instead of auto.
 # Opting out, for every host: FERRY_DP_UPLINK_MODE=dpdk runs a DPDK uplink on
 # ul0 (af_xdp with hugepages, af_packet with --no-huge or by
 # --uplink-driver); the agents then gossip on a management link and the
@@ -70,8 +72,8 @@ ferry_hosts_init() {
 }
 
 ferry_vtep() { echo "172.31.0.$((100 + $1))"; }
-# udp and tap (the UDP uplink plus a tunnel-GSO tap) both leave ul0 to the kernel.
-ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-udp}" == udp || "${FERRY_DP_UPLINK_MODE:-udp}" == tap ]]; }
+# auto, udp and tap (the UDP uplink plus a tunnel-GSO tap) all leave ul0 to the kernel.
+ferry_udp_mode() { [[ "${FERRY_DP_UPLINK_MODE:-auto}" != dpdk ]]; }
 ferry_underlay_offload() { if ferry_udp_mode; then echo on; else echo off; fi; }
 ferry_gossip() { if ferry_udp_mode; then ferry_vtep "$1"; else echo "172.31.1.$1"; fi; }
 ferry_dp_api() { echo "ipc://$FERRY_RUNDIR/dp-h$1.sock"; }
@@ -94,12 +96,12 @@ ferry_dp_start() {
   local h="$1" extra=()
   read -r -a extra <<<"${FERRY_DP_ARGS:-}"
   [[ "${FERRY_DP_ARGS:-}" == *--endpoint-driver* ]] || extra+=(--endpoint-driver vnet)
-  # In udp mode the kernel owns the VTEP address on ul0, in dpdk mode the
+  # In auto/udp/tap mode the kernel owns the VTEP address on ul0, in dpdk mode the
   # data plane does (af_xdp, or af_packet as a fall-back); a 200 us idle
   # back-off lets several share a few cores.
   if ferry_udp_mode; then
     ip -n "$FERRY_PREFIX-h$h" addr replace "$(ferry_vtep "$h")/24" dev ul0 || return 1
-    extra+=(--uplink-mode "${FERRY_DP_UPLINK_MODE:-udp}")
+    extra+=(--uplink-mode "${FERRY_DP_UPLINK_MODE:-auto}")
   fi
   ip netns exec "$FERRY_PREFIX-h$h" "$FERRY_DP_BIN" --uplink ul0 --vtep-ip "$(ferry_vtep "$h")/24" \
     --api "$(ferry_dp_api "$h")" --idle-sleep-us "${FERRY_DP_IDLE_SLEEP_US:-200}" --log-level info "${extra[@]}" \

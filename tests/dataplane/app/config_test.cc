@@ -1,4 +1,5 @@
 #include "dataplane/app/config.h"
+#include "dataplane/app/tap_uplink_port.h"
 
 #include <gtest/gtest.h>
 
@@ -43,8 +44,32 @@ TEST(Config, MinimalFlagsGiveDefaults) {
   EXPECT_EQ(c.uplink_mtu, 0U);  // from the interface
   EXPECT_EQ(c.mbufs, 0U);       // sized from the MTU
   EXPECT_TRUE(c.eal_args.empty());
-  EXPECT_EQ(c.uplink_mode, UplinkMode::kDpdk);
+  EXPECT_EQ(c.uplink_mode, UplinkMode::kAuto);  // tap or udp, decided at start
   EXPECT_EQ(c.udp_send_sockets, 16U);
+}
+
+// auto is a kernel uplink unless the uplink can only be a DPDK port (a PCI
+// address) or an option that applies to a DPDK uplink only is given.
+TEST(Config, AutoUplinkModeBecomesDpdkOnlyForWhatOnlyDpdkTakes) {
+  EXPECT_EQ(parse(with({"--uplink-mode", "auto"}))->config.uplink_mode, UplinkMode::kAuto);
+  EXPECT_EQ(parse(with({"--no-huge"}))->config.uplink_mode, UplinkMode::kAuto);
+  EXPECT_EQ(parse(with({"--uplink-driver", "af_xdp"}))->config.uplink_mode, UplinkMode::kDpdk);
+  EXPECT_EQ(parse(with({"--gateway", "192.168.1.1"}))->config.uplink_mode, UplinkMode::kDpdk);
+  auto pci = parse({"--uplink", "0000:3b:00.0", "--vtep-ip", "10.1.0.5/16", "--api", "ipc:///tmp/x.sock"});
+  ASSERT_TRUE(pci) << pci.error().message;
+  EXPECT_EQ(pci->config.uplink_mode, UplinkMode::kDpdk);
+  EXPECT_FALSE(parse(with({"--uplink-mode", "fast"})));
+  EXPECT_NE(parse(with({"--uplink-mode", "fast"})).error().message.find("use auto, dpdk, udp or tap"),
+            std::string::npos);
+}
+
+TEST(Config, AutoRunsAsTapWhereTheKernelHasTunnelGsoOnTapsElseUdp) {
+  EXPECT_EQ(resolve_uplink_mode(UplinkMode::kAuto, TapSupport{true, {}}), UplinkMode::kTap);
+  EXPECT_EQ(resolve_uplink_mode(UplinkMode::kAuto, TapSupport{false, "no tunnel GSO"}), UplinkMode::kUdp);
+  for (const auto mode : {UplinkMode::kDpdk, UplinkMode::kUdp, UplinkMode::kTap}) {
+    EXPECT_EQ(resolve_uplink_mode(mode, TapSupport{true, {}}), mode);
+    EXPECT_EQ(resolve_uplink_mode(mode, TapSupport{false, "no"}), mode);
+  }
 }
 
 TEST(Config, UdpUplinkMode) {
@@ -53,6 +78,7 @@ TEST(Config, UdpUplinkMode) {
   EXPECT_EQ(parsed->config.uplink_mode, UplinkMode::kUdp);
   EXPECT_EQ(parsed->config.udp_send_sockets, 8U);
   EXPECT_EQ(parse(with({"--uplink-mode", "dpdk"}))->config.uplink_mode, UplinkMode::kDpdk);
+  EXPECT_EQ(parse(with({"--uplink-mode", "tap"}))->config.uplink_mode, UplinkMode::kTap);
 }
 
 TEST(Config, AllFlagsAndEalArgs) {
@@ -139,7 +165,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--uplink", "0000:3b:00.0", "--uplink-driver", "af_xdp", "--vtep-ip", "10.0.0.1/24", "--api",
                  "ipc:///tmp/a"},
                 "PCI"},
-        BadCase{with({"--uplink-mode", "kernel"}), "use dpdk, udp or tap"},
+        BadCase{with({"--uplink-mode", "kernel"}), "use auto, dpdk, udp or tap"},
         BadCase{with({"--uplink-mode", "udp", "--gateway", "192.168.1.1"}), "the kernel routes"},
         BadCase{with({"--uplink-mode", "udp", "--uplink-driver", "af_packet"}), "--uplink-mode dpdk"},
         BadCase{with({"--uplink-mode", "udp", "--udp-send-sockets", "0"}), "1..64"},

@@ -171,7 +171,9 @@ void DataplaneTest::start_dataplane(int host, std::vector<std::string> extra) {
   const auto names = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
   if (!names("--uplink-mode") && !names("--uplink-driver") && mode.udp_uplink) {
     ASSERT_NO_FATAL_FAILURE(own_vtep_address(host));
-    extra.insert(extra.begin(), {"--uplink-mode", mode.tap_uplink ? "tap" : "udp"});
+    extra.insert(extra.begin(), {"--uplink-mode", mode.kernel_uplink_mode});
+  } else if (!names("--uplink-mode") && !mode.udp_uplink) {
+    extra.insert(extra.begin(), {"--uplink-mode", "dpdk"});
   }
   if (!names("--endpoint-driver")) extra.insert(extra.end(), {"--endpoint-driver", mode.endpoint_driver});
   const auto driver = std::find(extra.begin(), extra.end(), "--endpoint-driver") + 1;

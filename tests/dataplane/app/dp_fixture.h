@@ -77,26 +77,32 @@ std::uint64_t stat_value(const nlohmann::json& stats, const char* section, const
 // How a fixture runs its data planes unless a start_dataplane() call says
 // otherwise.
 struct DataplaneMode {
-  // --uplink-mode udp: kernel UDP sockets on the VTEP address, which the
-  // kernel owns (on ul0, next to SUBNET.N); the underlay veths keep TX
-  // checksum offload on (UDP_SEGMENT needs it) and agents gossip on the VTEP
-  // address. false: a DPDK port owns ul0 (af_packet with --no-huge, af_xdp
-  // with --hugepages); TX checksum offload off on the underlay veths (a
-  // userspace reader of the peer must see complete checksums) and agents
-  // gossip on SUBNET.N.
+  // The kernel owns the VTEP address (on ul0, next to SUBNET.N) and the
+  // data plane reaches it through kernel UDP sockets (--uplink-mode
+  // kernel_uplink_mode below); the underlay veths keep TX checksum offload
+  // on (UDP_SEGMENT needs it) and agents gossip on the VTEP address. false: a
+  // DPDK port owns ul0 (af_packet with --no-huge, af_xdp with --hugepages);
+  // TX checksum offload off on the underlay veths (a userspace reader of the
+  // peer must see complete checksums) and agents gossip on SUBNET.N.
   bool udp_uplink = true;
   // --endpoint-driver: vnet (containers keep the kernel's default offloads),
   // af_packet or af_xdp (TX checksum offload off in the container).
   std::string endpoint_driver = "vnet";
-  // With udp_uplink: --uplink-mode tap (the UDP uplink plus a tunnel-GSO tap,
-  // Linux >= 6.17; the data plane falls back to udp where the kernel lacks it).
-  bool tap_uplink = false;
+  // With udp_uplink: the --uplink-mode. auto (what users run): tap (the UDP
+  // uplink plus a tunnel-GSO tap) where the kernel has tunnel GSO on taps,
+  // Linux >= 6.17, udp elsewhere. Tests about the UDP uplink's own counters
+  // name udp.
+  std::string kernel_uplink_mode = "auto";
 };
 
 // The DPDK uplink with af_packet endpoint ports: for tests about those.
 inline DataplaneMode dpdk_mode() { return DataplaneMode{false, "af_packet"}; }
 // The tap uplink with vnet endpoint ports.
-inline DataplaneMode tap_mode() { return DataplaneMode{true, "vnet", true}; }
+inline DataplaneMode tap_mode() { return DataplaneMode{true, "vnet", "tap"}; }
+// The kernel-UDP uplink (no tap) with `endpoint_driver` ports.
+inline DataplaneMode udp_mode(const std::string& endpoint_driver = "vnet") {
+  return DataplaneMode{true, endpoint_driver, "udp"};
+}
 
 class DataplaneTest : public harness::TopologyTest {
  public:  // helpers are public so free test functions can share them

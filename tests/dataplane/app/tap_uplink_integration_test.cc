@@ -2,7 +2,8 @@
 // 6.17; skipped where the kernel lacks tunnel GSO on taps): whole VXLAN
 // super-frames through a tap and tc redirects. Ferry <-> Ferry and Ferry <->
 // a Linux kernel VTEP (its underlay offloads on and off), TCP both ways with
-// every byte checked; a SIGKILLed data plane's successor takes over its
+// every byte checked; frames that are not TCP arrive at the UDP sockets in
+// GRO batches; a SIGKILLed data plane's successor takes over its
 // stale tc filter and carries traffic again; after a clean exit the tap and
 // the filter are gone.
 #include <gtest/gtest.h>
@@ -65,11 +66,11 @@ class TapUplink : public DataplaneTest {
     }
   }
 
-  // The tap uplink's name on a host ("fy<ul0's ifindex>") and whether it exists.
+  // The tap uplink's name on a host ("ftap<ul0's ifindex>") and whether it exists.
   std::string tap_of(int host) {
     auto r = exec(topo_->host(host), {"cat", "/sys/class/net/ul0/ifindex"});
     EXPECT_TRUE(r.succeeded()) << r.output;
-    return "fy" + std::to_string(std::stoi(r.output));
+    return "ftap" + std::to_string(std::stoi(r.output));
   }
   bool link_exists(int host, const std::string& name) {
     return exec(topo_->host(host), {"ip", "link", "show", "dev", name}).succeeded();
@@ -159,6 +160,44 @@ TEST_F(TapUplink, FerryToFerryCarriesSuperFramesWhole) {
     const auto health = ctl_json(host, {"health"});
     EXPECT_EQ(health.value("uplink_driver", ""), "tap") << health.dump(1);
   }
+}
+
+// Frames that are not TCP inside leave by the UDP sockets in UDP_SEGMENT
+// batches (here: a container's UDP GSO sends, cut into datagrams of one size
+// by the pipeline) and, since the receiving sockets run UDP_GRO, arrive a
+// batch per receive rather than a datagram at a time.
+TEST_F(TapUplink, NonTcpFramesArriveInGroBatches) {
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
+  ASSERT_NO_FATAL_FAILURE(start_dataplane(2));
+  auto a = container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
+  auto b = container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
+  ctl_ok(1, {"net", "add", "--vni", "100"});
+  ctl_ok(2, {"net", "add", "--vni", "100"});
+  program(1, 100, a, {b});
+  program(2, 100, b, {a});
+  ASSERT_FALSE(HasFailure());
+  ping_both_ways(a, b);
+  const auto batches_before = counter(stats_json(2), "udp_uplink_rx_gro_batches");
+  const auto delivered_before = rx_packets(b);
+  constexpr int kSends = 20;
+  constexpr int kSegments = 10;
+  // UDP_SEGMENT (103): one 10-datagram super-frame per send into a's vnet port.
+  const std::string script =
+      "import socket, sys, time\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "s.setsockopt(socket.SOL_UDP, 103, 1000)\n"
+      "for _ in range(int(sys.argv[2])):\n"
+      "    s.sendto(bytes(1000 * int(sys.argv[3])), (sys.argv[1], 9))\n"
+      "    time.sleep(0.01)\n";
+  auto sent = exec(a.ns, {"python3", "-c", script, b.ip, std::to_string(kSends), std::to_string(kSegments)});
+  ASSERT_TRUE(sent.succeeded()) << sent.output;
+  ASSERT_TRUE(harness::wait_until([&] { return rx_packets(b) - delivered_before >= kSends * kSegments; }, 5s, 100ms))
+      << "b received " << rx_packets(b) - delivered_before << " of " << kSends * kSegments << ": "
+      << stats_json(2).dump(1);
+  const auto stats = stats_json(2);
+  EXPECT_GT(counter(stats, "udp_uplink_rx_gro_batches"), batches_before) << stats.dump(1);
+  expect_clean(stats);
+  expect_clean(stats_json(1));
 }
 
 TEST_F(TapUplink, KernelVtepPeerWithUnderlayOffloadsOn) { kernel_peer(true, "tap_uplink_kernel_offloads_on"); }

@@ -23,7 +23,7 @@ class UdpUplink : public DataplaneTest {
  public:
   // af_packet endpoint ports: the UDP uplink with vnet ports is
   // superframes_test.cc's.
-  [[nodiscard]] DataplaneMode dataplane_mode() const override { return {true, "af_packet"}; }
+  [[nodiscard]] DataplaneMode dataplane_mode() const override { return udp_mode("af_packet"); }
 
  protected:
   // TX checksum offload on the underlay veths: UDP_SEGMENT needs it, and a
