@@ -124,12 +124,7 @@ class TapUplink : public DataplaneTest {
 TEST_F(TapUplink, FerryToFerryCarriesSuperFramesWhole) {
   ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
   ASSERT_NO_FATAL_FAILURE(start_dataplane(2));
-  auto a = container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts("vnet");
   ASSERT_FALSE(HasFailure());
   ping_both_ways(a, b);
   // Until the data planes have the next hops (resolved once a second), frames
@@ -168,12 +163,7 @@ TEST_F(TapUplink, KernelVtepPeerWithUnderlayOffloadsOff) { kernel_peer(false, "t
 TEST_F(TapUplink, KilledDataPlanesSuccessorCarriesTrafficAndACleanExitLeavesNothing) {
   ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
   ASSERT_NO_FATAL_FAILURE(start_dataplane(2));
-  auto a = container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts("vnet");
   ASSERT_FALSE(HasFailure());
   ping_both_ways(a, b);
   const std::string tap = tap_of(1);
