@@ -133,10 +133,6 @@ TEST_F(TapUplink, FerryToFerryCarriesSuperFramesWhole) {
   ASSERT_NO_FATAL_FAILURE(wait_for_next_hop(2, b, a));
   std::map<int, std::uint64_t> udp_before;
   for (int host : {1, 2}) udp_before[host] = counter(stats_json(host), "udp_uplink_tx_superframes");
-  if (getenv("TAPDBG") != nullptr) {
-    auto p = exec(a.ns, {"ping", "-n", "-c", "10", "-i", "0.2", b.ip});
-    std::cerr << p.output << "\n";
-  }
   const auto ab = transfer(a, b, kTransferBytes, false);
   const auto ba = transfer(a, b, kTransferBytes, true);
   report_throughput("tap_uplink_ferry_tcp_a_to_b", ab.bits_per_second);
