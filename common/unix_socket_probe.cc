@@ -44,9 +44,15 @@ UnixSocketProbe probe_unix_socket(const std::string& path) {
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) return UnixSocketProbe{UnixSocketState::kOther, ENAMETOOLONG};
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a unix stream connect() then completes or fails at once
+  // (never EINPROGRESS), so the probe never waits on a server, whatever the
+  // caller's timeout. A blocking one would wait for room in a full backlog.
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return UnixSocketProbe{UnixSocketState::kOther, errno};
-  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  int rc = 0;
+  do {
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
   const int err = rc == 0 ? 0 : errno;
   ::close(fd);
   // EAGAIN: the listener's backlog is full. It is there, only busy.

@@ -4,8 +4,11 @@
 // says what happened and what to do ("permission denied on PATH: run as
 // root or as a member of --api-group") instead of a bare timeout.
 //
-// The probe is one stat(2) and one connect(2), closed at once: a server sees
-// a connection that ends before its first byte.
+// The probe is one stat(2) and one non-blocking connect(2), closed at once:
+// a server sees a connection that ends before its first byte. It never
+// waits: a listener whose backlog is full answers at once (kAccepting, busy),
+// so a caller's own timeout and cancel descriptor (the data-plane client's)
+// are never held up by it.
 #pragma once
 
 #include <cstdint>

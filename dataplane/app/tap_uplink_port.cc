@@ -101,16 +101,13 @@ void NextHopTable::invalidate(std::uint32_t ip) {
 struct alignas(64) TapUplinkPort::Queue {
   int fd = -1;    // the tap queue (owned by the TapDevice)
   int epfd = -1;  // the tap queue and the UDP receive socket, for an idle worker
-  std::array<std::atomic<std::uint64_t>, kTapCounterCount> counters{};
+  TapCounterBlock counters;
   std::array<std::atomic<std::uint32_t>, kWanted> wanted{};
   alignas(8) std::array<std::uint8_t, tunnel_hdr::kSize> rx_hdr{};
   alignas(8) std::array<std::uint8_t, tunnel_hdr::kSize> tx_hdr{};
   std::array<iovec, kVnetMaxTxSegments + 1> tx_iov{};
 
-  void count(TapCounter c, std::uint64_t n = 1) {
-    auto& a = counters[static_cast<std::size_t>(c)];
-    a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  void count(TapCounter c, std::uint64_t n = 1) { counters.count(c, n); }
   void want(std::uint32_t ip) { wanted[(ip * 2654435761U) >> 29].store(ip, std::memory_order_relaxed); }
 };
 
@@ -397,11 +394,9 @@ void TapUplinkPort::poll() {
   tap_drops_.store(dropped >= tap_drops_base_ ? dropped - tap_drops_base_ : 0, std::memory_order_relaxed);
 }
 
-std::array<std::uint64_t, kTapCounterCount> TapUplinkPort::tap_counters() const {
-  std::array<std::uint64_t, kTapCounterCount> out{};
-  for (const auto& q : queues_) {
-    for (std::size_t i = 0; i < kTapCounterCount; ++i) out[i] += q->counters[i].load(std::memory_order_relaxed);
-  }
+TapCounterBlock::Values TapUplinkPort::tap_counters() const {
+  TapCounterBlock::Values out{};
+  for (const auto& q : queues_) q->counters.add_to(out);
   out[static_cast<std::size_t>(TapCounter::rx_missed)] += tap_drops_.load(std::memory_order_relaxed);
   return out;
 }
@@ -415,9 +410,7 @@ PortCounters TapUplinkPort::counters() {
   c.tx_packets += at(TapCounter::tx_frames);
   c.tx_bytes += at(TapCounter::tx_bytes);
   c.rx_missed += at(TapCounter::rx_missed);
-  for (std::size_t i = 0; i < kTapCounterCount; ++i) {
-    if (kTapCounterInfo[i].drop && std::string_view(kTapCounterInfo[i].name).starts_with("tx_")) c.tx_errors += t[i];
-  }
+  c.tx_errors += sum_drops(kTapCounterInfo, t, "tx_");
   return c;
 }
 
@@ -435,7 +428,7 @@ std::vector<std::pair<std::string, std::uint64_t>> TapUplinkPort::named_counters
   auto out = udp_->named_counters();
   const auto t = tap_counters();
   for (std::size_t i = 0; i < kTapCounterCount; ++i) {
-    out.emplace_back(std::string("tap_uplink_") + kTapCounterInfo[i].name, t[i]);
+    out.emplace_back(std::string("tap_uplink_").append(kTapCounterInfo[i].name), t[i]);
   }
   return out;
 }

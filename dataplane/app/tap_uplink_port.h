@@ -48,6 +48,7 @@
 #include "dataplane/app/port.h"
 #include "dataplane/app/tap_host.h"
 #include "dataplane/app/udp_uplink_port.h"
+#include "dataplane/core/counter_list.h"
 
 struct rte_mempool;
 
@@ -76,27 +77,10 @@ class VnetBuffers;
   X(Drop, tx_bad_offload, "frames whose offload metadata do not describe them")                                   \
   X(Drop, tx_error, "tap writes that failed")
 
-enum class TapCounter : std::uint8_t {
-#define FERRY_TAP_X(kind, name, help) name,
-  FERRY_TAP_UPLINK_COUNTERS(FERRY_TAP_X)
-#undef FERRY_TAP_X
-};
-inline constexpr auto kAllTapCounters = std::to_array<TapCounter>({
-#define FERRY_TAP_X(kind, name, help) TapCounter::name,
-    FERRY_TAP_UPLINK_COUNTERS(FERRY_TAP_X)
-#undef FERRY_TAP_X
-});
-inline constexpr std::size_t kTapCounterCount = kAllTapCounters.size();
-struct TapCounterInfo {
-  const char* name;
-  bool drop;
-  const char* help;
-};
-inline constexpr std::array<TapCounterInfo, kTapCounterCount> kTapCounterInfo = {{
-#define FERRY_TAP_X(kind, name, help) {#name, std::string_view(#kind) == "Drop", help},
-    FERRY_TAP_UPLINK_COUNTERS(FERRY_TAP_X)
-#undef FERRY_TAP_X
-}};
+enum class TapCounter : std::uint8_t { FERRY_TAP_UPLINK_COUNTERS(FERRY_COUNTER_ENUM) };
+inline constexpr auto kTapCounterInfo = std::to_array<CounterInfo>({FERRY_TAP_UPLINK_COUNTERS(FERRY_COUNTER_INFO)});
+inline constexpr std::size_t kTapCounterCount = kTapCounterInfo.size();
+using TapCounterBlock = CounterBlock<TapCounter, kTapCounterCount>;
 
 // Next hops the workers read: VTEP IPv4 address -> MAC. One writer (the
 // control thread); readers never wait: a slot being rewritten reads as a
@@ -166,7 +150,7 @@ class TapUplinkPort final : public Port {
 
   // Every tap counter ("tap_uplink_<counter>") and every UDP uplink counter.
   [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> named_counters() const;
-  [[nodiscard]] std::array<std::uint64_t, kTapCounterCount> tap_counters() const;
+  [[nodiscard]] TapCounterBlock::Values tap_counters() const;
   [[nodiscard]] const std::string& tap_name() const { return tap_.name(); }
 
  private:

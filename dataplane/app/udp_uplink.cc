@@ -175,9 +175,9 @@ struct alignas(64) UdpUplink::Queue {
   std::array<bool, kTxItems> msg_gso{};
   std::array<iovec, kTxIov> tx_iov{};
 
-  std::array<std::uint64_t, kUdpCounterCount> counters{};
+  UdpCounterBlock counters;
 
-  void count(UdpCounter c, std::uint64_t n = 1) { counters[index(c)] += n; }
+  void count(UdpCounter c, std::uint64_t n = 1) { counters.count(c, n); }
   void give_back(RxBuffer* b) {
     if (owner_lcore != LCORE_ID_ANY && rte_lcore_id() == owner_lcore) {
       hot[hot_count++] = b;
@@ -216,13 +216,7 @@ void UdpUplink::free_rx_slot(void* /*addr*/, void* opaque) {
   if (buf->slots_held.fetch_sub(1, std::memory_order_acq_rel) == 1) buf->home->give_back(buf);
 }
 
-std::uint64_t UdpUplinkStats::tx_drops() const {
-  std::uint64_t total = 0;
-  for (std::size_t i = 0; i < kUdpCounterCount; ++i) {
-    if (kUdpCounterInfo[i].drop && std::string_view(kUdpCounterInfo[i].name).starts_with("tx_")) total += counters[i];
-  }
-  return total;
-}
+std::uint64_t UdpUplinkStats::tx_drops() const { return sum_drops(kUdpCounterInfo, counters, "tx_"); }
 
 Result<void> UdpUplinkConfig::validate() const {
   if (local.is_unspecified() || local.is_multicast()) {
@@ -415,15 +409,13 @@ std::vector<std::uint16_t> UdpUplink::send_ports() const { return send_ports_; }
 UdpUplinkStats UdpUplink::stats() const {
   UdpUplinkStats s;
   for (const auto& q : queues_) {
-    for (std::size_t i = 0; i < kUdpCounterCount; ++i) {
-      s.counters[i] += __atomic_load_n(&q->counters[i], __ATOMIC_RELAXED);
-    }
+    q->counters.add_to(s.counters);
     // The socket's drop count now (the in-band SO_RXQ_OVFL value only moves
     // when a later datagram arrives).
     std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
     socklen_t len = sizeof meminfo;
     if (getsockopt(q->rx_fd, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &len) == 0 && len > SK_MEMINFO_DROPS * 4) {
-      const std::uint64_t inband = __atomic_load_n(&q->counters[index(UdpCounter::rx_missed)], __ATOMIC_RELAXED);
+      const std::uint64_t inband = q->counters[UdpCounter::rx_missed];
       s.counters[index(UdpCounter::rx_missed)] += std::max<std::uint64_t>(meminfo[SK_MEMINFO_DROPS], inband) - inband;
     }
   }

@@ -66,6 +66,7 @@
 
 #include "common/ip_address.h"
 #include "common/result.h"
+#include "dataplane/core/counter_list.h"
 #include "dataplane/core/types.h"
 
 struct rte_mbuf;
@@ -104,32 +105,13 @@ namespace ferry::dataplane::app {
   X(Drop, tx_eagain, "datagrams dropped on a full socket send buffer (EAGAIN)")                                    \
   X(Drop, tx_error, "datagrams dropped on another send error")
 
-enum class UdpCounter : std::uint8_t {
-#define FERRY_UDP_X(kind, name, help) name,
-  FERRY_UDP_UPLINK_COUNTERS(FERRY_UDP_X)
-#undef FERRY_UDP_X
-};
-
-inline constexpr auto kAllUdpCounters = std::to_array<UdpCounter>({
-#define FERRY_UDP_X(kind, name, help) UdpCounter::name,
-    FERRY_UDP_UPLINK_COUNTERS(FERRY_UDP_X)
-#undef FERRY_UDP_X
-});
-inline constexpr std::size_t kUdpCounterCount = kAllUdpCounters.size();
-
-struct UdpCounterInfo {
-  const char* name;
-  bool drop;
-  const char* help;
-};
-inline constexpr std::array<UdpCounterInfo, kUdpCounterCount> kUdpCounterInfo = {{
-#define FERRY_UDP_X(kind, name, help) {#name, std::string_view(#kind) == "Drop", help},
-    FERRY_UDP_UPLINK_COUNTERS(FERRY_UDP_X)
-#undef FERRY_UDP_X
-}};
+enum class UdpCounter : std::uint8_t { FERRY_UDP_UPLINK_COUNTERS(FERRY_COUNTER_ENUM) };
+inline constexpr auto kUdpCounterInfo = std::to_array<CounterInfo>({FERRY_UDP_UPLINK_COUNTERS(FERRY_COUNTER_INFO)});
+inline constexpr std::size_t kUdpCounterCount = kUdpCounterInfo.size();
+using UdpCounterBlock = CounterBlock<UdpCounter, kUdpCounterCount>;
 
 struct UdpUplinkStats {
-  std::array<std::uint64_t, kUdpCounterCount> counters{};
+  UdpCounterBlock::Values counters{};
   [[nodiscard]] std::uint64_t operator[](UdpCounter c) const { return counters[static_cast<std::size_t>(c)]; }
   // Sum of the TX Drop counters (a port's tx_errors).
   [[nodiscard]] std::uint64_t tx_drops() const;

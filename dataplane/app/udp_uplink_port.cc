@@ -146,7 +146,7 @@ std::vector<std::pair<std::string, std::uint64_t>> UdpUplinkPort::named_counters
   std::vector<std::pair<std::string, std::uint64_t>> out;
   out.reserve(kUdpCounterCount);
   for (std::size_t i = 0; i < kUdpCounterCount; ++i) {
-    out.emplace_back(std::string("udp_uplink_") + kUdpCounterInfo[i].name, s.counters[i]);
+    out.emplace_back(std::string("udp_uplink_").append(kUdpCounterInfo[i].name), s.counters[i]);
   }
   return out;
 }

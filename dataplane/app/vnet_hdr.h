@@ -44,45 +44,39 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/core/counter_list.h"
+
 struct rte_mbuf;
 
 namespace ferry::dataplane::app {
 
-// X(name, help): why a frame was dropped at a vnet port's header conversion.
-#define FERRY_VNET_DROPS(X)                                                                                          \
-  X(vnet_bad_gso_type,                                                                                               \
-    "virtio-net header with a GSO type the kernel refuses or Ferry cannot carry (unknown, UFO, "                     \
-    "ECN alone or on UDP)")                                                                                          \
-  X(vnet_bad_gso_size, "virtio-net GSO header with gso_size 0, or a UDP super-frame of more than 64 segments")       \
-  X(vnet_bad_headers, "checksum or GSO request on a frame that is not TCP/UDP over IPv4/IPv6 with sane headers")     \
-  X(vnet_bad_csum_start, "NEEDS_CSUM whose csum_start is not the frame's L4 header")                                 \
-  X(vnet_bad_csum_offset, "NEEDS_CSUM whose csum_offset is not its protocol's checksum field (TCP 16, UDP 6)")       \
-  X(vnet_gso_mismatch, "GSO type that is not the frame's (TCPV4 on IPv6, UDP_L4 on TCP, UDP_L4 without NEEDS_CSUM)") \
-  X(vnet_truncated, "frame larger than the receive buffers (cut by the kernel)")                                     \
-  X(vnet_rx_error, "frames the kernel failed to hand over (recvmmsg error)")                                         \
-  X(vnet_tx_bad_offload, "frame to send whose offload flags disagree with its headers or lengths")                   \
-  X(vnet_tx_too_big, "super-frame to send whose IP length would exceed 65 535 or disagrees with the frame")          \
-  X(vnet_tx_chain_too_long, "frame to send made of more segments than one send takes")                               \
-  X(vnet_tx_error, "frames the kernel refused to send (sendmmsg error other than a full socket)")
+// X(Drop, name, help) (counter_list.h): why a frame was dropped at a vnet
+// port's header conversion.
+#define FERRY_VNET_DROPS(X)                                                                                            \
+  X(Drop, vnet_bad_gso_type,                                                                                           \
+    "virtio-net header with a GSO type the kernel refuses or Ferry cannot carry (unknown, UFO, "                       \
+    "ECN alone or on UDP)")                                                                                            \
+  X(Drop, vnet_bad_gso_size, "virtio-net GSO header with gso_size 0, or a UDP super-frame of more than 64 segments")   \
+  X(Drop, vnet_bad_headers, "checksum or GSO request on a frame that is not TCP/UDP over IPv4/IPv6 with sane headers") \
+  X(Drop, vnet_bad_csum_start, "NEEDS_CSUM whose csum_start is not the frame's L4 header")                             \
+  X(Drop, vnet_bad_csum_offset, "NEEDS_CSUM whose csum_offset is not its protocol's checksum field (TCP 16, UDP 6)")   \
+  X(Drop, vnet_gso_mismatch,                                                                                           \
+    "GSO type that is not the frame's (TCPV4 on IPv6, UDP_L4 on TCP, UDP_L4 without NEEDS_CSUM)")                      \
+  X(Drop, vnet_truncated, "frame larger than the receive buffers (cut by the kernel)")                                 \
+  X(Drop, vnet_rx_error, "frames the kernel failed to hand over (recvmmsg error)")                                     \
+  X(Drop, vnet_tx_bad_offload, "frame to send whose offload flags disagree with its headers or lengths")               \
+  X(Drop, vnet_tx_too_big, "super-frame to send whose IP length would exceed 65 535 or disagrees with the frame")      \
+  X(Drop, vnet_tx_chain_too_long, "frame to send made of more segments than one send takes")                           \
+  X(Drop, vnet_tx_error, "frames the kernel refused to send (sendmmsg error other than a full socket)")
 
 enum class VnetDrop : std::uint8_t {
-#define FERRY_VNET_X(name, help) name,
-  FERRY_VNET_DROPS(FERRY_VNET_X)
-#undef FERRY_VNET_X
-      kNone,  // not a drop
+  FERRY_VNET_DROPS(FERRY_COUNTER_ENUM)  //
+  kNone,                                // not a drop
 };
-
-inline constexpr std::size_t kVnetDropCount = static_cast<std::size_t>(VnetDrop::kNone);
-
-struct VnetDropInfo {
-  std::string_view name;
-  std::string_view help;
-};
-inline constexpr std::array<VnetDropInfo, kVnetDropCount> kVnetDropInfo = {{
-#define FERRY_VNET_X(name, help) {#name, help},
-    FERRY_VNET_DROPS(FERRY_VNET_X)
-#undef FERRY_VNET_X
-}};
+inline constexpr auto kVnetDropInfo = std::to_array<CounterInfo>({FERRY_VNET_DROPS(FERRY_COUNTER_INFO)});
+inline constexpr std::size_t kVnetDropCount = kVnetDropInfo.size();
+static_assert(kVnetDropCount == static_cast<std::size_t>(VnetDrop::kNone));
+using VnetDropBlock = CounterBlock<VnetDrop, kVnetDropCount>;
 
 // struct virtio_net_hdr as AF_PACKET uses it (host byte order).
 struct VnetHdr {

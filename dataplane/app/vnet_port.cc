@@ -201,7 +201,7 @@ struct alignas(64) VnetPort::Queue {
   // Written by the queue's worker only.
   std::atomic<std::uint64_t> rx_packets{0}, rx_bytes{0}, tx_packets{0}, tx_bytes{0};
   std::atomic<std::uint64_t> rx_super{0}, tx_super{0}, rx_partial{0}, tx_full{0};
-  std::array<std::atomic<std::uint64_t>, kVnetDropCount> drops{};
+  VnetDropBlock drops;
   // Scratch of the worker's bursts.
   mmsghdr msgs[kBurstSize] = {};
   VnetHdr hdrs[kBurstSize] = {};
@@ -211,7 +211,7 @@ struct alignas(64) VnetPort::Queue {
   rte_mbuf* tx_done[kBurstSize] = {};
   rte_mbuf* tx_left[kBurstSize] = {};
 
-  void drop(VnetDrop reason) { bump(drops[static_cast<std::size_t>(reason)]); }
+  void drop(VnetDrop reason) { drops.count(reason); }
 };
 
 VnetPort::VnetPort(std::string iface, VnetBuffers& buffers)
@@ -470,16 +470,15 @@ void VnetPort::poll() { read_kernel_drops(); }
 PortCounters VnetPort::counters() {
   read_kernel_drops();
   PortCounters c;
+  VnetDropBlock::Values drops{};
   for (const auto& q : queues_) {
     c.rx_packets += read(q->rx_packets);
     c.rx_bytes += read(q->rx_bytes);
     c.tx_packets += read(q->tx_packets);
     c.tx_bytes += read(q->tx_bytes);
-    for (auto reason : {VnetDrop::vnet_tx_bad_offload, VnetDrop::vnet_tx_too_big, VnetDrop::vnet_tx_chain_too_long,
-                        VnetDrop::vnet_tx_error}) {
-      c.tx_errors += read(q->drops[static_cast<std::size_t>(reason)]);
-    }
+    q->drops.add_to(drops);
   }
+  c.tx_errors = sum_drops(kVnetDropInfo, drops, "vnet_tx_");
   c.rx_missed = kernel_drops_;
   return c;
 }
@@ -487,9 +486,7 @@ PortCounters VnetPort::counters() {
 VnetPort::Extra VnetPort::extra() const {
   Extra e;
   for (const auto& q : queues_) {
-    for (std::size_t i = 0; i < kVnetDropCount; ++i) {
-      e.drops[i] += read(q->drops[i]);
-    }
+    q->drops.add_to(e.drops);
     e.rx_super_frames += read(q->rx_super);
     e.tx_super_frames += read(q->tx_super);
     e.rx_csum_partial += read(q->rx_partial);

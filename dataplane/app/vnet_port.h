@@ -138,7 +138,7 @@ class VnetPort final : public Port {
 
   // Per-port counters beyond PortCounters, summed over queues (control thread).
   struct Extra {
-    std::array<std::uint64_t, kVnetDropCount> drops{};
+    VnetDropBlock::Values drops{};
     std::uint64_t rx_super_frames = 0;  // GSO frames received (TX_TCP_SEG / TX_UDP_SEG)
     std::uint64_t tx_super_frames = 0;  // GSO frames sent
     std::uint64_t rx_csum_partial = 0;  // frames received with NEEDS_CSUM

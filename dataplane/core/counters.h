@@ -1,5 +1,6 @@
 // Every pipeline counter and drop reason, defined once (X-macro): the enum,
-// the names used by stats/metrics and the help text all come from this list.
+// the names used by stats/metrics and the help text all come from this list
+// (counter_list.h, the shape every counter list of the data plane has).
 //
 // Counters are per lcore, plain uint64_t bumped without atomics by the one
 // worker that owns them, and summed by readers (stats API) with relaxed loads.
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/core/counter_list.h"
 #include "dataplane/core/types.h"
 
 namespace ferry::dataplane {
@@ -85,33 +87,10 @@ namespace ferry::dataplane {
   X(Drop, inject_no_port, "frames from the control thread whose port was removed before they were sent")           \
   X(Drop, tx_full, "frames a TX queue did not accept")
 
-enum class Counter : std::uint16_t {
-#define FERRY_DP_X(kind, name, help) name,
-  FERRY_DP_COUNTERS(FERRY_DP_X)
-#undef FERRY_DP_X
-};
+enum class Counter : std::uint16_t { FERRY_DP_COUNTERS(FERRY_COUNTER_ENUM) };
 
-// Every counter in list order; its size is the count, so the two cannot drift.
-inline constexpr auto kAllCounters = std::to_array<Counter>({
-#define FERRY_DP_X(kind, name, help) Counter::name,
-    FERRY_DP_COUNTERS(FERRY_DP_X)
-#undef FERRY_DP_X
-});
-inline constexpr std::size_t kCounterCount = kAllCounters.size();
-
-enum class CounterKind : std::uint8_t { Count, Drop };
-
-struct CounterInfo {
-  std::string_view name;
-  CounterKind kind;
-  std::string_view help;
-};
-
-inline constexpr std::array<CounterInfo, kCounterCount> kCounterInfo = {{
-#define FERRY_DP_X(kind, name, help) {#name, CounterKind::kind, help},
-    FERRY_DP_COUNTERS(FERRY_DP_X)
-#undef FERRY_DP_X
-}};
+inline constexpr auto kCounterInfo = std::to_array<CounterInfo>({FERRY_DP_COUNTERS(FERRY_COUNTER_INFO)});
+inline constexpr std::size_t kCounterCount = kCounterInfo.size();
 
 [[nodiscard]] constexpr std::string_view counter_name(Counter c) {
   return kCounterInfo[static_cast<std::size_t>(c)].name;

@@ -39,24 +39,21 @@ bool all_zero(const std::uint8_t* a, std::size_t size) {
 // ICMPv6 143) and everything else is not affected.
 bool ra_behind_extensions(const std::uint8_t* ip, std::uint32_t size) {
   constexpr unsigned kMaxExtHeaders = 4;
-  constexpr std::uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOpts = 60;
-  std::uint8_t next = ip[6];
-  std::uint32_t at = kIpv6Size;
-  for (unsigned i = 0; i < kMaxExtHeaders; ++i) {
-    if (next != kHopByHop && next != kRouting && next != kDestOpts && next != kFragment) return false;
-    if (size - at < 8) return true;
-    const std::uint8_t* h = ip + at;
-    if (next == kFragment && (load_be16(h + 2) & 0xfff8) != 0) return false;  // not the first fragment
-    const std::uint32_t hlen = next == kFragment ? 8 : (h[1] + 1u) * 8;
-    next = h[0];
-    at += hlen;
-    if (at > size) return true;
-    if (next == kProtoIcmpv6) {
-      if (size - at < 1) return true;
-      return ip[at] == kNdRa || ip[at] == kNdRedirect;
-    }
+  const Ipv6Upper upper = ipv6_upper_layer(ip, size, kMaxExtHeaders, /*with_auth=*/false);
+  switch (upper.walk) {
+    case Ipv6Walk::kLaterFragment:
+      return false;
+    case Ipv6Walk::kCutShort:
+    case Ipv6Walk::kTooLong:
+      return true;
+    case Ipv6Walk::kUpperLayer:
+      break;
   }
-  return next == kHopByHop || next == kRouting || next == kDestOpts || next == kFragment;
+  if (upper.offset == kIpv6Size) return false;  // no extension header: not this function's
+  if (upper.offset > size) return true;         // the last header runs past the frame
+  if (upper.next != kProtoIcmpv6) return false;
+  if (upper.offset == size) return true;  // no room for the ICMPv6 type
+  return ip[upper.offset] == kNdRa || ip[upper.offset] == kNdRedirect;
 }
 
 // What every ND message must satisfy (RFC 4861 §6.1, §7.1, §8.1): its

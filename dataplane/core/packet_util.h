@@ -23,7 +23,15 @@ constexpr std::uint32_t kEthSize = 14;
 constexpr std::uint32_t kVxlanOverhead = 20 + 8 + 8;  // outer IPv4 + UDP + VXLAN, counted against the MTU
 constexpr std::uint32_t kArpSize = 28;
 constexpr std::uint32_t kIpv6Size = 40;
+constexpr std::uint8_t kProtoIcmp = 1;
 constexpr std::uint8_t kProtoIcmpv6 = 58;
+constexpr std::uint16_t kIpv4DontFragment = 0x4000;  // the flags/offset field with DF alone
+// IPv6 extension headers (RFC 8200 §4; AH per RFC 4302).
+constexpr std::uint8_t kIpv6HopByHop = 0;
+constexpr std::uint8_t kIpv6Routing = 43;
+constexpr std::uint8_t kIpv6Fragment = 44;
+constexpr std::uint8_t kIpv6Auth = 51;
+constexpr std::uint8_t kIpv6DestOpts = 60;
 // ICMPv6 Neighbor Discovery (RFC 4861): types 133..137 and, per type, the
 // fixed part's size (where the options start, and the least valid length).
 constexpr std::uint8_t kNdFirst = 133;  // Router Solicitation
@@ -103,6 +111,42 @@ inline std::uint16_t icmpv6_sum(const std::uint8_t* ip6, const std::uint8_t* msg
   if ((size & 1) != 0) sum += std::uint32_t{msg[size - 1]} << 8;
   sum = (sum & 0xffffffffu) + (sum >> 32);
   return fold_checksum(static_cast<std::uint32_t>(sum) + static_cast<std::uint32_t>(sum >> 32));
+}
+
+// Where a walk over IPv6 extension headers ended.
+enum class Ipv6Walk : std::uint8_t {
+  kUpperLayer,     // `next` is not an extension header; it starts at `offset`
+  kLaterFragment,  // a fragment header with a non-zero offset: no upper layer here
+  kCutShort,       // an extension header does not fit in the bytes available
+  kTooLong,        // still extension headers after the most the caller walks
+};
+struct Ipv6Upper {
+  Ipv6Walk walk;
+  std::uint8_t next;     // the last next-header value read
+  std::uint32_t offset;  // from the start of the IPv6 header
+};
+
+// Steps over at most `max_headers` hop-by-hop, routing, fragment and
+// destination-options headers (and AH when `with_auth`) from the IPv6 header
+// at ip6, of which `avail` bytes may be read. An offset past `avail` after the
+// last header is the caller's to judge (kUpperLayer).
+inline Ipv6Upper ipv6_upper_layer(const std::uint8_t* ip6, std::uint32_t avail, unsigned max_headers, bool with_auth) {
+  const auto extension = [with_auth](std::uint8_t n) {
+    return n == kIpv6HopByHop || n == kIpv6Routing || n == kIpv6Fragment || n == kIpv6DestOpts ||
+           (with_auth && n == kIpv6Auth);
+  };
+  std::uint8_t next = ip6[6];
+  std::uint32_t off = kIpv6Size;
+  for (unsigned i = 0; i < max_headers; ++i) {
+    if (!extension(next)) return {Ipv6Walk::kUpperLayer, next, off};
+    if (off + 8 > avail) return {Ipv6Walk::kCutShort, next, off};
+    const std::uint8_t* h = ip6 + off;
+    if (next == kIpv6Fragment && (load_be16(h + 2) & 0xfff8) != 0) return {Ipv6Walk::kLaterFragment, next, off};
+    const std::uint32_t len = next == kIpv6Fragment ? 8 : next == kIpv6Auth ? (h[1] + 2u) * 4 : (h[1] + 1u) * 8;
+    next = h[0];
+    off += len;
+  }
+  return {extension(next) ? Ipv6Walk::kTooLong : Ipv6Walk::kUpperLayer, next, off};
 }
 
 inline bool is_ipv6_link_local(const std::uint8_t* a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }

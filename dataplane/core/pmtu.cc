@@ -6,18 +6,19 @@
 #include <cstring>
 
 #include "dataplane/core/checksum.h"
+#include "dataplane/core/packet_util.h"
 
 namespace ferry::dataplane {
 
 namespace {
 
-constexpr std::uint32_t kEth = 14;
-constexpr std::uint16_t kEtherIpv4 = 0x0800;
-constexpr std::uint16_t kEtherIpv6 = 0x86dd;
 constexpr std::uint32_t kIcmpHeader = 8;
-constexpr std::uint8_t kProtoIcmp = 1;
-constexpr std::uint8_t kProtoIcmpv6 = 58;
-constexpr std::uint16_t kIpv4DontFragment = 0x4000;
+using wire::kEtherIpv4;
+using wire::kEtherIpv6;
+using wire::kIpv4DontFragment;
+using wire::kProtoIcmp;
+using wire::kProtoIcmpv6;
+constexpr std::uint32_t kEth = wire::kEthSize;
 
 // ICMP error types (RFC 792/1122: never answered with another error).
 bool icmp_is_error(std::uint8_t type) { return type == 3 || type == 4 || type == 5 || type == 11 || type == 12; }
@@ -44,25 +45,11 @@ bool ipv4_answerable(const std::uint8_t* ip, std::uint32_t avail, std::uint32_t 
 // layer. False when the packet may not be answered: a later fragment, an
 // ICMPv6 error or Redirect, or headers that run past `avail`.
 bool ipv6_upper_layer_answerable(const std::uint8_t* ip6, std::uint32_t avail) {
-  constexpr std::uint8_t kHopByHop = 0;
-  constexpr std::uint8_t kRouting = 43;
-  constexpr std::uint8_t kFragment = 44;
-  constexpr std::uint8_t kAuth = 51;
-  constexpr std::uint8_t kDestOpts = 60;
-  std::uint8_t next = ip6[6];
-  std::uint32_t off = 40;
-  for (int hops = 0; hops < 8; ++hops) {
-    if (next != kHopByHop && next != kRouting && next != kFragment && next != kAuth && next != kDestOpts) break;
-    if (off + 8 > avail) return false;
-    const std::uint8_t* h = ip6 + off;
-    if (next == kFragment && (load_be16(h + 2) & 0xfff8) != 0) return false;
-    const std::uint32_t len = next == kFragment ? 8 : next == kAuth ? (h[1] + 2u) * 4 : (h[1] + 1u) * 8;
-    next = h[0];
-    off += len;
-  }
-  if (next == kProtoIcmpv6) {
-    if (off + 1 > avail) return false;
-    const std::uint8_t type = ip6[off];
+  const wire::Ipv6Upper upper = wire::ipv6_upper_layer(ip6, avail, 8, /*with_auth=*/true);
+  if (upper.walk == wire::Ipv6Walk::kCutShort || upper.walk == wire::Ipv6Walk::kLaterFragment) return false;
+  if (upper.walk == wire::Ipv6Walk::kUpperLayer && upper.next == kProtoIcmpv6) {
+    if (upper.offset + 1 > avail) return false;
+    const std::uint8_t type = ip6[upper.offset];
     if (type < 128 || type == 137) return false;  // an error, or a Redirect
   }
   return true;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "dataplane/core/counter_list.h"
 #include "dataplane/core/types.h"
 
 namespace ferry::dataplane {
@@ -45,22 +46,10 @@ namespace ferry::dataplane {
   X(Drop, wrong_target, "echo frames whose sender or target address disagrees with the outer header or us") \
   X(Drop, unexpected_reply, "echo replies with a sequence number we did not send")
 
-enum class EchoCounter : std::uint8_t {
-#define FERRY_DP_X(kind, name, help) name,
-  FERRY_VTEP_ECHO_COUNTERS(FERRY_DP_X)
-#undef FERRY_DP_X
-};
-struct EchoCounterInfo {
-  std::string_view name;
-  bool drop;
-  std::string_view help;
-};
-inline constexpr std::array<EchoCounterInfo, 9> kEchoCounterInfo = {{
-#define FERRY_DP_X(kind, name, help) {#name, std::string_view(#kind) == "Drop", help},
-    FERRY_VTEP_ECHO_COUNTERS(FERRY_DP_X)
-#undef FERRY_DP_X
-}};
+enum class EchoCounter : std::uint8_t { FERRY_VTEP_ECHO_COUNTERS(FERRY_COUNTER_ENUM) };
+inline constexpr auto kEchoCounterInfo = std::to_array<CounterInfo>({FERRY_VTEP_ECHO_COUNTERS(FERRY_COUNTER_INFO)});
 inline constexpr std::size_t kEchoCounterCount = kEchoCounterInfo.size();
+using EchoCounterBlock = CounterBlock<EchoCounter, kEchoCounterCount>;
 
 // The inner addresses RFC 8971 gives the echo's frames.
 inline constexpr std::array<std::uint8_t, 6> kEchoInnerMac = {0x00, 0x52, 0x02, 0x00, 0x00, 0x00};
@@ -159,7 +148,7 @@ class VtepEcho {
   std::optional<EchoFrame> on_frame(std::span<const std::uint8_t> frame, TimePoint now);
 
   [[nodiscard]] std::vector<EchoPeerStatus> status(TimePoint now) const;
-  [[nodiscard]] std::uint64_t counter(EchoCounter c) const { return counters_[static_cast<std::size_t>(c)]; }
+  [[nodiscard]] std::uint64_t counter(EchoCounter c) const { return counters_[c]; }
   [[nodiscard]] const VtepEchoConfig& config() const { return config_; }
 
  private:
@@ -174,14 +163,14 @@ class VtepEcho {
     std::optional<TimePoint> last_request;
     std::uint64_t rtt_us = 0;
   };
-  void count(EchoCounter c, std::uint64_t n = 1) { counters_[static_cast<std::size_t>(c)] += n; }
+  void count(EchoCounter c, std::uint64_t n = 1) { counters_.count(c, n); }
   [[nodiscard]] std::uint16_t src_port(Ipv4Addr to) const;
 
   VtepEchoConfig config_;
   EchoIdentity us_;
   std::map<Ipv4Addr, Peer> peers_;
   std::uint32_t next_seq_ = 1;
-  std::array<std::uint64_t, kEchoCounterCount> counters_{};
+  EchoCounterBlock counters_;
 };
 
 }  // namespace ferry::dataplane

@@ -39,13 +39,13 @@ class ConfigFileTest : public ::testing::Test {
   }
 
   std::string write(const std::string& text) {
-    const std::string path = dir_ + "/ferryd.toml";
+    std::string path = dir_ + "/ferryd.toml";
     std::ofstream(path) << text;
     return path;
   }
 
   // The whole sequence a daemon's parse function runs; the error located.
-  Result<void> parse(std::vector<std::string> args) {
+  Result<void> parse(const std::vector<std::string>& args) {
     std::optional<File> file;
     auto words = apply(app_, args, file);
     if (!words) return words.error();

@@ -85,6 +85,44 @@ TEST(UnixSocketProbe, ProbesRealPaths) {
   ::close(live);
 }
 
+// A listener whose backlog is full (it accepts nobody): the probe answers at
+// once that a server is there. Run in a child that an alarm ends, so a probe
+// that waited for room in the backlog fails the test instead of hanging it.
+TEST(UnixSocketProbe, FullBacklogAnswersWithoutWaiting) {
+  TempDir dir;
+  const std::string path = dir.file("busy.sock");
+  const int live = bound_socket(path, /*listening=*/false);
+  ASSERT_EQ(::listen(live, 0), 0);
+  // Fill the backlog: non-blocking clients until the listener refuses more.
+  int queued = 0;
+  for (; queued < 64; ++queued) {
+    const int c = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    const int rc = ::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    const int err = errno;
+    ::close(c);
+    if (rc != 0) {
+      ASSERT_EQ(err, EAGAIN) << errno_string(err);
+      break;
+    }
+  }
+  ASSERT_GT(queued, 0);
+  ASSERT_LT(queued, 64) << "the backlog never filled";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(30);  // a probe blocked in connect() dies of SIGALRM
+    _exit(static_cast<int>(probe_unix_socket(path).state));
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the probe waited on the full backlog";
+  EXPECT_EQ(WEXITSTATUS(status), static_cast<int>(UnixSocketState::kAccepting));
+  ::close(live);
+}
+
 // A listening socket with mode 0600, probed by a user that is not its owner:
 // as root, a child process that becomes nobody; otherwise this user with the
 // mode at 0000.

@@ -12,12 +12,11 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
-#include <iostream>
-#include <random>
 #include <thread>
 
 #include "dataplane/api/client.h"
 #include "dataplane/app/config.h"
+#include "tests/dataplane/app/garbage_sender.h"
 
 namespace ferry::dataplane::app {
 namespace {
@@ -330,29 +329,7 @@ TEST(ApiServer, RandomBytesDoNotHoldUpOtherClients) {
   auto server = ApiServer::bind(path, {});
   ASSERT_TRUE(server) << server.error().message;
   ServingThread serving(**server);
-  const auto seed = static_cast<std::uint32_t>(std::random_device{}());
-  std::cout << "garbage seed " << seed << '\n';
-  std::atomic<bool> stop{false};
-  std::thread garbage([&] {
-    std::mt19937 rng(seed);
-    while (!stop) {
-      const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-        std::string junk(4096, '\0');
-        for (auto& c : junk) c = static_cast<char>(rng());
-        (void)!write(fd, junk.data(), junk.size());
-        timeval wait{0, 300000};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-        char buffer[4096];
-        (void)!read(fd, buffer, sizeof buffer);
-      }
-      close(fd);
-      std::this_thread::sleep_for(20ms);
-    }
-  });
+  dptest::GarbageSender garbage(path, 20ms, 300ms);
   v1::Request request;
   request.mutable_health_get();
   int answered = 0;
@@ -360,13 +337,12 @@ TEST(ApiServer, RandomBytesDoNotHoldUpOtherClients) {
   for (int i = 0; i < kCalls; ++i) {
     dp_api::Client client("ipc://" + path, 5s);
     auto reply = client.call(request);
-    EXPECT_TRUE(reply) << "call " << i << " (seed " << seed << "): " << reply.error().message;
+    EXPECT_TRUE(reply) << "call " << i << " (seed " << garbage.seed() << "): " << reply.error().message;
     answered += reply ? 1 : 0;
     std::this_thread::sleep_for(50ms);
   }
-  stop = true;
-  garbage.join();
-  EXPECT_EQ(answered, kCalls) << "seed " << seed;
+  garbage.stop();
+  EXPECT_EQ(answered, kCalls) << "seed " << garbage.seed();
 }
 
 }  // namespace

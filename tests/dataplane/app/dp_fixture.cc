@@ -270,6 +270,16 @@ Container DataplaneTest::add_container(const std::string& name, int host, const 
   return c;
 }
 
+DataplaneTest::TwoContainers DataplaneTest::two_containers_on_two_hosts(const std::string& driver) {
+  TwoContainers pair{add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1", 1450, 0, driver),
+                     add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2", 1450, 0, driver)};
+  ctl_ok(1, {"net", "add", "--vni", "100"});
+  ctl_ok(2, {"net", "add", "--vni", "100"});
+  program(1, 100, pair.a, {pair.b});
+  program(2, 100, pair.b, {pair.a});
+  return pair;
+}
+
 void DataplaneTest::program(int host, std::uint32_t vni, const Container& local,
                             const std::vector<Container>& remotes) {
   const std::string v = std::to_string(vni);

@@ -154,6 +154,16 @@ class DataplaneTest : public harness::TopologyTest {
                           const std::string& ip, unsigned mtu = 1450, unsigned host_mtu = 0,
                           const std::string& driver = "");
 
+  // The pair most tests start from: container a (veth va, 02:00:00:00:01:01,
+  // 10.0.0.1) on host 1 and b (vb, 02:00:00:00:02:01, 10.0.0.2) on host 2,
+  // network 100 added on both data planes (which must be running), each
+  // programmed with the other. `driver` as add_container()'s.
+  struct TwoContainers {
+    Container a;
+    Container b;
+  };
+  TwoContainers two_containers_on_two_hosts(const std::string& driver = "");
+
   // Programs `host`'s data plane: port for `local`, and for every remote
   // container (on other hosts, same VNI) its MAC, neighbour entry and flood
   // list entry for its host.

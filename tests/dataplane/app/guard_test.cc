@@ -14,21 +14,17 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <iostream>
-#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
 
 #include "dataplane/api/client.h"
 #include "tests/dataplane/app/dp_fixture.h"
+#include "tests/dataplane/app/garbage_sender.h"
 
 namespace ferry::dptest {
 namespace {
@@ -147,30 +143,7 @@ TEST_F(GuardTest, OversizeInputIsAnsweredShortCountedAndNotLogged) {
 // the bytes as ZMTP 1.0 messages and a REP socket lost the next reply).
 TEST_F(GuardTest, RandomBytesOnTheApiSocketDoNotHoldUpOtherClients) {
   const std::string path = api(1).substr(std::string("ipc://").size());
-  const auto seed = static_cast<std::uint32_t>(std::random_device{}());
-  std::cout << "garbage seed " << seed << '\n';
-  std::atomic<bool> stop{false};
-  std::atomic<int> sent{0};
-  std::thread garbage([&] {
-    std::mt19937 rng(seed);
-    while (!stop) {
-      const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-        std::string junk(4096, '\0');
-        for (auto& c : junk) c = static_cast<char>(rng());
-        if (write(fd, junk.data(), junk.size()) > 0) ++sent;
-        timeval wait{0, 500000};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-        char buffer[4096];
-        (void)!read(fd, buffer, sizeof buffer);
-      }
-      close(fd);
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-  });
+  GarbageSender garbage(path, milliseconds(100), milliseconds(500));
   dp_api::v1::Request health;
   health.mutable_health_get();
   constexpr int kCalls = 20;
@@ -178,14 +151,13 @@ TEST_F(GuardTest, RandomBytesOnTheApiSocketDoNotHoldUpOtherClients) {
   for (int i = 0; i < kCalls; ++i) {
     dp_api::Client client(api(1), seconds(3));
     auto reply = client.call(health);
-    EXPECT_TRUE(reply) << "call " << i << " (seed " << seed << "): " << reply.error().message;
+    EXPECT_TRUE(reply) << "call " << i << " (seed " << garbage.seed() << "): " << reply.error().message;
     answered += reply ? 1 : 0;
     std::this_thread::sleep_for(milliseconds(200));
   }
-  stop = true;
-  garbage.join();
-  EXPECT_EQ(answered, kCalls) << "seed " << seed << ", " << sent.load() << " garbage connections";
-  EXPECT_GE(sent.load(), 10);
+  garbage.stop();
+  EXPECT_EQ(answered, kCalls) << "seed " << garbage.seed() << ", " << garbage.sent() << " garbage connections";
+  EXPECT_GE(garbage.sent(), 10);
   const auto stats = stats_json(1);
   EXPECT_GE(stat_value(stats, "counters", "api_messages_unframed"), 1U) << stats.dump();
   EXPECT_TRUE(ctl(1, {"health"}).succeeded());

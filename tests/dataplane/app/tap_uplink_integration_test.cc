@@ -125,12 +125,7 @@ class TapUplink : public DataplaneTest {
 TEST_F(TapUplink, FerryToFerryCarriesSuperFramesWhole) {
   ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
   ASSERT_NO_FATAL_FAILURE(start_dataplane(2));
-  auto a = container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts("vnet");
   ASSERT_FALSE(HasFailure());
   ping_both_ways(a, b);
   // Until the data planes have the next hops (resolved once a second), frames
@@ -139,10 +134,6 @@ TEST_F(TapUplink, FerryToFerryCarriesSuperFramesWhole) {
   ASSERT_NO_FATAL_FAILURE(wait_for_next_hop(2, b, a));
   std::map<int, std::uint64_t> udp_before;
   for (int host : {1, 2}) udp_before[host] = counter(stats_json(host), "udp_uplink_tx_superframes");
-  if (getenv("TAPDBG") != nullptr) {
-    auto p = exec(a.ns, {"ping", "-n", "-c", "10", "-i", "0.2", b.ip});
-    std::cerr << p.output << "\n";
-  }
   const auto ab = transfer(a, b, kTransferBytes, false);
   const auto ba = transfer(a, b, kTransferBytes, true);
   report_throughput("tap_uplink_ferry_tcp_a_to_b", ab.bits_per_second);
@@ -207,12 +198,7 @@ TEST_F(TapUplink, KernelVtepPeerWithUnderlayOffloadsOff) { kernel_peer(false, "t
 TEST_F(TapUplink, KilledDataPlanesSuccessorCarriesTrafficAndACleanExitLeavesNothing) {
   ASSERT_NO_FATAL_FAILURE(start_dataplane(1));
   ASSERT_NO_FATAL_FAILURE(start_dataplane(2));
-  auto a = container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts("vnet");
   ASSERT_FALSE(HasFailure());
   ping_both_ways(a, b);
   const std::string tap = tap_of(1);

@@ -55,12 +55,9 @@ TEST_F(TwoHostsDpdk, PingAndTcpBothWays) { ping_and_tcp_both_ways(*this, *topo_,
 // cached entry (REACHABLE, then STALE) names the new MAC right after the
 // entries change, before any probe.
 TEST_F(TwoHosts, AMovedAddressIsAnnouncedToPeersAtOnce) {
-  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  TwoContainers pair = two_containers_on_two_hosts();  // named: the lambdas below capture a and b
+  Container& a = pair.a;
+  Container& b = pair.b;
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"show"}).output;
   const auto cached = [&] { return exec(a.ns, {"ip", "neigh", "show", b.ip, "dev", "eth0"}).output; };
@@ -254,12 +251,7 @@ TEST_F(DpdkUplinkTest, AfXdpWithHugepages) {
   start_dataplane(1, {"--hugepages", "--uplink-driver", "af_xdp", "--endpoint-driver", "af_xdp"});
   start_dataplane(2, {"--hugepages", "--uplink-driver", "af_xdp", "--endpoint-driver", "af_xdp"});
   ASSERT_FALSE(HasFailure());
-  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts();
   ASSERT_FALSE(HasFailure());
   ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"stats"}).output;
   const double ab = iperf(a, b, 2, false);

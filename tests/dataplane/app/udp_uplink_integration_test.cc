@@ -98,12 +98,7 @@ TEST_F(UdpUplink, FerryToFerryWithGossipTrafficOnTheSameInterface) {
   start_udp(1);
   start_udp(2);
   ASSERT_FALSE(HasFailure());
-  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  ctl_ok(1, {"net", "add", "--vni", "100"});
-  ctl_ok(2, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts();
   ASSERT_FALSE(HasFailure());
   ping_both_ways(a, b);
 

@@ -68,11 +68,12 @@ std::uint16_t free_port(bool v6) {
   sockaddr_in6 a{};
   socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   a.sin6_family = static_cast<sa_family_t>(v6 ? AF_INET6 : AF_INET);
-  if (v6)
+  if (v6) {
     a.sin6_addr = in6addr_loopback;
-  else
+  } else {
     reinterpret_cast<sockaddr_in*>(&a)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), len);
+  }
+  (void)bind(fd, reinterpret_cast<sockaddr*>(&a), len);
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   close(fd);
   return ntohs(a.sin6_port);
@@ -316,6 +317,7 @@ TEST(UdpUplink, OneBatchCanMixFlowsAndTheSourcePortPicksTheSocket) {
       pipeline_frame(b->config(), 800, 1, 49152, 1), pipeline_frame(b->config(), 800, 2, 49156, 2),
       pipeline_frame(b->config(), 800, 3, 49157, 3), pipeline_frame(b->config(), 800, 1, 49152, 4)};
   std::vector<rte_mbuf*> frames;
+  frames.reserve(sent.size());
   for (const auto& s : sent) frames.push_back(mbuf_of(s));
   a->tx_burst(0, frames.data(), 4);
   EXPECT_EQ(a->stats()[UdpCounter::tx_messages], 2U);

@@ -41,11 +41,7 @@ TEST_F(DpdkUplinkTest, TwoWorkerLcoresShareTheTraffic) {
   start_dataplane(2, kTwoWorkers);
   ASSERT_FALSE(HasFailure());
   for (int host : {1, 2}) EXPECT_EQ(health_json(host)["workers"], 2);
-  auto a = add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1");
-  auto b = add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2");
-  for (int h : {1, 2}) ctl_ok(h, {"net", "add", "--vni", "100"});
-  program(1, 100, a, {b});
-  program(2, 100, b, {a});
+  auto [a, b] = two_containers_on_two_hosts();
   ASSERT_FALSE(HasFailure());
 
   ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(1, {"stats"}).output;
