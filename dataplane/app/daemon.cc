@@ -260,6 +260,31 @@ Result<void> preflight(const Config& config) {
   return ok();
 }
 
+// Starts DPDK's EAL with the arguments the configuration asks for; when it
+// fails, the runtime directory it may have made is removed again.
+Result<void> init_eal(const Config& cfg) {
+  const auto args = eal_arguments(cfg, getpid(), allowed_cpus());
+  std::string joined;
+  for (const auto& arg : args) {
+    joined += (joined.empty() ? "" : " ") + arg;
+  }
+  spdlog::info("EAL arguments: {}", joined);
+  std::vector<char*> argv;
+  std::vector<std::string> storage(args);  // rte_eal_init may permute argv
+  argv.reserve(storage.size() + 1);
+  for (auto& arg : storage) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+    const int err = rte_errno;
+    remove_eal_runtime_dir(rte_eal_get_runtime_dir());
+    return make_error("DPDK EAL initialisation failed: {}{}", rte_strerror(err),
+                      cfg.no_huge ? "" : " (no hugepages? try --no-huge, or reserve and mount hugepages)");
+  }
+  return {};
+}
+
 struct Daemon::Impl {
   Config config;
   bool eal_up = false;
@@ -297,6 +322,95 @@ struct Daemon::Impl {
       rte_eal_cleanup();
       remove_eal_runtime_dir(eal_runtime_dir);
     }
+  }
+
+  // Opens the uplink the configuration asks for: the tap uplink (falling
+  // back to the kernel-UDP one where the kernel lacks tunnel GSO on taps,
+  // and then `config` says udp), the kernel-UDP uplink, or a DPDK port. The
+  // tap uplink's receive buffers go to `vnet_buffers`.
+  Result<std::unique_ptr<Port>> open_uplink(std::uint16_t workers, std::uint32_t mtu,
+                                            std::unique_ptr<VnetBuffers>& vnet_buffers) {
+    std::unique_ptr<Port> opened;
+    if (config.uplink_mode == UplinkMode::kTap) {
+      auto buffers = VnetBuffers::create(pool, workers);
+      if (!buffers) {
+        return buffers.error();
+      }
+      vnet_buffers = std::move(*buffers);
+      auto tap = TapUplinkPort::open(config, pool, workers, mtu, *vnet_buffers);
+      if (tap) {
+        tap_uplink = tap->get();
+        opened = std::move(*tap);
+      } else if (tap.error().sys_errno == EOPNOTSUPP) {
+        spdlog::warn("--uplink-mode tap: {}; using the kernel-UDP uplink (--uplink-mode udp) instead",
+                     tap.error().message);
+        config.uplink_mode = UplinkMode::kUdp;
+        vnet_buffers.reset();
+      } else {
+        return tap.error().wrap("--uplink-mode tap");
+      }
+    }
+    if (config.uplink_mode == UplinkMode::kUdp) {
+      auto udp = UdpUplinkPort::open(config, pool, workers, mtu);
+      if (!udp) {
+        return udp.error();
+      }
+      udp_uplink = udp->get();
+      opened = std::move(*udp);
+    } else if (!opened) {
+      auto ethdev = setup->open_uplink(config);
+      if (!ethdev) {
+        return ethdev.error();
+      }
+      opened = std::move(*ethdev);
+    }
+    return opened;
+  }
+
+  // The control side once the ports run: underlay resolution, VTEP echo,
+  // the service and its API socket.
+  Result<void> start_control(std::uint32_t mtu, std::size_t workers) {
+    UnderlayResolver::Params params;
+    params.local = config.vtep;
+    params.gateway = config.gateway;
+    params.reachable = std::chrono::seconds(config.arp_timeout_s);
+    resolver = std::make_unique<UnderlayResolver>(params);
+    VtepEchoConfig echo_config;
+    echo_config.interval = std::chrono::milliseconds(config.vtep_echo_ms);
+    echo_config.vni = config.vtep_echo_vni;
+    if (auto valid = echo_config.validate(); !valid) {
+      return valid.error();
+    }
+    echo = std::make_unique<VtepEcho>(echo_config,
+                                      EchoIdentity{Ipv4Addr{config.vtep.addr.value}, uplink_mac, config.vxlan_port});
+
+    Identity identity;
+    identity.boot_id = random_boot_id();
+    identity.start_time_unix_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    identity.started = Clock::now();
+    identity.uplink = uplink;
+    identity.underlay_mtu = mtu;
+    service = std::make_unique<Service>(config, *pipeline, *backend, *resolver, identity);
+    service->set_frame_sender(
+        [this](std::span<const std::uint8_t> frame, PortId port) { return queue_frame(frame, port); });
+
+    auto access = api_access(config);
+    if (!access) {
+      return access.error();
+    }
+    auto bound = ApiServer::bind(config.api_path, *access, dp_api::kMaxApiMessageBytes);
+    if (!bound) {
+      return bound.error();
+    }
+    api = std::move(*bound);
+    service->set_cut_connections([server = api.get()] { return server->cut_connections(); });
+    service->set_unframed_messages([server = api.get()] { return server->unframed_messages(); });
+    service->set_vtep_status([this] { return vtep_status(); });
+    spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(config.vtep), workers,
+                 config.api_endpoint, identity.boot_id);
+    return {};
   }
 
   // Queues a frame the control thread built for `port` (the workers send
@@ -450,37 +564,19 @@ struct Daemon::Impl {
 Daemon::Daemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Daemon::~Daemon() = default;
 
-Result<std::unique_ptr<Daemon>> Daemon::start(const Config& given) {
-  Config config = given;
-  if (config.uplink_mode == UplinkMode::kAuto) {
-    config.uplink_mode = resolve_uplink_mode(config.uplink_mode, tap_uplink_supported());
-  }
-  if (auto checked = preflight(config); !checked) {
-    return checked.error();
-  }
+Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  if (impl->config.uplink_mode == UplinkMode::kAuto) {
+    impl->config.uplink_mode = resolve_uplink_mode(impl->config.uplink_mode, tap_uplink_supported());
+  }
+  if (auto checked = preflight(impl->config); !checked) {
+    return checked.error();
+  }
   const Config& cfg = impl->config;
 
-  // EAL
-  const auto args = eal_arguments(cfg, getpid(), allowed_cpus());
-  std::string joined;
-  for (const auto& arg : args) {
-    joined += (joined.empty() ? "" : " ") + arg;
-  }
-  spdlog::info("EAL arguments: {}", joined);
-  std::vector<char*> argv;
-  std::vector<std::string> storage(args);  // rte_eal_init may permute argv
-  argv.reserve(storage.size() + 1);
-  for (auto& arg : storage) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
-    const int err = rte_errno;
-    remove_eal_runtime_dir(rte_eal_get_runtime_dir());
-    return make_error("DPDK EAL initialisation failed: {}{}", rte_strerror(err),
-                      cfg.no_huge ? "" : " (no hugepages? try --no-huge, or reserve and mount hugepages)");
+  if (auto eal = init_eal(cfg); !eal) {
+    return eal.error();
   }
   impl->eal_up = true;
   impl->eal_runtime_dir = rte_eal_get_runtime_dir();
@@ -514,45 +610,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& given) {
                rte_mempool_avail_count(impl->pool), sizes.mbuf_data_room, sizes.af_packet_frame_size,
                sizes.af_packet_frame_count);
   impl->setup = std::make_unique<PortSetup>(impl->pool, static_cast<std::uint16_t>(workers.size()), sizes);
-  std::unique_ptr<Port> opened;
   std::unique_ptr<VnetBuffers> vnet_buffers;  // the tap uplink's receive buffers, shared with vnet endpoints
-  if (cfg.uplink_mode == UplinkMode::kTap) {
-    auto buffers = VnetBuffers::create(impl->pool, static_cast<std::uint16_t>(workers.size()));
-    if (!buffers) {
-      return buffers.error();
-    }
-    vnet_buffers = std::move(*buffers);
-    auto tap = TapUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu, *vnet_buffers);
-    if (tap) {
-      impl->tap_uplink = tap->get();
-      opened = std::move(*tap);
-    } else if (tap.error().sys_errno == EOPNOTSUPP) {
-      spdlog::warn("--uplink-mode tap: {}; using the kernel-UDP uplink (--uplink-mode udp) instead",
-                   tap.error().message);
-      impl->config.uplink_mode = UplinkMode::kUdp;
-      vnet_buffers.reset();
-    } else {
-      return tap.error().wrap("--uplink-mode tap");
-    }
+  auto opened = impl->open_uplink(static_cast<std::uint16_t>(workers.size()), *mtu, vnet_buffers);
+  if (!opened) {
+    return opened.error();
   }
-  if (cfg.uplink_mode == UplinkMode::kUdp) {
-    auto udp = UdpUplinkPort::open(cfg, impl->pool, static_cast<std::uint16_t>(workers.size()), *mtu);
-    if (!udp) {
-      return udp.error();
-    }
-    impl->udp_uplink = udp->get();
-    opened = std::move(*udp);
-  } else if (!opened) {
-    auto ethdev = impl->setup->open_uplink(cfg);
-    if (!ethdev) {
-      return ethdev.error();
-    }
-    opened = std::move(*ethdev);
-  }
-  impl->uplink_mac = opened->mac();
-  impl->uplink.devname = opened->devname();
-  impl->uplink.driver = opened->driver();
-  auto uplink_id = impl->ports.add(std::move(opened));
+  impl->uplink_mac = (*opened)->mac();
+  impl->uplink.devname = (*opened)->devname();
+  impl->uplink.driver = (*opened)->driver();
+  auto uplink_id = impl->ports.add(std::move(*opened));
   if (!uplink_id) {
     return uplink_id.error().wrap("uplink " + cfg.uplink);
   }
@@ -595,46 +661,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& given) {
   impl->backend = std::make_unique<EndpointPorts>(impl->ports, *impl->setup, *impl->loop, *impl->pipeline, impl->pool,
                                                   std::move(uplink_counters), std::move(vnet_buffers));
 
-  UnderlayResolver::Params params;
-  params.local = cfg.vtep;
-  params.gateway = cfg.gateway;
-  params.reachable = std::chrono::seconds(cfg.arp_timeout_s);
-  impl->resolver = std::make_unique<UnderlayResolver>(params);
-  VtepEchoConfig echo_config;
-  echo_config.interval = std::chrono::milliseconds(cfg.vtep_echo_ms);
-  echo_config.vni = cfg.vtep_echo_vni;
-  if (auto valid = echo_config.validate(); !valid) {
-    return valid.error();
+  if (auto control = impl->start_control(*mtu, workers.size()); !control) {
+    return control.error();
   }
-  impl->echo = std::make_unique<VtepEcho>(
-      echo_config, EchoIdentity{Ipv4Addr{cfg.vtep.addr.value}, impl->uplink_mac, cfg.vxlan_port});
-
-  Identity identity;
-  identity.boot_id = random_boot_id();
-  identity.start_time_unix_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  identity.started = Clock::now();
-  identity.uplink = impl->uplink;
-  identity.underlay_mtu = *mtu;
-  impl->service = std::make_unique<Service>(impl->config, *impl->pipeline, *impl->backend, *impl->resolver, identity);
-  impl->service->set_frame_sender(
-      [impl = impl.get()](std::span<const std::uint8_t> frame, PortId port) { return impl->queue_frame(frame, port); });
-
-  auto access = api_access(cfg);
-  if (!access) {
-    return access.error();
-  }
-  auto api = ApiServer::bind(cfg.api_path, *access, dp_api::kMaxApiMessageBytes);
-  if (!api) {
-    return api.error();
-  }
-  impl->api = std::move(*api);
-  impl->service->set_cut_connections([server = impl->api.get()] { return server->cut_connections(); });
-  impl->service->set_unframed_messages([server = impl->api.get()] { return server->unframed_messages(); });
-  impl->service->set_vtep_status([impl = impl.get()] { return impl->vtep_status(); });
-  spdlog::info("ready: VTEP {}, {} worker(s), API {}, boot id {}", dp_api::format_ipv4_prefix(cfg.vtep), workers.size(),
-               cfg.api_endpoint, identity.boot_id);
   return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
 }
 
