@@ -175,6 +175,7 @@ TEST_F(CoalesceTest, OffloadFramesPassUntouchedInOrder) {
   a.csum = Csum::Partial;
   const auto segs = segments_of(a, 1448);
   std::vector<rte_mbuf*> in;
+  in.reserve(segs.size());
   for (const Bytes& f : segs) in.push_back(pools.chain(f));
   // Segment 2 with a partial checksum (as a vnet or kernel peer leaves it).
   FrameSpec two = a;
