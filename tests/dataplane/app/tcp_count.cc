@@ -19,12 +19,16 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -127,12 +131,22 @@ int send_side(const char* ip, int port, std::uint64_t bytes) {
   return 0;
 }
 
+// A whole decimal number in [0, max], or nullopt.
+std::optional<unsigned long long> number(std::string_view text, unsigned long long max) {
+  unsigned long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > max) return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::string(argv[1]) == "recv") return recv_side(std::atoi(argv[2]));
-  if (argc == 5 && std::string(argv[1]) == "send") {
-    return send_side(argv[2], std::atoi(argv[3]), std::strtoull(argv[4], nullptr, 10));
+  const auto port = argc >= 3 ? number(argv[argc == 5 ? 3 : 2], 65535) : std::nullopt;
+  if (argc == 3 && std::string(argv[1]) == "recv" && port) return recv_side(static_cast<int>(*port));
+  if (argc == 5 && std::string(argv[1]) == "send" && port) {
+    const auto bytes = number(argv[4], std::numeric_limits<unsigned long long>::max());
+    if (bytes) return send_side(argv[2], static_cast<int>(*port), *bytes);
   }
   std::fprintf(stderr, "usage: tcp_count recv PORT | tcp_count send IP PORT BYTES\n");
   return 2;
