@@ -197,8 +197,9 @@ TEST(Envelope, ReplayIsDropped) {
     ASSERT_EQ(p.receiver.open(Channel::kDatagram, kTo, sent[i], kNow, out), EnvelopeDrop::kNone);
     ASSERT_EQ(out, std::to_string(i));
   }
-  for (const auto& w : sent)
+  for (const auto& w : sent) {
     EXPECT_EQ(p.receiver.open(Channel::kDatagram, kTo, w, kNow + 10, out), EnvelopeDrop::kReplay);
+  }
   // Far behind the window: refused even though never seen.
   const std::string old = p.sender.seal(Channel::kDatagram, kTo, "old", kNow);
   for (std::size_t i = 0; i < kReplaySlots + 5; ++i) {

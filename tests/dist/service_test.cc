@@ -20,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "common/unix_socket_probe.h"
@@ -63,7 +64,8 @@ class ServiceTest : public harness::TopologyTest {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, notify_path_.c_str(), sizeof addr.sun_path - 1);
-    ASSERT_EQ(::bind(notify_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+    ASSERT_EQ(::bind(notify_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0)
+        << std::error_code(errno, std::generic_category()).message();
   }
 
   void TearDown() override {
@@ -79,7 +81,7 @@ class ServiceTest : public harness::TopologyTest {
   }
 
   std::string write(const std::string& name, const std::string& text) {
-    const std::string path = dir_ + "/" + name;
+    std::string path = dir_ + "/" + name;
     std::ofstream(path) << text;
     return path;
   }
@@ -92,8 +94,10 @@ class ServiceTest : public harness::TopologyTest {
     if (pid == 0) {
       const int null = ::open("/dev/null", O_RDONLY);
       ::dup2(null, STDIN_FILENO);
+      // NOLINTNEXTLINE(concurrency-mt-unsafe): the forked child has one thread
       ::setenv("NOTIFY_SOCKET", notify_path_.c_str(), 1);
       std::vector<char*> args;
+      args.reserve(all.size() + 1);
       for (auto& a : all) args.push_back(a.data());
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
