@@ -270,6 +270,16 @@ Container DataplaneTest::add_container(const std::string& name, int host, const 
   return c;
 }
 
+void DataplaneTest::ping_both_ways(const Container& a, const Container& b) {
+  ASSERT_TRUE(topo_->ping(a.ns, b.ip, std::chrono::seconds(10))) << ctl(a.host, {"stats"}).output;
+  ASSERT_TRUE(topo_->ping(b.ns, a.ip, std::chrono::seconds(5)));
+  for (const auto* c : {&a, &b}) {
+    const auto ping =
+        exec(c->ns, {"ping", "-n", "-q", "-c", "3", "-i", "0.05", "-M", "do", "-s", "1422", c == &a ? b.ip : a.ip});
+    EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
+  }
+}
+
 DataplaneTest::TwoContainers DataplaneTest::two_containers_on_two_hosts(const std::string& driver) {
   TwoContainers pair{add_container("a", 1, "va", "02:00:00:00:01:01", "10.0.0.1", 1450, 0, driver),
                      add_container("b", 2, "vb", "02:00:00:00:02:01", "10.0.0.2", 1450, 0, driver)};

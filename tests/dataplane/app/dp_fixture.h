@@ -164,6 +164,15 @@ class DataplaneTest : public harness::TopologyTest {
   };
   TwoContainers two_containers_on_two_hosts(const std::string& driver = "");
 
+  // a and b (at the fixture's MTU of 1450) reach each other both ways, with
+  // the largest unfragmented ping (1 422 bytes of payload, DF) too.
+  void ping_both_ways(const Container& a, const Container& b);
+
+  // A counter of `ferryctl dp stats --json` (0 when not reported).
+  static std::uint64_t counter(const nlohmann::json& stats, const std::string& name) {
+    return stat_value(stats, "counters", name);
+  }
+
   // Programs `host`'s data plane: port for `local`, and for every remote
   // container (on other hosts, same VNI) its MAC, neighbour entry and flood
   // list entry for its host.

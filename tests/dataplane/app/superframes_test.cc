@@ -35,17 +35,6 @@ class SuperFrames : public DataplaneTest {
     return add_container(name, host, iface, mac, ip, 1450, 0, "vnet");
   }
 
-  void ping_both_ways(const Container& a, const Container& b) {
-    ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(a.host, {"stats"}).output;
-    ASSERT_TRUE(topo_->ping(b.ns, a.ip, 5s));
-    // The largest unfragmented ping, both ways.
-    for (const auto* c : {&a, &b}) {
-      const auto ping =
-          exec(c->ns, {"ping", "-n", "-q", "-c", "3", "-i", "0.05", "-M", "do", "-s", "1422", c == &a ? b.ip : a.ip});
-      EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
-    }
-  }
-
   // Nothing a working super-frame path drops.
   void expect_no_offload_drops(const nlohmann::json& stats) {
     for (const char* reason :
@@ -61,7 +50,6 @@ class SuperFrames : public DataplaneTest {
       EXPECT_EQ(stat_value(stats, "counters", c), 0U) << c;
     }
   }
-  std::uint64_t counter(const nlohmann::json& stats, const char* name) { return stat_value(stats, "counters", name); }
 
   // Ferry (host 1, vnet) and a Linux kernel VTEP (host 2) whose container
   // keeps its default offloads, the kernel's underlay offloads on or off.

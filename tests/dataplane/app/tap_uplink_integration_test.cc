@@ -38,9 +38,6 @@ class TapUplink : public DataplaneTest {
                       const std::string& ip) {
     return add_container(name, host, iface, mac, ip, 1450, 0, "vnet");
   }
-  std::uint64_t counter(const nlohmann::json& stats, const std::string& name) {
-    return stat_value(stats, "counters", name);
-  }
 
   // Until a data plane has the next hop to a VTEP (looked up about once a
   // second), its frames take the UDP path: wait until a ping from `from` to
@@ -54,16 +51,6 @@ class TapUplink : public DataplaneTest {
         },
         5s, 200ms))
         << "host " << host << " never resolved its next hop: " << stats_json(host).dump(1);
-  }
-
-  void ping_both_ways(const Container& a, const Container& b) {
-    ASSERT_TRUE(topo_->ping(a.ns, b.ip, 10s)) << ctl(a.host, {"stats"}).output;
-    ASSERT_TRUE(topo_->ping(b.ns, a.ip, 5s));
-    for (const auto* c : {&a, &b}) {
-      const auto ping =
-          exec(c->ns, {"ping", "-n", "-q", "-c", "3", "-i", "0.05", "-M", "do", "-s", "1422", c == &a ? b.ip : a.ip});
-      EXPECT_NE(ping.output.find(" 0% packet loss"), std::string::npos) << ping.output;
-    }
   }
 
   // The tap uplink's name on a host ("ftap<ul0's ifindex>") and whether it exists.
