@@ -86,6 +86,10 @@ struct PortOffloads {
   bool tx_csum_partial = false;  // may send frames whose L4 checksum is partial
 };
 
+// A port that exchanges every frame with a virtio-net header (vnet endpoint
+// ports, the tap uplink): all of the above.
+inline constexpr PortOffloads kVnetHeaderOffloads{true, true, true, true, true};
+
 // The names of the offloads that are on ("vnet_hdr", "rx_gso", "tx_gso",
 // "rx_csum_partial", "tx_csum_partial"), as the API lists them.
 std::vector<std::string> offload_names(const PortOffloads& offloads);

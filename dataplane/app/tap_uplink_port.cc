@@ -414,15 +414,7 @@ PortCounters TapUplinkPort::counters() {
   return c;
 }
 
-PortOffloads TapUplinkPort::offloads() const {
-  PortOffloads o;
-  o.vnet_header = true;
-  o.rx_gso = true;
-  o.tx_gso = true;
-  o.rx_csum_partial = true;
-  o.tx_csum_partial = true;
-  return o;
-}
+PortOffloads TapUplinkPort::offloads() const { return kVnetHeaderOffloads; }
 
 std::vector<std::pair<std::string, std::uint64_t>> TapUplinkPort::named_counters() const {
   auto out = udp_->named_counters();

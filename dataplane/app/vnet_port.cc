@@ -536,14 +536,6 @@ bool VnetPort::link_up() const {
   return (ifr.ifr_flags & IFF_UP) != 0 && (ifr.ifr_flags & IFF_RUNNING) != 0;
 }
 
-PortOffloads VnetPort::offloads() const {
-  PortOffloads o;
-  o.vnet_header = true;
-  o.rx_gso = true;
-  o.tx_gso = true;
-  o.rx_csum_partial = true;
-  o.tx_csum_partial = true;
-  return o;
-}
+PortOffloads VnetPort::offloads() const { return kVnetHeaderOffloads; }
 
 }  // namespace ferry::dataplane::app
